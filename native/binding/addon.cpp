@@ -1,0 +1,13 @@
+// The addon's entry: registers every export; each export lives in its own binding file.
+#include <napi.h>
+
+namespace loralab_binding {
+Napi::Value DeviceReport(const Napi::CallbackInfo& info);
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("deviceReport", Napi::Function::New(env, loralab_binding::DeviceReport, "deviceReport"));
+  return exports;
+}
+
+NODE_API_MODULE(loralab, Init)
