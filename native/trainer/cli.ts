@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// `lora-lab`: the headless CLI and the trainer child process entry (the extension forks it).
+// One table of subcommands; each lives in commands/<name>.ts.
+import { doctorCommand } from './commands/doctor';
+import { EXIT_USAGE, type CliCommand, type CliOutput } from './commands/types';
+
+function planned(name: string, summary: string, usage: string): CliCommand {
+  return {
+    name,
+    summary,
+    usage,
+    available: false,
+    async run(_args: string[], out: CliOutput) {
+      out.stderr(`lora-lab ${name}: not available yet in this version of LoRA Lab.\n`);
+      return EXIT_USAGE;
+    },
+  };
+}
+
+export const COMMANDS: CliCommand[] = [
+  planned('train', 'Train a LoRA / QLoRA / full finetune from a *.lora.yaml config', 'lora-lab train CONFIG [--json] [--set key=value ...] [--variant i] [--max-steps N] [--resume RUN_DIR]'),
+  planned('check', 'Check *.lora.yaml files and print their problems', 'lora-lab check FILE... [--json]'),
+  planned('estimate', 'Estimate parameters, peak memory and time of a config', 'lora-lab estimate CONFIG [--json]'),
+  planned('eval', 'Evaluate a model or run on TruthfulQA, BLiMP, MMLU, arithmetic', 'lora-lab eval RUN_DIR|--checkpoint DIR [--tasks a,b]'),
+  planned('merge', 'Merge a LoRA adapter into its base checkpoint (Hugging Face folder)', 'lora-lab merge --checkpoint DIR --adapter DIR --out DIR'),
+  planned('generate', 'Generate text from a checkpoint (and adapter), streamed', 'lora-lab generate --checkpoint DIR [--adapter DIR] --prompt TEXT'),
+  planned('runs', 'List runs with status, step, loss, memory and time', 'lora-lab runs [DIR]'),
+  planned('demo', 'Train the bundled tiny model with LoRA and QLoRA and compare', 'lora-lab demo [--quick]'),
+  doctorCommand,
+  planned('calibrate', 'Measure this machine for the time estimator', 'lora-lab calibrate'),
+  planned('inspect-data', 'Show dataset statistics and rendered examples for a config', 'lora-lab inspect-data CONFIG [--json]'),
+];
+
+export function helpText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}${c.available ? '' : ' (not available yet)'}`);
+  return ['Usage: lora-lab <command> [options]', '', 'Commands:', ...rows, '', 'lora-lab <command> --help shows its usage.', ''].join('\n');
+}
+
+export async function main(argv: string[], out: CliOutput): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    out.stdout(helpText());
+    return name ? 0 : EXIT_USAGE;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    out.stderr(`lora-lab: unknown command '${name}'.\n\n${helpText()}`);
+    return EXIT_USAGE;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    out.stdout(`Usage: ${command.usage}\n${command.summary}\n`);
+    return 0;
+  }
+  return command.run(args, out);
+}
+
+if (require.main === module) {
+  const out: CliOutput = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
+  main(process.argv.slice(2), out).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: Error & { code?: string }) => {
+      process.stderr.write(`lora-lab: ${err.code ? `${err.code}: ` : ''}${err.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
