@@ -67,6 +67,9 @@ class CheckpointReader {
   std::map<std::string, size_t> owner_;  // tensor name -> index into files_
 };
 
+// Converts any supported dtype to fp32 (numel floats into `out`), unaligned-safe.
+void tensor_to_f32(const TensorView& view, float* out);
+
 struct TensorToWrite {
   std::string name;
   DType dtype = DType::F32;
