@@ -1,0 +1,14 @@
+// The config language's public surface: schema, parse with positions, rules, sweeps, overrides,
+// run names. Pure (no VS Code API, no node:fs); loadConfigFile lives in ./node-fs.
+export * from './types';
+export * from './schema';
+export { checkValue, valueFromText, expected, type ValueCheck } from './values';
+export { closestMatch, editDistance } from './suggest';
+export { resolveConfig, withValue, valueAt, defaultRunName } from './resolve';
+export { parseConfig, formatProblem, type ParsedConfig, type KeyLocation } from './parse';
+export { checkCrossKeys, checkFiles, modelDimensions, smallestAdaptedDimension, type RuleProblem, type ModelDimensions } from './rules';
+export { parseExpression, evaluateExpression, referencedKeys, ExpressionError, type Expression } from './expression';
+export { expandSweep, checkSweep, selectVariant, isSweep, variantCount, MAX_SWEEP_VARIANTS, type SweepVariant, type SweepIssue } from './sweep';
+export { applyOverrides, validateConfig, runName, configHash } from './overrides';
+export { sha256Hex, canonicalJson } from './hash';
+export { resolvePath, dirnameOf, basenameOf, joinPath } from './paths';

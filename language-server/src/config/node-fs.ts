@@ -1,0 +1,45 @@
+// The Node implementation of the config modules' FileSystem, and loadConfigFile for the trainer
+// and the CLI (the only config module that touches node:fs).
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { formatProblem, parseConfig, type ParsedConfig } from './parse';
+import { ConfigError, type FileSystem } from './types';
+
+export const nodeFileSystem: FileSystem = {
+  exists: (path) => {
+    try {
+      statSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  isDirectory: (path) => {
+    try {
+      return statSync(path).isDirectory();
+    } catch {
+      return false;
+    }
+  },
+  readFile: (path) => readFileSync(path, 'utf8'),
+  listDir: (path) => readdirSync(path),
+};
+
+/**
+ * Reads and checks a config file with the file checks on. Throws ConfigError (message: one
+ * 'file:line:col: error: ...' line per error) when there is any error; else returns the parse,
+ * whose problems hold the warnings and hints.
+ */
+export function loadConfigFile(path: string, fs: FileSystem = nodeFileSystem): ParsedConfig {
+  const absolute = resolve(path);
+  let text: string;
+  try {
+    text = fs.readFile(absolute);
+  } catch (error) {
+    throw new ConfigError(`${absolute}: cannot read the config file (${(error as Error).message}).`);
+  }
+  const parsed = parseConfig(text, absolute, fs);
+  const errors = parsed.problems.filter((problem) => problem.severity === 'error');
+  if (errors.length) throw new ConfigError(errors.map((problem) => formatProblem(absolute, problem)).join('\n'), errors);
+  return parsed;
+}

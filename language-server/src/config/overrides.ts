@@ -1,0 +1,55 @@
+// The CLI side of a config: --set key=value overrides typed by the schema, validation without a
+// file position, run names and the config hash.
+import { KEY_SPECS, keySpec } from './schema';
+import { closestMatch } from './suggest';
+import { withValue } from './resolve';
+import { checkCrossKeys, checkFiles } from './rules';
+import { canonicalJson, sha256Hex } from './hash';
+import { valueFromText } from './values';
+import { ConfigError, ZERO_RANGE, type FileSystem, type LoraLabConfig, type Problem } from './types';
+
+/**
+ * Applies `--set key=value` overrides ('lora.r=16', 'train.betas=[0.9,0.95]', 'train.max_steps=null').
+ * Values are typed by the schema; throws ConfigError naming the key on any bad override.
+ */
+export function applyOverrides(config: LoraLabConfig, assignments: readonly string[]): { config: LoraLabConfig; overrides: Record<string, unknown> } {
+  let next = config;
+  const overrides: Record<string, unknown> = {};
+  for (const assignment of assignments) {
+    const equals = assignment.indexOf('=');
+    if (equals <= 0) throw new ConfigError(`--set ${assignment}: expected key=value, e.g. --set lora.r=16.`);
+    const key = assignment.slice(0, equals).trim();
+    const spec = keySpec(key);
+    if (!spec) {
+      const suggestion = closestMatch(key, KEY_SPECS.map((entry) => entry.key));
+      throw new ConfigError(`--set ${assignment}: '${key}' is not a config key${suggestion ? `; did you mean '${suggestion}'?` : '.'}`);
+    }
+    const check = valueFromText(spec, assignment.slice(equals + 1));
+    if (!check.ok) throw new ConfigError(`--set ${assignment}: ${check.message}`);
+    next = withValue(next, key, check.value);
+    overrides[key] = check.value;
+  }
+  return { config: next, overrides };
+}
+
+/** Cross-key rules (and file rules with `fs`) on a resolved config, e.g. after overrides; no positions. */
+export function validateConfig(config: LoraLabConfig, fs?: FileSystem): Problem[] {
+  const rules = [...checkCrossKeys(config), ...(fs ? checkFiles(config, fs) : [])];
+  return rules.map((rule) => ({ ...rule, range: ZERO_RANGE }));
+}
+
+function utcStamp(date: Date): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${date.getUTCFullYear()}${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}-${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}`;
+}
+
+/** `<name>-<variant>-<UTC YYYYMMDD-HHMMSS>`, or `<name>-<UTC ...>` when not a sweep variant (variantIndex null). */
+export function runName(name: string, variantIndex: number | null, date: Date): string {
+  return variantIndex === null ? `${name}-${utcStamp(date)}` : `${name}-${variantIndex}-${utcStamp(date)}`;
+}
+
+/** 16 hex digits identifying what a run trains: every setting except name, file path and sweep. */
+export function configHash(config: LoraLabConfig): string {
+  const { name: _name, configPath: _configPath, sweep: _sweep, ...settings } = config;
+  return sha256Hex(canonicalJson(settings)).slice(0, 16);
+}

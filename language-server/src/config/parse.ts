@@ -1,0 +1,182 @@
+// parseConfig: YAML text -> resolved config + every problem with its position (0-based ranges,
+// dotted key, stable code). Keeps going on broken YAML: syntax errors are problems too.
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
+import { SECTIONS, childKeys, keySpec } from './schema';
+import { closestMatch } from './suggest';
+import { resolveConfig } from './resolve';
+import { checkCrossKeys, checkFiles, type RuleProblem } from './rules';
+import { checkSweep, type SweepVariant } from './sweep';
+import { checkValue } from './values';
+import { ZERO_RANGE, type FileSystem, type LoraLabConfig, type Problem, type Range, type SweepEntry } from './types';
+
+export interface KeyLocation {
+  keyRange: Range;
+  /** The value's range (the key's range when the value is empty). */
+  valueRange: Range;
+}
+
+export interface ParsedConfig {
+  config: LoraLabConfig;
+  /** In document order of discovery: syntax, keys and values, sweep, rules. */
+  problems: Problem[];
+  /** The checked values the file itself sets, by dotted key (paths as written). */
+  setValues: Map<string, unknown>;
+  /** Where each key is: 'lora.r', 'sweep.lora.alpha', 'sweep.lora.alpha[1]', sections as 'lora'. */
+  locations: Map<string, KeyLocation>;
+  /** The sweep's variants (one with index 0 and no overrides without a sweep). */
+  variants: SweepVariant[];
+}
+
+type YamlNode = Node | null | undefined;
+
+class Locator {
+  constructor(private readonly lines: LineCounter) {}
+  position(offset: number): { line: number; character: number } {
+    const { line, col } = this.lines.linePos(offset);
+    return { line: Math.max(0, line - 1), character: Math.max(0, col - 1) };
+  }
+  range(start: number, end: number): Range {
+    return { start: this.position(start), end: this.position(end) };
+  }
+  nodeRange(node: YamlNode, fallback: Range): Range {
+    return node?.range ? this.range(node.range[0], node.range[1]) : fallback;
+  }
+}
+
+/** Parses a *.lora.yaml text. `fs` enables the file checks (checkpoint, data, eval data). */
+export function parseConfig(text: string, filePath: string, fs?: FileSystem): ParsedConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const at = new Locator(lineCounter);
+  const problems: Problem[] = [];
+  const setValues = new Map<string, unknown>();
+  const locations = new Map<string, KeyLocation>();
+  const sweep: SweepEntry[] = [];
+  const itemRanges = new Map<string, { range: Range; quoted: boolean }>();
+
+  for (const error of doc.errors) {
+    const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    problems.push({ severity: 'error', code: 'yaml-syntax', key: '', message: `YAML syntax: ${message}`, range: at.range(error.pos[0], Math.max(error.pos[1], error.pos[0])) });
+  }
+
+  const unknownKey = (section: string, name: string, range: Range): void => {
+    const dotted = section ? `${section}.${name}` : name;
+    const candidates = childKeys(section);
+    const suggestion = closestMatch(name, candidates);
+    const valid = section ? `Keys of ${section}: ${candidates.join(', ')}.` : `Top-level keys: ${candidates.join(', ')}.`;
+    problems.push({
+      severity: 'error', code: 'unknown-key', key: dotted, range,
+      message: `Unknown key '${dotted}'${suggestion ? `: did you mean '${suggestion}'?` : '.'} ${valid}`,
+      data: suggestion ? { suggestion, suggestedKey: section ? `${section}.${suggestion}` : suggestion } : undefined,
+    });
+  };
+
+  const readValue = (dotted: string, pair: Pair<unknown, unknown>, keyRange: Range): void => {
+    const spec = keySpec(dotted)!;
+    const valueNode = pair.value as YamlNode;
+    const valueRange = at.nodeRange(valueNode, keyRange);
+    locations.set(dotted, { keyRange, valueRange });
+    const value = valueNode ? valueNode.toJSON() : null;
+    const check = checkValue(spec, value);
+    if (check.ok) setValues.set(dotted, check.value);
+    else problems.push({ severity: 'error', code: check.code, key: dotted, range: valueRange, message: check.message, data: check.data });
+  };
+
+  const readSweep = (node: YamlNode, keyRange: Range): void => {
+    if (node === null || node === undefined) return;
+    if (!isMap(node)) {
+      problems.push({ severity: 'error', code: 'wrong-type', key: 'sweep', range: at.nodeRange(node, keyRange), message: "'sweep' expects a mapping of dotted keys to lists of values, e.g. lora.r: [8, 16]." });
+      return;
+    }
+    for (const pair of node.items) {
+      const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+      const entryKeyRange = at.nodeRange(pair.key as YamlNode, keyRange);
+      const valueNode = pair.value as YamlNode;
+      locations.set(`sweep.${key}`, { keyRange: entryKeyRange, valueRange: at.nodeRange(valueNode, entryKeyRange) });
+      const items: YamlNode[] = isSeq(valueNode) ? (valueNode.items as YamlNode[]) : [valueNode];
+      items.forEach((item, index) => {
+        const itemRange = at.nodeRange(item, entryKeyRange);
+        locations.set(`sweep.${key}[${index}]`, { keyRange: entryKeyRange, valueRange: itemRange });
+        itemRanges.set(`${key}#${index}`, { range: itemRange, quoted: isScalar(item) && (item.type === 'QUOTE_DOUBLE' || item.type === 'QUOTE_SINGLE') });
+      });
+      sweep.push({ key, values: items.map((item) => (item ? item.toJSON() : null)) });
+    }
+  };
+
+  const root = doc.contents as YamlNode;
+  if (root && !isMap(root)) {
+    problems.push({ severity: 'error', code: 'wrong-type', key: '', range: at.nodeRange(root, ZERO_RANGE), message: 'A .lora.yaml file is a mapping of keys (model:, lora:, data:, train: ...); this document is not.' });
+  } else if (root) {
+    for (const pair of root.items) {
+      if (!isScalar(pair.key)) continue;
+      const name = String(pair.key.value);
+      const keyRange = at.nodeRange(pair.key, ZERO_RANGE);
+      if (name === 'sweep') {
+        locations.set('sweep', { keyRange, valueRange: at.nodeRange(pair.value as YamlNode, keyRange) });
+        readSweep(pair.value as YamlNode, keyRange);
+      } else if ((SECTIONS as readonly string[]).includes(name)) {
+        const section = pair.value as YamlNode;
+        locations.set(name, { keyRange, valueRange: at.nodeRange(section, keyRange) });
+        if (section === null || section === undefined || (isScalar(section) && section.value === null)) continue;
+        if (!isMap(section)) {
+          problems.push({ severity: 'error', code: 'wrong-type', key: name, range: at.nodeRange(section, keyRange), message: `'${name}' expects a mapping of keys (${childKeys(name).join(', ')}).` });
+          continue;
+        }
+        for (const child of section.items) {
+          if (!isScalar(child.key)) continue;
+          const childName = String(child.key.value);
+          const childRange = at.nodeRange(child.key, keyRange);
+          if (keySpec(`${name}.${childName}`)) readValue(`${name}.${childName}`, child, childRange);
+          else unknownKey(name, childName, childRange);
+        }
+      } else if (keySpec(name)) {
+        readValue(name, pair, keyRange);
+      } else {
+        unknownKey('', name, keyRange);
+      }
+    }
+  }
+
+  const config = resolveConfig(setValues, filePath, sweep);
+  const { variants, issues } = checkSweep(config);
+  for (const issue of issues) {
+    const item = issue.valueIndex === undefined ? undefined : itemRanges.get(`${issue.key}#${issue.valueIndex}`);
+    let range = item?.range ?? locations.get(`sweep.${issue.key}`)?.keyRange ?? ZERO_RANGE;
+    if (item && issue.column !== undefined && item.range.start.line === item.range.end.line) {
+      const character = item.range.start.character + (item.quoted ? 1 : 0) + 1 + issue.column;
+      range = { start: { line: item.range.start.line, character }, end: { line: item.range.start.line, character: character + 1 } };
+    }
+    problems.push({ severity: 'error', code: issue.code, key: `sweep.${issue.key}`, range, message: issue.message, data: issue.data });
+  }
+
+  const rangeOf = (key: string): Range => {
+    const location = locations.get(key);
+    if (location) return key.includes('.') || !['lora', 'model', 'data', 'train', 'eval'].includes(key) ? location.valueRange : location.keyRange;
+    const section = key.split('.')[0];
+    return locations.get(section)?.keyRange ?? ZERO_RANGE;
+  };
+  const place = (rule: RuleProblem): Problem => ({ ...rule, range: rangeOf(rule.key) });
+  const sweptKeys = new Set(sweep.map((entry) => entry.key));
+  problems.push(...checkCrossKeys(config, sweptKeys).map(place));
+  const baseMessages = new Set(problems.map((problem) => problem.message));
+  if (sweep.length) {
+    const reported = new Set<string>();
+    for (const variant of variants) {
+      for (const rule of checkCrossKeys(variant.config, sweptKeys)) {
+        if (rule.severity !== 'error' || baseMessages.has(rule.message) || reported.has(rule.message)) continue;
+        reported.add(rule.message);
+        problems.push({ ...rule, key: 'sweep', range: locations.get('sweep')?.keyRange ?? ZERO_RANGE, message: `sweep variant ${variant.index} (${JSON.stringify(variant.overrides)}): ${rule.message}` });
+      }
+    }
+  }
+  if (fs) {
+    const ranks = variants.length ? variants.map((variant) => variant.config.lora.r) : [config.lora.r];
+    problems.push(...checkFiles(config, fs, ranks).map(place));
+  }
+  return { config, problems, setValues, locations, variants };
+}
+
+/** 'file:line:col: severity: message [code]' with 1-based line and column, for the CLI. */
+export function formatProblem(filePath: string, problem: Problem): string {
+  return `${filePath}:${problem.range.start.line + 1}:${problem.range.start.character + 1}: ${problem.severity}: ${problem.message} [${problem.code}]`;
+}

@@ -1,0 +1,154 @@
+// The rules of CONFIG.md beyond one value's type and range: cross-key checks on a resolved config,
+// and the file-system checks (checkpoint folder, data file, eval data, rank vs. model dimensions).
+import { EVAL_TASK_DATA_FILES } from './schema';
+import { joinPath } from './paths';
+import type { FileSystem, LoraLabConfig, ProblemCode, Severity } from './types';
+
+/** A rule's finding before it gets a position in the file. */
+export interface RuleProblem {
+  severity: Severity;
+  code: ProblemCode;
+  key: string;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+const LORA_TARGETS = ['query', 'key', 'value', 'projection', 'mlp', 'head'] as const;
+
+function isCpu(config: LoraLabConfig): boolean {
+  return config.device === 'cpu';
+}
+
+/** Rules that need only the config. `sweptKeys`: keys a sweep varies (the alpha hint is judged per variant then). */
+export function checkCrossKeys(config: LoraLabConfig, sweptKeys: ReadonlySet<string> = new Set()): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  const { train, lora, model } = config;
+  if (train.global_batch_size % train.micro_batch_size !== 0) {
+    const lower = Math.floor(train.global_batch_size / train.micro_batch_size) * train.micro_batch_size;
+    problems.push({
+      severity: 'error', code: 'batch-size-multiple', key: 'train.global_batch_size',
+      message: `train.global_batch_size ${train.global_batch_size} is not a multiple of train.micro_batch_size ${train.micro_batch_size}: gradient accumulation needs a whole number of micro-batches (use ${lower || train.micro_batch_size} or ${lower + train.micro_batch_size}).`,
+      data: { replacement: lower || train.micro_batch_size },
+    });
+  }
+  if (model.quantize !== 'none' && isCpu(config)) {
+    problems.push({ severity: 'warning', code: 'quantize-on-cpu', key: 'model.quantize', message: `model.quantize ${model.quantize} with device cpu: QLoRA saves memory on a GPU; on the CPU it runs, slower.` });
+  }
+  if (model.quantize !== 'none' && train.method === 'full') {
+    problems.push({ severity: 'error', code: 'quantize-with-full', key: 'model.quantize', message: `model.quantize ${model.quantize} cannot be used with train.method full: quantized base weights are frozen. Set quantize: none or method: lora.`, data: { replacement: 'none' } });
+  }
+  if (model.precision === '16-true' && isCpu(config)) {
+    problems.push({ severity: 'error', code: 'fp16-on-cpu', key: 'model.precision', message: 'model.precision 16-true needs CUDA (fp16 with loss scaling); on device cpu use bf16-true or 32-true.', data: { replacement: 'bf16-true' } });
+  }
+  if (train.method === 'lora' && LORA_TARGETS.every((target) => !lora[target])) {
+    problems.push({ severity: 'error', code: 'no-lora-target', key: 'lora', message: 'Every LoRA target (query, key, value, projection, mlp, head) is false with train.method lora: nothing to train. Enable at least one.' });
+  }
+  if (train.method === 'lora' && !sweptKeys.has('lora.alpha') && !sweptKeys.has('lora.r') && lora.alpha !== 2 * lora.r) {
+    problems.push({ severity: 'hint', code: 'alpha-not-2r', key: 'lora.alpha', message: `lora.alpha is ${lora.alpha}, not 2 * lora.r = ${2 * lora.r}: the article found alpha = 2r best.`, data: { replacement: 2 * lora.r } });
+  }
+  if (train.epochs > 1 && train.max_steps === null) {
+    problems.push({ severity: 'hint', code: 'epochs-over-one', key: 'train.epochs', message: `train.epochs is ${train.epochs}: the article saw more epochs hurt (a second pass over Alpaca made the scores worse).` });
+  }
+  return problems;
+}
+
+/** Model dimensions an adapter can see, from a Hugging Face config.json. */
+export interface ModelDimensions {
+  hiddenSize: number;
+  intermediateSize: number;
+  queryOut: number;
+  keyValueOut: number;
+  vocabSize: number;
+}
+
+export function modelDimensions(configJson: Record<string, unknown>): ModelDimensions | null {
+  const hidden = Number(configJson.hidden_size);
+  const heads = Number(configJson.num_attention_heads);
+  if (!Number.isInteger(hidden) || !Number.isInteger(heads) || hidden <= 0 || heads <= 0) return null;
+  const kvHeads = Number(configJson.num_key_value_heads ?? heads);
+  const headDim = Number(configJson.head_dim ?? hidden / heads);
+  return {
+    hiddenSize: hidden,
+    intermediateSize: Number(configJson.intermediate_size ?? 4 * hidden),
+    queryOut: heads * headDim,
+    keyValueOut: kvHeads * headDim,
+    vocabSize: Number(configJson.vocab_size ?? Infinity),
+  };
+}
+
+/** The smallest min(in, out) over the enabled targets, and which target it is. */
+export function smallestAdaptedDimension(dims: ModelDimensions, lora: LoraLabConfig['lora']): { size: number; target: string } | null {
+  const sizes: Record<(typeof LORA_TARGETS)[number], number> = {
+    query: Math.min(dims.hiddenSize, dims.queryOut),
+    key: Math.min(dims.hiddenSize, dims.keyValueOut),
+    value: Math.min(dims.hiddenSize, dims.keyValueOut),
+    projection: Math.min(dims.queryOut, dims.hiddenSize),
+    mlp: Math.min(dims.hiddenSize, dims.intermediateSize),
+    head: Math.min(dims.hiddenSize, dims.vocabSize),
+  };
+  let best: { size: number; target: string } | null = null;
+  for (const target of LORA_TARGETS) if (lora[target] && (!best || sizes[target] < best.size)) best = { size: sizes[target], target };
+  return best;
+}
+
+function readJson(fs: FileSystem, path: string): Record<string, unknown> | null {
+  try {
+    const value = JSON.parse(fs.readFile(path)) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * File-system rules. `ranks`: every lora.r the file can run with (all sweep variants), so the
+ * rank check covers the largest.
+ */
+export function checkFiles(config: LoraLabConfig, fs: FileSystem, ranks: number[] = [config.lora.r]): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  const checkpoint = config.model.checkpoint;
+  if (!fs.exists(checkpoint)) {
+    problems.push({ severity: 'error', code: 'checkpoint-missing', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} does not exist: download a Hugging Face checkpoint there or fix the path.` });
+  } else if (!fs.isDirectory(checkpoint)) {
+    problems.push({ severity: 'error', code: 'checkpoint-not-folder', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} is a file, not a folder: point it at the Hugging Face checkpoint folder.` });
+  } else {
+    const names = fs.listDir(checkpoint);
+    const hasSafetensors = names.some((name) => name.endsWith('.safetensors') || name === 'model.safetensors.index.json');
+    const pickles = names.filter((name) => /\.(bin|pth|pt)$/.test(name));
+    if (!hasSafetensors && pickles.length) {
+      problems.push({ severity: 'error', code: 'checkpoint-pickle-only', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} has only pickle weights (${pickles.slice(0, 3).join(', ')}): pickle checkpoints are not loaded. Convert them to safetensors (e.g. with transformers' save_pretrained(safe_serialization=True)).` });
+    }
+    const missing = ['config.json', 'tokenizer.json'].filter((name) => !names.includes(name));
+    if (!hasSafetensors && !pickles.length) missing.push('*.safetensors');
+    if (missing.length) {
+      problems.push({ severity: 'error', code: 'checkpoint-incomplete', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} lacks ${missing.join(', ')}: a checkpoint folder needs config.json, safetensors weights and tokenizer.json.`, data: { missing } });
+    }
+    if (names.includes('config.json') && config.train.method === 'lora') {
+      const json = readJson(fs, joinPath(checkpoint, 'config.json'));
+      const dims = json && modelDimensions(json);
+      if (!dims) {
+        problems.push({ severity: 'error', code: 'checkpoint-config-unreadable', key: 'model.checkpoint', message: `${joinPath(checkpoint, 'config.json')} is not a readable model config (needs hidden_size and num_attention_heads).` });
+      } else {
+        const smallest = smallestAdaptedDimension(dims, config.lora);
+        const rank = Math.max(...ranks);
+        if (smallest && rank > smallest.size) {
+          problems.push({ severity: 'error', code: 'rank-exceeds-dimension', key: 'lora.r', message: `lora.r ${rank} is larger than the smallest adapted dimension (${smallest.size}, of the ${smallest.target} layers): use r <= ${smallest.size}.`, data: { max: smallest.size } });
+        }
+      }
+    }
+  }
+  if (!fs.exists(config.data.path) || fs.isDirectory(config.data.path)) {
+    problems.push({ severity: 'error', code: 'data-path-missing', key: 'data.path', message: `data.path ${config.data.path} ${fs.exists(config.data.path) ? 'is a folder, not a file' : 'does not exist'}: point it at the ${config.data.format} dataset file.` });
+  }
+  const reported = new Set<string>();
+  for (const task of config.eval.tasks) {
+    const file = EVAL_TASK_DATA_FILES[task];
+    if (!file || reported.has(file)) continue;
+    const path = joinPath(config.eval.data_dir, file);
+    if (!fs.exists(path)) {
+      reported.add(file);
+      problems.push({ severity: 'warning', code: 'eval-data-missing', key: 'eval.tasks', message: `eval task ${task} needs ${path}, which is missing: put the task data there or remove the task.`, data: { task, file: path } });
+    }
+  }
+  return problems;
+}
