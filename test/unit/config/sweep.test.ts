@@ -1,0 +1,137 @@
+// Sweep expansion (order, indices, expressions), the expression parser's errors with columns,
+// --set overrides, --variant, run names and the config hash.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../../language-server/src/config/parse';
+import { ExpressionError, evaluateExpression, parseExpression, referencedKeys } from '../../../language-server/src/config/expression';
+import { checkSweep, expandSweep, selectVariant, variantCount } from '../../../language-server/src/config/sweep';
+import { applyOverrides, configHash, runName, validateConfig } from '../../../language-server/src/config/overrides';
+import { ConfigError } from '../../../language-server/src/config/types';
+
+const file = '/p/grid.lora.yaml';
+const evaluate = (text: string, values: Record<string, number> = {}): number => evaluateExpression(parseExpression(text), (key) => values[key]);
+
+test('expressions: precedence, associativity, unary minus, parentheses, exponents', () => {
+  assert.equal(evaluate('2*lora.r', { 'lora.r': 8 }), 16);
+  assert.equal(evaluate('1 + 2 * 3'), 7);
+  assert.equal(evaluate('(1 + 2) * 3'), 9);
+  assert.equal(evaluate('2 ** 3 ** 2'), 512);
+  assert.equal(evaluate('-2 ** 2'), -4);
+  assert.equal(evaluate('2 ** -1'), 0.5);
+  assert.equal(evaluate('10 - 4 - 3'), 3);
+  assert.equal(evaluate('12 / 3 / 2'), 2);
+  assert.equal(evaluate('3e-4 * 2'), 6e-4);
+  assert.equal(evaluate('.5 + 1.'), 1.5);
+  assert.deepEqual(referencedKeys(parseExpression('lora.r * train.global_batch_size / 2')), ['lora.r', 'train.global_batch_size']);
+});
+
+test('bad expressions throw with the column', () => {
+  const cases: Array<[string, number, RegExp]> = [
+    ['2 *', 3, /expected a number/],
+    ['(1 + 2', 6, /expected '\)'/],
+    ['1 + 2)', 5, /unexpected '\)'/],
+    ['2 ^ 3', 2, /unexpected character '\^'/],
+    ['', 0, /found the end/],
+    ['lora.r lora.alpha', 7, /unexpected 'lora\.alpha'/],
+    ['__import__("os")', 11, /unexpected character '"'/],
+  ];
+  for (const [text, column, message] of cases) {
+    assert.throws(() => parseExpression(text), (error: unknown) => error instanceof ExpressionError && error.column === column && message.test(error.message), text);
+  }
+  assert.throws(() => evaluate('1 / (2 - 2)'), /division by zero/);
+  assert.throws(() => evaluate('lora.q * 2'), /'lora\.q' is not a numeric config key/);
+  assert.throws(() => evaluate('10 ** 400'), /non-finite/);
+});
+
+test('a grid expands in itertools.product order with stable indices and evaluated expressions', () => {
+  const text = 'lora:\n  r: 4\nsweep:\n  lora.r: [8, 16, 32]\n  lora.alpha: ["=2*lora.r", "=lora.r"]\n  train.optimizer: [adamw, sgd]\n';
+  const { config, variants, problems } = parseConfig(text, file);
+  assert.deepEqual(problems, []);
+  assert.equal(variantCount(config), 12);
+  assert.equal(variants.length, 12);
+  assert.deepEqual(variants.map((v) => v.index), [...Array(12).keys()]);
+  assert.deepEqual(variants[0].overrides, { 'lora.r': 8, 'lora.alpha': 16, 'train.optimizer': 'adamw' });
+  assert.deepEqual(variants[1].overrides, { 'lora.r': 8, 'lora.alpha': 16, 'train.optimizer': 'sgd' });
+  assert.deepEqual(variants[3].overrides, { 'lora.r': 8, 'lora.alpha': 8, 'train.optimizer': 'sgd' });
+  assert.deepEqual(variants[11].overrides, { 'lora.r': 32, 'lora.alpha': 32, 'train.optimizer': 'sgd' });
+  assert.equal(variants[4].config.lora.r, 16);
+  assert.equal(variants[4].config.lora.alpha, 32);
+  assert.deepEqual(variants[4].config.sweep, []);
+  assert.equal(config.lora.r, 4, 'the base config is unchanged');
+  assert.deepEqual(expandSweep(config).map((v) => v.overrides), variants.map((v) => v.overrides));
+  assert.deepEqual(selectVariant(config, 7).overrides, variants[7].overrides);
+  assert.throws(() => selectVariant(config, 12), /--variant 12 does not exist: the sweep has 12 variant\(s\), 0\.\.11/);
+});
+
+test('expressions may refer to other swept expressions; cycles and non-integers are errors', () => {
+  const chained = parseConfig('sweep:\n  lora.alpha: ["=2*lora.r"]\n  lora.r: ["=train.micro_batch_size*4"]\n', file);
+  assert.deepEqual(chained.problems, []);
+  assert.deepEqual(chained.variants[0].overrides, { 'lora.r': 4, 'lora.alpha': 8 });
+  const cycle = parseConfig('sweep:\n  lora.alpha: ["=2*lora.r"]\n  lora.r: ["=lora.alpha/2"]\n', file).problems;
+  assert.ok(cycle.some((p) => p.code === 'sweep-bad-expression' && /cycle/.test(p.message)));
+  const fraction = parseConfig('sweep:\n  lora.r: ["=7/2"]\n', file).problems;
+  assert.deepEqual(fraction.map((p) => [p.code, p.key]), [['sweep-bad-value', 'sweep.lora.r']]);
+  assert.match(fraction[0].message, /'lora\.r' expects an integer/);
+  const range = parseConfig('sweep:\n  lora.dropout: [0.1, 1.5]\n', file).problems;
+  assert.deepEqual(range.map((p) => [p.code, p.range.start]), [['sweep-bad-value', { line: 1, character: 22 }]]);
+});
+
+test('unknown sweep keys and bad expressions are errors positioned on the sweep entry', () => {
+  const text = 'sweep:\n  lora.rank: [8, 16]\n  name: [a, b]\n  lora.alpha: ["=2*(lora.r"]\n  train.learning_rate: ["=lr*2"]\n';
+  const problems = parseConfig(text, file).problems;
+  assert.deepEqual(problems.map((p) => [p.code, p.key]), [
+    ['sweep-unknown-key', 'sweep.lora.rank'],
+    ['sweep-unknown-key', 'sweep.name'],
+    ['sweep-bad-expression', 'sweep.lora.alpha'],
+    ['sweep-bad-expression', 'sweep.train.learning_rate'],
+  ]);
+  assert.deepEqual(problems[0].data, { suggestion: 'lora.r' });
+  assert.deepEqual(problems[0].range.start, { line: 1, character: 2 });
+  // '=2*(lora.r' : the missing ')' is at the end of the text, column 10 after '=' -> character 15 + 1 + 1 + 9
+  assert.deepEqual(problems[2].range.start, { line: 3, character: 26 });
+  assert.match(problems[3].message, /'lr' is not a numeric config key/);
+  assert.throws(() => expandSweep(parseConfig(text, file).config), (error: unknown) => error instanceof ConfigError && error.problems.length === 4);
+});
+
+test('errors that only some variants have are reported on the sweep', () => {
+  const text = 'train:\n  global_batch_size: 16\nsweep:\n  train.micro_batch_size: [4, 6]\n';
+  const problems = parseConfig(text, file).problems;
+  assert.deepEqual(problems.map((p) => [p.code, p.key]), [['batch-size-multiple', 'sweep']]);
+  assert.match(problems[0].message, /variant 1/);
+  assert.deepEqual(checkSweep(parseConfig(text, file).config).issues, []);
+});
+
+test('too large a sweep is refused', () => {
+  const values = `[${[...Array(20).keys()].map((i) => i + 1).join(', ')}]`;
+  const text = `sweep:\n  lora.r: ${values}\n  train.seed: ${values}\n  data.seed: ${values}\n`;
+  assert.deepEqual(parseConfig(text, file).problems.map((p) => p.code), ['sweep-too-large']);
+});
+
+test('--set overrides are typed by the schema and name the key on errors', () => {
+  const { config } = parseConfig('lora:\n  r: 8\n', file);
+  const result = applyOverrides(config, ['lora.r=16', 'train.betas=[0.9, 0.95]', 'train.max_steps=null', 'lora.mlp=true', 'data.path=other.jsonl', 'device=cuda:0']);
+  assert.deepEqual(result.overrides, { 'lora.r': 16, 'train.betas': [0.9, 0.95], 'train.max_steps': null, 'lora.mlp': true, 'data.path': 'other.jsonl', device: 'cuda:0' });
+  assert.equal(result.config.lora.r, 16);
+  assert.equal(result.config.data.path, '/p/other.jsonl');
+  assert.equal(config.lora.r, 8);
+  assert.throws(() => applyOverrides(config, ['lora.rnk=16']), /'lora\.rnk' is not a config key; did you mean 'lora\.r'/);
+  assert.throws(() => applyOverrides(config, ['lora.r=sixteen']), /--set lora\.r=sixteen: 'lora\.r' expects an integer/);
+  assert.throws(() => applyOverrides(config, ['lora.r']), /expected key=value/);
+  assert.throws(() => applyOverrides(config, ['lora.mlp=yes']), /'lora\.mlp' expects true or false/);
+  assert.throws(() => applyOverrides(config, ['train.optimizer=adam']), /adamw, sgd/);
+  assert.deepEqual(validateConfig(applyOverrides(config, ['train.micro_batch_size=3']).config).map((p) => p.code), ['batch-size-multiple']);
+});
+
+test('run names and the config hash', () => {
+  const date = new Date(Date.UTC(2025, 0, 9, 7, 5, 3));
+  assert.equal(runName('llama2-qlora', 3, date), 'llama2-qlora-3-20250109-070503');
+  assert.equal(runName('llama2-qlora', null, date), 'llama2-qlora-20250109-070503');
+  const a = parseConfig('name: a\nlora:\n  r: 8\n', file).config;
+  const b = parseConfig('lora:\n  r: 8\nname: b\n', '/elsewhere/x.lora.yaml').config;
+  const c = parseConfig('lora:\n  r: 16\n', file).config;
+  assert.match(configHash(a), /^[0-9a-f]{16}$/);
+  assert.notEqual(configHash(a), configHash(c));
+  assert.equal(configHash(parseConfig('name: a\nlora:\n  r: 8\n', file).config), configHash(a));
+  // paths resolve differently from another folder, so the hash differs there
+  assert.notEqual(configHash(a), configHash(b));
+});
