@@ -55,18 +55,29 @@ export interface RunJson {
   sweep?: { id: string; variant: number; variants: number; overrides: Record<string, unknown> };
   overrides: Record<string, unknown>;
   pid: number;
-  /** Process start time (ms since epoch) so a reused pid is not mistaken for the trainer. */
+  /**
+   * Process start time (ms since epoch) so a reused pid is not mistaken for the trainer. The host
+   * compares it with /proc/<pid>/stat (btime + starttime) within 5 s, so on Linux take it from
+   * there too (or Date.now() - process.uptime() * 1000, which is close enough).
+   */
   processStartMs: number;
   heartbeatMs: number;
   heartbeatIntervalS: number;
   engineVersion: string;
-  device: { kind: 'cpu' | 'cuda'; name: string; computePath: string };
+  /** memoryBytes (added for the dashboard's memory chart): device memory, or RAM for the CPU. */
+  device: { kind: 'cpu' | 'cuda'; name: string; computePath: string; memoryBytes?: number };
   step: number;
   totalSteps: number;
   startedMs: number;
   endedMs?: number;
   error?: RunError;
   summary?: RunSummary;
+  /**
+   * Written when the trainer receives a stop (IPC 'stop' or SIGTERM, which a host that reattached
+   * after a window reload sends): the file-side twin of the 'stopping' event, so such a host
+   * waits `expectedS` before it escalates to SIGKILL.
+   */
+  stopping?: { receivedMs: number; expectedS: number };
 }
 
 /** One line of `<run>/metrics.jsonl`. */
@@ -85,7 +96,12 @@ export type MetricsLine =
     }
   | { kind: 'val'; step: number; loss: number };
 
-/** Trainer -> host. */
+/**
+ * Trainer -> host. The host forks `cli.js train CONFIG --ipc [--variant i] [--resume RUN_DIR]`
+ * (cwd: the config's folder; env LORALAB_THREADS=n when the loraLab.threads setting is > 0) with
+ * stdout/stderr going to a host-owned file (it cannot name <run>/train.log before the trainer
+ * chose the folder): the trainer writes <run>/train.log itself, and sends 'log' events.
+ */
 export type TrainerEvent =
   /** The run folder exists and training is about to start. */
   | { type: 'started'; runDir: string; name: string; totalSteps: number; pid: number }
