@@ -1,0 +1,27 @@
+// Causal grouped-query self-attention with right padding (query head h reads kv head
+// h / (NH / NKV)), scale 1/sqrt(HD). Forward keeps only the log-sum-exp per row; backward recomputes
+// the probabilities. A KV-cache variant serves generation.
+// Legend: B rows, T sequence, NH query heads, NKV kv heads, HD head dim, P cached positions.
+#pragma once
+#include <cstdint>
+
+namespace loralab {
+class ThreadPool;
+
+// out (B,T,NH*HD), lse (B,NH,T), q (B,T,NH*HD), k (B,T,NKV*HD), v (B,T,NKV*HD), lengths (B) or null.
+// Row t attends to keys j <= min(t, length-1) (a padded query still sees the valid prefix, as the
+// Hugging Face causal+padding mask gives).
+template <typename T>
+void attention_forward(ThreadPool* pool, T* out, T* lse, const T* q, const T* k, const T* v, const int32_t* lengths,
+                       int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
+// dq (B,T,NH*HD), dk, dv (B,T,NKV*HD) written (not accumulated); dout, out (B,T,NH*HD) and lse from forward.
+template <typename T>
+void attention_backward(ThreadPool* pool, T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
+                        const T* out, const T* lse, const int32_t* lengths, int64_t B, int64_t T_, int64_t NH,
+                        int64_t NKV, int64_t HD);
+
+// Generation with a cache: out (n, NH*HD) for n new queries q (n, NH*HD) at positions
+// start..start+n-1; kcache, vcache (P, NKV*HD) already hold keys/values for positions < start+n.
+void attention_forward_cached(ThreadPool* pool, float* out, const float* q, const float* kcache, const float* vcache,
+                              int64_t start, int64_t n, int64_t NH, int64_t NKV, int64_t HD);
+}  // namespace loralab

@@ -1,0 +1,20 @@
+// Cross-entropy over a chunk of logits with ignore index -100, and its backward in place. The
+// model feeds it a few tokens at a time so the full (tokens x V) logits never exist at once.
+// Legend: N tokens in the chunk, V vocabulary.
+#pragma once
+#include <cstdint>
+
+namespace loralab {
+class ThreadPool;
+constexpr int32_t kIgnoreIndex = -100;
+
+// losses (N): logsumexp(logits[n]) - logits[n][target[n]], 0 where target == -100.
+// logits (N,V), targets (N). Throws E_TOKEN_RANGE for targets outside [0, V) other than -100.
+template <typename T>
+void cross_entropy_forward(ThreadPool* pool, T* losses, const T* logits, const int32_t* targets, int64_t N, int64_t V);
+// dlogits (N,V) = (softmax(logits) - onehot(target)) * dloss, 0 rows where target == -100.
+// dlogits may alias logits (in place).
+template <typename T>
+void cross_entropy_backward(ThreadPool* pool, T* dlogits, const T* logits, const int32_t* targets, T dloss, int64_t N,
+                            int64_t V);
+}  // namespace loralab

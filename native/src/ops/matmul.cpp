@@ -1,0 +1,118 @@
+// Matmul dispatch (instruction set chosen once at run time), fixed task grids for the thread pool,
+// and the linear layer forward/backward in fp32 (fast) and fp64 (reference).
+#include "ops/matmul.h"
+
+#include <cstdlib>
+#include <vector>
+
+#include "threadpool.h"
+
+namespace loralab {
+
+namespace {
+struct Dispatch {
+  GemmKernels kernels;
+  std::string path;
+};
+const Dispatch& dispatch() {
+  static const Dispatch d = [] {
+    __builtin_cpu_init();
+    const char* force = std::getenv("LORALAB_SIMD");
+    std::string want = force ? force : "";
+    bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (avx512 && want != "avx2" && want != "scalar") return Dispatch{gemm_kernels_avx512(), "avx512"};
+    if (avx2 && want != "scalar") return Dispatch{gemm_kernels_avx2(), "avx2"};
+    return Dispatch{gemm_kernels_generic(), "scalar"};
+  }();
+  return d;
+}
+
+constexpr int64_t kBlockM = 64, kBlockN = 64;  // task grid; independent of the thread count
+
+template <typename F>
+void run_grid(ThreadPool* pool, int64_t M, int64_t N, const F& body) {
+  int64_t bm = (M + kBlockM - 1) / kBlockM, bn = (N + kBlockN - 1) / kBlockN;
+  auto task = [&](int64_t t) {
+    int64_t i = t / bn, j = t % bn;
+    int64_t m0 = i * kBlockM, n0 = j * kBlockN;
+    body(m0, m0 + kBlockM < M ? m0 + kBlockM : M, n0, n0 + kBlockN < N ? n0 + kBlockN : N);
+  };
+  if (pool) pool->run(bm * bn, task);
+  else for (int64_t t = 0; t < bm * bn; ++t) task(t);
+}
+}  // namespace
+
+const std::string& gemm_path() { return dispatch().path; }
+
+void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
+               bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  auto nt = dispatch().kernels.nt;
+  run_grid(pool, M, N, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    nt(C, A, B, M, N, K, accumulate, m0, m1, n0, n1);
+  });
+}
+
+void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
+               bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  auto xn = dispatch().kernels.xn;
+  run_grid(pool, M, N, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    xn(C, A, K, 1, B, M, N, K, accumulate, m0, m1, n0, n1);
+  });
+}
+
+void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
+               bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  auto xn = dispatch().kernels.xn;
+  run_grid(pool, M, N, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    xn(C, A, 1, M, f32_view(B), M, N, K, accumulate, m0, m1, n0, n1);
+  });
+}
+
+void linear_forward(ThreadPool* pool, float* out, const float* inp, WeightView weight, const float* bias, int64_t N,
+                    int64_t IC, int64_t OC) {
+  matmul_nt(pool, out, inp, weight, N, OC, IC, false);
+  if (bias) {
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = 0; o < OC; ++o) out[n * OC + o] += bias[o];
+  }
+}
+
+void linear_backward(ThreadPool* pool, float* dinp, float* dweight, float* dbias, const float* dout,
+                     const float* inp, WeightView weight, int64_t N, int64_t IC, int64_t OC) {
+  if (dinp) matmul_nn(pool, dinp, dout, weight, N, IC, OC, true);
+  if (dweight) matmul_tn(pool, dweight, dout, inp, OC, IC, N, true);
+  if (dbias) {
+    for (int64_t n = 0; n < N; ++n)  // tokens in index order
+      for (int64_t o = 0; o < OC; ++o) dbias[o] += dout[n * OC + o];
+  }
+}
+
+void linear_forward(double* out, const double* inp, const double* weight, const double* bias, int64_t N, int64_t IC,
+                    int64_t OC) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < OC; ++o) {
+      double s = bias ? bias[o] : 0.0;
+      for (int64_t i = 0; i < IC; ++i) s += inp[n * IC + i] * weight[o * IC + i];
+      out[n * OC + o] = s;
+    }
+}
+
+void linear_backward(double* dinp, double* dweight, double* dbias, const double* dout, const double* inp,
+                     const double* weight, int64_t N, int64_t IC, int64_t OC) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < OC; ++o) {
+      double g = dout[n * OC + o];
+      if (dbias) dbias[o] += g;
+      for (int64_t i = 0; i < IC; ++i) {
+        if (dinp) dinp[n * IC + i] += g * weight[o * IC + i];
+        if (dweight) dweight[o * IC + i] += g * inp[n * IC + i];
+      }
+    }
+}
+
+}  // namespace loralab

@@ -1,0 +1,57 @@
+// Matrix multiplies and the linear layer (y = x W^T + b) with forward and backward. Weights are
+// fp32 or bf16 (frozen storage); activations and gradients fp32. A double-precision reference of
+// the linear layer serves the finite-difference tests.
+// Legend: N tokens (B*T), IC input features, OC output features; M, K generic GEMM dims.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "dtype.h"
+
+namespace loralab {
+
+class ThreadPool;
+
+struct WeightView {  // row-major matrix in fp32 or bf16
+  const void* data = nullptr;
+  DType dtype = DType::F32;
+};
+inline WeightView f32_view(const float* p) { return WeightView{p, DType::F32}; }
+
+// Tile kernels of one instruction set (see matmul_kernels.inc).
+struct GemmKernels {
+  void (*nt)(float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K, bool accumulate, int64_t m0,
+             int64_t m1, int64_t n0, int64_t n1);
+  void (*xn)(float* C, const float* A, int64_t sam, int64_t sak, WeightView B, int64_t M, int64_t N, int64_t K,
+             bool accumulate, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
+};
+GemmKernels gemm_kernels_generic();
+GemmKernels gemm_kernels_avx2();
+GemmKernels gemm_kernels_avx512();
+// "avx512", "avx2" or "scalar": chosen once at run time from the CPU (LORALAB_SIMD=scalar|avx2 forces a lower one).
+const std::string& gemm_path();
+
+// C (M,N) (+)= A (M,K) . B (N,K)^T
+void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
+               bool accumulate);
+// C (M,N) (+)= A (M,K) . B (K,N)
+void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
+               bool accumulate);
+// C (M,N) (+)= A (K,M)^T . B (K,N)
+void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
+               bool accumulate);
+
+// out (N,OC) = inp (N,IC) . weight (OC,IC)^T + bias (OC) (bias may be null)
+void linear_forward(ThreadPool* pool, float* out, const float* inp, WeightView weight, const float* bias, int64_t N,
+                    int64_t IC, int64_t OC);
+// dinp (N,IC) += dout . weight; dweight (OC,IC) += dout^T . inp; dbias (OC) += sum_n dout. Null skips.
+void linear_backward(ThreadPool* pool, float* dinp, float* dweight, float* dbias, const float* dout,
+                     const float* inp, WeightView weight, int64_t N, int64_t IC, int64_t OC);
+
+// Double-precision reference (same semantics, single thread).
+void linear_forward(double* out, const double* inp, const double* weight, const double* bias, int64_t N, int64_t IC,
+                    int64_t OC);
+void linear_backward(double* dinp, double* dweight, double* dbias, const double* dout, const double* inp,
+                     const double* weight, int64_t N, int64_t IC, int64_t OC);
+
+}  // namespace loralab

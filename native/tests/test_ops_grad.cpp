@@ -1,0 +1,230 @@
+// ctest: every op's backward against central finite differences in double precision, and each
+// op's fp32 path against its fp64 path. Legend: B rows, T seq, N = B*T tokens, C channels.
+#include <cstdio>
+#include <vector>
+
+#include "error.h"
+#include "grad_check.h"
+#include "ops/attention.h"
+#include "ops/cross_entropy.h"
+#include "ops/embedding.h"
+#include "ops/lora.h"
+#include "ops/matmul.h"
+#include "ops/rmsnorm.h"
+#include "ops/rope.h"
+#include "ops/swiglu.h"
+#include "test_util.h"
+#include "threadpool.h"
+
+using namespace loralab;
+using gradcheck::fd_error;
+using gradcheck::fill_uniform;
+using V = std::vector<double>;
+
+static std::vector<float> to_f(const V& v) { return std::vector<float>(v.begin(), v.end()); }
+static const double kTol = 1e-6;  // relative FD error in double
+
+static void test_rmsnorm(ThreadPool* pool) {
+  const int64_t N = 5, C = 8;
+  V x(N * C), w(C), wout(N * C), out(N * C), rstd(N);
+  fill_uniform(x, 1), fill_uniform(w, 2, 0.5, 1.5), fill_uniform(wout, 3);
+  auto objective = [&] {
+    rmsnorm_forward<double>(nullptr, out.data(), rstd.data(), x.data(), w.data(), N, C, 1e-5f);
+    return gradcheck::dot(out, wout);
+  };
+  objective();
+  V dx(N * C, 0), dw(C, 0);
+  rmsnorm_backward<double>(nullptr, dx.data(), dw.data(), wout.data(), x.data(), w.data(), rstd.data(), N, C);
+  CHECK(fd_error("rmsnorm dinp", x, dx, objective) < kTol);
+  CHECK(fd_error("rmsnorm dweight", w, dw, objective) < kTol);
+  auto xf = to_f(x), wf = to_f(w);
+  std::vector<float> of(N * C), rf(N);
+  rmsnorm_forward<float>(pool, of.data(), rf.data(), xf.data(), wf.data(), N, C, 1e-5f);
+  objective();
+  CHECK(gradcheck::max_abs_diff(of, out) < 1e-5);
+}
+
+static void test_rope(ThreadPool* pool) {
+  const int64_t N = 4, H = 2, HD = 6, P = 8;
+  ModelConfig cfg;
+  cfg.head_dim = HD;
+  cfg.rope_theta = 10000.0f;
+  std::vector<float> cf, sf;
+  rope_tables(cf, sf, rope_inv_freq(cfg), P);
+  V c(cf.begin(), cf.end()), s(sf.begin(), sf.end());
+  std::vector<int32_t> pos = {0, 3, 5, 7};
+  V x(N * H * HD), wout(N * H * HD);
+  fill_uniform(x, 4), fill_uniform(wout, 5);
+  auto objective = [&] {
+    V y = x;
+    rope_forward<double>(nullptr, y.data(), pos.data(), c.data(), s.data(), N, H, HD);
+    return gradcheck::dot(y, wout);
+  };
+  V dx = wout;
+  rope_backward<double>(nullptr, dx.data(), pos.data(), c.data(), s.data(), N, H, HD);
+  CHECK(fd_error("rope dinp", x, dx, objective) < kTol);
+  // position 0 is the identity, and rotate_half pairs i with i + HD/2
+  V y = x;
+  rope_forward<double>(nullptr, y.data(), pos.data(), c.data(), s.data(), N, H, HD);
+  CHECK(gradcheck::max_abs_diff(std::vector<double>(y.begin(), y.begin() + H * HD),
+                                std::vector<double>(x.begin(), x.begin() + H * HD)) == 0.0);
+  double angle = 3.0 * 1.0;  // position 3, i = 0: inv_freq 1
+  CHECK_NEAR(y[H * HD + 0], x[H * HD + 0] * std::cos(angle) - x[H * HD + 3] * std::sin(angle), 1e-6);
+  auto xf = to_f(x);
+  rope_forward<float>(pool, xf.data(), pos.data(), cf.data(), sf.data(), N, H, HD);
+  CHECK(gradcheck::max_abs_diff(xf, y) < 1e-6);
+}
+
+static void test_attention(ThreadPool* pool) {
+  const int64_t B = 2, T = 5, NH = 4, NKV = 2, HD = 3;
+  const int64_t QD = NH * HD, KD = NKV * HD;
+  std::vector<int32_t> lengths = {5, 3};
+  V q(B * T * QD), k(B * T * KD), v(B * T * KD), wout(B * T * QD), out(B * T * QD), lse(B * NH * T);
+  fill_uniform(q, 6), fill_uniform(k, 7), fill_uniform(v, 8), fill_uniform(wout, 9);
+  auto objective = [&] {
+    attention_forward<double>(nullptr, out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), B, T, NH,
+                              NKV, HD);
+    return gradcheck::dot(out, wout);
+  };
+  objective();
+  V dq(q.size()), dk(k.size()), dv(v.size());
+  attention_backward<double>(nullptr, dq.data(), dk.data(), dv.data(), wout.data(), q.data(), k.data(), v.data(),
+                             out.data(), lse.data(), lengths.data(), B, T, NH, NKV, HD);
+  CHECK(fd_error("attention dq", q, dq, objective) < kTol);
+  CHECK(fd_error("attention dk", k, dk, objective) < kTol);
+  CHECK(fd_error("attention dv", v, dv, objective) < kTol);
+  // causality: query 0 of row 0 equals v of key 0 for its kv head (head 1 -> kv head 0)
+  objective();
+  CHECK_NEAR(out[1 * HD + 0], v[0], 1e-12);
+  // padded keys are never seen: changing key 4 of row 1 (length 3) changes nothing
+  V before = out;
+  k[(1 * T + 4) * KD] += 1.0;
+  v[(1 * T + 4) * KD] += 1.0;
+  objective();
+  CHECK(gradcheck::max_abs_diff(before, out) == 0.0);
+  auto qf = to_f(q), kf = to_f(k), vf = to_f(v);
+  std::vector<float> of(out.size()), lf(lse.size());
+  attention_forward<float>(pool, of.data(), lf.data(), qf.data(), kf.data(), vf.data(), lengths.data(), B, T, NH, NKV,
+                           HD);
+  CHECK(gradcheck::max_abs_diff(of, out) < 1e-5);
+  // the cached variant on row 0 equals the full forward
+  std::vector<float> oc(T * QD);
+  attention_forward_cached(pool, oc.data(), qf.data(), kf.data(), vf.data(), 0, T, NH, NKV, HD);
+  CHECK(gradcheck::max_abs_diff(oc, std::vector<float>(of.begin(), of.begin() + T * QD)) < 1e-6);
+  std::vector<float> oc2(2 * QD);  // the last two queries given a cache of 3 earlier positions
+  attention_forward_cached(pool, oc2.data(), qf.data() + 3 * QD, kf.data(), vf.data(), 3, 2, NH, NKV, HD);
+  CHECK(gradcheck::max_abs_diff(oc2, std::vector<float>(of.begin() + 3 * QD, of.begin() + T * QD)) < 1e-6);
+}
+
+static void test_swiglu(ThreadPool* pool) {
+  const int64_t N = 3, F = 7;
+  V g(N * F), u(N * F), wout(N * F), out(N * F);
+  fill_uniform(g, 10, -3, 3), fill_uniform(u, 11), fill_uniform(wout, 12);
+  auto objective = [&] {
+    swiglu_forward<double>(nullptr, out.data(), g.data(), u.data(), N, F);
+    return gradcheck::dot(out, wout);
+  };
+  V dg(N * F), du(N * F);
+  swiglu_backward<double>(nullptr, dg.data(), du.data(), wout.data(), g.data(), u.data(), N, F);
+  CHECK(fd_error("swiglu dgate", g, dg, objective) < kTol);
+  CHECK(fd_error("swiglu dup", u, du, objective) < kTol);
+  objective();
+  auto gf = to_f(g), uf = to_f(u);
+  std::vector<float> of(N * F);
+  swiglu_forward<float>(pool, of.data(), gf.data(), uf.data(), N, F);
+  CHECK(gradcheck::max_abs_diff(of, out) < 1e-5);
+}
+
+static void test_cross_entropy(ThreadPool* pool) {
+  const int64_t N = 4, Vv = 9;
+  V logits(N * Vv), losses(N);
+  fill_uniform(logits, 13, -4, 4);
+  std::vector<int32_t> targets = {3, -100, 0, 8};
+  auto objective = [&] {
+    cross_entropy_forward<double>(nullptr, losses.data(), logits.data(), targets.data(), N, Vv);
+    return losses[0] + losses[1] + losses[2] + losses[3];
+  };
+  objective();
+  CHECK(losses[1] == 0.0);
+  V dl(N * Vv);
+  cross_entropy_backward<double>(nullptr, dl.data(), logits.data(), targets.data(), 1.0, N, Vv);
+  CHECK(fd_error("cross_entropy dlogits", logits, dl, objective) < kTol);
+  auto lf = to_f(logits);
+  std::vector<float> lossf(N);
+  cross_entropy_forward<float>(pool, lossf.data(), lf.data(), targets.data(), N, Vv);
+  objective();
+  CHECK(gradcheck::max_abs_diff(lossf, losses) < 1e-5);
+  std::vector<int32_t> bad = {3, 9, 0, 1};
+  bool threw = false;
+  try {
+    cross_entropy_forward<float>(pool, lossf.data(), lf.data(), bad.data(), N, Vv);
+  } catch (const Error& e) {
+    threw = e.code() == "E_TOKEN_RANGE";
+  }
+  CHECK(threw);
+}
+
+static void test_embedding(ThreadPool* pool) {
+  const int64_t N = 5, C = 4, Vv = 6;
+  V table(Vv * C), wout(N * C), out(N * C);
+  fill_uniform(table, 14), fill_uniform(wout, 15);
+  std::vector<int32_t> tokens = {1, 5, 1, 0, 3};
+  auto objective = [&] {
+    embedding_forward(out.data(), tokens.data(), table.data(), N, C, Vv);
+    return gradcheck::dot(out, wout);
+  };
+  V dtable(Vv * C, 0);
+  embedding_backward<double>(pool, dtable.data(), wout.data(), tokens.data(), N, C);
+  CHECK(fd_error("embedding dtable", table, dtable, objective) < kTol);
+}
+
+static void test_linear_and_lora(ThreadPool* pool) {
+  const int64_t N = 6, IC = 5, OC = 7, R = 2;
+  V x(N * IC), W(OC * IC), b(OC), A(R * IC), Bm(OC * R), wout(N * OC), out(N * OC), u(N * R);
+  fill_uniform(x, 16), fill_uniform(W, 17), fill_uniform(b, 18), fill_uniform(A, 19), fill_uniform(Bm, 20);
+  fill_uniform(wout, 21);
+  const double scale = 1.5;
+  auto objective = [&] {
+    linear_forward(out.data(), x.data(), W.data(), b.data(), N, IC, OC);
+    lora_forward(out.data(), u.data(), x.data(), A.data(), Bm.data(), scale, N, IC, OC, R);
+    return gradcheck::dot(out, wout);
+  };
+  objective();
+  V dx(N * IC, 0), dW(OC * IC, 0), db(OC, 0), dA(R * IC, 0), dB(OC * R, 0), du(N * R);
+  linear_backward(dx.data(), dW.data(), db.data(), wout.data(), x.data(), W.data(), N, IC, OC);
+  lora_backward(dx.data(), dA.data(), dB.data(), du.data(), wout.data(), x.data(), u.data(), A.data(), Bm.data(),
+                scale, N, IC, OC, R);
+  CHECK(fd_error("linear+lora dinp", x, dx, objective) < kTol);
+  CHECK(fd_error("linear dweight", W, dW, objective) < kTol);
+  CHECK(fd_error("linear dbias", b, db, objective) < kTol);
+  CHECK(fd_error("lora dA", A, dA, objective) < kTol);
+  CHECK(fd_error("lora dB", Bm, dB, objective) < kTol);
+  // fp32 (threaded, SIMD) path == fp64 reference
+  auto xf = to_f(x), Wf = to_f(W), bf = to_f(b), Af = to_f(A), Bf = to_f(Bm), wf = to_f(wout);
+  std::vector<float> of(N * OC), uf(N * R), dxf(N * IC, 0), dWf(OC * IC, 0), dbf(OC, 0), dAf(R * IC, 0), dBf(OC * R, 0),
+      duf(N * R);
+  linear_forward(pool, of.data(), xf.data(), f32_view(Wf.data()), bf.data(), N, IC, OC);
+  lora_forward(pool, of.data(), uf.data(), xf.data(), Af.data(), Bf.data(), static_cast<float>(scale), N, IC, OC, R);
+  linear_backward(pool, dxf.data(), dWf.data(), dbf.data(), wf.data(), xf.data(), f32_view(Wf.data()), N, IC, OC);
+  lora_backward(pool, dxf.data(), dAf.data(), dBf.data(), duf.data(), wf.data(), xf.data(), uf.data(), Af.data(),
+                Bf.data(), static_cast<float>(scale), N, IC, OC, R);
+  objective();
+  CHECK(gradcheck::max_abs_diff(of, out) < 1e-5);
+  CHECK(gradcheck::max_abs_diff(dxf, dx) < 1e-5);
+  CHECK(gradcheck::max_abs_diff(dWf, dW) < 1e-5);
+  CHECK(gradcheck::max_abs_diff(dbf, db) < 1e-5);
+  CHECK(gradcheck::max_abs_diff(dAf, dA) < 1e-5);
+  CHECK(gradcheck::max_abs_diff(dBf, dB) < 1e-5);
+}
+
+int main() {
+  ThreadPool pool(2);
+  test_rmsnorm(&pool);
+  test_rope(&pool);
+  test_attention(&pool);
+  test_swiglu(&pool);
+  test_cross_entropy(&pool);
+  test_embedding(&pool);
+  test_linear_and_lora(&pool);
+  return test_summary("test_ops_grad");
+}

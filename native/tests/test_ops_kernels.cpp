@@ -1,0 +1,149 @@
+// ctest: GEMM kernels of every instruction set the CPU has (odd sizes, fp32 and bf16 weights)
+// against a double reference; bitwise equality for 1 vs 2 threads; AdamW / SGD against torch's
+// formulas; dropout statistics and reproducibility. Legend: M, N, K GEMM dims.
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "dtype.h"
+#include "grad_check.h"
+#include "ops/adamw.h"
+#include "ops/dropout.h"
+#include "ops/matmul.h"
+#include "ops/sgd.h"
+#include "test_util.h"
+#include "threadpool.h"
+
+using namespace loralab;
+using gradcheck::fill_uniform;
+
+static void check_kernels(const char* name, GemmKernels kern) {
+  const int64_t M = 37, N = 45, K = 53;  // not multiples of any tile
+  std::vector<float> A(M * K), Bnt(N * K), Bkn(K * N), At(K * M);
+  fill_uniform(A, 1), fill_uniform(Bnt, 2), fill_uniform(Bkn, 3), fill_uniform(At, 4);
+  std::vector<uint16_t> Bnt16(N * K), Bkn16(K * N);
+  for (size_t i = 0; i < Bnt.size(); ++i) Bnt16[i] = f32_to_bf16(Bnt[i]), Bnt[i] = bf16_to_f32(Bnt16[i]);
+  for (size_t i = 0; i < Bkn.size(); ++i) Bkn16[i] = f32_to_bf16(Bkn[i]), Bkn[i] = bf16_to_f32(Bkn16[i]);
+  std::vector<double> ref_nt(M * N), ref_nn(M * N), ref_tn(M * N);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double a = 0, b = 0, c = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        a += static_cast<double>(A[m * K + k]) * Bnt[n * K + k];
+        b += static_cast<double>(A[m * K + k]) * Bkn[k * N + n];
+        c += static_cast<double>(At[k * M + m]) * Bkn[k * N + n];
+      }
+      ref_nt[m * N + n] = a, ref_nn[m * N + n] = b, ref_tn[m * N + n] = c;
+    }
+  std::vector<float> C(M * N);
+  double worst = 0;
+  for (int bf = 0; bf < 2; ++bf) {
+    WeightView bnt = bf ? WeightView{Bnt16.data(), DType::BF16} : f32_view(Bnt.data());
+    WeightView bkn = bf ? WeightView{Bkn16.data(), DType::BF16} : f32_view(Bkn.data());
+    kern.nt(C.data(), A.data(), bnt, M, N, K, false, 0, M, 0, N);
+    worst = std::fmax(worst, gradcheck::max_abs_diff(C, ref_nt));
+    kern.xn(C.data(), A.data(), K, 1, bkn, M, N, K, false, 0, M, 0, N);
+    worst = std::fmax(worst, gradcheck::max_abs_diff(C, ref_nn));
+    kern.xn(C.data(), At.data(), 1, M, bkn, M, N, K, false, 0, M, 0, N);
+    worst = std::fmax(worst, gradcheck::max_abs_diff(C, ref_tn));
+    // accumulate adds onto what is there
+    std::vector<float> C2(M * N, 1.0f);
+    kern.nt(C2.data(), A.data(), bnt, M, N, K, true, 0, M, 0, N);
+    for (size_t i = 0; i < C2.size(); ++i) worst = std::fmax(worst, std::fabs(C2[i] - 1.0 - ref_nt[i]));
+  }
+  std::printf("  gemm %-8s max abs err vs double %.3e\n", name, worst);
+  CHECK(worst < 1e-4);
+}
+
+static void test_threads_bitwise() {
+  const int64_t M = 130, N = 150, K = 70;
+  std::vector<float> A(M * K), B(N * K), C1(M * N), C2(M * N), T1(N * K), T2(N * K);
+  fill_uniform(A, 5), fill_uniform(B, 6);
+  ThreadPool one(1), two(2);
+  matmul_nt(&one, C1.data(), A.data(), f32_view(B.data()), M, N, K, false);
+  matmul_nt(&two, C2.data(), A.data(), f32_view(B.data()), M, N, K, false);
+  CHECK(C1 == C2);
+  matmul_tn(&one, T1.data(), C1.data(), A.data(), N, K, M, false);
+  matmul_tn(&two, T2.data(), C2.data(), A.data(), N, K, M, false);
+  CHECK(T1 == T2);
+}
+
+static void test_adamw() {
+  // two steps by hand with torch.optim.AdamW's formulas, in double
+  std::vector<float> p = {0.5f, -1.0f, 2.0f}, m(3, 0), v(3, 0);
+  std::vector<float> g1 = {0.1f, -0.2f, 0.3f}, g2 = {-0.05f, 0.4f, 0.0f};
+  std::vector<double> pr(p.begin(), p.end()), mr(3, 0), vr(3, 0);
+  const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.1;
+  for (int step = 1; step <= 2; ++step) {
+    const auto& g = step == 1 ? g1 : g2;
+    AdamWHyper h;
+    h.lr = lr, h.beta1 = b1, h.beta2 = b2, h.eps = eps, h.weight_decay = wd, h.step = step;
+    adamw_update(nullptr, p.data(), m.data(), v.data(), g.data(), 3, h);
+    for (int i = 0; i < 3; ++i) {
+      pr[i] *= 1 - lr * wd;
+      mr[i] = b1 * mr[i] + (1 - b1) * g[i];
+      vr[i] = b2 * vr[i] + (1 - b2) * g[i] * g[i];
+      double mhat = mr[i] / (1 - std::pow(b1, step)), vhat = vr[i] / (1 - std::pow(b2, step));
+      pr[i] -= lr * mhat / (std::sqrt(vhat) + eps);
+    }
+  }
+  for (int i = 0; i < 3; ++i) CHECK_NEAR(p[i], pr[i], 1e-6);
+}
+
+static void test_sgd() {
+  std::vector<float> p = {1.0f, -2.0f}, buf(2, 0);
+  std::vector<float> g = {0.5f, 0.25f};
+  SgdHyper h;
+  h.lr = 0.1f, h.momentum = 0.9f, h.weight_decay = 0.01f, h.first_step = true;
+  sgd_update(nullptr, p.data(), buf.data(), g.data(), 2, h);
+  // torch: d = g + wd*p; buf = d; p -= lr*buf
+  double d0 = 0.5 + 0.01 * 1.0, p0 = 1.0 - 0.1 * d0;
+  CHECK_NEAR(p[0], p0, 1e-7);
+  h.first_step = false;
+  sgd_update(nullptr, p.data(), buf.data(), g.data(), 2, h);
+  double d1 = 0.5 + 0.01 * p0, b1 = 0.9 * d0 + d1;
+  CHECK_NEAR(p[0], p0 - 0.1 * b1, 1e-6);
+}
+
+static void test_dropout() {
+  const int64_t B = 2, T = 50, C = 40;
+  std::vector<float> x(B * T * C, 1.0f), y(B * T * C), y2(B * T * C);
+  std::vector<int64_t> ids = {7, 9};
+  DropoutKey key{1337, 3, 17, ids.data()};
+  ThreadPool pool(2);
+  dropout_forward(&pool, y.data(), x.data(), key, 0.25f, B, T, C);
+  dropout_forward(nullptr, y2.data(), x.data(), key, 0.25f, B, T, C);
+  CHECK(y == y2);
+  double kept = 0, mean = 0;
+  for (float f : y) kept += f != 0.0f, mean += f;
+  kept /= y.size(), mean /= y.size();
+  std::printf("  dropout p=0.25: kept %.3f, mean %.3f\n", kept, mean);
+  CHECK(std::fabs(kept - 0.75) < 0.03);
+  CHECK(std::fabs(mean - 1.0) < 0.05);
+  key.step = 4;  // another step gives another mask
+  dropout_forward(&pool, y2.data(), x.data(), key, 0.25f, B, T, C);
+  CHECK(y != y2);
+  // backward applies the same mask: sum(dy * dropout(x)) == sum(dropout^T(dy) * x)
+  key.step = 3;
+  std::vector<float> dx(B * T * C, 0.0f), dy(B * T * C);
+  fill_uniform(dy, 8);
+  dropout_backward(&pool, dx.data(), dy.data(), key, 0.25f, B, T, C);
+  double lhs = 0, rhs = 0;
+  for (size_t i = 0; i < dy.size(); ++i) lhs += dy[i] * y[i], rhs += dx[i] * x[i];
+  CHECK_NEAR(lhs, rhs, 1e-3);
+}
+
+int main() {
+  std::printf("gemm path: %s\n", gemm_path().c_str());
+  check_kernels("scalar", gemm_kernels_generic());
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) check_kernels("avx2", gemm_kernels_avx2());
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq"))
+    check_kernels("avx512", gemm_kernels_avx512());
+  test_threads_bitwise();
+  test_adamw();
+  test_sgd();
+  test_dropout();
+  return test_summary("test_ops_kernels");
+}
