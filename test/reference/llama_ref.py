@@ -184,8 +184,8 @@ def greedy(cfg, params, prompt, max_new_tokens, lora=None, scale=1.0, stop_token
 
 
 def merge(cfg, weights, lora, scale):
-    """HF folder tensors after merging: W + scale * B @ A in fp32, cast back to the stored dtype.
-    A head adapter on a tied model writes a separate lm_head.weight (the model becomes untied)."""
+    """HF folder tensors after merging: W + scale * B @ A from the stored weights (summed in float64,
+    rounded to fp32, then to the stored dtype). A head adapter on a tied model writes a separate lm_head.weight (the model becomes untied)."""
     merged = dict(weights)
     for module, (a, b) in lora.items():
         name = module + ".weight"
@@ -193,6 +193,6 @@ def merge(cfg, weights, lora, scale):
             base = weights["model.embed_tokens.weight"]
         else:
             base = weights[name]
-        delta = scale * (b.float() @ a.float())
-        merged[name] = (base.float() + delta).to(base.dtype)
+        delta = scale * (b.double() @ a.double())
+        merged[name] = (base.double() + delta).float().to(base.dtype)
     return merged

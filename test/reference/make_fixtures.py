@@ -44,7 +44,7 @@ TOLERANCES = {
     "logits_max_abs_rel": 1e-4,  # engine fp32 vs reference: max |diff| <= this * max(1, max |logit|)
     "loss_abs": 1e-5,
     "grad_max_abs_rel": 1e-3,    # per tensor: max |diff| <= this * max |reference grad|
-    "merged_ulps": 1,            # merged weights: at most one unit in the last place of the stored dtype
+    "merged_ulps": 1,            # merged weights (W + scale * B @ A summed in float64): at most 1 ulp of the stored dtype
 }
 
 
