@@ -42,6 +42,21 @@ export interface BuildDataReport {
   seconds: { corpus: number; bpe: number; total: number };
 }
 
+/**
+ * The corpus as one token stream for pretraining: `<s> document </s>` for each document, in order.
+ * Token ids fit in 16 bits for the default vocabulary, but a Uint32Array keeps larger ones safe.
+ */
+export function packCorpus(documents: readonly { text: string }[], tokenizer: BpeTokenizer, eosToken = '</s>'): Uint32Array {
+  const eosId = tokenizer.idOf.get(eosToken);
+  if (eosId === undefined) throw new Error(`Expected the EOS token ${eosToken} in the vocabulary`);
+  const ids: number[] = [];
+  for (const document of documents) {
+    for (const id of tokenizer.encode(document.text)) ids.push(id);
+    ids.push(eosId);
+  }
+  return Uint32Array.from(ids);
+}
+
 export function defaultBuildDataOptions(rootDir = process.cwd()): BuildDataOptions {
   return {
     rootDir, corpusPath: join(rootDir, 'build', 'tiny-model', 'corpus.jsonl'),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import {
   BpeTokenizer, bpeFromTokenizerJson, generateAlpaca, generateCorpus, renderChat, tokenizerConfig, tokenizerJson, trainBpe,
-  alpacaText, type ByteLevelBpe,
+  alpacaText, packCorpus, type ByteLevelBpe,
 } from '../../../scripts/tiny-model/index';
 import { BYTE_TO_UNICODE } from '../../../scripts/tiny-model/byte-level';
 
@@ -124,4 +124,16 @@ test('the committed examples/tiny-llama/tokenizer.json loads in @huggingface/tok
     if (!/<s>|<\/s>|<pad>/.test(text)) assert.equal(ours.decode(withEos, { skipSpecialTokens: true }), text);
   }
   assert.equal(theirs.encode('Hello').ids[0], theirs.token_to_id('<s>'));
+});
+
+test('packCorpus frames every document as <s> ... </s> and decodes back to the documents', () => {
+  const { bpe } = smallModel();
+  const tokenizer = new BpeTokenizer(bpe);
+  const documents = generateCorpus({ twoDigitCount: 20, fourDigitCount: 5, statementDocs: 10, alpacaDocs: 5, chatDocs: 5 }).documents;
+  const stream = Array.from(packCorpus(documents, tokenizer));
+  assert.equal(stream.filter((id) => id === 1).length, documents.length);
+  assert.equal(stream[0], 1);
+  assert.equal(stream.at(-1), 2);
+  const decoded = tokenizer.decode(stream);
+  assert.equal(decoded, documents.map((d) => `<s>${d.text}</s>`).join(''));
 });
