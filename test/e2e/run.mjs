@@ -1,0 +1,86 @@
+// `npm run test:e2e`: the end-to-end suite in a real VS Code (code-server) driven by headless
+// Chromium. Installs code-server if needed (setup.sh), packages the VSIX once, then runs each
+// scenario as its own node:test process and prints a summary with durations.
+// Usage: node test/e2e/run.mjs [--vsix FILE] [--no-setup] [--list] [scenario ...]
+//   scenarios: trust intellisense palette explorer dashboard (default: all, or
+//   LORA_LAB_E2E_SCENARIOS="trust palette"); --vsix reuses a packaged extension.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const outRoot = join(root, '.test-out', 'e2e');
+
+/** Every scenario, in the order of the issue's list that the features allow. */
+const SCENARIOS = {
+  trust: 'untrusted workspace: Start LoRA Run refused, no trainer process',
+  intellisense: 'Problems panel lines, hover on lora.r, completion after quantize:, code lens estimate',
+  palette: 'palette -> run completed in the Runs view with its final loss',
+  explorer: 'stop from the context menu -> stopped with a checkpoint, resume -> completed',
+  dashboard: 'dashboard loss series has as many points as metrics.jsonl train lines',
+};
+
+const argv = process.argv.slice(2);
+const flag = (name) => {
+  const index = argv.indexOf(name);
+  if (index < 0) return undefined;
+  const [, value] = argv.splice(index, 2);
+  return value;
+};
+const vsixArg = flag('--vsix');
+const noSetup = argv.includes('--no-setup');
+if (argv.includes('--list')) {
+  for (const [name, what] of Object.entries(SCENARIOS)) console.log(`${name.padEnd(13)} ${what}`);
+  process.exit(0);
+}
+const requested = argv.filter((arg) => !arg.startsWith('--'));
+const fromEnv = (process.env.LORA_LAB_E2E_SCENARIOS ?? '').split(/[\s,]+/).filter(Boolean);
+const scenarios = requested.length ? requested : fromEnv.length ? fromEnv : Object.keys(SCENARIOS);
+const unknown = scenarios.filter((name) => !(name in SCENARIOS));
+if (unknown.length) {
+  console.error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  process.exit(2);
+}
+
+function stage(name, cmd, args, options = {}) {
+  const started = Date.now();
+  console.log(`\n=== e2e ${name}`);
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options });
+  const seconds = (Date.now() - started) / 1000;
+  const ok = result.status === 0;
+  console.log(`=== e2e ${name}: ${ok ? 'ok' : `FAILED (status ${result.status ?? result.signal})`} (${seconds.toFixed(1)} s)`);
+  return { ok, seconds };
+}
+
+const suiteStarted = Date.now();
+if (!noSetup && !stage('setup', 'bash', [join(here, 'setup.sh')]).ok) process.exit(1);
+
+mkdirSync(outRoot, { recursive: true });
+let vsix = vsixArg ?? process.env.LORA_LAB_E2E_VSIX;
+if (!vsix) {
+  vsix = join(outRoot, 'lora-lab.vsix');
+  if (!stage('package', process.execPath, ['scripts/package.mjs', '--out', vsix]).ok) process.exit(1);
+}
+if (!existsSync(vsix)) {
+  console.error(`no VSIX at ${vsix}`);
+  process.exit(1);
+}
+
+const results = [];
+for (const name of scenarios) {
+  const file = join(here, `${name}.e2e.mjs`);
+  const result = stage(`scenario ${name}`, process.execPath, ['--test', '--test-reporter=spec', file], {
+    env: { ...process.env, LORA_LAB_E2E_VSIX: vsix },
+  });
+  results.push({ name, ...result });
+}
+
+console.log('\ne2e summary');
+for (const { name, ok, seconds } of results) {
+  const pictures = relative(root, join(outRoot, name));
+  console.log(`  ${ok ? 'pass' : 'FAIL'}  ${name.padEnd(13)} ${seconds.toFixed(1).padStart(6)} s${ok ? '' : `   screenshots and logs: ${pictures}/`}`);
+}
+console.log(`  total ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s`);
+process.exit(results.every((result) => result.ok) ? 0 : 1);
