@@ -1,0 +1,220 @@
+// Reads instruction datasets: Alpaca JSON (a list of {instruction, input?, output}), JSONL with the
+// same fields, CSV with those columns. Malformed rows are errors naming file and line; empty
+// outputs and missing optional fields are reported; no record is ever dropped silently.
+import { readFileSync } from 'node:fs';
+import { parseCsv, CsvSyntaxError } from './csv';
+import type { DataFormat } from '../../../language-server/src/config/types';
+
+export interface DataRecord {
+  instruction: string;
+  input: string;
+  output: string;
+  /** 0-based position in the file. */
+  index: number;
+  /** 1-based line where the record starts. */
+  line: number;
+}
+
+export interface DataIssue {
+  severity: 'error' | 'warning';
+  file: string;
+  line: number;
+  /** 0-based record index, when the issue belongs to one record. */
+  record?: number;
+  field?: string;
+  message: string;
+}
+
+export interface Dataset {
+  file: string;
+  format: DataFormat;
+  records: DataRecord[];
+  /** Warnings (empty outputs, absent input fields are fine and not listed). */
+  issues: DataIssue[];
+}
+
+export class DatasetError extends Error {
+  constructor(
+    message: string,
+    readonly issues: DataIssue[],
+  ) {
+    super(message);
+    this.name = 'DatasetError';
+  }
+}
+
+export function formatIssue(issue: DataIssue): string {
+  const where = issue.record === undefined ? '' : ` (record ${issue.record + 1})`;
+  return `${issue.file}:${issue.line}: ${issue.severity}${where}: ${issue.message}`;
+}
+
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** Offsets where each top-level element of a JSON array starts (text already known to parse). */
+function arrayElementOffsets(text: string): number[] {
+  const offsets: number[] = [];
+  let depth = 0;
+  let inString = false;
+  let expectElement = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (expectElement && !/\s/.test(ch) && ch !== ']') {
+      offsets.push(i);
+      expectElement = false;
+    }
+    if (ch === '"') inString = true;
+    else if (ch === '[' || ch === '{') {
+      depth++;
+      if (depth === 1 && ch === '[') expectElement = true;
+    } else if (ch === ']' || ch === '}') depth--;
+    else if (ch === ',' && depth === 1) expectElement = true;
+  }
+  return offsets;
+}
+
+function jsonErrorLine(text: string, error: Error): number {
+  const position = /position (\d+)/.exec(error.message);
+  if (position) return lineAt(text, Number(position[1]));
+  const lineColumn = /line (\d+)/.exec(error.message);
+  return lineColumn ? Number(lineColumn[1]) : 1;
+}
+
+type Collect = (issue: Omit<DataIssue, 'file'>) => void;
+
+function toRecord(value: unknown, index: number, line: number, report: Collect): DataRecord | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    report({ severity: 'error', line, record: index, message: `expected an object with instruction, input and output but found ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}` });
+    return null;
+  }
+  const fields = value as Record<string, unknown>;
+  let ok = true;
+  const text = (name: string, required: boolean): string => {
+    const field = fields[name];
+    if (field === undefined || field === null) {
+      if (required) {
+        report({ severity: 'error', line, record: index, field: name, message: `the required field '${name}' is missing` });
+        ok = false;
+      }
+      return '';
+    }
+    if (typeof field !== 'string') {
+      report({ severity: 'error', line, record: index, field: name, message: `'${name}' must be a string but is ${JSON.stringify(field).slice(0, 40)}` });
+      ok = false;
+      return '';
+    }
+    return field;
+  };
+  const record = { instruction: text('instruction', true), input: text('input', false), output: text('output', true), index, line };
+  if (!ok) return null;
+  if (record.instruction.trim() === '') report({ severity: 'warning', line, record: index, field: 'instruction', message: "the instruction is empty" });
+  if (record.output.trim() === '') report({ severity: 'warning', line, record: index, field: 'output', message: 'the output is empty: the example trains only the end-of-sequence token' });
+  return record;
+}
+
+function parseAlpacaJson(text: string, report: Collect): DataRecord[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    report({ severity: 'error', line: jsonErrorLine(text, error as Error), message: `malformed JSON: ${(error as Error).message}` });
+    return [];
+  }
+  if (!Array.isArray(data)) {
+    report({ severity: 'error', line: 1, message: 'an alpaca dataset is a JSON list of {instruction, input, output} objects; this file is not a list (use format jsonl for one object per line)' });
+    return [];
+  }
+  const offsets = arrayElementOffsets(text);
+  const records: DataRecord[] = [];
+  data.forEach((value, index) => {
+    const record = toRecord(value, index, lineAt(text, offsets[index] ?? 0), report);
+    if (record) records.push(record);
+  });
+  return records;
+}
+
+function parseJsonl(text: string, report: Collect): DataRecord[] {
+  const records: DataRecord[] = [];
+  let index = 0;
+  text.split('\n').forEach((rawLine, lineIndex) => {
+    const line = rawLine.replace(/\r$/, '');
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      report({ severity: 'error', line: lineIndex + 1, record: index++, message: `malformed JSON line: ${(error as Error).message}` });
+      return;
+    }
+    const record = toRecord(value, index++, lineIndex + 1, report);
+    if (record) records.push(record);
+  });
+  return records;
+}
+
+function parseCsvRecords(text: string, report: Collect): DataRecord[] {
+  let rows;
+  try {
+    rows = parseCsv(text);
+  } catch (error) {
+    if (!(error instanceof CsvSyntaxError)) throw error;
+    report({ severity: 'error', line: error.line, message: `malformed CSV at column ${error.column}: ${error.message}` });
+    return [];
+  }
+  if (rows.length === 0) return [];
+  const header = rows[0].fields.map((name) => name.trim().toLowerCase());
+  const column = (name: string): number => header.indexOf(name);
+  const missing = ['instruction', 'output'].filter((name) => column(name) < 0);
+  if (missing.length) {
+    report({ severity: 'error', line: rows[0].line, message: `the header row lacks the column(s) ${missing.join(', ')} (found: ${header.join(', ')}); a CSV dataset needs instruction, output and optionally input` });
+    return [];
+  }
+  const records: DataRecord[] = [];
+  rows.slice(1).forEach((row, index) => {
+    if (row.fields.length !== header.length) {
+      report({ severity: 'error', line: row.line, record: index, message: `the row has ${row.fields.length} field(s) but the header has ${header.length}` });
+      return;
+    }
+    const value: Record<string, string> = { instruction: row.fields[column('instruction')], output: row.fields[column('output')] };
+    if (column('input') >= 0) value.input = row.fields[column('input')];
+    const record = toRecord(value, index, row.line, report);
+    if (record) records.push(record);
+  });
+  return records;
+}
+
+/** Parses dataset text; `file` names it in issues. Errors and warnings are returned, not thrown. */
+export function parseDataset(text: string, file: string, format: DataFormat): { records: DataRecord[]; issues: DataIssue[] } {
+  const issues: DataIssue[] = [];
+  const report: Collect = (issue) => issues.push({ file, ...issue });
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const records = format === 'alpaca' ? parseAlpacaJson(source, report) : format === 'jsonl' ? parseJsonl(source, report) : parseCsvRecords(source, report);
+  if (records.length === 0 && !issues.some((issue) => issue.severity === 'error')) issues.push({ file, severity: 'error', line: 1, message: 'the dataset has no records' });
+  return { records, issues };
+}
+
+/** Reads a dataset file; throws DatasetError listing every error (file:line) when any record is malformed. */
+export function loadDataset(path: string, format: DataFormat): Dataset {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new DatasetError(`${path}: cannot read the dataset (${(error as Error).message}); check data.path.`, []);
+  }
+  const { records, issues } = parseDataset(text, path, format);
+  const errors = issues.filter((issue) => issue.severity === 'error');
+  if (errors.length) {
+    const shown = errors.slice(0, 20).map(formatIssue);
+    if (errors.length > shown.length) shown.push(`... and ${errors.length - shown.length} more error(s)`);
+    throw new DatasetError(`${path}: ${errors.length} malformed record(s); fix them and run again:\n${shown.join('\n')}`, errors);
+  }
+  return { file: path, format, records, issues };
+}
