@@ -60,11 +60,39 @@ void check_case(const std::string& dir) {
   }
 }
 
+// The reference training runs start where the single-batch goldens are: the first LoRA loss is
+// loss_lora, the first full-finetuning loss is loss_base; the lr sequence follows the options.
+void check_training(const std::string& dir) {
+  JsonValue golden = read_json_file(path_join(dir, "golden.json"));
+  JsonValue train = read_json_file(path_join(dir, "train_golden.json"));
+  auto finals = SafetensorsFile::open(path_join(dir, "train_golden.safetensors"));
+  int runs = 0;
+  for (const auto& kv : train.find("runs")->members()) {
+    const JsonValue& run = kv.second;
+    const JsonValue& o = *run.find("options");
+    const bool lora = o.find("method")->as_string() == "lora";
+    const auto& losses = run.find("losses")->items();
+    const auto& lrs = run.find("lrs")->items();
+    CHECK(static_cast<int64_t>(losses.size()) == run.find("steps")->as_int());
+    CHECK_NEAR(losses[0].as_number(), golden.find(lora ? "loss_lora" : "loss_base")->as_number(), 1e-9);
+    CHECK(losses.back().as_number() < 0.6 * losses[0].as_number());  // the runs really train
+    const int warmup = static_cast<int>(o.find("warmup_steps")->as_int());
+    const double peak = o.find("learning_rate")->as_number();
+    if (warmup > 0) CHECK_NEAR(lrs[0].as_number(), peak / warmup, 1e-15);
+    if (o.find("lr_schedule")->as_string() == "constant") CHECK_NEAR(lrs.back().as_number(), peak, 1e-15);
+    CHECK(finals->has(kv.first + (lora ? ".base_model.model.lm_head.lora_B.weight" : ".model.norm.weight")));
+    ++runs;
+  }
+  CHECK(runs == 3);
+}
+
 }  // namespace
 
 int main() {
   const std::string root = "test/reference/fixtures";
   for (const char* c : kCases) check_case(path_join(root, c));
+  check_training(path_join(root, "llama_gqa_llama3_f32"));
+  check_training(path_join(root, "qwen2_bias_tied_bf16"));
   // The independent recomputation needs torch; without it the committed goldens stand.
   if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0) {
     int rc = std::system("/usr/bin/python3 test/reference/make_fixtures.py --check");

@@ -114,7 +114,8 @@ def forward(cfg, params, tokens, lengths, lora=None, scale=1.0):
     inv_freq = rope_inv_freq(cfg, hd)
     freqs = torch.arange(seq, dtype=torch.float64)[:, None] * inv_freq[None, :]  # (T, HD/2)
     emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos(), emb.sin()  # (T, HD)
+    dt = params["model.embed_tokens.weight"].dtype  # float64 for goldens; float32 to measure fp32 drift
+    cos, sin = emb.cos().to(dt), emb.sin().to(dt)  # (T, HD)
     qi = torch.arange(seq)[:, None]
     kj = torch.arange(seq)[None, :]
     allowed = (kj <= qi)[None, :, :] & (kj[None, :, :] < lengths[:, None, None])  # (B, T, T)

@@ -13,6 +13,7 @@ import torch
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import llama_ref as ref  # noqa: E402
+import train_ref  # noqa: E402
 from safetensors_lite import read_safetensors, write_safetensors  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,6 +37,8 @@ CASES = [
     dict(name="qwen2_bias_tied_bf16", arch="Qwen2ForCausalLM", dtype="bfloat16", heads=4, kv_heads=2, head_dim=None,
          tie=True, rope_theta=1000000.0, rope_scaling=None, rslora=False, shards=1, seed=16),
 ]
+# Fixtures that also get reference training runs (train_ref.RUNS).
+TRAIN_CASES = ["llama_gqa_llama3_f32", "qwen2_bias_tied_bf16"]
 VOCAB, HIDDEN, INTER, LAYERS = 80, 32, 48, 2
 ROWS, SEQ = 2, 8
 LORA_R, LORA_ALPHA = 4, 8
@@ -241,6 +244,8 @@ def build_case(case, root):
     write_safetensors(os.path.join(folder, "golden.safetensors"), tensors)
     with open(os.path.join(folder, "golden.json"), "w") as f:
         json.dump(golden, f, indent=1)
+    if case["name"] in TRAIN_CASES:
+        train_ref.write_training_goldens(folder, batch)
     print("wrote %s: loss %.6f, lora loss %.6f, greedy margin %.3f" % (
         case["name"], info["loss_base"], info["loss_lora"], info["generate"]["min_margin"]))
 
@@ -272,6 +277,8 @@ def check_case(name, root):
         problems.append("%s: greedy ids differ" % name)
     if ref.greedy(cfg, frozen, gen["prompt"], gen["max_new_tokens"], lora64, scale)[0] != gen["greedy_lora"]:
         problems.append("%s: greedy ids with the adapter differ" % name)
+    if name in TRAIN_CASES:
+        problems += train_ref.check_training_goldens(folder, golden["batch"])
     # Self-consistency: base + adapter equals the merged model (exactly for fp32 up to rounding).
     d = dict(tensors)
     diff = float((d["logits_merged"] - d["logits_lora"]).abs().max())
