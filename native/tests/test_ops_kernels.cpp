@@ -108,11 +108,13 @@ static void test_sgd() {
 static void test_dropout() {
   const int64_t B = 2, T = 50, C = 40;
   std::vector<float> x(B * T * C, 1.0f), y(B * T * C), y2(B * T * C);
-  std::vector<int64_t> ids = {7, 9};
-  DropoutKey key{1337, 3, 17, ids.data()};
+  std::vector<int64_t> ids(B * T);
+  std::vector<int32_t> pos(B * T);
+  for (int64_t n = 0; n < B * T; ++n) ids[n] = n < T ? 7 : 9, pos[n] = static_cast<int32_t>(n % T);
+  DropoutKey key{1337, 3, 17, ids.data(), pos.data()};
   ThreadPool pool(2);
-  dropout_forward(&pool, y.data(), x.data(), key, 0.25f, B, T, C);
-  dropout_forward(nullptr, y2.data(), x.data(), key, 0.25f, B, T, C);
+  dropout_forward(&pool, y.data(), x.data(), key, 0.25f, B * T, C);
+  dropout_forward(nullptr, y2.data(), x.data(), key, 0.25f, B * T, C);
   CHECK(y == y2);
   double kept = 0, mean = 0;
   for (float f : y) kept += f != 0.0f, mean += f;
@@ -121,13 +123,13 @@ static void test_dropout() {
   CHECK(std::fabs(kept - 0.75) < 0.03);
   CHECK(std::fabs(mean - 1.0) < 0.05);
   key.step = 4;  // another step gives another mask
-  dropout_forward(&pool, y2.data(), x.data(), key, 0.25f, B, T, C);
+  dropout_forward(&pool, y2.data(), x.data(), key, 0.25f, B * T, C);
   CHECK(y != y2);
   // backward applies the same mask: sum(dy * dropout(x)) == sum(dropout^T(dy) * x)
   key.step = 3;
   std::vector<float> dx(B * T * C, 0.0f), dy(B * T * C);
   fill_uniform(dy, 8);
-  dropout_backward(&pool, dx.data(), dy.data(), key, 0.25f, B, T, C);
+  dropout_backward(&pool, dx.data(), dy.data(), key, 0.25f, B * T, C);
   double lhs = 0, rhs = 0;
   for (size_t i = 0; i < dy.size(); ++i) lhs += dy[i] * y[i], rhs += dx[i] * x[i];
   CHECK_NEAR(lhs, rhs, 1e-3);

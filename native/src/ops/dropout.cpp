@@ -8,13 +8,11 @@ namespace loralab {
 
 namespace {
 template <bool kAccumulate>
-void apply(ThreadPool* pool, float* dst, const float* src, const DropoutKey& key, float p, int64_t B, int64_t T,
-           int64_t C) {
+void apply(ThreadPool* pool, float* dst, const float* src, const DropoutKey& key, float p, int64_t N, int64_t C) {
   const float keep_scale = 1.0f / (1.0f - p);
-  parallel_for(pool, B * T, [&](int64_t row) {
-    int64_t b = row / T, t = row % T;
-    uint64_t row_key = rng_hash(key.seed, kRngDropout, key.step, static_cast<uint64_t>(key.example_ids[b]), key.site,
-                                static_cast<uint64_t>(t));
+  parallel_for(pool, N, [&](int64_t row) {
+    uint64_t row_key = rng_hash(key.seed, kRngDropout, key.step, static_cast<uint64_t>(key.row_examples[row]), key.site,
+                                static_cast<uint64_t>(key.row_positions[row]));
     for (int64_t i = 0; i < C; ++i) {
       bool keep = rng_uniform01(splitmix64(row_key ^ static_cast<uint64_t>(i))) >= p;
       float v = keep ? src[row * C + i] * keep_scale : 0.0f;
@@ -25,12 +23,12 @@ void apply(ThreadPool* pool, float* dst, const float* src, const DropoutKey& key
 }
 }  // namespace
 
-void dropout_forward(ThreadPool* pool, float* out, const float* inp, const DropoutKey& key, float p, int64_t B,
-                     int64_t T, int64_t C) {
-  apply<false>(pool, out, inp, key, p, B, T, C);
+void dropout_forward(ThreadPool* pool, float* out, const float* inp, const DropoutKey& key, float p, int64_t N,
+                     int64_t C) {
+  apply<false>(pool, out, inp, key, p, N, C);
 }
-void dropout_backward(ThreadPool* pool, float* dinp, const float* dout, const DropoutKey& key, float p, int64_t B,
-                      int64_t T, int64_t C) {
-  apply<true>(pool, dinp, dout, key, p, B, T, C);
+void dropout_backward(ThreadPool* pool, float* dinp, const float* dout, const DropoutKey& key, float p, int64_t N,
+                      int64_t C) {
+  apply<true>(pool, dinp, dout, key, p, N, C);
 }
 }  // namespace loralab

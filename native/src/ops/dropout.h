@@ -1,7 +1,7 @@
 // Inverted dropout on the LoRA input as PEFT applies it (lora_B(lora_A(dropout(x)))): each element
 // is kept with probability 1-p and scaled by 1/(1-p). The mask is a pure function of
 // (seed, step, example id, layer*16+target, position, channel), so backward and a resumed run
-// reproduce it. Legend: B rows, T positions, C channels.
+// reproduce it. Legend: N tokens, C channels.
 #pragma once
 #include <cstdint>
 
@@ -11,14 +11,15 @@ class ThreadPool;
 struct DropoutKey {
   uint64_t seed = 0;
   uint64_t step = 0;
-  uint64_t site = 0;                  // layer * 16 + target index
-  const int64_t* example_ids = nullptr;  // (B,)
+  uint64_t site = 0;                     // layer * 16 + target index
+  const int64_t* row_examples = nullptr;  // (N,) example id of each token row
+  const int32_t* row_positions = nullptr; // (N,) position of each token row
 };
 
-// out (B,T,C) = inp * mask / (1-p)
-void dropout_forward(ThreadPool* pool, float* out, const float* inp, const DropoutKey& key, float p, int64_t B,
-                     int64_t T, int64_t C);
-// dinp (B,T,C) += dout * mask / (1-p)
-void dropout_backward(ThreadPool* pool, float* dinp, const float* dout, const DropoutKey& key, float p, int64_t B,
-                      int64_t T, int64_t C);
+// out (N,C) = inp * mask / (1-p)
+void dropout_forward(ThreadPool* pool, float* out, const float* inp, const DropoutKey& key, float p, int64_t N,
+                     int64_t C);
+// dinp (N,C) += dout * mask / (1-p)
+void dropout_backward(ThreadPool* pool, float* dinp, const float* dout, const DropoutKey& key, float p, int64_t N,
+                      int64_t C);
 }  // namespace loralab

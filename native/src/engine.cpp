@@ -1,0 +1,230 @@
+// The CPU Engine: loads a Hugging Face folder into a LlamaModel, validates batches, and runs
+// logits / logprobs / generate / step / eval with one thread pool and one memory tracker.
+// Calls are serialised (a concurrent call is refused with E_BUSY); abort() stops the call in flight.
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "device.h"
+#include "engine.h"
+#include "error.h"
+#include "io/safetensors.h"
+#include "memory.h"
+#include "model/llama.h"
+#include "model/llama_generate.h"
+#include "model/llama_optim.h"
+#include "model/llama_state.h"
+#include "ops/cross_entropy.h"
+#include "threadpool.h"
+
+namespace loralab {
+
+namespace {
+
+class CpuEngine final : public Engine {
+ public:
+  CpuEngine(const std::string& folder, const EngineOptions& options) : opt_(options) {
+    validate_options();
+    cfg_ = load_model_config(folder);
+    auto checkpoint = CheckpointReader::open(folder);
+    pool_ = std::make_unique<ThreadPool>(opt_.threads);
+    FlushDenormalsScope ftz;
+    model_ = std::make_unique<LlamaModel>(cfg_, opt_, *checkpoint, &mem_, pool_.get(), &abort_);
+    cfg_ = model_->config();  // head_dim resolved
+    device_name_ = detect_cpu().model;
+  }
+
+  const ModelConfig& config() const override { return cfg_; }
+  const EngineOptions& options() const override { return opt_; }
+  ParamCounts param_counts() const override { return model_->param_counts(); }
+  std::string compute_path() const override { return "cpu-" + gemm_path(); }
+  std::string device_name() const override { return device_name_; }
+  int steps_done() const override { return steps_; }
+  MemoryReport memory() const override { return mem_.report(); }
+  void abort() override { abort_.store(true); }
+
+  std::vector<float> logits(const Batch& batch) override {
+    Call call(this);
+    PassContext ctx = context(batch, false, 0);
+    model_->forward(ctx);
+    const int64_t N = static_cast<int64_t>(batch.rows) * batch.seq_len;
+    std::vector<float> out(static_cast<size_t>(N) * cfg_.vocab_size);
+    model_->head_logits(ctx, out.data(), 0, N);
+    return out;
+  }
+
+  std::vector<float> logprobs(const Batch& batch) override {
+    Call call(this);
+    LORALAB_CHECK(!batch.targets.empty(), "E_BATCH", "logprobs(): the batch needs targets");
+    PassContext ctx = context(batch, false, 0);
+    model_->forward(ctx);
+    std::vector<float> out(static_cast<size_t>(batch.rows) * batch.seq_len);
+    model_->head_loss(ctx, batch.targets.data(), 0.0f, out.data());
+    for (auto& v : out) v = -v;  // 0 stays 0 where the target is -100
+    return out;
+  }
+
+  std::vector<int32_t> generate(const std::vector<int32_t>& prompt, const GenerateOptions& options,
+                                const std::function<bool(int32_t)>& on_token) override {
+    Call call(this);
+    return generate_tokens(*model_, prompt, options, on_token);
+  }
+
+  StepResult step(const std::vector<Batch>& micro_batches) override {
+    Call call(this);
+    LORALAB_CHECK(opt_.training, "E_NOT_TRAINING", "step(): the engine was created with training: false");
+    const int64_t total = count_targets(micro_batches);
+    LORALAB_CHECK(total > 0, "E_BATCH", "step(): the micro-batches hold no target tokens (every target is -100)");
+    auto& params = model_->trainable();
+    for (Param* p : params) p->grad.zero();
+    const float dloss = static_cast<float>(1.0 / static_cast<double>(total));
+    double loss_sum = 0.0;
+    int64_t example_offset = 0;
+    for (const Batch& mb : micro_batches) {
+      PassContext ctx = context(mb, true, example_offset);
+      example_offset += mb.rows;
+      if (count_targets({mb}) == 0) continue;
+      model_->forward(ctx);
+      loss_sum += model_->head_loss(ctx, mb.targets.data(), dloss, nullptr);
+      model_->backward(ctx);
+    }
+    StepResult r;
+    r.grad_norm = global_grad_norm(pool_.get(), params);
+    float clip = 1.0f;
+    if (opt_.grad_clip > 0.0f && r.grad_norm > opt_.grad_clip)
+      clip = static_cast<float>(opt_.grad_clip / (r.grad_norm + 1e-6));
+    r.lr = schedule_lr(opt_, steps_);
+    model_->check_abort();
+    optimizer_update(pool_.get(), opt_, params, steps_, r.lr, clip);
+    ++steps_;
+    r.loss = loss_sum / static_cast<double>(total);
+    r.tokens = total;
+    r.step = steps_;
+    return r;
+  }
+
+  double eval_loss(const std::vector<Batch>& micro_batches) override {
+    Call call(this);
+    const int64_t total = count_targets(micro_batches);
+    LORALAB_CHECK(total > 0, "E_BATCH", "eval_loss(): the micro-batches hold no target tokens");
+    double loss_sum = 0.0;
+    int64_t example_offset = 0;
+    for (const Batch& mb : micro_batches) {
+      PassContext ctx = context(mb, false, example_offset);
+      example_offset += mb.rows;
+      model_->forward(ctx);
+      loss_sum += model_->head_loss(ctx, mb.targets.data(), 0.0f, nullptr);
+    }
+    return loss_sum / static_cast<double>(total);
+  }
+
+  void save_adapter(const std::string& dir, const std::string& base_model_name_or_path) override {
+    Call call(this);
+    LORALAB_CHECK(opt_.method == Method::LoRA, "E_METHOD", "save_adapter(): the engine is in full finetuning (no adapter)");
+    PeftAdapterConfig pc = model_->lora_config();
+    pc.base_model_name_or_path = base_model_name_or_path;
+    std::vector<PeftLoraView> views;
+    for (LoraPair* p : model_->lora_pairs())
+      views.push_back(PeftLoraView{p->module, p->layer, p->in, p->out, p->A.f32(), p->B.f32()});
+    save_peft_adapter(dir, pc, views);
+  }
+
+  void load_adapter(const std::string& dir) override {
+    Call call(this);
+    LORALAB_CHECK(opt_.method == Method::LoRA, "E_METHOD", "load_adapter(): the engine is in full finetuning");
+    model_->install_adapter(load_peft_adapter(dir));
+  }
+
+  void save_state(const std::string& dir) override {
+    Call call(this);
+    LORALAB_CHECK(opt_.training, "E_NOT_TRAINING", "save_state(): the engine was created with training: false");
+    save_train_state(dir, *model_, opt_, TrainState{steps_, opt_.seed});
+  }
+
+  void load_state(const std::string& dir) override {
+    Call call(this);
+    LORALAB_CHECK(opt_.training, "E_NOT_TRAINING", "load_state(): the engine was created with training: false");
+    TrainState st = load_train_state(dir, *model_, opt_);
+    steps_ = static_cast<int>(st.step);
+    opt_.seed = st.seed;
+    model_->set_seed(st.seed);
+  }
+
+ private:
+  // Serialises calls, resets the abort flag, sets FTZ/DAZ on the calling thread.
+  struct Call {
+    explicit Call(CpuEngine* e) : lock(e->busy_, std::try_to_lock) {
+      LORALAB_CHECK(lock.owns_lock(), "E_BUSY", "the engine is busy with another call (step, eval or generate)");
+      e->abort_.store(false);
+    }
+    std::unique_lock<std::mutex> lock;
+    FlushDenormalsScope ftz;
+  };
+
+  void validate_options() {
+    if (opt_.method == Method::Full && opt_.quantize != Quantize::None)
+      LORALAB_THROW("E_CONFIG_INVALID", "model.quantize needs train.method 'lora' (quantized weights cannot be fully finetuned)");
+    if (opt_.quantize != Quantize::None)
+      LORALAB_THROW("E_NOT_IMPLEMENTED", "model.quantize: QLoRA (nf4/fp4) arrives with issue 7");
+    if (opt_.precision == Precision::FP16True)
+      LORALAB_THROW("E_PRECISION_UNSUPPORTED", "model.precision '16-true' needs a CUDA device (fp16 compute); on CPU use bf16-true or 32-true");
+    if (!(opt_.device.empty() || opt_.device == "cpu" || opt_.device == "auto"))
+      LORALAB_THROW("E_NOT_IMPLEMENTED", "device '" + opt_.device + "': the CUDA engine path is not implemented yet; use device 'cpu'");
+    if (opt_.method == Method::LoRA) {
+      const LoraTargets& t = opt_.targets;
+      LORALAB_CHECK(t.query || t.key || t.value || t.projection || t.mlp || t.head, "E_CONFIG_INVALID",
+                    "lora: every target (query, key, value, projection, mlp, head) is false; nothing to train");
+    }
+  }
+
+  static int64_t count_targets(const std::vector<Batch>& mbs) {
+    int64_t n = 0;
+    for (const Batch& b : mbs)
+      for (int32_t t : b.targets) n += t != kIgnoreIndex;
+    return n;
+  }
+
+  PassContext context(const Batch& b, bool training, int64_t example_offset) {
+    const std::string where = "batch (rows " + std::to_string(b.rows) + ", seq_len " + std::to_string(b.seq_len) + ")";
+    LORALAB_CHECK(b.rows > 0 && b.seq_len > 0, "E_BATCH", where + ": empty");
+    const size_t N = static_cast<size_t>(b.rows) * b.seq_len;
+    LORALAB_CHECK(b.tokens.size() == N, "E_BATCH", where + ": tokens has " + std::to_string(b.tokens.size()) + " ids, expected rows*seq_len");
+    LORALAB_CHECK(b.targets.empty() || b.targets.size() == N, "E_BATCH", where + ": targets must have rows*seq_len entries");
+    LORALAB_CHECK(b.lengths.empty() || b.lengths.size() == static_cast<size_t>(b.rows), "E_BATCH", where + ": lengths must have one entry per row");
+    LORALAB_CHECK(b.example_ids.empty() || b.example_ids.size() == static_cast<size_t>(b.rows), "E_BATCH",
+                  where + ": example_ids must have one entry per row");
+    for (int32_t len : b.lengths)
+      LORALAB_CHECK(len >= 1 && len <= b.seq_len, "E_BATCH", where + ": a row length " + std::to_string(len) + " is outside [1, seq_len]");
+    LORALAB_CHECK(!training || !b.targets.empty(), "E_BATCH", where + ": step() needs targets");
+    PassContext ctx;
+    ctx.B = b.rows;
+    ctx.T = b.seq_len;
+    ctx.tokens = b.tokens.data();
+    ctx.lengths = b.lengths.empty() ? nullptr : b.lengths.data();
+    ids_.resize(b.rows);
+    for (int r = 0; r < b.rows; ++r) ids_[r] = b.example_ids.empty() ? example_offset + r : b.example_ids[r];
+    ctx.example_ids = ids_.data();
+    ctx.training = training;
+    ctx.step = static_cast<uint64_t>(steps_);
+    return ctx;
+  }
+
+  ModelConfig cfg_;
+  EngineOptions opt_;
+  MemTracker mem_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::atomic<bool> abort_{false};
+  std::mutex busy_;
+  std::unique_ptr<LlamaModel> model_;
+  std::vector<int64_t> ids_;
+  std::string device_name_;
+  int steps_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> Engine::load(const std::string& folder, const EngineOptions& options) {
+  return std::make_unique<CpuEngine>(folder, options);
+}
+
+}  // namespace loralab

@@ -1,0 +1,176 @@
+// The Llama-family model on the CPU: parameters (frozen bf16/fp32 or trainable fp32 masters),
+// LoRA adapters on any linear, forward for training / evaluation / KV-cache generation, the
+// chunked head + cross-entropy, and backward. Optimizer, state and the Engine facade live in
+// llama_optim.cpp, llama_state.cpp and engine.cpp.
+// Legend: B rows, T seq, N = B*T tokens, C hidden, F intermediate, L layers, NH/NKV heads,
+// HD head dim, QD = NH*HD, KD = NKV*HD, V vocab, R LoRA rank, P cache positions.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine.h"
+#include "io/peft_adapter.h"
+#include "memory.h"
+#include "model/config.h"
+#include "ops/dropout.h"
+#include "ops/matmul.h"
+#include "threadpool.h"
+
+namespace loralab {
+
+class CheckpointReader;
+
+// One named tensor of the model: frozen storage (F32 or BF16) or a trainable fp32 master with its
+// gradient and optimizer moments.
+struct Param {
+  std::string name;              // HF key, or PEFT key for LoRA tensors
+  std::vector<int64_t> shape;
+  DType dtype = DType::F32;
+  Buffer<uint8_t> storage;       // numel * dtype_size bytes
+  Buffer<float> grad;            // trainable only (Grads)
+  Buffer<float> m, v;            // optimizer state (v: AdamW only)
+  bool trainable = false;
+  int64_t numel() const {
+    int64_t n = 1;
+    for (auto d : shape) n *= d;
+    return n;
+  }
+  float* f32() { return reinterpret_cast<float*>(storage.data()); }
+  const float* f32() const { return reinterpret_cast<const float*>(storage.data()); }
+  WeightView view() const { return WeightView{storage.data(), dtype}; }
+};
+
+struct LoraPair {
+  PeftModule module = PeftModule::Q;
+  int layer = -1;                 // -1: lm_head
+  int64_t in = 0, out = 0;
+  Param A;                        // (R, in)
+  Param B;                        // (out, R)
+};
+
+struct LlamaLayer {
+  Param attn_norm, q, k, v, o, mlp_norm, gate, up, down;  // HF shapes: q (QD,C), k/v (KD,C), o (C,QD), ...
+  Param q_bias, k_bias, v_bias;                           // (QD), (KD), (KD) when attention_bias
+  LoraPair* lora[7] = {};                                 // by PeftModule Q..Down
+};
+
+// Saved activations of one layer for one micro-batch (N tokens).
+struct LayerActs {
+  Buffer<float> rstd1, xn1;           // (N), (N,C)
+  Buffer<float> q, k, v;              // (N,QD), (N,KD), (N,KD) after rope
+  Buffer<float> att, lse;             // (N,QD), (B,NH,T)
+  Buffer<float> x_mid, rstd2, xn2;    // (N,C), (N), (N,C)
+  Buffer<float> gate, up, hmid;       // (N,F) x3
+  Buffer<float> lora_u[7];            // (N,R) per adapted linear
+};
+
+struct KvCache {
+  Buffer<float> k, v;  // (L, P, KD)
+  int64_t capacity = 0;
+};
+
+// What a forward pass is for.
+struct PassContext {
+  int B = 0, T = 0;
+  const int32_t* tokens = nullptr;    // (B,T)
+  const int32_t* lengths = nullptr;   // (B)
+  const int64_t* example_ids = nullptr;  // (B)
+  std::vector<int32_t> positions;     // (N) position of each token row
+  std::vector<int64_t> row_examples;  // (N) example id of each token row (dropout key)
+  bool training = false;              // dropout on, activations saved per layer
+  uint64_t step = 0;                  // dropout key
+  // generation: KV cache positions [start, start+N) with B = 1
+  KvCache* cache = nullptr;
+  int64_t start = 0;
+};
+
+class LlamaModel {
+ public:
+  LlamaModel(const ModelConfig& config, const EngineOptions& options, const CheckpointReader& checkpoint,
+             MemTracker* mem, ThreadPool* pool, const std::atomic<bool>* abort_flag);
+
+  const ModelConfig& config() const { return cfg_; }
+  ParamCounts param_counts() const;
+  std::vector<Param*>& trainable() { return trainable_; }
+  float lora_scale() const { return lora_scale_; }
+  const PeftAdapterConfig& lora_config() const { return lora_cfg_; }
+  std::vector<LoraPair*> lora_pairs();
+
+  // (Re)creates LoRA pairs for the targets in `lcfg` with PEFT init (A uniform, B zero).
+  void init_lora(const PeftAdapterConfig& lcfg, uint64_t seed);
+  void set_seed(uint64_t seed) { opt_.seed = seed; }  // dropout key (restored with the training state)
+  // Installs a loaded adapter (its config decides targets, rank and scale).
+  void install_adapter(const PeftAdapter& adapter);
+
+  // Forward through the layers: fills resid_[L] then the final norm xn_f_. Saves activations when
+  // ctx.training (per layer, or only the residual stream with gradient checkpointing).
+  void forward(PassContext& ctx);
+  // Head + cross-entropy over the targets (B,T) in token chunks. Returns the summed loss; with
+  // dloss != 0 also accumulates head gradients and the gradient into dxn_f_. losses_out (N) optional.
+  double head_loss(PassContext& ctx, const int32_t* targets, float dloss, float* losses_out);
+  // Logits (N,V) for all tokens of the last forward (rows [row0, row0+rows) of xn_f_).
+  void head_logits(PassContext& ctx, float* out, int64_t row0, int64_t rows);
+  // Backward from dxn_f_ through the final norm and the layers, accumulating parameter grads.
+  void backward(PassContext& ctx);
+
+  // Generation: runs tokens (n) at cache positions [start, start+n) and writes the last token's logits (V).
+  void forward_cached(KvCache& cache, const int32_t* tokens, int64_t n, int64_t start, float* logits);
+  void allocate_cache(KvCache& cache, int64_t capacity);
+
+  void check_abort() const;
+
+ private:
+  void load_params(const CheckpointReader& ckpt);
+  void make_param(Param& p, const std::string& name, std::vector<int64_t> shape, const CheckpointReader* ckpt,
+                  bool frozen_lowp);
+  void layer_forward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* x_out);
+  void layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid);
+  // A linear layer with its optional LoRA path; rows (N) identify tokens for the dropout key.
+  struct Rows {
+    const int64_t* examples;  // (N)
+    const int32_t* positions; // (N)
+  };
+  void linear_fwd(const PassContext& ctx, const Rows& rows, int site, const Param& w, const Param* bias,
+                  LoraPair* lora, float* out, const float* inp, int64_t N, float* u);
+  void linear_bwd(const PassContext& ctx, const Rows& rows, int site, Param& w, Param* bias, LoraPair* lora,
+                  float* dinp, const float* dout, const float* inp, const float* u, int64_t N);
+  void ensure_rope(int64_t positions);
+  void ensure_acts(LayerActs& a, int64_t B, int64_t T);
+  const Param& head_weight() const { return cfg_.tie_word_embeddings ? embed_ : head_; }
+  Param& head_weight() { return cfg_.tie_word_embeddings ? embed_ : head_; }
+  void collect_trainable();
+
+  ModelConfig cfg_;
+  EngineOptions opt_;
+  MemTracker* mem_;
+  ThreadPool* pool_;
+  const std::atomic<bool>* abort_;
+  int64_t C_, F_, QD_, KD_, V_;
+
+  Param embed_, final_norm_, head_;
+  std::vector<LlamaLayer> layers_;
+  std::vector<std::unique_ptr<LoraPair>> lora_;
+  LoraPair* head_lora_ = nullptr;
+  PeftAdapterConfig lora_cfg_;
+  float lora_scale_ = 0.0f;
+  std::vector<Param*> trainable_;
+
+  std::vector<float> inv_freq_, rope_cos_, rope_sin_;
+  int64_t rope_positions_ = 0;
+
+  // activations of the current pass
+  int64_t acts_B_ = 0, acts_T_ = 0;
+  std::vector<Buffer<float>> resid_;   // L+1 x (N,C)
+  std::vector<LayerActs> acts_;        // L (training without checkpointing) or 1 (scratch)
+  Buffer<float> rstd_f_, xn_f_, dxn_f_;  // (N), (N,C), (N,C)
+  // backward / head workspace
+  Buffer<float> ws_dresid_, ws_dh_, ws_dgate_, ws_dup_, ws_dxn_, ws_datt_, ws_dq_, ws_dk_, ws_dv_, ws_xd_, ws_dxd_,
+      ws_du_, ws_chunk_in_, ws_chunk_dx_, ws_chunk_u_, ws_losses_, ws_scratch_out_;
+  Buffer<float> logits_chunk_;
+};
+
+
+}  // namespace loralab

@@ -1,0 +1,123 @@
+// LlamaModel backward: from the gradient at the final norm's output down through every layer
+// (recomputing a layer's activations first under gradient checkpointing). One residual-gradient
+// buffer carries d(resid) down the stack; frozen weights get no weight gradient.
+#include <algorithm>
+
+#include "error.h"
+#include "model/llama.h"
+#include "ops/attention.h"
+#include "ops/embedding.h"
+#include "ops/lora.h"
+#include "ops/rmsnorm.h"
+#include "ops/rope.h"
+#include "ops/swiglu.h"
+
+namespace loralab {
+
+void LlamaModel::linear_bwd(const PassContext& ctx, const Rows& rows, int site, Param& w, Param* bias,
+                            LoraPair* lora, float* dinp, const float* dout, const float* inp, const float* u,
+                            int64_t N) {
+  const int64_t OC = w.shape[0], IC = w.shape[1];
+  float* dbias = bias && bias->trainable && !bias->storage.empty() ? bias->grad.data() : nullptr;
+  linear_backward(pool_, dinp, w.trainable ? w.grad.data() : nullptr, dbias, dout, inp, w.view(), N, IC, OC);
+  if (!lora) return;
+  const int64_t R = lora_cfg_.r;
+  const float p = static_cast<float>(lora_cfg_.lora_dropout);
+  ws_du_.ensure(mem_, MemCategory::Workspace, N * R);
+  if (ctx.training && p > 0.0f) {
+    DropoutKey key{opt_.seed, ctx.step, static_cast<uint64_t>(site), rows.examples, rows.positions};
+    ws_xd_.ensure(mem_, MemCategory::Workspace, N * IC);
+    dropout_forward(pool_, ws_xd_.data(), inp, key, p, N, IC);  // the same mask as forward
+    float* dxd = nullptr;
+    if (dinp) {
+      ws_dxd_.ensure(mem_, MemCategory::Workspace, N * IC);
+      std::fill(ws_dxd_.data(), ws_dxd_.data() + N * IC, 0.0f);
+      dxd = ws_dxd_.data();
+    }
+    lora_backward(pool_, dxd, lora->A.grad.data(), lora->B.grad.data(), ws_du_.data(), dout, ws_xd_.data(), u,
+                  lora->A.f32(), lora->B.f32(), lora_scale_, N, IC, OC, R);
+    if (dinp) dropout_backward(pool_, dinp, dxd, key, p, N, IC);
+  } else {
+    lora_backward(pool_, dinp, lora->A.grad.data(), lora->B.grad.data(), ws_du_.data(), dout, inp, u, lora->A.f32(),
+                  lora->B.f32(), lora_scale_, N, IC, OC, R);
+  }
+}
+
+void LlamaModel::layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid) {
+  LlamaLayer& L = layers_[l];
+  const int64_t B = ctx.B, T = ctx.T, N = B * T, NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
+  const Rows rows{ctx.row_examples.data(), ctx.positions.data()};
+  const auto ws = MemCategory::Workspace;
+  auto site = [&](PeftModule m) { return l * 16 + static_cast<int>(m); };
+  auto lora_u = [&](PeftModule m) { return a.lora_u[static_cast<int>(m)].data(); };
+  auto zeroed = [&](Buffer<float>& b, int64_t n) {
+    b.ensure(mem_, ws, n);
+    std::fill(b.data(), b.data() + n, 0.0f);
+    return b.data();
+  };
+  auto norm_grad = [](Param& p) { return p.trainable ? p.grad.data() : nullptr; };
+  // MLP block: x_out = x_mid + down(silu(gate(xn2)) * up(xn2)); dresid holds d x_out
+  float* dh = zeroed(ws_dh_, N * F_);
+  linear_bwd(ctx, rows, site(PeftModule::Down), L.down, nullptr, L.lora[6], dh, dresid, a.hmid.data(),
+             lora_u(PeftModule::Down), N);
+  ws_dgate_.ensure(mem_, ws, N * F_);
+  ws_dup_.ensure(mem_, ws, N * F_);
+  swiglu_backward<float>(pool_, ws_dgate_.data(), ws_dup_.data(), dh, a.gate.data(), a.up.data(), N, F_);
+  float* dxn = zeroed(ws_dxn_, N * C_);
+  linear_bwd(ctx, rows, site(PeftModule::Gate), L.gate, nullptr, L.lora[4], dxn, ws_dgate_.data(), a.xn2.data(),
+             lora_u(PeftModule::Gate), N);
+  linear_bwd(ctx, rows, site(PeftModule::Up), L.up, nullptr, L.lora[5], dxn, ws_dup_.data(), a.xn2.data(),
+             lora_u(PeftModule::Up), N);
+  rmsnorm_backward<float>(pool_, dresid, norm_grad(L.mlp_norm), dxn, a.x_mid.data(), L.mlp_norm.f32(), a.rstd2.data(),
+                          N, C_);
+  // attention block: x_mid = x_in + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))); dresid holds d x_mid
+  float* datt = zeroed(ws_datt_, N * QD_);
+  linear_bwd(ctx, rows, site(PeftModule::O), L.o, nullptr, L.lora[3], datt, dresid, a.att.data(), lora_u(PeftModule::O), N);
+  ws_dq_.ensure(mem_, ws, N * QD_);
+  ws_dk_.ensure(mem_, ws, N * KD_);
+  ws_dv_.ensure(mem_, ws, N * KD_);
+  attention_backward<float>(pool_, ws_dq_.data(), ws_dk_.data(), ws_dv_.data(), datt, a.q.data(), a.k.data(),
+                            a.v.data(), a.att.data(), a.lse.data(), ctx.lengths, B, T, NH, NKV, HD);
+  rope_backward<float>(pool_, ws_dq_.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NH, HD);
+  rope_backward<float>(pool_, ws_dk_.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NKV, HD);
+  dxn = zeroed(ws_dxn_, N * C_);
+  linear_bwd(ctx, rows, site(PeftModule::Q), L.q, &L.q_bias, L.lora[0], dxn, ws_dq_.data(), a.xn1.data(),
+             lora_u(PeftModule::Q), N);
+  linear_bwd(ctx, rows, site(PeftModule::K), L.k, &L.k_bias, L.lora[1], dxn, ws_dk_.data(), a.xn1.data(),
+             lora_u(PeftModule::K), N);
+  linear_bwd(ctx, rows, site(PeftModule::V), L.v, &L.v_bias, L.lora[2], dxn, ws_dv_.data(), a.xn1.data(),
+             lora_u(PeftModule::V), N);
+  rmsnorm_backward<float>(pool_, dresid, norm_grad(L.attn_norm), dxn, x_in, L.attn_norm.f32(), a.rstd1.data(), N, C_);
+}
+
+void LlamaModel::backward(PassContext& ctx) {
+  const int64_t N = static_cast<int64_t>(ctx.B) * ctx.T;
+  const int L = cfg_.num_layers;
+  LORALAB_CHECK(ctx.training && ctx.B == acts_B_ && ctx.T == acts_T_, "E_INTERNAL",
+                "backward without a matching training forward");
+  float* dresid = ws_dresid_.data();
+  ws_dresid_.ensure(mem_, MemCategory::Workspace, N * C_);
+  dresid = ws_dresid_.data();
+  std::fill(dresid, dresid + N * C_, 0.0f);
+  rmsnorm_backward<float>(pool_, dresid, final_norm_.trainable ? final_norm_.grad.data() : nullptr, dxn_f_.data(),
+                          resid_[L].data(), final_norm_.f32(), rstd_f_.data(), N, C_);
+  // LoRA: layers below the lowest adapted one need no gradient
+  int lowest = 0;
+  if (opt_.method == Method::LoRA) {
+    lowest = L;
+    for (int l = 0; l < L && lowest == L; ++l)
+      for (auto* p : layers_[l].lora)
+        if (p) lowest = l;
+  }
+  const bool recompute = opt_.gradient_checkpointing;
+  if (recompute) ws_scratch_out_.ensure(mem_, MemCategory::Workspace, N * C_);
+  for (int l = L - 1; l >= lowest; --l) {
+    check_abort();
+    LayerActs& a = recompute ? acts_[0] : acts_[l];
+    if (recompute) layer_forward(l, ctx, resid_[l].data(), a, ws_scratch_out_.data());
+    layer_backward(l, ctx, resid_[l].data(), a, dresid);
+  }
+  if (embed_.trainable) embedding_backward<float>(pool_, embed_.grad.data(), dresid, ctx.tokens, N, C_);
+}
+
+}  // namespace loralab

@@ -1,0 +1,188 @@
+// LlamaModel forward: embedding, decoder layers (RMSNorm, q/k/v with LoRA, rope, GQA attention or
+// the KV-cache variant, o, RMSNorm, SwiGLU MLP), final norm; then the LM head in token chunks
+// with cross-entropy (and its gradient), or as plain logits.
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "error.h"
+#include "model/llama.h"
+#include "ops/attention.h"
+#include "ops/cross_entropy.h"
+#include "ops/embedding.h"
+#include "ops/lora.h"
+#include "ops/residual.h"
+#include "ops/rmsnorm.h"
+#include "ops/rope.h"
+#include "ops/swiglu.h"
+
+namespace loralab {
+
+namespace {
+constexpr int64_t kLogitsChunkFloats = int64_t(1) << 22;  // at most 16 MiB of fp32 logits at once
+constexpr int kHeadSite = 15;                              // dropout site index of the head (layer -1)
+}  // namespace
+
+void LlamaModel::linear_fwd(const PassContext& ctx, const Rows& rows, int site, const Param& w, const Param* bias,
+                            LoraPair* lora, float* out, const float* inp, int64_t N, float* u) {
+  const int64_t OC = w.shape[0], IC = w.shape[1];
+  linear_forward(pool_, out, inp, w.view(), bias && !bias->storage.empty() ? bias->f32() : nullptr, N, IC, OC);
+  if (!lora) return;
+  const float p = static_cast<float>(lora_cfg_.lora_dropout);
+  const float* xd = inp;
+  if (ctx.training && p > 0.0f) {
+    ws_xd_.ensure(mem_, MemCategory::Workspace, N * IC);
+    DropoutKey key{opt_.seed, ctx.step, static_cast<uint64_t>(site), rows.examples, rows.positions};
+    dropout_forward(pool_, ws_xd_.data(), inp, key, p, N, IC);
+    xd = ws_xd_.data();
+  }
+  lora_forward(pool_, out, u, xd, lora->A.f32(), lora->B.f32(), lora_scale_, N, IC, OC, lora_cfg_.r);
+}
+
+void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* x_out) {
+  LlamaLayer& L = layers_[l];
+  const int64_t B = ctx.B, T = ctx.T, N = B * T, NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
+  const Rows rows{ctx.row_examples.data(), ctx.positions.data()};
+  auto site = [&](PeftModule m) { return l * 16 + static_cast<int>(m); };
+  auto lora_u = [&](PeftModule m) { return L.lora[static_cast<int>(m)] ? a.lora_u[static_cast<int>(m)].data() : nullptr; };
+  // attention block
+  rmsnorm_forward<float>(pool_, a.xn1.data(), a.rstd1.data(), x_in, L.attn_norm.f32(), N, C_, cfg_.rms_norm_eps);
+  linear_fwd(ctx, rows, site(PeftModule::Q), L.q, &L.q_bias, L.lora[0], a.q.data(), a.xn1.data(), N, lora_u(PeftModule::Q));
+  linear_fwd(ctx, rows, site(PeftModule::K), L.k, &L.k_bias, L.lora[1], a.k.data(), a.xn1.data(), N, lora_u(PeftModule::K));
+  linear_fwd(ctx, rows, site(PeftModule::V), L.v, &L.v_bias, L.lora[2], a.v.data(), a.xn1.data(), N, lora_u(PeftModule::V));
+  rope_forward<float>(pool_, a.q.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NH, HD);
+  rope_forward<float>(pool_, a.k.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NKV, HD);
+  if (ctx.cache) {
+    float* kc = ctx.cache->k.data() + static_cast<int64_t>(l) * ctx.cache->capacity * KD_;
+    float* vc = ctx.cache->v.data() + static_cast<int64_t>(l) * ctx.cache->capacity * KD_;
+    std::memcpy(kc + ctx.start * KD_, a.k.data(), sizeof(float) * N * KD_);
+    std::memcpy(vc + ctx.start * KD_, a.v.data(), sizeof(float) * N * KD_);
+    attention_forward_cached(pool_, a.att.data(), a.q.data(), kc, vc, ctx.start, N, NH, NKV, HD);
+  } else {
+    attention_forward<float>(pool_, a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(), ctx.lengths, B, T,
+                             NH, NKV, HD);
+  }
+  linear_fwd(ctx, rows, site(PeftModule::O), L.o, nullptr, L.lora[3], a.x_mid.data(), a.att.data(), N, lora_u(PeftModule::O));
+  residual_add<float>(pool_, a.x_mid.data(), x_in, N * C_);
+  // MLP block
+  rmsnorm_forward<float>(pool_, a.xn2.data(), a.rstd2.data(), a.x_mid.data(), L.mlp_norm.f32(), N, C_, cfg_.rms_norm_eps);
+  linear_fwd(ctx, rows, site(PeftModule::Gate), L.gate, nullptr, L.lora[4], a.gate.data(), a.xn2.data(), N, lora_u(PeftModule::Gate));
+  linear_fwd(ctx, rows, site(PeftModule::Up), L.up, nullptr, L.lora[5], a.up.data(), a.xn2.data(), N, lora_u(PeftModule::Up));
+  swiglu_forward<float>(pool_, a.hmid.data(), a.gate.data(), a.up.data(), N, F_);
+  linear_fwd(ctx, rows, site(PeftModule::Down), L.down, nullptr, L.lora[6], x_out, a.hmid.data(), N, lora_u(PeftModule::Down));
+  residual_add<float>(pool_, x_out, a.x_mid.data(), N * C_);
+}
+
+void LlamaModel::forward(PassContext& ctx) {
+  const int64_t B = ctx.B, T = ctx.T, N = B * T;
+  LORALAB_CHECK(B > 0 && T > 0, "E_BATCH", "batch has no tokens (rows " + std::to_string(B) + ", seq_len " + std::to_string(T) + ")");
+  const int64_t span = ctx.cache ? ctx.start + T : T;
+  if (cfg_.sliding_window > 0 && span > cfg_.sliding_window)
+    LORALAB_THROW("E_CONFIG_UNSUPPORTED", "config.json: sliding_window " + std::to_string(cfg_.sliding_window) +
+                                              " is shorter than the sequence (" + std::to_string(span) +
+                                              " tokens); sliding-window attention is not implemented");
+  ctx.positions.resize(N);
+  ctx.row_examples.resize(N);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      ctx.positions[b * T + t] = static_cast<int32_t>(ctx.cache ? ctx.start + t : t);
+      ctx.row_examples[b * T + t] = ctx.example_ids ? ctx.example_ids[b] : b;
+    }
+  ensure_rope(span);
+  const int L = cfg_.num_layers;
+  const bool keep_all = ctx.training && !opt_.gradient_checkpointing;
+  if (static_cast<int>(acts_.size()) != (keep_all ? L : 1)) acts_ = std::vector<LayerActs>(keep_all ? L : 1);
+  for (auto& a : acts_) ensure_acts(a, B, T);
+  if (static_cast<int>(resid_.size()) != L + 1) resid_ = std::vector<Buffer<float>>(L + 1);
+  for (auto& r : resid_) r.ensure(mem_, MemCategory::Activations, N * C_);
+  acts_B_ = B, acts_T_ = T;
+  embedding_forward(pool_, resid_[0].data(), ctx.tokens, embed_.view(), N, C_, V_);
+  for (int l = 0; l < L; ++l) {
+    check_abort();
+    layer_forward(l, ctx, resid_[l].data(), acts_[keep_all ? l : 0], resid_[l + 1].data());
+  }
+  rstd_f_.ensure(mem_, MemCategory::Activations, N);
+  xn_f_.ensure(mem_, MemCategory::Activations, N * C_);
+  rmsnorm_forward<float>(pool_, xn_f_.data(), rstd_f_.data(), resid_[L].data(), final_norm_.f32(), N, C_,
+                         cfg_.rms_norm_eps);
+}
+
+double LlamaModel::head_loss(PassContext& ctx, const int32_t* targets, float dloss, float* losses_out) {
+  const int64_t N = static_cast<int64_t>(ctx.B) * ctx.T;
+  std::vector<int64_t> rows_idx;
+  for (int64_t n = 0; n < N; ++n)
+    if (targets[n] != kIgnoreIndex) rows_idx.push_back(n);
+  if (losses_out) std::fill(losses_out, losses_out + N, 0.0f);
+  const bool grad = dloss != 0.0f;
+  if (grad) {
+    dxn_f_.ensure(mem_, MemCategory::Activations, N * C_);
+    dxn_f_.zero();
+  }
+  const int64_t count = static_cast<int64_t>(rows_idx.size());
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(std::max<int64_t>(count, 1), kLogitsChunkFloats / V_));
+  logits_chunk_.ensure(mem_, MemCategory::Logits, chunk * V_);
+  ws_chunk_in_.ensure(mem_, MemCategory::Workspace, chunk * C_);
+  ws_chunk_dx_.ensure(mem_, MemCategory::Workspace, chunk * C_);
+  ws_chunk_u_.ensure(mem_, MemCategory::Workspace, chunk * std::max(1, lora_cfg_.r));
+  ws_losses_.ensure(mem_, MemCategory::Workspace, chunk);
+  std::vector<int32_t> tgt(chunk), pos(chunk);
+  std::vector<int64_t> ex(chunk);
+  Param& W = head_weight();
+  double total = 0.0;
+  for (int64_t c0 = 0; c0 < count; c0 += chunk) {
+    check_abort();
+    const int64_t nc = std::min(chunk, count - c0);
+    for (int64_t i = 0; i < nc; ++i) {
+      int64_t n = rows_idx[c0 + i];
+      std::memcpy(ws_chunk_in_.data() + i * C_, xn_f_.data() + n * C_, sizeof(float) * C_);
+      tgt[i] = targets[n], pos[i] = ctx.positions[n], ex[i] = ctx.row_examples[n];
+    }
+    const Rows rows{ex.data(), pos.data()};
+    linear_fwd(ctx, rows, kHeadSite, W, nullptr, head_lora_, logits_chunk_.data(), ws_chunk_in_.data(), nc,
+               ws_chunk_u_.data());
+    cross_entropy_forward<float>(pool_, ws_losses_.data(), logits_chunk_.data(), tgt.data(), nc, V_);
+    for (int64_t i = 0; i < nc; ++i) {
+      total += ws_losses_[i];
+      if (losses_out) losses_out[rows_idx[c0 + i]] = ws_losses_[i];
+    }
+    if (!grad) continue;
+    cross_entropy_backward<float>(pool_, logits_chunk_.data(), logits_chunk_.data(), tgt.data(), dloss, nc, V_);
+    std::fill(ws_chunk_dx_.data(), ws_chunk_dx_.data() + nc * C_, 0.0f);
+    linear_bwd(ctx, rows, kHeadSite, W, nullptr, head_lora_, ws_chunk_dx_.data(), logits_chunk_.data(),
+               ws_chunk_in_.data(), ws_chunk_u_.data(), nc);
+    for (int64_t i = 0; i < nc; ++i) {
+      float* dst = dxn_f_.data() + rows_idx[c0 + i] * C_;
+      const float* src = ws_chunk_dx_.data() + i * C_;
+      for (int64_t j = 0; j < C_; ++j) dst[j] += src[j];
+    }
+  }
+  return total;
+}
+
+void LlamaModel::head_logits(PassContext& ctx, float* out, int64_t row0, int64_t rows_n) {
+  const int64_t chunk = std::max<int64_t>(1, kLogitsChunkFloats / V_);
+  ws_chunk_u_.ensure(mem_, MemCategory::Workspace, std::min(chunk, rows_n) * std::max(1, lora_cfg_.r));
+  for (int64_t c0 = 0; c0 < rows_n; c0 += chunk) {
+    check_abort();
+    const int64_t nc = std::min(chunk, rows_n - c0);
+    const Rows rows{ctx.row_examples.data() + row0 + c0, ctx.positions.data() + row0 + c0};
+    linear_fwd(ctx, rows, kHeadSite, head_weight(), nullptr, head_lora_, out + c0 * V_,
+               xn_f_.data() + (row0 + c0) * C_, nc, ws_chunk_u_.data());
+  }
+}
+
+void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, int64_t n, int64_t start, float* logits) {
+  LORALAB_CHECK(start + n <= cache.capacity, "E_KV_CACHE",
+                "KV cache holds " + std::to_string(cache.capacity) + " positions; " + std::to_string(start + n) +
+                    " requested");
+  PassContext ctx;
+  ctx.B = 1;
+  ctx.T = static_cast<int>(n);
+  ctx.tokens = tokens;
+  ctx.cache = &cache;
+  ctx.start = start;
+  forward(ctx);
+  head_logits(ctx, logits, n - 1, 1);
+}
+
+}  // namespace loralab

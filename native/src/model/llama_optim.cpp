@@ -1,0 +1,66 @@
+// Training-step helpers: the learning-rate schedule, the global gradient norm (fixed chunks,
+// reduced in index order) and the optimizer update over the trainable parameters.
+#include "model/llama_optim.h"
+
+#include <cmath>
+
+#include "ops/adamw.h"
+#include "ops/sgd.h"
+#include "threadpool.h"
+
+namespace loralab {
+
+double schedule_lr(const EngineOptions& o, int64_t step) {
+  const double peak = o.learning_rate, floor_lr = o.min_lr;
+  if (o.warmup_steps > 0 && step < o.warmup_steps) return peak * static_cast<double>(step + 1) / o.warmup_steps;
+  const int64_t decay_steps = std::max<int64_t>(1, static_cast<int64_t>(o.total_steps) - o.warmup_steps);
+  double progress = static_cast<double>(step - o.warmup_steps) / static_cast<double>(decay_steps);
+  progress = std::min(1.0, std::max(0.0, progress));
+  switch (o.lr_schedule) {
+    case LrSchedule::Constant: return peak;
+    case LrSchedule::Linear: return peak + (floor_lr - peak) * progress;
+    case LrSchedule::Cosine:
+    default: return floor_lr + (peak - floor_lr) * 0.5 * (1.0 + std::cos(M_PI * progress));
+  }
+}
+
+double global_grad_norm(ThreadPool* pool, const std::vector<Param*>& params) {
+  constexpr int64_t kChunk = 16384;
+  double total = 0.0;
+  for (const Param* p : params) {
+    const int64_t n = p->numel();
+    const int64_t chunks = (n + kChunk - 1) / kChunk;
+    std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
+    const float* g = p->grad.data();
+    parallel_for(pool, chunks, [&](int64_t c) {
+      double s = 0.0;
+      for (int64_t i = c * kChunk; i < n && i < (c + 1) * kChunk; ++i) s += static_cast<double>(g[i]) * g[i];
+      partial[c] = s;
+    });
+    for (double s : partial) total += s;
+  }
+  return std::sqrt(total);
+}
+
+void optimizer_update(ThreadPool* pool, const EngineOptions& o, const std::vector<Param*>& params, int64_t step,
+                      double lr, float grad_scale) {
+  for (Param* p : params) {
+    if (o.optimizer == OptimizerKind::AdamW) {
+      AdamWHyper h;
+      h.lr = static_cast<float>(lr);
+      h.beta1 = o.beta1, h.beta2 = o.beta2, h.eps = o.eps, h.weight_decay = o.weight_decay;
+      h.step = step + 1;
+      h.grad_scale = grad_scale;
+      adamw_update(pool, p->f32(), p->m.data(), p->v.data(), p->grad.data(), p->numel(), h);
+    } else {
+      SgdHyper h;
+      h.lr = static_cast<float>(lr);
+      h.momentum = o.momentum, h.weight_decay = o.weight_decay;
+      h.first_step = step == 0;
+      h.grad_scale = grad_scale;
+      sgd_update(pool, p->f32(), p->m.data(), p->grad.data(), p->numel(), h);
+    }
+  }
+}
+
+}  // namespace loralab

@@ -1,0 +1,267 @@
+// LlamaModel parameters: loading from a Hugging Face checkpoint into frozen bf16/fp32 storage or
+// fp32 trainable masters, LoRA creation with PEFT's init, installing loaded adapters, parameter
+// counts, and the buffers (rope tables, activations, KV cache) sized on demand.
+#include <cmath>
+#include <string>
+
+#include "error.h"
+#include "io/safetensors.h"
+#include "model/llama.h"
+#include "ops/rope.h"
+#include "rng.h"
+
+namespace loralab {
+
+LlamaModel::LlamaModel(const ModelConfig& config, const EngineOptions& options, const CheckpointReader& checkpoint,
+                       MemTracker* mem, ThreadPool* pool, const std::atomic<bool>* abort_flag)
+    : cfg_(config), opt_(options), mem_(mem), pool_(pool), abort_(abort_flag) {
+  LORALAB_CHECK(cfg_.num_heads > 0 && cfg_.num_kv_heads > 0 && cfg_.num_heads % cfg_.num_kv_heads == 0,
+                "E_CONFIG_UNSUPPORTED",
+                "config.json: num_attention_heads " + std::to_string(cfg_.num_heads) +
+                    " is not a multiple of num_key_value_heads " + std::to_string(cfg_.num_kv_heads));
+  if (cfg_.head_dim <= 0) cfg_.head_dim = cfg_.hidden_size / cfg_.num_heads;
+  C_ = cfg_.hidden_size;
+  F_ = cfg_.intermediate_size;
+  QD_ = static_cast<int64_t>(cfg_.num_heads) * cfg_.head_dim;
+  KD_ = static_cast<int64_t>(cfg_.num_kv_heads) * cfg_.head_dim;
+  V_ = cfg_.vocab_size;
+  inv_freq_ = rope_inv_freq(cfg_);
+  load_params(checkpoint);
+  if (opt_.method == Method::LoRA) {
+    PeftAdapterConfig lcfg;
+    lcfg.r = opt_.lora_r;
+    lcfg.lora_alpha = opt_.lora_alpha;
+    lcfg.lora_dropout = opt_.lora_dropout;
+    lcfg.use_rslora = opt_.rslora;
+    const LoraTargets& t = opt_.targets;
+    if (t.query) lcfg.target_modules.push_back("q_proj");
+    if (t.key) lcfg.target_modules.push_back("k_proj");
+    if (t.value) lcfg.target_modules.push_back("v_proj");
+    if (t.projection) lcfg.target_modules.push_back("o_proj");
+    if (t.mlp) {
+      lcfg.target_modules.push_back("gate_proj");
+      lcfg.target_modules.push_back("up_proj");
+      lcfg.target_modules.push_back("down_proj");
+    }
+    if (t.head) lcfg.target_modules.push_back("lm_head");
+    init_lora(lcfg, opt_.seed);
+  } else {
+    collect_trainable();
+  }
+}
+
+void LlamaModel::make_param(Param& p, const std::string& name, std::vector<int64_t> shape,
+                            const CheckpointReader* ckpt, bool matrix) {
+  p.name = name;
+  p.shape = std::move(shape);
+  p.trainable = opt_.method == Method::Full;
+  const bool bf16 = opt_.precision == Precision::BF16True || opt_.precision == Precision::BF16Mixed;
+  const int64_t n = p.numel();
+  std::vector<float> tmp(static_cast<size_t>(n));
+  ckpt->read_f32(name, p.shape, tmp.data());
+  if (!p.trainable && bf16 && matrix) {
+    p.dtype = DType::BF16;
+    p.storage.allocate(mem_, MemCategory::Weights, n * 2);
+    auto* dst = reinterpret_cast<uint16_t*>(p.storage.data());
+    for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_bf16(tmp[i]);
+  } else {
+    p.dtype = DType::F32;
+    p.storage.allocate(mem_, MemCategory::Weights, n * 4);
+    float* dst = p.f32();
+    for (int64_t i = 0; i < n; ++i) dst[i] = (!p.trainable && bf16) ? bf16_to_f32(f32_to_bf16(tmp[i])) : tmp[i];
+  }
+}
+
+void LlamaModel::load_params(const CheckpointReader& ckpt) {
+  make_param(embed_, "model.embed_tokens.weight", {V_, C_}, &ckpt, true);
+  layers_.resize(cfg_.num_layers);
+  for (int l = 0; l < cfg_.num_layers; ++l) {
+    LlamaLayer& L = layers_[l];
+    make_param(L.attn_norm, layer_tensor_name(l, "input_layernorm.weight"), {C_}, &ckpt, false);
+    make_param(L.q, layer_tensor_name(l, "self_attn.q_proj.weight"), {QD_, C_}, &ckpt, true);
+    make_param(L.k, layer_tensor_name(l, "self_attn.k_proj.weight"), {KD_, C_}, &ckpt, true);
+    make_param(L.v, layer_tensor_name(l, "self_attn.v_proj.weight"), {KD_, C_}, &ckpt, true);
+    if (cfg_.attention_bias) {
+      make_param(L.q_bias, layer_tensor_name(l, "self_attn.q_proj.bias"), {QD_}, &ckpt, false);
+      make_param(L.k_bias, layer_tensor_name(l, "self_attn.k_proj.bias"), {KD_}, &ckpt, false);
+      make_param(L.v_bias, layer_tensor_name(l, "self_attn.v_proj.bias"), {KD_}, &ckpt, false);
+    }
+    make_param(L.o, layer_tensor_name(l, "self_attn.o_proj.weight"), {C_, QD_}, &ckpt, true);
+    make_param(L.mlp_norm, layer_tensor_name(l, "post_attention_layernorm.weight"), {C_}, &ckpt, false);
+    make_param(L.gate, layer_tensor_name(l, "mlp.gate_proj.weight"), {F_, C_}, &ckpt, true);
+    make_param(L.up, layer_tensor_name(l, "mlp.up_proj.weight"), {F_, C_}, &ckpt, true);
+    make_param(L.down, layer_tensor_name(l, "mlp.down_proj.weight"), {C_, F_}, &ckpt, true);
+  }
+  make_param(final_norm_, "model.norm.weight", {C_}, &ckpt, false);
+  if (!cfg_.tie_word_embeddings) make_param(head_, "lm_head.weight", {V_, C_}, &ckpt, true);
+}
+
+void LlamaModel::init_lora(const PeftAdapterConfig& lcfg, uint64_t seed) {
+  LORALAB_CHECK(opt_.method == Method::LoRA, "E_METHOD", "LoRA adapters need method 'lora' (the engine is in full finetuning)");
+  LORALAB_CHECK(lcfg.r > 0, "E_CONFIG_INVALID", "lora.r must be positive (got " + std::to_string(lcfg.r) + ")");
+  LORALAB_CHECK(lcfg.lora_dropout >= 0 && lcfg.lora_dropout < 1, "E_CONFIG_INVALID",
+                "lora.dropout must be in [0, 1) (got " + std::to_string(lcfg.lora_dropout) + ")");
+  lora_.clear();
+  head_lora_ = nullptr;
+  for (auto& L : layers_)
+    for (auto& p : L.lora) p = nullptr;
+  lora_cfg_ = lcfg;
+  lora_scale_ = static_cast<float>(lcfg.scale());
+  const int64_t R = lcfg.r;
+  for (int l = -1; l < cfg_.num_layers; ++l) {
+    for (int mi = 0; mi < static_cast<int>(PeftModule::Count); ++mi) {
+      auto m = static_cast<PeftModule>(mi);
+      if ((m == PeftModule::Head) != (l == -1) || !lcfg.targets(m)) continue;
+      auto pair = std::make_unique<LoraPair>();
+      pair->module = m;
+      pair->layer = l;
+      peft_module_shape(cfg_, m, &pair->out, &pair->in);
+      LORALAB_CHECK(R <= pair->in && R <= pair->out, "E_CONFIG_INVALID",
+                    "lora.r " + std::to_string(R) + " is larger than " + peft_module_name(m) + " (" +
+                        std::to_string(pair->out) + " x " + std::to_string(pair->in) + ")");
+      for (char which : {'A', 'B'}) {
+        Param& p = which == 'A' ? pair->A : pair->B;
+        p.name = peft_tensor_key(m, l, which);
+        p.shape = which == 'A' ? std::vector<int64_t>{R, pair->in} : std::vector<int64_t>{pair->out, R};
+        p.dtype = DType::F32;
+        p.trainable = true;
+        p.storage.allocate(mem_, MemCategory::LoraParams, p.numel() * 4);
+      }
+      // PEFT: kaiming_uniform_(a=sqrt(5)) on A gives U(-1/sqrt(in), 1/sqrt(in)); B = 0
+      const double bound = 1.0 / std::sqrt(static_cast<double>(pair->in));
+      float* A = pair->A.f32();
+      for (int64_t i = 0; i < pair->A.numel(); ++i) {
+        uint64_t h = rng_hash(seed, kRngLoraInit, static_cast<uint64_t>(l + 1), static_cast<uint64_t>(mi),
+                              static_cast<uint64_t>(i));
+        A[i] = static_cast<float>((2.0 * rng_uniform01_f64(h) - 1.0) * bound);
+      }
+      if (l == -1) head_lora_ = pair.get();
+      else layers_[l].lora[mi] = pair.get();
+      lora_.push_back(std::move(pair));
+    }
+  }
+  collect_trainable();
+}
+
+void LlamaModel::install_adapter(const PeftAdapter& adapter) {
+  check_adapter_fits(adapter, cfg_);
+  init_lora(adapter.config, opt_.seed);
+  for (const auto& src : adapter.pairs) {
+    LoraPair* dst = src.layer < 0 ? head_lora_ : layers_.at(src.layer).lora[static_cast<int>(src.module)];
+    LORALAB_CHECK(dst, "E_ADAPTER_MISMATCH",
+                  std::string("adapter tensor for ") + peft_module_path(src.module, src.layer) +
+                      " is not among the adapter's target_modules");
+    LORALAB_CHECK(static_cast<int64_t>(src.A.size()) == dst->A.numel() &&
+                      static_cast<int64_t>(src.B.size()) == dst->B.numel(),
+                  "E_ADAPTER_MISMATCH", "adapter tensor " + dst->A.name + " has the wrong size for this model");
+    std::copy(src.A.begin(), src.A.end(), dst->A.f32());
+    std::copy(src.B.begin(), src.B.end(), dst->B.f32());
+  }
+}
+
+std::vector<LoraPair*> LlamaModel::lora_pairs() {
+  std::vector<LoraPair*> out;
+  for (auto& p : lora_) out.push_back(p.get());
+  return out;
+}
+
+void LlamaModel::collect_trainable() {
+  trainable_.clear();
+  if (opt_.method == Method::LoRA) {
+    for (auto& p : lora_) {
+      trainable_.push_back(&p->A);
+      trainable_.push_back(&p->B);
+    }
+  } else {
+    trainable_.push_back(&embed_);
+    for (auto& L : layers_) {
+      for (Param* p : {&L.attn_norm, &L.q, &L.k, &L.v, &L.q_bias, &L.k_bias, &L.v_bias, &L.o, &L.mlp_norm, &L.gate,
+                       &L.up, &L.down})
+        if (!p->storage.empty()) trainable_.push_back(p);
+    }
+    trainable_.push_back(&final_norm_);
+    if (!cfg_.tie_word_embeddings) trainable_.push_back(&head_);
+  }
+  if (!opt_.training) return;
+  for (Param* p : trainable_) {
+    p->grad.allocate(mem_, MemCategory::Grads, p->numel());
+    p->m.allocate(mem_, MemCategory::OptimizerState, p->numel());
+    if (opt_.optimizer == OptimizerKind::AdamW) p->v.allocate(mem_, MemCategory::OptimizerState, p->numel());
+  }
+}
+
+ParamCounts LlamaModel::param_counts() const {
+  ParamCounts pc;
+  static const char* kTargetKeys[] = {"q", "k", "v", "o", "gate", "up", "down", "head"};
+  int64_t base = embed_.numel() + final_norm_.numel() + head_.numel();
+  for (const auto& L : layers_) {
+    for (const Param* p : {&L.attn_norm, &L.q, &L.k, &L.v, &L.q_bias, &L.k_bias, &L.v_bias, &L.o, &L.mlp_norm, &L.gate,
+                           &L.up, &L.down})
+      base += p->storage.empty() ? 0 : p->numel();
+  }
+  pc.total = base;
+  if (opt_.method == Method::LoRA) {
+    for (const auto& p : lora_) {
+      int64_t n = p->A.numel() + p->B.numel();
+      pc.total += n;
+      pc.trainable += n;
+      pc.trainable_by_target[kTargetKeys[static_cast<int>(p->module)]] += n;
+    }
+  } else {
+    pc.trainable = base;
+    auto& by = pc.trainable_by_target;
+    for (const auto& L : layers_) {
+      by["q"] += L.q.numel() + (L.q_bias.storage.empty() ? 0 : L.q_bias.numel());
+      by["k"] += L.k.numel() + (L.k_bias.storage.empty() ? 0 : L.k_bias.numel());
+      by["v"] += L.v.numel() + (L.v_bias.storage.empty() ? 0 : L.v_bias.numel());
+      by["o"] += L.o.numel();
+      by["gate"] += L.gate.numel();
+      by["up"] += L.up.numel();
+      by["down"] += L.down.numel();
+      by["norm"] += L.attn_norm.numel() + L.mlp_norm.numel();
+    }
+    by["norm"] += final_norm_.numel();
+    by["embed"] += embed_.numel();
+    by["head"] += cfg_.tie_word_embeddings ? 0 : head_.numel();
+  }
+  return pc;
+}
+
+void LlamaModel::ensure_rope(int64_t positions) {
+  if (positions <= rope_positions_) return;
+  int64_t P = std::max<int64_t>(positions, 2 * rope_positions_);
+  rope_tables(rope_cos_, rope_sin_, inv_freq_, P);
+  rope_positions_ = P;
+}
+
+void LlamaModel::ensure_acts(LayerActs& a, int64_t B, int64_t T) {
+  const int64_t N = B * T;
+  const auto act = MemCategory::Activations;
+  a.rstd1.ensure(mem_, act, N);
+  a.xn1.ensure(mem_, act, N * C_);
+  a.q.ensure(mem_, act, N * QD_);
+  a.k.ensure(mem_, act, N * KD_);
+  a.v.ensure(mem_, act, N * KD_);
+  a.att.ensure(mem_, act, N * QD_);
+  a.lse.ensure(mem_, act, B * cfg_.num_heads * T);
+  a.x_mid.ensure(mem_, act, N * C_);
+  a.rstd2.ensure(mem_, act, N);
+  a.xn2.ensure(mem_, act, N * C_);
+  a.gate.ensure(mem_, act, N * F_);
+  a.up.ensure(mem_, act, N * F_);
+  a.hmid.ensure(mem_, act, N * F_);
+  if (!lora_.empty())
+    for (auto& u : a.lora_u) u.ensure(mem_, act, N * lora_cfg_.r);
+}
+
+void LlamaModel::allocate_cache(KvCache& cache, int64_t capacity) {
+  cache.k.allocate(mem_, MemCategory::KvCache, static_cast<size_t>(cfg_.num_layers) * capacity * KD_);
+  cache.v.allocate(mem_, MemCategory::KvCache, static_cast<size_t>(cfg_.num_layers) * capacity * KD_);
+  cache.capacity = capacity;
+}
+
+void LlamaModel::check_abort() const {
+  if (abort_ && abort_->load()) LORALAB_THROW("E_ABORTED", "aborted by request");
+}
+
+}  // namespace loralab
