@@ -1,17 +1,23 @@
-// What every command of the extension host receives: the VS Code extension context, the log
-// channel, and where the bundled trainer lives.
+// What every command of the extension host receives: the extension context, the log channel,
+// the bundled trainer's path, the run manager, the runs controller and the dashboards.
 import * as path from 'node:path';
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
+import type { RunManager } from './run-manager';
+import type { RunsController } from './runs-controller';
+import type { DashboardPanels } from './dashboard/dashboard-panels';
 
 export interface Ctx {
   extension: vscode.ExtensionContext;
   log: vscode.LogOutputChannel;
   /** dist/cli.js: the trainer child-process entry (also the `lora-lab` CLI). */
   trainerEntry: string;
+  manager: RunManager;
+  runs: RunsController;
+  dashboards: DashboardPanels;
 }
 
-export function createCtx(extension: vscode.ExtensionContext, log: vscode.LogOutputChannel): Ctx {
-  return { extension, log, trainerEntry: path.join(extension.extensionPath, 'dist', 'cli.js') };
+export function trainerEntryOf(extension: vscode.ExtensionContext): string {
+  return path.join(extension.extensionPath, 'dist', 'cli.js');
 }
 
 export type Cmd = (...args: unknown[]) => unknown;

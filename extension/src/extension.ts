@@ -1,26 +1,45 @@
-// Extension entry: thin activate that builds the context, registers every command from one
-// table and the Runs view, and reports a start-up failure itself.
+// Extension entry: a thin activate that builds the context (run manager, runs controller, views,
+// dashboards), registers every command from one table, and reports a start-up failure itself.
+import * as path from 'node:path';
+import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { startRun } from './commands/start-run';
-import { createCtx, type Cmd, type Ctx } from './context';
+import { COMMAND_TABLE } from './commands';
+import { trainerEntryOf, type Ctx } from './context';
+import { DashboardPanels } from './dashboard/dashboard-panels';
+import { RunManager } from './run-manager';
+import { RunsController } from './runs-controller';
 import { RunsTreeProvider } from './runs-tree';
+import { RunStatusBar } from './status-bar';
 
-/** Every command the manifest declares, by id. A test checks this table against package.json. */
-export const COMMAND_TABLE: Record<string, (ctx: Ctx) => Cmd> = {
-  'loraLab.startRun': startRun,
-};
+export { COMMAND_TABLE };
+
+function setting<T>(key: string, fallback: T): T {
+  return vscode.workspace.getConfiguration('loraLab').get<T>(key, fallback);
+}
 
 export function activate(extension: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('LoRA Lab', { log: true });
   extension.subscriptions.push(log);
   try {
-    const ctx = createCtx(extension, log);
+    const trainerEntry = trainerEntryOf(extension);
+    const manager = new RunManager({
+      trainerEntry,
+      outputDir: extension.logUri?.fsPath ?? path.join(os.tmpdir(), 'lora-lab-host'),
+      maxConcurrentRuns: () => setting('maxConcurrentRuns', 1),
+      threads: () => setting('threads', 0),
+      log: (level, message) => log[level](message),
+    });
+    const runs = new RunsController(extension, manager, log);
+    const dashboards = new DashboardPanels({ extensionUri: extension.extensionUri, runs, manager, log });
+    const ctx: Ctx = { extension, log, trainerEntry, manager, runs, dashboards };
+    extension.subscriptions.push(manager, runs, dashboards);
     for (const [id, make] of Object.entries(COMMAND_TABLE)) {
       extension.subscriptions.push(vscode.commands.registerCommand(id, make(ctx)));
     }
-    const runs = new RunsTreeProvider();
-    extension.subscriptions.push(vscode.window.registerTreeDataProvider('loraLab.runs', runs));
-    log.info('LoRA Lab activated');
+    const tree = new RunsTreeProvider(runs, manager);
+    extension.subscriptions.push(tree, vscode.window.registerTreeDataProvider('loraLab.runs', tree), new RunStatusBar(runs, manager));
+    extension.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('loraLab.maxConcurrentRuns') && manager.pump()));
+    log.info(`LoRA Lab activated (trainer ${trainerEntry})`);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log.error(`activation failed: ${message}`);

@@ -1,60 +1,55 @@
-// The Runs view: one item per run folder (a folder holding run.json) under the configured run
-// folders, newest first, with its status and step.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// The Runs view: turns the pure tree model (runs-model.ts) into TreeItems; a click on a run opens
+// its dashboard. Refreshes when the runs controller does (already coalesced).
 import * as vscode from 'vscode';
-import type { RunJson } from '../../native/trainer/protocol';
+import type { RunManager } from './run-manager';
+import type { RunsController } from './runs-controller';
+import { buildRunsTree, type RunsNode } from './runs-model';
 
-export interface RunEntry {
-  dir: string;
-  run: RunJson;
-}
-
-export function readRuns(folders: string[]): RunEntry[] {
-  const runs: RunEntry[] = [];
-  for (const folder of folders) {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(folder);
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      const dir = path.join(folder, name);
-      try {
-        const run = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunJson;
-        runs.push({ dir, run });
-      } catch {
-        // not a run folder, or run.json is being replaced right now
-      }
-    }
-  }
-  return runs.sort((a, b) => b.run.startedMs - a.run.startedMs);
-}
-
-export function runFolders(): string[] {
-  const configured = vscode.workspace.getConfiguration('loraLab').get<string[]>('runFolders', ['out/lora']);
-  const roots = vscode.workspace.workspaceFolders?.map((f) => f.uri.fsPath) ?? [];
-  return configured.flatMap((p) => (path.isAbsolute(p) ? [p] : roots.map((r) => path.join(r, p))));
-}
-
-export class RunsTreeProvider implements vscode.TreeDataProvider<RunEntry> {
+export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscription: vscode.Disposable;
 
-  refresh(): void {
-    this.changed.fire();
+  constructor(
+    private readonly runs: RunsController,
+    private readonly manager: RunManager,
+  ) {
+    this.subscription = runs.onDidChange(() => this.changed.fire());
   }
 
-  getTreeItem(entry: RunEntry): vscode.TreeItem {
-    const item = new vscode.TreeItem(entry.run.name, vscode.TreeItemCollapsibleState.None);
-    item.description = `${entry.run.status} · step ${entry.run.step}/${entry.run.totalSteps}`;
-    item.tooltip = entry.dir;
-    item.contextValue = `run.${entry.run.status}`;
+  getChildren(node?: RunsNode): RunsNode[] {
+    if (node) return node.kind === 'group' ? node.children : [];
+    const queued = this.manager.queue().map((q) => ({ id: q.id, label: q.label, configPath: q.request.configPath }));
+    return buildRunsTree(this.runs.views(), queued);
+  }
+
+  getTreeItem(node: RunsNode): vscode.TreeItem {
+    const collapsible = node.kind === 'group' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None;
+    const item = new vscode.TreeItem(node.label, collapsible);
+    item.id = node.id;
+    item.description = node.description;
+    if (node.kind === 'group') {
+      item.tooltip = node.tooltip;
+      item.contextValue = node.id === 'queue' ? 'loraQueue' : 'loraGroup';
+      return item;
+    }
+    const tooltip = new vscode.MarkdownString();
+    node.tooltip.forEach((line, i) => {
+      if (i > 0) tooltip.appendMarkdown('  \n');
+      tooltip.appendText(line);
+    });
+    item.tooltip = tooltip;
+    item.contextValue = node.contextValue;
+    item.iconPath = new vscode.ThemeIcon(node.icon.id, node.icon.color ? new vscode.ThemeColor(node.icon.color) : undefined);
+    if (node.kind === 'run') {
+      item.resourceUri = vscode.Uri.file(node.view.dir);
+      item.command = { command: 'loraLab.openDashboard', title: 'Open Dashboard', arguments: [node] };
+    }
     return item;
   }
 
-  getChildren(entry?: RunEntry): RunEntry[] {
-    return entry ? [] : readRuns(runFolders());
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
   }
 }

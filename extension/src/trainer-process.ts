@@ -1,24 +1,51 @@
-// Forks the bundled trainer as the architecture says: plain Node (ELECTRON_RUN_AS_NODE=1), no
-// inherited execArgv, no shell, an argument array, output routed to the log channel.
+// How the host starts the bundled trainer (dist/cli.js), as ARCHITECTURE.md says: plain Node
+// (ELECTRON_RUN_AS_NODE=1), empty execArgv, no shell, an argument array, output into a file.
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
-import * as path from 'node:path';
-import type { Ctx } from './context';
 
-export function trainerForkOptions(cwd: string, env: NodeJS.ProcessEnv = process.env): ForkOptions {
+/** What to train: a config (one sweep variant of it), or a stopped run to resume. */
+export interface TrainRequest {
+  configPath: string;
+  /** Sweep variant index; undefined for a config without a sweep. */
+  variant?: number;
+  /** Run folder to resume from its last checkpoint. */
+  resumeDir?: string;
+}
+
+/** `train CONFIG --ipc [--variant i] [--resume RUN_DIR]`: the trainer chooses the run folder. */
+export function trainArgs(request: TrainRequest): string[] {
+  const args = ['train', request.configPath, '--ipc'];
+  if (request.variant !== undefined) args.push('--variant', String(request.variant));
+  if (request.resumeDir !== undefined) args.push('--resume', request.resumeDir);
+  return args;
+}
+
+/** `merge --checkpoint BASE --adapter <run>/adapter --out <run>/merged`. */
+export function mergeArgs(checkpoint: string, adapterDir: string, outDir: string): string[] {
+  return ['merge', '--checkpoint', checkpoint, '--adapter', adapterDir, '--out', outDir];
+}
+
+/**
+ * Fork options for the trainer. `outputFd` is a file the host opened for the child's stdout and
+ * stderr (a file never blocks the trainer the way an unread pipe would); the trainer writes
+ * `<run>/train.log` itself. `threads` > 0 reaches the engine as LORALAB_THREADS. NODE_OPTIONS is
+ * dropped so no `--inspect` or loader of the host leaks into the trainer.
+ */
+export function trainerForkOptions(cwd: string, outputFd: number | 'ignore', threads = 0, env: NodeJS.ProcessEnv = process.env): ForkOptions {
+  const childEnv: NodeJS.ProcessEnv = { ...env, ELECTRON_RUN_AS_NODE: '1' };
+  delete childEnv.NODE_OPTIONS;
+  if (threads > 0) childEnv.LORALAB_THREADS = String(threads);
   return {
     cwd,
-    env: { ...env, ELECTRON_RUN_AS_NODE: '1' },
+    env: childEnv,
     execArgv: [],
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    stdio: ['ignore', outputFd, outputFd, 'ipc'],
+    // The trainer outlives a window reload; the host reattaches from run.json.
     detached: true,
+    serialization: 'json',
   };
 }
 
-export function forkTrainer(ctx: Ctx, args: string[]): ChildProcess {
-  const cwd = path.dirname(args[1] ?? ctx.trainerEntry);
-  const child = fork(ctx.trainerEntry, args, trainerForkOptions(cwd));
-  child.stdout?.on('data', (chunk: Buffer) => ctx.log.info(chunk.toString().trimEnd()));
-  child.stderr?.on('data', (chunk: Buffer) => ctx.log.warn(chunk.toString().trimEnd()));
-  child.on('exit', (code) => ctx.log.info(`trainer exited with code ${code}`));
-  return child;
+/** Forks `entry` (dist/cli.js) with `args`; never through a shell. */
+export function forkTrainer(entry: string, args: string[], options: ForkOptions): ChildProcess {
+  return fork(entry, args, options);
 }

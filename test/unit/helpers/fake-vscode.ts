@@ -1,9 +1,15 @@
 // A minimal in-memory stand-in for the `vscode` module, enough to activate the extension host
-// in node:test: it records registered commands, tree providers and shown messages.
+// in node:test: it records registered commands, providers, context keys and shown messages.
 export const registeredCommands = new Map<string, (...args: unknown[]) => unknown>();
 export const registeredTreeProviders = new Map<string, unknown>();
+export const registeredSerializers = new Map<string, unknown>();
+export const contextKeys = new Map<string, unknown>();
 export const shownMessages: { level: string; text: string }[] = [];
 export const workspaceState = { isTrusted: true };
+export const configuration = new Map<string, unknown>();
+export const diagnostics = new Map<string, Diagnostic[]>();
+/** Answer the next showWarningMessage / showQuickPick calls return (a confirm button, a pick). */
+export const answers = { warning: undefined as string | undefined, quickPick: undefined as unknown };
 
 export class Disposable {
   constructor(private readonly onDispose: () => void = () => {}) {}
@@ -31,6 +37,9 @@ export class Uri {
   static file(p: string): Uri {
     return new Uri('file', p);
   }
+  static joinPath(base: Uri, ...parts: string[]): Uri {
+    return new Uri(base.scheme, [base.path, ...parts].join('/'));
+  }
   get fsPath(): string {
     return this.path;
   }
@@ -39,19 +48,63 @@ export class Uri {
   }
 }
 
+export class RelativePattern {
+  constructor(readonly base: Uri | string, readonly pattern: string) {}
+}
+
 export enum TreeItemCollapsibleState {
   None = 0,
   Collapsed = 1,
   Expanded = 2,
 }
+export enum StatusBarAlignment {
+  Left = 1,
+  Right = 2,
+}
+export enum DiagnosticSeverity {
+  Error = 0,
+  Warning = 1,
+  Information = 2,
+  Hint = 3,
+}
+export enum ProgressLocation {
+  SourceControl = 1,
+  Window = 10,
+  Notification = 15,
+}
+export enum ViewColumn {
+  Active = -1,
+  Beside = -2,
+  One = 1,
+}
+
+export interface Diagnostic {
+  severity: DiagnosticSeverity;
+  message: string;
+  range: { start: { line: number; character: number } };
+}
 
 export class TreeItem {
+  id?: string;
   description?: string;
   tooltip?: unknown;
   contextValue?: string;
   iconPath?: unknown;
   command?: unknown;
+  resourceUri?: Uri;
   constructor(readonly label: string, readonly collapsibleState?: TreeItemCollapsibleState) {}
+}
+
+export class MarkdownString {
+  value = '';
+  appendText(text: string): this {
+    this.value += text.replace(/[\\`*_{}[\]()#+\-.!<>]/g, '\\$&');
+    return this;
+  }
+  appendMarkdown(text: string): this {
+    this.value += text;
+    return this;
+  }
 }
 
 export class ThemeIcon {
@@ -74,37 +127,78 @@ export const commands = {
     return new Disposable(() => registeredCommands.delete(id));
   },
   async executeCommand(id: string, ...args: unknown[]) {
+    if (id === 'setContext') {
+      contextKeys.set(String(args[0]), args[1]);
+      return undefined;
+    }
     return registeredCommands.get(id)?.(...args);
   },
 };
 
+function statusBarItem() {
+  return { text: '', tooltip: '', command: undefined as unknown, name: '', visible: false, show() { this.visible = true; }, hide() { this.visible = false; }, dispose() {} };
+}
+
 export const window = {
   createOutputChannel: (name: string) => logChannel(name),
+  createStatusBarItem: () => statusBarItem(),
   registerTreeDataProvider(id: string, provider: unknown) {
     registeredTreeProviders.set(id, provider);
     return new Disposable(() => registeredTreeProviders.delete(id));
   },
+  registerWebviewPanelSerializer(viewType: string, serializer: unknown) {
+    registeredSerializers.set(viewType, serializer);
+    return new Disposable(() => registeredSerializers.delete(viewType));
+  },
   showErrorMessage: async (text: string) => void shownMessages.push({ level: 'error', text }),
-  showWarningMessage: async (text: string) => void shownMessages.push({ level: 'warning', text }),
+  showWarningMessage: async (text: string) => {
+    shownMessages.push({ level: 'warning', text });
+    return answers.warning;
+  },
   showInformationMessage: async (text: string) => void shownMessages.push({ level: 'info', text }),
-  showQuickPick: async () => undefined,
+  showQuickPick: async () => answers.quickPick,
+  showTextDocument: async () => undefined,
+  withProgress: async <T>(_options: unknown, task: (progress: { report(value: unknown): void }, token: { onCancellationRequested(l: () => void): Disposable }) => Promise<T>) =>
+    task({ report() {} }, { onCancellationRequested: () => new Disposable() }),
   activeTextEditor: undefined as unknown,
 };
+
+function fileSystemWatcher() {
+  const none = () => new Disposable();
+  return { onDidCreate: none, onDidChange: none, onDidDelete: none, dispose() {} };
+}
 
 export const workspace = {
   get isTrusted() {
     return workspaceState.isTrusted;
   },
   workspaceFolders: [] as { uri: Uri }[],
-  getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
+  getConfiguration: (section: string) => ({ get: <T>(key: string, fallback: T): T => (configuration.has(`${section}.${key}`) ? (configuration.get(`${section}.${key}`) as T) : fallback) }),
+  onDidChangeConfiguration: () => new Disposable(),
+  createFileSystemWatcher: () => fileSystemWatcher(),
   findFiles: async () => [] as Uri[],
   saveAll: async () => true,
   asRelativePath: (uri: Uri) => uri.fsPath,
+  fs: {
+    readFile: async (uri: Uri) => new Uint8Array(await import('node:fs').then((fs) => fs.readFileSync(uri.fsPath))),
+  },
 };
+
+export const languages = {
+  getDiagnostics: (uri: Uri) => diagnostics.get(uri.fsPath) ?? [],
+};
+
+export const env = { remoteName: undefined as string | undefined };
 
 export function resetFakeVscode(): void {
   registeredCommands.clear();
   registeredTreeProviders.clear();
+  registeredSerializers.clear();
+  contextKeys.clear();
+  configuration.clear();
+  diagnostics.clear();
   shownMessages.length = 0;
   workspaceState.isTrusted = true;
+  answers.warning = undefined;
+  answers.quickPick = undefined;
 }

@@ -1,0 +1,24 @@
+// Every command of the extension host in one table (rust-analyzer's pattern): id -> (ctx) => Cmd.
+// A unit test checks this table against the manifest's contributes.commands.
+import type { Cmd, Ctx } from '../context';
+import { createExampleConfig } from './create-example-config';
+import { deleteRun } from './delete-run';
+import { mergeAdapter } from './merge-adapter';
+import { openDashboard } from './open-dashboard';
+import { resumeRun } from './resume-run';
+import { revealRunFolder } from './reveal-run-folder';
+import { showLogs } from './show-logs';
+import { startRun } from './start-run';
+import { stopRun } from './stop-run';
+
+export const COMMAND_TABLE: Record<string, (ctx: Ctx) => Cmd> = {
+  'loraLab.startRun': startRun,
+  'loraLab.stopRun': stopRun,
+  'loraLab.resumeRun': resumeRun,
+  'loraLab.openDashboard': openDashboard,
+  'loraLab.revealRunFolder': revealRunFolder,
+  'loraLab.mergeAdapter': mergeAdapter,
+  'loraLab.deleteRun': deleteRun,
+  'loraLab.showLogs': showLogs,
+  'loraLab.createExampleConfig': createExampleConfig,
+};

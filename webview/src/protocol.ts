@@ -1,0 +1,120 @@
+// The one typed protocol between the extension host and the run dashboard webview
+// (postMessage both ways), and the state the webview persists with setState.
+import type { MetricsLine, RunError, RunState, RunSummary } from '../../native/trainer/protocol';
+import type { XAxis } from './metrics';
+
+/** The run settings the dashboard header and the Runs tooltip show. */
+export interface ConfigSummary {
+  method: string;
+  precision: string;
+  r: number | null;
+  alpha: number | null;
+  targets: string[];
+  quantize: string;
+  optimizer: string;
+  learningRate: number | null;
+  globalBatchSize: number | null;
+  microBatchSize: number | null;
+}
+
+/** Everything the dashboard header needs about one run (a view of run.json plus derived state). */
+export interface DashboardRun {
+  runDir: string;
+  name: string;
+  state: RunState;
+  step: number;
+  totalSteps: number;
+  startedMs: number;
+  endedMs?: number;
+  /** Seconds left while running (from the trainer's event or the metrics pace). */
+  etaS: number | null;
+  device: { kind: string; name: string; memoryBytes?: number };
+  configPath: string;
+  config: ConfigSummary | null;
+  error?: RunError;
+  summary?: RunSummary;
+  /** The host can stop it (a trainer it forked, or a live reattached pid). */
+  canStop: boolean;
+  /** Resume is offered (stopped, failed or crashed, with a checkpoint to resume from). */
+  canResume: boolean;
+}
+
+/** Host -> webview: the run's header data changed (state, step, ETA, summary, error). */
+export interface RunMessage {
+  type: 'run';
+  run: DashboardRun;
+}
+
+/**
+ * Host -> webview: a batch of metrics.jsonl lines in file order. `reset` first clears what the
+ * webview holds (a replay after reveal or a resume rewrote the file).
+ */
+export interface MetricsMessage {
+  type: 'metrics';
+  reset: boolean;
+  lines: MetricsLine[];
+}
+
+export type HostToWebview = RunMessage | MetricsMessage;
+
+/** Webview -> host: the page's script is listening; the host replays run and metrics. */
+export interface ReadyMessage {
+  type: 'ready';
+}
+
+export type DashboardAction = 'stop' | 'resume' | 'reveal' | 'openConfig';
+export const DASHBOARD_ACTIONS: readonly DashboardAction[] = ['stop', 'resume', 'reveal', 'openConfig'];
+
+/** Webview -> host: a header button was pressed. */
+export interface ActionMessage {
+  type: 'action';
+  action: DashboardAction;
+}
+
+export type WebviewToHost = ReadyMessage | ActionMessage;
+
+/** What the webview keeps across hide / reload / window restart (vscode.setState). */
+export interface DashboardState {
+  runDir: string;
+  /** EMA weight in [0, 0.99]. */
+  smoothing: number;
+  xAxis: XAxis;
+  logY: boolean;
+}
+
+/** Lines per metrics message: a replay of a long run goes in several batches. */
+export const METRICS_BATCH_LINES = 2000;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+export function isWebviewToHost(value: unknown): value is WebviewToHost {
+  if (!isObject(value)) return false;
+  if (value.type === 'ready') return true;
+  return value.type === 'action' && DASHBOARD_ACTIONS.includes(value.action as DashboardAction);
+}
+
+export function isHostToWebview(value: unknown): value is HostToWebview {
+  if (!isObject(value)) return false;
+  if (value.type === 'run') return isObject(value.run) && typeof value.run.runDir === 'string';
+  return value.type === 'metrics' && typeof value.reset === 'boolean' && Array.isArray(value.lines);
+}
+
+/** The persisted state if it is well-formed, else undefined. */
+export function parseDashboardState(value: unknown): DashboardState | undefined {
+  if (!isObject(value) || typeof value.runDir !== 'string') return undefined;
+  const smoothing = typeof value.smoothing === 'number' ? Math.min(0.99, Math.max(0, value.smoothing)) : 0.6;
+  const xAxis: XAxis = value.xAxis === 'tokens' || value.xAxis === 'time' ? value.xAxis : 'step';
+  return { runDir: value.runDir, smoothing, xAxis, logY: value.logY === true };
+}
+
+/** Splits lines into metrics messages of at most `batch` lines; the first carries `reset`. */
+export function metricsMessages(lines: readonly MetricsLine[], reset: boolean, batch = METRICS_BATCH_LINES): MetricsMessage[] {
+  const out: MetricsMessage[] = [];
+  for (let i = 0; i < lines.length || (i === 0 && reset); i += batch) {
+    out.push({ type: 'metrics', reset: reset && i === 0, lines: lines.slice(i, i + batch) });
+    if (lines.length === 0) break;
+  }
+  return out;
+}
