@@ -240,6 +240,14 @@ void test_merge(const std::string& tmp) {
   CHECK(files > 2);
   CHECK(!path_exists(path_join(sharded, "model.safetensors")));
   CHECK(index.find("metadata")->find("total_size")->as_int() == static_cast<int64_t>(total));
+  // The in-memory variant (the engine's current adapter) writes the same bytes; a trailing slash is fine.
+  const std::string from_memory = path_join(tmp, "merged-memory/");
+  merge_peft_adapter(path_join(kRoot, "qwen2_bias_tied_bf16"),
+                     load_peft_adapter(path_join(kRoot, "qwen2_bias_tied_bf16/adapter")), from_memory);
+  CHECK(read_text_file(path_join(from_memory, "model.safetensors")) ==
+        read_text_file(path_join(tmp, "merged-qwen2_bias_tied_bf16/model.safetensors")));
+  CHECK(read_text_file(path_join(from_memory, "config.json")) ==
+        read_text_file(path_join(tmp, "merged-qwen2_bias_tied_bf16/config.json")));
   // Refusals: an existing non-empty output, an adapter made for another model.
   expect_error("E_MERGE_OUT_EXISTS", [&] {
     merge_adapter(path_join(kRoot, "mistral_f32"), path_join(kRoot, "mistral_f32/adapter"), sharded);

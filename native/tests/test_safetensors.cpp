@@ -220,6 +220,62 @@ void test_corruption(const std::string& dir) {
   CHECK(clean == static_cast<int>((full.size() + 6) / 7));
 }
 
+// Random byte corruption of a valid file (header and length prefix): every open either succeeds
+// with every tensor inside the file, or throws loralab::Error. Never a crash.
+void test_fuzzed_headers(const std::string& dir) {
+  std::vector<float> w(24, 1.5f);
+  std::vector<uint16_t> h(10, f32_to_bf16(2.0f));
+  const std::string src = path_join(dir, "fuzz-src.safetensors");
+  write_safetensors(src, {{"w", DType::F32, {4, 6}, w.data()}, {"h", DType::BF16, {10}, h.data()}});
+  const std::string good = file_bytes(src);
+  const std::string p = path_join(dir, "fuzz.safetensors");
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  int opened = 0, refused = 0, in_bounds = 0;
+  const size_t header_end = 8 + (static_cast<uint8_t>(good[0]) | (static_cast<uint8_t>(good[1]) << 8));
+  for (int trial = 0; trial < 400; ++trial) {
+    std::string bytes = good;
+    const int flips = 1 + static_cast<int>(next() % 3);
+    for (int f = 0; f < flips; ++f) {
+      size_t at = next() % header_end;
+      if (next() & 1) {  // aim at numbers (shapes, offsets, the length prefix) half of the time
+        for (size_t k = 0; k < header_end && !(at < 8 || (bytes[at] >= '0' && bytes[at] <= '9')); ++k)
+          at = (at + 1) % header_end;
+        if (at >= 8) {
+          bytes[at] = static_cast<char>('0' + next() % 10);
+          continue;
+        }
+      }
+      static const std::string pool("0123456789[]{}\":,.-e \0\xff", 23);  // JSON-ish bytes
+      bytes[at] = (next() & 1) ? pool[next() % pool.size()] : static_cast<char>(next());
+    }
+    write_file_atomic(p, bytes.data(), bytes.size());
+    try {
+      auto f = SafetensorsFile::open(p);
+      ++opened;
+      bool ok = true;
+      for (const auto& n : f->names()) {
+        const TensorView& v = f->get(n);
+        ok = ok && v.nbytes == static_cast<size_t>(v.numel()) * dtype_size(v.dtype);
+        std::vector<float> out(static_cast<size_t>(v.numel()));
+        tensor_to_f32(v, out.data());  // reads every byte the view claims
+      }
+      if (ok) ++in_bounds;
+    } catch (const Error&) {
+      ++refused;
+    }
+  }
+  std::printf("fuzzed headers: %d refused with an error, %d opened (%d consistent)\n", refused, opened, in_bounds);
+  CHECK(refused + opened == 400);
+  CHECK(in_bounds == opened);
+  CHECK(refused > 100 && opened >= 1);
+}
+
 void test_json() {
   JsonValue v = parse_json("{\"a\": [1, 2.5e-3, -0, true, null], \"s\": \"x\\u00e9\\ud83d\\ude00\\n\", \"b\": {}}", "t");
   CHECK(v.find("a")->items().size() == 5);
@@ -250,6 +306,7 @@ int main() {
   test_sharded(dir);
   test_pickles_refused(dir);
   test_corruption(dir);
+  test_fuzzed_headers(dir);
   remove_tree(dir);
   return test_summary("test_safetensors");
 }

@@ -73,10 +73,21 @@ void merge_adapter(const std::string& checkpoint_dir, const std::string& adapter
   if (is_directory(out_dir) && !list_directory(out_dir).empty())
     LORALAB_THROW("E_MERGE_OUT_EXISTS", out_dir + ": the merge output folder exists and is not empty; choose a new "
                                                   "folder or delete it first");
+  merge_peft_adapter(checkpoint_dir, load_peft_adapter(adapter_dir), out_dir, max_shard_bytes, adapter_dir);
+}
+
+void merge_peft_adapter(const std::string& checkpoint_dir, const PeftAdapter& adapter, const std::string& out_dir_in,
+                        uint64_t max_shard_bytes, const std::string& adapter_label) {
+  const std::string& adapter_dir = adapter_label;  // names the adapter in error messages
+  std::string out_dir = out_dir_in;
+  while (out_dir.size() > 1 && out_dir.back() == '/') out_dir.pop_back();  // the temp folder is a sibling
+  LORALAB_CHECK(!out_dir.empty(), "E_FILE_WRITE", "merge: empty output folder name");
+  if (is_directory(out_dir) && !list_directory(out_dir).empty())
+    LORALAB_THROW("E_MERGE_OUT_EXISTS", out_dir + ": the merge output folder exists and is not empty; choose a new "
+                                                  "folder or delete it first");
   auto ckpt = CheckpointReader::open(checkpoint_dir);
   const std::string cfg_path = path_join(checkpoint_dir, "config.json");
   JsonValue config = read_json_file(cfg_path, "E_CONFIG_PARSE");
-  PeftAdapter adapter = load_peft_adapter(adapter_dir);
   const double scale = adapter.config.scale();
   const JsonValue* tie = config.find("tie_word_embeddings");
   const bool has_head = ckpt->has("lm_head.weight");

@@ -72,4 +72,10 @@ PeftAdapter load_peft_adapter(const std::string& dir);
 // expected and the found shape, and a layer index beyond the model).
 void check_adapter_fits(const PeftAdapter& adapter, const ModelConfig& model);
 
+// merge_adapter (engine.h) for an adapter already in memory (the engine's current LoRA weights):
+// same output; `adapter_label` names the adapter in error messages. E_MERGE_OUT_EXISTS when
+// out_dir exists and is not empty; the folder appears whole (built beside it, then renamed).
+void merge_peft_adapter(const std::string& checkpoint_dir, const PeftAdapter& adapter, const std::string& out_dir,
+                        uint64_t max_shard_bytes = 5000000000ull, const std::string& adapter_label = "adapter");
+
 }  // namespace loralab
