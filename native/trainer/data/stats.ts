@@ -31,10 +31,11 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
-export function dataStats(examples: readonly TokenizedExample[], maxSeqLength: number, bins = 10): DataStats {
+/** Statistics of `examples`; the histogram spans 0 to the longest example in `bins` equal bins. */
+export function dataStats(examples: readonly TokenizedExample[], bins = 10): DataStats {
   const lengths = examples.map((example) => example.inputIds.length).sort((a, b) => a - b);
   const totalTokens = lengths.reduce((sum, length) => sum + length, 0);
-  const upper = Math.max(maxSeqLength, lengths[lengths.length - 1] ?? 0, 1);
+  const upper = Math.max(lengths[lengths.length - 1] ?? 0, 1);
   const width = Math.max(1, Math.ceil(upper / bins));
   const histogram: HistogramBin[] = Array.from({ length: Math.ceil(upper / width) }, (_, i) => ({ from: i * width, to: Math.min(upper, (i + 1) * width), count: 0 }));
   for (const length of lengths) histogram[Math.min(histogram.length - 1, Math.floor(length / width))].count++;

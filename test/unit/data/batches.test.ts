@@ -61,7 +61,7 @@ test('data statistics: percentiles, histogram, truncated and masked shares', () 
   assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90), 9);
   assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 99), 10);
   const examples = [example(0, [1, 2, 3, 4], 2), example(1, Array(20).fill(5), 20, true), example(2, [1, 2], 0)];
-  const stats = dataStats(examples, 20, 4);
+  const stats = dataStats(examples, 4);
   assert.equal(stats.examples, 3);
   assert.equal(stats.totalTokens, 26);
   assert.deepEqual(stats.lengths, { min: 2, max: 20, mean: 26 / 3, median: 4, p90: 20, p99: 20 });
