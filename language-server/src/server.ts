@@ -1,0 +1,86 @@
+// The LoRA Lab language server: wires LSP events (open/change, completion, hover, code actions,
+// code lens, watched files) to the pure language service; runs over IPC (the client) or --stdio.
+import { fileURLToPath } from 'node:url';
+import { CodeActionKind, ProposedFeatures, TextDocumentSyncKind, TextDocuments, createConnection, type Connection } from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import type { FileSystem } from './config';
+import { nodeFileSystem } from './config/node-fs';
+import { CachedFileSystem, analyzeConfig, codeActions, codeLenses, completions, diagnostics, hover, type ConfigAnalysis } from './service';
+
+/** The file path of a document URI; untitled documents get their URI path and no file checks. */
+function documentPath(uri: string): { path: string; onDisk: boolean } {
+  if (uri.startsWith('file:')) {
+    try {
+      return { path: fileURLToPath(uri), onDisk: true };
+    } catch {
+      // fall through: a malformed file URI is treated like an untitled document
+    }
+  }
+  return { path: decodeURIComponent(uri.replace(/^[a-z-]+:\/*/i, '/')), onDisk: false };
+}
+
+/** Serves the language features on `connection` until it closes. `fileSystem` is node:fs unless a test passes another. */
+export function startServer(connection: Connection, fileSystem: FileSystem = nodeFileSystem): void {
+  const documents = new TextDocuments(TextDocument);
+  const fs = new CachedFileSystem(fileSystem);
+  const analyses = new Map<string, { version: number; analysis: ConfigAnalysis }>();
+  let codeLensRefresh = false;
+
+  const analysisOf = (document: TextDocument): ConfigAnalysis => {
+    const cached = analyses.get(document.uri);
+    if (cached && cached.version === document.version) return cached.analysis;
+    const { path, onDisk } = documentPath(document.uri);
+    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined);
+    analyses.set(document.uri, { version: document.version, analysis });
+    return analysis;
+  };
+  const withDocument = <T>(uri: string, empty: T, feature: (analysis: ConfigAnalysis) => T): T => {
+    const document = documents.get(uri);
+    if (!document) return empty;
+    try {
+      return feature(analysisOf(document));
+    } catch (error) {
+      connection.console.error(`lora-lab language server: ${(error as Error).stack ?? String(error)}`);
+      return empty;
+    }
+  };
+  const publish = (document: TextDocument): void => {
+    const found = withDocument(document.uri, null, diagnostics);
+    if (found) void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: found });
+  };
+
+  connection.onInitialize((params) => {
+    codeLensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        completionProvider: { triggerCharacters: [':', ' ', '.', '[', ',', '-'] },
+        hoverProvider: true,
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        codeLensProvider: { resolveProvider: false },
+      },
+      serverInfo: { name: 'lora-lab-language-server' },
+    };
+  });
+  documents.onDidChangeContent((event) => publish(event.document));
+  documents.onDidClose((event) => {
+    analyses.delete(event.document.uri);
+    void connection.sendDiagnostics({ uri: event.document.uri, diagnostics: [] });
+  });
+  connection.onCompletion((params) => withDocument(params.textDocument.uri, [], (analysis) => completions(analysis, params.position)));
+  connection.onHover((params) => withDocument(params.textDocument.uri, null, (analysis) => hover(analysis, params.position)));
+  connection.onCodeAction((params) => withDocument(params.textDocument.uri, [], (analysis) => codeActions(analysis, params.textDocument.uri, params.range)));
+  connection.onCodeLens((params) => withDocument(params.textDocument.uri, [], codeLenses));
+  connection.onDidChangeWatchedFiles(() => {
+    // A checkpoint, dataset or eval file appeared, changed or went away: re-check every open config.
+    fs.invalidate();
+    analyses.clear();
+    for (const document of documents.all()) publish(document);
+    if (codeLensRefresh) void connection.sendRequest('workspace/codeLens/refresh');
+  });
+
+  documents.listen(connection);
+  connection.listen();
+}
+
+if (require.main === module) startServer(createConnection(ProposedFeatures.all));

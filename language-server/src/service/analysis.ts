@@ -1,0 +1,97 @@
+// One analysed *.lora.yaml document: the config modules' parse (problems, locations, variants) plus
+// the text's lines, computed once per document version and shared by every language feature.
+import { parseConfig, resolveConfig, type FileSystem, type ParsedConfig, type Problem, type Range } from '../config';
+
+export interface ConfigAnalysis {
+  text: string;
+  filePath: string;
+  lines: string[];
+  parsed: ParsedConfig;
+  /** The file system the file checks ran against (undefined: they did not run). */
+  fs?: FileSystem;
+}
+
+function internalProblem(error: unknown): Problem {
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return {
+    severity: 'error', code: 'yaml-syntax', key: '',
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+    message: `LoRA Lab could not analyse this file (${reason.slice(0, 200)}); the other features use the defaults.`,
+  };
+}
+
+/**
+ * Parses `text` (the file at `filePath`); with `fs` the checkpoint, data and eval files are checked
+ * too. Never throws: should the parse itself fail, the result holds the defaults and one problem.
+ */
+export function analyzeConfig(text: string, filePath: string, fs?: FileSystem): ConfigAnalysis {
+  const lines = text.split(/\r\n|\r|\n/);
+  try {
+    const parsed = parseConfig(text, filePath, fs);
+    parsed.problems = parsed.problems.map((problem) => narrowToListItem(problem, lines));
+    return { text, filePath, lines, parsed, fs };
+  } catch (error) {
+    const config = resolveConfig(new Map(), filePath);
+    const parsed: ParsedConfig = { config, problems: [internalProblem(error)], setValues: new Map(), locations: new Map(), variants: [{ index: 0, overrides: {}, config }] };
+    return { text, filePath, lines, parsed, fs };
+  }
+}
+
+/** A problem about one item of a list (an eval task) is placed on that item, not the whole list. */
+function narrowToListItem(problem: Problem, lines: readonly string[]): Problem {
+  const item = problem.code === 'eval-data-missing' ? problem.data?.task : undefined;
+  if (typeof item !== 'string' || !/^\w+$/.test(item)) return problem;
+  const { start, end } = problem.range;
+  for (let line = start.line; line <= end.line && line < lines.length; line++) {
+    const from = line === start.line ? start.character : 0;
+    const to = line === end.line ? end.character : lines[line].length;
+    const match = new RegExp(`(?<!\\w)${item}(?!\\w)`).exec(lines[line].slice(from, to));
+    if (match) {
+      const range: Range = { start: { line, character: from + match.index }, end: { line, character: from + match.index + item.length } };
+      return { ...problem, range };
+    }
+  }
+  return problem;
+}
+
+/**
+ * A FileSystem that remembers file contents (the checkpoint's config.json) until `invalidate`;
+ * existence and folder listings stay live, so a download shows up at the next edit.
+ */
+export class CachedFileSystem implements FileSystem {
+  private readonly contents = new Map<string, { text: string } | { error: Error }>();
+
+  constructor(private readonly inner: FileSystem) {}
+
+  exists(path: string): boolean {
+    return this.inner.exists(path);
+  }
+
+  isDirectory(path: string): boolean {
+    return this.inner.isDirectory(path);
+  }
+
+  listDir(path: string): string[] {
+    return this.inner.listDir(path);
+  }
+
+  readFile(path: string): string {
+    let entry = this.contents.get(path);
+    if (!entry) {
+      try {
+        entry = { text: this.inner.readFile(path) };
+      } catch (error) {
+        entry = { error: error instanceof Error ? error : new Error(String(error)) };
+      }
+      this.contents.set(path, entry);
+    }
+    if ('error' in entry) throw entry.error;
+    return entry.text;
+  }
+
+  /** Forgets one file, or every file without an argument. */
+  invalidate(path?: string): void {
+    if (path === undefined) this.contents.clear();
+    else this.contents.delete(path);
+  }
+}
