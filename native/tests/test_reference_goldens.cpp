@@ -9,55 +9,55 @@
 #include "io/files.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "reference_fixture.h"
 #include "test_util.h"
 
 using namespace loralab;
 
 namespace {
 
-const char* kCases[] = {"llama_gqa_llama3_f32", "llama_gqa_llama3_bf16", "llama_tied_linear_f32",
-                        "mistral_f32",          "qwen2_bias_f32",        "qwen2_bias_tied_bf16"};
-
-std::vector<float> read_f32(const SafetensorsFile& f, const std::string& name) {
-  const TensorView& v = f.get(name);
-  std::vector<float> out(static_cast<size_t>(v.numel()));
-  tensor_to_f32(v, out.data());
-  return out;
-}
-
-// Recomputes log p(target) and the mean loss from the stored logits in double precision.
-void check_case(const std::string& dir) {
-  JsonValue golden = read_json_file(path_join(dir, "golden.json"));
-  auto file = SafetensorsFile::open(path_join(dir, "golden.safetensors"));
-  auto ckpt = CheckpointReader::open(dir);
+// Recomputes log p(target) and the mean loss from the stored logits in double precision, through
+// the reference_fixture.h helpers the engine's tests use.
+void check_case(const std::string& name) {
+  reference::Fixture fx = reference::load_fixture(name);
+  auto ckpt = CheckpointReader::open(fx.dir);
   CHECK(ckpt->has("model.embed_tokens.weight"));
-  const JsonValue& batch = *golden.find("batch");
-  const int rows = static_cast<int>(batch.find("rows")->as_int());
-  const int seq = static_cast<int>(batch.find("seq_len")->as_int());
+  const Batch batch = fx.batch();
+  CHECK(batch.rows == 2 && batch.seq_len == 8 && batch.lengths[1] == 5 && batch.targets[0] == -100);
   for (const char* which : {"", "_lora"}) {
-    std::vector<float> logits = read_f32(*file, std::string("logits") + which);      // (B, T, V)
-    std::vector<float> logprobs = read_f32(*file, std::string("logprobs") + which);  // (B, T)
-    const size_t vocab = logits.size() / static_cast<size_t>(rows * seq);
-    double sum = 0, worst = 0;
+    std::vector<float> logits = fx.tensor(std::string("logits") + which);      // (B, T, V)
+    std::vector<float> logprobs = fx.tensor(std::string("logprobs") + which);  // (B, T)
+    const size_t vocab = logits.size() / static_cast<size_t>(batch.rows * batch.seq_len);
+    std::vector<float> recomputed(logprobs.size());
+    double sum = 0;
     int count = 0;
-    for (int b = 0; b < rows; ++b)
-      for (int t = 0; t < seq; ++t) {
-        int target = static_cast<int>(batch.find("targets")->items()[b].items()[t].as_int());
-        const float* row = &logits[(static_cast<size_t>(b) * seq + t) * vocab];
-        double mx = row[0], z = 0;
-        for (size_t v = 0; v < vocab; ++v) mx = std::fmax(mx, row[v]);
-        for (size_t v = 0; v < vocab; ++v) z += std::exp(row[v] - mx);
-        double lp = target < 0 ? 0.0 : row[target] - mx - std::log(z);
-        worst = std::fmax(worst, std::fabs(lp - logprobs[static_cast<size_t>(b) * seq + t]));
-        if (target >= 0) {
-          sum -= lp;
-          ++count;
-        }
+    for (size_t i = 0; i < logprobs.size(); ++i) {
+      const int target = batch.targets[i];
+      const float* row = &logits[i * vocab];
+      double mx = row[0], z = 0;
+      for (size_t v = 0; v < vocab; ++v) mx = std::fmax(mx, row[v]);
+      for (size_t v = 0; v < vocab; ++v) z += std::exp(row[v] - mx);
+      const double lp = target < 0 ? 0.0 : row[target] - mx - std::log(z);
+      recomputed[i] = static_cast<float>(lp);
+      if (target >= 0) {
+        sum -= lp;
+        ++count;
       }
-    CHECK(worst < 1e-4);
-    CHECK(count == golden.find("target_tokens")->as_int());
-    CHECK_NEAR(sum / count, golden.find(std::string("loss") + (*which ? "_lora" : "_base"))->as_number(), 1e-4);
+    }
+    CHECK(reference::check_tensor((name + " logprobs" + which).c_str(), recomputed.data(), logprobs.data(),
+                                  logprobs.size(), 1e-4));
+    CHECK(count == fx.golden.find("target_tokens")->as_int());
+    CHECK_NEAR(sum / count, fx.number(std::string("loss") + (*which ? "_lora" : "_base")), 1e-4);
   }
+  // The helper's check_tensor must fail on a real difference and honour the validity mask.
+  std::vector<float> logits = fx.tensor("logits"), shifted = logits;
+  const size_t last = logits.size() - 1;  // a padding position of row 1
+  shifted[last] += 1.0f;
+  CHECK(!reference::check_tensor("perturbed (expected FAIL)", shifted.data(), logits.data(), logits.size(), 1e-3));
+  std::vector<bool> mask = reference::valid_logit_mask(batch, logits.size() / static_cast<size_t>(batch.rows * batch.seq_len));
+  CHECK(!mask[last] && mask[0]);
+  CHECK(reference::check_tensor("perturbed padding, masked", shifted.data(), logits.data(), logits.size(), 1e-3, &mask));
+  CHECK(fx.ids("greedy").size() == 10 && fx.ids("prompt").size() == 5);
 }
 
 // The reference training runs start where the single-batch goldens are: the first LoRA loss is
@@ -90,9 +90,8 @@ void check_training(const std::string& dir) {
 
 int main() {
   const std::string root = "test/reference/fixtures";
-  for (const char* c : kCases) check_case(path_join(root, c));
-  check_training(path_join(root, "llama_gqa_llama3_f32"));
-  check_training(path_join(root, "qwen2_bias_tied_bf16"));
+  for (const auto& c : reference::case_names()) check_case(c);
+  for (const auto& c : reference::training_case_names()) check_training(path_join(root, c));
   // The independent recomputation needs torch; without it the committed goldens stand.
   if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0) {
     int rc = std::system("/usr/bin/python3 test/reference/make_fixtures.py --check");

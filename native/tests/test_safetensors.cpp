@@ -238,7 +238,7 @@ void test_fuzzed_headers(const std::string& dir) {
   };
   int opened = 0, refused = 0, in_bounds = 0;
   const size_t header_end = 8 + (static_cast<uint8_t>(good[0]) | (static_cast<uint8_t>(good[1]) << 8));
-  for (int trial = 0; trial < 400; ++trial) {
+  for (int trial = 0; trial < 200; ++trial) {
     std::string bytes = good;
     const int flips = 1 + static_cast<int>(next() % 3);
     for (int f = 0; f < flips; ++f) {
@@ -271,9 +271,9 @@ void test_fuzzed_headers(const std::string& dir) {
     }
   }
   std::printf("fuzzed headers: %d refused with an error, %d opened (%d consistent)\n", refused, opened, in_bounds);
-  CHECK(refused + opened == 400);
+  CHECK(refused + opened == 200);
   CHECK(in_bounds == opened);
-  CHECK(refused > 100 && opened >= 1);
+  CHECK(refused > 50 && opened >= 1);
 }
 
 void test_json() {
