@@ -1,0 +1,99 @@
+// `lora-lab check FILE... [--json]`: the language server's diagnostics in a terminal, one
+// `file:line:col severity message` line per problem (1-based), exit 1 when any file has an error.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
+import { analyzeConfig } from '../../../language-server/src/service';
+import type { Problem, Severity } from '../../../language-server/src/config';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
+
+export interface CheckedProblem {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  severity: Severity;
+  code: string;
+  key: string;
+  message: string;
+}
+
+export interface CheckedFile {
+  file: string;
+  problems: CheckedProblem[];
+}
+
+const CONFIG_FILE = /\.lora\.ya?ml$/i;
+const SKIPPED_FOLDERS = new Set(['node_modules', '.git', 'out', 'dist']);
+
+/** The config files an argument names: the file itself, or every *.lora.yaml under a folder. */
+function configFiles(argument: string): string[] {
+  let isFolder = false;
+  try {
+    isFolder = statSync(argument).isDirectory();
+  } catch {
+    return [argument];
+  }
+  if (!isFolder) return [argument];
+  const found: string[] = [];
+  for (const entry of readdirSync(argument, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const path = join(argument, entry.name);
+    if (entry.isDirectory() && !SKIPPED_FOLDERS.has(entry.name)) found.push(...configFiles(path).filter((file) => CONFIG_FILE.test(file)));
+    else if (entry.isFile() && CONFIG_FILE.test(entry.name)) found.push(path);
+  }
+  return found;
+}
+
+function toChecked(problem: Problem): CheckedProblem {
+  const { start, end } = problem.range;
+  return { line: start.line + 1, column: start.character + 1, endLine: end.line + 1, endColumn: end.character + 1, severity: problem.severity, code: problem.code, key: problem.key, message: problem.message };
+}
+
+/** Checks one file with the file checks on; an unreadable file is one error. */
+export function checkFile(file: string): CheckedFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return { file, problems: [{ line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', code: 'unreadable', key: '', message: `cannot read the config file (${reason})` }] };
+  }
+  const analysis = analyzeConfig(text, resolve(file), nodeFileSystem);
+  return { file, problems: analysis.parsed.problems.map(toChecked) };
+}
+
+/** `file:line:col severity message`, one line per problem. */
+export function formatChecked(checked: CheckedFile): string {
+  return checked.problems.map((problem) => `${checked.file}:${problem.line}:${problem.column} ${problem.severity} ${problem.message}\n`).join('');
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+export const checkCommand: CliCommand = {
+  name: 'check',
+  summary: 'Check *.lora.yaml files (or the configs under a folder) and print their problems',
+  usage: 'lora-lab check FILE|FOLDER... [--json]',
+  available: true,
+  async run(args: string[], out: CliOutput): Promise<number> {
+    const json = args.includes('--json');
+    const unknown = args.filter((arg) => arg.startsWith('-') && arg !== '--json');
+    const targets = args.filter((arg) => !arg.startsWith('-'));
+    if (unknown.length || targets.length === 0) {
+      out.stderr(`${unknown.length ? `lora-lab check: unknown option ${unknown.join(', ')}\n` : 'lora-lab check: name at least one config file or folder.\n'}Usage: ${this.usage}\n`);
+      return EXIT_USAGE;
+    }
+    const files = targets.flatMap(configFiles);
+    const checked = files.map(checkFile);
+    const count = (severity: Severity) => checked.reduce((sum, file) => sum + file.problems.filter((problem) => problem.severity === severity).length, 0);
+    const totals = { errors: count('error'), warnings: count('warning'), hints: count('hint') };
+    if (json) {
+      out.stdout(`${JSON.stringify({ files: checked, ...totals }, null, 2)}\n`);
+    } else {
+      for (const file of checked) out.stdout(formatChecked(file));
+      out.stderr(`lora-lab check: ${plural(checked.length, 'file')}, ${plural(totals.errors, 'error')}, ${plural(totals.warnings, 'warning')}, ${plural(totals.hints, 'hint')}.\n`);
+    }
+    return totals.errors > 0 || checked.length === 0 ? EXIT_FAILURE : EXIT_OK;
+  },
+};

@@ -1,0 +1,55 @@
+// `lora-lab check`: file:line:col severity message lines, --json for tools, folders, exit codes.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { checkCommand } from '../../../native/trainer/commands/check';
+import { FIXTURES } from './lsp-harness';
+
+async function runCheck(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await checkCommand.run(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
+  return { code, stdout, stderr };
+}
+
+test('a valid config: no lines, exit 0', async () => {
+  const result = await runCheck([join(FIXTURES, 'valid.lora.yaml')]);
+  assert.deepEqual([result.code, result.stdout], [0, '']);
+  assert.match(result.stderr, /1 file, 0 errors, 0 warnings, 0 hints/);
+});
+
+test('planted errors: one line per problem with 1-based positions, exit 1', async () => {
+  const file = join(FIXTURES, 'planted-errors.lora.yaml');
+  const result = await runCheck([file]);
+  assert.equal(result.code, 1);
+  const lines = result.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 13);
+  assert.ok(lines.includes(`${file}:14:22 error train.global_batch_size 100 is not a multiple of train.micro_batch_size 3: gradient accumulation needs a whole number of micro-batches (use 99 or 102).`));
+  assert.ok(lines.includes(`${file}:4:3 error Unknown key 'model.quantise': did you mean 'quantize'? Keys of model: checkpoint, precision, quantize.`));
+  assert.ok(lines.some((line) => line.startsWith(`${file}:8:10 hint lora.alpha is 12, not 2 * lora.r = 16`)));
+  assert.ok(lines.some((line) => line.startsWith(`${file}:20:27 warning eval task mmlu_global_facts needs`)));
+  assert.match(result.stderr, /1 file, 9 errors, 2 warnings, 2 hints/);
+});
+
+test('--json: files with 1-based problems and totals', async () => {
+  const result = await runCheck([join(FIXTURES, 'syntax-error.lora.yaml'), '--json']);
+  assert.equal(result.code, 1);
+  const report = JSON.parse(result.stdout) as { files: Array<{ file: string; problems: Array<Record<string, unknown>> }>; errors: number };
+  assert.equal(report.files.length, 1);
+  assert.deepEqual(report.files[0].problems[0], {
+    line: 5, column: 3, endLine: 5, endColumn: 4, severity: 'error', code: 'yaml-syntax', key: '',
+    message: 'YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]',
+  });
+  assert.equal(report.errors, report.files[0].problems.filter((problem) => problem.severity === 'error').length);
+});
+
+test('a folder checks every *.lora.yaml under it; a missing file is an error; no argument is a usage error', async () => {
+  const folder = await runCheck([FIXTURES, '--json']);
+  const files = (JSON.parse(folder.stdout) as { files: Array<{ file: string }> }).files.map((entry) => entry.file.slice(FIXTURES.length + 1));
+  assert.deepEqual(files, ['planted-errors.lora.yaml', 'sweep.lora.yaml', 'syntax-error.lora.yaml', 'valid.lora.yaml']);
+  const missing = await runCheck(['no/such/file.lora.yaml']);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stdout, 'no/such/file.lora.yaml:1:1 error cannot read the config file (ENOENT)\n');
+  assert.equal((await runCheck([])).code, 2);
+  assert.equal((await runCheck(['x.lora.yaml', '--fix'])).code, 2);
+});
