@@ -1,0 +1,88 @@
+// Quantized linear layer on the CPU: fixed task grids over weight tiles, each tile dequantized into
+// a small per-task scratch and multiplied by the instruction-set kernels (chosen once at run time).
+// Legend: N tokens, IC input features (weight cols), OC output features (weight rows).
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "error.h"
+#include "quant/quant.h"
+#include "quant/quant_kernels.h"
+#include "threadpool.h"
+
+namespace loralab {
+
+namespace {
+struct Dispatch {
+  QuantKernels kernels;
+  std::string path;
+};
+const Dispatch& dispatch() {
+  static const Dispatch d = [] {
+    __builtin_cpu_init();
+    const char* force = std::getenv("LORALAB_SIMD");
+    const std::string want = force ? force : "";
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (avx512 && want != "avx2" && want != "scalar") return Dispatch{quant_kernels_avx512(), "avx512"};
+    if (avx2 && want != "scalar") return Dispatch{quant_kernels_avx2(), "avx2"};
+    return Dispatch{quant_kernels_generic(), "scalar"};
+  }();
+  return d;
+}
+
+// Task grids, independent of the thread count. Forward: a task owns kFwdRows weight rows (output
+// columns) and walks IC in chunks of kFwdCols. Backward: a task owns kBwdCols input columns and walks
+// OC in chunks of kBwdRows. Scratch per task: 16 x 256 and 32 x 128 floats (16 KiB each).
+constexpr int64_t kFwdRows = 16, kFwdCols = 256;
+constexpr int64_t kBwdRows = 32, kBwdCols = 128;
+
+void check_args(const QuantizedWeight& w, int64_t N, const char* what) {
+  LORALAB_CHECK(N >= 0 && w.rows > 0 && w.cols > 0 && static_cast<int64_t>(w.codes.size()) == (w.numel() + 1) / 2,
+                "E_QUANT_SHAPE",
+                std::string(what) + ": expected N >= 0 and a quantized (rows, cols) weight but received N=" +
+                    std::to_string(N) + ", (" + std::to_string(w.rows) + ", " + std::to_string(w.cols) + ")");
+}
+}  // namespace
+
+const std::string& quant_kernel_path() { return dispatch().path; }
+
+void quant_linear_forward(ThreadPool* pool, float* out, const float* inp, const QuantizedWeight& w, int64_t N,
+                          bool accumulate) {
+  check_args(w, N, "quant_linear_forward");
+  if (N == 0) return;
+  const int64_t OC = w.rows, IC = w.cols;
+  const auto forward = dispatch().kernels.forward;
+  FlushDenormalsScope ftz;  // the caller runs tasks too: same FTZ/DAZ mode as the pool's workers
+  parallel_for(pool, (OC + kFwdRows - 1) / kFwdRows, [&](int64_t t) {
+    const int64_t o0 = t * kFwdRows, o1 = std::min(OC, o0 + kFwdRows);
+    std::vector<float> tile(static_cast<size_t>(kFwdRows * kFwdCols));  // (o1-o0, kl)
+    for (int64_t k0 = 0; k0 < IC; k0 += kFwdCols) {
+      const int64_t kl = std::min(kFwdCols, IC - k0);
+      dequantize_tile(tile.data(), w, o0, o1, k0, k0 + kl);
+      forward(out, inp, tile.data(), N, IC, OC, o0, o1, k0, kl, accumulate || k0 > 0);
+    }
+  });
+}
+
+void quant_linear_backward_input(ThreadPool* pool, float* dinp, const float* dout, const QuantizedWeight& w,
+                                 int64_t N, bool accumulate) {
+  check_args(w, N, "quant_linear_backward_input");
+  if (N == 0) return;
+  const int64_t OC = w.rows, IC = w.cols;
+  const auto backward = dispatch().kernels.backward_input;
+  FlushDenormalsScope ftz;
+  parallel_for(pool, (IC + kBwdCols - 1) / kBwdCols, [&](int64_t t) {
+    const int64_t k0 = t * kBwdCols, kl = std::min(kBwdCols, IC - k0);
+    std::vector<float> tile(static_cast<size_t>(kBwdRows * kBwdCols));  // (ol, kl)
+    for (int64_t o0 = 0; o0 < OC; o0 += kBwdRows) {
+      const int64_t ol = std::min(kBwdRows, OC - o0);
+      dequantize_tile(tile.data(), w, o0, o0 + ol, k0, k0 + kl);
+      backward(dinp, dout, tile.data(), N, IC, OC, o0, ol, k0, kl, accumulate || o0 > 0);
+    }
+  });
+}
+
+}  // namespace loralab
