@@ -12,6 +12,7 @@
 #include "io/json.h"
 #include "io/peft_adapter.h"
 #include "io/safetensors.h"
+#include "threadpool.h"
 
 namespace loralab {
 
@@ -34,28 +35,33 @@ std::string shape_text(const std::vector<int64_t>& s) {
 }
 
 // merged (OUT, IN) in `dtype` = W (OUT, IN) + scale * B (OUT, R) @ A (R, IN); sums in double.
-std::vector<uint8_t> merge_weight(const TensorView& w, const PeftLoraPair& pair, int r, double scale) {
+// Rows are split into fixed blocks over the pool (each element is computed the same way whatever
+// the thread count, so the output bytes never depend on it).
+std::vector<uint8_t> merge_weight(ThreadPool* pool, const TensorView& w, const PeftLoraPair& pair, int r, double scale) {
   const int64_t out_f = pair.out_features, in_f = pair.in_features;
   std::vector<uint8_t> bytes(static_cast<size_t>(out_f * in_f) * dtype_size(w.dtype));
-  std::vector<double> row(static_cast<size_t>(in_f));  // (IN,)
-  for (int64_t o = 0; o < out_f; ++o) {
-    std::fill(row.begin(), row.end(), 0.0);
-    for (int k = 0; k < r; ++k) {
-      const double b = pair.B[static_cast<size_t>(o * r + k)];
-      const float* a = &pair.A[static_cast<size_t>(k * in_f)];
-      for (int64_t i = 0; i < in_f; ++i) row[i] += b * a[i];
-    }
-    for (int64_t i = 0; i < in_f; ++i) {
-      const size_t idx = static_cast<size_t>(o * in_f + i);
-      const float merged = static_cast<float>(load_as_f32(w.data, w.dtype, idx) + scale * row[i]);
-      if (w.dtype == DType::F32) {
-        std::memcpy(&bytes[idx * 4], &merged, 4);
-      } else {
-        uint16_t h = w.dtype == DType::BF16 ? f32_to_bf16(merged) : f32_to_f16(merged);
-        std::memcpy(&bytes[idx * 2], &h, 2);
+  constexpr int64_t kRowsPerTask = 16;
+  parallel_for(pool, (out_f + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
+    std::vector<double> row(static_cast<size_t>(in_f));  // (IN,)
+    for (int64_t o = task * kRowsPerTask; o < out_f && o < (task + 1) * kRowsPerTask; ++o) {
+      std::fill(row.begin(), row.end(), 0.0);
+      for (int k = 0; k < r; ++k) {
+        const double b = pair.B[static_cast<size_t>(o * r + k)];
+        const float* a = &pair.A[static_cast<size_t>(k * in_f)];
+        for (int64_t i = 0; i < in_f; ++i) row[i] += b * a[i];
+      }
+      for (int64_t i = 0; i < in_f; ++i) {
+        const size_t idx = static_cast<size_t>(o * in_f + i);
+        const float merged = static_cast<float>(load_as_f32(w.data, w.dtype, idx) + scale * row[i]);
+        if (w.dtype == DType::F32) {
+          std::memcpy(&bytes[idx * 4], &merged, 4);
+        } else {
+          uint16_t h = w.dtype == DType::BF16 ? f32_to_bf16(merged) : f32_to_f16(merged);
+          std::memcpy(&bytes[idx * 2], &h, 2);
+        }
       }
     }
-  }
+  });
   return bytes;
 }
 
@@ -141,6 +147,7 @@ void merge_peft_adapter(const std::string& checkpoint_dir, const PeftAdapter& ad
     total_bytes += plan[i].nbytes;
   }
 
+  ThreadPool pool(0);  // all usable cores: a 7B merge with every target at r=256 is ~TFLOPs
   const std::string tmp_dir = out_dir + ".tmp-merge-" + std::to_string(::getpid());
   remove_tree(tmp_dir);
   make_directories(tmp_dir);
@@ -157,7 +164,7 @@ void merge_peft_adapter(const std::string& checkpoint_dir, const PeftAdapter& ad
         const OutTensor& t = plan[i];
         const void* data = t.source->data;
         if (t.pair) {
-          merged_data.push_back(merge_weight(*t.source, *t.pair, adapter.config.r, scale));
+          merged_data.push_back(merge_weight(&pool, *t.source, *t.pair, adapter.config.r, scale));
           data = merged_data.back().data();
         }
         tensors.push_back({t.name, t.source->dtype, t.source->shape, data});
