@@ -151,6 +151,8 @@ void test_refusals(const std::string& tmp) {
   refused("E_ADAPTER_UNSUPPORTED", base + ",\"fan_in_fan_out\":true}", good, "fan_in_fan_out");
   refused("E_ADAPTER_UNSUPPORTED", base + ",\"rank_pattern\":{\"q_proj\":8}}", good, "rank_pattern");
   refused("E_ADAPTER_UNSUPPORTED", base + ",\"modules_to_save\":[\"embed_tokens\"]}", good, "modules_to_save");
+  refused("E_ADAPTER_UNSUPPORTED", base + ",\"lora_bias\":true}", good, "lora_bias");
+  refused("E_ADAPTER_UNSUPPORTED", base + ",\"layer_replication\":[[0,2]]}", good, "layer_replication");
   refused("E_ADAPTER_UNSUPPORTED", "{\"peft_type\":\"IA3\",\"r\":4,\"lora_alpha\":8,\"target_modules\":[]}", good, "IA3");
   refused("E_ADAPTER_UNSUPPORTED", "{\"peft_type\":\"LORA\",\"r\":4,\"lora_alpha\":8,\"target_modules\":\".*q_proj\"}",
           good, "target_modules");
@@ -165,6 +167,12 @@ void test_refusals(const std::string& tmp) {
           "embed_tokens");
   refused("E_ADAPTER_KEY", "{\"peft_type\":\"LORA\",\"r\":4,\"lora_alpha\":8,\"target_modules\":[\"v_proj\"]}", good,
           "q_proj");
+  // A config as recent PEFT writes it, with init-only and bookkeeping keys, loads.
+  remove_tree(dir);
+  write_adapter(dir, base + ",\"lora_bias\":false,\"layer_replication\":null,\"loftq_config\":{},"
+                "\"megatron_config\":null,\"exclude_modules\":null,\"eva_config\":null,\"peft_version\":\"0.17.1\","
+                "\"init_lora_weights\":\"gaussian\",\"use_dora\":false}", good);
+  CHECK(load_peft_adapter(dir).pairs.size() == 1);
   // "all-linear" is PEFT's shorthand for every linear but the head.
   remove_tree(dir);
   write_adapter(dir, "{\"peft_type\":\"LORA\",\"r\":4,\"lora_alpha\":8,\"target_modules\":\"all-linear\"}", good);

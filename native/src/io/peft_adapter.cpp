@@ -199,6 +199,13 @@ PeftAdapter load_peft_adapter(const std::string& dir) {
   refuse_if_set(cfg, "layers_to_transform", cfg_path, "adapters on a subset of layers by index are not supported");
   refuse_if_set(cfg, "rank_pattern", cfg_path, "per-module ranks are not supported");
   refuse_if_set(cfg, "alpha_pattern", cfg_path, "per-module alphas are not supported");
+  // Newer PEFT fields that change the forward pass (init-only fields such as loftq_config are fine).
+  refuse_if_set(cfg, "lora_bias", cfg_path, "LoRA B biases are not supported");
+  refuse_if_set(cfg, "layer_replication", cfg_path, "replicated layers are not supported");
+  refuse_if_set(cfg, "target_parameters", cfg_path, "LoRA on bare parameters is not supported");
+  refuse_if_set(cfg, "trainable_token_indices", cfg_path, "trainable token embeddings are not supported");
+  refuse_if_set(cfg, "use_qalora", cfg_path, "QA-LoRA adapters are not supported");
+  refuse_if_set(cfg, "alora_invocation_tokens", cfg_path, "activated LoRA (aLoRA) is not supported");
   if (const JsonValue* tt = cfg.find("task_type"); tt && tt->is_string() && tt->as_string() != "CAUSAL_LM")
     LORALAB_THROW("E_ADAPTER_UNSUPPORTED", cfg_path + ": task_type " + tt->dump() + " (only CAUSAL_LM)");
 
