@@ -1,0 +1,162 @@
+// The dashboard's uPlot charts: loss (raw faint, smoothed, val), learning rate, tokens/s and peak
+// memory against the device capacity; series data built from MetricsColumns, colours from the theme.
+import uPlot from 'uplot';
+import { debiasedEma, downsampleIndices, formatBytes, formatDuration, joinSeries, pick, type MetricsColumns, type XAxis } from '../metrics';
+
+/** Points drawn per series at most (min/max downsampling keeps the spikes). */
+export const MAX_POINTS = 2000;
+
+export interface ChartOptions {
+  xAxis: XAxis;
+  logY: boolean;
+  smoothing: number;
+  capacityBytes?: number;
+}
+
+type Data = uPlot.AlignedData;
+
+/** A theme colour (a `--vscode-*` variable), with a fallback for when it is not set. */
+export function themeColor(name: string, fallback: string): string {
+  const value = getComputedStyle(document.body).getPropertyValue(name).trim();
+  return value || fallback;
+}
+
+function withAlpha(color: string, alpha: number): string {
+  const hex = /^#([0-9a-f]{6})$/i.exec(color);
+  if (!hex) return color;
+  return `#${hex[1]}${Math.round(alpha * 255).toString(16).padStart(2, '0')}`;
+}
+
+function formatX(axis: XAxis, value: number): string {
+  if (axis === 'time') return formatDuration(value);
+  if (axis === 'tokens') return value >= 1e6 ? `${(value / 1e6).toFixed(1)}M` : value >= 1e3 ? `${(value / 1e3).toFixed(0)}k` : String(value);
+  return String(value);
+}
+
+const X_LABEL: Record<XAxis, string> = { step: 'step', tokens: 'tokens', time: 'wall time' };
+
+/** Loss chart data: [x, raw, smoothed, val], downsampled, val joined on the union of x. */
+export function lossData(columns: MetricsColumns, options: ChartOptions): Data {
+  const x = columns.xOf(options.xAxis);
+  const smooth = debiasedEma(columns.loss, options.smoothing);
+  const idx = downsampleIndices(columns.loss, MAX_POINTS);
+  const joined = joinSeries(pick(x, idx), [pick(columns.loss, idx), pick(smooth, idx)], columns.valX(options.xAxis), columns.valLoss);
+  return [joined.x, ...joined.a, joined.b] as Data;
+}
+
+function simpleData(columns: MetricsColumns, axis: XAxis, ys: number[], extra?: number): Data {
+  const idx = downsampleIndices(ys, MAX_POINTS);
+  const x = pick(columns.xOf(axis), idx);
+  const series: (number | null)[][] = [pick(ys, idx)];
+  if (extra !== undefined) series.push(x.map(() => extra));
+  return [x, ...series] as Data;
+}
+
+interface ChartSpec {
+  id: string;
+  title: string;
+  series: uPlot.Series[];
+  yFormat: (v: number) => string;
+  log?: boolean;
+  data: (columns: MetricsColumns, options: ChartOptions) => Data;
+}
+
+function specs(options: ChartOptions): ChartSpec[] {
+  const blue = themeColor('--vscode-charts-blue', '#3794ff');
+  const orange = themeColor('--vscode-charts-orange', '#d18616');
+  const green = themeColor('--vscode-charts-green', '#89d185');
+  const purple = themeColor('--vscode-charts-purple', '#b180d7');
+  const red = themeColor('--vscode-charts-red', '#f14c4c');
+  const lossFmt = (v: number) => (v == null ? '—' : v.toPrecision(4));
+  return [
+    {
+      id: 'loss',
+      title: 'Loss',
+      log: options.logY,
+      yFormat: lossFmt,
+      series: [
+        { label: 'train (raw)', stroke: withAlpha(blue, 0.3), width: 1, value: (_u, v) => lossFmt(v) },
+        { label: `train (EMA ${options.smoothing.toFixed(2)})`, stroke: blue, width: 2, value: (_u, v) => lossFmt(v) },
+        { label: 'val', stroke: orange, width: 2, spanGaps: true, points: { show: true, size: 6 }, value: (_u, v) => lossFmt(v) },
+      ],
+      data: lossData,
+    },
+    {
+      id: 'lr',
+      title: 'Learning rate',
+      yFormat: (v) => v.toExponential(1),
+      series: [{ label: 'lr', stroke: purple, width: 2, value: (_u, v) => (v == null ? '—' : v.toExponential(3)) }],
+      data: (c, o) => simpleData(c, o.xAxis, c.lr),
+    },
+    {
+      id: 'tps',
+      title: 'Tokens / s',
+      yFormat: (v) => v.toFixed(0),
+      series: [{ label: 'tokens/s', stroke: green, width: 2, value: (_u, v) => (v == null ? '—' : v.toFixed(1)) }],
+      data: (c, o) => simpleData(c, o.xAxis, c.tokensPerS),
+    },
+    {
+      id: 'memory',
+      title: 'Peak memory',
+      yFormat: (v) => formatBytes(v),
+      series: [
+        { label: 'peak', stroke: orange, width: 2, value: (_u, v) => formatBytes(v) },
+        ...(options.capacityBytes ? [{ label: 'device capacity', stroke: red, width: 1, dash: [6, 4], value: (_u: uPlot, v: number) => formatBytes(v) }] : []),
+      ],
+      data: (c, o) => simpleData(c, o.xAxis, c.peakBytes, o.capacityBytes),
+    },
+  ];
+}
+
+/** The four charts of one dashboard; rebuilt when the axis, log scale or theme changes. */
+export class Charts {
+  private plots: { spec: ChartSpec; plot: uPlot }[] = [];
+
+  constructor(private readonly host: HTMLElement) {}
+
+  build(options: ChartOptions, columns: MetricsColumns): void {
+    this.destroy();
+    const foreground = themeColor('--vscode-foreground', '#cccccc');
+    const grid = themeColor('--vscode-editorWidget-border', '#454545');
+    for (const spec of specs(options)) {
+      const box = document.createElement('section');
+      box.className = 'chart';
+      const title = document.createElement('h3');
+      title.textContent = spec.title;
+      box.append(title);
+      this.host.append(box);
+      const axis = (label?: string, values?: uPlot.Axis['values'], size?: number): uPlot.Axis => ({ stroke: foreground, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, label, values, ...(size ? { size } : {}) });
+      const plot = new uPlot(
+        {
+          width: Math.max(200, box.clientWidth || this.host.clientWidth / 2 - 24),
+          height: 220,
+          scales: { x: { time: false }, y: spec.log ? { distr: 3 } : {} },
+          axes: [axis(X_LABEL[options.xAxis], (_u, ticks) => ticks.map((t) => formatX(options.xAxis, t))), axis(undefined, (_u, ticks) => ticks.map(spec.yFormat), 72)],
+          series: [{ label: X_LABEL[options.xAxis], value: (_u, v) => (v == null ? '—' : formatX(options.xAxis, v)) }, ...spec.series],
+          legend: { live: true },
+          cursor: { drag: { x: true, y: false } },
+        },
+        spec.data(columns, options),
+        box,
+      );
+      this.plots.push({ spec, plot });
+    }
+  }
+
+  update(options: ChartOptions, columns: MetricsColumns): void {
+    for (const { spec, plot } of this.plots) plot.setData(spec.data(columns, options));
+  }
+
+  resize(): void {
+    for (const { plot } of this.plots) {
+      const width = plot.root.parentElement?.clientWidth ?? 400;
+      plot.setSize({ width: Math.max(200, width - 8), height: 220 });
+    }
+  }
+
+  destroy(): void {
+    for (const { plot } of this.plots) plot.destroy();
+    this.plots = [];
+    this.host.replaceChildren();
+  }
+}
