@@ -5,7 +5,7 @@ export * from './schema';
 export { checkValue, valueFromText, expected, type ValueCheck } from './values';
 export { closestMatch, editDistance } from './suggest';
 export { resolveConfig, withValue, valueAt, defaultRunName } from './resolve';
-export { parseConfig, formatProblem, type ParsedConfig, type KeyLocation } from './parse';
+export { parseConfig, formatProblem, keyAt, type ParsedConfig, type KeyLocation } from './parse';
 export { checkCrossKeys, checkFiles, modelDimensions, smallestAdaptedDimension, type RuleProblem, type ModelDimensions } from './rules';
 export { parseExpression, evaluateExpression, referencedKeys, ExpressionError, type Expression } from './expression';
 export { expandSweep, checkSweep, selectVariant, isSweep, variantCount, MAX_SWEEP_VARIANTS, type SweepVariant, type SweepIssue } from './sweep';

@@ -7,7 +7,7 @@ import { resolveConfig } from './resolve';
 import { checkCrossKeys, checkFiles, type RuleProblem } from './rules';
 import { checkSweep, type SweepVariant } from './sweep';
 import { checkValue } from './values';
-import { ZERO_RANGE, type FileSystem, type LoraLabConfig, type Problem, type Range, type SweepEntry } from './types';
+import { ZERO_RANGE, type FileSystem, type LoraLabConfig, type Position, type Problem, type Range, type SweepEntry } from './types';
 
 export interface KeyLocation {
   keyRange: Range;
@@ -71,12 +71,23 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
     });
   };
 
+  const toValue = (node: YamlNode, range: Range, key: string): { ok: boolean; value: unknown } => {
+    if (!node) return { ok: true, value: null };
+    try {
+      return { ok: true, value: node.toJS(doc, { maxAliasCount: 100 }) };
+    } catch (error) {
+      problems.push({ severity: 'error', code: 'yaml-syntax', key, range, message: `YAML: ${(error as Error).message.split('\n')[0]}` });
+      return { ok: false, value: null };
+    }
+  };
+
   const readValue = (dotted: string, pair: Pair<unknown, unknown>, keyRange: Range): void => {
     const spec = keySpec(dotted)!;
     const valueNode = pair.value as YamlNode;
     const valueRange = at.nodeRange(valueNode, keyRange);
     locations.set(dotted, { keyRange, valueRange });
-    const value = valueNode ? valueNode.toJSON() : null;
+    const { ok, value } = toValue(valueNode, valueRange, dotted);
+    if (!ok) return;
     const check = checkValue(spec, value);
     if (check.ok) setValues.set(dotted, check.value);
     else problems.push({ severity: 'error', code: check.code, key: dotted, range: valueRange, message: check.message, data: check.data });
@@ -99,7 +110,7 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
         locations.set(`sweep.${key}[${index}]`, { keyRange: entryKeyRange, valueRange: itemRange });
         itemRanges.set(`${key}#${index}`, { range: itemRange, quoted: isScalar(item) && (item.type === 'QUOTE_DOUBLE' || item.type === 'QUOTE_SINGLE') });
       });
-      sweep.push({ key, values: items.map((item) => (item ? item.toJSON() : null)) });
+      sweep.push({ key, values: items.map((item) => toValue(item, at.nodeRange(item, entryKeyRange), `sweep.${key}`).value) });
     }
   };
 
@@ -108,7 +119,10 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
     problems.push({ severity: 'error', code: 'wrong-type', key: '', range: at.nodeRange(root, ZERO_RANGE), message: 'A .lora.yaml file is a mapping of keys (model:, lora:, data:, train: ...); this document is not.' });
   } else if (root) {
     for (const pair of root.items) {
-      if (!isScalar(pair.key)) continue;
+      if (!isScalar(pair.key)) {
+        problems.push({ severity: 'error', code: 'unknown-key', key: '', range: at.nodeRange(pair.key as YamlNode, ZERO_RANGE), message: 'Keys are plain names (model, lora, data, train, eval, device, out_dir, name, sweep); this key is a collection.' });
+        continue;
+      }
       const name = String(pair.key.value);
       const keyRange = at.nodeRange(pair.key, ZERO_RANGE);
       if (name === 'sweep') {
@@ -123,7 +137,10 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
           continue;
         }
         for (const child of section.items) {
-          if (!isScalar(child.key)) continue;
+          if (!isScalar(child.key)) {
+            problems.push({ severity: 'error', code: 'unknown-key', key: name, range: at.nodeRange(child.key as YamlNode, keyRange), message: `Keys of ${name} are plain names (${childKeys(name).join(', ')}); this key is a collection.` });
+            continue;
+          }
           const childName = String(child.key.value);
           const childRange = at.nodeRange(child.key, keyRange);
           if (keySpec(`${name}.${childName}`)) readValue(`${name}.${childName}`, child, childRange);
@@ -174,6 +191,26 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
     problems.push(...checkFiles(config, fs, ranks).map(place));
   }
   return { config, problems, setValues, locations, variants };
+}
+
+function contains(range: Range, position: Position): boolean {
+  const after = position.line > range.start.line || (position.line === range.start.line && position.character >= range.start.character);
+  const before = position.line < range.end.line || (position.line === range.end.line && position.character <= range.end.character);
+  return after && before;
+}
+
+/**
+ * The dotted key at a position (for hover and completion): the innermost key whose key or value
+ * range contains it ('lora.alpha', 'sweep.lora.r', 'lora'), with which part was hit; null elsewhere.
+ */
+export function keyAt(parsed: Pick<ParsedConfig, 'locations'>, position: Position): { key: string; part: 'key' | 'value' } | null {
+  let best: { key: string; part: 'key' | 'value' } | null = null;
+  for (const [key, location] of parsed.locations) {
+    if (key.endsWith(']')) continue;
+    const part = contains(location.keyRange, position) ? 'key' : contains(location.valueRange, position) ? 'value' : null;
+    if (part && (!best || key.length > best.key.length)) best = { key, part };
+  }
+  return best;
 }
 
 /** 'file:line:col: severity: message [code]' with 1-based line and column, for the CLI. */

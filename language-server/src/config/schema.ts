@@ -13,7 +13,7 @@ export interface KeySpec {
   nullable?: boolean;
   /** Choices for 'enum' (and for the items of 'string-list'). */
   choices?: readonly string[];
-  /** Extra values an 'enum' accepts beyond choices (e.g. cuda:N). */
+  /** Extra values an 'enum' accepts beyond choices (e.g. cuda:N); for 'string', the form every value must have. */
   pattern?: RegExp;
   /** Inclusive bounds unless the *Exclusive flag is set. */
   min?: number;
@@ -54,10 +54,13 @@ export const PRECISION_DOCS: Readonly<Record<string, string>> = {
   '16-true': 'fp16 base weights, fp32 masters with dynamic loss scaling, fp16 activations. CUDA only (an error on CPU).',
 };
 
+/** Run names become folder names: letters, digits, '.', '_' and '-', not starting with '.'. */
+export const RUN_NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
 const s = (spec: Omit<KeySpec, 'sweepable'> & { sweepable?: boolean }): KeySpec => ({ sweepable: true, ...spec });
 
 export const KEY_SPECS: readonly KeySpec[] = [
-  s({ key: 'name', type: 'string', default: null, nullable: true, sweepable: false,
+  s({ key: 'name', type: 'string', default: null, nullable: true, sweepable: false, pattern: RUN_NAME_PATTERN,
     doc: 'Run name; runs are named <name>-<UTC YYYYMMDD-HHMMSS> (with the variant index for a sweep). Default: the file name without .lora.yaml.' }),
   s({ key: 'model.checkpoint', type: 'path', default: 'checkpoints/meta-llama/Llama-2-7b-hf',
     doc: 'Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json), relative to the config file. Pickle files (.bin/.pth) are never loaded.' }),

@@ -1,6 +1,7 @@
 // Checks one value against its key's schema entry (type, range, choices) and converts command-line
 // text ('--set lora.r=16') to a typed value. Shared by parse, sweeps and overrides.
 import { describeRange, type KeySpec } from './schema';
+import { closestMatch } from './suggest';
 import type { ProblemCode } from './types';
 
 export type ValueCheck = { ok: true; value: unknown } | { ok: false; code: ProblemCode; message: string; data?: Record<string, unknown> };
@@ -35,6 +36,9 @@ export function checkValue(spec: KeySpec, value: unknown): ValueCheck {
     case 'string':
     case 'path':
       if (typeof value !== 'string' || value.trim() === '') return wrongType();
+      if (spec.type === 'string' && spec.pattern && !spec.pattern.test(value)) {
+        return { ok: false, code: 'out-of-range', message: `${what} ${JSON.stringify(value)} has characters that cannot be in a folder name: use letters, digits, '.', '_' and '-' (not starting with '.').` };
+      }
       return { ok: true, value };
     case 'boolean':
       return typeof value === 'boolean' ? { ok: true, value } : wrongType();
@@ -47,7 +51,12 @@ export function checkValue(spec: KeySpec, value: unknown): ValueCheck {
     case 'enum': {
       if (typeof value !== 'string') return wrongType();
       if (spec.choices?.includes(value) || spec.pattern?.test(value)) return { ok: true, value };
-      return { ok: false, code: 'unknown-enum-value', message: `${what} cannot be ${JSON.stringify(value)}: use ${describeRange(spec)}.`, data: { choices: spec.choices } };
+      const suggestion = closestMatch(value, spec.choices ?? []);
+      return {
+        ok: false, code: 'unknown-enum-value',
+        message: `${what} cannot be ${JSON.stringify(value)}${suggestion ? ` (did you mean ${suggestion}?)` : ''}: use ${describeRange(spec)}.`,
+        data: { choices: spec.choices, ...(suggestion ? { suggestion } : {}) },
+      };
     }
     case 'number-pair': {
       if (!Array.isArray(value) || value.length !== 2 || value.some((item) => typeof item !== 'number')) return wrongType();

@@ -49,9 +49,19 @@ export function formatIssue(issue: DataIssue): string {
 }
 
 function lineAt(text: string, offset: number): number {
+  return linesAt(text, [offset])[0];
+}
+
+/** 1-based lines of ascending offsets, in one pass over the text. */
+function linesAt(text: string, offsets: readonly number[]): number[] {
+  const lines: number[] = [];
   let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
+  let position = 0;
+  for (const offset of offsets) {
+    for (; position < offset && position < text.length; position++) if (text.charCodeAt(position) === 10) line++;
+    lines.push(line);
+  }
+  return lines;
 }
 
 /** Offsets where each top-level element of a JSON array starts (text already known to parse). */
@@ -132,10 +142,10 @@ function parseAlpacaJson(text: string, report: Collect): DataRecord[] {
     report({ severity: 'error', line: 1, message: 'an alpaca dataset is a JSON list of {instruction, input, output} objects; this file is not a list (use format jsonl for one object per line)' });
     return [];
   }
-  const offsets = arrayElementOffsets(text);
+  const lines = linesAt(text, arrayElementOffsets(text));
   const records: DataRecord[] = [];
   data.forEach((value, index) => {
-    const record = toRecord(value, index, lineAt(text, offsets[index] ?? 0), report);
+    const record = toRecord(value, index, lines[index] ?? 1, report);
     if (record) records.push(record);
   });
   return records;

@@ -33,6 +33,40 @@ function postProcessorBos(tokenizerJson: Json): string | null {
   return null;
 }
 
+const METASPACE = '\u2581';
+const JOINS_WORD_AND_SPACE = /[^\u2581]\u2581/;
+
+/**
+ * SentencePiece-style BPE without a pre-tokenizer (Llama 2, Mistral) runs each text through BPE as
+ * one long word, which is slow. When no vocabulary entry and no merge joins a character with a
+ * following '▁', BPE can never merge across the position before such a '▁', so splitting there
+ * gives exactly the same tokens, and the per-word cache then works. Installs that split as the
+ * pre-tokenizer when the condition holds; returns whether it did.
+ */
+function installMetaspaceSplit(tokenizer: Tokenizer, tokenizerJson: Json): boolean {
+  const model = tokenizerJson.model as Json | undefined;
+  if (tokenizerJson.pre_tokenizer !== null && tokenizerJson.pre_tokenizer !== undefined) return false;
+  if (model?.type !== 'BPE' || !model.vocab || !Array.isArray(model.merges)) return false;
+  if (Object.keys(model.vocab as Json).some((token) => JOINS_WORD_AND_SPACE.test(token))) return false;
+  const merged = (merge: unknown): string => (Array.isArray(merge) ? merge.join('') : String(merge).replace(' ', ''));
+  if ((model.merges as unknown[]).some((merge) => JOINS_WORD_AND_SPACE.test(merged(merge)))) return false;
+  const split = (text: string): string[] => {
+    const pieces: string[] = [];
+    let start = 0;
+    for (let i = 1; i < text.length; i++) {
+      if (text[i] === METASPACE && text[i - 1] !== METASPACE) {
+        pieces.push(text.slice(start, i));
+        start = i;
+      }
+    }
+    pieces.push(text.slice(start));
+    return pieces;
+  };
+  // The library calls `pre_tokenizer(text, options)` and passes the returned words to the model.
+  (tokenizer as unknown as { pre_tokenizer: unknown }).pre_tokenizer = split;
+  return true;
+}
+
 export class TextTokenizer {
   private readonly tokenizer: Tokenizer;
   readonly bosToken: string | null;
@@ -51,10 +85,23 @@ export class TextTokenizer {
   readonly fingerprint: string;
   private template: Template | null = null;
 
-  constructor(tokenizerJsonText: string, tokenizerConfigText: string, extraStopIds: number[] = []) {
+  /** Whether the exact metaspace split speeds up encoding (SentencePiece-style BPE only). */
+  readonly metaspaceSplit: boolean;
+
+  /**
+   * `options.modelTokenIds`: config.json's bos/eos ids, used when tokenizer_config.json names no
+   * bos_token/eos_token. `options.metaspaceSplit: false` keeps the library's whole-text BPE.
+   */
+  constructor(
+    tokenizerJsonText: string,
+    tokenizerConfigText: string,
+    extraStopIds: number[] = [],
+    options: { metaspaceSplit?: boolean; modelTokenIds?: { bos?: number; eos?: number } } = {},
+  ) {
     const tokenizerJson = JSON.parse(tokenizerJsonText) as Json;
     const config = JSON.parse(tokenizerConfigText) as Json;
     this.tokenizer = new Tokenizer(tokenizerJson, config);
+    this.metaspaceSplit = options.metaspaceSplit !== false && installMetaspaceSplit(this.tokenizer, tokenizerJson);
     this.vocabSize = this.tokenizer.get_vocab(true).size;
     const idOf = (token: string | null, what: string): number | null => {
       if (token === null) return null;
@@ -62,12 +109,13 @@ export class TextTokenizer {
       if (id === undefined) throw new Error(`tokenizer_config.json: the ${what} '${token}' is not in the vocabulary of tokenizer.json`);
       return id;
     };
-    const eosToken = tokenText(config.eos_token);
-    if (eosToken === null) throw new Error('tokenizer_config.json has no eos_token: training needs one to teach the model to stop');
+    const fromModel = (id: number | undefined): string | null => (id === undefined ? null : (this.tokenizer.id_to_token(id) ?? null));
+    const eosToken = tokenText(config.eos_token) ?? fromModel(options.modelTokenIds?.eos);
+    if (eosToken === null) throw new Error('neither tokenizer_config.json (eos_token) nor config.json (eos_token_id) names an end-of-sequence token: training needs one to teach the model to stop');
     this.eosToken = eosToken;
     this.eosId = idOf(eosToken, 'eos_token')!;
     const processorBos = postProcessorBos(tokenizerJson);
-    this.bosToken = tokenText(config.bos_token) ?? processorBos;
+    this.bosToken = tokenText(config.bos_token) ?? processorBos ?? fromModel(options.modelTokenIds?.bos);
     this.bosId = idOf(this.bosToken, 'bos_token');
     this.addBos = this.bosId !== null && (typeof config.add_bos_token === 'boolean' ? config.add_bos_token : processorBos !== null);
     this.padId = idOf(tokenText(config.pad_token), 'pad_token') ?? this.eosId;
@@ -116,6 +164,21 @@ export function loadTokenizer(checkpointDir: string): TextTokenizer {
   const tokenizerJson = read('tokenizer.json', true)!;
   const tokenizerConfig = read('tokenizer_config.json', false) ?? '{}';
   const generation = read('generation_config.json', false);
+  const modelConfig = read('config.json', false);
+  const modelTokenIds: { bos?: number; eos?: number } = {};
+  if (modelConfig) {
+    try {
+      const json = JSON.parse(modelConfig) as Json;
+      const first = (value: unknown): number | undefined => {
+        const id = Array.isArray(value) ? value[0] : value;
+        return Number.isInteger(id) ? (id as number) : undefined;
+      };
+      modelTokenIds.bos = first(json.bos_token_id);
+      modelTokenIds.eos = first(json.eos_token_id);
+    } catch {
+      // config.json problems are the model loader's to report; the tokenizer does not need it
+    }
+  }
   let extraStopIds: number[] = [];
   if (generation) {
     try {
@@ -126,7 +189,7 @@ export function loadTokenizer(checkpointDir: string): TextTokenizer {
     }
   }
   try {
-    return new TextTokenizer(tokenizerJson, tokenizerConfig, extraStopIds);
+    return new TextTokenizer(tokenizerJson, tokenizerConfig, extraStopIds, { modelTokenIds });
   } catch (error) {
     throw new Error(`${checkpointDir}: cannot load the tokenizer: ${(error as Error).message}`);
   }

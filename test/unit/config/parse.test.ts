@@ -1,7 +1,7 @@
 // parseConfig: defaults, path resolution, positions and codes of key/value problems, broken YAML.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig, formatProblem } from '../../../language-server/src/config/parse';
+import { parseConfig, formatProblem, keyAt } from '../../../language-server/src/config/parse';
 
 const file = '/work/proj/configs/run.lora.yaml';
 
@@ -85,4 +85,28 @@ test('broken YAML reports a syntax error with its position and keeps the readabl
 test('formatProblem prints 1-based file:line:col', () => {
   const [problem] = parseConfig('lora:\n  alpah: 16\n', file).problems;
   assert.match(formatProblem(file, problem), /^\/work\/proj\/configs\/run\.lora\.yaml:2:3: error: Unknown key 'lora\.alpah'.*\[unknown-key\]$/);
+});
+
+test('keyAt finds the innermost key under a position, on its key or its value', () => {
+  const parsed = parseConfig('lora:\n  r: 8\nsweep:\n  lora.alpha: ["=2*lora.r"]\n', file);
+  assert.deepEqual(keyAt(parsed, { line: 1, character: 2 }), { key: 'lora.r', part: 'key' });
+  assert.deepEqual(keyAt(parsed, { line: 1, character: 5 }), { key: 'lora.r', part: 'value' });
+  assert.deepEqual(keyAt(parsed, { line: 0, character: 1 }), { key: 'lora', part: 'key' });
+  assert.deepEqual(keyAt(parsed, { line: 3, character: 4 }), { key: 'sweep.lora.alpha', part: 'key' });
+  assert.equal(keyAt(parseConfig('\n\n', file), { line: 1, character: 0 }), null);
+});
+
+test('enum typos get a suggestion; run names must be folder-safe; aliases resolve', () => {
+  const [precision] = parseConfig('model:\n  precision: bf16_true\n', file).problems;
+  assert.equal(precision.data?.suggestion, 'bf16-true');
+  assert.match(precision.message, /did you mean bf16-true\?/);
+  const [name] = parseConfig('name: ../../etc\n', file).problems;
+  assert.equal(name.key, 'name');
+  assert.match(name.message, /folder name/);
+  assert.equal(parseConfig('', '/w/my run (copy).lora.yaml').config.name, 'my-run-copy-');
+  const aliased = parseConfig('lora:\n  r: &rank 16\n  alpha: 32\ntrain:\n  warmup_steps: *rank\n', file);
+  assert.deepEqual(aliased.problems, []);
+  assert.equal(aliased.config.train.warmup_steps, 16);
+  const nonScalar = parseConfig('? [a, b]\n: 1\n', file).problems;
+  assert.equal(nonScalar[0].code, 'unknown-key');
 });

@@ -35,6 +35,10 @@ test('add_bos_token in the config wins over the post-processor', () => {
   assert.equal(fromProcessor.addBos, true, 'TemplateProcessing puts <s> first');
   assert.notEqual(off.fingerprint, fromProcessor.fingerprint);
   assert.throws(() => new TextTokenizer(json, JSON.stringify({ ...config, eos_token: '<nope>' })), /eos_token '<nope>' is not in the vocabulary/);
+  const { eos_token: _eos, bos_token: _bos, ...bare } = rest;
+  assert.throws(() => new TextTokenizer(json, JSON.stringify(bare)), /names an end-of-sequence token/);
+  const fromModel = new TextTokenizer(json, JSON.stringify(bare), [], { modelTokenIds: { bos: 1, eos: 2 } });
+  assert.deepEqual([fromModel.bosToken, fromModel.eosToken, fromModel.addBos], ['<s>', '</s>', true]);
 });
 
 test('encode/decode round trips on both tokenizers', () => {
