@@ -2,7 +2,7 @@
 // Chromium. Installs code-server if needed (setup.sh), packages the VSIX once, then runs each
 // scenario as its own node:test process and prints a summary with durations.
 // Usage: node test/e2e/run.mjs [--vsix FILE] [--no-setup] [--list] [scenario ...]
-//   scenarios: trust intellisense palette explorer dashboard (default: all, or
+//   scenarios: trust intellisense estimate palette explorer dashboard (default: all, or
 //   LORA_LAB_E2E_SCENARIOS="trust palette"); --vsix reuses a packaged extension.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -16,7 +16,8 @@ const outRoot = join(root, '.test-out', 'e2e');
 /** Every scenario, in the order of the list that the features allow. */
 const SCENARIOS = {
   trust: 'untrusted workspace: Start LoRA Run refused, no trainer process',
-  intellisense: 'Problems panel lines, hover on lora.r, completion after quantize:, code lens estimate',
+  intellisense: 'Problems panel lines, hover on lora.r, completion after quantize:, parameter code lens',
+  estimate: 'code lens shows the peak-memory and time estimates',
   palette: 'palette -> run completed in the Runs view with its final loss',
   explorer: 'stop from the context menu -> stopped with a checkpoint, resume -> completed',
   dashboard: 'dashboard loss series has as many points as metrics.jsonl train lines',
