@@ -2,7 +2,6 @@
 // logits / logprobs / generate / step / eval with one thread pool and one memory tracker.
 // Calls are serialised (a concurrent call is refused with E_BUSY); abort() stops the call in flight.
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "device.h"
@@ -151,13 +150,16 @@ class CpuEngine final : public Engine {
   }
 
  private:
-  // Serialises calls, resets the abort flag, sets FTZ/DAZ on the calling thread.
+  // Serialises calls (a second call, from any thread, is refused), resets the abort flag, and sets
+  // FTZ/DAZ on the calling thread.
   struct Call {
-    explicit Call(CpuEngine* e) : lock(e->busy_, std::try_to_lock) {
-      LORALAB_CHECK(lock.owns_lock(), "E_BUSY", "the engine is busy with another call (step, eval or generate)");
+    explicit Call(CpuEngine* e) : engine(e) {
+      LORALAB_CHECK(!e->busy_.exchange(true), "E_BUSY",
+                    "the engine is busy with another call (step, eval, logits or generate)");
       e->abort_.store(false);
     }
-    std::unique_lock<std::mutex> lock;
+    ~Call() { engine->busy_.store(false); }
+    CpuEngine* engine;
     FlushDenormalsScope ftz;
   };
 
@@ -214,7 +216,7 @@ class CpuEngine final : public Engine {
   MemTracker mem_;
   std::unique_ptr<ThreadPool> pool_;
   std::atomic<bool> abort_{false};
-  std::mutex busy_;
+  std::atomic<bool> busy_{false};
   std::unique_ptr<LlamaModel> model_;
   std::vector<int64_t> ids_;
   std::string device_name_;

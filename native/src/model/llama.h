@@ -87,6 +87,13 @@ struct PassContext {
   int64_t start = 0;
 };
 
+// The PEFT adapter config that EngineOptions describe (targets, r, alpha, dropout, rsLoRA).
+PeftAdapterConfig lora_config_from_options(const EngineOptions& options);
+// Parameter counts from shapes alone (what LlamaModel::param_counts reports): the base model, plus
+// LoRA A (r, in) + B (out, r) per adapted linear when lora is given (LoRA mode); every weight is
+// trainable in full mode (lora null). Full mode adds "embed" and "norm" entries to the per-target map.
+ParamCounts count_parameters(const ModelConfig& config, const PeftAdapterConfig* lora);
+
 class LlamaModel {
  public:
   LlamaModel(const ModelConfig& config, const EngineOptions& options, const CheckpointReader& checkpoint,

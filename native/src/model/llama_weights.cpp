@@ -28,26 +28,30 @@ LlamaModel::LlamaModel(const ModelConfig& config, const EngineOptions& options, 
   inv_freq_ = rope_inv_freq(cfg_);
   load_params(checkpoint);
   if (opt_.method == Method::LoRA) {
-    PeftAdapterConfig lcfg;
-    lcfg.r = opt_.lora_r;
-    lcfg.lora_alpha = opt_.lora_alpha;
-    lcfg.lora_dropout = opt_.lora_dropout;
-    lcfg.use_rslora = opt_.rslora;
-    const LoraTargets& t = opt_.targets;
-    if (t.query) lcfg.target_modules.push_back("q_proj");
-    if (t.key) lcfg.target_modules.push_back("k_proj");
-    if (t.value) lcfg.target_modules.push_back("v_proj");
-    if (t.projection) lcfg.target_modules.push_back("o_proj");
-    if (t.mlp) {
-      lcfg.target_modules.push_back("gate_proj");
-      lcfg.target_modules.push_back("up_proj");
-      lcfg.target_modules.push_back("down_proj");
-    }
-    if (t.head) lcfg.target_modules.push_back("lm_head");
-    init_lora(lcfg, opt_.seed);
+    init_lora(lora_config_from_options(opt_), opt_.seed);
   } else {
     collect_trainable();
   }
+}
+
+PeftAdapterConfig lora_config_from_options(const EngineOptions& o) {
+  PeftAdapterConfig lcfg;
+  lcfg.r = o.lora_r;
+  lcfg.lora_alpha = o.lora_alpha;
+  lcfg.lora_dropout = o.lora_dropout;
+  lcfg.use_rslora = o.rslora;
+  const LoraTargets& t = o.targets;
+  if (t.query) lcfg.target_modules.push_back("q_proj");
+  if (t.key) lcfg.target_modules.push_back("k_proj");
+  if (t.value) lcfg.target_modules.push_back("v_proj");
+  if (t.projection) lcfg.target_modules.push_back("o_proj");
+  if (t.mlp) {
+    lcfg.target_modules.push_back("gate_proj");
+    lcfg.target_modules.push_back("up_proj");
+    lcfg.target_modules.push_back("down_proj");
+  }
+  if (t.head) lcfg.target_modules.push_back("lm_head");
+  return lcfg;
 }
 
 void LlamaModel::make_param(Param& p, const std::string& name, std::vector<int64_t> shape,
@@ -190,41 +194,41 @@ void LlamaModel::collect_trainable() {
   }
 }
 
-ParamCounts LlamaModel::param_counts() const {
-  ParamCounts pc;
+ParamCounts count_parameters(const ModelConfig& config, const PeftAdapterConfig* lora) {
+  ModelConfig cfg = config;
+  if (cfg.head_dim <= 0) cfg.head_dim = cfg.hidden_size / cfg.num_heads;
+  const int64_t C = cfg.hidden_size, F = cfg.intermediate_size, V = cfg.vocab_size;
+  const int64_t QD = static_cast<int64_t>(cfg.num_heads) * cfg.head_dim, KD = static_cast<int64_t>(cfg.num_kv_heads) * cfg.head_dim;
+  const int64_t bias = cfg.attention_bias ? 1 : 0;
+  const int64_t per_target[] = {QD * C + bias * QD, KD * C + bias * KD, KD * C + bias * KD, C * QD, F * C, F * C, C * F,
+                                cfg.tie_word_embeddings ? 0 : V * C};
   static const char* kTargetKeys[] = {"q", "k", "v", "o", "gate", "up", "down", "head"};
-  int64_t base = embed_.numel() + final_norm_.numel() + head_.numel();
-  for (const auto& L : layers_) {
-    for (const Param* p : {&L.attn_norm, &L.q, &L.k, &L.v, &L.q_bias, &L.k_bias, &L.v_bias, &L.o, &L.mlp_norm, &L.gate,
-                           &L.up, &L.down})
-      base += p->storage.empty() ? 0 : p->numel();
+  const int64_t L = cfg.num_layers;
+  const int64_t norms = L * 2 * C + C, embed = V * C;
+  ParamCounts pc;
+  pc.total = embed + norms + per_target[7];
+  for (int m = 0; m < 7; ++m) pc.total += L * per_target[m];
+  if (!lora) {
+    pc.trainable = pc.total;
+    for (int m = 0; m < 8; ++m) pc.trainable_by_target[kTargetKeys[m]] = (m == 7 ? 1 : L) * per_target[m];
+    pc.trainable_by_target["embed"] = embed;
+    pc.trainable_by_target["norm"] = norms;
+    return pc;
   }
-  pc.total = base;
-  if (opt_.method == Method::LoRA) {
-    for (const auto& p : lora_) {
-      int64_t n = p->A.numel() + p->B.numel();
-      pc.total += n;
-      pc.trainable += n;
-      pc.trainable_by_target[kTargetKeys[static_cast<int>(p->module)]] += n;
-    }
-  } else {
-    pc.trainable = base;
-    auto& by = pc.trainable_by_target;
-    for (const auto& L : layers_) {
-      by["q"] += L.q.numel() + (L.q_bias.storage.empty() ? 0 : L.q_bias.numel());
-      by["k"] += L.k.numel() + (L.k_bias.storage.empty() ? 0 : L.k_bias.numel());
-      by["v"] += L.v.numel() + (L.v_bias.storage.empty() ? 0 : L.v_bias.numel());
-      by["o"] += L.o.numel();
-      by["gate"] += L.gate.numel();
-      by["up"] += L.up.numel();
-      by["down"] += L.down.numel();
-      by["norm"] += L.attn_norm.numel() + L.mlp_norm.numel();
-    }
-    by["norm"] += final_norm_.numel();
-    by["embed"] += embed_.numel();
-    by["head"] += cfg_.tie_word_embeddings ? 0 : head_.numel();
+  for (int m = 0; m < 8; ++m) {
+    if (!lora->targets(static_cast<PeftModule>(m))) continue;
+    int64_t out = 0, in = 0;
+    peft_module_shape(cfg, static_cast<PeftModule>(m), &out, &in);
+    const int64_t n = (m == 7 ? 1 : L) * static_cast<int64_t>(lora->r) * (in + out);
+    pc.trainable_by_target[kTargetKeys[m]] = n;
+    pc.trainable += n;
   }
+  pc.total += pc.trainable;
   return pc;
+}
+
+ParamCounts LlamaModel::param_counts() const {
+  return count_parameters(cfg_, opt_.method == Method::LoRA ? &lora_cfg_ : nullptr);
 }
 
 void LlamaModel::ensure_rope(int64_t positions) {
