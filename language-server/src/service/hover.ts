@@ -15,6 +15,15 @@ export function contains(range: Range, position: Position): boolean {
 
 const count = (n: number): string => formatCount(n);
 
+/** JSON for display; YAML aliases can make a value refer to itself, which JSON.stringify rejects. */
+export function displayJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return '(a value that refers to itself)';
+  }
+}
+
 /** The article counted micro-batch iterations (max_iters); we count optimizer steps. */
 function stepsInOtherUnits(steps: number, config: LoraLabConfig): string {
   const { global_batch_size: global, micro_batch_size: micro } = config.train;
@@ -83,16 +92,16 @@ export function hover(analysis: ConfigAnalysis, position: Position): Hover | nul
     const match = /^sweep\.(.+)\[(\d+)\]$/.exec(key);
     if (!match || !contains(location.valueRange, position)) continue;
     const used = variantsUsingItem(config, match[1], Number(match[2]));
-    const values = [...new Set(variants.filter((variant) => used(variant.index)).map((variant) => JSON.stringify(variant.overrides[match[1]])))];
+    const values = [...new Set(variants.filter((variant) => used(variant.index)).map((variant) => displayJson(variant.overrides[match[1]])))];
     const written = config.sweep.find((entry) => entry.key === match[1])?.values[Number(match[2])];
     const text = values.length ? `gives ${values.join(', ')} in variant${values.length === 1 && used.count === 1 ? '' : 's'} ${variants.filter((variant) => used(variant.index)).map((variant) => variant.index).join(', ')}` : 'is used by no valid variant';
-    return markdownHover(`**${match[1]}** = \`${JSON.stringify(written)}\` ${text}.`, location.valueRange);
+    return markdownHover(`**${match[1]}** = \`${displayJson(written)}\` ${text}.`, location.valueRange);
   }
   return null;
 }
 
 function sweepValues(key: string, overrides: Array<Record<string, unknown>>): string[] {
-  const values = [...new Set(overrides.map((entry) => JSON.stringify(entry[key])).filter((value) => value !== undefined))];
+  const values = [...new Set(overrides.map((entry) => displayJson(entry[key])).filter((value) => value !== undefined))];
   return values.length ? [`Swept: ${values.join(', ')} over ${overrides.length} variant${overrides.length === 1 ? '' : 's'}.`] : [];
 }
 

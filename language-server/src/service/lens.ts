@@ -4,6 +4,7 @@ import type { CodeLens } from 'vscode-languageserver-types';
 import type { LoraLabConfig } from '../config';
 import type { ConfigAnalysis } from './analysis';
 import { checkpointShape } from './checkpoint';
+import { displayJson } from './hover';
 import { formatCompact, formatCount, formatShare, parameterCounts, type ParameterCounts } from './params';
 
 /** Sweeps up to this many variants get one lens each; larger ones one lens with the range. */
@@ -29,7 +30,7 @@ function describeCounts(counts: ParameterCounts, method: LoraLabConfig['train'][
 }
 
 function describeOverrides(overrides: Record<string, unknown>): string {
-  return Object.entries(overrides).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(', ');
+  return Object.entries(overrides).map(([key, value]) => `${key}=${displayJson(value)}`).join(', ');
 }
 
 /** The lenses of the document's first line. */
