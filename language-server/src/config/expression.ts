@@ -58,9 +58,22 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/** Nesting (parentheses, unary signs, exponents) deeper than this is refused, not a stack overflow. */
+export const MAX_EXPRESSION_DEPTH = 64;
+
 /** Parses an expression (without the leading '='); throws ExpressionError with the column. */
 export function parseExpression(text: string): Expression {
+  if (text.length > 1000) throw new ExpressionError('the expression is longer than 1000 characters', 1000);
   const tokens = tokenize(text);
+  let depth = 0;
+  const nest = <T>(column: number, parse: () => T): T => {
+    if (++depth > MAX_EXPRESSION_DEPTH) throw new ExpressionError(`the expression nests deeper than ${MAX_EXPRESSION_DEPTH} levels`, column);
+    try {
+      return parse();
+    } finally {
+      depth--;
+    }
+  };
   let position = 0;
   const peek = (): Token => tokens[position];
   const isOp = (op: string): boolean => {
@@ -88,7 +101,7 @@ export function parseExpression(text: string): Expression {
   function unary(): Expression {
     if (isOp('-') || isOp('+')) {
       const token = tokens[position++] as { op: '-' | '+'; column: number };
-      return { kind: 'unary', op: token.op, operand: unary(), column: token.column };
+      return { kind: 'unary', op: token.op, operand: nest(token.column, unary), column: token.column };
     }
     return power();
   }
@@ -96,7 +109,7 @@ export function parseExpression(text: string): Expression {
     const base = primary();
     if (isOp('**')) {
       const token = tokens[position++];
-      return { kind: 'binary', op: '**', left: base, right: unary(), column: token.column };
+      return { kind: 'binary', op: '**', left: base, right: nest(token.column, unary), column: token.column };
     }
     return base;
   }
@@ -112,7 +125,7 @@ export function parseExpression(text: string): Expression {
     }
     if (isOp('(')) {
       position++;
-      const inner = additive();
+      const inner = nest(token.column, additive);
       if (!isOp(')')) throw new ExpressionError(`expected ')' to close the '(' at column ${token.column + 1} but found ${describe(peek())}`, peek().column);
       position++;
       return inner;

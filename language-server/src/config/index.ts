@@ -12,3 +12,4 @@ export { expandSweep, checkSweep, selectVariant, isSweep, variantCount, MAX_SWEE
 export { applyOverrides, validateConfig, runName, configHash } from './overrides';
 export { sha256Hex, canonicalJson } from './hash';
 export { resolvePath, dirnameOf, basenameOf, joinPath } from './paths';
+export * from './units';

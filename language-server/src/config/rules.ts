@@ -40,6 +40,9 @@ export function checkCrossKeys(config: LoraLabConfig, sweptKeys: ReadonlySet<str
   if (model.precision === '16-true' && isCpu(config)) {
     problems.push({ severity: 'error', code: 'fp16-on-cpu', key: 'model.precision', message: 'model.precision 16-true needs CUDA (fp16 with loss scaling); on device cpu use bf16-true or 32-true.', data: { replacement: 'bf16-true' } });
   }
+  if (model.precision === 'bf16-mixed' && isCpu(config)) {
+    problems.push({ severity: 'warning', code: 'bf16-mixed-on-cpu', key: 'model.precision', message: 'model.precision bf16-mixed on device cpu runs as bf16-true (no fp32 weight copies are kept on the CPU).', data: { replacement: 'bf16-true' } });
+  }
   if (train.method === 'lora' && LORA_TARGETS.every((target) => !lora[target])) {
     problems.push({ severity: 'error', code: 'no-lora-target', key: 'lora', message: 'Every LoRA target (query, key, value, projection, mlp, head) is false with train.method lora: nothing to train. Enable at least one.' });
   }

@@ -32,6 +32,10 @@ export interface KeySpec {
   sweepable: boolean;
 }
 
+/** Hover text of the top-level sweep: key (it has no KeySpec: its children are dotted keys). */
+export const SWEEP_DOC =
+  "Optional grid: a mapping of dotted keys to lists of values; every combination is one run, named <name>-<variant index>-<UTC YYYYMMDD-HHMMSS>. A string starting with '=' is an expression over other keys: numbers, + - * / **, parentheses and dotted keys (e.g. \"=2*lora.r\").";
+
 /** Top-level mappings; their children are the keys below. */
 export const SECTIONS = ['model', 'lora', 'data', 'train', 'eval'] as const;
 

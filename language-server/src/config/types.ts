@@ -37,6 +37,7 @@ export type ProblemCode =
   | 'epochs-over-one'
   | 'quantize-with-full'
   | 'fp16-on-cpu'
+  | 'bf16-mixed-on-cpu'
   | 'eval-data-missing'
   | 'sweep-unknown-key'
   | 'sweep-bad-expression'

@@ -7,6 +7,7 @@ import { ExpressionError, evaluateExpression, parseExpression, referencedKeys } 
 import { checkSweep, expandSweep, selectVariant, variantCount } from '../../../language-server/src/config/sweep';
 import { applyOverrides, configHash, runName, validateConfig } from '../../../language-server/src/config/overrides';
 import { ConfigError } from '../../../language-server/src/config/types';
+import { describeSteps, gradientAccumulationSteps, microBatchIterations, optimizerStepsFromIterations, stepsPerEpoch, totalOptimizerSteps } from '../../../language-server/src/config/units';
 
 const file = '/p/grid.lora.yaml';
 const evaluate = (text: string, values: Record<string, number> = {}): number => evaluateExpression(parseExpression(text), (key) => values[key]);
@@ -38,6 +39,10 @@ test('bad expressions throw with the column', () => {
   for (const [text, column, message] of cases) {
     assert.throws(() => parseExpression(text), (error: unknown) => error instanceof ExpressionError && error.column === column && message.test(error.message), text);
   }
+  assert.throws(() => parseExpression(`${'('.repeat(5000)}1${')'.repeat(5000)}`), /longer than 1000/);
+  assert.throws(() => parseExpression(`${'('.repeat(300)}1${')'.repeat(300)}`), (e: unknown) => e instanceof ExpressionError && /nests deeper than 64/.test(e.message));
+  assert.throws(() => parseExpression(`${'-'.repeat(500)}1`), /nests deeper/);
+  assert.equal(evaluate(`${'('.repeat(60)}1${')'.repeat(60)}`), 1);
   assert.throws(() => evaluate('1 / (2 - 2)'), /division by zero/);
   assert.throws(() => evaluate('lora.q * 2'), /'lora\.q' is not a numeric config key/);
   assert.throws(() => evaluate('10 ** 400'), /non-finite/);
@@ -134,4 +139,16 @@ test('run names and the config hash', () => {
   assert.equal(configHash(parseConfig('name: a\nlora:\n  r: 8\n', file).config), configHash(a));
   // paths resolve differently from another folder, so the hash differs there
   assert.notEqual(configHash(a), configHash(b));
+});
+
+test('step units: optimizer steps vs the article\'s micro-batch iterations', () => {
+  const train = parseConfig('', file).config.train;
+  assert.equal(gradientAccumulationSteps(train), 128);
+  assert.equal(optimizerStepsFromIterations(50000, train), 390);
+  assert.equal(microBatchIterations(390, train), 49920);
+  assert.equal(stepsPerEpoch(50000, train), 391);
+  assert.equal(totalOptimizerSteps(50000, train), 391);
+  assert.equal(totalOptimizerSteps(50000, { ...train, epochs: 2 }), 782);
+  assert.equal(totalOptimizerSteps(50000, { ...train, max_steps: 10 }), 10);
+  assert.match(describeSteps(390, train), /^390 optimizer steps = 49,920 micro-batch iterations/);
 });
