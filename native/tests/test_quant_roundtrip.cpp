@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine.h"
 #include "error.h"
 #include "quant/quant.h"
 #include "test_util.h"
@@ -213,9 +214,20 @@ void test_errors() {
   CHECK(code == "E_QUANT_RANGE");
 }
 
+void test_scheme() {  // engine option -> (type, double quant)
+  QuantType t = QuantType::FP4;
+  bool dq = true;
+  CHECK(!quant_scheme(Quantize::None, &t, &dq));
+  CHECK(quant_scheme(Quantize::NF4, &t, &dq) && t == QuantType::NF4 && !dq);
+  CHECK(quant_scheme(Quantize::NF4DQ, &t, &dq) && t == QuantType::NF4 && dq);
+  CHECK(quant_scheme(Quantize::FP4, &t, &dq) && t == QuantType::FP4 && !dq);
+  CHECK(quant_scheme(Quantize::FP4DQ, &t, &dq) && t == QuantType::FP4 && dq);
+}
+
 }  // namespace
 
 int main() {
+  test_scheme();
   test_gaussian_rmse();
   test_odd_shapes_and_streaming();
   test_errors();

@@ -16,6 +16,9 @@ class ThreadPool;
 
 enum class QuantType : uint8_t { NF4, FP4 };
 const char* quant_type_name(QuantType t);  // "nf4" | "fp4"
+enum class Quantize;  // engine.h: model.quantize
+// Quantize::NF4 -> (NF4, false), NF4DQ -> (NF4, true), FP4 / FP4DQ likewise; None -> false.
+bool quant_scheme(Quantize q, QuantType* type, bool* double_quant);
 
 constexpr int64_t kQuantBlock = 64;    // elements per absmax (bitsandbytes' QLoRA blocksize)
 constexpr int64_t kQuantBlock2 = 256;  // absmax values per second-level block (double quantization)
@@ -79,12 +82,13 @@ void dequantize_rows(float* out, const QuantizedWeight& w, int64_t row_begin, in
 void dequantize_tile(float* out, const QuantizedWeight& w, int64_t o0, int64_t o1, int64_t k0, int64_t k1);
 
 // ---- kernels (quant_matmul.cpp) --------------------------------------------------------------
-// out (N, OC) (+)= inp (N, IC) . W^T. Tasks own 16 weight rows; each dequantizes (16 x 256) tiles
-// into a 16 KiB scratch and multiplies it with all N rows. Bitwise identical for any thread count.
+// out (N, OC) (+)= inp (N, IC) . W^T. Tasks own 16 weight rows; each dequantizes (16 x 1024) tiles
+// into a 64 KiB scratch and multiplies it with all N rows. Bitwise identical for any thread count.
 void quant_linear_forward(ThreadPool* pool, float* out, const float* inp, const QuantizedWeight& w, int64_t N,
                           bool accumulate = false);
 // dinp (N, IC) (+)= dout (N, OC) . W. Tasks own 128 input columns; each walks the weight rows in
-// tiles of (64 x 128) in order. Bitwise identical for any thread count.
+// tiles of (32 x 128) (16 KiB scratch) in order. Bitwise identical for any thread count.
+// Both take pool first like ops/matmul.h (null = serial) and run with FTZ/DAZ on every thread.
 void quant_linear_backward_input(ThreadPool* pool, float* dinp, const float* dout, const QuantizedWeight& w,
                                  int64_t N, bool accumulate);
 // "avx512", "avx2" or "scalar" (LORALAB_SIMD=avx2|scalar forces a lower one, like the fp32 gemm).

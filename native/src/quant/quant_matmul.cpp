@@ -35,8 +35,9 @@ const Dispatch& dispatch() {
 
 // Task grids, independent of the thread count. Forward: a task owns kFwdRows weight rows (output
 // columns) and walks IC in chunks of kFwdCols. Backward: a task owns kBwdCols input columns and walks
-// OC in chunks of kBwdRows. Scratch per task: 16 x 256 and 32 x 128 floats (16 KiB each).
-constexpr int64_t kFwdRows = 16, kFwdCols = 256;
+// OC in chunks of kBwdRows. Scratch per task: 16 x 1024 floats (64 KiB) and 32 x 128 floats (16 KiB).
+// The forward chunk is long so that each dot product is reduced across lanes once per 1024 values.
+constexpr int64_t kFwdRows = 16, kFwdCols = 1024;
 constexpr int64_t kBwdRows = 32, kBwdCols = 128;
 
 void check_args(const QuantizedWeight& w, int64_t N, const char* what) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "engine.h"
 #include "error.h"
 #include "quant/quant.h"
 #include "threadpool.h"
@@ -36,13 +37,20 @@ float quantize_block(uint8_t* codes, const Load& load, int64_t first, int64_t le
                 "quantize: non-finite weight value in elements [" + std::to_string(first) + ", " +
                     std::to_string(first + len) + ")");
   const float inv = 1.0f / absmax;  // inf for an all-zero block: 0 * inf = NaN -> code 0, absmax 0 decodes to 0
-  const int64_t bytes = (len + 1) / 2;
-  for (int64_t j = 0; j < bytes; ++j) {
-    float hi = x[2 * j] * inv, lo = x[2 * j + 1] * inv;
-    uint8_t ch = type == QuantType::NF4 ? quantize_nf4(hi) : quantize_fp4(hi);
-    uint8_t cl = type == QuantType::NF4 ? quantize_nf4(lo) : quantize_fp4(lo);
-    codes[j] = static_cast<uint8_t>((ch << 4) | cl);
+  // Code = number of pivots strictly below the scaled value (the leaf of bitsandbytes' '>' trees),
+  // counted pivot by pivot over the whole block so the compiler vectorises it.
+  uint8_t code[kQuantBlock];
+  if (type == QuantType::NF4) {
+    const float* pivots = nf4_thresholds();
+    float scaled[kQuantBlock];
+    for (int i = 0; i < kQuantBlock; ++i) scaled[i] = x[i] * inv, code[i] = 0;
+    for (int p = 0; p < 15; ++p)
+      for (int i = 0; i < kQuantBlock; ++i) code[i] += scaled[i] > pivots[p] ? 1 : 0;
+  } else {
+    for (int i = 0; i < kQuantBlock; ++i) code[i] = quantize_fp4(x[i] * inv);
   }
+  const int64_t bytes = (len + 1) / 2;
+  for (int64_t j = 0; j < bytes; ++j) codes[j] = static_cast<uint8_t>((code[2 * j] << 4) | code[2 * j + 1]);
   return absmax;
 }
 
@@ -94,6 +102,17 @@ QuantizedWeight quantize_impl(const Load& load, int64_t rows, int64_t cols, Quan
   return w;
 }
 }  // namespace
+
+bool quant_scheme(Quantize q, QuantType* type, bool* double_quant) {
+  switch (q) {
+    case Quantize::NF4: *type = QuantType::NF4, *double_quant = false; return true;
+    case Quantize::NF4DQ: *type = QuantType::NF4, *double_quant = true; return true;
+    case Quantize::FP4: *type = QuantType::FP4, *double_quant = false; return true;
+    case Quantize::FP4DQ: *type = QuantType::FP4, *double_quant = true; return true;
+    case Quantize::None: break;
+  }
+  return false;
+}
 
 float QuantizedWeight::block_absmax(int64_t block) const {
   if (!double_quant) return absmax[block];
