@@ -186,6 +186,13 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
       }
     }
   }
+  if ((sweptKeys.has('lora.r') || sweptKeys.has('lora.alpha')) && config.train.method === 'lora') {
+    const off = variants.filter((variant) => variant.config.lora.alpha !== 2 * variant.config.lora.r).map((variant) => variant.index);
+    const key = sweptKeys.has('lora.alpha') ? 'lora.alpha' : 'lora.r';
+    if (off.length) {
+      problems.push({ severity: 'hint', code: 'alpha-not-2r', key: `sweep.${key}`, range: locations.get(`sweep.${key}`)?.keyRange ?? ZERO_RANGE, message: `lora.alpha is not 2 * lora.r in sweep variant(s) ${off.slice(0, 10).join(', ')}${off.length > 10 ? ', ...' : ''}: the article found alpha = 2r best (an expression "=2*lora.r" keeps it so).`, data: { variants: off } });
+    }
+  }
   if (fs) {
     const ranks = variants.length ? variants.map((variant) => variant.config.lora.r) : [config.lora.r];
     problems.push(...checkFiles(config, fs, ranks).map(place));

@@ -7,6 +7,8 @@ import { ExpressionError, evaluateExpression, parseExpression, referencedKeys } 
 import { checkSweep, expandSweep, selectVariant, variantCount } from '../../../language-server/src/config/sweep';
 import { applyOverrides, configHash, runName, validateConfig } from '../../../language-server/src/config/overrides';
 import { ConfigError } from '../../../language-server/src/config/types';
+import { canonicalJson, sha256Hex } from '../../../language-server/src/config/hash';
+import { createHash } from 'node:crypto';
 import { describeSteps, gradientAccumulationSteps, microBatchIterations, optimizerStepsFromIterations, stepsPerEpoch, totalOptimizerSteps } from '../../../language-server/src/config/units';
 
 const file = '/p/grid.lora.yaml';
@@ -51,7 +53,7 @@ test('bad expressions throw with the column', () => {
 test('a grid expands in itertools.product order with stable indices and evaluated expressions', () => {
   const text = 'lora:\n  r: 4\nsweep:\n  lora.r: [8, 16, 32]\n  lora.alpha: ["=2*lora.r", "=lora.r"]\n  train.optimizer: [adamw, sgd]\n';
   const { config, variants, problems } = parseConfig(text, file);
-  assert.deepEqual(problems, []);
+  assert.deepEqual(problems.map((p) => [p.code, p.data]), [['alpha-not-2r', { variants: [2, 3, 6, 7, 10, 11] }]]);
   assert.equal(variantCount(config), 12);
   assert.equal(variants.length, 12);
   assert.deepEqual(variants.map((v) => v.index), [...Array(12).keys()]);
@@ -63,6 +65,8 @@ test('a grid expands in itertools.product order with stable indices and evaluate
   assert.equal(variants[4].config.lora.alpha, 32);
   assert.deepEqual(variants[4].config.sweep, []);
   assert.equal(config.lora.r, 4, 'the base config is unchanged');
+  const alphaFixed = parseConfig('sweep:\n  lora.r: [8, 16]\n', file).problems;
+  assert.deepEqual(alphaFixed.map((p) => [p.code, p.severity, p.key, p.data]), [['alpha-not-2r', 'hint', 'sweep.lora.r', { variants: [1] }]]);
   assert.deepEqual(expandSweep(config).map((v) => v.overrides), variants.map((v) => v.overrides));
   assert.deepEqual(selectVariant(config, 7).overrides, variants[7].overrides);
   assert.throws(() => selectVariant(config, 12), /--variant 12 does not exist: the sweep has 12 variant\(s\), 0\.\.11/);
@@ -151,4 +155,11 @@ test('step units: optimizer steps vs the article\'s micro-batch iterations', () 
   assert.equal(totalOptimizerSteps(50000, { ...train, epochs: 2 }), 782);
   assert.equal(totalOptimizerSteps(50000, { ...train, max_steps: 10 }), 10);
   assert.match(describeSteps(390, train), /^390 optimizer steps = 49,920 micro-batch iterations/);
+});
+
+test('the pure SHA-256 matches node:crypto; canonical JSON sorts keys at every level', () => {
+  for (const text of ['', 'abc', 'x'.repeat(55), 'y'.repeat(56), 'z'.repeat(64), 'Zürich 🤗 数据\n'.repeat(40)]) {
+    assert.equal(sha256Hex(text), createHash('sha256').update(text, 'utf8').digest('hex'), JSON.stringify(text.slice(0, 20)));
+  }
+  assert.equal(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: null } }), '{"a":{"c":null,"d":[1,{"e":3,"f":2}]},"b":1}');
 });
