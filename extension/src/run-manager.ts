@@ -143,7 +143,11 @@ export class RunManager {
     child.on('message', (message) => {
       if (isTrainerEvent(message)) this.handle(run, message);
     });
-    child.on('error', (err) => this.options.log('error', `trainer ${entry.label}: ${err.message}`));
+    child.on('error', (err) => {
+      this.options.log('error', `trainer ${entry.label}: ${err.message}`);
+      // A fork that never spawned (missing node, missing cwd) emits no 'exit'.
+      if (child.pid === undefined) this.finish(run, null, null);
+    });
     child.on('exit', (code, signal) => this.finish(run, code, signal));
   }
 
