@@ -11,12 +11,15 @@ export interface ConfigAnalysis {
   fs?: FileSystem;
 }
 
+function describe(error: unknown): string {
+  return (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 200);
+}
+
 function internalProblem(error: unknown): Problem {
-  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return {
     severity: 'error', code: 'yaml-syntax', key: '',
     range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
-    message: `LoRA Lab could not analyse this file (${reason.slice(0, 200)}); the other features use the defaults.`,
+    message: `LoRA Lab could not analyse this file (${describe(error)}); the other features use the defaults.`,
   };
 }
 
@@ -26,11 +29,24 @@ function internalProblem(error: unknown): Problem {
  */
 export function analyzeConfig(text: string, filePath: string, fs?: FileSystem): ConfigAnalysis {
   const lines = text.split(/\r\n|\r|\n/);
-  try {
-    const parsed = parseConfig(text, filePath, fs);
+  const attempt = (withFs: FileSystem | undefined): ParsedConfig => {
+    const parsed = parseConfig(text, filePath, withFs);
     parsed.problems = parsed.problems.map((problem) => narrowToListItem(problem, lines));
-    return { text, filePath, lines, parsed, fs };
+    return parsed;
+  };
+  try {
+    return { text, filePath, lines, parsed: attempt(fs), fs };
   } catch (error) {
+    if (fs) {
+      // The file checks failed (a permission error, a file that vanished): serve the text's own problems.
+      try {
+        const parsed = attempt(undefined);
+        parsed.problems.push({ ...internalProblem(error), message: `The checkpoint, data and eval files could not be checked (${describe(error)}).` });
+        return { text, filePath, lines, parsed };
+      } catch {
+        // fall through to the defaults
+      }
+    }
     const config = resolveConfig(new Map(), filePath);
     const parsed: ParsedConfig = { config, problems: [internalProblem(error)], setValues: new Map(), locations: new Map(), variants: [{ index: 0, overrides: {}, config }] };
     return { text, filePath, lines, parsed, fs };

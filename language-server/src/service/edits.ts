@@ -45,7 +45,7 @@ export function insertKeyEdit(analysis: ConfigAnalysis, dottedKey: string, value
 export function setValueEdit(analysis: ConfigAnalysis, dottedKey: string, valueText: string): TextEdit {
   const location = analysis.parsed.locations.get(dottedKey);
   if (!location) return insertKeyEdit(analysis, dottedKey, valueText);
-  const empty = location.valueRange === location.keyRange || sameRange(location.valueRange, location.keyRange);
+  const empty = sameRange(location.valueRange, location.keyRange) || textIn(analysis, location.valueRange).trim() === '';
   if (empty) {
     const line = analysis.lines[location.keyRange.start.line] ?? '';
     const colon = line.indexOf(':', location.keyRange.end.character);

@@ -1,0 +1,159 @@
+// The pure language service without a connection: cursor contexts, completion, hover, quick fixes
+// (each applied and re-checked), code lens states, the cached file system and the never-throw parse.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CodeAction, Position } from 'vscode-languageserver-types';
+import type { FileSystem } from '../../../language-server/src/config';
+import { CachedFileSystem, analyzeConfig, codeActions, codeLenses, completions, cursorContext, hover } from '../../../language-server/src/service';
+import { applyEdits } from './lsp-harness';
+
+const SMALL_MODEL = JSON.stringify({ model_type: 'llama', hidden_size: 64, intermediate_size: 172, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 100 });
+
+/** An in-memory checkpoint, dataset and eval folder under /ws. */
+function workspace(extra: Record<string, string> = {}): FileSystem & { reads: string[] } {
+  const files: Record<string, string> = {
+    '/ws/ckpt/config.json': SMALL_MODEL, '/ws/ckpt/tokenizer.json': '{}', '/ws/ckpt/model.safetensors': '', '/ws/data/alpaca.json': '[]',
+    '/ws/data/eval/truthfulqa_mc.jsonl': '', '/ws/data/eval/blimp_causative.jsonl': '', '/ws/data/eval/mmlu_global_facts.jsonl': '', ...extra,
+  };
+  const reads: string[] = [];
+  const isDirectory = (path: string) => Object.keys(files).some((file) => file.startsWith(`${path}/`));
+  return {
+    reads,
+    exists: (path) => path in files || isDirectory(path),
+    isDirectory,
+    readFile: (path) => {
+      reads.push(path);
+      if (!(path in files)) throw new Error(`ENOENT ${path}`);
+      return files[path];
+    },
+    listDir: (path) => [...new Set(Object.keys(files).filter((file) => file.startsWith(`${path}/`)).map((file) => file.slice(path.length + 1).split('/')[0]))],
+  };
+}
+
+const BASE = 'model:\n  checkpoint: ckpt\n';
+
+/** Text with a '|' marking the cursor -> [text, position]. */
+function at(marked: string): [string, Position] {
+  const offset = marked.indexOf('|');
+  const before = marked.slice(0, offset).split('\n');
+  return [marked.replace('|', ''), { line: before.length - 1, character: before[before.length - 1].length }];
+}
+
+function analyse(text: string, fs: FileSystem | undefined = workspace()) {
+  return analyzeConfig(text, '/ws/run.lora.yaml', fs);
+}
+
+function fixed(text: string, action: CodeAction): string {
+  return applyEdits(text, action.edit?.changes?.['file:///ws/run.lora.yaml'] ?? []);
+}
+
+function actionsFor(text: string, code: string, fs?: FileSystem): CodeAction[] {
+  const analysis = analyse(text, fs);
+  const problem = analysis.parsed.problems.find((entry) => entry.code === code);
+  assert.ok(problem, `expected a ${code} problem in ${JSON.stringify(analysis.parsed.problems.map((entry) => entry.code))}`);
+  return codeActions(analysis, 'file:///ws/run.lora.yaml', problem.range).filter((action) => action.diagnostics?.[0]?.code === code);
+}
+
+test('cursor context: keys by section, values, list items, comments, inline parents', () => {
+  const context = (marked: string) => {
+    const [text, position] = at(marked);
+    return cursorContext(text.split('\n'), position);
+  };
+  assert.deepEqual(context('lora:\n  al|'), { kind: 'key', section: 'lora', partial: 'al', range: { start: { line: 1, character: 2 }, end: { line: 1, character: 4 } } });
+  assert.deepEqual(context('|'), { kind: 'key', section: '', partial: '', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } });
+  assert.equal((context('train:\n  # comment\n\n  |') as { section: string }).section, 'train');
+  assert.deepEqual(context('model:\n  precision: bf|'), { kind: 'value', key: 'model.precision', partial: 'bf', range: { start: { line: 1, character: 13 }, end: { line: 1, character: 15 } }, inList: false, listItems: [] });
+  const block = context('eval:\n  tasks:\n  - truthfulqa_mc1\n  - |\n  - mmlu_global_facts');
+  assert.deepEqual(block.kind === 'value' && [block.key, block.inList, block.listItems], ['eval.tasks', true, ['truthfulqa_mc1', 'mmlu_global_facts']]);
+  const flow = context('sweep:\n  lora.r: [8, |, 32]');
+  assert.deepEqual(flow.kind === 'value' && [flow.key, flow.partial, flow.listItems], ['sweep.lora.r', '', ['8', '32']]);
+  assert.equal(context('lora:\n  r: 8 # the ra|').kind, 'none');
+  assert.equal(context('lora: 5\n  |').kind, 'none');
+});
+
+test('completion: sweep keys and expressions, device, nullable values, snippets only for an empty file', () => {
+  const [sweepText, sweepKey] = at(`${BASE}sweep:\n  lora.r: [8, 16]\n  |`);
+  const sweepKeys = completions(analyse(sweepText), sweepKey);
+  assert.ok(!sweepKeys.some((item) => item.label === 'lora.r'), 'a key already swept is not offered again');
+  assert.ok(!sweepKeys.some((item) => item.label === 'name'), 'name cannot be swept');
+  const alpha = sweepKeys.find((item) => item.label === 'lora.alpha');
+  assert.equal(alpha?.textEdit && 'range' in alpha.textEdit && alpha.textEdit.newText, 'lora.alpha: [${1:16}]');
+  const [exprText, exprAt] = at(`${BASE}sweep:\n  lora.alpha: [|]`);
+  assert.ok(completions(analyse(exprText), exprAt).some((item) => item.textEdit && 'range' in item.textEdit && item.textEdit.newText === '"=2*lora.r"'));
+  const [deviceText, deviceAt] = at(`${BASE}device: |`);
+  assert.deepEqual(completions(analyse(deviceText), deviceAt).map((item) => item.label), ['auto', 'cpu', 'cuda', 'cuda:0']);
+  const [clipText, clipAt] = at(`${BASE}train:\n  grad_clip: |`);
+  assert.deepEqual(completions(analyse(clipText), clipAt).map((item) => item.label), ['1', 'null']);
+  const [topText, topAt] = at(`${BASE}|`);
+  const top = completions(analyse(topText), topAt).map((item) => item.label);
+  assert.ok(!top.includes('model') && top.includes('lora') && top.includes('sweep over lora.r') && !top.includes('lora-lab config'));
+  const [keyText, keyAt] = at(`${BASE}lora:\n  r: 8\n  |`);
+  const rItem = completions(analyse(keyText), keyAt).find((item) => item.label === 'query');
+  assert.equal(rItem?.textEdit && 'range' in rItem.textEdit && rItem.textEdit.newText, 'query: ${1|true,false|}');
+});
+
+test('hover: sections, the sweep, rslora scale, epochs ignored under max_steps, nothing on blank lines', () => {
+  const text = `${BASE}lora:\n  r: 16\n  alpha: 16\n  rslora: true\ntrain:\n  epochs: 3\n  max_steps: 100\n\nsweep:\n  train.learning_rate: [1.0e-4, 3.0e-4]\n`;
+  const analysis = analyse(text);
+  const hoverAt = (line: number, character: number) => JSON.stringify(hover(analysis, { line, character })?.contents ?? null);
+  assert.match(hoverAt(2, 1), /The LoRA adapters[\s\S]*Keys: r, alpha, dropout/);
+  assert.match(hoverAt(4, 4), /alpha \/ sqrt\(r\) = 16 \/ sqrt\(16\) = 4; alpha = 2r would be 32/);
+  assert.match(hoverAt(7, 4), /Ignored: train\.max_steps \(100\) is set/);
+  assert.match(hoverAt(10, 2), /expands to 2 runs/);
+  assert.match(hoverAt(11, 5), /Swept: 0\.0001, 0\.0003 over 2 variants/);
+  assert.match(hoverAt(11, 33), /gives 0\.0003 in variant 1/);
+  assert.equal(hoverAt(9, 0), 'null');
+});
+
+test('quick fixes applied: enum value, eval task, quantize with full, rank, empty value, alpha inserted into its section', () => {
+  const optimizer = `${BASE}train:\n  optimizer: adma\n`;
+  assert.equal(fixed(optimizer, actionsFor(optimizer, 'unknown-enum-value')[0]), `${BASE}train:\n  optimizer: adamw\n`);
+  const tasks = `${BASE}eval:\n  tasks: [truthfulqa_mc1, arithmetic_2dss]\n`;
+  assert.equal(fixed(tasks, actionsFor(tasks, 'unknown-enum-value')[0]), `${BASE}eval:\n  tasks: [truthfulqa_mc1, arithmetic_2ds]\n`);
+  const full = `${BASE}  quantize: bnb.nf4\ntrain:\n  method: full\n`;
+  assert.deepEqual(actionsFor(full, 'quantize-with-full').map((action) => fixed(full, action)), [`${BASE}  quantize: none\ntrain:\n  method: full\n`, `${BASE}  quantize: bnb.nf4\ntrain:\n  method: lora\n`]);
+  const rank = `${BASE}lora:\n  r: 128\n  alpha: 256\n`;
+  const rankFix = actionsFor(rank, 'rank-exceeds-dimension', workspace());
+  assert.equal(rankFix[0].title, 'Set lora.r to 64 (the largest the model allows)');
+  assert.ok(!analyse(fixed(rank, rankFix[0])).parsed.problems.some((problem) => problem.code === 'rank-exceeds-dimension'));
+  const empty = `${BASE}lora:\n  r:\n  alpha: 16\n`;
+  assert.equal(fixed(empty, actionsFor(empty, 'wrong-type')[0]), `${BASE}lora:\n  r: 8\n  alpha: 16\n`);
+  const missingAlpha = `${BASE}lora:\n  r: 32\n  dropout: 0.1\ntrain:\n  seed: 1\n`;
+  const inserted = fixed(missingAlpha, actionsFor(missingAlpha, 'alpha-not-2r')[0]);
+  assert.equal(inserted, `${BASE}lora:\n  r: 32\n  dropout: 0.1\n  alpha: 64\ntrain:\n  seed: 1\n`);
+  assert.ok(!analyse(inserted).parsed.problems.some((problem) => problem.code === 'alpha-not-2r'));
+  const duplicate = `${BASE}lora:\n  alpha: 16\n  alpah: 16\n`;
+  assert.deepEqual(actionsFor(duplicate, 'unknown-key'), [], 'no rename onto a key the section already has');
+});
+
+test('code lens: exact counts, full finetune, no file checks, unreadable config.json, large and broken sweeps', () => {
+  const titles = (text: string, fs?: FileSystem) => codeLenses(analyse(text, fs)).map((lens) => lens.command?.title);
+  assert.equal(titles(`${BASE}lora:\n  r: 8\n  alpha: 16\n`)[0], 'Trainable 4,096 / 111,936 parameters (3.66%, LoRA)');
+  assert.equal(titles(`${BASE}train:\n  method: full\n`)[0], 'Trainable 111,936 / 111,936 parameters (100%, full finetune)');
+  assert.equal(codeLenses(analyzeConfig(BASE, '/ws/run.lora.yaml'))[0].command?.title, 'Parameters: unknown (the file checks are off for this document)');
+  assert.equal(titles(BASE, workspace({ '/ws/ckpt/config.json': '{"hidden_size": 64' }))[0], 'Parameters: unknown (/ws/ckpt/config.json is not valid JSON)');
+  const big = titles(`${BASE}sweep:\n  lora.r: [2, 4, 8]\n  lora.alpha: ["=2*lora.r"]\n  train.learning_rate: [1.0e-4, 2.0e-4, 3.0e-4]\n`);
+  assert.deepEqual(big, ['Sweep of 9 variants: trainable 1.02K … 4.1K / 112K parameters', 'Peak memory and time: estimate pending (estimator not built yet)']);
+  assert.equal(titles(`${BASE}sweep:\n  lora.r: ["=1/0"]\n`)[0], 'Sweep: no valid variant (see the problems)');
+  assert.ok(codeLenses(analyse(BASE)).every((lens) => lens.range.start.line === 0 && lens.command?.command === ''));
+});
+
+test('CachedFileSystem keeps file contents and read errors until invalidated', () => {
+  const inner = workspace();
+  const cached = new CachedFileSystem(inner);
+  cached.readFile('/ws/ckpt/config.json');
+  cached.readFile('/ws/ckpt/config.json');
+  assert.throws(() => cached.readFile('/ws/nope.json'), /ENOENT/);
+  assert.throws(() => cached.readFile('/ws/nope.json'), /ENOENT/);
+  assert.deepEqual(inner.reads, ['/ws/ckpt/config.json', '/ws/nope.json']);
+  cached.invalidate('/ws/ckpt/config.json');
+  cached.readFile('/ws/ckpt/config.json');
+  assert.equal(inner.reads.length, 3);
+});
+
+test('a failing file system still gets the text\'s own problems', () => {
+  const broken: FileSystem = { ...workspace(), exists: () => { throw new Error('EACCES: permission denied'); } };
+  const problems = analyse(`${BASE}lora:\n  r: 8\n  alpah: 16\n`, broken).parsed.problems;
+  assert.ok(problems.some((problem) => problem.code === 'unknown-key'));
+  assert.ok(problems.some((problem) => /could not be checked \(Error: EACCES/.test(problem.message)));
+});
