@@ -13,3 +13,4 @@ export { applyOverrides, validateConfig, runName, configHash } from './overrides
 export { sha256Hex, canonicalJson } from './hash';
 export { resolvePath, dirnameOf, basenameOf, joinPath } from './paths';
 export * from './units';
+export { defaultConfigText } from './template';

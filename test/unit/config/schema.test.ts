@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { KEY_SPECS, describeRange, hoverText, keySpec } from '../../../language-server/src/config/schema';
 import { parseConfig } from '../../../language-server/src/config/parse';
 import { checkValue } from '../../../language-server/src/config/values';
+import { defaultConfigText } from '../../../language-server/src/config/template';
 
 const designDoc = join(process.cwd(), '..', 'shared', 'design', 'CONFIG.md');
 
@@ -56,4 +57,17 @@ test('every key has documentation, defaults that pass its own checks, and hover 
   assert.match(hoverText(keySpec('train.max_steps')!), /micro-batches/);
   assert.equal(describeRange(keySpec('lora.dropout')!), '>= 0 and < 1');
   assert.match(describeRange(keySpec('device')!), /cuda:/);
+});
+
+test('the generated new-config text parses back to every default', () => {
+  const text = defaultConfigText({ name: 'first-run', 'lora.r': 16, 'lora.alpha': 32 });
+  const parsed = parseConfig(text, '/w/new.lora.yaml');
+  assert.deepEqual(parsed.problems, []);
+  assert.equal(parsed.config.name, 'first-run');
+  assert.equal(parsed.config.lora.r, 16);
+  const plain = parseConfig(defaultConfigText(), '/w/new.lora.yaml');
+  assert.deepEqual(plain.problems, []);
+  assert.deepEqual(plain.config, parseConfig('', '/w/new.lora.yaml').config);
+  for (const spec of KEY_SPECS) if (spec.key !== 'name') assert.ok(plain.setValues.has(spec.key), `${spec.key} is written`);
+  assert.match(text, /quantize: none {2}# none \| bnb\.nf4/);
 });
