@@ -9,7 +9,7 @@ export { parseConfig, formatProblem, keyAt, type ParsedConfig, type KeyLocation 
 export { checkCrossKeys, checkFiles, modelDimensions, smallestAdaptedDimension, type RuleProblem, type ModelDimensions } from './rules';
 export { parseExpression, evaluateExpression, referencedKeys, ExpressionError, type Expression } from './expression';
 export { expandSweep, checkSweep, selectVariant, isSweep, variantCount, MAX_SWEEP_VARIANTS, type SweepVariant, type SweepIssue } from './sweep';
-export { applyOverrides, validateConfig, runName, configHash } from './overrides';
+export { applyOverrides, validateConfig, resolveRunConfig, runName, configHash, type RunConfig } from './overrides';
 export { sha256Hex, canonicalJson } from './hash';
 export { resolvePath, dirnameOf, basenameOf, joinPath } from './paths';
 export * from './units';

@@ -6,6 +6,7 @@ import { withValue } from './resolve';
 import { checkCrossKeys, checkFiles } from './rules';
 import { canonicalJson, sha256Hex } from './hash';
 import { valueFromText } from './values';
+import { isSweep, selectVariant, variantCount, type SweepVariant } from './sweep';
 import { ConfigError, ZERO_RANGE, type FileSystem, type LoraLabConfig, type Problem } from './types';
 
 /**
@@ -36,6 +37,50 @@ export function applyOverrides(config: LoraLabConfig, assignments: readonly stri
 export function validateConfig(config: LoraLabConfig, fs?: FileSystem): Problem[] {
   const rules = [...checkCrossKeys(config), ...(fs ? checkFiles(config, fs) : [])];
   return rules.map((rule) => ({ ...rule, range: ZERO_RANGE }));
+}
+
+export interface RunConfig {
+  /** The config one run trains with: the sweep variant's values, then the --set overrides. */
+  config: LoraLabConfig;
+  /** Variant index, or null when the file has no sweep. */
+  variant: number | null;
+  variants: number;
+  /** Sweep values of the variant plus the --set overrides (these win), by dotted key. */
+  overrides: Record<string, unknown>;
+  hash: string;
+  /** Warnings and hints of the final config (errors are thrown). */
+  problems: Problem[];
+}
+
+/**
+ * The config of one run from a parsed file: `variant` picks a sweep variant (required when the file
+ * has a sweep and it has more than one), `sets` are --set key=value overrides applied after it.
+ * Throws ConfigError when the variant is missing or out of range, an override is bad, or the final
+ * config breaks a rule (file rules too when `fs` is given).
+ */
+export function resolveRunConfig(config: LoraLabConfig, options: { variant?: number | null; sets?: readonly string[]; fs?: FileSystem } = {}): RunConfig {
+  const count = variantCount(config);
+  let variant: SweepVariant | null = null;
+  if (isSweep(config)) {
+    if ((options.variant === undefined || options.variant === null) && count > 1) {
+      throw new ConfigError(`${config.configPath} is a sweep of ${count} variants: choose one with --variant 0..${count - 1}.`);
+    }
+    variant = selectVariant(config, options.variant ?? 0);
+  } else if (options.variant !== undefined && options.variant !== null && options.variant !== 0) {
+    throw new ConfigError(`${config.configPath} has no sweep: --variant ${options.variant} does not exist (only 0).`);
+  }
+  const applied = applyOverrides(variant?.config ?? config, options.sets ?? []);
+  const problems = validateConfig(applied.config, options.fs);
+  const errors = problems.filter((problem) => problem.severity === 'error');
+  if (errors.length) throw new ConfigError(errors.map((problem) => `${config.configPath}: ${problem.key}: ${problem.message}`).join('\n'), errors);
+  return {
+    config: applied.config,
+    variant: variant ? variant.index : null,
+    variants: count,
+    overrides: { ...(variant?.overrides ?? {}), ...applied.overrides },
+    hash: configHash(applied.config),
+    problems,
+  };
 }
 
 function utcStamp(date: Date): string {

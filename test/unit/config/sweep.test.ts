@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../../language-server/src/config/parse';
 import { ExpressionError, evaluateExpression, parseExpression, referencedKeys } from '../../../language-server/src/config/expression';
 import { checkSweep, expandSweep, selectVariant, variantCount } from '../../../language-server/src/config/sweep';
-import { applyOverrides, configHash, runName, validateConfig } from '../../../language-server/src/config/overrides';
+import { applyOverrides, configHash, resolveRunConfig, runName, validateConfig } from '../../../language-server/src/config/overrides';
 import { ConfigError } from '../../../language-server/src/config/types';
 import { canonicalJson, sha256Hex } from '../../../language-server/src/config/hash';
 import { createHash } from 'node:crypto';
@@ -162,4 +162,20 @@ test('the pure SHA-256 matches node:crypto; canonical JSON sorts keys at every l
     assert.equal(sha256Hex(text), createHash('sha256').update(text, 'utf8').digest('hex'), JSON.stringify(text.slice(0, 20)));
   }
   assert.equal(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: null } }), '{"a":{"c":null,"d":[1,{"e":3,"f":2}]},"b":1}');
+});
+
+test('resolveRunConfig: variant then --set, merged overrides, hash, errors thrown', () => {
+  const { config } = parseConfig('name: grid\nsweep:\n  lora.r: [8, 16]\n  lora.alpha: ["=2*lora.r"]\n', file);
+  assert.throws(() => resolveRunConfig(config), /sweep of 2 variants: choose one with --variant 0\.\.1/);
+  const run = resolveRunConfig(config, { variant: 1, sets: ['lora.alpha=8', 'train.seed=7'] });
+  assert.equal(run.variant, 1);
+  assert.equal(run.variants, 2);
+  assert.deepEqual(run.overrides, { 'lora.r': 16, 'lora.alpha': 8, 'train.seed': 7 });
+  assert.equal(run.config.lora.alpha, 8);
+  assert.equal(run.hash, configHash(run.config));
+  assert.deepEqual(run.problems.map((p) => p.code), ['alpha-not-2r']);
+  const single = parseConfig('lora:\n  r: 4\n  alpha: 8\n', file).config;
+  assert.equal(resolveRunConfig(single).variant, null);
+  assert.throws(() => resolveRunConfig(single, { variant: 2 }), /has no sweep: --variant 2/);
+  assert.throws(() => resolveRunConfig(single, { sets: ['train.micro_batch_size=3'] }), (e: unknown) => e instanceof ConfigError && e.problems[0].code === 'batch-size-multiple');
 });
