@@ -13,6 +13,7 @@ import torch
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import llama_ref as ref  # noqa: E402
+import quant_ref  # noqa: E402
 import train_ref  # noqa: E402
 from safetensors_lite import read_safetensors, write_safetensors  # noqa: E402
 
@@ -39,6 +40,8 @@ CASES = [
 ]
 # Fixtures that also get reference training runs (train_ref.RUNS).
 TRAIN_CASES = ["llama_gqa_llama3_f32", "qwen2_bias_tied_bf16"]
+# Fixtures that also get QLoRA goldens (quant_ref: nf4, nf4-dq, fp4, fp4-dq).
+QUANT_CASES = ["llama_gqa_llama3_bf16", "qwen2_bias_tied_bf16"]
 VOCAB, HIDDEN, INTER, LAYERS = 80, 32, 48, 2
 ROWS, SEQ = 2, 8
 LORA_R, LORA_ALPHA = 4, 8
@@ -246,6 +249,8 @@ def build_case(case, root):
         json.dump(golden, f, indent=1)
     if case["name"] in TRAIN_CASES:
         train_ref.write_training_goldens(folder, batch)
+    if case["name"] in QUANT_CASES:
+        quant_ref.write_quant_goldens(folder, batch)
     print("wrote %s: loss %.6f, lora loss %.6f, greedy margin %.3f" % (
         case["name"], info["loss_base"], info["loss_lora"], info["generate"]["min_margin"]))
 
@@ -279,6 +284,8 @@ def check_case(name, root):
         problems.append("%s: greedy ids with the adapter differ" % name)
     if name in TRAIN_CASES:
         problems += train_ref.check_training_goldens(folder, golden["batch"])
+    if name in QUANT_CASES:
+        problems += quant_ref.check_quant_goldens(folder, golden["batch"])
     # Self-consistency: base + adapter equals the merged model (exactly for fp32 up to rounding).
     d = dict(tensors)
     diff = float((d["logits_merged"] - d["logits_lora"]).abs().max())
