@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine.h"
@@ -206,6 +208,29 @@ static void option_errors() {
   remove_tree(dir);
 }
 
+// abort() from another thread makes the step in flight throw E_ABORTED; nothing is updated.
+static void abort_step() {
+  EngineOptions o = base_options();
+  auto e = Engine::load(g_model, o);
+  Batch b = tiny::make_batch(4, 32, 64, 51);
+  std::atomic<bool> done{false};
+  std::string code;
+  std::thread worker([&] {
+    try {
+      e->step({b, b, b, b});
+    } catch (const Error& err) {
+      code = err.code();
+    }
+    done.store(true);
+  });
+  while (!done.load()) e->abort();  // the call clears the flag on entry, so keep asking until it ends
+  worker.join();
+  std::printf("  abort during step: %s, steps done %d\n", code.c_str(), e->steps_done());
+  CHECK(code == "E_ABORTED");
+  CHECK(e->steps_done() == 0);
+  CHECK(e->step({b}).step == 1);  // usable afterwards
+}
+
 int main() {
   const std::string dir = tiny::make_temp_dir("train_engine");
   g_model = tiny::write_model(dir, tiny::Spec{});
@@ -220,6 +245,7 @@ int main() {
     memory_report();
     param_counts_llama2_7b();
     option_errors();
+    abort_step();
   } catch (const Error& e) {
     std::fprintf(stderr, "%s [%s] at %s\n", e.what(), e.code().c_str(), e.where().c_str());
     CHECK(false);
