@@ -2,6 +2,7 @@
 // sharded index, pickle refusal, and clean errors for corrupted, out-of-bounds and truncated files.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -286,6 +287,7 @@ void test_json() {
   // Numbers keep their source text; key order is kept.
   CHECK(v.dump() == "{\"a\":[1,2.5e-3,-0,true,null],\"s\":\"x\xc3\xa9\xf0\x9f\x98\x80\\n\",\"b\":{}}");
   CHECK(JsonValue::number(1e-5).dump() == "1e-05");
+  CHECK(JsonValue::number(std::nan("")).dump() == "null");  // stays valid JSON
   CHECK(JsonValue::number(0.1f).dump() == "0.10000000149011612");
   expect_error("E_JSON_PARSE", [] { parse_json("{\"a\":1,\"a\":2}", "dup"); });
   expect_error("E_JSON_PARSE", [] { parse_json("[1,]", "trailing"); });

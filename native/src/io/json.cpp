@@ -23,6 +23,10 @@ JsonValue JsonValue::number(double d) {
   JsonValue v;
   v.kind_ = Kind::Number;
   v.number_ = d;
+  if (!std::isfinite(d)) {  // JSON has no NaN / Infinity: such a value is written as null
+    v.string_ = "null";
+    return v;
+  }
   char buf[40];
   for (int precision = 1; precision <= 17; ++precision) {  // shortest text that reads back exactly
     std::snprintf(buf, sizeof buf, "%.*g", precision, d);
