@@ -1,7 +1,7 @@
 // parseConfig: YAML text -> resolved config + every problem with its position (0-based ranges,
 // dotted key, stable code). Keeps going on broken YAML: syntax errors are problems too.
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
-import { SECTIONS, childKeys, keySpec } from './schema';
+import { KEY_SPECS, SECTIONS, childKeys, keySpec } from './schema';
 import { closestMatch } from './suggest';
 import { resolveConfig } from './resolve';
 import { checkCrossKeys, checkFiles, type RuleProblem } from './rules';
@@ -62,12 +62,19 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
   const unknownKey = (section: string, name: string, range: Range): void => {
     const dotted = section ? `${section}.${name}` : name;
     const candidates = childKeys(section);
-    const suggestion = closestMatch(name, candidates);
     const valid = section ? `Keys of ${section}: ${candidates.join(', ')}.` : `Top-level keys: ${candidates.join(', ')}.`;
+    // a key written in the wrong section ('model: mask_prompt: true') or flat at the top ('lora.r: 8')
+    const elsewhere = keySpec(name) ? name : KEY_SPECS.find((spec) => spec.key.endsWith(`.${name}`))?.key;
+    const suggestion = elsewhere ? undefined : closestMatch(name, candidates);
+    const hint = suggestion
+      ? `: did you mean '${suggestion}'?`
+      : elsewhere
+        ? `: '${elsewhere}' is written as ${elsewhere.split('.')[0]}: then ${elsewhere.split('.').slice(1).join('.')}: indented under it.`
+        : '.';
     problems.push({
       severity: 'error', code: 'unknown-key', key: dotted, range,
-      message: `Unknown key '${dotted}'${suggestion ? `: did you mean '${suggestion}'?` : '.'} ${valid}`,
-      data: suggestion ? { suggestion, suggestedKey: section ? `${section}.${suggestion}` : suggestion } : undefined,
+      message: `Unknown key '${dotted}'${hint} ${valid}`,
+      data: suggestion ? { suggestion, suggestedKey: section ? `${section}.${suggestion}` : suggestion } : elsewhere ? { suggestedKey: elsewhere } : undefined,
     });
   };
 
@@ -146,7 +153,7 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
           if (keySpec(`${name}.${childName}`)) readValue(`${name}.${childName}`, child, childRange);
           else unknownKey(name, childName, childRange);
         }
-      } else if (keySpec(name)) {
+      } else if (keySpec(name) && !name.includes('.')) {
         readValue(name, pair, keyRange);
       } else {
         unknownKey('', name, keyRange);

@@ -65,7 +65,12 @@ export function checkSweep(config: LoraLabConfig): { variants: SweepVariant[]; i
       return entry.values.length > 0;
     }
     const suggestion = closestMatch(entry.key, sweepable);
-    const message = spec ? `sweep '${entry.key}' cannot be swept.` : `sweep key '${entry.key}' is not a config key${suggestion ? `: did you mean '${suggestion}'?` : '.'}`;
+    const section = !spec && KEY_SPECS.some((candidate) => candidate.key.startsWith(`${entry.key}.`));
+    const message = spec
+      ? `sweep '${entry.key}' cannot be swept.`
+      : section
+        ? `sweep keys are dotted: write '${entry.key}.<key>: [values]' (e.g. lora.r: [8, 16]) instead of a nested '${entry.key}:' mapping.`
+        : `sweep key '${entry.key}' is not a config key${suggestion ? `: did you mean '${suggestion}'?` : '.'}`;
     report({ key: entry.key, code: 'sweep-unknown-key', message, data: suggestion ? { suggestion } : undefined });
     return false;
   });

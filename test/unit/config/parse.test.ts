@@ -41,6 +41,9 @@ test('a misspelt key is an error on the key with a suggestion', () => {
   assert.match(problem.message, /did you mean 'alpha'/);
   const top = parseConfig('trian:\n  epochs: 1\nbogus_thing: 3\n', file).problems;
   assert.deepEqual(top.map((p) => [p.key, p.data?.suggestion]), [['trian', 'train'], ['bogus_thing', undefined]]);
+  const misplaced = parseConfig('model:\n  mask_prompt: true\nlora.r: 8\n', file).problems;
+  assert.deepEqual(misplaced.map((p) => [p.key, p.data?.suggestedKey]), [['model.mask_prompt', 'data.mask_prompt'], ['lora.r', 'lora.r']]);
+  assert.match(misplaced[0].message, /'data\.mask_prompt' is written as data: then mask_prompt: indented under it/);
 });
 
 test('wrong types, out-of-range and unknown enum values name the key and the choices', () => {

@@ -95,6 +95,7 @@ test('unknown sweep keys and bad expressions are errors positioned on the sweep 
     ['sweep-bad-expression', 'sweep.train.learning_rate'],
   ]);
   assert.deepEqual(problems[0].data, { suggestion: 'lora.r' });
+  assert.match(parseConfig('sweep:\n  lora:\n    r: [8, 16]\n', file).problems[0].message, /sweep keys are dotted: write 'lora\.<key>: \[values\]'/);
   assert.deepEqual(problems[0].range.start, { line: 1, character: 2 });
   // '=2*(lora.r' : the missing ')' is at the end of the text, column 10 after '=' -> character 15 + 1 + 1 + 9
   assert.deepEqual(problems[2].range.start, { line: 3, character: 26 });
