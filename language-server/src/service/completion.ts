@@ -104,6 +104,11 @@ function valueCompletions(key: string, inList: boolean, listItems: string[], ran
 export function completions(analysis: ConfigAnalysis, position: Position): CompletionItem[] {
   const context = cursorContext(analysis.lines, position);
   if (context.kind === 'key') return keyCompletions(analysis, context.section, context.range, position.line);
-  if (context.kind === 'value') return valueCompletions(context.key, context.inList, context.listItems, context.range);
+  if (context.kind === 'value') {
+    const items = valueCompletions(context.key, context.inList, context.listItems, context.range);
+    // Right after 'key:' (a trigger character) the value needs its separating space.
+    if (analysis.lines[position.line]?.[context.range.start.character - 1] !== ':') return items;
+    return items.map((item) => (item.textEdit && 'range' in item.textEdit ? { ...item, textEdit: { ...item.textEdit, newText: ` ${item.textEdit.newText}` } } : item));
+  }
   return [];
 }

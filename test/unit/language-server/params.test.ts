@@ -59,7 +59,11 @@ for (const name of readdirSync(FIXTURES).filter((entry) => !entry.startsWith('.'
   test(`fixture ${name}: totals and LoRA counts match its safetensors`, () => {
     const folder = join(FIXTURES, name);
     const shape = shapeOf(JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')));
-    const files = readdirSync(folder).filter((file) => file.endsWith('.safetensors') && file !== 'golden.safetensors');
+    // The model's weights: the shards its index names, or model.safetensors (goldens lie beside them).
+    const index = readdirSync(folder).includes('model.safetensors.index.json')
+      ? (JSON.parse(readFileSync(join(folder, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> })
+      : null;
+    const files = index ? [...new Set(Object.values(index.weight_map))] : ['model.safetensors'];
     let total = 0;
     for (const file of files) for (const count of safetensorsElements(join(folder, file)).values()) total += count;
     assert.equal(totalParameters(shape), total);

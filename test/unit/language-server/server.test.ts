@@ -43,7 +43,7 @@ test('planted errors: every rule with its severity, exact range and message', as
   const message = (code: string) => diagnostics.filter((d) => d.code === code).map((d) => d.message).join('\n');
   assert.match(message('unknown-key'), /Unknown key 'model\.quantise': did you mean 'quantize'\?/);
   assert.match(message('unknown-key'), /Unknown key 'lora\.alpah': did you mean 'alpha'\?/);
-  assert.match(message('unknown-enum-value'), /'train\.optimizer' cannot be "adam": use one of: adamw, sgd/);
+  assert.match(message('unknown-enum-value'), /'train\.optimizer' cannot be "adam"[^\n]*use one of: adamw, sgd/);
   assert.match(message('checkpoint-pickle-only'), /pickle checkpoints are not loaded/);
   assert.match(message('eval-data-missing'), /mmlu_global_facts\.jsonl/);
   assert.ok(diagnostics.every((d) => d.source === 'lora-lab'));

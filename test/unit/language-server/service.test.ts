@@ -3,32 +3,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CodeAction, Position } from 'vscode-languageserver-types';
-import type { FileSystem } from '../../../language-server/src/config';
+import { KEY_SPECS, describeRange, type FileSystem } from '../../../language-server/src/config';
+import { twoHundredLineConfig } from '../../../language-server/bench/latency';
 import { CachedFileSystem, analyzeConfig, codeActions, codeLenses, completions, cursorContext, hover } from '../../../language-server/src/service';
 import { applyEdits } from './lsp-harness';
-
-const SMALL_MODEL = JSON.stringify({ model_type: 'llama', hidden_size: 64, intermediate_size: 172, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 100 });
-
-/** An in-memory checkpoint, dataset and eval folder under /ws. */
-function workspace(extra: Record<string, string> = {}): FileSystem & { reads: string[] } {
-  const files: Record<string, string> = {
-    '/ws/ckpt/config.json': SMALL_MODEL, '/ws/ckpt/tokenizer.json': '{}', '/ws/ckpt/model.safetensors': '', '/ws/data/alpaca.json': '[]',
-    '/ws/data/eval/truthfulqa_mc.jsonl': '', '/ws/data/eval/blimp_causative.jsonl': '', '/ws/data/eval/mmlu_global_facts.jsonl': '', ...extra,
-  };
-  const reads: string[] = [];
-  const isDirectory = (path: string) => Object.keys(files).some((file) => file.startsWith(`${path}/`));
-  return {
-    reads,
-    exists: (path) => path in files || isDirectory(path),
-    isDirectory,
-    readFile: (path) => {
-      reads.push(path);
-      if (!(path in files)) throw new Error(`ENOENT ${path}`);
-      return files[path];
-    },
-    listDir: (path) => [...new Set(Object.keys(files).filter((file) => file.startsWith(`${path}/`)).map((file) => file.slice(path.length + 1).split('/')[0]))],
-  };
-}
+import { workspace } from './memory-workspace';
 
 const BASE = 'model:\n  checkpoint: ckpt\n';
 
@@ -82,6 +61,9 @@ test('completion: sweep keys and expressions, device, nullable values, snippets 
   assert.ok(completions(analyse(exprText), exprAt).some((item) => item.textEdit && 'range' in item.textEdit && item.textEdit.newText === '"=2*lora.r"'));
   const [deviceText, deviceAt] = at(`${BASE}device: |`);
   assert.deepEqual(completions(analyse(deviceText), deviceAt).map((item) => item.label), ['auto', 'cpu', 'cuda', 'cuda:0']);
+  const [colonText, colonAt] = at(`${BASE}train:\n  optimizer:|`);
+  const afterColon = completions(analyse(colonText), colonAt)[0];
+  assert.equal(afterColon.textEdit && 'range' in afterColon.textEdit && afterColon.textEdit.newText, ' adamw');
   const [clipText, clipAt] = at(`${BASE}train:\n  grad_clip: |`);
   assert.deepEqual(completions(analyse(clipText), clipAt).map((item) => item.label), ['1', 'null']);
   const [topText, topAt] = at(`${BASE}|`);
@@ -156,4 +138,20 @@ test('a failing file system still gets the text\'s own problems', () => {
   const problems = analyse(`${BASE}lora:\n  r: 8\n  alpah: 16\n`, broken).parsed.problems;
   assert.ok(problems.some((problem) => problem.code === 'unknown-key'));
   assert.ok(problems.some((problem) => /could not be checked \(Error: EACCES/.test(problem.message)));
+});
+
+test('hover on every schema key: its documentation, default, range and finding', () => {
+  const bench = twoHundredLineConfig();
+  const analysis = analyzeConfig(bench, '/ws/run.lora.yaml', workspace());
+  for (const spec of KEY_SPECS) {
+    const location = analysis.parsed.locations.get(spec.key);
+    assert.ok(location, `${spec.key} is in the generated config`);
+    const shown = hover(analysis, location.keyRange.start);
+    const text = shown && typeof shown.contents === 'object' && 'value' in shown.contents ? shown.contents.value : '';
+    assert.ok(text.startsWith(`**${spec.key}**`), spec.key);
+    assert.ok(text.includes(spec.doc) && text.includes('Default: `'), spec.key);
+    if (spec.finding) assert.ok(text.includes(`Article: ${spec.finding}`), spec.key);
+    const range = describeRange(spec);
+    if (range) assert.ok(text.includes(range), spec.key);
+  }
 });
