@@ -2,12 +2,14 @@
 // logits, logprobs and loss of the base model and with the PEFT adapter, greedy generation, and the
 // full-finetuning and LoRA gradients of the loss. Tolerances from the fixture's golden.json.
 #include <cmath>
+#include <unistd.h>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "engine.h"
 #include "error.h"
+#include "io/files.h"
 #include "io/json.h"
 #include "io/peft_adapter.h"
 #include "io/safetensors.h"
@@ -110,6 +112,20 @@ static void check_forward(const std::string& name, const std::string& dir, const
   CHECK(greedy == g.greedy);
   CHECK(greedy_lora == g.greedy_lora);
   CHECK(streamed == greedy_lora);
+  // base + adapter == the merged checkpoint (merge_adapter writes the stored dtype, so bf16 rounds)
+  char tmpl[] = "/tmp/loralab_merged_XXXXXX";
+  const std::string merged_root = mkdtemp(tmpl), merged_dir = merged_root + "/merged";
+  merge_adapter(dir, dir + "/adapter", merged_dir);
+  EngineOptions plain = o;
+  plain.training = false;
+  auto merged = Engine::load(merged_dir, plain);
+  double e_merged = logits_error(g, merged->logits(g.batch), golden_tensor(g, "logits_merged"), V);
+  double e_vs_lora = logits_error(g, merged->logits(g.batch), golden_tensor(g, "logits_lora"), V);
+  std::printf("  %-22s merged checkpoint: logits rel err %.2e vs the reference's merged, %.2e vs base + adapter\n",
+              name.c_str(), e_merged, e_vs_lora);
+  CHECK(e_merged <= g.logit_tol);
+  CHECK(e_vs_lora <= (bf16 ? 2e-2 : g.logit_tol));
+  remove_tree(merged_root);
 }
 
 // Gradients of the mean loss through the model internals (the Engine hides them).
