@@ -147,7 +147,12 @@ export class TextTokenizer {
   renderChat(messages: ChatMessage[], addGenerationPrompt: boolean): string {
     if (this.chatTemplate === null) throw new Error("the checkpoint's tokenizer_config.json has no chat_template: use prompt_style alpaca or plain");
     this.template ??= new Template(this.chatTemplate);
-    return this.template.render({ messages, add_generation_prompt: addGenerationPrompt, bos_token: this.bosToken ?? '', eos_token: this.eosToken });
+    try {
+      return this.template.render({ messages, add_generation_prompt: addGenerationPrompt, bos_token: this.bosToken ?? '', eos_token: this.eosToken });
+    } catch (error) {
+      // raise_exception() in a template (built into @huggingface/jinja) lands here
+      throw new Error(`the chat template refused the conversation: ${(error as Error).message}`);
+    }
   }
 }
 

@@ -84,6 +84,9 @@ test('a Llama 2 chat template with bos_token renders [INST] turns', () => {
   assert.equal(ids[0], tokenizer.bosId);
   assert.equal(ids[1] === tokenizer.bosId, false, 'no double BOS');
   assert.equal(ids.filter((id) => id === tokenizer.eosId).length, 1);
+  const strict = new TextTokenizer(json, JSON.stringify({ ...config, chat_template: "{% if messages[0]['role'] != 'user' %}{{ raise_exception('Conversation must start with user') }}{% endif %}{{ bos_token + messages[0]['content'] }}" }));
+  assert.equal(strict.renderChat([{ role: 'user', content: 'x' }], false), '<s>x');
+  assert.throws(() => strict.renderChat([{ role: 'assistant', content: 'x' }], false), /refused the conversation: Conversation must start with user/);
 });
 
 test('the stream decoder never emits half a UTF-8 character and reproduces the full decode', () => {
