@@ -3,7 +3,7 @@
 // Debian's Chromium through playwright-core; a screenshot per step; always stopped by pid.
 /* global fetch */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -61,6 +61,15 @@ async function freePort() {
   return port;
 }
 
+/** Fixture run folders name their config by absolute path: `${WORKSPACE}` in run.json becomes the copy's path. */
+function substituteWorkspacePath(dir, workspace = dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) substituteWorkspacePath(path, workspace);
+    else if (entry.name === 'run.json') writeFileSync(path, readFileSync(path, 'utf8').replaceAll('${WORKSPACE}', workspace));
+  }
+}
+
 function slug(text) {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
 }
@@ -111,6 +120,7 @@ export class Workbench {
     const fixtureDir = join(FIXTURES, fixture);
     if (!existsSync(fixtureDir)) throw new Error(`fixture ${fixtureDir} does not exist`);
     cpSync(fixtureDir, this.workspace, { recursive: true });
+    substituteWorkspacePath(this.workspace);
     for (const example of examples) {
       const source = join(REPO_ROOT, 'examples', example);
       if (!existsSync(source)) throw new Error(`examples/${example} does not exist in the repository (the example workspace has not landed?)`);

@@ -1,0 +1,50 @@
+// Scenario 4, the run dashboard: open the dashboard of a finished run from the Runs view; its
+// train-loss series has as many points as metrics.jsonl has train lines. Screenshots in the dark
+// and the light theme.
+// The webview's contract with this test: the train-loss chart's element carries
+// data-series="train-loss" and data-points="<number of points plotted>".
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { trainLines } from './lib/run-folders.mjs';
+import { rowShowsState, runContextAction, showRunsView, showsNumber, waitForRunRow, webviewFrame } from './lib/ui.mjs';
+import { withWorkbench } from './lib/workbench.mjs';
+import { waitFor } from './lib/wait.mjs';
+
+const RUN_NAME = 'e2e-dashboard-20261128-120000';
+const SERIES = '[data-series="train-loss"]';
+
+test('dashboard: the loss series of a finished run has one point per train line of metrics.jsonl', { timeout: 240_000 }, async () => {
+  await withWorkbench({ name: 'dashboard', fixture: 'dashboard' }, async (wb) => {
+    const { page } = wb;
+    const runDir = join(wb.workspace, 'runs', RUN_NAME);
+    const lines = trainLines(runDir);
+    assert.ok(lines.length > 100, `the fixture run has many train lines (${lines.length})`);
+
+    await showRunsView(page);
+    await waitForRunRow(page, RUN_NAME, 'completed with its final loss',
+      (row) => rowShowsState(row, 'completed') && showsNumber(row.text, 'loss', lines.at(-1).loss), { timeoutMs: 60_000 });
+    await wb.step('finished run listed');
+
+    await runContextAction(page, RUN_NAME, 'Open Dashboard');
+    const frame = await webviewFrame(page, SERIES, 60_000).catch((err) => {
+      throw new Error(`${err.message}: the dashboard's train-loss chart must carry data-series="train-loss" and data-points="<points plotted>"`);
+    });
+    const points = await waitFor(`the train-loss series to hold ${lines.length} points`, async () => {
+      const shown = Number(await frame.locator(SERIES).first().getAttribute('data-points'));
+      if (shown !== lines.length) throw new Error(`data-points is ${shown}`);
+      return shown;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    await wb.step('dashboard dark theme');
+    assert.equal(points, lines.length);
+
+    const settingsFile = join(wb.userDataDir, 'User', 'settings.json');
+    const settings = JSON.parse(readFileSync(settingsFile, 'utf8'));
+    writeFileSync(settingsFile, JSON.stringify({ ...settings, 'workbench.colorTheme': 'Default Light Modern' }, null, 2));
+    await waitFor('the light theme', async () => (await page.locator('.monaco-workbench.vs').count()) > 0, { timeoutMs: 20_000 });
+    const lightFrame = await webviewFrame(page, SERIES, 10_000);
+    await waitFor('the dashboard to keep its points in the light theme', async () => Number(await lightFrame.locator(SERIES).first().getAttribute('data-points')) === lines.length, { timeoutMs: 10_000 });
+    await wb.step('dashboard light theme');
+  });
+});
