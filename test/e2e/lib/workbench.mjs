@@ -83,7 +83,10 @@ export async function openWorkbench({ name, fixture, examples = [], trusted = tr
   const outDir = join(OUT_ROOT, name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const root = mkdtempSync(join(tmpdir(), `lora-lab-e2e-${slug(name)}-`));
+  // A failed session keeps its folder for diagnosis until the next session of the same name.
+  const prefix = `lora-lab-e2e-${slug(name)}-`;
+  for (const old of readdirSync(tmpdir()).filter((entry) => entry.startsWith(prefix))) rmSync(join(tmpdir(), old), { recursive: true, force: true });
+  const root = mkdtempSync(join(tmpdir(), prefix));
   const session = new Workbench({ name, outDir, root });
   try {
     await session.start({ fixture, examples, trusted, settings });
