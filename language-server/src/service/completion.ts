@@ -4,6 +4,7 @@ import { CompletionItemKind, InsertTextFormat, MarkupKind, type CompletionItem }
 import { KEY_SPECS, SECTIONS, childKeys, describeRange, expected, hoverText, keySpec, type KeySpec, type Position, type Range } from '../config';
 import type { ConfigAnalysis } from './analysis';
 import { cursorContext } from './cursor';
+import { pathCompletions } from './path-completion';
 import { SECTION_DOCS, newConfigSnippet, sweepSnippet, valuePlaceholder } from './snippets';
 
 const markdown = (value: string) => ({ kind: MarkupKind.Markdown, value });
@@ -105,7 +106,8 @@ export function completions(analysis: ConfigAnalysis, position: Position): Compl
   const context = cursorContext(analysis.lines, position);
   if (context.kind === 'key') return keyCompletions(analysis, context.section, context.range, position.line);
   if (context.kind === 'value') {
-    const items = valueCompletions(context.key, context.inList, context.listItems, context.range);
+    const spec = keySpec(context.key);
+    const items = spec?.type === 'path' && !context.inList ? pathCompletions(analysis, context.key, context.partial, context.range) : valueCompletions(context.key, context.inList, context.listItems, context.range);
     // Right after 'key:' (a trigger character) the value needs its separating space.
     if (analysis.lines[position.line]?.[context.range.start.character - 1] !== ':') return items;
     return items.map((item) => (item.textEdit && 'range' in item.textEdit ? { ...item, textEdit: { ...item.textEdit, newText: ` ${item.textEdit.newText}` } } : item));

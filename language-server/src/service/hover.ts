@@ -1,7 +1,7 @@
 // Hover on every key (documentation, default, range, the article's finding, the value in other
 // units) and on enum values, sections and sweep entries (what each variant gets).
 import { MarkupKind, type Hover } from 'vscode-languageserver-types';
-import { childKeys, hoverText, keySpec, type LoraLabConfig, type Position, type Range } from '../config';
+import { EVAL_TASK_DATA_FILES, childKeys, hoverText, joinPath, keySpec, type LoraLabConfig, type Position, type Range } from '../config';
 import type { ConfigAnalysis } from './analysis';
 import { checkpointShape } from './checkpoint';
 import { formatCount, formatShare, parameterCounts } from './params';
@@ -88,6 +88,11 @@ export function hover(analysis: ConfigAnalysis, position: Position): Hover | nul
       if (typeof value === 'string' && spec.choiceDocs[value]) return markdownHover(`**${key}: ${value}**\n\n${spec.choiceDocs[value]}`, location.valueRange);
     }
   }
+  const tasks = locations.get('eval.tasks');
+  if (tasks && contains(tasks.valueRange, position)) {
+    const task = evalTaskAt(analysis, position);
+    if (task) return task;
+  }
   for (const [key, location] of locations) {
     const match = /^sweep\.(.+)\[(\d+)\]$/.exec(key);
     if (!match || !contains(location.valueRange, position)) continue;
@@ -117,4 +122,17 @@ function variantsUsingItem(config: LoraLabConfig, key: string, itemIndex: number
   const test = (variantIndex: number): boolean => position >= 0 && Math.floor(variantIndex / stride) % size === itemIndex;
   const total = entries.reduce((product, entry) => product * entry.values.length, 1);
   return Object.assign(test, { count: position < 0 ? 0 : total / size });
+}
+
+/** The eval task name under the cursor: which data file it needs under eval.data_dir, or that it is generated. */
+function evalTaskAt(analysis: ConfigAnalysis, position: Position): Hover | null {
+  const line = analysis.lines[position.line] ?? '';
+  const before = /\w*$/.exec(line.slice(0, position.character))![0];
+  const after = /^\w*/.exec(line.slice(position.character))![0];
+  const task = before + after;
+  if (!(task in EVAL_TASK_DATA_FILES)) return null;
+  const file = EVAL_TASK_DATA_FILES[task];
+  const range: Range = { start: { line: position.line, character: position.character - before.length }, end: { line: position.line, character: position.character + after.length } };
+  const where = file ? `reads \`${file}\` from eval.data_dir (${joinPath(analysis.parsed.config.eval.data_dir, file)}).` : 'generates its problems; it needs no data file.';
+  return markdownHover(`**${task}** (evaluation task) ${where}`, range);
 }

@@ -155,3 +155,24 @@ test('hover on every schema key: its documentation, default, range and finding',
     if (range) assert.ok(text.includes(range), spec.key);
   }
 });
+
+test('path completion: checkpoint folders first, dataset files inside the typed folder', () => {
+  const [checkpointText, checkpointAt] = at('model:\n  checkpoint: |');
+  const checkpoints = completions(analyse(checkpointText), checkpointAt);
+  assert.deepEqual(checkpoints.map((item) => [item.label, item.detail]), [['ckpt/', 'Hugging Face checkpoint (has config.json)'], ['data/', 'folder']]);
+  assert.equal(checkpoints[0].textEdit && 'range' in checkpoints[0].textEdit && checkpoints[0].textEdit.newText, 'ckpt');
+  const [dataText, dataAt] = at(`${BASE}data:\n  path: data/al|`);
+  const files = completions(analyse(dataText), dataAt);
+  assert.deepEqual(files.map((item) => item.label), ['alpaca.json', 'eval/']);
+  const edit = files[0].textEdit && 'range' in files[0].textEdit ? files[0].textEdit : undefined;
+  assert.deepEqual(edit?.range, { start: { line: 3, character: 13 }, end: { line: 3, character: 15 } });
+  assert.deepEqual(completions(analyzeConfig(dataText, '/ws/run.lora.yaml'), dataAt), [], 'no file system, no paths');
+});
+
+test('hover on an eval task names the data file it needs', () => {
+  const analysis = analyse(`${BASE}eval:\n  tasks: [mmlu_global_facts, arithmetic_4ds]\n`);
+  const shown = hover(analysis, { line: 3, character: 14 });
+  assert.deepEqual(shown?.range, { start: { line: 3, character: 10 }, end: { line: 3, character: 27 } });
+  assert.match(JSON.stringify(shown?.contents), /reads `mmlu_global_facts\.jsonl` from eval\.data_dir \(\/ws\/data\/eval\/mmlu_global_facts\.jsonl\)/);
+  assert.match(JSON.stringify(hover(analysis, { line: 3, character: 32 })?.contents), /arithmetic_4ds\*\* \(evaluation task\) generates its problems/);
+});
