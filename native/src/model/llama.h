@@ -57,13 +57,14 @@ struct LlamaLayer {
   LoraPair* lora[7] = {};                                 // by PeftModule Q..Down
 };
 
-// Saved activations of one layer for one micro-batch (N tokens).
+// Saved activations of one layer for one micro-batch (N tokens). The normed inputs and the SwiGLU
+// output are not kept: backward recomputes them from x_in / x_mid / gate / up (cheap, exact).
 struct LayerActs {
-  Buffer<float> rstd1, xn1;           // (N), (N,C)
+  Buffer<float> rstd1;                // (N)
   Buffer<float> q, k, v;              // (N,QD), (N,KD), (N,KD) after rope
   Buffer<float> att, lse;             // (N,QD), (B,NH,T)
-  Buffer<float> x_mid, rstd2, xn2;    // (N,C), (N), (N,C)
-  Buffer<float> gate, up, hmid;       // (N,F) x3
+  Buffer<float> x_mid, rstd2;         // (N,C), (N)
+  Buffer<float> gate, up;             // (N,F) x2
   Buffer<float> lora_u[7];            // (N,R) per adapted linear
 };
 
@@ -174,6 +175,7 @@ class LlamaModel {
   std::vector<LayerActs> acts_;        // L (training without checkpointing) or 1 (scratch)
   Buffer<float> rstd_f_, xn_f_, dxn_f_;  // (N), (N,C), (N,C)
   // backward / head workspace
+  Buffer<float> ws_xn_, ws_hmid_;      // (N,C), (N,F): normed input / SwiGLU output of the layer at hand
   Buffer<float> ws_dresid_, ws_dh_, ws_dgate_, ws_dup_, ws_dxn_, ws_datt_, ws_dq_, ws_dk_, ws_dv_, ws_xd_, ws_dxd_,
       ws_du_, ws_chunk_in_, ws_chunk_dx_, ws_chunk_u_, ws_losses_, ws_scratch_out_;
   Buffer<float> logits_chunk_;

@@ -57,16 +57,19 @@ void LlamaModel::layer_backward(int l, PassContext& ctx, const float* x_in, Laye
   };
   auto norm_grad = [](Param& p) { return p.trainable ? p.grad.data() : nullptr; };
   // MLP block: x_out = x_mid + down(silu(gate(xn2)) * up(xn2)); dresid holds d x_out
+  float* hmid = ws_hmid_.data();  // recompute silu(gate) * up and the normed inputs (exactly as forward)
+  swiglu_forward<float>(pool_, hmid, a.gate.data(), a.up.data(), N, F_);
   float* dh = zeroed(ws_dh_, N * F_);
-  linear_bwd(ctx, rows, site(PeftModule::Down), L.down, nullptr, L.lora[6], dh, dresid, a.hmid.data(),
-             lora_u(PeftModule::Down), N);
+  linear_bwd(ctx, rows, site(PeftModule::Down), L.down, nullptr, L.lora[6], dh, dresid, hmid, lora_u(PeftModule::Down), N);
   ws_dgate_.ensure(mem_, ws, N * F_);
   ws_dup_.ensure(mem_, ws, N * F_);
   swiglu_backward<float>(pool_, ws_dgate_.data(), ws_dup_.data(), dh, a.gate.data(), a.up.data(), N, F_);
+  float* xn = ws_xn_.data();
+  rmsnorm_forward<float>(pool_, xn, nullptr, a.x_mid.data(), L.mlp_norm.f32(), N, C_, cfg_.rms_norm_eps);
   float* dxn = zeroed(ws_dxn_, N * C_);
-  linear_bwd(ctx, rows, site(PeftModule::Gate), L.gate, nullptr, L.lora[4], dxn, ws_dgate_.data(), a.xn2.data(),
+  linear_bwd(ctx, rows, site(PeftModule::Gate), L.gate, nullptr, L.lora[4], dxn, ws_dgate_.data(), xn,
              lora_u(PeftModule::Gate), N);
-  linear_bwd(ctx, rows, site(PeftModule::Up), L.up, nullptr, L.lora[5], dxn, ws_dup_.data(), a.xn2.data(),
+  linear_bwd(ctx, rows, site(PeftModule::Up), L.up, nullptr, L.lora[5], dxn, ws_dup_.data(), xn,
              lora_u(PeftModule::Up), N);
   rmsnorm_backward<float>(pool_, dresid, norm_grad(L.mlp_norm), dxn, a.x_mid.data(), L.mlp_norm.f32(), a.rstd2.data(),
                           N, C_);
@@ -80,13 +83,11 @@ void LlamaModel::layer_backward(int l, PassContext& ctx, const float* x_in, Laye
                             a.v.data(), a.att.data(), a.lse.data(), ctx.lengths, B, T, NH, NKV, HD);
   rope_backward<float>(pool_, ws_dq_.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NH, HD);
   rope_backward<float>(pool_, ws_dk_.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NKV, HD);
+  rmsnorm_forward<float>(pool_, xn, nullptr, x_in, L.attn_norm.f32(), N, C_, cfg_.rms_norm_eps);
   dxn = zeroed(ws_dxn_, N * C_);
-  linear_bwd(ctx, rows, site(PeftModule::Q), L.q, &L.q_bias, L.lora[0], dxn, ws_dq_.data(), a.xn1.data(),
-             lora_u(PeftModule::Q), N);
-  linear_bwd(ctx, rows, site(PeftModule::K), L.k, &L.k_bias, L.lora[1], dxn, ws_dk_.data(), a.xn1.data(),
-             lora_u(PeftModule::K), N);
-  linear_bwd(ctx, rows, site(PeftModule::V), L.v, &L.v_bias, L.lora[2], dxn, ws_dv_.data(), a.xn1.data(),
-             lora_u(PeftModule::V), N);
+  linear_bwd(ctx, rows, site(PeftModule::Q), L.q, &L.q_bias, L.lora[0], dxn, ws_dq_.data(), xn, lora_u(PeftModule::Q), N);
+  linear_bwd(ctx, rows, site(PeftModule::K), L.k, &L.k_bias, L.lora[1], dxn, ws_dk_.data(), xn, lora_u(PeftModule::K), N);
+  linear_bwd(ctx, rows, site(PeftModule::V), L.v, &L.v_bias, L.lora[2], dxn, ws_dv_.data(), xn, lora_u(PeftModule::V), N);
   rmsnorm_backward<float>(pool_, dresid, norm_grad(L.attn_norm), dxn, x_in, L.attn_norm.f32(), a.rstd1.data(), N, C_);
 }
 

@@ -46,10 +46,11 @@ void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, Layer
   auto site = [&](PeftModule m) { return l * 16 + static_cast<int>(m); };
   auto lora_u = [&](PeftModule m) { return L.lora[static_cast<int>(m)] ? a.lora_u[static_cast<int>(m)].data() : nullptr; };
   // attention block
-  rmsnorm_forward<float>(pool_, a.xn1.data(), a.rstd1.data(), x_in, L.attn_norm.f32(), N, C_, cfg_.rms_norm_eps);
-  linear_fwd(ctx, rows, site(PeftModule::Q), L.q, &L.q_bias, L.lora[0], a.q.data(), a.xn1.data(), N, lora_u(PeftModule::Q));
-  linear_fwd(ctx, rows, site(PeftModule::K), L.k, &L.k_bias, L.lora[1], a.k.data(), a.xn1.data(), N, lora_u(PeftModule::K));
-  linear_fwd(ctx, rows, site(PeftModule::V), L.v, &L.v_bias, L.lora[2], a.v.data(), a.xn1.data(), N, lora_u(PeftModule::V));
+  float* xn = ws_xn_.data();  // (N,C) normed input, recomputed by backward
+  rmsnorm_forward<float>(pool_, xn, a.rstd1.data(), x_in, L.attn_norm.f32(), N, C_, cfg_.rms_norm_eps);
+  linear_fwd(ctx, rows, site(PeftModule::Q), L.q, &L.q_bias, L.lora[0], a.q.data(), xn, N, lora_u(PeftModule::Q));
+  linear_fwd(ctx, rows, site(PeftModule::K), L.k, &L.k_bias, L.lora[1], a.k.data(), xn, N, lora_u(PeftModule::K));
+  linear_fwd(ctx, rows, site(PeftModule::V), L.v, &L.v_bias, L.lora[2], a.v.data(), xn, N, lora_u(PeftModule::V));
   rope_forward<float>(pool_, a.q.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NH, HD);
   rope_forward<float>(pool_, a.k.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NKV, HD);
   if (ctx.cache) {
@@ -65,11 +66,12 @@ void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, Layer
   linear_fwd(ctx, rows, site(PeftModule::O), L.o, nullptr, L.lora[3], a.x_mid.data(), a.att.data(), N, lora_u(PeftModule::O));
   residual_add<float>(pool_, a.x_mid.data(), x_in, N * C_);
   // MLP block
-  rmsnorm_forward<float>(pool_, a.xn2.data(), a.rstd2.data(), a.x_mid.data(), L.mlp_norm.f32(), N, C_, cfg_.rms_norm_eps);
-  linear_fwd(ctx, rows, site(PeftModule::Gate), L.gate, nullptr, L.lora[4], a.gate.data(), a.xn2.data(), N, lora_u(PeftModule::Gate));
-  linear_fwd(ctx, rows, site(PeftModule::Up), L.up, nullptr, L.lora[5], a.up.data(), a.xn2.data(), N, lora_u(PeftModule::Up));
-  swiglu_forward<float>(pool_, a.hmid.data(), a.gate.data(), a.up.data(), N, F_);
-  linear_fwd(ctx, rows, site(PeftModule::Down), L.down, nullptr, L.lora[6], x_out, a.hmid.data(), N, lora_u(PeftModule::Down));
+  rmsnorm_forward<float>(pool_, xn, a.rstd2.data(), a.x_mid.data(), L.mlp_norm.f32(), N, C_, cfg_.rms_norm_eps);
+  linear_fwd(ctx, rows, site(PeftModule::Gate), L.gate, nullptr, L.lora[4], a.gate.data(), xn, N, lora_u(PeftModule::Gate));
+  linear_fwd(ctx, rows, site(PeftModule::Up), L.up, nullptr, L.lora[5], a.up.data(), xn, N, lora_u(PeftModule::Up));
+  float* hmid = ws_hmid_.data();  // (N,F) SwiGLU output, recomputed by backward
+  swiglu_forward<float>(pool_, hmid, a.gate.data(), a.up.data(), N, F_);
+  linear_fwd(ctx, rows, site(PeftModule::Down), L.down, nullptr, L.lora[6], x_out, hmid, N, lora_u(PeftModule::Down));
   residual_add<float>(pool_, x_out, a.x_mid.data(), N * C_);
 }
 

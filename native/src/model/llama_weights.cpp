@@ -242,7 +242,6 @@ void LlamaModel::ensure_acts(LayerActs& a, int64_t B, int64_t T) {
   const int64_t N = B * T;
   const auto act = MemCategory::Activations;
   a.rstd1.ensure(mem_, act, N);
-  a.xn1.ensure(mem_, act, N * C_);
   a.q.ensure(mem_, act, N * QD_);
   a.k.ensure(mem_, act, N * KD_);
   a.v.ensure(mem_, act, N * KD_);
@@ -250,10 +249,10 @@ void LlamaModel::ensure_acts(LayerActs& a, int64_t B, int64_t T) {
   a.lse.ensure(mem_, act, B * cfg_.num_heads * T);
   a.x_mid.ensure(mem_, act, N * C_);
   a.rstd2.ensure(mem_, act, N);
-  a.xn2.ensure(mem_, act, N * C_);
   a.gate.ensure(mem_, act, N * F_);
   a.up.ensure(mem_, act, N * F_);
-  a.hmid.ensure(mem_, act, N * F_);
+  ws_xn_.ensure(mem_, MemCategory::Workspace, N * C_);
+  ws_hmid_.ensure(mem_, MemCategory::Workspace, N * F_);
   if (!lora_.empty())
     for (auto& u : a.lora_u) u.ensure(mem_, act, N * lora_cfg_.r);
 }
