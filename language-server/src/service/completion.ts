@@ -104,7 +104,14 @@ function valueCompletions(key: string, inList: boolean, listItems: string[], ran
 /** Completion items at `position`. */
 export function completions(analysis: ConfigAnalysis, position: Position): CompletionItem[] {
   const context = cursorContext(analysis.lines, position);
-  if (context.kind === 'key') return keyCompletions(analysis, context.section, context.range, position.line);
+  if (context.kind === 'key') {
+    const items = keyCompletions(analysis, context.section, context.range, position.line);
+    if (!/^\s*:/.test(analysis.lines[position.line]?.slice(context.range.end.character) ?? '')) return items;
+    // The key already has its colon (and maybe a value): replace the name only.
+    return items
+      .filter((item) => item.kind !== CompletionItemKind.Snippet)
+      .map((item) => ({ ...item, textEdit: { range: context.range, newText: String(item.label) }, insertTextFormat: InsertTextFormat.PlainText }));
+  }
   if (context.kind === 'value') {
     const spec = keySpec(context.key);
     const items = spec?.type === 'path' && !context.inList ? pathCompletions(analysis, context.key, context.partial, context.range) : valueCompletions(context.key, context.inList, context.listItems, context.range);

@@ -69,6 +69,9 @@ test('completion: sweep keys and expressions, device, nullable values, snippets 
   const [topText, topAt] = at(`${BASE}|`);
   const top = completions(analyse(topText), topAt).map((item) => item.label);
   assert.ok(!top.includes('model') && top.includes('lora') && top.includes('sweep over lora.r') && !top.includes('lora-lab config'));
+  const [renameText, renameAt] = at(`${BASE}lora:\n  alp|ah: 32\n`);
+  const rename = completions(analyse(renameText), renameAt).find((item) => item.label === 'alpha');
+  assert.deepEqual(rename?.textEdit, { range: { start: { line: 3, character: 2 }, end: { line: 3, character: 7 } }, newText: 'alpha' });
   const [keyText, keyAt] = at(`${BASE}lora:\n  r: 8\n  |`);
   const rItem = completions(analyse(keyText), keyAt).find((item) => item.label === 'query');
   assert.equal(rItem?.textEdit && 'range' in rItem.textEdit && rItem.textEdit.newText, 'query: ${1|true,false|}');
