@@ -5,7 +5,7 @@ import { KEY_SPECS, SECTIONS, childKeys, describeRange, expected, hoverText, key
 import type { ConfigAnalysis } from './analysis';
 import { cursorContext } from './cursor';
 import { pathCompletions } from './path-completion';
-import { SECTION_DOCS, newConfigSnippet, sweepSnippet, valuePlaceholder } from './snippets';
+import { SECTION_DOCS, newConfigSnippet, snippetValue, sweepSnippet, valuePlaceholder } from './snippets';
 
 const markdown = (value: string) => ({ kind: MarkupKind.Markdown, value });
 
@@ -70,7 +70,7 @@ function sweepExample(spec: KeySpec): string {
   if (spec.type === 'boolean') return 'false, true';
   if (spec.type === 'enum' && spec.choices) return spec.choices.slice(0, 2).join(', ');
   if (spec.key === 'lora.r') return '8, 16, 32';
-  return String(spec.default);
+  return snippetValue(spec.default);
 }
 
 function valueItem(label: string, range: Range, detail: string, documentation?: string, quote = false): CompletionItem {

@@ -179,3 +179,26 @@ test('hover on an eval task names the data file it needs', () => {
   assert.match(JSON.stringify(shown?.contents), /reads `mmlu_global_facts\.jsonl` from eval\.data_dir \(\/ws\/data\/eval\/mmlu_global_facts\.jsonl\)/);
   assert.match(JSON.stringify(hover(analysis, { line: 3, character: 32 })?.contents), /arithmetic_4ds\*\* \(evaluation task\) generates its problems/);
 });
+
+/** A snippet with every placeholder at its first value, as the editor inserts it before any typing. */
+function expandSnippet(snippet: string): string {
+  return snippet
+    .replace(/\$\{\d+\|([^,|]*)[^}]*\|\}/g, '$1')
+    .replace(/\$\{\d+:((?:\\.|[^}])*)\}/g, '$1')
+    .replace(/\$\d+/g, '')
+    .replace(/\\([$}\\])/g, '$1');
+}
+
+test('the new-config and sweep snippets expand to configs without problems', () => {
+  const [emptyText, emptyAt] = at('|');
+  const items = completions(analyse(emptyText), emptyAt);
+  const newConfig = items.find((item) => item.label === 'lora-lab config');
+  const sweep = items.find((item) => item.label === 'sweep over lora.r');
+  const text = expandSnippet(newConfig?.textEdit && 'range' in newConfig.textEdit ? newConfig.textEdit.newText : '');
+  assert.match(text, /^name: my-run\nmodel:\n {2}checkpoint: checkpoints\/meta-llama\/Llama-2-7b-hf\n {2}precision: bf16-true\n/);
+  assert.deepEqual(analyzeConfig(text, '/ws/run.lora.yaml').parsed.problems, []);
+  const swept = `${text}${expandSnippet(sweep?.textEdit && 'range' in sweep.textEdit ? sweep.textEdit.newText : '')}`;
+  const analysis = analyzeConfig(swept, '/ws/run.lora.yaml');
+  assert.deepEqual(analysis.parsed.problems, []);
+  assert.deepEqual(analysis.parsed.variants.map((variant) => variant.overrides['lora.alpha']), [16, 32, 64, 128, 256, 512]);
+});
