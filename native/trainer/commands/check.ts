@@ -85,6 +85,10 @@ export const checkCommand: CliCommand = {
       return EXIT_USAGE;
     }
     const files = targets.flatMap(configFiles);
+    if (files.length === 0) {
+      out.stderr(`lora-lab check: no *.lora.yaml or *.lora.yml files in ${targets.join(', ')}.\n`);
+      return EXIT_FAILURE;
+    }
     const checked = files.map(checkFile);
     const count = (severity: Severity) => checked.reduce((sum, file) => sum + file.problems.filter((problem) => problem.severity === severity).length, 0);
     const totals = { errors: count('error'), warnings: count('warning'), hints: count('hint') };
@@ -94,6 +98,6 @@ export const checkCommand: CliCommand = {
       for (const file of checked) out.stdout(formatChecked(file));
       out.stderr(`lora-lab check: ${plural(checked.length, 'file')}, ${plural(totals.errors, 'error')}, ${plural(totals.warnings, 'warning')}, ${plural(totals.hints, 'hint')}.\n`);
     }
-    return totals.errors > 0 || checked.length === 0 ? EXIT_FAILURE : EXIT_OK;
+    return totals.errors > 0 ? EXIT_FAILURE : EXIT_OK;
   },
 };

@@ -50,6 +50,8 @@ test('a folder checks every *.lora.yaml under it; a missing file is an error; no
   const missing = await runCheck(['no/such/file.lora.yaml']);
   assert.equal(missing.code, 1);
   assert.equal(missing.stdout, 'no/such/file.lora.yaml:1:1 error cannot read the config file (ENOENT)\n');
+  const none = await runCheck([join(FIXTURES, 'data')]);
+  assert.deepEqual([none.code, none.stderr], [1, `lora-lab check: no *.lora.yaml or *.lora.yml files in ${join(FIXTURES, 'data')}.\n`]);
   assert.equal((await runCheck([])).code, 2);
   assert.equal((await runCheck(['x.lora.yaml', '--fix'])).code, 2);
 });
