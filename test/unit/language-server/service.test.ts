@@ -107,6 +107,8 @@ test('quick fixes applied: enum value, eval task, quantize with full, rank, empt
   const inserted = fixed(missingAlpha, actionsFor(missingAlpha, 'alpha-not-2r')[0]);
   assert.equal(inserted, `${BASE}lora:\n  r: 32\n  dropout: 0.1\n  alpha: 64\ntrain:\n  seed: 1\n`);
   assert.ok(!analyse(inserted).parsed.problems.some((problem) => problem.code === 'alpha-not-2r'));
+  const sweepKey = `${BASE}sweep:\n  lora.rr: [8, 16]\n`;
+  assert.equal(fixed(sweepKey, actionsFor(sweepKey, 'sweep-unknown-key')[0]), `${BASE}sweep:\n  lora.r: [8, 16]\n`);
   const duplicate = `${BASE}lora:\n  alpha: 16\n  alpah: 16\n`;
   assert.deepEqual(actionsFor(duplicate, 'unknown-key'), [], 'no rename onto a key the section already has');
 });
