@@ -64,7 +64,8 @@ static std::vector<float> state_param(const std::string& dir, const std::string&
   return v;
 }
 
-// 1 x micro-batch 8 == 8 x micro-batch 1: SGD without momentum/decay/clip moves params by -lr * grad.
+// 1 x micro-batch 8 == 8 x micro-batch 1 (LoRA with dropout too): SGD without momentum, decay or
+// clipping moves every parameter by -lr * grad, so the saved parameters expose the gradients.
 static void accumulation(Method method) {
   EngineOptions o = base_options();
   o.method = method;
@@ -72,6 +73,7 @@ static void accumulation(Method method) {
   o.momentum = 0.0f;
   o.grad_clip = 0.0f;
   o.learning_rate = 1.0f;
+  o.lora_dropout = method == Method::LoRA ? 0.1f : 0.0f;  // masks are keyed per example: split-invariant
   std::vector<int32_t> lengths = {10, 7, 10, 3, 9, 10, 5, 8};
   Batch big = tiny::make_batch(8, 10, 64, 21, lengths);
   std::vector<Batch> singles;
