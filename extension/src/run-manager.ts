@@ -128,7 +128,8 @@ export class RunManager {
     const run: ActiveRun = { id: entry.id, label: entry.label, device: entry.device, pid: 0, outputFile };
     let child: ChildProcess;
     try {
-      const cwd = path.dirname(request.configPath);
+      // relative paths of a config resolve against its folder; a resume reads the run folder's copy
+      const cwd = path.dirname(request.resumeDir ?? request.configPath);
       child = forkTrainer(this.options.trainerEntry, trainArgs(request), trainerForkOptions(cwd, fd, this.options.threads()));
     } catch (err) {
       this.options.log('error', `could not start the trainer for ${entry.label}: ${(err as Error).message}`);
@@ -158,6 +159,9 @@ export class RunManager {
         run.name = event.name;
         run.totalSteps = event.totalSteps;
         run.pid = event.pid || run.pid;
+        run.final = undefined; // the next variant of a sweep
+        run.step = undefined;
+        run.loss = undefined;
         break;
       case 'step':
         run.step = event.line.step;

@@ -11,11 +11,14 @@ export interface TrainRequest {
   resumeDir?: string;
 }
 
-/** `train CONFIG --ipc [--variant i] [--resume RUN_DIR]`: the trainer chooses the run folder. */
+/**
+ * `train CONFIG --ipc [--variant i]` (without --variant the trainer runs every variant of a sweep
+ * in order, under one sweep id), or `train --resume RUN_DIR --ipc` (the run folder has its config).
+ */
 export function trainArgs(request: TrainRequest): string[] {
+  if (request.resumeDir !== undefined) return ['train', '--resume', request.resumeDir, '--ipc'];
   const args = ['train', request.configPath, '--ipc'];
   if (request.variant !== undefined) args.push('--variant', String(request.variant));
-  if (request.resumeDir !== undefined) args.push('--resume', request.resumeDir);
   return args;
 }
 

@@ -1,5 +1,5 @@
 // "LoRA Lab: Resume Run": queues a stopped, failed or crashed run again from its last checkpoint
-// (`train CONFIG --resume RUN_DIR`, with the same sweep variant). Refused in untrusted workspaces.
+// (`train --resume RUN_DIR`: the run folder holds its config). Refused in untrusted workspaces.
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { readConfigPlan } from '../config-file';
@@ -16,12 +16,8 @@ export function resumeRun(ctx: Ctx): Cmd {
       return;
     }
     const { configPath } = view.run;
-    if (!fs.existsSync(configPath)) {
-      void vscode.window.showErrorMessage(`LoRA Lab: cannot resume ${view.run.name}: its config ${configPath} no longer exists.`);
-      return;
-    }
-    const device = readConfigPlan(configPath).device;
-    ctx.manager.enqueue([{ request: { configPath, variant: view.run.sweep?.variant, resumeDir: view.dir }, device, label: `${view.run.name} (resume)` }]);
+    const device = fs.existsSync(configPath) ? readConfigPlan(configPath).device : view.run.device?.kind === 'cpu' ? 'cpu' : 'auto';
+    ctx.manager.enqueue([{ request: { configPath, resumeDir: view.dir }, device, label: `${view.run.name} (resume)` }]);
     ctx.log.info(`queued resume of ${view.dir}`);
   };
 }

@@ -1,8 +1,10 @@
 // "LoRA Lab: Start LoRA Run": picks the active *.lora.yaml (or one from the workspace), refuses
-// with the config's problems when it has errors, and queues the run (every variant of a sweep).
+// with the config's problems when it has errors, and queues the run (a sweep: all its variants).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseConfigText, readConfigPlan } from '../config-file';
+import { parseConfig } from '../../../language-server/src/config';
+import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
+import { deviceKey } from '../config-file';
 import type { Cmd, Ctx } from '../context';
 import { allowedByTrust } from './pick-run';
 
@@ -23,15 +25,18 @@ async function pickConfig(): Promise<vscode.Uri | undefined> {
   return (await vscode.window.showQuickPick(items, { placeHolder: 'Config to train' }))?.uri;
 }
 
-/** The config's errors: the language server's error diagnostics, or a YAML that does not parse. */
-export async function configErrors(uri: vscode.Uri): Promise<string[]> {
-  const problems = vscode.languages
-    .getDiagnostics(uri)
-    .filter((d) => d.severity === vscode.DiagnosticSeverity.Error)
-    .map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
-  if (problems.length) return problems;
-  const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-  return parseConfigText(text) === undefined ? ['the file is not valid YAML'] : [];
+/** What starting a config means: its errors (by the config language, files checked), name, device, variants. */
+export interface StartPlan {
+  errors: string[];
+  name: string;
+  device: string;
+  variants: number;
+}
+
+export function planStart(text: string, configPath: string): StartPlan {
+  const parsed = parseConfig(text, configPath, nodeFileSystem);
+  const errors = parsed.problems.filter((p) => p.severity === 'error').map((p) => `line ${p.range.start.line + 1}: ${p.message}`);
+  return { errors, name: parsed.config.name, device: deviceKey(parsed.config.device), variants: Math.max(1, parsed.variants.length) };
 }
 
 export function startRun(ctx: Ctx): Cmd {
@@ -40,9 +45,11 @@ export function startRun(ctx: Ctx): Cmd {
     const uri = arg instanceof vscode.Uri && isLoraConfig(arg) ? arg : await pickConfig();
     if (!uri) return;
     await vscode.workspace.saveAll(false);
-    const errors = await configErrors(uri);
-    if (errors.length) {
+    const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+    const plan = planStart(text, uri.fsPath);
+    if (plan.errors.length) {
       const name = path.basename(uri.fsPath);
+      const { errors } = plan;
       ctx.log.warn(`not starting ${name}: ${errors.join('; ')}`);
       void vscode.window.showErrorMessage(`LoRA Lab: ${name} has ${errors.length} error${errors.length === 1 ? '' : 's'}; fix them to start a run.`, {
         modal: true,
@@ -50,14 +57,10 @@ export function startRun(ctx: Ctx): Cmd {
       });
       return;
     }
-    const plan = readConfigPlan(uri.fsPath);
-    const entries = Array.from({ length: plan.variants }, (_, i) => ({
-      request: { configPath: uri.fsPath, variant: plan.variants > 1 ? i : undefined },
-      device: plan.device,
-      label: plan.variants > 1 ? `${plan.name} [${i + 1}/${plan.variants}]` : plan.name,
-    }));
-    ctx.manager.enqueue(entries);
-    ctx.log.info(`queued ${entries.length} run${entries.length === 1 ? '' : 's'} of ${uri.fsPath} (device ${plan.device})`);
+    // One trainer process runs every variant of a sweep in order (one sweep id groups them).
+    const label = plan.variants > 1 ? `${plan.name} (sweep of ${plan.variants})` : plan.name;
+    ctx.manager.enqueue([{ request: { configPath: uri.fsPath }, device: plan.device, label }]);
+    ctx.log.info(`queued ${label} from ${uri.fsPath} (device ${plan.device})`);
     void vscode.commands.executeCommand('loraLab.runs.focus');
   };
 }

@@ -24,7 +24,8 @@ test('fork options: plain Node, no execArgv, no shell, output to a file, NODE_OP
 test('train and merge arguments are arrays; a path with spaces and quotes stays one argument', () => {
   const config = "/ws/my runs/it's.lora.yaml";
   assert.deepEqual(trainArgs({ configPath: config }), ['train', config, '--ipc']);
-  assert.deepEqual(trainArgs({ configPath: config, variant: 2, resumeDir: '/out/r-2' }), ['train', config, '--ipc', '--variant', '2', '--resume', '/out/r-2']);
+  assert.deepEqual(trainArgs({ configPath: config, variant: 2 }), ['train', config, '--ipc', '--variant', '2']);
+  assert.deepEqual(trainArgs({ configPath: config, resumeDir: '/out/my run' }), ['train', '--resume', '/out/my run', '--ipc']);
   assert.deepEqual(mergeArgs('/m', '/r/adapter', '/r/merged'), ['merge', '--checkpoint', '/m', '--adapter', '/r/adapter', '--out', '/r/merged']);
 });
 
