@@ -19,9 +19,16 @@ export function optimizerStepsFromIterations(iterations: number, train: TrainSiz
   return Math.floor(iterations / gradientAccumulationSteps(train));
 }
 
-/** Optimizer steps of one pass over `trainExamples` (the last step of an epoch may hold fewer examples). */
+/**
+ * Optimizer steps of one pass over `trainExamples`, as the trainer counts them
+ * (native/trainer/run/training-data.ts): whole global batches only; the examples left over do not
+ * make a smaller step, the next epoch reshuffles everything. At least 1.
+ */
 export function stepsPerEpoch(trainExamples: number, train: TrainSizes): number {
-  return Math.ceil(trainExamples / train.global_batch_size);
+  if (trainExamples <= 0) return 0;
+  const microBatch = Math.min(train.micro_batch_size, trainExamples);
+  const globalBatch = Math.min(trainExamples, microBatch * Math.max(1, Math.floor(train.global_batch_size / train.micro_batch_size)));
+  return Math.max(1, Math.floor(trainExamples / globalBatch));
 }
 
 /** Steps the run will take: max_steps when set, else epochs * steps per epoch. */

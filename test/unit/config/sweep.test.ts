@@ -151,9 +151,11 @@ test('step units: optimizer steps vs the article\'s micro-batch iterations', () 
   assert.equal(gradientAccumulationSteps(train), 128);
   assert.equal(optimizerStepsFromIterations(50000, train), 390);
   assert.equal(microBatchIterations(390, train), 49920);
-  assert.equal(stepsPerEpoch(50000, train), 391);
-  assert.equal(totalOptimizerSteps(50000, train), 391);
-  assert.equal(totalOptimizerSteps(50000, { ...train, epochs: 2 }), 782);
+  assert.equal(stepsPerEpoch(50000, train), 390);
+  assert.equal(stepsPerEpoch(100, train), 1, 'a training set smaller than the global batch is one step');
+  assert.equal(stepsPerEpoch(0, train), 0);
+  assert.equal(totalOptimizerSteps(50000, train), 390);
+  assert.equal(totalOptimizerSteps(50000, { ...train, epochs: 2 }), 780);
   assert.equal(totalOptimizerSteps(50000, { ...train, max_steps: 10 }), 10);
   assert.match(describeSteps(390, train), /^390 optimizer steps = 49,920 micro-batch iterations/);
 });
