@@ -19,18 +19,26 @@ function documentPath(uri: string): { path: string; onDisk: boolean } {
   return { path: decodeURIComponent(uri.replace(/^[a-z-]+:\/*/i, '/')), onDisk: false };
 }
 
+/** Documents whose last analysis took longer than this (large sweeps) get their diagnostics debounced. */
+export const SLOW_ANALYSIS_MS = 50;
+export const DEBOUNCE_MS = 200;
+
 /** Serves the language features on `connection` until it closes. `fileSystem` is node:fs unless a test passes another. */
 export function startServer(connection: Connection, fileSystem: FileSystem = nodeFileSystem): void {
   const documents = new TextDocuments(TextDocument);
   const fs = new CachedFileSystem(fileSystem);
   const analyses = new Map<string, { version: number; analysis: ConfigAnalysis }>();
+  const analysisCost = new Map<string, number>();
+  const pendingPublish = new Map<string, ReturnType<typeof setTimeout>>();
   let codeLensRefresh = false;
 
   const analysisOf = (document: TextDocument): ConfigAnalysis => {
     const cached = analyses.get(document.uri);
     if (cached && cached.version === document.version) return cached.analysis;
     const { path, onDisk } = documentPath(document.uri);
+    const started = performance.now();
     const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined);
+    analysisCost.set(document.uri, performance.now() - started);
     analyses.set(document.uri, { version: document.version, analysis });
     return analysis;
   };
@@ -48,6 +56,19 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
     const found = withDocument(document.uri, null, diagnostics);
     if (found) void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: found });
   };
+  /** Publishes at once, or after a pause in typing when this document is slow to analyse. */
+  const schedulePublish = (uri: string): void => {
+    clearTimeout(pendingPublish.get(uri));
+    pendingPublish.delete(uri);
+    const current = documents.get(uri);
+    if (!current) return;
+    if ((analysisCost.get(uri) ?? 0) < SLOW_ANALYSIS_MS) return publish(current);
+    pendingPublish.set(uri, setTimeout(() => {
+      pendingPublish.delete(uri);
+      const latest = documents.get(uri);
+      if (latest) publish(latest);
+    }, DEBOUNCE_MS));
+  };
 
   connection.onInitialize((params) => {
     codeLensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
@@ -62,9 +83,12 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
       serverInfo: { name: 'lora-lab-language-server' },
     };
   });
-  documents.onDidChangeContent((event) => publish(event.document));
+  documents.onDidChangeContent((event) => schedulePublish(event.document.uri));
   documents.onDidClose((event) => {
+    clearTimeout(pendingPublish.get(event.document.uri));
+    pendingPublish.delete(event.document.uri);
     analyses.delete(event.document.uri);
+    analysisCost.delete(event.document.uri);
     void connection.sendDiagnostics({ uri: event.document.uri, diagnostics: [] });
   });
   connection.onCompletion((params) => withDocument(params.textDocument.uri, [], (analysis) => completions(analysis, params.position)));
@@ -75,7 +99,7 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
     // A checkpoint, dataset or eval file appeared, changed or went away: re-check every open config.
     fs.invalidate();
     analyses.clear();
-    for (const document of documents.all()) publish(document);
+    for (const document of documents.all()) schedulePublish(document.uri);
     if (codeLensRefresh) void connection.sendRequest('workspace/codeLens/refresh');
   });
 

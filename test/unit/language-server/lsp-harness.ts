@@ -100,6 +100,11 @@ export class LspSession {
     return this.published.length;
   }
 
+  /** The document versions of the diagnostics published for `uri` after the first `after` notifications. */
+  publishedVersions(uri: string, after = 0): Array<number | undefined> {
+    return this.published.slice(after).filter((entry) => entry.uri === uri).map((entry) => entry.version);
+  }
+
   /**
    * The latest diagnostics published for `uri`'s current version since it was last opened or changed
    * (or since the first `after` notifications); fails after `timeoutMs`.

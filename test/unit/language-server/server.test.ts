@@ -186,3 +186,18 @@ test('watched files: a dataset that appears clears its diagnostic', async () => 
     rmSync(folder, { recursive: true, force: true });
   }
 });
+
+test('a slow document (a 4,096-variant sweep) gets its diagnostics once typing pauses', async () => {
+  const uri = fixtureUri('unsaved-big-sweep.lora.yaml');
+  const seeds = Array.from({ length: 64 }, (_, i) => i).join(', ');
+  const text = (name: string) => `name: ${name}\nsweep:\n  train.seed: [${seeds}]\n  data.seed: [${seeds}]\n`;
+  await lsp.open(uri, text('big'));
+  await lsp.diagnostics(uri, undefined, 30_000);
+  const before = lsp.publishCount;
+  for (const name of ['big-a', 'big-ab', 'big-abc']) await lsp.change(uri, text(name));
+  await lsp.diagnostics(uri, undefined, 30_000);
+  const versions = lsp.publishedVersions(uri, before);
+  assert.equal(versions[versions.length - 1], 4);
+  assert.ok(versions.length < 3, `the edits in between were not analysed for diagnostics: ${JSON.stringify(versions)}`);
+  await lsp.close(uri);
+});
