@@ -71,14 +71,15 @@ void test_against_reference(int64_t N, int64_t IC, int64_t OC, QuantType type, b
                 quant_type_name(type), dq ? "-dq" : "", quant_kernel_path().c_str());
 
   std::vector<float> out(N * OC, 123.0f);
-  quant_linear_forward(&pool, out.data(), inp.data(), q, N, false);
+  quant_linear_forward(&pool, out.data(), inp.data(), q, nullptr, N, false);
   CHECK(close(out, out_ref, out_scale, (std::string("forward ") + what).c_str()));
-  // accumulate: out += inp . W^T on top of 0.5
-  std::vector<float> acc(N * OC, 0.5f);
+  // accumulate with a bias: out += inp . W^T + bias on top of 0.5
+  std::vector<float> acc(N * OC, 0.5f), bias = uniform(OC, 4);
   std::vector<double> acc_ref(out_ref), acc_scale(out_scale);
-  for (size_t i = 0; i < acc_ref.size(); ++i) acc_ref[i] += 0.5, acc_scale[i] += 0.5;
-  quant_linear_forward(&pool, acc.data(), inp.data(), q, N, true);
-  CHECK(close(acc, acc_ref, acc_scale, "forward accumulate"));
+  for (size_t i = 0; i < acc_ref.size(); ++i)
+    acc_ref[i] += 0.5 + bias[i % OC], acc_scale[i] += 0.5 + std::fabs(bias[i % OC]);
+  quant_linear_forward(&pool, acc.data(), inp.data(), q, bias.data(), N, true);
+  CHECK(close(acc, acc_ref, acc_scale, "forward accumulate + bias"));
 
   std::vector<float> dinp(N * IC, -7.0f);
   quant_linear_backward_input(&pool, dinp.data(), dout.data(), q, N, false);
@@ -112,15 +113,15 @@ void test_each_instruction_set() {
 
 void test_thread_determinism() {
   const int64_t N = 23, IC = 600, OC = 150;  // several tasks, K chunks and row chunks; partial blocks
-  std::vector<float> w = uniform(OC * IC, 9), inp = uniform(N * IC, 10), dout = uniform(N * OC, 11);
+  std::vector<float> w = uniform(OC * IC, 9), inp = uniform(N * IC, 10), dout = uniform(N * OC, 11), bias = uniform(OC, 12);
   QuantizedWeight q = quantize(w.data(), OC, IC, QuantType::NF4, true);
   std::vector<float> out0(N * OC), dinp0(N * IC);
-  quant_linear_forward(nullptr, out0.data(), inp.data(), q, N, false);
+  quant_linear_forward(nullptr, out0.data(), inp.data(), q, bias.data(), N, false);
   quant_linear_backward_input(nullptr, dinp0.data(), dout.data(), q, N, false);
   for (int threads : {1, 2, 3, 5}) {
     ThreadPool pool(threads);
     std::vector<float> out(N * OC), dinp(N * IC);
-    quant_linear_forward(&pool, out.data(), inp.data(), q, N, false);
+    quant_linear_forward(&pool, out.data(), inp.data(), q, bias.data(), N, false);
     quant_linear_backward_input(&pool, dinp.data(), dout.data(), q, N, false);
     CHECK(std::memcmp(out.data(), out0.data(), out.size() * 4) == 0);
     CHECK(std::memcmp(dinp.data(), dinp0.data(), dinp.size() * 4) == 0);

@@ -84,8 +84,9 @@ void dequantize_tile(float* out, const QuantizedWeight& w, int64_t o0, int64_t o
 // ---- kernels (quant_matmul.cpp) --------------------------------------------------------------
 // out (N, OC) (+)= inp (N, IC) . W^T. Tasks own 16 weight rows; each dequantizes (16 x 1024) tiles
 // into a 64 KiB scratch and multiplies it with all N rows. Bitwise identical for any thread count.
-void quant_linear_forward(ThreadPool* pool, float* out, const float* inp, const QuantizedWeight& w, int64_t N,
-                          bool accumulate = false);
+// bias (OC) or null is added after the product (Qwen2's q/k/v biases): out (+)= inp . W^T + bias.
+void quant_linear_forward(ThreadPool* pool, float* out, const float* inp, const QuantizedWeight& w, const float* bias,
+                          int64_t N, bool accumulate = false);
 // dinp (N, IC) (+)= dout (N, OC) . W. Tasks own 128 input columns; each walks the weight rows in
 // tiles of (32 x 128) (16 KiB scratch) in order. Bitwise identical for any thread count.
 // Both take pool first like ops/matmul.h (null = serial) and run with FTZ/DAZ on every thread.

@@ -50,8 +50,8 @@ void check_args(const QuantizedWeight& w, int64_t N, const char* what) {
 
 const std::string& quant_kernel_path() { return dispatch().path; }
 
-void quant_linear_forward(ThreadPool* pool, float* out, const float* inp, const QuantizedWeight& w, int64_t N,
-                          bool accumulate) {
+void quant_linear_forward(ThreadPool* pool, float* out, const float* inp, const QuantizedWeight& w, const float* bias,
+                          int64_t N, bool accumulate) {
   check_args(w, N, "quant_linear_forward");
   if (N == 0) return;
   const int64_t OC = w.rows, IC = w.cols;
@@ -65,6 +65,9 @@ void quant_linear_forward(ThreadPool* pool, float* out, const float* inp, const 
       dequantize_tile(tile.data(), w, o0, o1, k0, k0 + kl);
       forward(out, inp, tile.data(), N, IC, OC, o0, o1, k0, kl, accumulate || k0 > 0);
     }
+    if (bias)
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t o = o0; o < o1; ++o) out[n * OC + o] += bias[o];
   });
 }
 
