@@ -1,11 +1,13 @@
-// `npm test`: type check, lint, TypeScript unit tests (node:test) and native tests (ctest), in
-// that order; runs every stage and fails if any failed.
+// `npm test`: rebuild the addon and bundles if stale (tests spawn dist/cli.js), type check, lint, TypeScript unit
+// tests (node:test) and native tests (ctest), in that order; runs every stage, fails if any failed.
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stages = [
+  ['native build', [process.execPath, 'scripts/build-native.mjs']],
+  ['bundles', [process.execPath, 'scripts/build.mjs']],
   ['typecheck', ['npx', 'tsc', '--noEmit', '-p', '.']],
   ['lint', ['npx', 'eslint', '--max-warnings', '0', '.']],
   ['unit tests', [process.execPath, 'scripts/test-ts.mjs']],

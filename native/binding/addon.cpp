@@ -3,10 +3,12 @@
 
 namespace loralab_binding {
 Napi::Value DeviceReport(const Napi::CallbackInfo& info);
+void RegisterEngine(Napi::Env env, Napi::Object exports);
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("deviceReport", Napi::Function::New(env, loralab_binding::DeviceReport, "deviceReport"));
+  loralab_binding::RegisterEngine(env, exports);
   return exports;
 }
 

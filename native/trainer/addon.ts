@@ -41,9 +41,127 @@ export interface DeviceReport {
   };
 }
 
+/** Options of a loaded engine (native EngineOptions); the trainer maps a config onto them. */
+export interface EngineOptions {
+  precision?: 'bf16-true' | 'bf16-mixed' | '16-true' | '32-true';
+  quantize?: 'none' | 'bnb.nf4' | 'bnb.nf4-dq' | 'bnb.fp4' | 'bnb.fp4-dq';
+  method?: 'lora' | 'full';
+  targets?: { query?: boolean; key?: boolean; value?: boolean; projection?: boolean; mlp?: boolean; head?: boolean };
+  loraR?: number;
+  loraAlpha?: number;
+  loraDropout?: number;
+  rslora?: boolean;
+  optimizer?: 'adamw' | 'sgd';
+  learningRate?: number;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  momentum?: number;
+  lrSchedule?: 'cosine' | 'constant' | 'linear';
+  warmupSteps?: number;
+  totalSteps?: number;
+  minLr?: number;
+  /** <= 0 disables clipping. */
+  gradClip?: number;
+  gradientCheckpointing?: boolean;
+  seed?: number;
+  /** 0 = every usable core. */
+  threads?: number;
+  device?: string;
+  /** false: inference only (no optimizer state). */
+  training?: boolean;
+}
+
+/** Right-padded rows; targets are already shifted (label of the next token), -100 = no loss. */
+export interface EngineBatch {
+  rows: number;
+  seqLen: number;
+  tokens: Int32Array; // (rows * seqLen)
+  targets: Int32Array; // (rows * seqLen)
+  lengths?: Int32Array; // (rows)
+  exampleIds?: Int32Array; // (rows), keys the dropout RNG
+}
+
+export interface StepResult {
+  loss: number;
+  tokens: number;
+  gradNorm: number;
+  lr: number;
+  step: number;
+}
+
+export type MemoryByCategory = Record<
+  'weights' | 'quant_constants' | 'lora_params' | 'grads' | 'optimizer_state' | 'activations' | 'logits' | 'workspace' | 'kv_cache',
+  number
+>;
+
+export interface MemoryReport {
+  current: MemoryByCategory;
+  peak: MemoryByCategory;
+  currentTotal: number;
+  peakTotal: number;
+}
+
+export interface ModelConfigInfo {
+  architecture: string;
+  modelType: string;
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  tieWordEmbeddings: boolean;
+  maxPositionEmbeddings: number;
+  bosTokenId: number;
+  eosTokenIds: number[];
+}
+
+export interface GenerateOptions {
+  maxNewTokens?: number;
+  /** 0 = greedy. */
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  stopTokens?: number[];
+}
+
+/** A loaded model; one call at a time (a concurrent call rejects with code E_BUSY). */
+export interface NativeEngine {
+  config(): ModelConfigInfo;
+  paramCounts(): { total: number; trainable: number; trainableByTarget: Record<string, number> };
+  computePath(): string;
+  deviceName(): string;
+  logprobs(batch: EngineBatch): Promise<Float32Array>;
+  logits(batch: EngineBatch): Promise<Float32Array>;
+  generate(prompt: Int32Array, options: GenerateOptions, onToken?: (id: number) => void): Promise<Int32Array>;
+  step(microBatches: EngineBatch[]): Promise<StepResult>;
+  evalLoss(microBatches: EngineBatch[]): Promise<number>;
+  saveAdapter(dir: string, baseModelNameOrPath: string): Promise<void>;
+  loadAdapter(dir: string): Promise<void>;
+  saveState(dir: string): Promise<void>;
+  loadState(dir: string): Promise<void>;
+  stepsDone(): number;
+  memory(): MemoryReport;
+  /** Makes the call in flight reject with code E_ABORTED at its next safe point. */
+  abort(): void;
+  /** Frees the model; safe to call twice; refused (E_BUSY) while a call is in flight. */
+  dispose(): void;
+}
+
 /** Every export of loralab.node. */
 export interface NativeAddon {
   deviceReport(): DeviceReport;
+  loadEngine(folder: string, options: EngineOptions): Promise<NativeEngine>;
+  mergeAdapter(checkpointDir: string, adapterDir: string, outDir: string, maxShardBytes?: number): Promise<void>;
+}
+
+/** A native error: `code` is stable (E_...), `where` is the C++ file:line. */
+export interface NativeError extends Error {
+  code: string;
+  where?: string;
 }
 
 /** Where the addon may be: beside the bundle, or in the build tree when running from sources. */

@@ -2,6 +2,10 @@
 // `lora-lab`: the headless CLI and the trainer child process entry (the extension forks it).
 // One table of subcommands; each lives in commands/<name>.ts.
 import { doctorCommand } from './commands/doctor';
+import { generateCommand } from './commands/generate';
+import { mergeCommand } from './commands/merge';
+import { runsCommand } from './commands/runs';
+import { trainCommand } from './commands/train';
 import { EXIT_USAGE, type CliCommand, type CliOutput } from './commands/types';
 
 function planned(name: string, summary: string, usage: string): CliCommand {
@@ -18,13 +22,13 @@ function planned(name: string, summary: string, usage: string): CliCommand {
 }
 
 export const COMMANDS: CliCommand[] = [
-  planned('train', 'Train a LoRA / QLoRA / full finetune from a *.lora.yaml config', 'lora-lab train CONFIG [--json] [--set key=value ...] [--variant i] [--max-steps N] [--resume RUN_DIR]'),
+  trainCommand,
   planned('check', 'Check *.lora.yaml files and print their problems', 'lora-lab check FILE... [--json]'),
   planned('estimate', 'Estimate parameters, peak memory and time of a config', 'lora-lab estimate CONFIG [--json]'),
   planned('eval', 'Evaluate a model or run on TruthfulQA, BLiMP, MMLU, arithmetic', 'lora-lab eval RUN_DIR|--checkpoint DIR [--tasks a,b]'),
-  planned('merge', 'Merge a LoRA adapter into its base checkpoint (Hugging Face folder)', 'lora-lab merge --checkpoint DIR --adapter DIR --out DIR'),
-  planned('generate', 'Generate text from a checkpoint (and adapter), streamed', 'lora-lab generate --checkpoint DIR [--adapter DIR] --prompt TEXT'),
-  planned('runs', 'List runs with status, step, loss, memory and time', 'lora-lab runs [DIR]'),
+  mergeCommand,
+  generateCommand,
+  runsCommand,
   planned('demo', 'Train the bundled tiny model with LoRA and QLoRA and compare', 'lora-lab demo [--quick]'),
   doctorCommand,
   planned('calibrate', 'Measure this machine for the time estimator', 'lora-lab calibrate'),

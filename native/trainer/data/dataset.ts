@@ -3,6 +3,7 @@
 // outputs and missing optional fields are reported; no record is ever dropped silently.
 import { readFileSync } from 'node:fs';
 import { parseCsv, CsvSyntaxError } from './csv';
+import { jsonSyntaxErrorOffset } from './json-syntax';
 import type { DataFormat } from '../../../language-server/src/config/types';
 
 export interface DataRecord {
@@ -92,10 +93,10 @@ function arrayElementOffsets(text: string): number[] {
 }
 
 function jsonErrorLine(text: string, error: Error): number {
+  const offset = jsonSyntaxErrorOffset(text);
+  if (offset !== null) return lineAt(text, offset);
   const position = /position (\d+)/.exec(error.message);
-  if (position) return lineAt(text, Number(position[1]));
-  const lineColumn = /line (\d+)/.exec(error.message);
-  return lineColumn ? Number(lineColumn[1]) : 1;
+  return position ? lineAt(text, Number(position[1])) : 1;
 }
 
 type Collect = (issue: Omit<DataIssue, 'file'>) => void;

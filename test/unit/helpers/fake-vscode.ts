@@ -3,6 +3,7 @@
 export const registeredCommands = new Map<string, (...args: unknown[]) => unknown>();
 export const registeredTreeProviders = new Map<string, unknown>();
 export const registeredSerializers = new Map<string, unknown>();
+export const executedCommands: { id: string; args: unknown[] }[] = [];
 export const contextKeys = new Map<string, unknown>();
 export const shownMessages: { level: string; text: string }[] = [];
 export const workspaceState = { isTrusted: true };
@@ -36,6 +37,9 @@ export class Uri {
   private constructor(readonly scheme: string, readonly path: string) {}
   static file(p: string): Uri {
     return new Uri('file', p);
+  }
+  static from(parts: { scheme: string; path: string }): Uri {
+    return new Uri(parts.scheme, parts.path);
   }
   static joinPath(base: Uri, ...parts: string[]): Uri {
     return new Uri(base.scheme, [base.path, ...parts].join('/'));
@@ -131,9 +135,56 @@ export const commands = {
       contextKeys.set(String(args[0]), args[1]);
       return undefined;
     }
+    executedCommands.push({ id, args });
     return registeredCommands.get(id)?.(...args);
   },
 };
+
+/** A webview: records what the host posts; `receive` plays a message from the page. */
+export class FakeWebview {
+  options: unknown = {};
+  html = '';
+  readonly cspSource = 'vscode-webview-resource:';
+  readonly posted: unknown[] = [];
+  private readonly messages = new EventEmitter<unknown>();
+  readonly onDidReceiveMessage = this.messages.event;
+  asWebviewUri(uri: Uri): Uri {
+    return Uri.from({ scheme: 'vscode-webview-resource', path: uri.path });
+  }
+  async postMessage(message: unknown): Promise<boolean> {
+    this.posted.push(message);
+    return true;
+  }
+  receive(message: unknown): void {
+    this.messages.fire(message);
+  }
+}
+
+export class FakeWebviewPanel {
+  readonly webview = new FakeWebview();
+  visible = true;
+  iconPath: unknown;
+  disposed = false;
+  revealed = 0;
+  private readonly disposeEmitter = new EventEmitter<void>();
+  private readonly viewState = new EventEmitter<unknown>();
+  readonly onDidDispose = this.disposeEmitter.event;
+  readonly onDidChangeViewState = this.viewState.event;
+  constructor(readonly viewType: string, public title: string) {}
+  reveal(): void {
+    this.revealed++;
+  }
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.viewState.fire({ webviewPanel: this });
+  }
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.disposeEmitter.fire();
+  }
+}
+export const createdPanels: FakeWebviewPanel[] = [];
 
 function statusBarItem() {
   return { text: '', tooltip: '', command: undefined as unknown, name: '', visible: false, show() { this.visible = true; }, hide() { this.visible = false; }, dispose() {} };
@@ -145,6 +196,12 @@ export const window = {
   registerTreeDataProvider(id: string, provider: unknown) {
     registeredTreeProviders.set(id, provider);
     return new Disposable(() => registeredTreeProviders.delete(id));
+  },
+  createWebviewPanel(viewType: string, title: string, _column: unknown, options: unknown) {
+    const panel = new FakeWebviewPanel(viewType, title);
+    panel.webview.options = options;
+    createdPanels.push(panel);
+    return panel;
   },
   registerWebviewPanelSerializer(viewType: string, serializer: unknown) {
     registeredSerializers.set(viewType, serializer);
@@ -194,6 +251,8 @@ export function resetFakeVscode(): void {
   registeredCommands.clear();
   registeredTreeProviders.clear();
   registeredSerializers.clear();
+  executedCommands.length = 0;
+  createdPanels.length = 0;
   contextKeys.clear();
   configuration.clear();
   diagnostics.clear();

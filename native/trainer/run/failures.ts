@@ -1,0 +1,30 @@
+// Turns what can go wrong in a run into a RunError with a stable code, a message and a hint.
+import type { RunError } from '../protocol';
+
+export class TrainingError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+const HINTS: Record<string, string> = {
+  E_NONFINITE_LOSS:
+    'Lower train.learning_rate, raise train.warmup_steps, keep train.grad_clip at 1.0, or use model.precision 32-true; also check that not every label is masked (data.mask_prompt with very long prompts).',
+  E_NO_TARGETS: 'Every label of a batch is masked: lower data.max_seq_length truncation of responses or turn off data.mask_prompt.',
+  E_OUT_OF_MEMORY: 'Lower train.micro_batch_size or data.max_seq_length, turn on train.gradient_checkpointing, or use model.quantize bnb.nf4.',
+  E_DISK_FULL: 'Free disk space in the run folder, or raise train.save_interval / lower train.keep_checkpoints.',
+  E_PICKLE_CHECKPOINT: 'Convert the checkpoint to safetensors (for example with transformers: model.save_pretrained(dir, safe_serialization=True)).',
+  E_CHECKPOINT_NOT_FOUND: 'Point model.checkpoint at a Hugging Face folder with config.json, *.safetensors and tokenizer.json.',
+};
+
+export function toRunError(error: unknown): RunError {
+  const e = error as { code?: unknown; message?: unknown; hint?: unknown; where?: unknown };
+  const code = typeof e?.code === 'string' && e.code ? e.code : 'E_TRAINER';
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  const hint = typeof e?.hint === 'string' ? e.hint : HINTS[code];
+  return hint ? { code, message, hint } : { code, message };
+}

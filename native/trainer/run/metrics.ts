@@ -1,0 +1,42 @@
+// metrics.jsonl: append-only, one write() per line (readers ignore a partial last line); on
+// resume it is rewritten atomically, truncated to the checkpoint's step.
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { MetricsLine } from '../protocol';
+import { writeFileAtomic } from './atomic';
+
+export function readMetrics(path: string): MetricsLine[] {
+  if (!existsSync(path)) return [];
+  const lines: MetricsLine[] = [];
+  for (const text of readFileSync(path, 'utf8').split('\n')) {
+    if (!text.trim()) continue;
+    try {
+      lines.push(JSON.parse(text) as MetricsLine);
+    } catch {
+      // a partial last line from a killed writer
+    }
+  }
+  return lines;
+}
+
+/** Keeps only the lines up to and including `step`, atomically. */
+export function truncateMetrics(path: string, step: number): MetricsLine[] {
+  const kept = readMetrics(path).filter((line) => line.step <= step);
+  writeFileAtomic(path, kept.map((line) => JSON.stringify(line) + '\n').join(''));
+  return kept;
+}
+
+export class MetricsWriter {
+  private readonly fd: number;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'a');
+  }
+
+  append(line: MetricsLine): void {
+    writeSync(this.fd, JSON.stringify(line) + '\n');
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}

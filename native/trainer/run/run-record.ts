@@ -1,0 +1,72 @@
+// run.json of one run: created when the trainer starts, rewritten atomically on every change and
+// on a heartbeat timer; only the trainer writes it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HEARTBEAT_INTERVAL_S, PROTOCOL_VERSION, type RunError, type RunJson, type RunStatus, type RunSummary } from '../protocol';
+import { writeJsonAtomic } from './atomic';
+
+/** This process's start time (ms since epoch), from /proc where available. */
+export function processStartMs(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const startTicks = Number(fields[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    const ticksPerSecond = 100; // USER_HZ on Linux
+    if (Number.isFinite(startTicks) && Number.isFinite(btime)) return btime * 1000 + (startTicks * 1000) / ticksPerSecond;
+  } catch {
+    // not Linux
+  }
+  return Date.now() - process.uptime() * 1000;
+}
+
+export class RunRecord {
+  private heartbeat: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly runDir: string,
+    private json: RunJson,
+  ) {}
+
+  static create(runDir: string, init: Omit<RunJson, 'protocolVersion' | 'pid' | 'processStartMs' | 'heartbeatMs' | 'heartbeatIntervalS' | 'status'>): RunRecord {
+    const record = new RunRecord(runDir, {
+      protocolVersion: PROTOCOL_VERSION,
+      status: 'running',
+      pid: process.pid,
+      processStartMs: processStartMs(),
+      heartbeatMs: Date.now(),
+      heartbeatIntervalS: HEARTBEAT_INTERVAL_S,
+      ...init,
+    });
+    record.write();
+    return record;
+  }
+
+  get value(): Readonly<RunJson> {
+    return this.json;
+  }
+
+  update(patch: Partial<RunJson>): void {
+    this.json = { ...this.json, ...patch };
+    this.write();
+  }
+
+  startHeartbeat(): void {
+    this.heartbeat = setInterval(() => this.update({ heartbeatMs: Date.now() }), HEARTBEAT_INTERVAL_S * 1000);
+    this.heartbeat.unref();
+  }
+
+  finish(status: Exclude<RunStatus, 'running'>, extra: { error?: RunError; summary?: RunSummary } = {}): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    this.update({ status, endedMs: Date.now(), heartbeatMs: Date.now(), ...extra });
+  }
+
+  private write(): void {
+    writeJsonAtomic(join(this.runDir, 'run.json'), this.json);
+  }
+}
+
+export function readRunJson(runDir: string): RunJson {
+  return JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunJson;
+}

@@ -1,0 +1,117 @@
+// The data side of a run: tokenizer, dataset, tokenized examples (through the cache), the
+// validation split, and the micro-batches of every optimizer step as a pure function of the
+// step index, so a resumed run sees exactly the batches an uninterrupted one would.
+import { readFileSync } from 'node:fs';
+import type { LoraLabConfig } from '../../../language-server/src/config/types';
+import type { EngineBatch } from '../addon';
+import { makeBatch, type Batch } from '../data/batches';
+import { dataCacheKey, readTokenizedCache, writeTokenizedCache } from '../data/cache';
+import { loadDataset } from '../data/dataset';
+import { tokenizeExample, type TokenizedExample } from '../data/example';
+import { promptStyleFingerprint } from '../data/prompts';
+import { EpochSampler, splitTrainValidation } from '../data/split';
+import { loadTokenizer, type TextTokenizer } from '../data/tokenizer';
+
+export interface TrainingData {
+  tokenizer: TextTokenizer;
+  examples: TokenizedExample[];
+  train: TokenizedExample[];
+  validation: TokenizedExample[];
+  truncatedCount: number;
+  prefixViolations: number;
+  /** Examples per optimizer step (global batch, at most the training set). */
+  globalBatch: number;
+  microBatch: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  /** Micro-batches of optimizer step `step` (1-based) and the epoch it belongs to (1-based). */
+  stepBatches(step: number): { epoch: number; batches: EngineBatch[] };
+  validationBatches(): EngineBatch[];
+  /** Longest tokenized example after truncation. */
+  longestExample: number;
+  fromCache: boolean;
+}
+
+export function toEngineBatch(batch: Batch): EngineBatch {
+  return { rows: batch.rows, seqLen: batch.seqLen, tokens: batch.tokens, targets: batch.targets, lengths: batch.lengths, exampleIds: Int32Array.from(batch.exampleIds) };
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export function prepareTrainingData(config: LoraLabConfig, cacheDir: string, maxStepsOverride?: number): TrainingData {
+  const tokenizer = loadTokenizer(config.model.checkpoint);
+  const dataBytes = readFileSync(config.data.path);
+  const key = dataCacheKey({
+    dataBytes,
+    format: config.data.format,
+    tokenizerFingerprint: tokenizer.fingerprint,
+    promptFingerprint: promptStyleFingerprint(config.data.prompt_style, tokenizer),
+    maskPrompt: config.data.mask_prompt,
+    maxSeqLength: config.data.max_seq_length,
+  });
+  let examples = readTokenizedCache(cacheDir, key);
+  const fromCache = examples !== null;
+  if (!examples) {
+    const dataset = loadDataset(config.data.path, config.data.format);
+    examples = dataset.records.map((record) =>
+      tokenizeExample(tokenizer, record.index, record, {
+        promptStyle: config.data.prompt_style,
+        maskPrompt: config.data.mask_prompt,
+        maxSeqLength: config.data.max_seq_length,
+      }),
+    );
+    writeTokenizedCache(cacheDir, key, examples);
+  }
+  const all = examples;
+  if (all.length === 0) throw Object.assign(new Error(`${config.data.path}: the dataset has no records`), { code: 'E_DATA_EMPTY' });
+  const split = splitTrainValidation(all.length, config.data.val_split_fraction, config.data.seed);
+  const train = split.train.map((i) => all[i]);
+  const validation = split.validation.map((i) => all[i]);
+  if (train.length === 0) throw Object.assign(new Error(`${config.data.path}: no training records remain after the validation split`), { code: 'E_DATA_EMPTY' });
+
+  const microBatch = Math.min(config.train.micro_batch_size, train.length);
+  const accumulation = Math.max(1, Math.floor(config.train.global_batch_size / config.train.micro_batch_size));
+  const globalBatch = Math.min(train.length, microBatch * accumulation);
+  const stepsPerEpoch = Math.max(1, Math.floor(train.length / globalBatch));
+  const maxSteps = maxStepsOverride ?? config.train.max_steps;
+  const totalSteps = maxSteps ?? Math.max(1, Math.round(config.train.epochs * stepsPerEpoch));
+  const sampler = new EpochSampler(train, config.train.seed);
+  const orders = new Map<number, TokenizedExample[]>();
+  const orderOf = (epoch: number) => {
+    let order = orders.get(epoch);
+    if (!order) {
+      orders.clear(); // keep one epoch's order in memory
+      order = sampler.epochOrder(epoch);
+      orders.set(epoch, order);
+    }
+    return order;
+  };
+
+  return {
+    tokenizer,
+    examples: all,
+    train,
+    validation,
+    truncatedCount: all.filter((e) => e.truncated).length,
+    prefixViolations: all.filter((e) => e.prefixViolation).length,
+    globalBatch,
+    microBatch,
+    stepsPerEpoch,
+    totalSteps,
+    longestExample: Math.max(...all.map((e) => e.inputIds.length)),
+    fromCache,
+    stepBatches(step: number) {
+      const epoch0 = Math.floor((step - 1) / stepsPerEpoch);
+      const within = (step - 1) % stepsPerEpoch;
+      const members = orderOf(epoch0).slice(within * globalBatch, (within + 1) * globalBatch);
+      return { epoch: epoch0 + 1, batches: chunk(members, microBatch).map((m) => toEngineBatch(makeBatch(m, tokenizer.padId))) };
+    },
+    validationBatches() {
+      return chunk(validation, Math.max(1, config.eval.batch_size)).map((m) => toEngineBatch(makeBatch(m, tokenizer.padId)));
+    },
+  };
+}
