@@ -78,7 +78,8 @@ function fixesFor(analysis: ConfigAnalysis, problem: Problem): Fix[] {
       const spec = keySpec(key)!;
       return [{ title: `Add the required key ${key} (then point it at your ${key === 'data.path' ? 'dataset file' : 'checkpoint folder'})`, edit: insertKeyEdit(analysis, key, yamlScalar(spec.default)) }];
     }
-    case 'wrong-type': {
+    case 'wrong-type':
+    case 'out-of-range': {
       const spec = keySpec(problem.key);
       const location = locations.get(problem.key);
       if (!spec || !location || spec.default === null) return [];

@@ -90,7 +90,7 @@ test('hover: sections, the sweep, rslora scale, epochs ignored under max_steps, 
   assert.equal(hoverAt(9, 0), 'null');
 });
 
-test('quick fixes applied: enum value, eval task, quantize with full, rank, empty value, alpha inserted into its section', () => {
+test('quick fixes applied: enum value, eval task, quantize with full, rank, empty value, out of range, sweep key, alpha inserted into its section', () => {
   const optimizer = `${BASE}train:\n  optimizer: adma\n`;
   assert.equal(fixed(optimizer, actionsFor(optimizer, 'unknown-enum-value')[0]), `${BASE}train:\n  optimizer: adamw\n`);
   const tasks = `${BASE}eval:\n  tasks: [truthfulqa_mc1, arithmetic_2dss]\n`;
@@ -107,6 +107,8 @@ test('quick fixes applied: enum value, eval task, quantize with full, rank, empt
   const inserted = fixed(missingAlpha, actionsFor(missingAlpha, 'alpha-not-2r')[0]);
   assert.equal(inserted, `${BASE}lora:\n  r: 32\n  dropout: 0.1\n  alpha: 64\ntrain:\n  seed: 1\n`);
   assert.ok(!analyse(inserted).parsed.problems.some((problem) => problem.code === 'alpha-not-2r'));
+  const dropout = `${BASE}lora:\n  dropout: 1.5\n`;
+  assert.equal(fixed(dropout, actionsFor(dropout, 'out-of-range')[0]), `${BASE}lora:\n  dropout: 0.05\n`);
   const sweepKey = `${BASE}sweep:\n  lora.rr: [8, 16]\n`;
   assert.equal(fixed(sweepKey, actionsFor(sweepKey, 'sweep-unknown-key')[0]), `${BASE}sweep:\n  lora.r: [8, 16]\n`);
   const duplicate = `${BASE}lora:\n  alpha: 16\n  alpah: 16\n`;
