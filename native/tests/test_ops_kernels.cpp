@@ -1,6 +1,7 @@
 // ctest: GEMM kernels of every instruction set the CPU has (odd sizes, fp32 and bf16 weights)
 // against a double reference; bitwise equality for 1 vs 2 threads; AdamW / SGD against torch's
 // formulas; dropout statistics and reproducibility. Legend: M, N, K GEMM dims.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -63,6 +64,9 @@ static void test_threads_bitwise() {
   matmul_nt(&one, C1.data(), A.data(), f32_view(B.data()), M, N, K, false);
   matmul_nt(&two, C2.data(), A.data(), f32_view(B.data()), M, N, K, false);
   CHECK(C1 == C2);
+  std::vector<float> row(N);  // one row alone (decode) == the same row inside a full tile, bitwise
+  matmul_nt(&two, row.data(), A.data() + 5 * K, f32_view(B.data()), 1, N, K, false);
+  CHECK(std::equal(row.begin(), row.end(), C1.begin() + 5 * N));
   matmul_tn(&one, T1.data(), C1.data(), A.data(), N, K, M, false);
   matmul_tn(&two, T2.data(), C2.data(), A.data(), N, K, M, false);
   CHECK(T1 == T2);
