@@ -10,6 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { isAlive, trainerProcesses } from './processes.mjs';
+import { modalDialogText, runCommand } from './ui.mjs';
 import { waitFor } from './wait.mjs';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -68,6 +69,20 @@ function substituteWorkspacePath(dir, workspace = dir) {
     if (entry.isDirectory()) substituteWorkspacePath(path, workspace);
     else if (entry.name === 'run.json') writeFileSync(path, readFileSync(path, 'utf8').replaceAll('${WORKSPACE}', workspace));
   }
+}
+
+/** The first file called `name` under `dir` (depth first), or undefined. */
+function findFile(dir, name) {
+  if (!existsSync(dir)) return undefined;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isFile() && entry.name === name) return path;
+    if (entry.isDirectory()) {
+      const found = findFile(path, name);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 function slug(text) {
@@ -197,7 +212,19 @@ export class Workbench {
   /** Records a failure: a last screenshot and where every picture and log is. */
   async fail(err) {
     this.failed = true;
-    if (this.page) await this.step('failure').catch(() => {});
+    if (this.page) {
+      await this.step('failure').catch(() => {});
+      // Every notification of the session (toasts hide after a while; the center keeps them).
+      const notifications = await runCommand(this.page, 'Notifications: Show Notifications')
+        .then(() => this.page.locator('.notifications-center .notification-list-item-message').allTextContents())
+        .catch((problem) => [`(could not read the notifications: ${problem.message.split('\n')[0]})`]);
+      const dialog = await modalDialogText(this.page).catch(() => '');
+      if (notifications.length) console.error(`[e2e ${this.name}] notifications:\n  ${notifications.join('\n  ')}`);
+      if (dialog) console.error(`[e2e ${this.name}] modal dialog: ${dialog}`);
+      await this.step('notifications at failure').catch(() => {});
+    }
+    const hostLog = findFile(join(this.userDataDir, 'logs'), 'LoRA Lab.log');
+    if (hostLog) console.error(`[e2e ${this.name}] end of the LoRA Lab output channel:\n  ${readFileSync(hostLog, 'utf8').trimEnd().split('\n').slice(-15).join('\n  ')}`);
     const where = relative(process.cwd(), this.outDir) || this.outDir;
     console.error(`[e2e ${this.name}] FAILED: ${err instanceof Error ? err.message : err}\n[e2e ${this.name}] screenshots and logs: ${where}/ (workspace kept at ${this.workspace})`);
   }
