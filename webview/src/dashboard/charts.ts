@@ -53,6 +53,7 @@ function simpleData(columns: MetricsColumns, axis: XAxis, ys: number[], extra?: 
 }
 
 interface ChartSpec {
+  /** data-series of the chart's element (the e2e test reads 'train-loss' and its data-points). */
   id: string;
   title: string;
   series: uPlot.Series[];
@@ -70,7 +71,7 @@ function specs(options: ChartOptions): ChartSpec[] {
   const lossFmt = (v: number) => (v == null ? '—' : v.toPrecision(4));
   return [
     {
-      id: 'loss',
+      id: 'train-loss',
       title: 'Loss',
       log: options.logY,
       yFormat: lossFmt,
@@ -110,7 +111,7 @@ function specs(options: ChartOptions): ChartSpec[] {
 
 /** The four charts of one dashboard; rebuilt when the axis, log scale or theme changes. */
 export class Charts {
-  private plots: { spec: ChartSpec; plot: uPlot }[] = [];
+  private plots: { spec: ChartSpec; plot: uPlot; box: HTMLElement }[] = [];
 
   constructor(private readonly host: HTMLElement) {}
 
@@ -121,6 +122,7 @@ export class Charts {
     for (const spec of specs(options)) {
       const box = document.createElement('section');
       box.className = 'chart';
+      box.dataset.series = spec.id;
       const title = document.createElement('h3');
       title.textContent = spec.title;
       box.append(title);
@@ -139,12 +141,19 @@ export class Charts {
         spec.data(columns, options),
         box,
       );
-      this.plots.push({ spec, plot });
+      this.plots.push({ spec, plot, box });
     }
+    this.mark(columns);
   }
 
   update(options: ChartOptions, columns: MetricsColumns): void {
     for (const { spec, plot } of this.plots) plot.setData(spec.data(columns, options));
+    this.mark(columns);
+  }
+
+  /** data-points: the train points each series holds (drawn downsampled past MAX_POINTS). */
+  private mark(columns: MetricsColumns): void {
+    for (const { box } of this.plots) box.dataset.points = String(columns.step.length);
   }
 
   resize(): void {
