@@ -74,6 +74,10 @@ test('every malformed record is listed, none dropped silently', () => {
   assert.match(issues[0].message, /'instruction' must be a string/);
   assert.match(issues[2].message, /expected an object/);
   assert.match(parseDataset('{"instruction": "a"}', 'd.json', 'alpaca').issues[0].message, /not a list/);
+  const cutShort = parseDataset('[{"instruction": "a", "output": "b"},\n {"instruction": "c",\n  "output": "d"', 'd.json', 'alpaca').issues;
+  assert.deepEqual(cutShort.map((i) => [i.line, i.severity]), [[3, 'error']], 'a file cut short points at its end');
+  const trailingComma = parseDataset('[\n {"instruction": "a", "output": "b"},\n]\n', 'd.json', 'alpaca').issues;
+  assert.deepEqual(trailingComma.map((i) => i.line), [3]);
   assert.match(parseDataset('[]', 'd.json', 'alpaca').issues[0].message, /no records/);
   const csv = parseDataset('instruction,output\na,b\nc,d,e\n', 'd.csv', 'csv').issues;
   assert.deepEqual(csv.map((i) => [i.line, i.record]), [[3, 1]]);
