@@ -108,7 +108,7 @@ function textReport(config: LoraLabConfig, data: PreparedData, stats: DataStats,
   if (stats.emptyTargets) lines.push(`No loss     ${stats.emptyTargets} example(s) have no token that takes loss (prompt fills max_seq_length)`);
   lines.push('', 'Token lengths:');
   const widest = Math.max(1, ...stats.histogram.map((bin) => bin.count));
-  const label = (bin: { from: number; to: number }): string => `${String(bin.from).padStart(7)} - ${String(bin.to).padEnd(7)}`;
+  const label = (bin: { from: number; to: number }): string => `${String(bin.from).padStart(7)} - ${String(bin.to - 1).padEnd(7)}`;
   for (const bin of stats.histogram) lines.push(`  ${label(bin)} ${'#'.repeat(Math.round((40 * bin.count) / widest)).padEnd(40)} ${bin.count}`);
   if (dataset.issues.length) {
     lines.push('', `Warnings (${dataset.issues.length}):`);

@@ -3,7 +3,7 @@
 import type { TokenizedExample } from './example';
 
 export interface HistogramBin {
-  /** Inclusive lower and exclusive upper token count (the last bin includes its upper end). */
+  /** Token counts from `from` (inclusive) to `to` (exclusive); bins are equally wide and cover min..max. */
   from: number;
   to: number;
   count: number;
@@ -31,14 +31,15 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
-/** Statistics of `examples`; the histogram spans 0 to the longest example in `bins` equal bins. */
+/** Statistics of `examples`; the histogram covers the shortest to the longest example in at most `bins` bins. */
 export function dataStats(examples: readonly TokenizedExample[], bins = 10): DataStats {
   const lengths = examples.map((example) => example.inputIds.length).sort((a, b) => a - b);
   const totalTokens = lengths.reduce((sum, length) => sum + length, 0);
-  const upper = Math.max(lengths[lengths.length - 1] ?? 0, 1);
-  const width = Math.max(1, Math.ceil(upper / bins));
-  const histogram: HistogramBin[] = Array.from({ length: Math.ceil(upper / width) }, (_, i) => ({ from: i * width, to: Math.min(upper, (i + 1) * width), count: 0 }));
-  for (const length of lengths) histogram[Math.min(histogram.length - 1, Math.floor(length / width))].count++;
+  const low = lengths[0] ?? 0;
+  const high = lengths[lengths.length - 1] ?? 0;
+  const width = Math.max(1, Math.ceil((high - low + 1) / bins));
+  const histogram: HistogramBin[] = Array.from({ length: lengths.length ? Math.ceil((high - low + 1) / width) : 0 }, (_, i) => ({ from: low + i * width, to: low + (i + 1) * width, count: 0 }));
+  for (const length of lengths) histogram[Math.floor((length - low) / width)].count++;
   const maskedTokens = examples.reduce((sum, example) => sum + Math.min(example.maskedLength, example.inputIds.length), 0);
   const truncated = examples.filter((example) => example.truncated).length;
   const count = examples.length;

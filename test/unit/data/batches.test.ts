@@ -65,7 +65,10 @@ test('data statistics: percentiles, histogram, truncated and masked shares', () 
   assert.equal(stats.examples, 3);
   assert.equal(stats.totalTokens, 26);
   assert.deepEqual(stats.lengths, { min: 2, max: 20, mean: 26 / 3, median: 4, p90: 20, p99: 20 });
-  assert.deepEqual(stats.histogram, [{ from: 0, to: 5, count: 2 }, { from: 5, to: 10, count: 0 }, { from: 10, to: 15, count: 0 }, { from: 15, to: 20, count: 1 }]);
+  // lengths 2, 4, 20 -> 19 possible lengths in 4 bins of 5
+  assert.deepEqual(stats.histogram, [{ from: 2, to: 7, count: 2 }, { from: 7, to: 12, count: 0 }, { from: 12, to: 17, count: 0 }, { from: 17, to: 22, count: 1 }]);
+  assert.deepEqual(dataStats([example(0, [1, 2, 3])]).histogram, [{ from: 3, to: 4, count: 1 }]);
+  assert.deepEqual(dataStats([]).histogram, []);
   assert.equal(stats.truncated, 1);
   assert.equal(stats.truncatedShare, 1 / 3);
   assert.equal(stats.maskedTokens, 22);
