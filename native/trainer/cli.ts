@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `lora-lab`: the headless CLI and the trainer child process entry (the extension forks it).
 // One table of subcommands; each lives in commands/<name>.ts.
+import { demoCommand } from './commands/demo';
 import { doctorCommand } from './commands/doctor';
 import { generateCommand } from './commands/generate';
 import { mergeCommand } from './commands/merge';
@@ -29,7 +30,7 @@ export const COMMANDS: CliCommand[] = [
   mergeCommand,
   generateCommand,
   runsCommand,
-  planned('demo', 'Train the bundled tiny model with LoRA and QLoRA and compare', 'lora-lab demo [--quick]'),
+  demoCommand,
   doctorCommand,
   planned('calibrate', 'Measure this machine for the time estimator', 'lora-lab calibrate'),
   planned('inspect-data', 'Show dataset statistics and rendered examples for a config', 'lora-lab inspect-data CONFIG [--json]'),
