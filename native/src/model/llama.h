@@ -133,7 +133,7 @@ class LlamaModel {
  private:
   void load_params(const CheckpointReader& ckpt);
   void make_param(Param& p, const std::string& name, std::vector<int64_t> shape, const CheckpointReader* ckpt,
-                  bool frozen_lowp);
+                  bool matrix);  // matrix: stored bf16 when frozen under bf16 precision
   void layer_forward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* x_out);
   void layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid);
   // A linear layer with its optional LoRA path; rows (N) identify tokens for the dropout key.
@@ -174,12 +174,16 @@ class LlamaModel {
   std::vector<Buffer<float>> resid_;   // L+1 x (N,C)
   std::vector<LayerActs> acts_;        // L (training without checkpointing) or 1 (scratch)
   Buffer<float> rstd_f_, xn_f_, dxn_f_;  // (N), (N,C), (N,C)
-  // backward / head workspace
-  Buffer<float> ws_xn_, ws_hmid_;      // (N,C), (N,F): normed input / SwiGLU output of the layer at hand
-  Buffer<float> ws_dresid_, ws_dh_, ws_dgate_, ws_dup_, ws_dxn_, ws_datt_, ws_dq_, ws_dk_, ws_dv_, ws_xd_, ws_dxd_,
-      ws_du_, ws_chunk_in_, ws_chunk_dx_, ws_chunk_u_, ws_losses_, ws_scratch_out_;
-  Buffer<float> logits_chunk_;
+  // workspace (Workspace category) reused by every layer
+  Buffer<float> ws_xn_, ws_hmid_;                 // (N,C), (N,F): normed input / SwiGLU output of the layer at hand
+  Buffer<float> ws_dresid_, ws_dxn_;              // (N,C) x2: gradient of the residual stream / normed input
+  Buffer<float> ws_dh_, ws_dgate_, ws_dup_;       // (N,F) x3
+  Buffer<float> ws_datt_, ws_dq_, ws_dk_, ws_dv_;  // (N,QD), (N,QD), (N,KD), (N,KD)
+  Buffer<float> ws_xd_, ws_dxd_, ws_du_;          // (N,IC), (N,IC), (N,R): LoRA dropout input, its grad, dU
+  Buffer<float> ws_scratch_out_;                  // (N,C) layer output when recomputing (checkpointing)
+  Buffer<float> ws_chunk_in_, ws_chunk_dx_;       // (chunk,C) x2: head input rows and their gradient
+  Buffer<float> ws_chunk_u_, ws_losses_;          // (chunk,R), (chunk)
+  Buffer<float> logits_chunk_;                    // (chunk,V) in the Logits category
 };
-
 
 }  // namespace loralab

@@ -96,9 +96,8 @@ void LlamaModel::backward(PassContext& ctx) {
   const int L = cfg_.num_layers;
   LORALAB_CHECK(ctx.training && ctx.B == acts_B_ && ctx.T == acts_T_, "E_INTERNAL",
                 "backward without a matching training forward");
-  float* dresid = ws_dresid_.data();
   ws_dresid_.ensure(mem_, MemCategory::Workspace, N * C_);
-  dresid = ws_dresid_.data();
+  float* dresid = ws_dresid_.data();  // (N,C)
   std::fill(dresid, dresid + N * C_, 0.0f);
   rmsnorm_backward<float>(pool_, dresid, final_norm_.trainable ? final_norm_.grad.data() : nullptr, dxn_f_.data(),
                           resid_[L].data(), final_norm_.f32(), rstd_f_.data(), N, C_);
