@@ -87,6 +87,9 @@ function randomPosition(random: () => number, text: string): { line: number; cha
 function exercise(random: () => number, text: string, fs: FileSystem): number {
   const started = performance.now();
   const analysis = analyzeConfig(text, '/fuzz/run.lora.yaml', fs);
+  // analyzeConfig survives a parse that throws; the parse itself should never need that.
+  const fallback = analysis.parsed.problems.find((problem) => problem.message.startsWith('LoRA Lab could not analyse'));
+  if (fallback) throw new Error(`parseConfig threw: ${fallback.message}`);
   diagnostics(analysis);
   codeLenses(analysis);
   for (let i = 0; i < 3; i++) {
