@@ -210,27 +210,32 @@ static void option_errors() {
   remove_tree(dir);
 }
 
-// abort() from another thread makes the step in flight throw E_ABORTED; nothing is updated.
+// abort() from another thread makes the step in flight throw E_ABORTED; nothing is updated. A step
+// that ends before this thread gets the CPU back (a loaded machine) is retried.
 static void abort_step() {
   EngineOptions o = base_options();
   auto e = Engine::load(g_model, o);
   Batch b = tiny::make_batch(4, 32, 64, 51);
-  std::atomic<bool> done{false};
   std::string code;
-  std::thread worker([&] {
-    try {
-      e->step({b, b, b, b});
-    } catch (const Error& err) {
-      code = err.code();
-    }
-    done.store(true);
-  });
-  while (!done.load()) e->abort();  // the call clears the flag on entry, so keep asking until it ends
-  worker.join();
-  std::printf("  abort during step: %s, steps done %d\n", code.c_str(), e->steps_done());
+  for (int attempt = 0; attempt < 20 && code.empty(); ++attempt) {
+    const int before = e->steps_done();
+    std::atomic<bool> done{false};
+    std::thread worker([&] {
+      try {
+        e->step({b, b, b, b});
+      } catch (const Error& err) {
+        code = err.code();
+      }
+      done.store(true);
+    });
+    while (!done.load()) e->abort();  // the call clears the flag on entry, so keep asking until it ends
+    worker.join();
+    if (!code.empty()) CHECK(e->steps_done() == before);
+  }
+  std::printf("  abort during step: %s\n", code.c_str());
   CHECK(code == "E_ABORTED");
-  CHECK(e->steps_done() == 0);
-  CHECK(e->step({b}).step == 1);  // usable afterwards
+  const int before = e->steps_done();
+  CHECK(e->step({b}).step == before + 1);  // usable afterwards
 }
 
 int main() {
