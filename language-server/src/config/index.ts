@@ -4,7 +4,7 @@ export * from './types';
 export * from './schema';
 export { checkValue, valueFromText, expected, type ValueCheck } from './values';
 export { closestMatch, editDistance } from './suggest';
-export { resolveConfig, withValue, valueAt, defaultRunName } from './resolve';
+export { resolveConfig, withValue, valueAt, defaultRunName, cloneConfig } from './resolve';
 export { parseConfig, formatProblem, keyAt, type ParsedConfig, type KeyLocation } from './parse';
 export { checkCrossKeys, checkFiles, modelDimensions, smallestAdaptedDimension, type RuleProblem, type ModelDimensions } from './rules';
 export { parseExpression, evaluateExpression, referencedKeys, ExpressionError, type Expression } from './expression';

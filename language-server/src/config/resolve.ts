@@ -11,21 +11,39 @@ export function defaultRunName(configPath: string): string {
 }
 
 /**
- * Sets `dottedKey` to an already checked value, resolving path keys against the config file's
- * folder. Returns a new config; the input is not changed.
+ * Sets `dottedKey` to an already checked value on `config` itself, resolving path keys against
+ * the config file's folder. For building configs; everyone else uses withValue.
  */
-export function withValue(config: LoraLabConfig, dottedKey: string, value: unknown): LoraLabConfig {
+export function setValueInPlace(config: LoraLabConfig, dottedKey: string, value: unknown): void {
   const spec = keySpec(dottedKey);
-  if (!spec) throw new Error(`withValue: '${dottedKey}' is not a config key`);
-  const next = structuredClone(config) as unknown as Record<string, unknown>;
+  if (!spec) throw new Error(`setValueInPlace: '${dottedKey}' is not a config key`);
   let resolved = value;
   if (spec.type === 'path' && typeof value === 'string') resolved = resolvePath(dirnameOf(config.configPath), value);
   if (dottedKey === 'name' && value === null) resolved = defaultRunName(config.configPath);
   const parts = dottedKey.split('.');
-  let target = next;
+  let target = config as unknown as Record<string, unknown>;
   for (const part of parts.slice(0, -1)) target = target[part] as Record<string, unknown>;
   target[parts[parts.length - 1]] = Array.isArray(resolved) ? [...resolved] : resolved;
-  return next as unknown as LoraLabConfig;
+}
+
+/** A copy that shares nothing mutable with `config` (sections, lists and sweep entries are copied). */
+export function cloneConfig(config: LoraLabConfig): LoraLabConfig {
+  return {
+    ...config,
+    model: { ...config.model },
+    lora: { ...config.lora },
+    data: { ...config.data },
+    train: { ...config.train, betas: [...config.train.betas] },
+    eval: { ...config.eval, tasks: [...config.eval.tasks] },
+    sweep: config.sweep.map((entry) => ({ key: entry.key, values: [...entry.values] })),
+  };
+}
+
+/** A copy of `config` with `dottedKey` set (paths resolved against the config file's folder). */
+export function withValue(config: LoraLabConfig, dottedKey: string, value: unknown): LoraLabConfig {
+  const next = cloneConfig(config);
+  setValueInPlace(next, dottedKey, value);
+  return next;
 }
 
 /** Reads a dotted key from a resolved config (undefined for an unknown key). */
@@ -40,7 +58,7 @@ export function valueAt(config: LoraLabConfig, dottedKey: string): unknown {
 
 /** Defaults, then the checked values the file sets (dotted key -> value). */
 export function resolveConfig(setValues: ReadonlyMap<string, unknown>, configPath: string, sweep: SweepEntry[] = []): LoraLabConfig {
-  let config = { configPath, sweep, name: defaultRunName(configPath) } as unknown as LoraLabConfig;
+  const config = { configPath, sweep, name: defaultRunName(configPath) } as unknown as LoraLabConfig;
   const skeleton = config as unknown as Record<string, Record<string, unknown>>;
   for (const spec of KEY_SPECS) {
     const parts = spec.key.split('.');
@@ -48,8 +66,8 @@ export function resolveConfig(setValues: ReadonlyMap<string, unknown>, configPat
   }
   for (const spec of KEY_SPECS) {
     if (spec.key === 'name') continue;
-    config = withValue(config, spec.key, setValues.has(spec.key) ? setValues.get(spec.key) : spec.default);
+    setValueInPlace(config, spec.key, setValues.has(spec.key) ? setValues.get(spec.key) : spec.default);
   }
-  if (setValues.has('name')) config = withValue(config, 'name', setValues.get('name'));
+  if (setValues.has('name')) setValueInPlace(config, 'name', setValues.get('name'));
   return config;
 }

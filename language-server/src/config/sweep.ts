@@ -4,7 +4,7 @@
 import { ExpressionError, evaluateExpression, parseExpression, type Expression } from './expression';
 import { KEY_SPECS, keySpec } from './schema';
 import { closestMatch } from './suggest';
-import { valueAt, withValue } from './resolve';
+import { cloneConfig, setValueInPlace, valueAt } from './resolve';
 import { checkValue } from './values';
 import { ConfigError, type LoraLabConfig, type Problem, type ProblemCode, ZERO_RANGE } from './types';
 
@@ -113,7 +113,7 @@ function buildVariant(
   parsed: Map<string, Expression | ExpressionError>,
   report: (issue: SweepIssue) => void,
 ): Omit<SweepVariant, 'index'> | null {
-  let config = base;
+  const config = { ...cloneConfig(base), sweep: [] };
   const overrides: Record<string, unknown> = {};
   let ok = true;
   const apply = (key: string, valueIndex: number, value: unknown): void => {
@@ -126,7 +126,7 @@ function buildVariant(
       ok = false;
       return;
     }
-    config = withValue(config, key, check.value);
+    setValueInPlace(config, key, check.value);
     overrides[key] = check.value;
   };
   for (const entry of entries) {
@@ -163,7 +163,7 @@ function buildVariant(
     }
   };
   while (pending.size) evaluate(pending.values().next().value as string);
-  return ok ? { overrides, config: { ...config, sweep: [] } } : null;
+  return ok ? { overrides, config } : null;
 }
 
 function choiceText(entries: LoraLabConfig['sweep'], key: string, valueIndex: number): string {

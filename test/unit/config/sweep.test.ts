@@ -182,3 +182,18 @@ test('resolveRunConfig: variant then --set, merged overrides, hash, errors throw
   assert.throws(() => resolveRunConfig(single, { variant: 2 }), /has no sweep: --variant 2/);
   assert.throws(() => resolveRunConfig(single, { sets: ['train.micro_batch_size=3'] }), (e: unknown) => e instanceof ConfigError && e.problems[0].code === 'batch-size-multiple');
 });
+
+test('variants and overridden configs share no mutable state with the base', () => {
+  const { config, variants } = parseConfig('sweep:\n  lora.r: [8, 16]\n  train.betas: [[0.9, 0.95]]\n', file);
+  variants[0].config.lora.r = 999;
+  variants[0].config.train.betas[0] = 0.1;
+  variants[0].config.eval.tasks.push('x');
+  assert.equal(variants[1].config.lora.r, 16);
+  assert.deepEqual(variants[1].config.train.betas, [0.9, 0.95]);
+  assert.deepEqual(config.train.betas, [0.9, 0.999]);
+  assert.equal(config.eval.tasks.includes('x'), false);
+  const { config: overridden } = applyOverrides(config, ['lora.r=4']);
+  overridden.train.betas[1] = 0.5;
+  assert.deepEqual(config.train.betas, [0.9, 0.999]);
+  assert.deepEqual(config.sweep[1].values, [[0.9, 0.95]]);
+});
