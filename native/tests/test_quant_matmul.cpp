@@ -1,6 +1,7 @@
 // Quantized linear kernels: forward (inp . W^T) and input gradient (dout . W) against a double
 // matmul of the dequantized weight, on every instruction set present, and bitwise determinism
 // across thread counts. Legend: N tokens, IC input features, OC output features.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -102,6 +103,26 @@ void test_each_instruction_set() {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
       __builtin_cpu_supports("avx512dq"))
     sets.push_back({"avx512", quant_kernels_avx512()});
+  // The SIMD dequantization equals dequantize_tile() bitwise, on tiles with odd starts and block
+  // segments of every length, for both types with double quantization.
+  const int64_t R = 29, Cw = 151;
+  std::vector<float> w = uniform(R * Cw, 8);
+  for (QuantType type : {QuantType::NF4, QuantType::FP4}) {
+    QuantizedWeight q = quantize(w.data(), R, Cw, type, true);
+    for (auto& [name, k] : sets) {
+      int differing = 0;
+      for (int64_t t = 0; t < 40; ++t) {
+        const int64_t o0 = (t * 7) % R, o1 = std::min(R, o0 + 1 + t % 5);
+        const int64_t k0 = (t * 13) % Cw, k1 = std::min(Cw, k0 + 1 + (t * 37) % 140);
+        std::vector<float> want((o1 - o0) * (k1 - k0)), got(want.size(), -1.0f);
+        dequantize_tile(want.data(), q, o0, o1, k0, k1);
+        k.dequantize(got.data(), q, o0, o1, k0, k1);
+        differing += std::memcmp(want.data(), got.data(), want.size() * 4) != 0;
+      }
+      std::printf("%s dequantize (%s): %d/40 tiles differ\n", name, quant_type_name(type), differing);
+      CHECK(differing == 0);
+    }
+  }
   for (auto& [name, k] : sets) {
     std::vector<float> out(N * OC), dinp(N * IC);
     k.forward(out.data(), inp.data(), S.data(), N, IC, OC, 0, OC, 0, IC, false);

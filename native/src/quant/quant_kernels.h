@@ -5,6 +5,8 @@
 
 namespace loralab {
 
+struct QuantizedWeight;
+
 struct QuantKernels {
   // out (N, OC), cols [o0, o1): out[n][o] (+)= dot(inp[n][k0 .. k0+kl), S[o-o0][0 .. kl)).
   // inp (N, IC), S (o1-o0, kl).
@@ -14,6 +16,8 @@ struct QuantKernels {
   // dout (N, OC), S (ol, kl).
   void (*backward_input)(float* dinp, const float* dout, const float* S, int64_t N, int64_t IC, int64_t OC,
                          int64_t o0, int64_t ol, int64_t k0, int64_t kl, bool accumulate);
+  // dequantize_tile() with SIMD table lookups: bitwise the same values (code value * block absmax).
+  void (*dequantize)(float* out, const QuantizedWeight& w, int64_t o0, int64_t o1, int64_t k0, int64_t k1);
 };
 QuantKernels quant_kernels_generic();
 QuantKernels quant_kernels_avx2();

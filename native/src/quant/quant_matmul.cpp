@@ -56,13 +56,14 @@ void quant_linear_forward(ThreadPool* pool, float* out, const float* inp, const 
   if (N == 0) return;
   const int64_t OC = w.rows, IC = w.cols;
   const auto forward = dispatch().kernels.forward;
+  const auto dequantize = dispatch().kernels.dequantize;
   FlushDenormalsScope ftz;  // the caller runs tasks too: same FTZ/DAZ mode as the pool's workers
   parallel_for(pool, (OC + kFwdRows - 1) / kFwdRows, [&](int64_t t) {
     const int64_t o0 = t * kFwdRows, o1 = std::min(OC, o0 + kFwdRows);
     std::vector<float> tile(static_cast<size_t>(kFwdRows * kFwdCols));  // (o1-o0, kl)
     for (int64_t k0 = 0; k0 < IC; k0 += kFwdCols) {
       const int64_t kl = std::min(kFwdCols, IC - k0);
-      dequantize_tile(tile.data(), w, o0, o1, k0, k0 + kl);
+      dequantize(tile.data(), w, o0, o1, k0, k0 + kl);
       forward(out, inp, tile.data(), N, IC, OC, o0, o1, k0, kl, accumulate || k0 > 0);
     }
     if (bias)
@@ -77,13 +78,14 @@ void quant_linear_backward_input(ThreadPool* pool, float* dinp, const float* dou
   if (N == 0) return;
   const int64_t OC = w.rows, IC = w.cols;
   const auto backward = dispatch().kernels.backward_input;
+  const auto dequantize = dispatch().kernels.dequantize;
   FlushDenormalsScope ftz;
   parallel_for(pool, (IC + kBwdCols - 1) / kBwdCols, [&](int64_t t) {
     const int64_t k0 = t * kBwdCols, kl = std::min(kBwdCols, IC - k0);
     std::vector<float> tile(static_cast<size_t>(kBwdRows * kBwdCols));  // (ol, kl)
     for (int64_t o0 = 0; o0 < OC; o0 += kBwdRows) {
       const int64_t ol = std::min(kBwdRows, OC - o0);
-      dequantize_tile(tile.data(), w, o0, o0 + ol, k0, k0 + kl);
+      dequantize(tile.data(), w, o0, o0 + ol, k0, k0 + kl);
       backward(dinp, dout, tile.data(), N, IC, OC, o0, ol, k0, kl, accumulate || o0 > 0);
     }
   });
