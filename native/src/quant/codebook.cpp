@@ -54,7 +54,9 @@ struct Fp4Table {
 // 2^i + 1 points torch.linspace(0.1, 1, 2^i + 1) in fp32, the 2^i means of neighbouring points,
 // each times fp32(10^(i-6)) and also negated (254 values); then 0 and 1.0; sorted. torch's scalar
 // linspace formula: start + step*j below the halfway index, end - step*(steps-1-j) from it on, with
-// step = (end - start) / (steps - 1), all in fp32.
+// step = (end - start) / (steps - 1), all in fp32 (current torch, whose CPU linspace is scalar).
+// torch builds round linspace differently (1.13's vectorised kernel with a double step differs in 44
+// of the 256 values, by 1-2 ulp); bitsandbytes stores the map it used with a quantized checkpoint.
 std::vector<float> build_dynamic_map() {
   std::vector<float> data;
   const int max_exponent_bits = 7;
