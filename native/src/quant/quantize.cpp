@@ -47,7 +47,19 @@ float quantize_block(uint8_t* codes, const Load& load, int64_t first, int64_t le
     for (int p = 0; p < 15; ++p)
       for (int i = 0; i < kQuantBlock; ++i) code[i] += scaled[i] > pivots[p] ? 1 : 0;
   } else {
-    for (int i = 0; i < kQuantBlock; ++i) code[i] = quantize_fp4(x[i] * inv);
+    const float* pivots = fp4_thresholds();
+    static constexpr uint8_t kIntervalCode[8] = {0b000, 0b001, 0b110, 0b111, 0b100, 0b101, 0b010, 0b011};
+    float scaled[kQuantBlock], magnitude[kQuantBlock];
+    uint8_t interval[kQuantBlock];
+    for (int i = 0; i < kQuantBlock; ++i) {
+      scaled[i] = x[i] * inv;
+      magnitude[i] = std::fabs(scaled[i]);
+      interval[i] = 0;
+    }
+    for (int p = 0; p < 7; ++p)
+      for (int i = 0; i < kQuantBlock; ++i) interval[i] += magnitude[i] > pivots[p] ? 1 : 0;
+    for (int i = 0; i < kQuantBlock; ++i)
+      code[i] = static_cast<uint8_t>(kIntervalCode[interval[i]] + (scaled[i] < 0.0f ? 0b1000 : 0));
   }
   const int64_t bytes = (len + 1) / 2;
   for (int64_t j = 0; j < bytes; ++j) codes[j] = static_cast<uint8_t>((code[2 * j] << 4) | code[2 * j + 1]);
@@ -91,6 +103,7 @@ QuantizedWeight quantize_impl(const Load& load, int64_t rows, int64_t cols, Quan
   w.codes.assign(static_cast<size_t>((n + 1) / 2), 0);
   w.absmax.assign(static_cast<size_t>(nb), 0.0f);
   const int64_t tasks = (nb + kBlocksPerTask - 1) / kBlocksPerTask;
+  FlushDenormalsScope ftz;  // the caller runs tasks too: same FTZ/DAZ mode as the pool's workers
   parallel_for(pool, tasks, [&](int64_t t) {
     const int64_t b_end = std::min(nb, (t + 1) * kBlocksPerTask);
     for (int64_t b = t * kBlocksPerTask; b < b_end; ++b) {
