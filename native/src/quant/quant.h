@@ -3,6 +3,17 @@
 // kernels that dequantize small tiles inside the matmul (never a whole layer).
 // Legend: OC output features (weight rows), IC input features (weight cols), N tokens,
 // n = OC*IC weight elements, nb = ceil(n/64) blocks, nb2 = ceil(nb/256) second-level blocks.
+//
+// Engine use (frozen q/k/v/o/gate/up/down of the blocks; embeddings, norms, LoRA and the head stay):
+//   QuantType type; bool dq;
+//   if (quant_scheme(options.quantize, &type, &dq)) {
+//     QuantizedWeight q = quantize_tensor(view.data, view.dtype, OC, IC, type, dq, pool);  // from the mmap
+//     tracker->add(MemCategory::Weights, q.bytes_codes());
+//     tracker->add(MemCategory::QuantConstants, q.bytes_constants());
+//   }
+//   forward:  quant_linear_forward(pool, out, inp, q, bias_or_null, N);              // like linear_forward
+//   backward: quant_linear_backward_input(pool, dinp, dout, q, N, true);            // dinp += (linear_backward)
+// Adapters merge into the original checkpoint weights (merge_adapter), never into these codes.
 #pragma once
 #include <cstdint>
 #include <string>
