@@ -49,6 +49,15 @@ export function checkCrossKeys(config: LoraLabConfig, sweptKeys: ReadonlySet<str
   if (train.method === 'lora' && !sweptKeys.has('lora.alpha') && !sweptKeys.has('lora.r') && lora.alpha !== 2 * lora.r) {
     problems.push({ severity: 'hint', code: 'alpha-not-2r', key: 'lora.alpha', message: `lora.alpha is ${lora.alpha}, not 2 * lora.r = ${2 * lora.r}: the article found alpha = 2r best.`, data: { replacement: 2 * lora.r } });
   }
+  const extension = /\.([A-Za-z0-9]+)$/.exec(config.data.path)?.[1]?.toLowerCase();
+  const formatOfExtension: Record<string, LoraLabConfig['data']['format']> = { json: 'alpaca', jsonl: 'jsonl', csv: 'csv' };
+  if (extension && formatOfExtension[extension] && formatOfExtension[extension] !== config.data.format) {
+    const expectedFormat = formatOfExtension[extension];
+    problems.push({ severity: 'warning', code: 'data-format-mismatch', key: 'data.format', message: `data.path ends in .${extension} but data.format is ${config.data.format}: the file will be read as ${config.data.format}. Set format: ${expectedFormat} if it is a ${expectedFormat === 'alpaca' ? 'JSON list' : expectedFormat.toUpperCase()} file.`, data: { replacement: expectedFormat } });
+  }
+  if (train.max_steps !== null && train.warmup_steps >= train.max_steps) {
+    problems.push({ severity: 'warning', code: 'warmup-exceeds-steps', key: 'train.warmup_steps', message: `train.warmup_steps ${train.warmup_steps} is not below train.max_steps ${train.max_steps}: the learning rate never reaches its peak. Use fewer warmup steps.`, data: { replacement: Math.floor(train.max_steps / 10) } });
+  }
   if (train.epochs > 1 && train.max_steps === null) {
     problems.push({ severity: 'hint', code: 'epochs-over-one', key: 'train.epochs', message: `train.epochs is ${train.epochs}: the article saw more epochs hurt (a second pass over Alpaca made the scores worse).` });
   }

@@ -38,6 +38,8 @@ export type ProblemCode =
   | 'quantize-with-full'
   | 'fp16-on-cpu'
   | 'bf16-mixed-on-cpu'
+  | 'data-format-mismatch'
+  | 'warmup-exceeds-steps'
   | 'eval-data-missing'
   | 'sweep-unknown-key'
   | 'sweep-bad-expression'

@@ -36,6 +36,11 @@ test('cross-key rules with their severities', () => {
   assert.deepEqual(codes(`${base}lora:\n  query: false\n  value: false\n`), [['no-lora-target', 'error', 'lora']]);
   assert.deepEqual(codes(`${base}lora:\n  query: false\n  value: false\ntrain:\n  method: full\n`), []);
   assert.deepEqual(codes(`${base}train:\n  epochs: 3\n`), [['epochs-over-one', 'hint', 'train.epochs']]);
+  const csvAsAlpaca = { ...goodFiles, '/p/data/x.csv': 'instruction,output\n' };
+  assert.deepEqual(codes(`${base}data:\n  path: data/x.csv\n`, csvAsAlpaca), [['data-format-mismatch', 'warning', 'data.format']]);
+  assert.deepEqual(codes(`${base}data:\n  path: data/x.csv\n  format: csv\n`, csvAsAlpaca), []);
+  assert.deepEqual(codes(`${base}train:\n  max_steps: 50\n`), [['warmup-exceeds-steps', 'warning', 'train.warmup_steps']]);
+  assert.deepEqual(codes(`${base}train:\n  max_steps: 500\n`), []);
   const alpha = parseConfig(`${base}lora:\n  r: 16\n  alpha: 16\n`, file, memoryFileSystem(goodFiles)).problems;
   assert.deepEqual(alpha.map((p) => [p.code, p.severity, p.data]), [['alpha-not-2r', 'hint', { replacement: 32 }]]);
   assert.deepEqual(alpha[0].range, { start: { line: 4, character: 9 }, end: { line: 4, character: 11 } });
