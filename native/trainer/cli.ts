@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // `lora-lab`: the headless CLI and the trainer child process entry (the extension forks it).
 // One table of subcommands; each lives in commands/<name>.ts.
+import { checkCommand } from './commands/check';
 import { demoCommand } from './commands/demo';
 import { doctorCommand } from './commands/doctor';
 import { generateCommand } from './commands/generate';
+import { inspectDataCommand } from './commands/inspect-data';
 import { mergeCommand } from './commands/merge';
 import { runsCommand } from './commands/runs';
 import { trainCommand } from './commands/train';
@@ -24,7 +26,7 @@ function planned(name: string, summary: string, usage: string): CliCommand {
 
 export const COMMANDS: CliCommand[] = [
   trainCommand,
-  planned('check', 'Check *.lora.yaml files and print their problems', 'lora-lab check FILE... [--json]'),
+  checkCommand,
   planned('estimate', 'Estimate parameters, peak memory and time of a config', 'lora-lab estimate CONFIG [--json]'),
   planned('eval', 'Evaluate a model or run on TruthfulQA, BLiMP, MMLU, arithmetic', 'lora-lab eval RUN_DIR|--checkpoint DIR [--tasks a,b]'),
   mergeCommand,
@@ -33,7 +35,13 @@ export const COMMANDS: CliCommand[] = [
   demoCommand,
   doctorCommand,
   planned('calibrate', 'Measure this machine for the time estimator', 'lora-lab calibrate'),
-  planned('inspect-data', 'Show dataset statistics and rendered examples for a config', 'lora-lab inspect-data CONFIG [--json]'),
+  {
+    name: 'inspect-data',
+    summary: 'Show dataset statistics and rendered examples for a config',
+    usage: 'lora-lab inspect-data CONFIG [--json]',
+    available: true,
+    run: (args, out) => inspectDataCommand(args, out),
+  },
 ];
 
 export function helpText(): string {
