@@ -212,14 +212,42 @@ export function parseDataset(text: string, file: string, format: DataFormat): { 
   return { records, issues };
 }
 
+/** Offset of the first byte that is not valid UTF-8 (overlong forms and surrogates included), or -1. */
+export function invalidUtf8Offset(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i];
+    const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    if (need < 0 || i + need >= bytes.length) return i;
+    for (let k = 1; k <= need; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+    if ((b === 0xe0 && bytes[i + 1] < 0xa0) || (b === 0xed && bytes[i + 1] > 0x9f) || (b === 0xf0 && bytes[i + 1] < 0x90) || (b === 0xf4 && bytes[i + 1] > 0x8f)) return i;
+    i += need + 1;
+  }
+  return -1;
+}
+
+/** UTF-8 text of a dataset; a file in another encoding is an error naming the line of the first bad byte. */
+function decodeUtf8(bytes: Buffer, path: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    // not UTF-8: find the first bad byte to name its line
+  }
+  const bad = Math.max(0, invalidUtf8Offset(bytes));
+  let line = 1;
+  for (let i = 0; i < bad; i++) if (bytes[i] === 10) line++;
+  const issue: DataIssue = { severity: 'error', file: path, line, message: `byte 0x${bytes[bad].toString(16).padStart(2, '0')} at offset ${bad} is not UTF-8: save the file as UTF-8 (it looks like another encoding, e.g. Latin-1 or UTF-16)` };
+  throw new DatasetError(`${path}: the dataset is not UTF-8 text:\n${formatIssue(issue)}`, [issue]);
+}
+
 /** Reads a dataset file; throws DatasetError listing every error (file:line) when any record is malformed. */
 export function loadDataset(path: string, format: DataFormat): Dataset {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (error) {
     throw new DatasetError(`${path}: cannot read the dataset (${(error as Error).message}); check data.path.`, []);
   }
+  const text = decodeUtf8(bytes, path);
   const { records, issues } = parseDataset(text, path, format);
   const errors = issues.filter((issue) => issue.severity === 'error');
   if (errors.length) {

@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DatasetError, formatIssue, loadDataset, parseDataset } from '../../../native/trainer/data/dataset';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { DatasetError, formatIssue, invalidUtf8Offset, loadDataset, parseDataset } from '../../../native/trainer/data/dataset';
 import { parseCsv, CsvSyntaxError } from '../../../native/trainer/data/csv';
 
 const fixtures = join(process.cwd(), 'test', 'fixtures', 'data');
@@ -85,4 +87,21 @@ test('every malformed record is listed, none dropped silently', () => {
   assert.match(parseDataset('prompt,answer\na,b\n', 'd.csv', 'csv').issues[0].message, /lacks the column\(s\) instruction, output/);
   const blank = parseDataset('{"instruction": " ", "output": "x"}\n', 'd.jsonl', 'jsonl').issues;
   assert.deepEqual(blank.map((i) => [i.severity, i.field]), [['warning', 'instruction']]);
+});
+
+test('a file that is not UTF-8 is an error naming the line of the first bad byte', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'loralab-utf8-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const latin1 = join(dir, 'latin1.csv');
+  writeFileSync(latin1, Buffer.concat([Buffer.from('instruction,output\nA,B\nCaf'), Buffer.from([0xe9]), Buffer.from(',x\n')]));
+  assert.throws(() => loadDataset(latin1, 'csv'), (e: unknown) => e instanceof DatasetError && /latin1\.csv:3: error: byte 0xe9 at offset 26 is not UTF-8/.test(e.message));
+  assert.equal(invalidUtf8Offset(Buffer.from('plain ascii')), -1);
+  assert.equal(invalidUtf8Offset(Buffer.from('Zürich 🤗 数据')), -1);
+  assert.equal(invalidUtf8Offset(Uint8Array.from([0x61, 0xc0, 0x80])), 1, 'overlong');
+  assert.equal(invalidUtf8Offset(Uint8Array.from([0xed, 0xa0, 0x80])), 0, 'surrogate');
+  assert.equal(invalidUtf8Offset(Uint8Array.from([0x61, 0xf0, 0x9f, 0xa4])), 1, 'cut short');
+  assert.equal(invalidUtf8Offset(Uint8Array.from([0xff, 0xfe, 0x61, 0x00])), 0, 'UTF-16');
+  const bom = join(dir, 'bom.jsonl');
+  writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"instruction": "a", "output": "b"}\n')]));
+  assert.equal(loadDataset(bom, 'jsonl').records[0].instruction, 'a');
 });
