@@ -146,6 +146,7 @@ void test_odd_shapes_and_streaming() {
   QuantizedWeight s = quantize(small.data(), 3, 7, QuantType::NF4, false);
   QuantizedWeight sdq = quantize(small.data(), 3, 7, QuantType::NF4, true);
   CHECK(s.codes.size() == 11 && s.bytes_constants() == 4 && sdq.bytes_constants() == 9);
+  CHECK(s.consistent() && sdq.consistent());
   CHECK(quant_bytes_constants(3, 7, true) == 9);
   // One block: the centered absmax is 0, scale 0 -> the mean alone restores it exactly.
   CHECK(sdq.block_absmax(0) == s.absmax[0]);
@@ -212,6 +213,15 @@ void test_errors() {
     code = e.code();
   }
   CHECK(code == "E_QUANT_RANGE");
+  code.clear();
+  q.absmax.pop_back();  // constants no longer match the shape
+  CHECK(!q.consistent());
+  try {
+    quant_linear_forward(nullptr, out, out, q, nullptr, 1);
+  } catch (const Error& e) {
+    code = e.code();
+  }
+  CHECK(code == "E_QUANT_SHAPE");
 }
 
 void test_scheme() {  // engine option -> (type, double quant)

@@ -69,6 +69,8 @@ struct QuantizedWeight {
   // The absmax a block decodes with: absmax[b], or with double_quant
   // dynamic_map()[absmax_q[b]] * absmax_scale[b/256] + absmax_mean (fp32, in that order, as bitsandbytes).
   float block_absmax(int64_t block) const;
+  // The arrays have the sizes the shape and double_quant imply (checked by every kernel entry point).
+  bool consistent() const;
   uint64_t bytes_codes() const { return codes.size(); }
   uint64_t bytes_constants() const;  // absmax (4 nb) or absmax_q + absmax_scale + mean (nb + 4 nb2 + 4)
 };

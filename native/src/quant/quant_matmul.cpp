@@ -41,7 +41,7 @@ constexpr int64_t kFwdRows = 16, kFwdCols = 1024;
 constexpr int64_t kBwdRows = 32, kBwdCols = 128;
 
 void check_args(const QuantizedWeight& w, int64_t N, const char* what) {
-  LORALAB_CHECK(N >= 0 && w.rows > 0 && w.cols > 0 && static_cast<int64_t>(w.codes.size()) == (w.numel() + 1) / 2,
+  LORALAB_CHECK(N >= 0 && w.consistent(),
                 "E_QUANT_SHAPE",
                 std::string(what) + ": expected N >= 0 and a quantized (rows, cols) weight but received N=" +
                     std::to_string(N) + ", (" + std::to_string(w.rows) + ", " + std::to_string(w.cols) + ")");

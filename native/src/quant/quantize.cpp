@@ -133,6 +133,13 @@ float QuantizedWeight::block_absmax(int64_t block) const {
   return v + absmax_mean;
 }
 
+bool QuantizedWeight::consistent() const {
+  if (rows <= 0 || cols <= 0 || static_cast<int64_t>(codes.size()) != (numel() + 1) / 2) return false;
+  const int64_t nb = blocks(), nb2 = (nb + kQuantBlock2 - 1) / kQuantBlock2;
+  if (!double_quant) return static_cast<int64_t>(absmax.size()) == nb;
+  return static_cast<int64_t>(absmax_q.size()) == nb && static_cast<int64_t>(absmax_scale.size()) == nb2;
+}
+
 uint64_t quant_bytes_codes(int64_t rows, int64_t cols) { return static_cast<uint64_t>((rows * cols + 1) / 2); }
 
 uint64_t quant_bytes_constants(int64_t rows, int64_t cols, bool double_quant) {
@@ -158,6 +165,7 @@ QuantizedWeight quantize_tensor(const uint8_t* data, DType dtype, int64_t rows, 
 }
 
 void dequantize_tile(float* out, const QuantizedWeight& w, int64_t o0, int64_t o1, int64_t k0, int64_t k1) {
+  LORALAB_CHECK(w.consistent(), "E_QUANT_SHAPE", "dequantize: inconsistent QuantizedWeight arrays");
   LORALAB_CHECK(0 <= o0 && o0 <= o1 && o1 <= w.rows && 0 <= k0 && k0 <= k1 && k1 <= w.cols, "E_QUANT_RANGE",
                 "dequantize: tile rows [" + std::to_string(o0) + ", " + std::to_string(o1) + ") cols [" +
                     std::to_string(k0) + ", " + std::to_string(k1) + ") outside (" + std::to_string(w.rows) + ", " +
