@@ -9,6 +9,7 @@
 #include "dtype.h"
 #include "grad_check.h"
 #include "ops/adamw.h"
+#include "ops/attention.h"
 #include "ops/dropout.h"
 #include "ops/matmul.h"
 #include "ops/sgd.h"
@@ -139,6 +140,34 @@ static void test_dropout() {
   CHECK_NEAR(lhs, rhs, 1e-3);
 }
 
+// The plain and AVX2 builds of the attention kernels agree (the dispatched one is also checked
+// against fp64 in test_ops_grad).
+static void check_attention_builds() {
+  const int64_t B = 2, T = 7, NH = 4, NKV = 2, HD = 12, QD = NH * HD, KD = NKV * HD;
+  std::vector<float> q(B * T * QD), k(B * T * KD), v(B * T * KD), dout(B * T * QD);
+  fill_uniform(q, 31), fill_uniform(k, 32), fill_uniform(v, 33), fill_uniform(dout, 34);
+  std::vector<int32_t> lengths = {7, 4};
+  double worst = 0;
+  std::vector<std::vector<float>> outs;
+  for (AttentionKernels kern : {attention_kernels_generic(), attention_kernels_avx2()}) {
+    std::vector<float> out(B * T * QD), lse(B * NH * T), dq(q.size()), dk(k.size()), dv(v.size());
+    for (int64_t t = 0; t < B * NH; ++t) kern.forward(t, out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), B, T, NH, NKV, HD);
+    for (int64_t t = 0; t < B * NKV; ++t)
+      kern.backward(t, dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(), v.data(), out.data(),
+                    lse.data(), lengths.data(), B, T, NH, NKV, HD);
+    std::vector<float> all = out;
+    all.insert(all.end(), dq.begin(), dq.end());
+    all.insert(all.end(), dk.begin(), dk.end());
+    all.insert(all.end(), dv.begin(), dv.end());
+    outs.push_back(all);
+    __builtin_cpu_init();
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) break;
+  }
+  if (outs.size() == 2) worst = gradcheck::max_abs_diff(outs[0], outs[1]);
+  std::printf("  attention plain vs avx2 builds: max abs diff %.2e\n", worst);
+  CHECK(worst < 1e-5);
+}
+
 int main() {
   std::printf("gemm path: %s\n", gemm_path().c_str());
   check_kernels("scalar", gemm_kernels_generic());
@@ -147,6 +176,7 @@ int main() {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
       __builtin_cpu_supports("avx512dq"))
     check_kernels("avx512", gemm_kernels_avx512());
+  check_attention_builds();
   test_threads_bitwise();
   test_adamw();
   test_sgd();

@@ -20,6 +20,19 @@ void attention_backward(ThreadPool* pool, T* dq, T* dk, T* dv, const T* dout, co
                         const T* out, const T* lse, const int32_t* lengths, int64_t B, int64_t T_, int64_t NH,
                         int64_t NKV, int64_t HD);
 
+// The fp32 task kernels of one instruction set (attention_kernels.inc); internal to the op.
+struct AttentionKernels {
+  void (*forward)(int64_t task, float* out, float* lse, const float* q, const float* k, const float* v,
+                  const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
+  void (*backward)(int64_t task, float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                   const float* v, const float* out, const float* lse, const int32_t* lengths, int64_t B, int64_t T_,
+                   int64_t NH, int64_t NKV, int64_t HD);
+  void (*cached)(int64_t h, float* out, const float* q, const float* kcache, const float* vcache, int64_t start,
+                 int64_t n, int64_t NH, int64_t NKV, int64_t HD);
+};
+AttentionKernels attention_kernels_generic();
+AttentionKernels attention_kernels_avx2();
+
 // Generation with a cache: out (n, NH*HD) for n new queries q (n, NH*HD) at positions
 // start..start+n-1; kcache, vcache (P, NKV*HD) already hold keys/values for positions < start+n.
 void attention_forward_cached(ThreadPool* pool, float* out, const float* q, const float* kcache, const float* vcache,

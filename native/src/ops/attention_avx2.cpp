@@ -1,0 +1,3 @@
+// AVX2+FMA build of the fp32 attention task kernels (used when the CPU has AVX2 and FMA).
+#define ATTN_SUFFIX attention_kernels_avx2
+#include "ops/attention_kernels.inc"
