@@ -267,16 +267,22 @@ export class RunManager {
     await waitUntil(() => gone() || acked() !== undefined, ackTimeoutMs);
     const ack = acked();
     if (!gone() && ack) await waitUntil(gone, ack.expectedS * 1000 + graceMs);
-    if (gone()) return 'stopped';
+    if (gone()) return this.settle(run, 'stopped');
     if (!sentTerm) {
       this.options.log('warn', `${run.name ?? run.label} did not stop in time; sending SIGTERM`);
       this.signal(run, 'SIGTERM');
-      if (await waitUntil(gone, graceMs)) return 'terminated';
+      if (await waitUntil(gone, graceMs)) return this.settle(run, 'terminated');
     }
     this.options.log('warn', `${run.name ?? run.label} did not stop after SIGTERM; sending SIGKILL`);
     this.signal(run, 'SIGKILL');
     await waitUntil(gone, graceMs);
-    return 'killed';
+    return this.settle(run, 'killed');
+  }
+
+  /** A reattached run found dead leaves the active list now (not at the next poll). */
+  private settle(run: ActiveRun, outcome: StopOutcome): StopOutcome {
+    if (!run.child && this.running.includes(run) && this.check(run.pid, run.processStartMs) === 'dead') this.finish(run, null, null);
+    return outcome;
   }
 
   private signal(run: ActiveRun, signal: NodeJS.Signals): void {

@@ -17,6 +17,8 @@ import { RunsStore } from '../../../extension/src/runs-store';
 const root = path.join(__dirname, '../../..');
 const cli = path.join(root, 'dist', 'cli.js');
 const fixture = path.join(__dirname, 'fixtures', 'scripted-trainer.js');
+/** The bundled example workspace (LORALAB_EXAMPLES_DIR points elsewhere to try another one). */
+const examplesDir = process.env.LORALAB_EXAMPLES_DIR ?? path.join(root, 'examples');
 /** A config path in an existing folder (the fork's cwd); the scripted trainer does not read it. */
 const fixtureConfig = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lora-fixture-')), name);
 
@@ -37,7 +39,7 @@ function trainUnavailable(): string | false {
   const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' }).stdout;
   if (/^\s*train\s.*\(not available yet\)/m.test(help)) return 'lora-lab train is not available yet in this build of the CLI';
   try {
-    planExampleCopy(path.join(root, 'examples'), os.tmpdir());
+    planExampleCopy(examplesDir, os.tmpdir());
   } catch (err) {
     return `the bundled example is not complete yet: ${(err as Error).message}`;
   }
@@ -47,7 +49,7 @@ function trainUnavailable(): string | false {
 /** The example (config, tiny model, data) copied to a temp folder, with max_steps set. */
 function exampleConfig(maxSteps: number): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-example-'));
-  const plan = planExampleCopy(path.join(root, 'examples'), dir);
+  const plan = planExampleCopy(examplesDir, dir);
   copyExample(plan);
   const doc = parseDocument(fs.readFileSync(plan.config, 'utf8'));
   doc.setIn(['train', 'max_steps'], maxSteps);
