@@ -10,13 +10,14 @@
 namespace loralab {
 
 namespace {
+// max-shifted log-sum-exp: exponentials in T (fp32 expf for the engine), their sum in double
 template <typename T>
 double row_lse(const T* row, int64_t V) {
-  double mx = row[0];
-  for (int64_t i = 1; i < V; ++i) mx = row[i] > mx ? static_cast<double>(row[i]) : mx;
+  T mx = row[0];
+  for (int64_t i = 1; i < V; ++i) mx = row[i] > mx ? row[i] : mx;
   double sum = 0.0;
-  for (int64_t i = 0; i < V; ++i) sum += std::exp(static_cast<double>(row[i]) - mx);
-  return mx + std::log(sum);
+  for (int64_t i = 0; i < V; ++i) sum += static_cast<double>(std::exp(row[i] - mx));
+  return static_cast<double>(mx) + std::log(sum);
 }
 void check_target(int32_t target, int64_t n, int64_t V) {
   LORALAB_CHECK(target == kIgnoreIndex || (target >= 0 && target < V), "E_TOKEN_RANGE",
@@ -50,7 +51,8 @@ void cross_entropy_backward(ThreadPool* pool, T* dlogits, const T* logits, const
     }
     const T* row = logits + n * V;
     double lse = row_lse(row, V);
-    for (int64_t i = 0; i < V; ++i) drow[i] = static_cast<T>(std::exp(static_cast<double>(row[i]) - lse)) * dloss;
+    const T shift = static_cast<T>(lse);
+    for (int64_t i = 0; i < V; ++i) drow[i] = std::exp(row[i] - shift) * dloss;
     drow[targets[n]] -= dloss;
   });
 }
