@@ -17,6 +17,7 @@ import { TrainingError, toRunError } from './failures';
 import { MetricsWriter, truncateMetrics } from './metrics';
 import { RunRecord, readRunJson } from './run-record';
 import { prepareTrainingData, type TrainingData } from './training-data';
+import { defaultDataCacheDir } from '../data/pipeline';
 
 export interface RunPlan {
   config: LoraLabConfig;
@@ -89,7 +90,7 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
   };
 
   try {
-    const data = prepareTrainingData(config, join(config.out_dir, '.data-cache'), plan.maxSteps);
+    const data = prepareTrainingData(config, defaultDataCacheDir(config), plan.maxSteps);
     const totalSteps = data.totalSteps;
     sink.log(runDir, 'info', `data: ${data.train.length} training and ${data.validation.length} validation examples${data.fromCache ? ' (tokenized cache)' : ''}; ` +
       `${data.truncatedCount} truncated to ${config.data.max_seq_length} tokens; ${data.stepsPerEpoch} steps per epoch of ${data.globalBatch} examples`);

@@ -1,16 +1,12 @@
-// The data side of a run: tokenizer, dataset, tokenized examples (through the cache), the
-// validation split, and the micro-batches of every optimizer step as a pure function of the
+// The data side of a run (prepared by data/pipeline: tokenizer, tokenized examples through the
+// cache, validation split) and the micro-batches of every optimizer step as a pure function of the
 // step index, so a resumed run sees exactly the batches an uninterrupted one would.
-import { readFileSync } from 'node:fs';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
 import type { EngineBatch } from '../addon';
 import { makeBatch, type Batch } from '../data/batches';
-import { dataCacheKey, readTokenizedCache, writeTokenizedCache } from '../data/cache';
-import { loadDataset } from '../data/dataset';
-import { tokenizeExample, type TokenizedExample } from '../data/example';
-import { promptStyleFingerprint } from '../data/prompts';
-import { EpochSampler, splitTrainValidation } from '../data/split';
-import { loadTokenizer, type TextTokenizer } from '../data/tokenizer';
+import type { TokenizedExample } from '../data/example';
+import { prepareData } from '../data/pipeline';
+import type { TextTokenizer } from '../data/tokenizer';
 
 export interface TrainingData {
   tokenizer: TextTokenizer;
@@ -43,34 +39,8 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 export function prepareTrainingData(config: LoraLabConfig, cacheDir: string, maxStepsOverride?: number): TrainingData {
-  const tokenizer = loadTokenizer(config.model.checkpoint);
-  const dataBytes = readFileSync(config.data.path);
-  const key = dataCacheKey({
-    dataBytes,
-    format: config.data.format,
-    tokenizerFingerprint: tokenizer.fingerprint,
-    promptFingerprint: promptStyleFingerprint(config.data.prompt_style, tokenizer),
-    maskPrompt: config.data.mask_prompt,
-    maxSeqLength: config.data.max_seq_length,
-  });
-  let examples = readTokenizedCache(cacheDir, key);
-  const fromCache = examples !== null;
-  if (!examples) {
-    const dataset = loadDataset(config.data.path, config.data.format);
-    examples = dataset.records.map((record) =>
-      tokenizeExample(tokenizer, record.index, record, {
-        promptStyle: config.data.prompt_style,
-        maskPrompt: config.data.mask_prompt,
-        maxSeqLength: config.data.max_seq_length,
-      }),
-    );
-    writeTokenizedCache(cacheDir, key, examples);
-  }
-  const all = examples;
+  const { tokenizer, examples: all, train, validation, sampler, cacheHit } = prepareData(config, { cacheDir });
   if (all.length === 0) throw Object.assign(new Error(`${config.data.path}: the dataset has no records`), { code: 'E_DATA_EMPTY' });
-  const split = splitTrainValidation(all.length, config.data.val_split_fraction, config.data.seed);
-  const train = split.train.map((i) => all[i]);
-  const validation = split.validation.map((i) => all[i]);
   if (train.length === 0) throw Object.assign(new Error(`${config.data.path}: no training records remain after the validation split`), { code: 'E_DATA_EMPTY' });
 
   const microBatch = Math.min(config.train.micro_batch_size, train.length);
@@ -79,7 +49,6 @@ export function prepareTrainingData(config: LoraLabConfig, cacheDir: string, max
   const stepsPerEpoch = Math.max(1, Math.floor(train.length / globalBatch));
   const maxSteps = maxStepsOverride ?? config.train.max_steps;
   const totalSteps = maxSteps ?? Math.max(1, Math.round(config.train.epochs * stepsPerEpoch));
-  const sampler = new EpochSampler(train, config.train.seed);
   const orders = new Map<number, TokenizedExample[]>();
   const orderOf = (epoch: number) => {
     let order = orders.get(epoch);
@@ -103,7 +72,7 @@ export function prepareTrainingData(config: LoraLabConfig, cacheDir: string, max
     stepsPerEpoch,
     totalSteps,
     longestExample: Math.max(...all.map((e) => e.inputIds.length)),
-    fromCache,
+    fromCache: cacheHit,
     stepBatches(step: number) {
       const epoch0 = Math.floor((step - 1) / stepsPerEpoch);
       const within = (step - 1) % stepsPerEpoch;
