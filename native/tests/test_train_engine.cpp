@@ -148,7 +148,8 @@ static void memory_report() {
   CHECK(cat(MemCategory::LoraParams) == static_cast<uint64_t>(pc.trainable) * 4);
   CHECK(cat(MemCategory::Grads) == static_cast<uint64_t>(pc.trainable) * 4);
   CHECK(cat(MemCategory::OptimizerState) == static_cast<uint64_t>(pc.trainable) * 8);
-  CHECK(cat(MemCategory::Weights) < static_cast<uint64_t>(pc.total) * 3);  // bf16 matrices, fp32 norms
+  const int64_t base = pc.total - pc.trainable, norms = 2 * 2 * 32 + 32;  // 2 layers x 2 norms x C + final norm
+  CHECK(cat(MemCategory::Weights) == static_cast<uint64_t>(2 * (base - norms) + 4 * norms));  // bf16 matrices, fp32 norms
   CHECK(m.peak[static_cast<int>(MemCategory::Activations)] > 0);
   CHECK(m.peak[static_cast<int>(MemCategory::Logits)] > 0);
   std::printf("  memory: weights %llu, lora %llu, grads %llu, optimizer %llu, activations peak %llu, logits peak %llu\n",
