@@ -3,17 +3,27 @@
 // and the light theme.
 // The webview's contract with this test: the train-loss chart's element carries
 // data-series="train-loss" and data-points="<number of points plotted>".
+/* global document */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { trainLines } from './lib/run-folders.mjs';
-import { rowShowsState, runContextAction, showRunsView, showsNumber, waitForRunRow, webviewFrame } from './lib/ui.mjs';
+import { rowShowsState, runContextAction, setColorTheme, showRunsView, showsNumber, waitForRunRow, webviewFrame } from './lib/ui.mjs';
 import { withWorkbench } from './lib/workbench.mjs';
 import { waitFor } from './lib/wait.mjs';
 
 const RUN_NAME = 'e2e-dashboard-20261128-120000';
 const SERIES = '[data-series="train-loss"]';
+
+/** Charts ([data-series] boxes) whose canvases reach outside their box by more than 2 px. */
+async function chartsOutsideTheirBoxes(frame) {
+  return frame.evaluate(() => [...document.querySelectorAll('[data-series]')].flatMap((box) => {
+    const outer = box.getBoundingClientRect();
+    return [...box.querySelectorAll('canvas')].map((canvas) => canvas.getBoundingClientRect())
+      .filter((r) => r.left < outer.left - 2 || r.top < outer.top - 2 || r.right > outer.right + 2 || r.bottom > outer.bottom + 2)
+      .map((r) => ({ series: box.getAttribute('data-series'), box: [outer.left, outer.top, outer.right, outer.bottom].map(Math.round), canvas: [r.left, r.top, r.right, r.bottom].map(Math.round) }));
+  }));
+}
 
 test('dashboard: the loss series of a finished run has one point per train line of metrics.jsonl', { timeout: 240_000 }, async () => {
   await withWorkbench({ name: 'dashboard', fixture: 'dashboard' }, async (wb) => {
@@ -38,13 +48,17 @@ test('dashboard: the loss series of a finished run has one point per train line 
     }, { timeoutMs: 30_000, intervalMs: 250 });
     await wb.step('dashboard dark theme');
     assert.equal(points, lines.length);
+    assert.deepEqual(await chartsOutsideTheirBoxes(frame), [], 'every chart is drawn inside its own box');
 
-    const settingsFile = join(wb.userDataDir, 'User', 'settings.json');
-    const settings = JSON.parse(readFileSync(settingsFile, 'utf8'));
-    writeFileSync(settingsFile, JSON.stringify({ ...settings, 'workbench.colorTheme': 'Default Light Modern' }, null, 2));
-    await waitFor('the light theme', async () => (await page.locator('.monaco-workbench.vs').count()) > 0, { timeoutMs: 20_000 });
+    await page.locator('.tabs-container .tab.active').first().click();
+    await setColorTheme(page, 'Light Modern', 'light');
     const lightFrame = await webviewFrame(page, SERIES, 10_000);
     await waitFor('the dashboard to keep its points in the light theme', async () => Number(await lightFrame.locator(SERIES).first().getAttribute('data-points')) === lines.length, { timeoutMs: 10_000 });
+    await waitFor('every chart to stay inside its own box after the theme change', async () => {
+      const overflowing = await chartsOutsideTheirBoxes(lightFrame);
+      if (overflowing.length) throw new Error(`charts drawn outside their boxes: ${JSON.stringify(overflowing)}`);
+      return true;
+    }, { timeoutMs: 10_000 });
     await wb.step('dashboard light theme');
   });
 });

@@ -18,21 +18,37 @@ async function quickRowLabels(page) {
 }
 
 /** Picks the quick-input row whose aria-label satisfies `matches` (waits for it), by clicking it. */
-async function pickQuickRow(page, description, matches, timeoutMs = 15_000) {
+async function pickQuickRow(page, description, matches, timeoutMs = 15_000, closes = true) {
   const index = await waitFor(description, async () => {
     const labels = await quickRowLabels(page);
     const found = labels.findIndex(matches);
     if (found < 0) throw new Error(`rows are: ${JSON.stringify(labels)}`);
     return found + 1;
   }, { timeoutMs });
-  await page.locator(QUICK_ROWS).nth(index - 1).click();
-  await page.locator(QUICK_INPUT).waitFor({ state: 'hidden', timeout: 10_000 });
+  const row = page.locator(QUICK_ROWS).nth(index - 1);
+  // Enter accepts the focused row in every picker (a click only previews in some, e.g. themes).
+  if (((await row.getAttribute('class')) ?? '').split(' ').includes('focused')) await page.keyboard.press('Enter');
+  else await row.click();
+  if (closes) await page.locator(QUICK_INPUT).waitFor({ state: 'hidden', timeout: 10_000 });
 }
 
 /** Runs a command from the palette by its full title ("LoRA Lab: Start LoRA Run"). */
 export async function runCommand(page, title) {
   await openQuickInput(page, `>${title}`);
   await pickQuickRow(page, `the command palette to offer "${title}"`, (label) => label === title || label.startsWith(`${title},`));
+}
+
+/** Switches the color theme through "Preferences: Color Theme" and waits for the workbench to show it. */
+export async function setColorTheme(page, theme, kind) {
+  const title = 'Preferences: Color Theme';
+  await openQuickInput(page, `>${title}`);
+  await pickQuickRow(page, `the command palette to offer "${title}"`, (label) => label === title || label.startsWith(`${title},`), 15_000, false);
+  await waitFor('the theme picker', async () => /Color Theme/.test((await page.locator(`${QUICK_INPUT} input`).getAttribute('placeholder')) ?? ''), { timeoutMs: 10_000 });
+  await page.locator(`${QUICK_INPUT} input`).fill(theme);
+  // Rows read "<label> <id>, <group>", e.g. "Light Modern Default Light Modern, light themes".
+  await pickQuickRow(page, `the theme picker to offer ${theme}`, (label) => label.startsWith(`${theme} `) || label.startsWith(`${theme},`));
+  const css = { light: 'vs', dark: 'vs-dark', 'high-contrast': 'hc-black' }[kind];
+  await waitFor(`the workbench in the ${kind} theme ${theme}`, () => page.locator(`.monaco-workbench.${css}`).count(), { timeoutMs: 20_000 });
 }
 
 /** Opens a workspace file by its name through Quick Open and waits for its editor. */
