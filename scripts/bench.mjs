@@ -1,0 +1,24 @@
+// `npm run bench`: builds the native engine and runs every benchmark program (native/bench/
+// bench_*.cpp, built into build/native), printing their tables. Benchmarks print numbers; they
+// are never timed tests. Usage: npm run bench [-- NAME_FILTER]
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { availableParallelism, cpus } from 'node:os';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const filter = process.argv[2] ?? '';
+const build = spawnSync(process.execPath, ['scripts/build-native.mjs'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+if (build.status !== 0) process.exit(build.status ?? 1);
+const dir = join(root, 'build/native');
+const programs = readdirSync(dir).filter((name) => /^bench_[a-z0-9_]+$/.test(name) && name.includes(filter)).sort();
+console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores usable; ${new Date().toISOString()}`);
+let failed = false;
+for (const program of programs) {
+  console.log(`\n=== ${program}`);
+  const r = spawnSync(join(dir, program), [], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) failed = true;
+}
+if (programs.length === 0) console.log(`no benchmark programs matching '${filter}' in ${dir}`);
+process.exit(failed ? 1 : 0);
