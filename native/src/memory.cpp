@@ -1,6 +1,8 @@
 // Memory accounting: per-category current/peak counters and the tracked aligned allocator.
 #include "memory.h"
 
+#include "device.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -57,7 +59,9 @@ void* tracked_alloc(MemTracker* tracker, MemCategory c, size_t bytes) {
   void* p = std::aligned_alloc(64, rounded);
   if (!p)
     LORALAB_THROW("E_OUT_OF_MEMORY", std::string("could not allocate ") + std::to_string(bytes) + " bytes for " +
-                                         mem_category_name(c));
+                                         mem_category_name(c) + " (" + std::to_string(detect_cpu().available_memory_bytes) +
+                                         " bytes available; " + std::to_string(tracker ? tracker->report().current_total : 0) +
+                                         " bytes already held by this engine)");
   std::memset(p, 0, rounded);
   if (tracker) tracker->add(c, bytes);
   return p;
