@@ -1,5 +1,6 @@
 // The CPU Engine: loads a Hugging Face folder into a LlamaModel, validates batches, and runs
-// logits / logprobs / generate / step / eval with one thread pool and one memory tracker.
+// logits / logprobs / generate / step / eval with one thread pool and one memory tracker. With
+// model.quantize (QLoRA) the block linears are NF4/FP4 codes (see LlamaModel::make_linear).
 // Calls are serialised (a concurrent call is refused with E_BUSY); abort() stops the call in flight.
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "model/llama_optim.h"
 #include "model/llama_state.h"
 #include "ops/cross_entropy.h"
+#include "quant/quant.h"
 #include "threadpool.h"
 
 namespace loralab {
@@ -36,7 +38,13 @@ class CpuEngine final : public Engine {
   const ModelConfig& config() const override { return cfg_; }
   const EngineOptions& options() const override { return opt_; }
   ParamCounts param_counts() const override { return model_->param_counts(); }
-  std::string compute_path() const override { return "cpu-" + gemm_path(); }
+  // "cpu-avx512", or with model.quantize "cpu-avx512+nf4-avx512" (the 4-bit kernels' instruction set)
+  std::string compute_path() const override {
+    QuantType type;
+    bool dq = false;
+    if (!quant_scheme(opt_.quantize, &type, &dq)) return "cpu-" + gemm_path();
+    return "cpu-" + gemm_path() + "+" + quant_type_name(type) + "-" + quant_kernel_path();
+  }
   std::string device_name() const override { return device_name_; }
   int steps_done() const override { return steps_; }
   MemoryReport memory() const override { return mem_.report(); }
@@ -166,8 +174,6 @@ class CpuEngine final : public Engine {
   void validate_options() {
     if (opt_.method == Method::Full && opt_.quantize != Quantize::None)
       LORALAB_THROW("E_CONFIG_INVALID", "model.quantize needs train.method 'lora' (quantized weights cannot be fully finetuned)");
-    if (opt_.quantize != Quantize::None)
-      LORALAB_THROW("E_NOT_IMPLEMENTED", "model.quantize: QLoRA (nf4/fp4) arrives with issue 7");
     if (opt_.precision == Precision::FP16True)
       LORALAB_THROW("E_PRECISION_UNSUPPORTED", "model.precision '16-true' needs a CUDA device (fp16 compute); on CPU use bf16-true or 32-true");
     if (!(opt_.device.empty() || opt_.device == "cpu" || opt_.device == "auto"))

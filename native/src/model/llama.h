@@ -17,14 +17,26 @@
 #include "model/config.h"
 #include "ops/dropout.h"
 #include "ops/matmul.h"
+#include "quant/quant.h"
 #include "threadpool.h"
 
 namespace loralab {
 
 class CheckpointReader;
 
-// One named tensor of the model: frozen storage (F32 or BF16) or a trainable fp32 master with its
-// gradient and optimizer moments.
+// A frozen block linear quantized at load (QLoRA, model.quantize): its codes count under Weights and
+// its constants under QuantConstants for as long as it lives.
+struct QuantStorage {
+  QuantizedWeight w;
+  MemTracker* mem = nullptr;
+  QuantStorage(QuantizedWeight q, MemTracker* tracker);
+  ~QuantStorage();
+  QuantStorage(const QuantStorage&) = delete;
+  QuantStorage& operator=(const QuantStorage&) = delete;
+};
+
+// One named tensor of the model: frozen storage (F32 or BF16), NF4/FP4 codes (quant, storage empty),
+// or a trainable fp32 master with its gradient and optimizer moments.
 struct Param {
   std::string name;              // HF key, or PEFT key for LoRA tensors
   std::vector<int64_t> shape;
@@ -32,6 +44,7 @@ struct Param {
   Buffer<uint8_t> storage;       // numel * dtype_size bytes
   Buffer<float> grad;            // trainable only (Grads)
   Buffer<float> m, v;            // optimizer state (v: AdamW only)
+  std::unique_ptr<QuantStorage> quant;  // QLoRA: the frozen (OC, IC) weight as 4-bit codes
   bool trainable = false;
   int64_t numel() const {
     int64_t n = 1;
@@ -134,6 +147,9 @@ class LlamaModel {
   void load_params(const CheckpointReader& ckpt);
   void make_param(Param& p, const std::string& name, std::vector<int64_t> shape, const CheckpointReader* ckpt,
                   bool matrix);  // matrix: stored bf16 when frozen under bf16 precision
+  // A block linear (q,k,v,o,gate,up,down): quantized straight from the mapped checkpoint when
+  // options.quantize is set, else make_param(..., matrix = true).
+  void make_linear(Param& p, const std::string& name, std::vector<int64_t> shape, const CheckpointReader& ckpt);
   void layer_forward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* x_out);
   void layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid);
   // A linear layer with its optional LoRA path; rows (N) identify tokens for the dropout key.

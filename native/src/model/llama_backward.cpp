@@ -19,7 +19,11 @@ void LlamaModel::linear_bwd(const PassContext& ctx, const Rows& rows, int site, 
                             int64_t N) {
   const int64_t OC = w.shape[0], IC = w.shape[1];
   float* dbias = bias && bias->trainable && !bias->storage.empty() ? bias->grad.data() : nullptr;
-  linear_backward(pool_, dinp, w.trainable ? w.grad.data() : nullptr, dbias, dout, inp, w.view(), N, IC, OC);
+  if (w.quant) {  // QLoRA: frozen codes, only the input gradient (method full is refused at load)
+    if (dinp) quant_linear_backward_input(pool_, dinp, dout, w.quant->w, N, true);
+  } else {
+    linear_backward(pool_, dinp, w.trainable ? w.grad.data() : nullptr, dbias, dout, inp, w.view(), N, IC, OC);
+  }
   if (!lora) return;
   const int64_t R = lora_cfg_.r;
   const float p = static_cast<float>(lora_cfg_.lora_dropout);

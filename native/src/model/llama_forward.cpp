@@ -26,7 +26,9 @@ constexpr int kHeadSite = 15;                              // dropout site index
 void LlamaModel::linear_fwd(const PassContext& ctx, const Rows& rows, int site, const Param& w, const Param* bias,
                             LoraPair* lora, float* out, const float* inp, int64_t N, float* u) {
   const int64_t OC = w.shape[0], IC = w.shape[1];
-  linear_forward(pool_, out, inp, w.view(), bias && !bias->storage.empty() ? bias->f32() : nullptr, N, IC, OC);
+  const float* b = bias && !bias->storage.empty() ? bias->f32() : nullptr;  // (OC) or null
+  if (w.quant) quant_linear_forward(pool_, out, inp, w.quant->w, b, N);  // QLoRA: tiles dequantized in the matmul
+  else linear_forward(pool_, out, inp, w.view(), b, N, IC, OC);
   if (!lora) return;
   const float p = static_cast<float>(lora_cfg_.lora_dropout);
   const float* xd = inp;

@@ -1,5 +1,5 @@
-// LlamaModel parameters: loading from a Hugging Face checkpoint into frozen bf16/fp32 storage or
-// fp32 trainable masters, LoRA creation with PEFT's init, installing loaded adapters, parameter
+// LlamaModel parameters: loading from a Hugging Face checkpoint into frozen bf16/fp32 storage, NF4/FP4
+// codes (QLoRA: the block linears, quantized from the mapped file) or fp32 trainable masters, LoRA creation with PEFT's init, installing loaded adapters, parameter
 // counts, and the buffers (rope tables, activations, KV cache) sized on demand.
 #include <cmath>
 #include <string>
@@ -76,25 +76,59 @@ void LlamaModel::make_param(Param& p, const std::string& name, std::vector<int64
   }
 }
 
+QuantStorage::QuantStorage(QuantizedWeight q, MemTracker* tracker) : w(std::move(q)), mem(tracker) {
+  mem->add(MemCategory::Weights, w.bytes_codes());
+  mem->add(MemCategory::QuantConstants, w.bytes_constants());
+}
+
+QuantStorage::~QuantStorage() {
+  mem->sub(MemCategory::Weights, w.bytes_codes());
+  mem->sub(MemCategory::QuantConstants, w.bytes_constants());
+}
+
+void LlamaModel::make_linear(Param& p, const std::string& name, std::vector<int64_t> shape,
+                             const CheckpointReader& ckpt) {
+  QuantType type;
+  bool dq = false;
+  if (!quant_scheme(opt_.quantize, &type, &dq)) return make_param(p, name, std::move(shape), &ckpt, true);
+  LORALAB_CHECK(opt_.method == Method::LoRA, "E_CONFIG_INVALID",
+                "model.quantize needs train.method 'lora' (quantized weights cannot be fully finetuned)");
+  p.name = name;
+  p.shape = std::move(shape);  // (OC, IC)
+  p.trainable = false;
+  const TensorView& view = ckpt.get(name);  // F32, BF16 or F16 (the dtypes safetensors.cpp accepts)
+  if (view.shape != p.shape) {
+    std::string found;
+    for (int64_t d : view.shape) found += (found.empty() ? "" : ", ") + std::to_string(d);
+    LORALAB_THROW("E_TENSOR_SHAPE", ckpt.folder() + ": tensor '" + name + "' has shape [" + found +
+                                        "], the config implies [" + std::to_string(p.shape[0]) + ", " +
+                                        std::to_string(p.shape[1]) + "]");
+  }
+  // Streams 64 values at a time from the mapped bytes in their stored dtype (as bitsandbytes
+  // quantizes the loaded weight): the full-precision layer is never resident.
+  p.quant = std::make_unique<QuantStorage>(
+      quantize_tensor(view.data, view.dtype, p.shape[0], p.shape[1], type, dq, pool_), mem_);
+}
+
 void LlamaModel::load_params(const CheckpointReader& ckpt) {
   make_param(embed_, "model.embed_tokens.weight", {V_, C_}, &ckpt, true);
   layers_.resize(cfg_.num_layers);
   for (int l = 0; l < cfg_.num_layers; ++l) {
     LlamaLayer& L = layers_[l];
     make_param(L.attn_norm, layer_tensor_name(l, "input_layernorm.weight"), {C_}, &ckpt, false);
-    make_param(L.q, layer_tensor_name(l, "self_attn.q_proj.weight"), {QD_, C_}, &ckpt, true);
-    make_param(L.k, layer_tensor_name(l, "self_attn.k_proj.weight"), {KD_, C_}, &ckpt, true);
-    make_param(L.v, layer_tensor_name(l, "self_attn.v_proj.weight"), {KD_, C_}, &ckpt, true);
+    make_linear(L.q, layer_tensor_name(l, "self_attn.q_proj.weight"), {QD_, C_}, ckpt);
+    make_linear(L.k, layer_tensor_name(l, "self_attn.k_proj.weight"), {KD_, C_}, ckpt);
+    make_linear(L.v, layer_tensor_name(l, "self_attn.v_proj.weight"), {KD_, C_}, ckpt);
     if (cfg_.attention_bias) {
       make_param(L.q_bias, layer_tensor_name(l, "self_attn.q_proj.bias"), {QD_}, &ckpt, false);
       make_param(L.k_bias, layer_tensor_name(l, "self_attn.k_proj.bias"), {KD_}, &ckpt, false);
       make_param(L.v_bias, layer_tensor_name(l, "self_attn.v_proj.bias"), {KD_}, &ckpt, false);
     }
-    make_param(L.o, layer_tensor_name(l, "self_attn.o_proj.weight"), {C_, QD_}, &ckpt, true);
+    make_linear(L.o, layer_tensor_name(l, "self_attn.o_proj.weight"), {C_, QD_}, ckpt);
     make_param(L.mlp_norm, layer_tensor_name(l, "post_attention_layernorm.weight"), {C_}, &ckpt, false);
-    make_param(L.gate, layer_tensor_name(l, "mlp.gate_proj.weight"), {F_, C_}, &ckpt, true);
-    make_param(L.up, layer_tensor_name(l, "mlp.up_proj.weight"), {F_, C_}, &ckpt, true);
-    make_param(L.down, layer_tensor_name(l, "mlp.down_proj.weight"), {C_, F_}, &ckpt, true);
+    make_linear(L.gate, layer_tensor_name(l, "mlp.gate_proj.weight"), {F_, C_}, ckpt);
+    make_linear(L.up, layer_tensor_name(l, "mlp.up_proj.weight"), {F_, C_}, ckpt);
+    make_linear(L.down, layer_tensor_name(l, "mlp.down_proj.weight"), {C_, F_}, ckpt);
   }
   make_param(final_norm_, "model.norm.weight", {C_}, &ckpt, false);
   if (!cfg_.tie_word_embeddings) make_param(head_, "lm_head.weight", {V_, C_}, &ckpt, true);
