@@ -7,6 +7,7 @@ import { COMMAND_TABLE } from './commands';
 import { trainerEntryOf, type Ctx } from './context';
 import { DashboardPanels } from './dashboard/dashboard-panels';
 import { RunManager } from './run-manager';
+import { notifyRunEnds } from './run-notifications';
 import { RunsController } from './runs-controller';
 import { RunsTreeProvider } from './runs-tree';
 import { RunStatusBar } from './status-bar';
@@ -37,7 +38,7 @@ export function activate(extension: vscode.ExtensionContext): void {
       extension.subscriptions.push(vscode.commands.registerCommand(id, make(ctx)));
     }
     const tree = new RunsTreeProvider(runs, manager);
-    extension.subscriptions.push(tree, vscode.window.registerTreeDataProvider('loraLab.runs', tree), new RunStatusBar(runs, manager));
+    extension.subscriptions.push(tree, vscode.window.registerTreeDataProvider('loraLab.runs', tree), new RunStatusBar(runs, manager), notifyRunEnds(manager));
     extension.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('loraLab.maxConcurrentRuns') && manager.pump()));
     log.info(`LoRA Lab activated (trainer ${trainerEntry})`);
   } catch (err) {

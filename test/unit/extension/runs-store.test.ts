@@ -1,5 +1,5 @@
-// The runs store over real folders: views with state and ETA, new metrics lines reported once,
-// a dead pid shown as crashed; the coalescer keeps bursts to <= 10 refreshes a second.
+// The runs store over real folders (state, ETA, new lines once, crashed from a dead pid), the
+// coalescer (<= 10 refreshes a second), the status bar text and the end-of-run notifications.
 import '../helpers/install-fake-vscode';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { RunsStore } from '../../../extension/src/runs-store';
+import { endOfRunMessage } from '../../../extension/src/run-notifications';
 import { statusBarText } from '../../../extension/src/status-bar';
 import { Coalescer } from '../../../extension/src/throttle';
 import { waitUntil } from '../../../extension/src/run-manager';
@@ -60,4 +61,14 @@ test('statusBarText: hidden when idle; newest active run with step and loss; que
   assert.equal(statusBarText([], 0), undefined);
   assert.deepEqual(statusBarText([], 2), { text: '$(clock) LoRA: 2 queued' });
   assert.deepEqual(statusBarText([{ label: 'a', name: 'demo', runDir: '/o/d', step: 3, totalSteps: 10, loss: 2.5 }], 1), { text: '$(sync~spin) demo 3/10 loss 2.500 (+1)', runDir: '/o/d' });
+});
+
+test('endOfRunMessage: completed with the final loss, failed with message and hint, nothing else', () => {
+  const summary = { trainTimeS: 1, tokens: 1, tokensPerS: 1, peakBytes: 1, peakBytesByCategory: {}, trainableParams: 1, totalParams: 1, finalTrainLoss: 1.23456, finalValLoss: null };
+  assert.deepEqual(endOfRunMessage({ label: 'x', name: 'demo' }, { type: 'done', runDir: '/r', summary }), { level: 'info', text: 'LoRA Lab: demo completed (loss 1.235).' });
+  assert.deepEqual(endOfRunMessage({ label: 'x' }, { type: 'failed', runDir: '/r', error: { code: 'E_OOM', message: 'out of memory.', hint: 'Lower micro_batch_size.' } }), {
+    level: 'error',
+    text: 'LoRA Lab: x failed: out of memory. Lower micro_batch_size.',
+  });
+  assert.equal(endOfRunMessage({ label: 'x' }, { type: 'stopped', runDir: '/r', step: 3 }), undefined);
 });
