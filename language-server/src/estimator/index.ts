@@ -1,0 +1,70 @@
+// The estimator's public API: parameters, peak memory by the engine's categories and training time of
+// a resolved config before it runs. Pure TypeScript (no I/O): callers pass the parsed config.json.
+import { totalOptimizerSteps } from '../config/units';
+import type { LoraLabConfig } from '../config/types';
+import { estimateMemory, type MemoryEstimate } from './memory';
+import { readModelShape, type ModelShape } from './model-shape';
+import { countParams, type ParamEstimate } from './params';
+import { estimateTime, type Calibration, type TimeEstimate } from './time';
+
+export { ModelShapeError, readModelShape, LLAMA2_7B_CONFIG, type ModelShape } from './model-shape';
+export { countParams, LINEAR_TARGETS, type LinearTarget, type LoraTargets, type ParamEstimate } from './params';
+export { estimateMemory, MEMORY_CATEGORIES, type MemoryCategory, type MemoryEstimate, type MemoryInputs, type BufferGroup } from './memory';
+export { estimateTime, trainingFlopsPerToken, type Calibration, type TimeEstimate } from './time';
+export { formatBytes, formatDuration } from './format';
+
+export interface EstimateOptions {
+  /** Which memory layout: the CPU engine (exact) or the CUDA layout (bf16 activations, CUDA context). */
+  device: 'cpu' | 'cuda';
+  /** Tokens of the longest example after truncation (capped at data.max_seq_length); default max_seq_length. */
+  seqLen?: number;
+  /** Training examples (after the validation split), for the step count when max_steps is not set. */
+  trainExamples?: number;
+  calibration?: Calibration | null;
+}
+
+export interface Estimate {
+  params: ParamEstimate;
+  memory: MemoryEstimate;
+  time: TimeEstimate;
+  /** Token rows per example the engine sees (inputs are the example minus its last token). */
+  rows: number;
+}
+
+/** Token rows of the longest micro-batch: examples are truncated to max_seq_length and lose their last token as input. */
+export function engineRows(config: Pick<LoraLabConfig, 'data'>, seqLen?: number): number {
+  const longest = Math.min(seqLen ?? config.data.max_seq_length, config.data.max_seq_length);
+  return Math.max(1, Math.floor(longest) - 1);
+}
+
+/** The estimate for one config (one sweep variant) on a checkpoint's config.json (object or its ModelShape). */
+export function estimate(config: LoraLabConfig, model: unknown, options: EstimateOptions): Estimate {
+  const shape: ModelShape = isShape(model) ? model : readModelShape(model);
+  const { lora, train } = config;
+  const params = countParams(shape, train.method, lora.r, lora);
+  const rows = engineRows(config, options.seqLen);
+  const memory = estimateMemory({
+    shape,
+    device: options.device,
+    method: train.method,
+    precision: config.model.precision,
+    quantize: train.method === 'full' ? 'none' : config.model.quantize,
+    rank: lora.r,
+    targets: lora,
+    dropout: lora.dropout,
+    optimizer: train.optimizer,
+    gradientCheckpointing: train.gradient_checkpointing,
+    microBatchSize: Math.min(train.micro_batch_size, options.trainExamples ?? Infinity),
+    rows,
+  });
+  const steps = train.max_steps ?? (options.trainExamples !== undefined ? totalOptimizerSteps(options.trainExamples, train) : null);
+  const time = estimateTime(
+    { shape, method: train.method, rank: lora.r, targets: lora, gradientCheckpointing: train.gradient_checkpointing, rows, globalBatchSize: train.global_batch_size, steps },
+    options.calibration,
+  );
+  return { params, memory, time, rows };
+}
+
+function isShape(model: unknown): model is ModelShape {
+  return !!model && typeof model === 'object' && 'hiddenSize' in model && 'checkpointBytesPerElement' in model;
+}

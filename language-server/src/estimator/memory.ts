@@ -1,0 +1,214 @@
+// Peak memory of a training run by the engine's own categories, buffer by buffer as the CPU engine
+// allocates them (native/src/model/llama_*.cpp, memory.cpp), plus the process view (loading transient).
+import type { ModelShape } from './model-shape';
+import { baseParamsOf, countParams, embeddingParams, isAdapted, LINEAR_TARGETS, linearShape, normParams, type LinearTarget, type LoraTargets } from './params';
+
+/** The engine's MemCategory names (native/src/engine.h, MemoryByCategory in native/trainer/addon.ts). */
+export type MemoryCategory = 'weights' | 'quant_constants' | 'lora_params' | 'grads' | 'optimizer_state' | 'activations' | 'logits' | 'workspace' | 'kv_cache';
+export const MEMORY_CATEGORIES: readonly MemoryCategory[] = ['weights', 'quant_constants', 'lora_params', 'grads', 'optimizer_state', 'activations', 'logits', 'workspace', 'kv_cache'];
+
+export type Precision = 'bf16-true' | 'bf16-mixed' | '16-true' | '32-true';
+export type Quantize = 'none' | 'bnb.nf4' | 'bnb.nf4-dq' | 'bnb.fp4' | 'bnb.fp4-dq';
+
+export interface MemoryInputs {
+  shape: ModelShape;
+  device: 'cpu' | 'cuda';
+  method: 'lora' | 'full';
+  precision: Precision;
+  quantize: Quantize;
+  rank: number;
+  targets: LoraTargets;
+  dropout: number;
+  optimizer: 'adamw' | 'sgd';
+  gradientCheckpointing: boolean;
+  microBatchSize: number; // B
+  /** Token rows per example in the engine (T): the longest example after truncation, minus one. */
+  rows: number;
+}
+
+/** One group of identical engine buffers (count x bytes each). */
+export interface BufferGroup {
+  name: string;
+  category: MemoryCategory;
+  count: number;
+  bytes: number;
+}
+
+export interface MemoryEstimate {
+  layout: 'cpu' | 'cuda';
+  bytesByCategory: Record<MemoryCategory, number>;
+  /** What the engine's tracker reports as peakTotal: every buffer above is alive at the end of a step. */
+  peakBytes: number;
+  /** While loading: the tracked model state plus the memory-mapped checkpoint (CPU RSS, reclaimable pages). */
+  loadPeakBytes: number;
+  /** Runtime memory the tracker does not see: transient LoRA scratch on CPU, the CUDA context on GPUs. */
+  runtimeOverheadBytes: number;
+  /** The high-water mark the OS (CPU: RSS above the pre-load baseline) or the device (CUDA) sees. */
+  processPeakBytes: number;
+  buffers: BufferGroup[];
+}
+
+/** At most this many fp32 logits at once (kLogitsChunkFloats in llama_forward.cpp). */
+export const LOGITS_CHUNK_FLOATS = 2 ** 22;
+export const QUANT_BLOCK = 64;
+export const QUANT_BLOCK2 = 256;
+/**
+ * The CPU process's own cost of an engine beyond its buffers: the N-API worker and engine threads,
+ * the addon's code pages first touched by a load and a step. Measured 1.2-2.8 MB (bench.ts).
+ */
+export const CPU_RUNTIME_BYTES = 2 * 2 ** 20;
+/** A CUDA context with cuBLAS handles: what nvidia-smi shows before the first tensor. */
+export const CUDA_CONTEXT_BYTES = 512 * 2 ** 20;
+
+/** Bytes of the 4-bit codes of a (rows x cols) weight (two per byte). */
+export function quantCodeBytes(elements: number): number {
+  return Math.ceil(elements / 2);
+}
+
+/** fp32 absmax per 64-block, or with double quantization 8-bit absmax + fp32 scale per 256 absmax + the mean. */
+export function quantConstantBytes(elements: number, doubleQuant: boolean): number {
+  const blocks = Math.ceil(elements / QUANT_BLOCK);
+  if (!doubleQuant) return 4 * blocks;
+  return blocks + 4 * Math.ceil(blocks / QUANT_BLOCK2) + 4;
+}
+
+const isHalf = (p: Precision) => p !== '32-true';
+
+/** Frozen or trainable base weights: fp32 masters in full mode, bf16/fp16 matrices (norms, biases fp32), or 4-bit codes. */
+function weightBuffers(inputs: MemoryInputs): BufferGroup[] {
+  const { shape, method, precision, quantize } = inputs;
+  const out: BufferGroup[] = [];
+  const add = (name: string, category: MemoryCategory, count: number, bytes: number) => {
+    if (count > 0 && bytes > 0) out.push({ name, category, count, bytes });
+  };
+  const vectors = normParams(shape) + (shape.qkvBias ? shape.layers * (shape.heads + 2 * shape.kvHeads) * shape.headDim : 0);
+  if (method === 'full') {
+    add('weights (fp32, trainable)', 'weights', 1, 4 * countParams(shape, 'full', 0, inputs.targets).base);
+    return out;
+  }
+  const frozenBytes = precision === 'bf16-mixed' && inputs.device === 'cuda' ? 6 : isHalf(precision) ? 2 : 4;
+  add('norms and biases (fp32)', 'weights', 1, 4 * vectors);
+  add('embedding', 'weights', 1, frozenBytes * embeddingParams(shape));
+  if (!shape.tiedEmbeddings) add('lm_head', 'weights', 1, frozenBytes * matrixElements(shape, 'head'));
+  for (const t of LINEAR_TARGETS) {
+    if (t === 'head') continue;
+    const [inFeatures, outFeatures] = linearShape(shape, t);
+    const elements = inFeatures * outFeatures;
+    if (quantize === 'none') {
+      add(`${t} weights`, 'weights', shape.layers, frozenBytes * elements);
+    } else {
+      add(`${t} 4-bit codes`, 'weights', shape.layers, quantCodeBytes(elements));
+      add(`${t} absmax`, 'quant_constants', shape.layers, quantConstantBytes(elements, quantize.endsWith('-dq')));
+    }
+  }
+  return out;
+}
+
+function matrixElements(shape: ModelShape, t: LinearTarget): number {
+  const [inFeatures, outFeatures] = linearShape(shape, t);
+  if (t === 'head') return shape.tiedEmbeddings ? 0 : inFeatures * outFeatures;
+  return shape.layers * inFeatures * outFeatures;
+}
+
+/** Every buffer of a training step, in the engine's categories, with its element size on this layout. */
+export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
+  const { shape, method, rank, targets, device, precision } = inputs;
+  const out = weightBuffers(inputs);
+  const add = (name: string, category: MemoryCategory, count: number, bytes: number) => {
+    if (count > 0 && bytes > 0) out.push({ name, category, count, bytes });
+  };
+  const params = countParams(shape, method, rank, targets);
+  const trainable = params.trainable;
+  const halfCompute = device === 'cuda' && isHalf(precision);
+  // trainable state: fp32 masters, grads, AdamW's two moments or SGD's momentum
+  if (method === 'lora') add('LoRA A/B (fp32)', 'lora_params', 1, 4 * trainable);
+  if (method === 'lora' && halfCompute) add('LoRA A/B compute copies', 'lora_params', 1, 2 * trainable);
+  add('gradients (fp32)', 'grads', 1, 4 * trainable);
+  add(inputs.optimizer === 'adamw' ? 'AdamW exp_avg + exp_avg_sq' : 'SGD momentum', 'optimizer_state', 1, (inputs.optimizer === 'adamw' ? 8 : 4) * trainable);
+
+  const C = shape.hiddenSize, F = shape.intermediateSize, V = shape.vocabSize, L = shape.layers;
+  const QD = shape.heads * shape.headDim, KD = shape.kvHeads * shape.headDim;
+  const B = inputs.microBatchSize, T = inputs.rows, N = B * T;
+  const e = halfCompute ? 2 : 4; // activation / workspace element size
+  const f32 = 4; // rstd, lse, logits and the loss stay fp32
+  const layerAdapted = method === 'lora' ? LINEAR_TARGETS.filter((t) => t !== 'head' && isAdapted(targets, t)) : [];
+  const headAdapted = method === 'lora' && targets.head;
+  const anyLora = layerAdapted.length > 0 || headAdapted;
+  const R = rank;
+  // LoRA mode skips the backward of layers below the lowest adapted one: no layer adapted, no layer backward
+  const layerBackward = method === 'full' || layerAdapted.length > 0;
+  // the head runs in chunks of rows with a target (every row of a full-length batch)
+  const chunk = Math.max(1, Math.min(N, Math.floor(LOGITS_CHUNK_FLOATS / V)));
+
+  // activations saved per layer (LayerActs): all L without checkpointing, one scratch set with it
+  const actSets = inputs.gradientCheckpointing ? 1 : L;
+  add('rstd1 + rstd2 (N)', 'activations', 2 * actSets, f32 * N);
+  add('q, att (N,QD)', 'activations', 2 * actSets, e * N * QD);
+  add('k, v (N,KD)', 'activations', 2 * actSets, e * N * KD);
+  add('lse (B,NH,T)', 'activations', actSets, f32 * N * shape.heads);
+  add('x_mid (N,C)', 'activations', actSets, e * N * C);
+  add('gate, up (N,F)', 'activations', 2 * actSets, e * N * F);
+  if (anyLora) add('LoRA u (N,R), one per linear slot', 'activations', 7 * actSets, e * N * R);
+  add('residual stream (L+1) x (N,C)', 'activations', L + 1, e * N * C);
+  add('final norm rstd (N)', 'activations', 1, f32 * N);
+  add('final norm output + its gradient (N,C)', 'activations', 2, e * N * C);
+
+  // workspace reused by every layer
+  add('normed input (N,C)', 'workspace', 1, e * N * C);
+  add('SwiGLU output (N,F)', 'workspace', 1, e * N * F);
+  add('residual gradient (N,C)', 'workspace', 1, e * N * C);
+  if (layerBackward) {
+    add('dh, dgate, dup (N,F)', 'workspace', 3, e * N * F);
+    add('dxn (N,C)', 'workspace', 1, e * N * C);
+    add('datt, dq (N,QD)', 'workspace', 2, e * N * QD);
+    add('dk, dv (N,KD)', 'workspace', 2, e * N * KD);
+  }
+  if (inputs.gradientCheckpointing) add('recomputed layer output (N,C)', 'workspace', 1, e * N * C);
+  if (anyLora) {
+    const duRows = Math.max(layerAdapted.length > 0 ? N : 0, headAdapted ? chunk : 0);
+    add('LoRA dU (N,R)', 'workspace', 1, e * duRows * R);
+    if (inputs.dropout > 0) {
+      // the dropped-out input and its gradient, sized for the widest adapted input
+      const widest = Math.max(...layerAdapted.map((t) => N * linearShape(shape, t)[0]), headAdapted ? chunk * C : 0);
+      add('LoRA dropout input + its gradient (N,IC)', 'workspace', 2, e * widest);
+    }
+  }
+  add('head chunk input + its gradient (chunk,C)', 'workspace', 2, e * chunk * C);
+  add('head chunk LoRA u (chunk,R)', 'workspace', 1, e * chunk * Math.max(1, method === 'lora' ? R : 8));
+  add('chunk losses', 'workspace', 1, f32 * chunk);
+  add('logits chunk (chunk,V)', 'logits', 1, f32 * chunk * V);
+  return out;
+}
+
+/** Sums buffer groups per category. */
+export function sumByCategory(buffers: readonly BufferGroup[]): Record<MemoryCategory, number> {
+  const sums = Object.fromEntries(MEMORY_CATEGORIES.map((c) => [c, 0])) as Record<MemoryCategory, number>;
+  for (const b of buffers) sums[b.category] += b.count * b.bytes;
+  return sums;
+}
+
+export function estimateMemory(inputs: MemoryInputs): MemoryEstimate {
+  const buffers = trainingBuffers(inputs);
+  const bytesByCategory = sumByCategory(buffers);
+  const peakBytes = MEMORY_CATEGORIES.reduce((sum, c) => sum + bytesByCategory[c], 0);
+  const { shape } = inputs;
+  const modelState = bytesByCategory.weights + bytesByCategory.quant_constants;
+  const trainState = bytesByCategory.lora_params + bytesByCategory.grads + bytesByCategory.optimizer_state;
+  let loadPeakBytes: number;
+  let runtimeOverheadBytes: number;
+  if (inputs.device === 'cpu') {
+    // The checkpoint stays mapped until the engine is built: every page read is resident, next to the
+    // weights, the trainable state and (frozen, unquantized) one fp32 copy of the last tensor read.
+    const checkpointBytes = shape.checkpointBytesPerElement * LINEAR_TARGETS.reduce((s, t) => s + baseParamsOf(shape, t), embeddingParams(shape) + normParams(shape));
+    const lastTensor = 4 * (shape.tiedEmbeddings ? shape.hiddenSize : matrixElements(shape, 'head'));
+    loadPeakBytes = modelState + checkpointBytes + Math.max(trainState, inputs.method === 'lora' ? lastTensor : 0);
+    // lora_forward/backward scale u into a temporary (N,R) copy while every workspace buffer is alive
+    const anyLayerLora = inputs.method === 'lora' && LINEAR_TARGETS.some((t) => t !== 'head' && isAdapted(inputs.targets, t));
+    runtimeOverheadBytes = CPU_RUNTIME_BYTES + (anyLayerLora ? 4 * inputs.microBatchSize * inputs.rows * inputs.rank : 0);
+  } else {
+    loadPeakBytes = modelState + trainState;
+    runtimeOverheadBytes = CUDA_CONTEXT_BYTES;
+  }
+  const processPeakBytes = Math.max(loadPeakBytes, peakBytes) + runtimeOverheadBytes;
+  return { layout: inputs.device, bytesByCategory, peakBytes, loadPeakBytes, runtimeOverheadBytes, processPeakBytes, buffers };
+}

@@ -1,0 +1,93 @@
+// The architecture facts the estimator needs, read from a Hugging Face config.json object the way the
+// engine reads it (native/src/io/model_config.cpp): same defaults, same refusals. Pure: no I/O.
+
+/** Shapes of a Llama-family checkpoint (llama, mistral, qwen2), with the engine's resolved defaults. */
+export interface ModelShape {
+  modelType: 'llama' | 'mistral' | 'qwen2';
+  vocabSize: number; // V
+  hiddenSize: number; // C
+  intermediateSize: number; // F
+  layers: number; // L
+  heads: number; // NH
+  kvHeads: number; // NKV
+  headDim: number; // HD
+  tiedEmbeddings: boolean;
+  /** q/k/v biases (Qwen2 always). */
+  qkvBias: boolean;
+  /** Bytes per element of the stored checkpoint (torch_dtype), for the mapped file during loading. */
+  checkpointBytesPerElement: number;
+}
+
+export class ModelShapeError extends Error {}
+
+const ARCHITECTURES: Record<string, ModelShape['modelType']> = {
+  LlamaForCausalLM: 'llama',
+  MistralForCausalLM: 'mistral',
+  Qwen2ForCausalLM: 'qwen2',
+};
+
+function positiveInteger(json: Record<string, unknown>, key: string, fallback?: number): number {
+  const value = json[key];
+  if (value === undefined || value === null) {
+    if (fallback !== undefined) return fallback;
+    throw new ModelShapeError(`config.json lacks ${key}`);
+  }
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)
+    throw new ModelShapeError(`config.json: ${key} ${JSON.stringify(value)} must be a positive integer`);
+  return value;
+}
+
+function dtypeBytes(dtype: unknown): number {
+  if (dtype === 'float32') return 4;
+  if (dtype === 'bfloat16' || dtype === 'float16') return 2;
+  return 2; // Hugging Face checkpoints without torch_dtype are almost always half precision
+}
+
+/** Reads config.json (parsed JSON); throws ModelShapeError with the engine's reason when it would refuse it. */
+export function readModelShape(configJson: unknown): ModelShape {
+  if (!configJson || typeof configJson !== 'object' || Array.isArray(configJson)) throw new ModelShapeError('config.json is not a JSON object');
+  const json = configJson as Record<string, unknown>;
+  const architectures = json.architectures;
+  const architecture = Array.isArray(architectures) && typeof architectures[0] === 'string' ? architectures[0] : undefined;
+  const modelType = architecture ? ARCHITECTURES[architecture] : (['llama', 'mistral', 'qwen2'] as const).find((t) => t === json.model_type);
+  if (!modelType) throw new ModelShapeError(`config.json: architecture ${JSON.stringify(architecture ?? json.model_type)} is not supported (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM are)`);
+  if (json.mlp_bias === true) throw new ModelShapeError('config.json: mlp_bias true is not supported (MLP biases are not implemented)');
+  if (modelType === 'llama' && json.attention_bias === true)
+    throw new ModelShapeError('config.json: attention_bias true is not supported (Llama attention biases are not implemented)');
+  const hiddenSize = positiveInteger(json, 'hidden_size');
+  const heads = positiveInteger(json, 'num_attention_heads');
+  const kvHeads = positiveInteger(json, 'num_key_value_heads', heads);
+  if (heads % kvHeads !== 0) throw new ModelShapeError(`config.json: num_key_value_heads ${kvHeads} must divide num_attention_heads ${heads}`);
+  if (json.head_dim === undefined && hiddenSize % heads !== 0)
+    throw new ModelShapeError(`config.json: hidden_size ${hiddenSize} must be a multiple of num_attention_heads ${heads} when head_dim is not given`);
+  return {
+    modelType,
+    vocabSize: positiveInteger(json, 'vocab_size'),
+    hiddenSize,
+    intermediateSize: positiveInteger(json, 'intermediate_size'),
+    layers: positiveInteger(json, 'num_hidden_layers'),
+    heads,
+    kvHeads,
+    headDim: positiveInteger(json, 'head_dim', Math.floor(hiddenSize / heads)),
+    tiedEmbeddings: json.tie_word_embeddings === true,
+    qkvBias: modelType === 'qwen2',
+    checkpointBytesPerElement: dtypeBytes(json.torch_dtype ?? json.dtype),
+  };
+}
+
+/** The public Llama-2-7B config.json (meta-llama/Llama-2-7b-hf), the article's model. */
+export const LLAMA2_7B_CONFIG = {
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  hidden_size: 4096,
+  intermediate_size: 11008,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  num_key_value_heads: 32,
+  vocab_size: 32000,
+  max_position_embeddings: 4096,
+  rms_norm_eps: 1e-5,
+  hidden_act: 'silu',
+  tie_word_embeddings: false,
+  torch_dtype: 'float16',
+} as const;

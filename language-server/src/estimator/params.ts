@@ -1,0 +1,97 @@
+// Parameter counts from shapes alone, exactly as the engine's count_parameters (llama_weights.cpp):
+// the base model, LoRA A (r, in) + B (out, r) per adapted linear, every weight trainable in full mode.
+import type { ModelShape } from './model-shape';
+
+/** The engine's per-target keys (PeftModule order). */
+export type LinearTarget = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down' | 'head';
+export const LINEAR_TARGETS: readonly LinearTarget[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down', 'head'];
+
+/** Which linears get adapters: the config's lora section (query, key, value, projection, mlp, head). */
+export interface LoraTargets {
+  query: boolean;
+  key: boolean;
+  value: boolean;
+  projection: boolean;
+  mlp: boolean;
+  head: boolean;
+}
+
+export interface ParamEstimate {
+  /** The engine's total: base model + LoRA parameters in LoRA mode. */
+  total: number;
+  /** The checkpoint's own parameters (what the article calls the model size: 6,738,415,616 for Llama-2-7B). */
+  base: number;
+  trainable: number;
+  /** Per engine key; full mode adds 'embed' and 'norm' (biases are counted with q/k/v). */
+  trainableByTarget: Record<string, number>;
+}
+
+export function isAdapted(targets: LoraTargets, target: LinearTarget): boolean {
+  switch (target) {
+    case 'q': return targets.query;
+    case 'k': return targets.key;
+    case 'v': return targets.value;
+    case 'o': return targets.projection;
+    case 'gate': case 'up': case 'down': return targets.mlp;
+    case 'head': return targets.head;
+  }
+}
+
+/** [in, out] features of a linear (the head once, the others per layer). */
+export function linearShape(shape: ModelShape, target: LinearTarget): [number, number] {
+  const query = shape.heads * shape.headDim;
+  const keyValue = shape.kvHeads * shape.headDim;
+  switch (target) {
+    case 'q': return [shape.hiddenSize, query];
+    case 'k': case 'v': return [shape.hiddenSize, keyValue];
+    case 'o': return [query, shape.hiddenSize];
+    case 'gate': case 'up': return [shape.hiddenSize, shape.intermediateSize];
+    case 'down': return [shape.intermediateSize, shape.hiddenSize];
+    case 'head': return [shape.hiddenSize, shape.vocabSize];
+  }
+}
+
+/** Base parameters of one target over the model (weights + q/k/v biases); the tied head has none of its own. */
+export function baseParamsOf(shape: ModelShape, target: LinearTarget): number {
+  const [inFeatures, outFeatures] = linearShape(shape, target);
+  if (target === 'head') return shape.tiedEmbeddings ? 0 : inFeatures * outFeatures;
+  const bias = shape.qkvBias && (target === 'q' || target === 'k' || target === 'v') ? outFeatures : 0;
+  return shape.layers * (inFeatures * outFeatures + bias);
+}
+
+export function embeddingParams(shape: ModelShape): number {
+  return shape.vocabSize * shape.hiddenSize;
+}
+
+/** RMSNorm weights: two per layer and the final norm. */
+export function normParams(shape: ModelShape): number {
+  return (2 * shape.layers + 1) * shape.hiddenSize;
+}
+
+export function baseParams(shape: ModelShape): number {
+  return embeddingParams(shape) + normParams(shape) + LINEAR_TARGETS.reduce((sum, t) => sum + baseParamsOf(shape, t), 0);
+}
+
+/** LoRA parameters of one target: r (in + out) per adapted copy (L copies, the head once). */
+export function loraParamsOf(shape: ModelShape, target: LinearTarget, rank: number): number {
+  const [inFeatures, outFeatures] = linearShape(shape, target);
+  return (target === 'head' ? 1 : shape.layers) * rank * (inFeatures + outFeatures);
+}
+
+export function countParams(shape: ModelShape, method: 'lora' | 'full', rank: number, targets: LoraTargets): ParamEstimate {
+  const base = baseParams(shape);
+  const trainableByTarget: Record<string, number> = {};
+  if (method === 'full') {
+    for (const t of LINEAR_TARGETS) trainableByTarget[t] = baseParamsOf(shape, t);
+    trainableByTarget.embed = embeddingParams(shape);
+    trainableByTarget.norm = normParams(shape);
+    return { total: base, base, trainable: base, trainableByTarget };
+  }
+  let trainable = 0;
+  for (const t of LINEAR_TARGETS) {
+    if (!isAdapted(targets, t)) continue;
+    trainableByTarget[t] = loraParamsOf(shape, t, rank);
+    trainable += trainableByTarget[t];
+  }
+  return { total: base + trainable, base, trainable, trainableByTarget };
+}
