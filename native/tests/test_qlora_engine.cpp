@@ -53,36 +53,37 @@ double logits_error(const Batch& b, const std::vector<float>& got, const std::ve
 }
 
 // The engine on a quantized bf16 fixture: base logits / loss, then with the reference's adapter.
-void check_reference_forward(const reference::Fixture& f, const SafetensorsFile& qg, const JsonValue& qj) {
+// 32-true holds fp32 copies of the same bf16 values outside the quantized linears: the same numbers.
+void check_reference_forward(const reference::Fixture& f, const SafetensorsFile& qg, const JsonValue& qj,
+                             const Scheme& s, Precision precision) {
   const Batch batch = f.batch();
-  for (const Scheme& s : kSchemes) {
-    EngineOptions o;
-    o.precision = Precision::BF16True;
-    o.quantize = s.q;
-    o.threads = 2;
-    auto engine = Engine::load(f.dir, o);
-    const int64_t V = engine->config().vocab_size;
-    auto golden = [&](const std::string& name) {
-      std::vector<float> v(static_cast<size_t>(qg.get(name).numel()));
-      tensor_to_f32(qg.get(name), v.data());
-      return v;
-    };
-    // a fresh adapter (B = 0) is a no-op: these are the quantized base model's numbers
-    const double e_base = logits_error(batch, engine->logits(batch), golden("logits_" + std::string(s.name)), V);
-    const double loss = engine->eval_loss({batch});
-    engine->load_adapter(f.adapter_dir);
-    const double e_lora = logits_error(batch, engine->logits(batch), golden("logits_" + std::string(s.name) + "_lora"), V);
-    const double loss_lora = engine->eval_loss({batch});
-    const double want = qj.find("loss_" + std::string(s.name))->as_number();
-    const double want_lora = qj.find("loss_" + std::string(s.name) + "_lora")->as_number();
-    std::printf("  %-22s %-6s logits rel err %.2e, lora %.2e; loss %.6f (ref %.6f), lora %.6f (ref %.6f)\n",
-                f.name.c_str(), s.name, e_base, e_lora, loss, want, loss_lora, want_lora);
-    CHECK(e_base <= kLogitTol);
-    CHECK(e_lora <= kLogitTol);
-    CHECK_NEAR(loss, want, kLossTol);
-    CHECK_NEAR(loss_lora, want_lora, kLossTol);
-    CHECK(engine->compute_path().find(s.name[0] == 'n' ? "+nf4-" : "+fp4-") != std::string::npos);
-  }
+  EngineOptions o;
+  o.precision = precision;
+  o.quantize = s.q;
+  o.threads = 2;
+  auto engine = Engine::load(f.dir, o);
+  const int64_t V = engine->config().vocab_size;
+  auto golden = [&](const std::string& name) {
+    std::vector<float> v(static_cast<size_t>(qg.get(name).numel()));
+    tensor_to_f32(qg.get(name), v.data());
+    return v;
+  };
+  const std::string key = s.name;
+  // a fresh adapter (B = 0) is a no-op: these are the quantized base model's numbers
+  const double e_base = logits_error(batch, engine->logits(batch), golden("logits_" + key), V);
+  const double loss = engine->eval_loss({batch});
+  engine->load_adapter(f.adapter_dir);
+  const double e_lora = logits_error(batch, engine->logits(batch), golden("logits_" + key + "_lora"), V);
+  const double loss_lora = engine->eval_loss({batch});
+  const double want = qj.find("loss_" + key)->as_number(), want_lora = qj.find("loss_" + key + "_lora")->as_number();
+  std::printf("  %-22s %-6s %-7s logits rel err %.2e, lora %.2e; loss %.6f (ref %.6f), lora %.6f (ref %.6f)\n",
+              f.name.c_str(), s.name, precision == Precision::FP32True ? "32-true" : "bf16", e_base, e_lora, loss, want,
+              loss_lora, want_lora);
+  CHECK(e_base <= kLogitTol);
+  CHECK(e_lora <= kLogitTol);
+  CHECK_NEAR(loss, want, kLossTol);
+  CHECK_NEAR(loss_lora, want_lora, kLossTol);
+  CHECK(engine->compute_path().find(s.name[0] == 'n' ? "+nf4-" : "+fp4-") != std::string::npos);
 }
 
 // LoRA gradients of the mean loss on the nf4 base (model internals: the Engine hides grads).
@@ -174,7 +175,8 @@ int main() {
       reference::Fixture f = reference::load_fixture(name);
       auto qg = SafetensorsFile::open(f.dir + "/quant_golden.safetensors");
       JsonValue qj = read_json_file(f.dir + "/quant_golden.json");
-      check_reference_forward(f, *qg, qj);
+      for (const Scheme& s : kSchemes) check_reference_forward(f, *qg, qj, s, Precision::BF16True);
+      check_reference_forward(f, *qg, qj, kSchemes[0], Precision::FP32True);
       check_reference_grads(f, *qg);
       check_generate(f);
     } catch (const Error& e) {
