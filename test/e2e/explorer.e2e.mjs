@@ -31,7 +31,10 @@ test('explorer: stop from the context menu -> stopped with a checkpoint; resume 
 
       await runContextAction(page, RUN_NAME, 'Stop Run');
       await wb.step('stop chosen');
-      const stopped = await waitForRunStatus(runDir, 'stopped', 60_000);
+      const stopped = await waitForRunStatus(runDir, 'stopped', 60_000).catch((err) => {
+        if (readRunJson(runDir).status === 'completed') throw new Error(`the run completed before the stop took effect: lengthen max_steps in test/fixtures/e2e/explorer/long.lora.yaml (${err.message})`);
+        throw err;
+      });
       assert.ok(stopped.step < stopped.totalSteps, `stopped before the end (step ${stopped.step}/${stopped.totalSteps}); lengthen max_steps if the machine is this fast`);
       assert.ok(checkpoints(runDir).length >= 1, `the stopped run has a checkpoint in ${runDir}/checkpoints`);
       await waitForRunRow(page, RUN_NAME, 'stopped', (row) => rowShowsState(row, 'stopped'), { timeoutMs: 30_000 });

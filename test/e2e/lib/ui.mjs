@@ -134,7 +134,8 @@ export async function waitForRunRow(page, namePrefix, description, accept = () =
     if (abort) await abort();
     const rows = await runsRows(page);
     const collapsed = rows.findIndex((row) => row.expanded === 'false');
-    const run = rows.find((row) => row.text.includes(namePrefix) || row.label.includes(namePrefix));
+    // The visible text starts with the run's name (aria-labels may hold paths that contain it too).
+    const run = rows.find((row) => row.text.trim().startsWith(namePrefix));
     if (!run && collapsed >= 0) {
       await page.locator(RUNS_ROWS).nth(collapsed).click();
       throw new Error('expanded a group');
@@ -146,7 +147,7 @@ export async function waitForRunRow(page, namePrefix, description, accept = () =
 
 /** Right-clicks the run's row and picks `action` from its context menu. */
 export async function runContextAction(page, namePrefix, action) {
-  const row = page.locator(RUNS_ROWS).filter({ hasText: namePrefix }).first();
+  const row = page.locator(RUNS_ROWS).filter({ hasText: new RegExp(`^\\s*${namePrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) }).first();
   await row.click({ button: 'right' });
   const item = page.locator('.context-view .monaco-menu .action-item:not(.disabled) .action-label').filter({ hasText: new RegExp(`^${action}$`) }).first();
   await waitFor(`the run's context menu to offer "${action}"`, async () => {
@@ -157,7 +158,7 @@ export async function runContextAction(page, namePrefix, action) {
   // Keyboard selection: the menu takes focus when it opens; walk down to the action and press Enter.
   const items = await page.locator('.context-view .monaco-menu .action-item:not(.disabled) .action-label').allTextContents();
   for (let i = 0; i <= items.length; i += 1) {
-    const focused = (await page.locator('.context-view .monaco-menu .action-item.focused .action-label').first().textContent().catch(() => null))?.trim();
+    const [focused] = (await page.locator('.context-view .monaco-menu .action-item.focused .action-label').allTextContents()).map((text) => text.trim());
     if (focused === action) {
       await page.keyboard.press('Enter');
       await page.locator('.context-view .monaco-menu').first().waitFor({ state: 'hidden', timeout: 10_000 });
