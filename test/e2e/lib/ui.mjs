@@ -162,6 +162,7 @@ export async function runContextAction(page, namePrefix, action) {
     if (focused === action) {
       await page.keyboard.press('Enter');
       await page.locator('.context-view .monaco-menu').first().waitFor({ state: 'hidden', timeout: 10_000 });
+      await page.mouse.move(0, 0); // no tooltip of the row over the next screenshots
       return;
     }
     await page.keyboard.press('ArrowDown');
