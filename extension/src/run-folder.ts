@@ -161,3 +161,45 @@ export function isDeletableRunDir(dir: string, runFolders: readonly string[]): s
   if (!runFolders.some((f) => path.resolve(f) === parent)) return 'it is not inside a watched run folder';
   return undefined;
 }
+
+/**
+ * Follows a text file (a reattached run's train.log) from where it ends now: each read() returns
+ * the complete lines appended since; a replaced or shortened file is followed from its start.
+ */
+export class LineTail {
+  private offset: number;
+  private inode: number | undefined;
+
+  constructor(readonly file: string) {
+    try {
+      const stat = fs.statSync(file);
+      this.offset = stat.size;
+      this.inode = stat.ino;
+    } catch {
+      this.offset = 0;
+    }
+  }
+
+  read(): string[] {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(this.file);
+    } catch {
+      return [];
+    }
+    if ((this.inode !== undefined && stat.ino !== this.inode) || stat.size < this.offset) this.offset = 0;
+    this.inode = stat.ino;
+    if (stat.size === this.offset) return [];
+    const fd = fs.openSync(this.file, 'r');
+    try {
+      const chunk = Buffer.alloc(stat.size - this.offset);
+      const got = fs.readSync(fd, chunk, 0, chunk.length, this.offset);
+      const end = chunk.subarray(0, got).lastIndexOf(0x0a);
+      if (end < 0) return [];
+      this.offset += end + 1;
+      return chunk.subarray(0, end).toString('utf8').split('\n').filter((line) => line.trim());
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}

@@ -2,6 +2,7 @@
 // second), polls heartbeats while runs are live, reattaches live runs, and sets context keys.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { LineTail } from './run-folder';
 import type { RunManager } from './run-manager';
 import type { RunView } from './runs-model';
 import { RunsStore } from './runs-store';
@@ -29,6 +30,8 @@ export class RunsController implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   private disposed = false;
+  /** train.log of runs reattached by pid (their trainer sends no IPC log events to this host). */
+  private readonly logTails = new Map<string, LineTail>();
 
   constructor(
     private readonly extension: vscode.ExtensionContext,
@@ -72,11 +75,23 @@ export class RunsController implements vscode.Disposable {
     for (const view of views) {
       if (view.state === 'running' && !this.manager.activeByDir(view.dir)) this.manager.attach(view.dir, view.run);
     }
+    this.followReattachedLogs();
     const live = views.some((v) => v.state === 'running') || this.manager.active().length > 0;
     void vscode.commands.executeCommand('setContext', 'loraLab.hasRuns', views.length > 0);
     void vscode.commands.executeCommand('setContext', 'loraLab.hasActiveRuns', live || this.manager.queue().length > 0);
     this.changed.fire();
     this.schedulePoll(live ? LIVE_POLL_MS : IDLE_POLL_MS);
+  }
+
+  /** Copies new train.log lines of reattached runs into the log channel. */
+  private followReattachedLogs(): void {
+    const attached = new Set(this.manager.active().filter((r) => !r.child && r.runDir).map((r) => path.resolve(r.runDir!)));
+    for (const dir of [...this.logTails.keys()]) if (!attached.has(dir)) this.logTails.delete(dir);
+    for (const dir of attached) {
+      let tail = this.logTails.get(dir);
+      if (!tail) this.logTails.set(dir, (tail = new LineTail(path.join(dir, 'train.log'))));
+      for (const line of tail.read()) this.log.info(`[${path.basename(dir)}] ${line}`);
+    }
   }
 
   private schedulePoll(ms: number): void {

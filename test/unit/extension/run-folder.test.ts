@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { runJson } from './run-fixtures';
-import { checkProcess, deriveState, isDeletableRunDir, listRunDirs, MetricsTail, parseMetricsChunk, processStartMs, readRunJson } from '../../../extension/src/run-folder';
+import { checkProcess, deriveState, isDeletableRunDir, LineTail, listRunDirs, MetricsTail, parseMetricsChunk, processStartMs, readRunJson } from '../../../extension/src/run-folder';
 
 const train = (step: number, loss = 2) => JSON.stringify({ kind: 'train', step, epoch: 0, loss, lr: 1e-4, grad_norm: 1, tokens: step * 100, tokens_per_s: 50, peak_bytes: 1000 + step, elapsed_s: step * 2 });
 
@@ -84,4 +84,20 @@ test('isDeletableRunDir accepts only run folders directly inside a watched folde
   assert.match(isDeletableRunDir(path.join(root, 'other'), [root]) ?? '', /no run.json/);
   assert.match(isDeletableRunDir(path.join(root, 'run1'), [path.join(root, 'elsewhere')]) ?? '', /not inside/);
   assert.match(isDeletableRunDir(root, [root]) ?? '', /no run.json/);
+});
+
+test('LineTail follows a log from its current end, completes torn lines, restarts on a new file', () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'train.log');
+  fs.writeFileSync(file, 'old line\n');
+  const tail = new LineTail(file);
+  assert.deepEqual(tail.read(), []);
+  fs.appendFileSync(file, 'one\ntw');
+  assert.deepEqual(tail.read(), ['one']);
+  fs.appendFileSync(file, 'o\n\nthree\n');
+  assert.deepEqual(tail.read(), ['two', 'three']);
+  fs.writeFileSync(path.join(dir, 'new'), 'fresh\n');
+  fs.renameSync(path.join(dir, 'new'), file);
+  assert.deepEqual(tail.read(), ['fresh']);
+  assert.deepEqual(new LineTail(path.join(dir, 'missing')).read(), []);
 });
