@@ -1,0 +1,97 @@
+// Estimator model tests without the engine: quantized-weight bytes by quant.h's format, the engine's
+// token rows, Llama-2-7B weight bytes, the time model's FLOP ratios, calibration and layouts.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { resolveConfig } from '../../../language-server/src/config/resolve';
+import { engineRows, estimate, LLAMA2_7B_CONFIG, readModelShape } from '../../../language-server/src/estimator';
+import { quantCodeBytes, quantConstantBytes } from '../../../language-server/src/estimator/memory';
+
+const config = (sets: Record<string, unknown> = {}) => resolveConfig(new Map(Object.entries(sets)), '/tmp/x.lora.yaml');
+const shape = readModelShape(LLAMA2_7B_CONFIG);
+
+test('4-bit weights: codes two per byte, absmax per 64 values, double quantization per 256 absmax', () => {
+  // a 4096 x 4096 projection: 262,144 blocks of 64, 1,024 second-level blocks
+  assert.equal(quantCodeBytes(4096 * 4096), 8_388_608);
+  assert.equal(quantConstantBytes(4096 * 4096, false), 4 * 262_144);
+  assert.equal(quantConstantBytes(4096 * 4096, true), 262_144 + 4 * 1_024 + 4);
+  // partial blocks round up (an odd element count still takes a whole byte)
+  assert.equal(quantCodeBytes(65), 33);
+  assert.equal(quantConstantBytes(65, false), 8);
+  assert.equal(quantConstantBytes(65, true), 2 + 4 + 4);
+});
+
+test('token rows: the longest example after truncation, minus the last token', () => {
+  assert.equal(engineRows(config({ 'data.max_seq_length': 512 })), 511);
+  assert.equal(engineRows(config({ 'data.max_seq_length': 512 }), 82), 81);
+  assert.equal(engineRows(config({ 'data.max_seq_length': 64 }), 1000), 63);
+});
+
+test('Llama-2-7B frozen weights: bf16 matrices with fp32 norms, or nf4 codes + absmax', () => {
+  const norms = 65 * 4096;
+  const bf16 = estimate(config(), LLAMA2_7B_CONFIG, { device: 'cpu' }).memory.bytesByCategory;
+  assert.equal(bf16.weights, 2 * (6_738_415_616 - norms) + 4 * norms);
+  assert.equal(bf16.quant_constants, 0);
+  const fp32 = estimate(config({ 'model.precision': '32-true' }), LLAMA2_7B_CONFIG, { device: 'cpu' }).memory.bytesByCategory;
+  assert.equal(fp32.weights, 4 * 6_738_415_616);
+  const nf4 = estimate(config({ 'model.quantize': 'bnb.nf4' }), LLAMA2_7B_CONFIG, { device: 'cpu' }).memory.bytesByCategory;
+  const dq = estimate(config({ 'model.quantize': 'bnb.nf4-dq' }), LLAMA2_7B_CONFIG, { device: 'cpu' }).memory.bytesByCategory;
+  const linear = 32 * (4 * 4096 * 4096 + 3 * 4096 * 11008);
+  assert.equal(nf4.weights, linear / 2 + 2 * 2 * 32000 * 4096 + 4 * norms);
+  assert.equal(nf4.quant_constants, 4 * (linear / 64));
+  assert.ok(dq.quant_constants < nf4.quant_constants / 3.9, 'double quantization keeps ~1 byte of 4 per block');
+  assert.equal(dq.weights, nf4.weights);
+});
+
+test('trainable state: 16 bytes per parameter with AdamW, 12 with SGD (fp32 masters, grads, moments)', () => {
+  const adam = estimate(config(), LLAMA2_7B_CONFIG, { device: 'cpu' });
+  const sgd = estimate(config({ 'train.optimizer': 'sgd' }), LLAMA2_7B_CONFIG, { device: 'cpu' });
+  const state = (m: typeof adam.memory.bytesByCategory) => m.lora_params + m.grads + m.optimizer_state;
+  assert.equal(state(adam.memory.bytesByCategory), 16 * 4_194_304);
+  assert.equal(state(sgd.memory.bytesByCategory), 12 * 4_194_304);
+  const full = estimate(config({ 'train.method': 'full', 'model.precision': '32-true' }), LLAMA2_7B_CONFIG, { device: 'cpu' });
+  assert.equal(full.memory.bytesByCategory.weights + full.memory.bytesByCategory.grads + full.memory.bytesByCategory.optimizer_state, 16 * 6_738_415_616);
+});
+
+test('activations: linear in micro-batch and sequence, one layer set with checkpointing, bf16 on CUDA', () => {
+  const acts = (sets: Record<string, unknown>, device: 'cpu' | 'cuda' = 'cpu') => estimate(config(sets), LLAMA2_7B_CONFIG, { device }).memory.bytesByCategory.activations;
+  const base = acts({ 'data.max_seq_length': 257 });
+  assert.equal(acts({ 'data.max_seq_length': 257, 'train.micro_batch_size': 4, 'train.global_batch_size': 128 }), 4 * base);
+  assert.equal(acts({ 'data.max_seq_length': 513 }), 2 * base);
+  assert.ok(acts({ 'data.max_seq_length': 257, 'train.gradient_checkpointing': true }) < base / 8);
+  // on CUDA only the per-token statistics (rstd, lse) stay fp32
+  const cuda = acts({ 'data.max_seq_length': 257 }, 'cuda');
+  assert.ok(cuda > 0.5 * base && cuda < 0.52 * base);
+});
+
+test('time: ~4x the matmul parameters per token for LoRA, ~6x for full, + a forward with checkpointing', () => {
+  const matmulParams = 6_738_415_616 - 32000 * 4096 - 65 * 4096; // every linear incl. the head, not the embedding lookup
+  const flops = (sets: Record<string, unknown>) => estimate(config({ 'data.max_seq_length': 65, ...sets }), LLAMA2_7B_CONFIG, { device: 'cpu' }).time;
+  const lora = flops({}).flopsPerToken / matmulParams;
+  const full = flops({ 'train.method': 'full' }).flopsPerToken / matmulParams;
+  const recompute = flops({ 'train.gradient_checkpointing': true }).flopsPerToken / matmulParams;
+  assert.ok(lora > 4 && lora < 4.1, `LoRA ${lora}`);
+  assert.ok(full > 6 && full < 6.1, `full ${full}`);
+  assert.ok(recompute > 5.9 && recompute < 6.1, `checkpointing ${recompute}`);
+});
+
+test('time: uncalibrated without a calibration; seconds = FLOPs x tokens x steps / FLOP/s with one', () => {
+  const c = config({ 'train.max_steps': 390, 'train.global_batch_size': 128, 'data.max_seq_length': 513 });
+  const none = estimate(c, shape, { device: 'cuda' }).time;
+  assert.deepEqual([none.calibrated, none.seconds], [false, null]);
+  assert.equal(none.tokensPerStep, 128 * 512);
+  const withCalibration = estimate(c, shape, { device: 'cuda', calibration: { flopsPerSecond: 1e14 } }).time;
+  assert.equal(withCalibration.calibrated, true);
+  assert.equal(withCalibration.seconds, (none.flopsPerToken * 128 * 512 * 390) / 1e14);
+  // no max_steps: the step count needs the number of training examples
+  const epochs = estimate(config({ 'train.global_batch_size': 128 }), shape, { device: 'cpu', trainExamples: 50_000, calibration: { flopsPerSecond: 1e12 } }).time;
+  assert.equal(epochs.steps, 390);
+});
+
+test('process view: the CPU loader maps the checkpoint; CUDA adds its context', () => {
+  const cpu = estimate(config(), LLAMA2_7B_CONFIG, { device: 'cpu' }).memory;
+  // fp16 checkpoint mapped (2 bytes per parameter) while the bf16 weights are built
+  assert.ok(cpu.loadPeakBytes > cpu.bytesByCategory.weights + 2 * 6_738_415_616);
+  assert.equal(cpu.processPeakBytes, Math.max(cpu.loadPeakBytes, cpu.peakBytes) + cpu.runtimeOverheadBytes);
+  const cuda = estimate(config(), LLAMA2_7B_CONFIG, { device: 'cuda' }).memory;
+  assert.equal(cuda.processPeakBytes, cuda.peakBytes + cuda.runtimeOverheadBytes);
+});
