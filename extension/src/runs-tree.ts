@@ -42,7 +42,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     item.contextValue = node.contextValue;
     item.iconPath = new vscode.ThemeIcon(node.icon.id, node.icon.color ? new vscode.ThemeColor(node.icon.color) : undefined);
     if (node.kind === 'run') {
-      item.resourceUri = vscode.Uri.file(node.view.dir);
+      // No resourceUri: SCM decorations would grey out runs under an ignored out/ folder.
       item.command = { command: 'loraLab.openDashboard', title: 'Open Dashboard', arguments: [node] };
     }
     return item;
