@@ -214,6 +214,7 @@ export const window = {
   },
   showInformationMessage: async (text: string) => void shownMessages.push({ level: 'info', text }),
   showQuickPick: async () => answers.quickPick,
+  showWorkspaceFolderPick: async () => workspace.workspaceFolders[0],
   showTextDocument: async () => undefined,
   withProgress: async <T>(_options: unknown, task: (progress: { report(value: unknown): void }, token: { onCancellationRequested(l: () => void): Disposable }) => Promise<T>) =>
     task({ report() {} }, { onCancellationRequested: () => new Disposable() }),
@@ -238,6 +239,7 @@ export const workspace = {
   asRelativePath: (uri: Uri) => uri.fsPath,
   fs: {
     readFile: async (uri: Uri) => new Uint8Array(await import('node:fs').then((fs) => fs.readFileSync(uri.fsPath))),
+    delete: async (uri: Uri, options?: { recursive?: boolean }) => (await import('node:fs')).rmSync(uri.fsPath, { recursive: options?.recursive ?? false }),
   },
 };
 
@@ -258,6 +260,7 @@ export function resetFakeVscode(): void {
   diagnostics.clear();
   shownMessages.length = 0;
   workspaceState.isTrusted = true;
+  workspace.workspaceFolders = [];
   answers.warning = undefined;
   answers.quickPick = undefined;
 }
