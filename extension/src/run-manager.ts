@@ -224,9 +224,13 @@ export class RunManager {
       step: run.step,
       totalSteps: run.totalSteps,
     };
+    // A sweep's trainer goes on to its next variant (a new run folder, the same pid): the
+    // earlier variant's entry gives way.
     this.running.push(active);
+    for (const earlier of this.running.filter((r) => r !== active && !r.child && r.pid === run.pid)) this.finish(earlier, null, null);
     const timer = setInterval(() => {
-      if (this.check(active.pid, active.processStartMs) === 'dead') this.finish(active, null, null);
+      const status = readRunJson(runDir)?.status; // undefined while the file is being replaced
+      if (this.check(active.pid, active.processStartMs) === 'dead' || (status !== undefined && status !== 'running')) this.finish(active, null, null);
     }, this.timing.pollMs);
     timer.unref();
     this.timers.set(active, timer);

@@ -185,3 +185,23 @@ test('stop escalation: no acknowledgement -> SIGTERM after the ack timeout -> SI
   assert.throws(() => process.kill(pid, 0), 'the process is gone');
   m.dispose();
 });
+
+test('attach: a live pid once; a finished run.json or the next variant of the same trainer ends the entry', { timeout: 30_000 }, async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-attach-'));
+  const write = (name: string, status: 'running' | 'completed') => {
+    fs.mkdirSync(path.join(root, name), { recursive: true });
+    fs.writeFileSync(path.join(root, name, 'run.json'), JSON.stringify({ name, status, pid: process.pid, processStartMs: Date.now() - process.uptime() * 1000, heartbeatMs: Date.now(), device: { kind: 'cpu' } }));
+    return path.join(root, name);
+  };
+  const m = manager(fixture, { timing: { ackTimeoutMs: 1000, graceMs: 1000, pollMs: 50 } });
+  const first = write('sweep-0', 'running');
+  assert.ok(m.attach(first));
+  assert.equal(m.attach(first), undefined, 'known already');
+  assert.equal(m.attach(write('done', 'completed')), undefined, 'not running');
+  const second = write('sweep-1', 'running');
+  assert.ok(m.attach(second));
+  assert.deepEqual(m.active().map((r) => path.basename(r.runDir!)), ['sweep-1'], 'the same trainer moved on to the next variant');
+  write('sweep-1', 'completed');
+  assert.ok(await waitUntil(() => m.active().length === 0, 5000), 'a run.json that says completed ends the entry');
+  m.dispose();
+});
