@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // `lora-lab`: the headless CLI and the trainer child process entry (the extension forks it).
 // One table of subcommands; each lives in commands/<name>.ts.
+import { calibrateCommand } from './commands/calibrate';
 import { checkCommand } from './commands/check';
 import { demoCommand } from './commands/demo';
 import { doctorCommand } from './commands/doctor';
+import { estimateCommand } from './commands/estimate';
 import { generateCommand } from './commands/generate';
 import { inspectDataCommand } from './commands/inspect-data';
 import { mergeCommand } from './commands/merge';
@@ -27,14 +29,14 @@ function planned(name: string, summary: string, usage: string): CliCommand {
 export const COMMANDS: CliCommand[] = [
   trainCommand,
   checkCommand,
-  planned('estimate', 'Estimate parameters, peak memory and time of a config', 'lora-lab estimate CONFIG [--json]'),
+  estimateCommand,
   planned('eval', 'Evaluate a model or run on TruthfulQA, BLiMP, MMLU, arithmetic', 'lora-lab eval RUN_DIR|--checkpoint DIR [--tasks a,b]'),
   mergeCommand,
   generateCommand,
   runsCommand,
   demoCommand,
   doctorCommand,
-  planned('calibrate', 'Measure this machine for the time estimator', 'lora-lab calibrate'),
+  calibrateCommand,
   {
     name: 'inspect-data',
     summary: 'Show dataset statistics and rendered examples for a config',
