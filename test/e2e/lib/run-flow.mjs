@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { trainerProcesses } from './processes.mjs';
 import { readRunJson, runFolders } from './run-folders.mjs';
+import { modalDialogText } from './ui.mjs';
 import { WaitAborted, waitFor } from './wait.mjs';
 
 /** Polls the process list every 50 ms; `seen` maps pid -> command line of every trainer seen. */
@@ -16,10 +17,17 @@ export function watchTrainers(session) {
   return { seen, stop: () => clearInterval(timer) };
 }
 
-/** The run folder (holding run.json) under the workspace's `outDir` that is not in `before`. */
+/**
+ * The run folder (holding run.json) under the workspace's `outDir` that is not in `before`; a
+ * modal dialog (the host refusing the config, or a command error) ends the wait at once.
+ */
 export async function waitForNewRunFolder(session, outDir = 'out/lora', before = [], timeoutMs = 60_000) {
   const dir = join(session.workspace, outDir);
-  return waitFor(`a new run folder under ${outDir}`, () => runFolders(dir).find((runDir) => !before.includes(runDir)), { timeoutMs, intervalMs: 250 });
+  return waitFor(`a new run folder under ${outDir}`, async () => {
+    const dialog = await modalDialogText(session.page);
+    if (dialog) throw new WaitAborted(`a modal dialog is open: ${dialog}`);
+    return runFolders(dir).find((runDir) => !before.includes(runDir));
+  }, { timeoutMs, intervalMs: 250 });
 }
 
 /** Waits until run.json has `status`; a run that fails (or reaches another final status) ends the wait at once. */
