@@ -29,7 +29,9 @@ const Dispatch& dispatch() {
   return d;
 }
 
-constexpr int64_t kBlockM = 64, kBlockN = 64;  // task grid; independent of the thread count
+// Task grid, independent of the thread count: a multiple of every register tile (4 or 6 rows;
+// 8, 16 or 64 columns). Results do not depend on it either (see matmul_kernels.inc).
+constexpr int64_t kBlockM = 96, kBlockN = 64;
 
 template <typename F>
 void run_grid(ThreadPool* pool, int64_t M, int64_t N, const F& body) {
@@ -42,13 +44,42 @@ void run_grid(ThreadPool* pool, int64_t M, int64_t N, const F& body) {
   if (pool) pool->run(bm * bn, task);
   else for (int64_t t = 0; t < bm * bn; ++t) task(t);
 }
+
 }  // namespace
 
 const std::string& gemm_path() { return dispatch().path; }
 
+namespace {
+
+// dst (K,N) = src (N,K)^T widened to fp32, in 64-column tasks of 16x16 tiles.
+void transpose_to_f32(ThreadPool* pool, float* dst, WeightView src, int64_t N, int64_t K) {
+  const bool bf = src.dtype == DType::BF16;
+  const float* f = static_cast<const float*>(src.data);
+  const uint16_t* h = static_cast<const uint16_t*>(src.data);
+  parallel_for(pool, (N + 63) / 64, [&](int64_t t) {
+    const int64_t n0 = t * 64, n1 = n0 + 64 < N ? n0 + 64 : N;
+    for (int64_t k0 = 0; k0 < K; k0 += 16) {
+      const int64_t k1 = k0 + 16 < K ? k0 + 16 : K;
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t k = k0; k < k1; ++k) dst[k * N + n] = bf ? bf16_to_f32(h[n * K + k]) : f[n * K + k];
+    }
+  });
+}
+// Weights up to this many elements are transposed once per call (a shared, k-major copy that all
+// row blocks read in place); larger ones (the vocabulary head) are packed panel by panel per task.
+constexpr int64_t kTransposeLimit = int64_t(1) << 22;  // 16 MiB of fp32 scratch per calling thread
+}  // namespace
+
 void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
                bool accumulate) {
   if (M <= 0 || N <= 0) return;
+  if (M >= 2 * kBlockM && N * K <= kTransposeLimit) {  // same per-element FMA chain as the packed path
+    thread_local std::vector<float> bt;
+    if (bt.size() < static_cast<size_t>(N * K)) bt.resize(N * K);
+    transpose_to_f32(pool, bt.data(), B, N, K);
+    matmul_nn(pool, C, A, f32_view(bt.data()), M, N, K, accumulate);
+    return;
+  }
   auto nt = dispatch().kernels.nt;
   run_grid(pool, M, N, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     nt(C, A, B, M, N, K, accumulate, m0, m1, n0, n1);
