@@ -1,5 +1,6 @@
 // Extension entry: a thin activate that builds the context (run manager, runs controller, views,
-// dashboards), registers every command from one table, and reports a start-up failure itself.
+// dashboards), registers every command from one table, starts the language client, and reports a
+// start-up failure itself.
 import * as path from 'node:path';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
@@ -40,6 +41,11 @@ export function activate(extension: vscode.ExtensionContext): void {
     const tree = new RunsTreeProvider(runs, manager);
     extension.subscriptions.push(tree, vscode.window.registerTreeDataProvider('loraLab.runs', tree), new RunStatusBar(runs, manager), notifyRunEnds(manager));
     extension.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('loraLab.maxConcurrentRuns') && manager.pump()));
+    // Loaded lazily: the language client needs the real VS Code API at import time.
+    import('../../language-server/src/client').then((client) => client.startLanguageClient(extension, log)).then(
+      () => log.info('language server started'),
+      (error: unknown) => log.error(`the language server did not start: ${error instanceof Error ? error.message : String(error)}`),
+    );
     log.info(`LoRA Lab activated (trainer ${trainerEntry})`);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -1,8 +1,9 @@
 // Builds tiny random Llama checkpoints in Hugging Face layout for tests: config.json,
-// model.safetensors (fp32 or bf16, written by a small safetensors writer of our own) and the
+// model.safetensors (fp32 or bf16, through the trainer's safetensors writer) and the
 // bundled tiny tokenizer's files (examples/tiny-llama), so the trainer sees a real folder.
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeSafetensors } from '../../../native/trainer/io/safetensors';
 
 export interface TinyModelShape {
   vocabSize?: number;
@@ -29,33 +30,6 @@ function gaussian(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   return () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
-}
-
-function toBf16(values: Float32Array): Uint8Array {
-  const u32 = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const bits = u32[i];
-    out[i] = (bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16;
-  }
-  return new Uint8Array(out.buffer);
-}
-
-export function writeSafetensors(path: string, tensors: { name: string; shape: number[]; data: Float32Array }[], dtype: 'F32' | 'BF16'): void {
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  const blobs: Uint8Array[] = [];
-  let offset = 0;
-  for (const t of tensors) {
-    const bytes = dtype === 'F32' ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : toBf16(t.data);
-    header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
-    blobs.push(bytes);
-    offset += bytes.length;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  writeFileSync(path, Buffer.concat([length, Buffer.from(json), ...blobs.map((b) => Buffer.from(b))]));
 }
 
 /** Writes a random tiny Llama with the bundled tokenizer into `dir`; returns `dir`. */
