@@ -3,13 +3,26 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { errorTable, MEASURED_CASES, measureCases } from '../../../test/unit/estimator/measure';
+import { calibrateCommand } from '../../../native/trainer/commands/calibrate';
+import { errorTable, MEASURED_CASES, measureCases, timeTable } from '../../../test/unit/estimator/measure';
+import type { Calibration } from './time';
+
+/** lora-lab calibrate on one thread (the measured children's count), cached under DIR, not the user's cache. */
+async function calibrateOneThread(dir: string): Promise<Calibration | null> {
+  process.env.XDG_CACHE_HOME = join(dir, 'cache');
+  process.env.LORALAB_THREADS = '1';
+  let stdout = '';
+  const status = await calibrateCommand.run(['--json'], { stdout: (t) => (stdout += t), stderr: (t) => process.stderr.write(t) });
+  return status === 0 ? (JSON.parse(stdout) as Calibration) : null;
+}
 
 async function main(): Promise<void> {
   const dir = process.argv.slice(2).find((arg) => !arg.startsWith('--')) ?? mkdtempSync(join(tmpdir(), 'loralab-estimator-bench-'));
   const started = Date.now();
-  const rows = await measureCases(dir, MEASURED_CASES, 'engine-fix');
+  const rows = await measureCases(dir, MEASURED_CASES, 'engine-fix', 3);
   process.stdout.write(`glibc mmap threshold pinned at 128 KiB (the proposed engine fix; what the test asserts):\n${errorTable(rows)}\n\n`);
+  const calibration = await calibrateOneThread(dir);
+  if (calibration) process.stdout.write(`step time with this machine's calibration (1 thread; GEMMs ${((calibration.matmulForwardFlopsPerSecond ?? calibration.flopsPerSecond) / 1e9).toFixed(1)}, attention ${((calibration.attentionFlopsPerSecond ?? calibration.flopsPerSecond) / 1e9).toFixed(1)} GFLOP/s):\n${timeTable(rows, calibration)}\n\n`);
   if (!process.argv.includes('--no-default')) {
     const asIs = await measureCases(dir, MEASURED_CASES, 'default');
     process.stdout.write(`glibc defaults (the engine as it is; freed loader temporaries stay resident):\n${errorTable(asIs)}\n`);

@@ -7,6 +7,10 @@ import { isAdapted, LINEAR_TARGETS, linearShape, type LoraTargets } from './para
 export interface Calibration {
   /** Useful FLOPs per second (this model's FLOP count / measured step time) on the calibration runs. */
   flopsPerSecond: number;
+  /** Rates of the three kinds of work where the calibration separated them (else flopsPerSecond). */
+  matmulForwardFlopsPerSecond?: number;
+  matmulBackwardFlopsPerSecond?: number;
+  attentionFlopsPerSecond?: number;
   /** Where it was measured, e.g. 'cpu-avx512 (AMD EPYC ..., 2 threads)'. */
   device?: string;
   measuredAt?: string;
@@ -44,8 +48,21 @@ function layerMatmulFlops(shape: ModelShape): number {
   }, 0);
 }
 
+/** FLOPs per token of a training step, split by the kind of kernel that runs them. */
+export interface FlopsPerToken {
+  total: number;
+  /** The forward pass alone (what evaluation costs). */
+  forward: number;
+  /** Forward GEMMs of the linears and LoRA paths, recompute under checkpointing included. */
+  matmulForward: number;
+  /** Backward GEMMs: input gradients, weight gradients (full), LoRA gradients. */
+  matmulBackward: number;
+  /** Causal attention, forward (and its recompute) and backward. */
+  attention: number;
+}
+
 /** FLOPs per token of the engine's training step (forward + backward + recompute). */
-export function trainingFlopsPerToken(inputs: TimeInputs): { total: number; forward: number } {
+export function trainingFlopsPerToken(inputs: TimeInputs): FlopsPerToken {
   const { shape, method, rank, targets } = inputs;
   const L = shape.layers;
   const QD = shape.heads * shape.headDim;
@@ -60,22 +77,28 @@ export function trainingFlopsPerToken(inputs: TimeInputs): { total: number; forw
     return 2 * rank * (inFeatures + outFeatures);
   };
   const layerLora = LINEAR_TARGETS.filter((t) => t !== 'head').reduce((s, t) => s + loraForward(t), 0);
-  const layerForward = layerLinear + attentionForward + layerLora;
-  const forward = L * layerForward + headLinear + loraForward('head');
   // backward: input gradients (1x the forward matmuls), weight gradients in full mode (another 1x),
   // LoRA grads (dB, dU, dA, dX: 2x the LoRA forward), attention backward (recomputed scores, dq, dk, dv)
   const backwardLayers = method === 'full' || layerLora > 0 ? L : 0;
   const weightGrads = method === 'full' ? 1 : 0;
-  const layerBackward = layerLinear * (1 + weightGrads) + 2.5 * attentionForward + 2 * layerLora;
-  const headBackward = headLinear * (1 + (method === 'full' ? 1 : 0)) + 2 * loraForward('head');
-  const recompute = inputs.gradientCheckpointing ? backwardLayers * layerForward : 0;
-  return { total: forward + backwardLayers * layerBackward + headBackward + recompute, forward };
+  const recomputedLayers = inputs.gradientCheckpointing ? backwardLayers : 0;
+  const matmulForward = (L + recomputedLayers) * (layerLinear + layerLora) + headLinear + loraForward('head');
+  const matmulBackward = backwardLayers * (layerLinear * (1 + weightGrads) + 2 * layerLora) + headLinear * (1 + weightGrads) + 2 * loraForward('head');
+  const attention = (L + recomputedLayers) * attentionForward + backwardLayers * 2.5 * attentionForward;
+  const forward = L * (layerLinear + layerLora + attentionForward) + headLinear + loraForward('head');
+  return { total: matmulForward + matmulBackward + attention, forward, matmulForward, matmulBackward, attention };
+}
+
+/** Seconds per token on a calibrated device: each kind of FLOP at its own measured rate (or the overall one). */
+export function secondsPerToken(flops: FlopsPerToken, calibration: Calibration): number {
+  const rate = (specific: number | undefined) => (specific && specific > 0 ? specific : calibration.flopsPerSecond);
+  return flops.matmulForward / rate(calibration.matmulForwardFlopsPerSecond) + flops.matmulBackward / rate(calibration.matmulBackwardFlopsPerSecond) + flops.attention / rate(calibration.attentionFlopsPerSecond);
 }
 
 export function estimateTime(inputs: TimeInputs, calibration: Calibration | null | undefined): TimeEstimate {
   const flops = trainingFlopsPerToken(inputs);
   const tokensPerStep = inputs.globalBatchSize * inputs.rows;
   const flopsPerSecond = calibration && calibration.flopsPerSecond > 0 ? calibration.flopsPerSecond : null;
-  const seconds = flopsPerSecond !== null && inputs.steps !== null ? (flops.total * tokensPerStep * inputs.steps) / flopsPerSecond : null;
+  const seconds = calibration && flopsPerSecond !== null && inputs.steps !== null ? secondsPerToken(flops, calibration) * tokensPerStep * inputs.steps : null;
   return { flopsPerToken: flops.total, forwardFlopsPerToken: flops.forward, tokensPerStep, steps: inputs.steps, seconds, calibrated: flopsPerSecond !== null, flopsPerSecond };
 }

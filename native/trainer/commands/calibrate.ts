@@ -1,6 +1,6 @@
 // `lora-lab calibrate [--device cpu|cuda:N] [--quick] [--json]`: short engine runs on generated models
 // measure this machine's training throughput (FLOP/s); cached per device for the time estimate.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readModelShape, trainingFlopsPerToken, type LoraTargets } from '../../../language-server/src/estimator';
@@ -20,12 +20,27 @@ interface CalibrationModel {
   vocab: number;
 }
 
-/** Two sizes: throughput grows with matrix size, the larger one is what the estimate uses. */
-const MODELS: CalibrationModel[] = [
-  { hidden: 512, intermediate: 1376, layers: 4, vocab: 4096 },
-  { hidden: 1024, intermediate: 2752, layers: 2, vocab: 4096 },
-];
-const QUICK_MODELS: CalibrationModel[] = [{ hidden: 256, intermediate: 688, layers: 2, vocab: 2048 }];
+/** ~34M parameters: matrices large enough for the GEMMs' steady throughput, small enough for ~10 s. */
+const MODEL: CalibrationModel = { hidden: 1024, intermediate: 2752, layers: 2, vocab: 4096 };
+const QUICK_MODEL: CalibrationModel = { hidden: 256, intermediate: 688, layers: 2, vocab: 2048 };
+
+/**
+ * Two runs with the same tokens per step and so the same GEMM FLOPs: short rows (little attention)
+ * and long rows (4x the attention per token). Their time difference prices attention; the rest prices the GEMMs.
+ */
+function shapes(quick: boolean): Array<{ rows: number; seqLen: number }> {
+  return quick ? [{ rows: 4, seqLen: 32 }, { rows: 1, seqLen: 128 }] : [{ rows: 4, seqLen: 128 }, { rows: 1, seqLen: 512 }];
+}
+
+/** Rates from the two runs' (GEMM FLOPs, attention FLOPs, seconds); null when noise makes them inconsistent. */
+export function solveRates(short: { matmul: number; attention: number; seconds: number }, long: { matmul: number; attention: number; seconds: number }): { matmul: number; attention: number } | null {
+  // seconds = matmul * x + attention * y for both runs: a 2x2 system in the seconds per FLOP x, y
+  const det = short.matmul * long.attention - long.matmul * short.attention;
+  const matmulSecondsPerFlop = (short.seconds * long.attention - long.seconds * short.attention) / det;
+  const attentionSecondsPerFlop = (short.matmul * long.seconds - long.matmul * short.seconds) / det;
+  if (!(attentionSecondsPerFlop > 0) || !(matmulSecondsPerFlop > 0)) return null;
+  return { matmul: 1 / matmulSecondsPerFlop, attention: 1 / attentionSecondsPerFlop };
+}
 const TARGETS: LoraTargets = { query: true, key: false, value: true, projection: false, mlp: false, head: false };
 
 /** A random bf16 Llama checkpoint (config.json + model.safetensors); no tokenizer is needed to train on ids. */
@@ -87,32 +102,31 @@ export const calibrateCommand: CliCommand = {
     const report = addon.deviceReport();
     const threads = threadCount();
     const quick = args.includes('--quick');
-    const rows = quick ? 2 : 4;
-    const seqLen = quick ? 64 : 128;
+    const model = quick ? QUICK_MODEL : MODEL;
     const dir = mkdtempSync(join(tmpdir(), 'lora-lab-calibrate-'));
     const runs: CalibrationRecord['runs'] = [];
+    const split: Array<{ matmul: number; attention: number; seconds: number }> = [];
     let computePath = '';
     try {
-      for (const m of quick ? QUICK_MODELS : MODELS) {
-        const folder = join(dir, `h${m.hidden}`);
-        mkdirSync(folder);
-        writeModel(folder, m);
-        const engine = await addon.loadEngine(folder, { precision: 'bf16-true', method: 'lora', loraR: 8, loraAlpha: 16, loraDropout: 0.05, targets: TARGETS, threads, device, warmupSteps: 0, totalSteps: 100 });
-        try {
-          computePath = engine.computePath();
-          const microBatch = batch(rows, seqLen, m.vocab);
-          await engine.step([microBatch]); // first step allocates every buffer
+      writeModel(dir, model);
+      const shape = readModelShape(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
+      const engine = await addon.loadEngine(dir, { precision: 'bf16-true', method: 'lora', loraR: 8, loraAlpha: 16, loraDropout: 0.05, targets: TARGETS, threads, device, warmupSteps: 0, totalSteps: 100 });
+      try {
+        computePath = engine.computePath();
+        for (const { rows, seqLen } of shapes(quick)) {
+          const microBatch = batch(rows, seqLen, model.vocab);
+          await engine.step([microBatch]); // the first step of a shape allocates its buffers
           const timedSteps = quick ? 1 : 2;
           const started = process.hrtime.bigint();
           for (let s = 0; s < timedSteps; s++) await engine.step([microBatch]);
           const secondsPerStep = Number(process.hrtime.bigint() - started) / 1e9 / timedSteps;
-          const shape = readModelShape(JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')));
           const flops = trainingFlopsPerToken({ shape, method: 'lora', rank: 8, targets: TARGETS, gradientCheckpointing: false, rows: seqLen, globalBatchSize: rows, steps: null });
           const tokensPerStep = rows * seqLen;
           runs.push({ params: countParams(shape, 'lora', 8, TARGETS).base, tokensPerStep, secondsPerStep, flopsPerSecond: (flops.total * tokensPerStep) / secondsPerStep });
-        } finally {
-          engine.dispose();
+          split.push({ matmul: (flops.matmulForward + flops.matmulBackward) * tokensPerStep, attention: flops.attention * tokensPerStep, seconds: secondsPerStep });
         }
+      } finally {
+        engine.dispose();
       }
     } catch (error) {
       out.stderr(`lora-lab calibrate: ${(error as Error).message}\n`);
@@ -120,6 +134,7 @@ export const calibrateCommand: CliCommand = {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+    const rates = solveRates(split[0], split[1]);
     const key = deviceKey(device, report, threads);
     const record: CalibrationRecord = {
       key,
@@ -127,14 +142,16 @@ export const calibrateCommand: CliCommand = {
       computePath,
       threads,
       measuredAt: new Date().toISOString(),
-      flopsPerSecond: runs[runs.length - 1].flopsPerSecond,
+      flopsPerSecond: runs[0].flopsPerSecond,
+      ...(rates ? { matmulForwardFlopsPerSecond: rates.matmul, matmulBackwardFlopsPerSecond: rates.matmul, attentionFlopsPerSecond: rates.attention } : {}),
       runs,
     };
     writeCalibrationRecord(record);
     if (args.includes('--json')) out.stdout(`${JSON.stringify({ ...record, file: calibrationPath() }, null, 2)}\n`);
     else {
-      for (const r of runs) out.stdout(`  ${(r.params / 1e6).toFixed(1)}M parameters, ${r.tokensPerStep} tokens per step: ${r.secondsPerStep.toFixed(2)} s per step, ${(r.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s\n`);
-      out.stdout(`${record.device} [${computePath}]: ${(record.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s, saved to ${calibrationPath()}\n`);
+      for (const r of runs) out.stdout(`  ${(r.params / 1e6).toFixed(1)}M parameters, ${r.tokensPerStep} tokens per step (${r === runs[0] ? 'short' : 'long'} rows): ${r.secondsPerStep.toFixed(2)} s per step, ${(r.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s\n`);
+      const detail = rates ? ` (GEMMs ${(rates.matmul / 1e9).toFixed(1)}, attention ${(rates.attention / 1e9).toFixed(1)} GFLOP/s)` : ' (one rate: the two runs were too noisy to separate attention)';
+      out.stdout(`${record.device} [${computePath}]: ${(record.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s${detail}, saved to ${calibrationPath()}\n`);
     }
     return EXIT_OK;
   },

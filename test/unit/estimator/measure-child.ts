@@ -23,6 +23,8 @@ export interface MeasureResult {
   trainHwmBytes: number;
   hwmBytes: number;
   seconds: number;
+  /** Wall time of the steps after the first (which also allocates); null with a single step. */
+  secondsPerStep: number | null;
 }
 
 function statusKiB(field: 'VmRSS' | 'VmHWM'): number {
@@ -57,7 +59,12 @@ async function main(request: MeasureRequest): Promise<MeasureResult> {
   const engine = await addon.loadEngine(request.folder, request.options);
   const loadHwm = statusKiB('VmHWM');
   resetHighWaterMark();
-  for (const batch of batches) await engine.step([batch]);
+  let steadyStarted = 0n;
+  for (const [i, batch] of batches.entries()) {
+    if (i === 1) steadyStarted = process.hrtime.bigint();
+    await engine.step([batch]);
+  }
+  const secondsPerStep = batches.length > 1 ? Number(process.hrtime.bigint() - steadyStarted) / 1e9 / (batches.length - 1) : null;
   const trainHwm = statusKiB('VmHWM');
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const memory = engine.memory();
@@ -72,6 +79,7 @@ async function main(request: MeasureRequest): Promise<MeasureResult> {
     trainHwmBytes: trainHwm - baseline,
     hwmBytes: Math.max(loadHwm, trainHwm) - baseline,
     seconds,
+    secondsPerStep,
   };
 }
 

@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig } from '../../../language-server/src/config/resolve';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
-import { engineRows, estimate, type Estimate } from '../../../language-server/src/estimator';
+import { engineRows, estimate, readModelShape, type Calibration, type Estimate } from '../../../language-server/src/estimator';
+import { secondsPerToken, trainingFlopsPerToken, type TimeInputs } from '../../../language-server/src/estimator/time';
 import { engineOptions } from '../../../native/trainer/run/engine-options';
 import { makeTinyCheckpoint, type TinyModelShape } from '../helpers/tiny-checkpoint';
 import type { MeasureRequest, MeasureResult } from './measure-child';
@@ -45,7 +46,7 @@ export const MEASURED_CASES: MeasuredCase[] = [
   { name: 'mb4 T256', model: 'A', sets: { 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257 } },
   { name: 'mb4 T256 checkpointing', model: 'A', sets: { 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257, 'train.gradient_checkpointing': true } },
   { name: 'full 32-true', model: 'A', sets: { 'train.method': 'full', 'model.precision': '32-true' } },
-  { name: 'tied GQA head+q+v', model: 'B', sets: { 'lora.head': true, 'train.micro_batch_size': 2, 'train.global_batch_size': 2, 'data.max_seq_length': 129 } },
+  { name: 'tied GQA head+q+v mb2 T256', model: 'B', sets: { 'lora.head': true, 'train.micro_batch_size': 2, 'train.global_batch_size': 2, 'data.max_seq_length': 257 } },
 ];
 
 export function caseConfig(c: MeasuredCase, folder: string): LoraLabConfig {
@@ -55,6 +56,8 @@ export function caseConfig(c: MeasuredCase, folder: string): LoraLabConfig {
 
 export interface MeasuredRow {
   name: string;
+  config: LoraLabConfig;
+  modelJson: unknown;
   predicted: Estimate;
   /** null when the engine refused the config (code and message kept). */
   measured: MeasureResult | null;
@@ -113,7 +116,7 @@ export function prepareModels(dir: string): Record<'A' | 'B', string> {
 }
 
 /** Predicts and measures each case, one child process at a time (on the CPU engine, 1 thread). */
-export async function measureCases(dir: string, cases: readonly MeasuredCase[] = MEASURED_CASES, allocator: AllocatorMode = 'engine-fix'): Promise<MeasuredRow[]> {
+export async function measureCases(dir: string, cases: readonly MeasuredCase[] = MEASURED_CASES, allocator: AllocatorMode = 'engine-fix', steps = 1): Promise<MeasuredRow[]> {
   const folders = prepareModels(dir);
   const rows: MeasuredRow[] = [];
   for (const c of cases) {
@@ -122,9 +125,9 @@ export async function measureCases(dir: string, cases: readonly MeasuredCase[] =
     const modelJson: unknown = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
     const predicted = estimate(config, modelJson, { device: 'cpu' });
     const options = { ...engineOptions(config, 10), threads: 1, device: 'cpu' };
-    const result = await runChild({ folder, options, microBatchSize: config.train.micro_batch_size, rows: engineRows(config), steps: 1 }, allocator);
-    if (result.ok) rows.push({ name: c.name, predicted, measured: result });
-    else rows.push({ name: c.name, predicted, measured: null, refused: { code: result.code, message: result.message } });
+    const result = await runChild({ folder, options, microBatchSize: config.train.micro_batch_size, rows: engineRows(config), steps }, allocator);
+    if (result.ok) rows.push({ name: c.name, config, modelJson, predicted, measured: result });
+    else rows.push({ name: c.name, config, modelJson, predicted, measured: null, refused: { code: result.code, message: result.message } });
   }
   return rows;
 }
@@ -156,4 +159,21 @@ export function errorTable(rows: readonly MeasuredRow[]): string {
   const table = [header, ...lines];
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
   return table.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n');
+}
+
+/** Step time predicted with a device calibration (lora-lab calibrate) against each config's measured step time. */
+export function timeTable(rows: readonly MeasuredRow[], calibration: Calibration): string {
+  const lines = [`${'config'.padEnd(26)}  ${'GFLOP/step'.padStart(10)}  ${'pred s'.padStart(7)}  ${'meas s'.padStart(7)}  err`];
+  for (const r of rows) {
+    if (!r.measured?.secondsPerStep) continue;
+    const t = r.predicted.time;
+    const predicted = secondsPerToken(trainingFlopsPerToken({ ...timeInputsOf(r) }), calibration) * t.tokensPerStep;
+    lines.push(`${r.name.padEnd(26)}  ${((t.flopsPerToken * t.tokensPerStep) / 1e9).toFixed(2).padStart(10)}  ${predicted.toFixed(3).padStart(7)}  ${r.measured.secondsPerStep.toFixed(3).padStart(7)}  ${pct(relativeError(predicted, r.measured.secondsPerStep))}`);
+  }
+  return lines.join('\n');
+}
+
+function timeInputsOf(r: MeasuredRow): TimeInputs {
+  const { config } = r;
+  return { shape: readModelShape(r.modelJson), method: config.train.method, rank: config.lora.r, targets: config.lora, gradientCheckpointing: config.train.gradient_checkpointing, rows: r.predicted.rows, globalBatchSize: config.train.global_batch_size, steps: 1 };
 }
