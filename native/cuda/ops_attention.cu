@@ -1,0 +1,2 @@
+// Translation unit of causal GQA attention on CUDA (attention.cuh).
+#include "attention.cuh"

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# GPU verification of LoRA Lab's CUDA engine, for a machine with an NVIDIA GPU and no Node:
+#   1. configure + build the native engine with plain CMake (-DLORALAB_CUDA=ON)
+#   2. ctest -L cuda (every CUDA op vs the CPU reference)
+#   3. model vs PyTorch transformers + peft (only once a whole-model CUDA driver exists; see below)
+#   4. benchmark: bench_cuda_ops (LoRA Lab kernels) and the same shapes in PyTorch, side by side
+# Each part has its own timeout; logs and tables land in $OUT (default ./device-out). Total < 8 min.
+# Usage (from the repository root): test/device/run.sh [BUILD_DIR]
+set -u
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+OUT="${OUT:-$ROOT/device-out}"
+BUILD="${1:-$ROOT/build/device}"
+mkdir -p "$OUT"
+SUMMARY="$OUT/summary.txt"
+: > "$SUMMARY"
+note() { echo "$*" | tee -a "$SUMMARY"; }
+JOBS="$(nproc 2>/dev/null || echo 4)"
+START=$(date +%s)
+
+note "== LoRA Lab device run $(date -u +%FT%TZ) on $(hostname)"
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || echo "nvidia-smi: not available"; } | tee -a "$SUMMARY"
+{ nvcc --version 2>&1 | tail -n 2; cmake --version 2>&1 | head -n 1; } > "$OUT/toolchain.txt"
+
+# ---- 1. build (5 min) ----------------------------------------------------------------------------
+GEN=""
+command -v ninja > /dev/null 2>&1 && GEN="-G Ninja"
+if timeout 300 bash -c "cmake -S '$ROOT/native' -B '$BUILD' -DLORALAB_CUDA=ON -DCMAKE_BUILD_TYPE=Release $GEN && cmake --build '$BUILD' -j$JOBS" > "$OUT/build.log" 2>&1; then
+  note "build: ok ($(( $(date +%s) - START )) s)"
+else
+  note "build: FAILED (see build.log)"; tail -n 30 "$OUT/build.log"; exit 1
+fi
+
+# ---- 2. CUDA op tests (2 min) --------------------------------------------------------------------
+if timeout 120 ctest --test-dir "$BUILD" -L cuda --output-on-failure > "$OUT/ctest-cuda.log" 2>&1; then
+  note "ctest -L cuda: passed"
+else
+  note "ctest -L cuda: FAILED (see ctest-cuda.log)"
+fi
+grep -E "tests passed|tests failed|Skipped|Failed" "$OUT/ctest-cuda.log" | tee -a "$SUMMARY"
+"$BUILD/test_ops_cuda" > "$OUT/test_ops_cuda.txt" 2>&1 || true   # the per-tensor worst differences
+
+# ---- 3. tiny Llama vs PyTorch transformers + peft (2 min) -----------------------------------------
+if [ -x "$BUILD/bench_cuda_compare" ]; then
+  if python3 -c "import torch, transformers, peft" > /dev/null 2>&1; then
+    if timeout 120 python3 "$ROOT/test/device/compare_torch.py" --driver "$BUILD/bench_cuda_compare" --out "$OUT" > "$OUT/compare.log" 2>&1; then
+      note "compare vs transformers+peft: passed"
+    else
+      note "compare vs transformers+peft: FAILED (see compare.log)"
+    fi
+  else
+    note "compare vs transformers+peft: skipped (python3 lacks torch / transformers / peft)"
+  fi
+else
+  note "compare vs transformers+peft: skipped: no whole-model CUDA driver (bench_cuda_compare) in this build yet"
+fi
+
+# ---- 4. benchmark (2 min) --------------------------------------------------------------------------
+if timeout 90 "$BUILD/bench_cuda_ops" > "$OUT/bench_cuda_ops.md" 2>&1; then
+  note "bench_cuda_ops: ok (bench_cuda_ops.md)"
+else
+  note "bench_cuda_ops: FAILED or timed out (see bench_cuda_ops.md)"
+fi
+if python3 -c "import torch; assert torch.cuda.is_available()" > /dev/null 2>&1; then
+  if timeout 60 python3 "$ROOT/test/device/bench_torch_ops.py" > "$OUT/bench_torch_ops.md" 2>&1; then
+    note "bench_torch_ops (PyTorch, same shapes): ok (bench_torch_ops.md)"
+  else
+    note "bench_torch_ops: FAILED or timed out (see bench_torch_ops.md)"
+  fi
+else
+  note "bench_torch_ops: skipped (no PyTorch with CUDA)"
+fi
+note "total: $(( $(date +%s) - START )) s"
