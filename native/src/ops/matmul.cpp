@@ -2,6 +2,7 @@
 // and the linear layer forward/backward in fp32 (fast) and fp64 (reference).
 #include "ops/matmul.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
@@ -32,14 +33,19 @@ const Dispatch& dispatch() {
 // Task grid, independent of the thread count: a multiple of every register tile (4 or 6 rows;
 // 8, 16 or 64 columns). Results do not depend on it either (see matmul_kernels.inc).
 constexpr int64_t kBlockM = 96, kBlockN = 64;
+// Weights up to this many elements are transposed (nt) or widened (bf16 nn) once per call into a
+// shared fp32 copy that all row blocks read in place; larger ones (the vocabulary head) are packed
+// panel by panel per task. Scratch: thread-local, up to 16 MiB per calling thread, not tracked.
+constexpr int64_t kTransposeLimit = int64_t(1) << 22;
 
+// Tasks of block_m rows x kBlockN columns (block_m depends on the shape only).
 template <typename F>
-void run_grid(ThreadPool* pool, int64_t M, int64_t N, const F& body) {
-  int64_t bm = (M + kBlockM - 1) / kBlockM, bn = (N + kBlockN - 1) / kBlockN;
+void run_grid(ThreadPool* pool, int64_t M, int64_t N, int64_t block_m, const F& body) {
+  int64_t bm = (M + block_m - 1) / block_m, bn = (N + kBlockN - 1) / kBlockN;
   auto task = [&](int64_t t) {
     int64_t i = t / bn, j = t % bn;
-    int64_t m0 = i * kBlockM, n0 = j * kBlockN;
-    body(m0, m0 + kBlockM < M ? m0 + kBlockM : M, n0, n0 + kBlockN < N ? n0 + kBlockN : N);
+    int64_t m0 = i * block_m, n0 = j * kBlockN;
+    body(m0, m0 + block_m < M ? m0 + block_m : M, n0, n0 + kBlockN < N ? n0 + kBlockN : N);
   };
   if (pool) pool->run(bm * bn, task);
   else for (int64_t t = 0; t < bm * bn; ++t) task(t);
@@ -65,9 +71,6 @@ void transpose_to_f32(ThreadPool* pool, float* dst, WeightView src, int64_t N, i
     }
   });
 }
-// Weights up to this many elements are transposed once per call (a shared, k-major copy that all
-// row blocks read in place); larger ones (the vocabulary head) are packed panel by panel per task.
-constexpr int64_t kTransposeLimit = int64_t(1) << 22;  // 16 MiB of fp32 scratch per calling thread
 }  // namespace
 
 void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
@@ -81,7 +84,8 @@ void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t
     return;
   }
   auto nt = dispatch().kernels.nt;
-  run_grid(pool, M, N, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  // Few rows (a logits chunk, decode): one row block, so each B panel is packed once.
+  run_grid(pool, M, N, M <= 4 * kBlockM ? M : kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     nt(C, A, B, M, N, K, accumulate, m0, m1, n0, n1);
   });
 }
@@ -89,8 +93,18 @@ void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t
 void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
                bool accumulate) {
   if (M <= 0 || N <= 0) return;
+  if (B.dtype == DType::BF16 && M >= 2 * kBlockM && N * K <= kTransposeLimit) {  // widen once, read in place
+    thread_local std::vector<float> wide;
+    if (wide.size() < static_cast<size_t>(N * K)) wide.resize(N * K);
+    const uint16_t* h = static_cast<const uint16_t*>(B.data);
+    float* w = wide.data();
+    parallel_for(pool, (K + 63) / 64, [&](int64_t t) {
+      for (int64_t i = t * 64 * N, e = std::min(K, t * 64 + 64) * N; i < e; ++i) w[i] = bf16_to_f32(h[i]);
+    });
+    B = f32_view(w);
+  }
   auto xn = dispatch().kernels.xn;
-  run_grid(pool, M, N, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  run_grid(pool, M, N, kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     xn(C, A, K, 1, B, M, N, K, accumulate, m0, m1, n0, n1);
   });
 }
@@ -99,7 +113,7 @@ void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64
                bool accumulate) {
   if (M <= 0 || N <= 0) return;
   auto xn = dispatch().kernels.xn;
-  run_grid(pool, M, N, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  run_grid(pool, M, N, kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     xn(C, A, 1, M, f32_view(B), M, N, K, accumulate, m0, m1, n0, n1);
   });
 }
