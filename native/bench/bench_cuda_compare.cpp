@@ -5,6 +5,9 @@
 //   logits_step1.f32 (the logits after that step), result.json (losses, determinism of a repeated step).
 // Usage: bench_cuda_compare MODEL_DIR ADAPTER_DIR TOKENS.i32 B T OUT_DIR [LR]
 // Targets are the tokens shifted by one, the last position of each row ignored (-100).
+// Throughput mode: bench_cuda_compare --bench MODEL_DIR B T STEPS: LoRA r=8 on q/v (PEFT init: A
+// random, B zero), random tokens, one warm-up step then STEPS timed AdamW steps (forward, backward,
+// update, with the loss readout); prints one JSON line with tokens/s and the peak device memory.
 #include <cstdio>
 
 #ifndef LORALAB_WITH_CUDA
@@ -13,6 +16,8 @@ int main() {
   return 77;
 }
 #else
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -35,9 +40,67 @@ void save(const std::string& dir, const PeftAdapter& a) {
   for (const auto& p : a.pairs) views.push_back(PeftLoraView{p.module, p.layer, p.in_features, p.out_features, p.A.data(), p.B.data()});
   save_peft_adapter(dir, a.config, views);
 }
+int bench(const std::string& model_dir, int B, int T, int steps) {
+  MemTracker tracker;
+  cuda::LlamaCuda model(model_dir, &tracker);
+  const ModelConfig& cfg = model.config();
+  PeftAdapter a;
+  a.config.r = 8, a.config.lora_alpha = 16, a.config.target_modules = {"q_proj", "v_proj"};
+  uint64_t state = 12345;
+  auto next = [&state]() {  // xorshift64*, uniform in [-1, 1)
+    state ^= state >> 12, state ^= state << 25, state ^= state >> 27;
+    return static_cast<float>((state * 2685821657736338717ull) >> 40) / static_cast<float>(1 << 23) - 1.0f;
+  };
+  for (int l = 0; l < cfg.num_layers; ++l)
+    for (PeftModule m : {PeftModule::Q, PeftModule::V}) {
+      PeftLoraPair p;
+      p.module = m, p.layer = l;
+      peft_module_shape(cfg, m, &p.out_features, &p.in_features);
+      p.A.resize(8 * p.in_features), p.B.assign(p.out_features * 8, 0.0f);
+      for (auto& x : p.A) x = next() / std::sqrt(static_cast<float>(p.in_features));
+      a.pairs.push_back(std::move(p));
+    }
+  model.install_adapter(a);
+  std::vector<int32_t> tokens(static_cast<size_t>(B) * T), targets(tokens.size());
+  for (auto& t : tokens) t = static_cast<int32_t>((next() + 1.0f) * 0.5f * (cfg.vocab_size - 1));
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < T; ++t) targets[b * T + t] = t + 1 < T ? tokens[b * T + t + 1] : -100;
+  AdamWHyper h;
+  h.lr = 1e-4f;
+  double loss = 0;
+  auto run_step = [&](int64_t step) {
+    loss = model.forward_loss(tokens, targets, B, T);
+    model.zero_grads();
+    model.backward(B, T);
+    h.step = step;
+    model.adamw_step(h);
+    LORALAB_CUDA_CHECK(cudaStreamSynchronize(model.stream()));
+  };
+  run_step(1);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int s = 0; s < steps; ++s) run_step(2 + s);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  size_t free_b = 0, total_b = 0;
+  cudaMemGetInfo(&free_b, &total_b);
+  std::printf("{\"B\": %d, \"T\": %d, \"steps\": %d, \"seconds\": %.4f, \"tokens_per_second\": %.1f, "
+              "\"peak_allocator_bytes\": %llu, \"device_used_bytes\": %llu, \"last_loss\": %.5f}\n",
+              B, T, steps, secs, double(B) * T * steps / secs, (unsigned long long)tracker.report().peak_total,
+              (unsigned long long)(total_b - free_b), loss);
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 6 && std::strcmp(argv[1], "--bench") == 0) {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) return 77;
+    try {
+      return bench(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atoi(argv[5]));
+    } catch (const Error& e) {
+      std::fprintf(stderr, "bench_cuda_compare: %s: %s (%s)\n", e.code().c_str(), e.what(), e.where().c_str());
+      return 1;
+    }
+  }
   if (argc < 7) {
     std::fprintf(stderr, "usage: bench_cuda_compare MODEL_DIR ADAPTER_DIR TOKENS.i32 B T OUT_DIR [LR]\n");
     return 2;

@@ -68,8 +68,8 @@ def main():
     loss = torch.nn.functional.cross_entropy(logits.view(-1, V), targets.view(-1), ignore_index=-100)
     loss.backward()
     ours = torch.from_numpy(np.fromfile(os.path.join(drv_out, "logits.f32"), dtype=np.float32)).view(B, T, V)
-    res = {"driver": drv, "loss_ref": float(loss), "logits_rel_max_diff": rel(ours, logits.detach()),
-           "loss_rel_diff": abs(drv["loss"] - float(loss)) / float(loss), "grads": {}}
+    res = {"driver": drv, "loss_ref": loss.item(), "logits_rel_max_diff": rel(ours, logits.detach()),
+           "loss_rel_diff": abs(drv["loss"] - loss.item()) / loss.item(), "grads": {}}
     ours_g = load_file(os.path.join(drv_out, "grads", "adapter_model.safetensors"))
     for name, p in pm.named_parameters():
         if p.grad is None:
