@@ -144,13 +144,16 @@ double LlamaModel::head_loss(PassContext& ctx, const int32_t* targets, float dlo
     const Rows rows{ex.data(), pos.data()};
     linear_fwd(ctx, rows, kHeadSite, W, nullptr, head_lora_, logits_chunk_.data(), ws_chunk_in_.data(), nc,
                ws_chunk_u_.data());
-    cross_entropy_forward<float>(pool_, ws_losses_.data(), logits_chunk_.data(), tgt.data(), nc, V_);
+    if (grad)  // loss and its gradient in one pass over the logits (in place)
+      cross_entropy_forward_backward<float>(pool_, ws_losses_.data(), logits_chunk_.data(), logits_chunk_.data(),
+                                            tgt.data(), dloss, nc, V_);
+    else
+      cross_entropy_forward<float>(pool_, ws_losses_.data(), logits_chunk_.data(), tgt.data(), nc, V_);
     for (int64_t i = 0; i < nc; ++i) {
       total += ws_losses_[i];
       if (losses_out) losses_out[rows_idx[c0 + i]] = ws_losses_[i];
     }
     if (!grad) continue;
-    cross_entropy_backward<float>(pool_, logits_chunk_.data(), logits_chunk_.data(), tgt.data(), dloss, nc, V_);
     std::fill(ws_chunk_dx_.data(), ws_chunk_dx_.data() + nc * C_, 0.0f);
     linear_bwd(ctx, rows, kHeadSite, W, nullptr, head_lora_, ws_chunk_dx_.data(), logits_chunk_.data(),
                ws_chunk_in_.data(), ws_chunk_u_.data(), nc);

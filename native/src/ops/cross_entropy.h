@@ -17,4 +17,9 @@ void cross_entropy_forward(ThreadPool* pool, T* losses, const T* logits, const i
 template <typename T>
 void cross_entropy_backward(ThreadPool* pool, T* dlogits, const T* logits, const int32_t* targets, T dloss, int64_t N,
                             int64_t V);
+// Both at once (the log-sum-exp computed once per row): losses (N) as forward, dlogits (N,V) as
+// backward; dlogits may alias logits. Same values, bit for bit, as the two calls.
+template <typename T>
+void cross_entropy_forward_backward(ThreadPool* pool, T* losses, T* dlogits, const T* logits, const int32_t* targets,
+                                    T dloss, int64_t N, int64_t V);
 }  // namespace loralab

@@ -104,7 +104,9 @@ void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t
     B = f32_view(w);
   }
   auto xn = dispatch().kernels.xn;
-  run_grid(pool, M, N, kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  // bf16 panels packed per task: few rows (the head's input gradient) in one row block.
+  const int64_t block_m = B.dtype == DType::BF16 && M <= 4 * kBlockM ? M : kBlockM;
+  run_grid(pool, M, N, block_m, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     xn(C, A, K, 1, B, M, N, K, accumulate, m0, m1, n0, n1);
   });
 }
