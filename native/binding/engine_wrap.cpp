@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <future>
 #include <memory>
 
 #include "convert.h"
@@ -90,8 +91,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return info.Env().Undefined();
   }
 
-  Napi::Value Logprobs(const Napi::CallbackInfo& info) { return BatchCall(info, "logprobs", false); }
-  Napi::Value Logits(const Napi::CallbackInfo& info) { return BatchCall(info, "logits", true); }
+  Napi::Value Logprobs(const Napi::CallbackInfo& info) { return rejecting(info.Env(), [&] { return BatchCall(info, "logprobs", false); }); }
+  Napi::Value Logits(const Napi::CallbackInfo& info) { return rejecting(info.Env(), [&] { return BatchCall(info, "logits", true); }); }
 
   Napi::Value BatchCall(const Napi::CallbackInfo& info, const char* what, bool full_logits) {
     Napi::Env env = info.Env();
@@ -104,7 +105,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         [result](Napi::Env e) { return float_array(e, *result); });
   }
 
-  Napi::Value Step(const Napi::CallbackInfo& info) {
+  Napi::Value Step(const Napi::CallbackInfo& info) { return rejecting(info.Env(), [&] { return StepImpl(info); }); }
+  Napi::Value StepImpl(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto batches = guarded(env, [&] { return batches_from_js(info[0]); });
     auto engine = claim(env, "step");
@@ -122,7 +124,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         });
   }
 
-  Napi::Value EvalLoss(const Napi::CallbackInfo& info) {
+  Napi::Value EvalLoss(const Napi::CallbackInfo& info) { return rejecting(info.Env(), [&] { return EvalLossImpl(info); }); }
+  Napi::Value EvalLossImpl(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto batches = guarded(env, [&] { return batches_from_js(info[0]); });
     auto engine = claim(env, "evalLoss");
@@ -141,20 +144,25 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return run_async(env, [engine, dir, extra, call]() { call(*engine, dir, extra); }, nullptr);
   }
 
-  Napi::Value SaveAdapter(const Napi::CallbackInfo& info) {
+  Napi::Value SaveAdapter(const Napi::CallbackInfo& info) { return rejecting(info.Env(), [&] { return SaveAdapterImpl(info); }); }
+  Napi::Value SaveAdapterImpl(const Napi::CallbackInfo& info) {
     return PathCall(info, "saveAdapter", [](loralab::Engine& e, const std::string& d, const std::string& base) { e.save_adapter(d, base); });
   }
-  Napi::Value LoadAdapter(const Napi::CallbackInfo& info) {
+  Napi::Value LoadAdapter(const Napi::CallbackInfo& info) { return rejecting(info.Env(), [&] { return LoadAdapterImpl(info); }); }
+  Napi::Value LoadAdapterImpl(const Napi::CallbackInfo& info) {
     return PathCall(info, "loadAdapter", [](loralab::Engine& e, const std::string& d, const std::string&) { e.load_adapter(d); });
   }
-  Napi::Value SaveState(const Napi::CallbackInfo& info) {
+  Napi::Value SaveState(const Napi::CallbackInfo& info) { return rejecting(info.Env(), [&] { return SaveStateImpl(info); }); }
+  Napi::Value SaveStateImpl(const Napi::CallbackInfo& info) {
     return PathCall(info, "saveState", [](loralab::Engine& e, const std::string& d, const std::string&) { e.save_state(d); });
   }
-  Napi::Value LoadState(const Napi::CallbackInfo& info) {
+  Napi::Value LoadState(const Napi::CallbackInfo& info) { return rejecting(info.Env(), [&] { return LoadStateImpl(info); }); }
+  Napi::Value LoadStateImpl(const Napi::CallbackInfo& info) {
     return PathCall(info, "loadState", [](loralab::Engine& e, const std::string& d, const std::string&) { e.load_state(d); });
   }
 
-  Napi::Value Generate(const Napi::CallbackInfo& info) {
+  Napi::Value Generate(const Napi::CallbackInfo& info) { return rejecting(info.Env(), [&] { return GenerateImpl(info); }); }
+  Napi::Value GenerateImpl(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsTypedArray() && !info[0].IsArray())
       throw make_js_error(env, "E_INVALID_ARGUMENT", "Expected an Int32Array of prompt ids for generate()");
@@ -191,6 +199,14 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
             }
             return true;
           });
+          if (tsfn) {
+            // Calls run in order on the JS thread: once this marker ran, every token was delivered,
+            // so the promise never resolves before the last onToken callback.
+            auto delivered = std::make_shared<std::promise<void>>();
+            auto done = delivered->get_future();
+            tsfn->BlockingCall([delivered](Napi::Env, Napi::Function) { delivered->set_value(); });
+            done.wait();
+          }
         },
         [result](Napi::Env e) { return int_array(e, *result); });
   }
@@ -198,7 +214,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
 Napi::FunctionReference* engine_constructor = nullptr;
 
-Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
+Napi::Value LoadEngineImpl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw make_js_error(env, "E_INVALID_ARGUMENT", "Expected a model folder path for loadEngine()");
   std::string folder = info[0].As<Napi::String>().Utf8Value();
@@ -217,7 +233,11 @@ Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
       });
 }
 
-Napi::Value MergeAdapter(const Napi::CallbackInfo& info) {
+Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
+  return rejecting(info.Env(), [&] { return LoadEngineImpl(info); });
+}
+
+Napi::Value MergeAdapterImpl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   for (int i = 0; i < 3; ++i)
     if (!info[i].IsString())
@@ -227,6 +247,10 @@ Napi::Value MergeAdapter(const Napi::CallbackInfo& info) {
   std::string out = info[2].As<Napi::String>().Utf8Value();
   uint64_t max_shard = info.Length() > 3 && info[3].IsNumber() ? static_cast<uint64_t>(info[3].As<Napi::Number>().DoubleValue()) : 5000000000ull;
   return PromiseWorker::Queue(env, [=]() { loralab::merge_adapter(checkpoint, adapter, out, max_shard); }, nullptr);
+}
+
+Napi::Value MergeAdapter(const Napi::CallbackInfo& info) {
+  return rejecting(info.Env(), [&] { return MergeAdapterImpl(info); });
 }
 
 void RegisterEngine(Napi::Env env, Napi::Object exports) {

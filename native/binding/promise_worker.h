@@ -70,4 +70,21 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::string where_;
 };
 
+// Runs `fn` (which returns a promise) and turns a synchronous failure, an argument error say,
+// into a rejected promise, so async methods never throw.
+template <typename Fn>
+Napi::Value rejecting(Napi::Env env, Fn fn) {
+  try {
+    return fn();
+  } catch (const Napi::Error& e) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(e.Value());
+    return deferred.Promise();
+  } catch (const loralab::Error& e) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(make_js_error(env, e).Value());
+    return deferred.Promise();
+  }
+}
+
 }  // namespace loralab_binding

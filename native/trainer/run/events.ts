@@ -61,9 +61,11 @@ export class EventSink {
   private deliver(event: TrainerEvent): void {
     if (this.options.ipc && process.send && process.connected) {
       try {
-        process.send(event);
+        // With a callback a failed send is reported there instead of as an 'error' event that
+        // would end the process: a parent that went away must not stop training.
+        process.send(event, undefined, {}, () => {});
       } catch {
-        // the parent went away: keep training, keep writing files
+        // the channel closed between the check and the send
       }
     }
     if (this.options.json) this.options.write(JSON.stringify(event) + '\n');

@@ -7,7 +7,8 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { MetricsLine, RunJson } from '../../../native/trainer/protocol';
-import { runCli, trainWithEvents } from '../helpers/run-cli';
+import { spawnSync } from 'node:child_process';
+import { CLI, runCli, trainWithEvents } from '../helpers/run-cli';
 import { makeWorkspace } from './fixtures';
 
 const ws = makeWorkspace();
@@ -134,4 +135,30 @@ test('config problems are refused before a run folder exists: unknown key, missi
   assert.equal(p.status, 2);
   assert.match(p.stderr, /pickle/i);
   assert.ok(!existsSync(join(ws.dir, 'out-refused')), 'no run folder for a refused config');
+});
+
+test('a trainer whose parent goes away keeps training and finishes the run', { timeout: 300_000 }, async () => {
+  const config = ws.writeConfig('orphan', { ...settings, train: { ...settings.train, max_steps: 12 }, out_dir: 'out-orphan' });
+  // the parent forks the trainer with IPC as the extension host does, then exits at once
+  const parent = `const { fork } = require('node:child_process');
+    const fs = require('node:fs');
+    const out = fs.openSync(${JSON.stringify(join(ws.dir, 'orphan.out'))}, 'w');
+    const child = fork(${JSON.stringify(CLI)}, ['train', ${JSON.stringify(config)}, '--ipc'], { execArgv: [], detached: true, stdio: ['ignore', out, out, 'ipc'], env: { ...process.env, LORALAB_THREADS: '1' } });
+    child.once('message', () => process.exit(0));`;
+  const exited = spawnSync(process.execPath, ['-e', parent], { timeout: 60_000 });
+  assert.equal(exited.status, 0);
+  const outDir = join(ws.dir, 'out-orphan');
+  const deadline = Date.now() + 240_000;
+  let status = '';
+  while (Date.now() < deadline) {
+    try {
+      status = runJson(runOf(outDir)).status;
+    } catch {
+      status = '';
+    }
+    if (status && status !== 'running') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(status, 'completed', readFileSync(join(ws.dir, 'orphan.out'), 'utf8'));
+  assert.equal(trainLosses(runOf(outDir)).length, 12);
 });
