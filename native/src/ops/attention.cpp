@@ -1,6 +1,7 @@
 // Attention forward/backward entry points: tasks are (row, head) pairs for forward and (row, kv
-// head) for backward; the fp32 kernels come from the AVX2 build when the CPU has it (chosen once
-// per process, like the GEMM path), the fp64 reference always from the plain build.
+// head) for backward; the fp32 forward kernels come from the AVX2 build when the CPU has it (chosen
+// once per process, like the GEMM path), the fp32 backward is the tiled one (attention_backward.cpp),
+// the fp64 reference always from the plain build.
 #define ATTN_SUFFIX attention_kernels_generic
 #include "ops/attention_kernels.inc"
 
@@ -31,11 +32,13 @@ template <typename T>
 void attention_backward(ThreadPool* pool, T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
                         const T* out, const T* lse, const int32_t* lengths, int64_t B, int64_t T_, int64_t NH,
                         int64_t NKV, int64_t HD) {
-  parallel_for(pool, B * NKV, [&](int64_t task) {
-    if constexpr (std::is_same_v<T, float>)
-      float_kernels().backward(task, dq, dk, dv, dout, q, k, v, out, lse, lengths, B, T_, NH, NKV, HD);
-    else bwd_task<T>(task, dq, dk, dv, dout, q, k, v, out, lse, lengths, B, T_, NH, NKV, HD);
-  });
+  if constexpr (std::is_same_v<T, float>) {
+    attention_backward_tiled(pool, dq, dk, dv, dout, q, k, v, out, lse, lengths, B, T_, NH, NKV, HD);
+  } else {
+    parallel_for(pool, B * NKV, [&](int64_t task) {
+      bwd_task<T>(task, dq, dk, dv, dout, q, k, v, out, lse, lengths, B, T_, NH, NKV, HD);
+    });
+  }
 }
 
 void attention_forward_cached(ThreadPool* pool, float* out, const float* q, const float* kcache, const float* vcache,

@@ -20,7 +20,14 @@ void attention_backward(ThreadPool* pool, T* dq, T* dk, T* dv, const T* dout, co
                         const T* out, const T* lse, const int32_t* lengths, int64_t B, int64_t T_, int64_t NH,
                         int64_t NKV, int64_t HD);
 
-// The fp32 task kernels of one instruction set (attention_kernels.inc); internal to the op.
+// fp32 backward in 64x64 tiles over the GEMM kernels (attention_backward.cpp); what
+// attention_backward<float> runs. Same contract as attention_backward.
+void attention_backward_tiled(ThreadPool* pool, float* dq, float* dk, float* dv, const float* dout, const float* q,
+                              const float* k, const float* v, const float* out, const float* lse,
+                              const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
+
+// The fp32 task kernels of one instruction set (the per-pair backward here is the reference the
+// tiled one is tested against) (attention_kernels.inc); internal to the op.
 struct AttentionKernels {
   void (*forward)(int64_t task, float* out, float* lse, const float* q, const float* k, const float* v,
                   const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
