@@ -12,10 +12,10 @@ import { engineOptions } from '../../../native/trainer/run/engine-options';
 import { makeTinyCheckpoint, type TinyModelShape } from '../helpers/tiny-checkpoint';
 import type { MeasureRequest, MeasureResult } from './measure-child';
 
-/** GQA, untied, large enough that the engine's buffers dwarf the process's own noise (~16M parameters). */
-export const MODEL_A: TinyModelShape = { vocabSize: 4096, hiddenSize: 512, intermediateSize: 1376, numLayers: 4, numHeads: 8, numKvHeads: 4, tied: false, dtype: 'BF16', seed: 11 };
-/** Tied embeddings, 4 query heads over 1 key/value head, fp32 file. */
-export const MODEL_B: TinyModelShape = { vocabSize: 4096, hiddenSize: 384, intermediateSize: 1024, numLayers: 3, numHeads: 4, numKvHeads: 1, tied: true, dtype: 'F32', seed: 12 };
+/** GQA, untied, large enough that the engine's buffers dwarf the process's own noise (~39M parameters). */
+export const MODEL_A: TinyModelShape = { vocabSize: 8192, hiddenSize: 768, intermediateSize: 2048, numLayers: 4, numHeads: 12, numKvHeads: 4, tied: false, dtype: 'BF16', seed: 11 };
+/** Tied embeddings, 4 query heads over 1 key/value head, fp32 file (~25M parameters). */
+export const MODEL_B: TinyModelShape = { vocabSize: 8192, hiddenSize: 768, intermediateSize: 2048, numLayers: 3, numHeads: 4, numKvHeads: 1, tied: true, dtype: 'F32', seed: 12 };
 
 export interface MeasuredCase {
   name: string;
@@ -36,8 +36,8 @@ const BASE: Record<string, unknown> = {
 export const MEASURED_CASES: MeasuredCase[] = [
   { name: 'bf16 r8 q+v adamw mb1 T64', model: 'A', sets: {} },
   { name: '32-true', model: 'A', sets: { 'model.precision': '32-true' } },
-  { name: 'nf4', model: 'A', sets: { 'model.quantize': 'bnb.nf4' } },
-  { name: 'nf4-dq', model: 'A', sets: { 'model.quantize': 'bnb.nf4-dq' } },
+  { name: 'nf4 mb4 T256', model: 'A', sets: { 'model.quantize': 'bnb.nf4', 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257 } },
+  { name: 'nf4-dq mb4 T256', model: 'A', sets: { 'model.quantize': 'bnb.nf4-dq', 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257 } },
   { name: 'r64', model: 'A', sets: { 'lora.r': 64, 'lora.alpha': 128 } },
   { name: 'all layers + head', model: 'A', sets: { 'lora.key': true, 'lora.projection': true, 'lora.mlp': true, 'lora.head': true } },
   { name: 'sgd', model: 'A', sets: { 'train.optimizer': 'sgd' } },
@@ -46,6 +46,10 @@ export const MEASURED_CASES: MeasuredCase[] = [
   { name: 'mb4 T256', model: 'A', sets: { 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257 } },
   { name: 'mb4 T256 checkpointing', model: 'A', sets: { 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257, 'train.gradient_checkpointing': true } },
   { name: 'full 32-true', model: 'A', sets: { 'train.method': 'full', 'model.precision': '32-true' } },
+  { name: 'head only, no dropout', model: 'A', sets: { 'lora.query': false, 'lora.value': false, 'lora.head': true, 'lora.dropout': 0 } },
+  { name: 'fp4-dq 32-true q,k,v,o,mlp', model: 'A', sets: { 'model.quantize': 'bnb.fp4-dq', 'model.precision': '32-true', 'lora.key': true, 'lora.projection': true, 'lora.mlp': true } },
+  { name: 'tied: full bf16 mb2 ckpt', model: 'B', sets: { 'train.method': 'full', 'train.micro_batch_size': 2, 'train.global_batch_size': 2, 'train.gradient_checkpointing': true } },
+  { name: 'tied: mlp r16 sgd p=0.1', model: 'B', sets: { 'lora.query': false, 'lora.value': false, 'lora.mlp': true, 'lora.r': 16, 'train.optimizer': 'sgd', 'lora.dropout': 0.1 } },
   { name: 'tied GQA head+q+v mb2 T256', model: 'B', sets: { 'lora.head': true, 'train.micro_batch_size': 2, 'train.global_batch_size': 2, 'data.max_seq_length': 257 } },
 ];
 
@@ -68,7 +72,7 @@ export interface MeasuredRow {
  * 'engine-fix': glibc's mmap threshold pinned at its default 128 KiB (MALLOC_MMAP_THRESHOLD_), as the
  * proposed engine fix (mallopt at engine start) would pin it. 'default': glibc raises the threshold
  * (and the trim threshold to twice that) after the loader frees its large fp32 temporaries, and then
- * keeps up to ~2x the largest tensor's fp32 size of freed heap resident: +8-21% on these small models,
+ * keeps up to ~2x the largest tensor's fp32 size of freed heap resident: +0-14% on these small models,
  * at most 64 MB (under 1% of a 7B run).
  */
 export type AllocatorMode = 'engine-fix' | 'default';
