@@ -1,7 +1,7 @@
 // ctest: GEMM kernels of every instruction set the CPU has (odd sizes, fp32 and bf16 weights)
-// and the tiled attention backward against the per-pair kernel
-// against a double reference; bitwise equality for 1 vs 2 threads; AdamW / SGD against torch's
-// formulas; dropout statistics and reproducibility. Legend: M, N, K GEMM dims.
+// against a double reference; the tiled attention backward against the per-pair kernel; bitwise
+// equality for 1 vs 2 threads; AdamW / SGD against torch's formulas; dropout statistics and
+// reproducibility. Legend: M, N, K GEMM dims.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

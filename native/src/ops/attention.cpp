@@ -1,7 +1,7 @@
 // Attention forward/backward entry points: tasks are (row, head) pairs for forward and (row, kv
-// head) for backward; the fp32 forward kernels come from the AVX2 build when the CPU has it (chosen
-// once per process, like the GEMM path), the fp32 backward is the tiled one (attention_backward.cpp),
-// the fp64 reference always from the plain build.
+// head) for backward. fp32 forward (and the KV-cache forward) runs the per-row kernels of the AVX2
+// build when the CPU has it (chosen once per process, like the GEMM path); fp32 backward runs the
+// tiled kernel (attention_tiled.cpp); the fp64 reference always comes from the plain build.
 #define ATTN_SUFFIX attention_kernels_generic
 #include "ops/attention_kernels.inc"
 

@@ -20,7 +20,7 @@ void attention_backward(ThreadPool* pool, T* dq, T* dk, T* dv, const T* dout, co
                         const T* out, const T* lse, const int32_t* lengths, int64_t B, int64_t T_, int64_t NH,
                         int64_t NKV, int64_t HD);
 
-// fp32 backward in 64x64 tiles over the GEMM kernels (attention_backward.cpp); what
+// fp32 backward in 64x64 tiles over the GEMM kernels (attention_tiled.cpp); what
 // attention_backward<float> runs. Same contract as attention_backward.
 void attention_backward_tiled(ThreadPool* pool, float* dq, float* dk, float* dv, const float* dout, const float* q,
                               const float* k, const float* v, const float* out, const float* lse,

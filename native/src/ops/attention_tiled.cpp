@@ -1,10 +1,11 @@
-// fp32 attention backward in 64 x 64 tiles (FlashAttention-2 style, recomputing P from the saved
-// log-sum-exp): per task (row b, kv head kh), for each key tile, every query head of the group and
-// every query tile at or after it on the causal diagonal:
+// fp32 attention backward in 64 x 64 tiles through the GEMM kernels (serial inside each task;
+// FlashAttention-2 style, recomputing P from the saved log-sum-exp): per task (row b, kv
+// head kh), for each key tile, every query head of the group and every query tile at or after it
+// on the causal diagonal:
 //   S = Q K^T, P = exp(S*scale - lse) (masked), dP = dO V^T, dS = P (dP - D) scale,
 //   dV += P^T dO, dK += dS^T Q, dQ += dS K
-// with the GEMMs of ops/matmul on contiguous tile copies (serial inside the task). Only tile-sized
-// buffers exist (no T x T matrix). Summation orders are fixed by the tile loops, so results do not
+// with the GEMMs of ops/matmul on contiguous tile copies. Only tile-sized buffers exist (no T x T
+// matrix). Summation orders are fixed by the tile loops, so results do not
 // depend on the thread count. Legend as in attention.h; BQ/BK tile rows of queries/keys.
 #include <algorithm>
 #include <cmath>
