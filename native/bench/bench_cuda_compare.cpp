@@ -5,7 +5,8 @@
 //   logits_step1.f32 (the logits after that step), result.json (losses, determinism of a repeated step).
 // Usage: bench_cuda_compare MODEL_DIR ADAPTER_DIR TOKENS.i32 B T OUT_DIR [LR]
 // Targets are the tokens shifted by one, the last position of each row ignored (-100).
-// Throughput mode: bench_cuda_compare --bench MODEL_DIR B T STEPS: LoRA r=8 on q/v (PEFT init: A
+// Throughput mode: bench_cuda_compare --bench MODEL_DIR B T STEPS [nf4|nf4-dq|fp4]: LoRA r=8 on q/v
+// (QLoRA base weights when a scheme is given; PEFT init: A
 // random, B zero), random tokens, one warm-up step then STEPS timed AdamW steps (forward, backward,
 // update, with the loss readout); prints one JSON line with tokens/s and the peak device memory.
 #include <cstdio>
@@ -40,9 +41,14 @@ void save(const std::string& dir, const PeftAdapter& a) {
   for (const auto& p : a.pairs) views.push_back(PeftLoraView{p.module, p.layer, p.in_features, p.out_features, p.A.data(), p.B.data()});
   save_peft_adapter(dir, a.config, views);
 }
-int bench(const std::string& model_dir, int B, int T, int steps) {
+int bench(const std::string& model_dir, int B, int T, int steps, const std::string& scheme) {
+  Quantize quantize = Quantize::None;
+  if (scheme == "nf4") quantize = Quantize::NF4;
+  else if (scheme == "nf4-dq") quantize = Quantize::NF4DQ;
+  else if (scheme == "fp4") quantize = Quantize::FP4;
+  else LORALAB_CHECK(scheme.empty() || scheme == "bf16", "E_ARGUMENT", "unknown quantization '" + scheme + "'");
   MemTracker tracker;
-  cuda::LlamaCuda model(model_dir, &tracker);
+  cuda::LlamaCuda model(model_dir, &tracker, 0, quantize);
   const ModelConfig& cfg = model.config();
   PeftAdapter a;
   a.config.r = 8, a.config.lora_alpha = 16, a.config.target_modules = {"q_proj", "v_proj"};
@@ -91,11 +97,11 @@ int bench(const std::string& model_dir, int B, int T, int steps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 6 && std::strcmp(argv[1], "--bench") == 0) {
+  if ((argc == 6 || argc == 7) && std::strcmp(argv[1], "--bench") == 0) {
     int count = 0;
     if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) return 77;
     try {
-      return bench(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atoi(argv[5]));
+      return bench(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atoi(argv[5]), argc == 7 ? argv[6] : "");
     } catch (const Error& e) {
       std::fprintf(stderr, "bench_cuda_compare: %s: %s (%s)\n", e.code().c_str(), e.what(), e.where().c_str());
       return 1;

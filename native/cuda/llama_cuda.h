@@ -1,12 +1,15 @@
 // A Llama-family model (Llama / Mistral layout, no attention bias) on CUDA for LoRA training, built
 // only from the launchers of cuda_ops.h: bf16 frozen weights and activations, fp32 LoRA masters,
 // gradients and AdamW moments, every activation of a micro-batch kept (no checkpointing), the head
-// and cross-entropy over all N tokens at once (small vocabularies / verification runs).
+// and cross-entropy over all N tokens at once (small vocabularies / verification runs). QLoRA:
+// with a quantize scheme the block linears are NF4/FP4 codes (the CPU engine's quantize(), so the
+// same codes) dequantized to a bf16 scratch right before each GEMM (no fused NF4 GEMM yet).
 // Header-only host code (plain C++): the verification driver and the tests include it. Not yet
-// wired into the Engine facade (engine.cpp still refuses device "cuda"); no dropout, no QLoRA.
+// wired into the Engine facade (engine.cpp still refuses device "cuda"); no LoRA dropout.
 // Legend: B rows, T seq, N = B*T, C hidden, F intermediate, L layers, NH/NKV heads, HD head dim,
 // QD = NH*HD, KD = NKV*HD, V vocab, R LoRA rank.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -21,6 +24,8 @@
 #include "model/config.h"
 #include "ops/adamw.h"
 #include "ops/rope.h"
+#include "quant/quant.h"
+#include "quant_cuda.h"
 
 namespace loralab {
 namespace cuda {
@@ -35,6 +40,7 @@ struct LoraCuda {  // one adapted linear: A (R,IN), B (OUT,R) with grads and Ada
 struct LayerCuda {
   DeviceBuffer<bf16> attn_norm, q, k, v, o, mlp_norm, gate, up, down;  // HF shapes
   LoraCuda* lora[7] = {};                                              // by PeftModule Q..Down
+  QuantWeightDevice qw[7];                                             // QLoRA codes (rows == 0: bf16 weight)
   // saved activations (N rows)
   DeviceBuffer<bf16> x_in, xn1, qa, ka, va, att, x_mid, xn2, ga, ua, h;
   DeviceBuffer<float> rstd1, rstd2, lse;
@@ -43,8 +49,9 @@ struct LayerCuda {
 
 class LlamaCuda {
  public:
-  LlamaCuda(const std::string& folder, MemTracker* tracker, int device = 0)
+  LlamaCuda(const std::string& folder, MemTracker* tracker, int device = 0, Quantize quantize = Quantize::None)
       : cfg_(load_model_config(folder)), alloc_(tracker, device) {
+    quantized_ = quant_scheme(quantize, &quant_type_, &double_quant_);
     LORALAB_CHECK(!cfg_.attention_bias, "E_CONFIG_UNSUPPORTED", "the CUDA model has no attention biases yet");
     LORALAB_CUDA_CHECK(cudaSetDevice(device));
     LORALAB_CUDA_CHECK(cudaStreamCreate(&stream_));
@@ -58,14 +65,14 @@ class LlamaCuda {
     for (int l = 0; l < cfg_.num_layers; ++l) {
       LayerCuda& y = layers_[l];
       y.attn_norm = upload(*ckpt, layer_tensor_name(l, "input_layernorm.weight"), {C_});
-      y.q = upload(*ckpt, layer_tensor_name(l, "self_attn.q_proj.weight"), {QD_, C_});
-      y.k = upload(*ckpt, layer_tensor_name(l, "self_attn.k_proj.weight"), {KD_, C_});
-      y.v = upload(*ckpt, layer_tensor_name(l, "self_attn.v_proj.weight"), {KD_, C_});
-      y.o = upload(*ckpt, layer_tensor_name(l, "self_attn.o_proj.weight"), {C_, QD_});
+      linear(y, 0, y.q, *ckpt, layer_tensor_name(l, "self_attn.q_proj.weight"), {QD_, C_});
+      linear(y, 1, y.k, *ckpt, layer_tensor_name(l, "self_attn.k_proj.weight"), {KD_, C_});
+      linear(y, 2, y.v, *ckpt, layer_tensor_name(l, "self_attn.v_proj.weight"), {KD_, C_});
+      linear(y, 3, y.o, *ckpt, layer_tensor_name(l, "self_attn.o_proj.weight"), {C_, QD_});
       y.mlp_norm = upload(*ckpt, layer_tensor_name(l, "post_attention_layernorm.weight"), {C_});
-      y.gate = upload(*ckpt, layer_tensor_name(l, "mlp.gate_proj.weight"), {F_, C_});
-      y.up = upload(*ckpt, layer_tensor_name(l, "mlp.up_proj.weight"), {F_, C_});
-      y.down = upload(*ckpt, layer_tensor_name(l, "mlp.down_proj.weight"), {C_, F_});
+      linear(y, 4, y.gate, *ckpt, layer_tensor_name(l, "mlp.gate_proj.weight"), {F_, C_});
+      linear(y, 5, y.up, *ckpt, layer_tensor_name(l, "mlp.up_proj.weight"), {F_, C_});
+      linear(y, 6, y.down, *ckpt, layer_tensor_name(l, "mlp.down_proj.weight"), {C_, F_});
     }
   }
   ~LlamaCuda() {
@@ -194,6 +201,25 @@ class LlamaCuda {
     copy_in(d.data(), bits.data(), 2 * n);
     return d;
   }
+  // A block linear: bf16 storage, or (QLoRA) the codes of quantize() on its fp32 values
+  void linear(LayerCuda& y, int m, DeviceBuffer<bf16>& w, const CheckpointReader& ckpt, const std::string& name,
+              std::vector<int64_t> shape) {
+    if (!quantized_) {
+      w = upload(ckpt, name, shape);
+      return;
+    }
+    std::vector<float> f(shape[0] * shape[1]);
+    ckpt.read_f32(name, shape, f.data());
+    y.qw[m] = upload_quantized(&alloc_, quantize(f.data(), shape[0], shape[1], quant_type_, double_quant_), stream_);
+    max_weight_ = std::max<int64_t>(max_weight_, shape[0] * shape[1]);
+  }
+  // The bf16 (OUT,IN) weight of linear m: its storage, or its codes dequantized into the scratch
+  const bf16* weight(LayerCuda& y, int m, const DeviceBuffer<bf16>& w) {
+    if (y.qw[m].rows == 0) return w.data();
+    need(ws_weight_, MemCategory::Workspace, max_weight_);
+    dequantize_rows(ws_weight_.data(), y.qw[m], 0, y.qw[m].rows, stream_);
+    return ws_weight_.data();
+  }
   DeviceBuffer<float> f32_buffer(MemCategory c, const std::vector<float>& v) {
     DeviceBuffer<float> d(&alloc_, c, v.size());
     copy_in(d.data(), v.data(), 4 * v.size());
@@ -244,14 +270,14 @@ class LlamaCuda {
   // out (N,OUT) = inp (N,IN) W^T (+ LoRA)
   void lin_fwd(LayerCuda& y, int m, const DeviceBuffer<bf16>& w, bf16* out, const bf16* inp, int64_t N, int64_t IN,
                int64_t OUT) {
-    matmul_nt<bf16, bf16, bf16>(out, inp, w.data(), N, OUT, IN, false, stream_);
+    matmul_nt<bf16, bf16, bf16>(out, inp, weight(y, m, w), N, OUT, IN, false, stream_);
     if (LoraCuda* p = y.lora[m])
       lora_forward(out, y.u[m].data(), inp, p->A.data(), p->B.data(), scale_, N, IN, OUT, lora_cfg_.r, stream_);
   }
   // dinp (N,IN) (+)= dout (N,OUT) W (+ LoRA grads)
   void lin_bwd(LayerCuda& y, int m, const DeviceBuffer<bf16>& w, bf16* dinp, const bf16* dout, const bf16* inp,
                int64_t N, int64_t IN, int64_t OUT, bool accumulate) {
-    matmul_nn<bf16, bf16, bf16>(dinp, dout, w.data(), N, IN, OUT, accumulate, stream_);
+    matmul_nn<bf16, bf16, bf16>(dinp, dout, weight(y, m, w), N, IN, OUT, accumulate, stream_);
     if (LoraCuda* p = y.lora[m])
       lora_backward(dinp, p->dA.data(), p->dB.data(), du_.data(), dout, inp, y.u[m].data(), p->A.data(), p->B.data(),
                     scale_, N, IN, OUT, lora_cfg_.r, stream_);
@@ -306,6 +332,9 @@ class LlamaCuda {
   cudaStream_t stream_ = nullptr;
   int64_t C_ = 0, F_ = 0, V_ = 0, HD_ = 0, QD_ = 0, KD_ = 0, N_ = 0, count_ = 0;
   int rope_T_ = 0;
+  bool quantized_ = false, double_quant_ = false;
+  QuantType quant_type_ = QuantType::NF4;
+  int64_t max_weight_ = 0;
   float scale_ = 0.0f;
   PeftAdapterConfig lora_cfg_;
   DeviceBuffer<bf16> embed_, final_norm_, head_;
@@ -313,6 +342,7 @@ class LlamaCuda {
   std::vector<std::unique_ptr<LoraCuda>> lora_;
   DeviceBuffer<int32_t> tokens_, targets_, positions_, lengths_;
   DeviceBuffer<float> rope_cos_, rope_sin_, rstd_f_, losses_, du_;
+  DeviceBuffer<bf16> ws_weight_;  // (max OUT*IN) dequantized QLoRA weight
   DeviceBuffer<bf16> resid_, xn_f_, logits_, dresid_, dxn_, dmid_, dgate_, dup_, dq_, dk_, dv_;
 };
 

@@ -1,9 +1,15 @@
-// The tiled GEMM of the CUDA engine (plain fp32-accumulate shared-memory tiles; tensor cores come
-// in a later issue) and everything built on it: the three layouts of the linear layer, its bias
+// The tiled GEMMs of the CUDA engine: bf16 x bf16 products on tensor cores (WMMA 16x16x16, fp32
+// accumulation; sm_80+), every other type mix on plain fp32 shared-memory tiles; and everything built on them: the three layouts of the linear layer, its bias
 // gradient, and the LoRA path computed as (x A^T) B^T * scale. Each output element is summed by one
 // thread in k order, so results do not depend on the launch. CPU reference: native/src/ops/matmul.cpp,
 // lora.cpp. Legend: M, N, K generic GEMM dims; N tokens, IC/OC in/out features, R LoRA rank.
 #pragma once
+#include <mma.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+
 #include "cuda_common.cuh"
 #include "cuda_ops.h"
 
@@ -65,6 +71,83 @@ __global__ void __launch_bounds__(kGemmThreads) gemm_kernel(TC* C, const TA* A, 
   }
 }
 
+// Tensor-core tile: 128 x 128 outputs per block of 8 warps (2 x 4), each warp 64 x 32 as 4 x 2 WMMA
+// fragments; k in steps of 32 through shared memory (zero-filled past the edges), so any M, N, K and
+// any strides work. Same contract as gemm_kernel; each fragment's k order is fixed (deterministic).
+constexpr int kWmmaBM = 128, kWmmaBN = 128, kWmmaBK = 32, kWmmaPadA = kWmmaBK + 8, kWmmaPadB = kWmmaBN + 8;
+template <typename TC>
+__global__ void __launch_bounds__(256) gemm_wmma_kernel(TC* C, const bf16* A, int64_t sam, int64_t sak, const bf16* B,
+                                                        int64_t sbk, int64_t sbn, const bf16* bias, int64_t M,
+                                                        int64_t N, int64_t K, float alpha, bool accumulate) {
+  namespace wmma = nvcuda::wmma;
+  __shared__ __align__(128) bf16 As[kWmmaBM * kWmmaPadA];  // As[m][k]
+  __shared__ __align__(128) bf16 Bs[kWmmaBK * kWmmaPadB];  // Bs[k][n]
+  __shared__ __align__(128) float stage[8][16 * 16];        // per-warp epilogue staging
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int wm = warp / 4, wn = warp % 4;  // warp tile origin: (wm*64, wn*32)
+  const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kWmmaBM, n0 = static_cast<int64_t>(blockIdx.x) * kWmmaBN;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[4][2];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+  const bf16 zero = __float2bfloat16_rn(0.0f);
+  for (int64_t k0 = 0; k0 < K; k0 += kWmmaBK) {
+    for (int i = tid; i < kWmmaBM * kWmmaBK; i += 256) {
+      const int mm = sak == 1 ? i / kWmmaBK : i % kWmmaBM, kk = sak == 1 ? i % kWmmaBK : i / kWmmaBM;
+      const int64_t gm = m0 + mm, gk = k0 + kk;
+      As[mm * kWmmaPadA + kk] = (gm < M && gk < K) ? A[gm * sam + gk * sak] : zero;
+    }
+    for (int i = tid; i < kWmmaBN * kWmmaBK; i += 256) {
+      const int nn = sbn == 1 ? i % kWmmaBN : i / kWmmaBK, kk = sbn == 1 ? i / kWmmaBN : i % kWmmaBK;
+      const int64_t gn = n0 + nn, gk = k0 + kk;
+      Bs[kk * kWmmaPadB + nn] = (gn < N && gk < K) ? B[gk * sbk + gn * sbn] : zero;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < kWmmaBK; kk += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> a[4];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> b[2];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) wmma::load_matrix_sync(a[i], As + (wm * 64 + i * 16) * kWmmaPadA + kk, kWmmaPadA);
+#pragma unroll
+      for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(b[j], Bs + kk * kWmmaPadB + wn * 32 + j * 16, kWmmaPadB);
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+  float* st = stage[warp];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      wmma::store_matrix_sync(st, acc[i][j], 16, wmma::mem_row_major);
+      __syncwarp();
+      for (int e = lane; e < 256; e += 32) {
+        const int64_t gm = m0 + wm * 64 + i * 16 + e / 16, gn = n0 + wn * 32 + j * 16 + e % 16;
+        if (gm < M && gn < N) {
+          float val = alpha * st[e];
+          if (bias) val += to_f32(bias[gn]);
+          if (accumulate) val += to_f32(C[gm * N + gn]);
+          C[gm * N + gn] = from_f32<TC>(val);
+        }
+      }
+      __syncwarp();
+    }
+}
+
+// LORALAB_CUDA_GEMM=simt forces the plain kernel for bf16 x bf16 too (comparisons, debugging)
+inline bool gemm_tensor_cores_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("LORALAB_CUDA_GEMM");
+    return !(v && std::strcmp(v, "simt") == 0);
+  }();
+  return enabled;
+}
+
 // dbias (OC) += sum_n dout (N,OC), one thread per column, rows in order
 __global__ void bias_backward_kernel(float* dbias, const bf16* dout, int64_t N, int64_t OC) {
   const int64_t o = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -83,6 +166,14 @@ void gemm(TC* C, const TA* A, int64_t sam, int64_t sak, const TB* B, int64_t sbk
   LORALAB_CUDA_ASSERT(M >= 0 && N >= 0 && K >= 0 && (M + kGemmBM - 1) / kGemmBM <= 65535,
                       "gemm: need M, N, K >= 0 and M <= 4194240");
   if (M == 0 || N == 0) return;
+  if constexpr (std::is_same<TA, bf16>::value && std::is_same<TB, bf16>::value) {
+    if (gemm_tensor_cores_enabled()) {
+      dim3 grid(ceil_div(N, kWmmaBN), ceil_div(M, kWmmaBM));
+      gemm_wmma_kernel<TC><<<grid, 256, 0, stream>>>(C, A, sam, sak, B, sbk, sbn, bias, M, N, K, alpha, accumulate);
+      LORALAB_CUDA_LAUNCH_CHECK("gemm_wmma_kernel");
+      return;
+    }
+  }
   dim3 grid(ceil_div(N, kGemmBN), ceil_div(M, kGemmBM));
   gemm_kernel<TC, TA, TB><<<grid, kGemmThreads, 0, stream>>>(C, A, sam, sak, B, sbk, sbn, bias, M, N, K, alpha,
                                                              accumulate);

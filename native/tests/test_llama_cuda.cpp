@@ -1,5 +1,5 @@
-// ctest (label cuda): the whole CUDA Llama (native/cuda/llama_cuda.h) against the CPU engine on a
-// tiny random checkpoint with a random LoRA adapter on q/k/v/o/gate/up/down (B != 0, so every
+// ctest (label cuda): the whole CUDA Llama (native/cuda/llama_cuda.h) against the CPU engine, in
+// bf16 and as QLoRA (nf4 with double quantization, fp4), on a tiny random checkpoint with a random LoRA adapter on q/k/v/o/gate/up/down (B != 0, so every
 // gradient is informative) and a right-padded batch: logits at valid positions (max |diff| within
 // 3% of max |logit|), the loss (1% relative) and every LoRA gradient (relative L2 error 5%; the CPU
 // gradients are read back from one plain SGD step with lr 1: g = before - after), then repeated
@@ -31,6 +31,75 @@ double rel_l2(const std::vector<float>& got, const std::vector<float>& want) {
   double num = 0, den = 0;
   for (size_t i = 0; i < want.size(); ++i) num += (got[i] - want[i]) * double(got[i] - want[i]), den += want[i] * double(want[i]);
   return std::sqrt(num / std::max(den, 1e-30));
+}
+
+void run_case(const std::string& model_dir, const std::string& adapter_dir, const std::vector<PeftLoraPair>& pairs,
+              int V, Quantize quantize, const char* label) {
+  std::printf("== %s\n", label);
+  const int B = 2, T = 24;
+  Batch batch = tiny::make_batch(B, T, V, 3, {T, 17});
+
+  // CPU: logits, then one SGD step with lr 1 (no clipping, no decay, no momentum)
+  EngineOptions o;
+  o.quantize = quantize;
+  o.optimizer = OptimizerKind::SGD, o.momentum = 0.0f, o.learning_rate = 1.0f, o.weight_decay = 0.0f;
+  o.grad_clip = 0.0f, o.lr_schedule = LrSchedule::Constant, o.warmup_steps = 0, o.threads = 2;
+  auto cpu = Engine::load(model_dir, o);
+  cpu->load_adapter(adapter_dir);
+  std::vector<float> cpu_logits = cpu->logits(batch);
+  StepResult r = cpu->step({batch});
+  const std::string after_dir = tiny::make_temp_dir("cuda_after");
+  cpu->save_adapter(after_dir, "tiny");
+  PeftAdapter after = load_peft_adapter(after_dir);
+
+  MemTracker tracker;
+  cuda::LlamaCuda gpu(model_dir, &tracker, 0, quantize);
+  gpu.install_adapter(load_peft_adapter(adapter_dir));
+  const double loss = gpu.forward_loss(batch.tokens, batch.targets, B, T, batch.lengths);
+  std::vector<float> gpu_logits = gpu.logits();
+  double maxabs = 0, maxdiff = 0;
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < batch.lengths[b]; ++t)
+      for (int v = 0; v < V; ++v) {
+        const size_t i = (size_t(b) * T + t) * V + v;
+        maxabs = std::max(maxabs, double(std::fabs(cpu_logits[i])));
+        maxdiff = std::max(maxdiff, double(std::fabs(gpu_logits[i] - cpu_logits[i])));
+      }
+  std::printf("logits: max|cpu| %.4g, max|diff| %.4g\n", maxabs, maxdiff);
+  CHECK(maxdiff <= 0.03 * maxabs);
+  std::printf("loss: cpu %.6f cuda %.6f\n", r.loss, loss);
+  CHECK(std::fabs(loss - r.loss) <= 0.01 * r.loss);
+  gpu.zero_grads();
+  gpu.backward(B, T);
+  PeftAdapter grads = gpu.adapter(true);
+  CHECK(grads.pairs.size() == pairs.size());
+  double worst = 0;
+  for (size_t i = 0; i < grads.pairs.size() && i < pairs.size(); ++i) {
+    const PeftLoraPair* before = &pairs[i];
+    const PeftLoraPair* cpu_after = after.find(grads.pairs[i].module, grads.pairs[i].layer);
+    CHECK(cpu_after != nullptr);
+    if (!cpu_after) continue;
+    std::vector<float> gA(before->A.size()), gB(before->B.size());
+    for (size_t j = 0; j < gA.size(); ++j) gA[j] = before->A[j] - cpu_after->A[j];
+    for (size_t j = 0; j < gB.size(); ++j) gB[j] = before->B[j] - cpu_after->B[j];
+    const double eA = rel_l2(grads.pairs[i].A, gA), eB = rel_l2(grads.pairs[i].B, gB);
+    std::printf("  layer %d %-9s dA rel err %.3g, dB rel err %.3g\n", grads.pairs[i].layer,
+                peft_module_name(grads.pairs[i].module), eA, eB);
+    CHECK(eA <= 0.05);
+    CHECK(eB <= 0.05);
+    worst = std::max(worst, std::max(eA, eB));
+  }
+  std::printf("worst LoRA gradient rel L2 error vs CPU: %.3g\n", worst);
+  // determinism of a repeated step on the device
+  gpu.forward_loss(batch.tokens, batch.targets, B, T, batch.lengths);
+  gpu.zero_grads();
+  gpu.backward(B, T);
+  PeftAdapter again = gpu.adapter(true);
+  bool same = again.pairs.size() == grads.pairs.size();
+  for (size_t i = 0; same && i < again.pairs.size(); ++i)
+    same = again.pairs[i].A == grads.pairs[i].A && again.pairs[i].B == grads.pairs[i].B;
+  std::printf("repeated forward+backward bitwise equal: %s\n", same ? "yes" : "NO");
+  CHECK(same);
 }
 }  // namespace
 
@@ -69,70 +138,9 @@ int main() {
     for (auto& p : pairs) views.push_back(PeftLoraView{p.module, p.layer, p.in_features, p.out_features, p.A.data(), p.B.data()});
     const std::string adapter_dir = tiny::make_temp_dir("cuda_adapter");
     save_peft_adapter(adapter_dir, lcfg, views);
-    const int B = 2, T = 24;
-    Batch batch = tiny::make_batch(B, T, spec.vocab, 3, {T, 17});
-
-    // CPU: logits, then one SGD step with lr 1 (no clipping, no decay, no momentum)
-    EngineOptions o;
-    o.optimizer = OptimizerKind::SGD, o.momentum = 0.0f, o.learning_rate = 1.0f, o.weight_decay = 0.0f;
-    o.grad_clip = 0.0f, o.lr_schedule = LrSchedule::Constant, o.warmup_steps = 0, o.threads = 2;
-    auto cpu = Engine::load(model_dir, o);
-    cpu->load_adapter(adapter_dir);
-    std::vector<float> cpu_logits = cpu->logits(batch);
-    StepResult r = cpu->step({batch});
-    const std::string after_dir = tiny::make_temp_dir("cuda_after");
-    cpu->save_adapter(after_dir, "tiny");
-    PeftAdapter after = load_peft_adapter(after_dir);
-
-    MemTracker tracker;
-    cuda::LlamaCuda gpu(model_dir, &tracker);
-    gpu.install_adapter(load_peft_adapter(adapter_dir));
-    const double loss = gpu.forward_loss(batch.tokens, batch.targets, B, T, batch.lengths);
-    std::vector<float> gpu_logits = gpu.logits();
-    const int64_t V = spec.vocab;
-    double maxabs = 0, maxdiff = 0;
-    for (int b = 0; b < B; ++b)
-      for (int t = 0; t < batch.lengths[b]; ++t)
-        for (int64_t v = 0; v < V; ++v) {
-          const size_t i = (size_t(b) * T + t) * V + v;
-          maxabs = std::max(maxabs, double(std::fabs(cpu_logits[i])));
-          maxdiff = std::max(maxdiff, double(std::fabs(gpu_logits[i] - cpu_logits[i])));
-        }
-    std::printf("logits: max|cpu| %.4g, max|diff| %.4g\n", maxabs, maxdiff);
-    CHECK(maxdiff <= 0.03 * maxabs);
-    std::printf("loss: cpu %.6f cuda %.6f\n", r.loss, loss);
-    CHECK(std::fabs(loss - r.loss) <= 0.01 * r.loss);
-    gpu.zero_grads();
-    gpu.backward(B, T);
-    PeftAdapter grads = gpu.adapter(true);
-    CHECK(grads.pairs.size() == pairs.size());
-    double worst = 0;
-    for (size_t i = 0; i < grads.pairs.size() && i < pairs.size(); ++i) {
-      const PeftLoraPair* before = &pairs[i];
-      const PeftLoraPair* cpu_after = after.find(grads.pairs[i].module, grads.pairs[i].layer);
-      CHECK(cpu_after != nullptr);
-      if (!cpu_after) continue;
-      std::vector<float> gA(before->A.size()), gB(before->B.size());
-      for (size_t j = 0; j < gA.size(); ++j) gA[j] = before->A[j] - cpu_after->A[j];
-      for (size_t j = 0; j < gB.size(); ++j) gB[j] = before->B[j] - cpu_after->B[j];
-      const double eA = rel_l2(grads.pairs[i].A, gA), eB = rel_l2(grads.pairs[i].B, gB);
-      std::printf("  layer %d %-9s dA rel err %.3g, dB rel err %.3g\n", grads.pairs[i].layer,
-                  peft_module_name(grads.pairs[i].module), eA, eB);
-      CHECK(eA <= 0.05);
-      CHECK(eB <= 0.05);
-      worst = std::max(worst, std::max(eA, eB));
-    }
-    std::printf("worst LoRA gradient rel L2 error vs CPU: %.3g\n", worst);
-    // determinism of a repeated step on the device
-    gpu.forward_loss(batch.tokens, batch.targets, B, T, batch.lengths);
-    gpu.zero_grads();
-    gpu.backward(B, T);
-    PeftAdapter again = gpu.adapter(true);
-    bool same = again.pairs.size() == grads.pairs.size();
-    for (size_t i = 0; same && i < again.pairs.size(); ++i)
-      same = again.pairs[i].A == grads.pairs[i].A && again.pairs[i].B == grads.pairs[i].B;
-    std::printf("repeated forward+backward bitwise equal: %s\n", same ? "yes" : "NO");
-    CHECK(same);
+    for (auto [q, label] : {std::pair<Quantize, const char*>{Quantize::None, "bf16"},
+                             {Quantize::NF4DQ, "qlora nf4 + double quant"}, {Quantize::FP4, "qlora fp4"}})
+      run_case(model_dir, adapter_dir, pairs, spec.vocab, q, label);
   } catch (const Error& e) {
     std::fprintf(stderr, "test_llama_cuda: %s: %s (%s)\n", e.code().c_str(), e.what(), e.where().c_str());
     return 1;

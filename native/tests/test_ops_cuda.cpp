@@ -254,6 +254,28 @@ void test_matmul_lora() {
   cuda::matmul_tn<float, float, float>(dc.f(), dat->f(), dbnn->f(), M, NN, K, false, stream);
   compare_exact("matmul_tn repeat (determinism)", down_f32(dc.p, M * NN), first);
 
+  // bf16 x bf16 GEMMs (the tensor-core path) over several 128 x 128 tiles, fp32 out, all three layouts
+  {
+    const int64_t M2 = 300, N2 = 260, K2 = 520;
+    Vec a2 = random_vec(M2 * K2, 1.0f), bt = random_vec(N2 * K2, 1.0f), bn = random_vec(K2 * N2, 1.0f);
+    Vec at2 = random_vec(K2 * M2, 1.0f), c2(M2 * N2);
+    auto bt_bits = bits_of(bt), bn_bits = bits_of(bn);
+    Dev *da2 = up_bf16(a2), *dbt = up_bf16(bt), *dbn = up_bf16(bn), *dat2 = up_bf16(at2), dc2(4 * M2 * N2);
+    matmul_nt(nullptr, c2.data(), a2.data(), WeightView{bt_bits.data(), DType::BF16}, M2, N2, K2, false);
+    cuda::matmul_nt<float, bf16, bf16>(dc2.f(), da2->b(), dbt->b(), M2, N2, K2, false, stream);
+    compare_f32("matmul_nt bf16 (300x260x520)", down_f32(dc2.p, M2 * N2), c2);
+    matmul_nn(nullptr, c2.data(), a2.data(), WeightView{bn_bits.data(), DType::BF16}, M2, N2, K2, false);
+    cuda::matmul_nn<float, bf16, bf16>(dc2.f(), da2->b(), dbn->b(), M2, N2, K2, false, stream);
+    compare_f32("matmul_nn bf16", down_f32(dc2.p, M2 * N2), c2);
+    matmul_tn(nullptr, c2.data(), at2.data(), bn.data(), M2, N2, K2, false);
+    cuda::matmul_tn<float, bf16, bf16>(dc2.f(), dat2->b(), dbn->b(), M2, N2, K2, false, stream);
+    compare_f32("matmul_tn bf16", down_f32(dc2.p, M2 * N2), c2);
+    Vec again = down_f32(dc2.p, M2 * N2);
+    cuda::matmul_tn<float, bf16, bf16>(dc2.f(), dat2->b(), dbn->b(), M2, N2, K2, false, stream);
+    compare_exact("matmul_tn bf16 repeat", down_f32(dc2.p, M2 * N2), again);
+    delete da2; delete dbt; delete dbn; delete dat2;
+  }
+
   // LoRA: out += s (xd A^T) B^T and its backward
   const float scale = 2.0f;
   Vec A = random_vec(R * IC, 0.1f, false), B = random_vec(OC * R, 0.1f, false), base = random_vec(N * OC, 1.0f);

@@ -5,7 +5,9 @@ saved once; both sides train LoRA r=8 on q_proj / v_proj with AdamW at seq 512, 
 one warm-up step, then STEPS timed steps (forward, backward, optimizer step). PyTorch runs the
 bf16 model with SDPA attention; its peak memory is torch.cuda.max_memory_allocated, LoRA Lab's the
 allocator's accounted peak (and the device's used bytes as cudaMemGetInfo sees them).
-The 7B shape and nf4 are not run here (see the script's printed notes). Prints a markdown table.
+LoRA Lab also runs the same model as QLoRA (nf4 with double quantization, dequantized per GEMM);
+PyTorch's QLoRA needs bitsandbytes, which is run only where it is installed. The 7B shape is not run
+(see the printed note). Prints a markdown table.
 Usage: bench_model.py --driver BUILD/bench_cuda_compare [--steps 3]"""
 import argparse
 import json
@@ -20,10 +22,18 @@ from transformers import LlamaConfig, LlamaForCausalLM
 T = 512
 
 
-def torch_run(model_dir, B, steps):
+def torch_run(model_dir, B, steps, nf4=False):
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
-    model = LlamaForCausalLM.from_pretrained(model_dir, torch_dtype=torch.bfloat16, attn_implementation="sdpa").cuda()
+    if nf4:
+        from transformers import BitsAndBytesConfig
+        q = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                               bnb_4bit_compute_dtype=torch.bfloat16)
+        model = LlamaForCausalLM.from_pretrained(model_dir, quantization_config=q, torch_dtype=torch.bfloat16,
+                                                 attn_implementation="sdpa", device_map={"": 0})
+    else:
+        model = LlamaForCausalLM.from_pretrained(model_dir, torch_dtype=torch.bfloat16,
+                                                 attn_implementation="sdpa").cuda()
     pm = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], lora_dropout=0.0,
                                           task_type="CAUSAL_LM"))
     opt = torch.optim.AdamW([p for p in pm.parameters() if p.requires_grad], lr=1e-4)
@@ -34,7 +44,7 @@ def torch_run(model_dir, B, steps):
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-        return float(loss)  # the loss readout synchronises, as LoRA Lab's does
+        return loss.item()  # the loss readout synchronises, as LoRA Lab's does
 
     step()
     torch.cuda.synchronize()
@@ -69,20 +79,30 @@ def main():
           f"seq {T}, LoRA r=8 q/v, AdamW, bf16; {args.steps} timed steps after one warm-up\n")
     print("| engine | micro-batch | tokens/s | peak memory (GiB) | note |")
     print("|---|---|---|---|---|")
-    for B in (1, 4):
-        run = subprocess.run([args.driver, "--bench", model_dir, str(B), str(T), str(args.steps)], capture_output=True,
-                             text=True, timeout=150)
-        if run.returncode == 0:
-            r = json.loads(run.stdout.strip().splitlines()[-1])
-            print(f"| LoRA Lab CUDA | {B} | {r['tokens_per_second']:.0f} | {r['peak_allocator_bytes'] / 2**30:.2f} | "
-                  f"device used {r['device_used_bytes'] / 2**30:.2f} GiB; plain tiled GEMM, no tensor cores |", flush=True)
-        else:
-            print(f"| LoRA Lab CUDA | {B} | failed (exit {run.returncode}) | | {run.stderr.strip()[-200:]} |", flush=True)
-        tps, peak = torch_run(model_dir, B, args.steps)
-        print(f"| PyTorch {torch.__version__} + PEFT | {B} | {tps:.0f} | {peak / 2**30:.2f} | max_memory_allocated |",
-              flush=True)
-    print("\nnot run: the 7B shape (a 13 GB random checkpoint to write and load does not fit the script's 8 minutes)"
-          " and nf4 (the CUDA model has no QLoRA path yet)")
+    try:
+        import bitsandbytes  # noqa: F401
+        have_bnb = True
+    except ImportError:
+        have_bnb = False
+    for scheme in ("bf16", "nf4-dq"):
+        for B in (1, 4):
+            run = subprocess.run([args.driver, "--bench", model_dir, str(B), str(T), str(args.steps), scheme],
+                                 capture_output=True, text=True, timeout=150)
+            if run.returncode == 0:
+                r = json.loads(run.stdout.strip().splitlines()[-1])
+                print(f"| LoRA Lab CUDA {scheme} | {B} | {r['tokens_per_second']:.0f} | "
+                      f"{r['peak_allocator_bytes'] / 2**30:.2f} | device used {r['device_used_bytes'] / 2**30:.2f} GiB; "
+                      f"WMMA GEMM, warp-per-row attention |", flush=True)
+            else:
+                print(f"| LoRA Lab CUDA {scheme} | {B} | failed (exit {run.returncode}) | | "
+                      f"{run.stderr.strip()[-200:]} |", flush=True)
+            if scheme == "bf16" or have_bnb:
+                tps, peak = torch_run(model_dir, B, args.steps, nf4=scheme != "bf16")
+                print(f"| PyTorch {torch.__version__} + PEFT {scheme} | {B} | {tps:.0f} | {peak / 2**30:.2f} | "
+                      f"max_memory_allocated |", flush=True)
+            else:
+                print(f"| PyTorch + PEFT {scheme} | {B} | not run | | bitsandbytes is not installed |", flush=True)
+    print("\nnot run: the 7B shape (a 13 GB random checkpoint to write and load does not fit the script's 8 minutes)")
 
 
 if __name__ == "__main__":
