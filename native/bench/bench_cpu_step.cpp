@@ -9,7 +9,7 @@
 // = 4N + 3 attn (frozen weights: no weight gradient), full = 6N + 3 attn, checkpointing adds the
 // recomputed forward 2N + attn. LoRA adapter FLOPs (r << d) are not counted.
 // Usage: bench_cpu_step [model stories|smollm] [lora qv8|all16|full] [dtype fp32|bf16] [steps]
-//                       [threads] [ckpt 0|1]
+//                       [threads] [ckpt 0|1] [warm-up steps, default 1; 0 times the first step too]
 // Legend: C hidden, F intermediate, V vocab, L layers, H / KVH heads, T sequence length.
 #include <chrono>
 #include <cstdio>
@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   const int steps = argc > 4 ? std::atoi(argv[4]) : 2;
   const int threads = argc > 5 ? std::atoi(argv[5]) : 0;
   const bool ckpt = argc > 6 && std::atoi(argv[6]) != 0;
+  const int warmup = argc > 7 ? std::atoi(argv[7]) : 1;
   tiny::Spec spec;
   int T = 256;
   if (model == "smollm") {
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
   auto e = Engine::load(dir, o);
   Batch b = tiny::make_batch(B, T, spec.vocab, 1);
   const double load_hwm = vm_hwm_mib();
-  e->step({b});  // warm-up: allocations, first touches
+  for (int s = 0; s < warmup; ++s) e->step({b});  // allocations, first touches
   auto t0 = std::chrono::steady_clock::now();
   const double c0 = cpu_seconds();
   for (int s = 0; s < steps; ++s) e->step({b});
@@ -94,15 +95,15 @@ int main(int argc, char** argv) {
   if (ckpt) per_token += 2 * Nmat + attn;
   const double tokens = double(B) * T * steps;
   const MemoryReport mem = e->memory();
-  std::printf("step %s %s %s%s (B %d x T %d, %d steps after 1 warm-up): %.0f tokens/s wall, %.0f tokens per CPU-second, "
+  std::printf("step %s %s %s%s (B %d x T %d, %d steps after %d warm-up): %.0f tokens/s wall, %.0f tokens per CPU-second, "
               "%.1f GFLOP/s wall (%.1f per CPU-second), engine peak %.1f MiB, VmHWM %.1f MiB (%.1f after load)\n",
-              model.c_str(), mode.c_str(), dtype.c_str(), ckpt ? " ckpt" : "", B, T, steps, tokens / wall, tokens / cpu,
+              model.c_str(), mode.c_str(), dtype.c_str(), ckpt ? " ckpt" : "", B, T, steps, warmup, tokens / wall, tokens / cpu,
               per_token * tokens / wall / 1e9, per_token * tokens / cpu / 1e9, mem.peak_total / 1048576.0, vm_hwm_mib(),
               load_hwm);
   std::printf("json {\"kind\":\"step\",\"system\":\"engine\",\"model\":\"%s\",\"mode\":\"%s\",\"dtype\":\"%s\",\"ckpt\":%d,"
-              "\"threads\":%d,\"steps\":%d,\"tokens_per_s\":%.2f,\"tokens_per_cpu_s\":%.2f,\"gflops\":%.2f,"
+              "\"threads\":%d,\"steps\":%d,\"warmup\":%d,\"tokens_per_s\":%.2f,\"tokens_per_cpu_s\":%.2f,\"gflops\":%.2f,"
               "\"gflops_cpu\":%.2f,\"peak_mib\":%.1f,\"rss_peak_mib\":%.1f}\n",
-              model.c_str(), mode.c_str(), dtype.c_str(), ckpt ? 1 : 0, threads, steps, tokens / wall, tokens / cpu,
+              model.c_str(), mode.c_str(), dtype.c_str(), ckpt ? 1 : 0, threads, steps, warmup, tokens / wall, tokens / cpu,
               per_token * tokens / wall / 1e9, per_token * tokens / cpu / 1e9, mem.peak_total / 1048576.0, vm_hwm_mib());
   e.reset();
   remove_tree(dir);

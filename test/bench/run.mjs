@@ -5,7 +5,7 @@
 // Needs the native benchmarks built (npm run bench builds them into build/native) and
 // /usr/bin/python3 with python3-torch, numpy and libopenblas0-pthread; installs nothing.
 // Usage: node test/bench/run.mjs [--build DIR] [--threads N] [--quick] [--all] [--no-peer]
-//   --quick: stories15M only; --all: every SmolLM configuration (default: two of them).
+//   --quick: stories15M only; --all: every SmolLM configuration (default: LoRA q,v r 8, bf16).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
@@ -92,24 +92,27 @@ for (const [key, r] of best) {
 }
 
 // ---- training steps -----------------------------------------------------------------------------
+// [model, mode, dtype, timed steps, gradient checkpointing, warm-up steps]
 const configs = [
-  ['stories', 'qv8', 'fp32', 3], ['stories', 'qv8', 'bf16', 3], ['stories', 'all16', 'fp32', 3],
-  ['stories', 'all16', 'bf16', 3], ['stories', 'full', 'fp32', 2],
+  ['stories', 'qv8', 'fp32', 3, 0, 1], ['stories', 'qv8', 'bf16', 3, 0, 1], ['stories', 'all16', 'fp32', 3, 0, 1],
+  ['stories', 'all16', 'bf16', 3, 0, 1], ['stories', 'full', 'fp32', 2, 0, 1], ['stories', 'qv8', 'bf16', 2, 1, 1],
 ];
-if (!quick) {
-  configs.push(['smollm', 'qv8', 'bf16', 1], ['smollm', 'all16', 'fp32', 1]);
-  if (args.includes('--all')) configs.push(['smollm', 'qv8', 'fp32', 1], ['smollm', 'all16', 'bf16', 1]);
+if (!quick) {  // SmolLM: one step, timed from the start (first-step allocations included on both sides)
+  configs.push(['smollm', 'qv8', 'bf16', 1, 0, 0]);
+  if (args.includes('--all')) {
+    configs.push(['smollm', 'qv8', 'fp32', 1, 0, 0], ['smollm', 'all16', 'fp32', 1, 0, 0], ['smollm', 'all16', 'bf16', 1, 0, 0]);
+  }
 }
 console.log('\nTraining step, micro-batch 4, random weights (tokens/s wall | tokens per CPU-second; GFLOP/s by the ' +
   'LoRA 4N / full 6N + attention count; peak: engine tracker | process peak RSS, torch RSS after import in brackets)');
 console.log(`${'config'.padEnd(26)}${pad('eng tok/s', 10)}${pad('eng/CPU-s', 10)}${pad('GFLOP/s', 8)}${pad('torch tok/s', 12)}` +
   `${pad('torch/CPU-s', 12)}${pad('x wall', 7)}${pad('x CPU', 6)}${pad('eng MiB', 9)}${pad('eng RSS', 8)}${pad('torch RSS', 16)}`);
-configs.forEach(([model, mode, dtype, steps], i) => {
-  const argv = [model, mode, dtype, String(steps), String(threads)];
+configs.forEach(([model, mode, dtype, steps, ckpt, warmup], i) => {
+  const argv = [model, mode, dtype, String(steps), String(threads), String(ckpt), String(warmup)];
   let e, t;
   if (i % 2 === 0) [e] = engine('bench_cpu_step', argv), [t] = torch(['step', ...argv]);
   else [t] = torch(['step', ...argv]), [e] = engine('bench_cpu_step', argv);
-  console.log(`${`${model} ${mode} ${dtype} x${steps}`.padEnd(26)}${pad(f0(e?.tokens_per_s), 10)}${pad(f0(e?.tokens_per_cpu_s), 10)}` +
+  console.log(`${`${model} ${mode} ${dtype}${ckpt ? ' ckpt' : ''} ${warmup ? '' : 'cold '}x${steps}`.padEnd(26)}${pad(f0(e?.tokens_per_s), 10)}${pad(f0(e?.tokens_per_cpu_s), 10)}` +
     `${pad(f1(e?.gflops), 8)}${pad(f0(t?.tokens_per_s), 12)}${pad(f0(t?.tokens_per_cpu_s), 12)}` +
     `${pad(ratio(e?.tokens_per_s, t?.tokens_per_s), 7)}${pad(ratio(e?.tokens_per_cpu_s, t?.tokens_per_cpu_s), 6)}` +
     `${pad(f0(e?.peak_mib), 9)}${pad(f0(e?.rss_peak_mib), 8)}${pad(t ? `${f0(t.rss_peak_mib)} (${f0(t.rss_base_mib)})` : '-', 16)}`);

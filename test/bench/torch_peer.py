@@ -1,7 +1,7 @@
 """PyTorch peer of the native engine's CPU benchmarks (run with /usr/bin/python3; needs Debian's
 python3-torch and numpy with libopenblas0-pthread installed; installs nothing).
 
-  torch_peer.py step MODEL MODE DTYPE STEPS THREADS [CKPT]
+  torch_peer.py step MODEL MODE DTYPE STEPS THREADS [CKPT 0|1] [WARMUP, default 1]
       A plain PyTorch Llama (RMSNorm, RoPE, GQA attention with a causal mask, SwiGLU) with LoRA
       (frozen base, A/B adapters, AdamW) or full fine-tuning, random weights, micro-batch 4; the
       same shapes and FLOP formula as native/bench/bench_cpu_step.cpp. DTYPE bf16 stores the
@@ -78,7 +78,7 @@ def gemm(threads, which):
                   wall_gflops=round(best_wall, 2), cpu_gflops=round(best_cpu, 2), threads=threads))
 
 
-def step(model, mode, dtype, steps, threads, ckpt):
+def step(model, mode, dtype, steps, threads, ckpt, warmup):
     import torch
     import torch.nn.functional as Fn
     import torch.utils.checkpoint
@@ -176,7 +176,8 @@ def step(model, mode, dtype, steps, threads, ckpt):
         opt.zero_grad(set_to_none=True)
         return loss.item()
 
-    one()  # warm-up
+    for _ in range(warmup):
+        one()
     w0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         one()
@@ -187,10 +188,10 @@ def step(model, mode, dtype, steps, threads, ckpt):
     per_token = (6 if full else 4) * nmat + 3 * attn + ((2 * nmat + attn) if ckpt else 0)
     tok = B * T * steps
     rec = dict(kind='step', system='torch', model=model, mode=mode, dtype=dtype, ckpt=int(ckpt), threads=threads,
-               steps=steps, tokens_per_s=round(tok / wall, 2), tokens_per_cpu_s=round(tok / cpu, 2),
+               steps=steps, warmup=warmup, tokens_per_s=round(tok / wall, 2), tokens_per_cpu_s=round(tok / cpu, 2),
                gflops=round(per_token * tok / wall / 1e9, 2), gflops_cpu=round(per_token * tok / cpu / 1e9, 2),
                rss_peak_mib=round(rss_mib(), 1), rss_base_mib=round(base_rss, 1))
-    emit(f'torch step {model} {mode} {dtype}{" ckpt" if ckpt else ""} (B {B} x T {T}, {steps} steps after 1 warm-up): '
+    emit(f'torch step {model} {mode} {dtype}{" ckpt" if ckpt else ""} (B {B} x T {T}, {steps} steps after {warmup} warm-up): '
          f'{tok / wall:.0f} tokens/s wall, {tok / cpu:.0f} tokens per CPU-second, {rec["gflops"]:.1f} GFLOP/s wall, '
          f'peak RSS {rec["rss_peak_mib"]:.1f} MiB ({base_rss:.1f} after import)', rec)
 
@@ -203,7 +204,8 @@ def main(argv):
         gemm(threads, argv[2] if len(argv) > 2 else 'all')
     elif len(argv) >= 6 and argv[0] == 'step':
         os.environ['OMP_NUM_THREADS'] = argv[5]
-        step(argv[1], argv[2], argv[3], int(argv[4]), int(argv[5]), len(argv) > 6 and argv[6] == '1')
+        step(argv[1], argv[2], argv[3], int(argv[4]), int(argv[5]), len(argv) > 6 and argv[6] == '1',
+             int(argv[7]) if len(argv) > 7 else 1)
     else:
         print(__doc__)
         return 2
