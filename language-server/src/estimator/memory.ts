@@ -41,7 +41,7 @@ export interface MemoryEstimate {
   peakBytes: number;
   /** While loading: the tracked model state plus the memory-mapped checkpoint (CPU RSS, reclaimable pages). */
   loadPeakBytes: number;
-  /** Runtime memory the tracker does not see: transient LoRA scratch on CPU, the CUDA context on GPUs. */
+  /** Runtime memory the tracker does not see: per-thread GEMM scratch and transient LoRA scratch on CPU, the CUDA context on GPUs. */
   runtimeOverheadBytes: number;
   /** The high-water mark the OS (CPU: RSS above the pre-load baseline) or the device (CUDA) sees. */
   processPeakBytes: number;
@@ -180,6 +180,46 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
   return out;
 }
 
+/** GEMM calls re-laying out a weight of at most this many floats keep it in thread_local scratch (ops/matmul.cpp). */
+export const GEMM_SCRATCH_LIMIT_FLOATS = 2 ** 22;
+/** ... when the product has at least this many rows (2 x kBlockM). */
+export const GEMM_SCRATCH_MIN_ROWS = 192;
+
+/**
+ * The CPU engine's untracked per-thread GEMM scratch (thread_local in ops/matmul.cpp): matmul_nt keeps
+ * an fp32 transpose of the largest weight it multiplies (rows >= 192, weight <= 4M floats) and matmul_nn
+ * a widened fp32 copy of the largest bf16 weight of an input gradient. One copy per thread that calls
+ * the engine: here one; each further libuv thread that runs a step holds another.
+ */
+export function gemmScratchBytes(inputs: MemoryInputs): number {
+  const { shape, method, rank, targets } = inputs;
+  const N = inputs.microBatchSize * inputs.rows;
+  const chunk = Math.max(1, Math.min(N, Math.floor(LOGITS_CHUNK_FLOATS / shape.vocabSize)));
+  const quantized = method === 'lora' && inputs.quantize !== 'none';
+  const bf16Frozen = method === 'lora' && inputs.precision !== '32-true';
+  const layerAdapted = method === 'lora' ? LINEAR_TARGETS.filter((t) => t !== 'head' && isAdapted(targets, t)) : [];
+  const layerBackward = method === 'full' || layerAdapted.length > 0;
+  let transposed = 0;
+  let widened = 0;
+  const use = (rows: number, floats: number, kind: 'nt' | 'nn') => {
+    if (rows < GEMM_SCRATCH_MIN_ROWS || floats > GEMM_SCRATCH_LIMIT_FLOATS) return;
+    if (kind === 'nt') transposed = Math.max(transposed, floats);
+    else widened = Math.max(widened, floats);
+  };
+  for (const t of LINEAR_TARGETS) {
+    const [inFeatures, outFeatures] = linearShape(shape, t);
+    const rows = t === 'head' ? chunk : N;
+    const frozenWeight = !(t !== 'head' && quantized); // 4-bit linears run their own kernels
+    if (frozenWeight) use(rows, inFeatures * outFeatures, 'nt');
+    if (frozenWeight && bf16Frozen && (t === 'head' || layerBackward)) use(rows, inFeatures * outFeatures, 'nn');
+    if (method === 'lora' && isAdapted(targets, t)) {
+      use(rows, rank * inFeatures, 'nt'); // u = x A^T
+      use(rows, outFeatures * rank, 'nt'); // out += (s u) B^T
+    }
+  }
+  return 4 * (transposed + widened);
+}
+
 /** Sums buffer groups per category. */
 export function sumByCategory(buffers: readonly BufferGroup[]): Record<MemoryCategory, number> {
   const sums = Object.fromEntries(MEMORY_CATEGORIES.map((c) => [c, 0])) as Record<MemoryCategory, number>;
@@ -204,11 +244,12 @@ export function estimateMemory(inputs: MemoryInputs): MemoryEstimate {
     loadPeakBytes = modelState + checkpointBytes + Math.max(trainState, inputs.method === 'lora' ? lastTensor : 0);
     // lora_forward/backward scale u into a temporary (N,R) copy while every workspace buffer is alive
     const anyLayerLora = inputs.method === 'lora' && LINEAR_TARGETS.some((t) => t !== 'head' && isAdapted(inputs.targets, t));
-    runtimeOverheadBytes = CPU_RUNTIME_BYTES + (anyLayerLora ? 4 * inputs.microBatchSize * inputs.rows * inputs.rank : 0);
+    runtimeOverheadBytes = CPU_RUNTIME_BYTES + gemmScratchBytes(inputs) + (anyLayerLora ? 4 * inputs.microBatchSize * inputs.rows * inputs.rank : 0);
   } else {
     loadPeakBytes = modelState + trainState;
     runtimeOverheadBytes = CUDA_CONTEXT_BYTES;
   }
-  const processPeakBytes = Math.max(loadPeakBytes, peakBytes) + runtimeOverheadBytes;
+  // CPU: the runtime's fixed cost in both phases, the GEMM and LoRA scratch only while stepping
+  const processPeakBytes = inputs.device === 'cpu' ? Math.max(loadPeakBytes + CPU_RUNTIME_BYTES, peakBytes + runtimeOverheadBytes) : Math.max(loadPeakBytes, peakBytes) + runtimeOverheadBytes;
   return { layout: inputs.device, bytesByCategory, peakBytes, loadPeakBytes, runtimeOverheadBytes, processPeakBytes, buffers };
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveConfig } from '../../../language-server/src/config/resolve';
 import { engineRows, estimate, LLAMA2_7B_CONFIG, readModelShape } from '../../../language-server/src/estimator';
-import { quantCodeBytes, quantConstantBytes } from '../../../language-server/src/estimator/memory';
+import { CPU_RUNTIME_BYTES, gemmScratchBytes, quantCodeBytes, quantConstantBytes, type MemoryInputs } from '../../../language-server/src/estimator/memory';
 
 const config = (sets: Record<string, unknown> = {}) => resolveConfig(new Map(Object.entries(sets)), '/tmp/x.lora.yaml');
 const shape = readModelShape(LLAMA2_7B_CONFIG);
@@ -91,7 +91,22 @@ test('process view: the CPU loader maps the checkpoint; CUDA adds its context', 
   const cpu = estimate(config(), LLAMA2_7B_CONFIG, { device: 'cpu' }).memory;
   // fp16 checkpoint mapped (2 bytes per parameter) while the bf16 weights are built
   assert.ok(cpu.loadPeakBytes > cpu.bytesByCategory.weights + 2 * 6_738_415_616);
-  assert.equal(cpu.processPeakBytes, Math.max(cpu.loadPeakBytes, cpu.peakBytes) + cpu.runtimeOverheadBytes);
+  assert.equal(cpu.processPeakBytes, cpu.loadPeakBytes + CPU_RUNTIME_BYTES, 'loading a 7B checkpoint outweighs a 512-token step');
   const cuda = estimate(config(), LLAMA2_7B_CONFIG, { device: 'cuda' }).memory;
   assert.equal(cuda.processPeakBytes, cuda.peakBytes + cuda.runtimeOverheadBytes);
+});
+
+test('CPU GEMM scratch: fp32 transpose + widened bf16 copy of the largest weight up to 4M floats, from 192 rows', () => {
+  const qv = { query: true, key: false, value: true, projection: false, mlp: false, head: false };
+  const tiny = readModelShape({ architectures: ['LlamaForCausalLM'], hidden_size: 768, intermediate_size: 2048, num_hidden_layers: 4, num_attention_heads: 12, num_key_value_heads: 4, vocab_size: 8192 });
+  const inputs: MemoryInputs = { shape: tiny, device: 'cpu', method: 'lora', precision: 'bf16-true', quantize: 'none', rank: 8, targets: qv, dropout: 0.05, optimizer: 'adamw', gradientCheckpointing: false, microBatchSize: 4, rows: 64 };
+  // gate/up/down (2048 x 768) are the largest under the limit; the head (8192 x 768) is over it
+  assert.equal(gemmScratchBytes(inputs), 2 * 4 * 2048 * 768);
+  assert.equal(gemmScratchBytes({ ...inputs, precision: '32-true' }), 4 * 2048 * 768, 'no widened copy of fp32 weights');
+  assert.equal(gemmScratchBytes({ ...inputs, microBatchSize: 2 }), 0, '128 rows take the packed path');
+  // nf4 linears run their own kernels: only the LoRA factors are re-laid out
+  assert.equal(gemmScratchBytes({ ...inputs, quantize: 'bnb.nf4' }), 4 * 8 * 768);
+  // Llama-2-7B's weights are all over 4M floats: only LoRA factors (r x 4096)
+  const big: MemoryInputs = { ...inputs, shape, rows: 511, microBatchSize: 1 };
+  assert.equal(gemmScratchBytes(big), 4 * 8 * 4096);
 });
