@@ -50,7 +50,6 @@ test('dashboard: the loss series of a finished run has one point per train line 
     assert.equal(points, lines.length);
     assert.deepEqual(await chartsOutsideTheirBoxes(frame), [], 'every chart is drawn inside its own box');
 
-    await page.locator('.tabs-container .tab.active').first().click();
     await setColorTheme(page, 'Light Modern', 'light');
     const lightFrame = await webviewFrame(page, SERIES, 10_000);
     await waitFor('the dashboard to keep its points in the light theme', async () => Number(await lightFrame.locator(SERIES).first().getAttribute('data-points')) === lines.length, { timeoutMs: 10_000 });

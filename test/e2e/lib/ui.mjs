@@ -7,9 +7,16 @@ const QUICK_INPUT = '.quick-input-widget';
 const QUICK_ROWS = '.quick-input-widget .quick-input-list .monaco-list-row';
 
 async function openQuickInput(page, text) {
-  await page.keyboard.press('F1');
   const input = page.locator(`${QUICK_INPUT} input`);
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await waitFor('the command palette to open', async () => {
+    await page.keyboard.press('F1');
+    if (await input.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false)) return true;
+    // Focus inside a webview can swallow F1: give the workbench the focus (an empty spot of the
+    // activity bar, which does nothing on click) and try again.
+    const bar = await page.locator('.part.activitybar').boundingBox();
+    if (bar) await page.mouse.click(bar.x + bar.width / 2, bar.y + bar.height * 0.6);
+    throw new Error('F1 did not open the palette');
+  }, { timeoutMs: 20_000, intervalMs: 100 });
   await input.fill(text);
 }
 
