@@ -1,6 +1,8 @@
 // Estimator model tests without the engine: quantized-weight bytes by quant.h's format, the engine's
 // token rows, Llama-2-7B weight bytes, the time model's FLOP ratios, calibration and layouts.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { resolveConfig } from '../../../language-server/src/config/resolve';
 import { engineRows, estimate, LLAMA2_7B_CONFIG, readModelShape } from '../../../language-server/src/estimator';
@@ -109,4 +111,12 @@ test('CPU GEMM scratch: fp32 transpose + widened bf16 copy of the largest weight
   // Llama-2-7B's weights are all over 4M floats: only LoRA factors (r x 4096)
   const big: MemoryInputs = { ...inputs, shape, rows: 511, microBatchSize: 1 };
   assert.equal(gemmScratchBytes(big), 4 * 8 * 4096);
+});
+
+test('the estimator stays pure: no Node built-ins, no addon, no trainer imports (bench.ts is a script beside it)', () => {
+  const dir = join(__dirname, '../../../language-server/src/estimator');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'bench.ts')) {
+    const imports = [...readFileSync(join(dir, file), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+    for (const source of imports) assert.ok(source.startsWith('./') || source.startsWith('../config/'), `${file} imports ${source}`);
+  }
 });

@@ -72,8 +72,8 @@ export interface MeasuredRow {
  * 'engine-fix': glibc's mmap threshold pinned at its default 128 KiB (MALLOC_MMAP_THRESHOLD_), as the
  * proposed engine fix (mallopt at engine start) would pin it. 'default': glibc raises the threshold
  * (and the trim threshold to twice that) after the loader frees its large fp32 temporaries, and then
- * keeps up to ~2x the largest tensor's fp32 size of freed heap resident: +0-14% on these small models,
- * at most 64 MB (under 1% of a 7B run).
+ * keeps up to ~2x the largest tensor's fp32 size of freed heap resident: VmHWM 1-13% above the
+ * prediction on these small models, at most 64 MB (under 1% of a 7B run).
  */
 export type AllocatorMode = 'engine-fix' | 'default';
 
