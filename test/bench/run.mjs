@@ -94,8 +94,8 @@ for (const [key, r] of best) {
 // ---- training steps -----------------------------------------------------------------------------
 // [model, mode, dtype, timed steps, gradient checkpointing, warm-up steps]
 const configs = [
-  ['stories', 'qv8', 'fp32', 3, 0, 1], ['stories', 'qv8', 'bf16', 3, 0, 1], ['stories', 'all16', 'fp32', 3, 0, 1],
-  ['stories', 'all16', 'bf16', 3, 0, 1], ['stories', 'full', 'fp32', 2, 0, 1], ['stories', 'qv8', 'bf16', 2, 1, 1],
+  ['stories', 'qv8', 'fp32', 2, 0, 1], ['stories', 'qv8', 'bf16', 2, 0, 1], ['stories', 'all16', 'fp32', 2, 0, 1],
+  ['stories', 'all16', 'bf16', 2, 0, 1], ['stories', 'full', 'fp32', 2, 0, 1], ['stories', 'qv8', 'bf16', 2, 1, 1],
 ];
 if (!quick) {  // SmolLM: one step, timed from the start (first-step allocations included on both sides)
   configs.push(['smollm', 'qv8', 'bf16', 1, 0, 0]);
