@@ -5,6 +5,7 @@ import { CodeActionKind, ProposedFeatures, TextDocumentSyncKind, TextDocuments, 
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { FileSystem } from './config';
 import { nodeFileSystem } from './config/node-fs';
+import { newestCalibration } from './calibration-file';
 import { CachedFileSystem, analyzeConfig, codeActions, codeLenses, completions, diagnostics, hover, type ConfigAnalysis } from './service';
 
 /** The file path of a document URI; untitled documents get their URI path and no file checks. */
@@ -94,7 +95,7 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
   connection.onCompletion((params) => withDocument(params.textDocument.uri, [], (analysis) => completions(analysis, params.position)));
   connection.onHover((params) => withDocument(params.textDocument.uri, null, (analysis) => hover(analysis, params.position)));
   connection.onCodeAction((params) => withDocument(params.textDocument.uri, [], (analysis) => codeActions(analysis, params.textDocument.uri, params.range)));
-  connection.onCodeLens((params) => withDocument(params.textDocument.uri, [], codeLenses));
+  connection.onCodeLens((params) => withDocument(params.textDocument.uri, [], (analysis) => codeLenses(analysis, (device) => newestCalibration(device))));
   connection.onDidChangeWatchedFiles(() => {
     // A checkpoint, dataset or eval file appeared, changed or went away: re-check every open config.
     fs.invalidate();

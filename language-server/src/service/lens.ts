@@ -1,7 +1,8 @@
 // Code lens on the first line: trainable / total parameters from the checkpoint's config.json (one
-// lens per sweep variant, or the range for a large sweep) and the memory/time estimate's state.
+// lens per sweep variant, or the range for a large sweep) and the estimator's peak memory and time.
 import type { CodeLens } from 'vscode-languageserver-types';
-import type { LoraLabConfig } from '../config';
+import { joinPath, type LoraLabConfig } from '../config';
+import { estimate, formatBytes, formatDuration, type Calibration } from '../estimator';
 import type { ConfigAnalysis } from './analysis';
 import { checkpointShape } from './checkpoint';
 import { displayJson } from './hover';
@@ -10,7 +11,8 @@ import { formatCompact, formatCount, formatShare, parameterCounts, type Paramete
 /** Sweeps up to this many variants get one lens each; larger ones one lens with the range. */
 export const MAX_VARIANT_LENSES = 8;
 
-export const ESTIMATE_PENDING = 'Peak memory and time: estimate pending (estimator not built yet)';
+/** The measured throughput of a device kind (from `lora-lab calibrate`), or null: "uncalibrated". */
+export type CalibrationLookup = (device: 'cpu' | 'cuda') => Calibration | null;
 
 const FIRST_LINE = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 
@@ -33,25 +35,51 @@ function describeOverrides(overrides: Record<string, unknown>): string {
   return Object.entries(overrides).map(([key, value]) => `${key}=${displayJson(value)}`).join(', ');
 }
 
+/** Peak memory and time of one config from the estimator (engine layout of the config's device). */
+export function estimateText(analysis: ConfigAnalysis, config: LoraLabConfig, calibrationOf: CalibrationLookup): string {
+  if (!analysis.fs) return 'Peak memory and time: unknown (the file checks are off for this document)';
+  const path = joinPath(config.model.checkpoint, 'config.json');
+  let model: unknown;
+  try {
+    model = JSON.parse(analysis.fs.readFile(path));
+  } catch {
+    return `Peak memory and time: unknown (${path} cannot be read)`;
+  }
+  const device = config.device.startsWith('cuda') ? 'cuda' : 'cpu';
+  try {
+    const result = estimate(config, model, { device, calibration: calibrationOf(device) });
+    const m = result.memory.bytesByCategory;
+    const weights = (m.weights ?? 0) + (m.quant_constants ?? 0);
+    const training = (m.lora_params ?? 0) + (m.grads ?? 0) + (m.optimizer_state ?? 0);
+    const time = result.time.seconds === null
+      ? result.time.steps === null ? 'time: set train.max_steps or open the data' : 'time: uncalibrated (run lora-lab calibrate)'
+      : `time ≈ ${formatDuration(result.time.seconds)} for ${result.time.steps} steps`;
+    return `Peak ≈ ${formatBytes(result.memory.peakBytes)} on ${device} (weights ${formatBytes(weights)}, params+grads+optimizer ${formatBytes(training)}, activations ${formatBytes(m.activations ?? 0)}) · ${time}`;
+  } catch (error) {
+    return `Peak memory and time: unknown (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
 /** The lenses of the document's first line. */
-export function codeLenses(analysis: ConfigAnalysis): CodeLens[] {
+export function codeLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationLookup = () => null): CodeLens[] {
   const { config, variants } = analysis.parsed;
+  const estimateLens = (c: LoraLabConfig) => titleLens(estimateText(analysis, c, calibrationOf));
   if (config.sweep.length === 0) {
     const counts = countsOf(analysis, config);
-    return [titleLens(typeof counts === 'string' ? `Parameters: unknown (${counts})` : describeCounts(counts, config.train.method)), titleLens(ESTIMATE_PENDING)];
+    return [titleLens(typeof counts === 'string' ? `Parameters: unknown (${counts})` : describeCounts(counts, config.train.method)), estimateLens(config)];
   }
-  if (variants.length === 0) return [titleLens('Sweep: no valid variant (see the problems)'), titleLens(ESTIMATE_PENDING)];
+  if (variants.length === 0) return [titleLens('Sweep: no valid variant (see the problems)')];
   const perVariant = variants.map((variant) => ({ variant, counts: countsOf(analysis, variant.config) }));
   if (variants.length <= MAX_VARIANT_LENSES) {
     const lenses = perVariant.map(({ variant, counts }) =>
       titleLens(`Variant ${variant.index} (${describeOverrides(variant.overrides)}): ${typeof counts === 'string' ? `parameters unknown (${counts})` : `trainable ${formatCompact(counts.trainable)} / ${formatCompact(counts.total)} (${formatShare(counts.trainable, counts.total)})`}`),
     );
-    return [...lenses, titleLens(ESTIMATE_PENDING)];
+    return [...lenses, ...variants.map((variant) => titleLens(`Variant ${variant.index}: ${estimateText(analysis, variant.config, calibrationOf)}`))];
   }
   const known = perVariant.map(({ counts }) => counts).filter((counts): counts is ParameterCounts => typeof counts !== 'string');
-  if (known.length === 0) return [titleLens(`Sweep of ${variants.length} variants: parameters unknown (${String(perVariant[0].counts)})`), titleLens(ESTIMATE_PENDING)];
+  if (known.length === 0) return [titleLens(`Sweep of ${variants.length} variants: parameters unknown (${String(perVariant[0].counts)})`)];
   const trainable = known.map((counts) => counts.trainable);
   const totals = [...new Set(known.map((counts) => counts.total))];
   const totalText = totals.length === 1 ? formatCompact(totals[0]) : `${formatCompact(Math.min(...totals))} … ${formatCompact(Math.max(...totals))}`;
-  return [titleLens(`Sweep of ${variants.length} variants: trainable ${formatCompact(Math.min(...trainable))} … ${formatCompact(Math.max(...trainable))} / ${totalText} parameters`), titleLens(ESTIMATE_PENDING)];
+  return [titleLens(`Sweep of ${variants.length} variants: trainable ${formatCompact(Math.min(...trainable))} … ${formatCompact(Math.max(...trainable))} / ${totalText} parameters`), titleLens(`Variant 0: ${estimateText(analysis, variants[0].config, calibrationOf)}`)];
 }
