@@ -5,6 +5,10 @@
 #include <memory>
 #include <string>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "device.h"
 #include "engine.h"
 #include "error.h"
@@ -232,6 +236,13 @@ class CpuEngine final : public Engine {
 }  // namespace
 
 std::unique_ptr<Engine> Engine::load(const std::string& folder, const EngineOptions& options) {
+#if defined(__GLIBC__)
+  // Pin glibc's mmap threshold: otherwise it grows after the loader frees its large temporaries,
+  // later large buffers come from the heap, and the process high-water mark drifts above what the
+  // engine (and the estimator) account for.
+  static const bool pinned = mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1;
+  (void)pinned;
+#endif
   return std::make_unique<CpuEngine>(folder, options);
 }
 

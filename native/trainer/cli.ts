@@ -13,6 +13,10 @@ import { runsCommand } from './commands/runs';
 import { trainCommand } from './commands/train';
 import { EXIT_USAGE, type CliCommand, type CliOutput } from './commands/types';
 
+// One libuv worker: engine calls run one at a time anyway, and every extra worker thread would
+// keep its own engine scratch buffers (set before any async work starts the pool).
+process.env.UV_THREADPOOL_SIZE ??= '1';
+
 function planned(name: string, summary: string, usage: string): CliCommand {
   return {
     name,
