@@ -121,12 +121,26 @@ export class Workbench {
     this.workspace = join(root, 'workspace');
     this.userDataDir = join(root, 'user-data');
     this.extensionsDir = join(root, 'extensions');
+    // XDG cache of the session (e.g. lora-lab calibrate's calibration.json), apart from the machine's.
+    this.cacheDir = join(root, 'xdg-cache');
     this.stepCount = 0;
     this.server = null;
     this.serverExit = null;
     this.browser = null;
     this.page = null;
     this.failed = false;
+  }
+
+  /** The environment of the session's processes (code-server, and CLI runs a test makes). */
+  env(extra = {}) {
+    return { ...process.env, XDG_CACHE_HOME: this.cacheDir, ...extra };
+  }
+
+  /** The installed extension's bundled CLI (dist/cli.js), as a user's `lora-lab` would run it. */
+  cliPath() {
+    const installed = readdirSync(this.extensionsDir).find((entry) => entry.startsWith('lora-lab.lora-lab-'));
+    if (!installed) throw new Error(`no lora-lab extension in ${this.extensionsDir}`);
+    return join(this.extensionsDir, installed, 'dist', 'cli.js');
   }
 
   log(message) {
@@ -162,7 +176,8 @@ export class Workbench {
     const logFile = join(this.outDir, 'code-server.log');
     const logStream = createWriteStream(logFile);
     // Its own process group, so stopping it ends the extension host and every helper too.
-    this.server = spawn(bin, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+    mkdirSync(this.cacheDir, { recursive: true });
+    this.server = spawn(bin, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: this.env({ NODE_OPTIONS: '' }) });
     this.server.stdout.pipe(logStream);
     this.server.stderr.pipe(logStream);
     this.serverExit = new Promise((resolve) => this.server.once('exit', (code, signal) => resolve({ code, signal })));
