@@ -39,10 +39,11 @@ export interface PretrainPhase {
   arithmeticShare: number;
 }
 
-/** Phase 1 learns the language of the whole corpus; phase 2 concentrates on arithmetic. */
+/** Phase 1 learns the language of the whole corpus; phases 2 and 3 concentrate on arithmetic. */
 export const DEFAULT_PHASES: PretrainPhase[] = [
   { steps: 2000, learningRate: 3e-3, warmupSteps: 100, arithmeticShare: 0 },
   { steps: 1200, learningRate: 2e-3, warmupSteps: 50, arithmeticShare: 0.75 },
+  { steps: 1500, learningRate: 1.5e-3, warmupSteps: 50, arithmeticShare: 0.9 },
 ];
 
 export interface PretrainOptions {

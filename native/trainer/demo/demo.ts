@@ -75,7 +75,7 @@ export async function runDemo(options: DemoOptions): Promise<{ rows: DemoRow[]; 
   if (!existsSync(join(model, 'model.safetensors'))) {
     throw Object.assign(new Error(`${model}: the bundled tiny model is missing; rebuild it with \`npm run build:tiny-model\``), { code: 'E_CHECKPOINT_NOT_FOUND' });
   }
-  const steps = quick ? 60 : 300;
+  const steps = quick ? 200 : 1000;
   const rows: DemoRow[] = [];
   const started = new Date();
   for (const file of ['lora-default.lora.yaml', 'qlora-nf4.lora.yaml']) {
