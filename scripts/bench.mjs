@@ -1,6 +1,6 @@
 // `npm run bench`: builds the native engine and runs every benchmark program (native/bench/
 // bench_*.cpp, built into build/native), printing their tables. Benchmarks print numbers; they
-// are never timed tests. Usage: npm run bench [-- NAME_FILTER]
+// are never timed tests; then the side-by-side table against PyTorch. Usage: npm run bench [-- NAME_FILTER]
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -21,4 +21,11 @@ for (const program of programs) {
   if (r.status !== 0) failed = true;
 }
 if (programs.length === 0) console.log(`no benchmark programs matching '${filter}' in ${dir}`);
+// The engine next to its peers (plain PyTorch on the CPU, OpenBLAS sgemm through numpy), measured
+// interleaved in one run; needs /usr/bin/python3 with python3-torch, numpy and libopenblas0-pthread.
+if (!filter || 'peers'.includes(filter)) {
+  console.log('\n=== engine vs PyTorch / OpenBLAS (test/bench/run.mjs)');
+  const peers = spawnSync(process.execPath, ['test/bench/run.mjs', '--build', 'build/native'], { cwd: root, stdio: 'inherit' });
+  if (peers.status !== 0) failed = true;
+}
 process.exit(failed ? 1 : 0);
