@@ -110,8 +110,14 @@ console.log(`${'config'.padEnd(26)}${pad('eng tok/s', 10)}${pad('eng/CPU-s', 10)
 configs.forEach(([model, mode, dtype, steps, ckpt, warmup], i) => {
   const argv = [model, mode, dtype, String(steps), String(threads), String(ckpt), String(warmup)];
   let e, t;
-  if (i % 2 === 0) [e] = engine('bench_cpu_step', argv), [t] = torch(['step', ...argv]);
-  else [t] = torch(['step', ...argv]), [e] = engine('bench_cpu_step', argv);
+  // alternate which side runs first, so a change in machine load does not favour one
+  if (i % 2 === 0) {
+    [e] = engine('bench_cpu_step', argv);
+    [t] = torch(['step', ...argv]);
+  } else {
+    [t] = torch(['step', ...argv]);
+    [e] = engine('bench_cpu_step', argv);
+  }
   console.log(`${`${model} ${mode} ${dtype}${ckpt ? ' ckpt' : ''} ${warmup ? '' : 'cold '}x${steps}`.padEnd(26)}${pad(f0(e?.tokens_per_s), 10)}${pad(f0(e?.tokens_per_cpu_s), 10)}` +
     `${pad(f1(e?.gflops), 8)}${pad(f0(t?.tokens_per_s), 12)}${pad(f0(t?.tokens_per_cpu_s), 12)}` +
     `${pad(ratio(e?.tokens_per_s, t?.tokens_per_s), 7)}${pad(ratio(e?.tokens_per_cpu_s, t?.tokens_per_cpu_s), 6)}` +
