@@ -8,6 +8,7 @@ import { openDashboard } from './open-dashboard';
 import { resumeRun } from './resume-run';
 import { revealRunFolder } from './reveal-run-folder';
 import { showLogs } from './show-logs';
+import { showTradeoffs } from './show-tradeoffs';
 import { startRun } from './start-run';
 import { stopRun } from './stop-run';
 
@@ -21,4 +22,5 @@ export const COMMAND_TABLE: Record<string, (ctx: Ctx) => Cmd> = {
   'loraLab.deleteRun': deleteRun,
   'loraLab.showLogs': showLogs,
   'loraLab.createExampleConfig': createExampleConfig,
+  'loraLab.showTradeoffs': showTradeoffs,
 };

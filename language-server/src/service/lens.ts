@@ -21,6 +21,13 @@ function titleLens(title: string): CodeLens {
   return { range: FIRST_LINE, command: { title, command: '' } };
 }
 
+/** The extension's command that opens the estimator's trade-off table beside the config. */
+export const SHOW_TRADEOFFS_COMMAND = 'loraLab.showTradeoffs';
+
+function tradeoffLens(title: string, filePath: string): CodeLens {
+  return { range: FIRST_LINE, command: { title, command: SHOW_TRADEOFFS_COMMAND, arguments: [`file://${encodeURI(filePath)}`] } };
+}
+
 function countsOf(analysis: ConfigAnalysis, config: LoraLabConfig): ParameterCounts | string {
   const shape = checkpointShape(analysis, config);
   return 'error' in shape ? shape.error : parameterCounts(shape.shape, config);
@@ -63,7 +70,7 @@ export function estimateText(analysis: ConfigAnalysis, config: LoraLabConfig, ca
 /** The lenses of the document's first line. */
 export function codeLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationLookup = () => null): CodeLens[] {
   const { config, variants } = analysis.parsed;
-  const estimateLens = (c: LoraLabConfig) => titleLens(estimateText(analysis, c, calibrationOf));
+  const estimateLens = (c: LoraLabConfig, prefix = '') => tradeoffLens(prefix + estimateText(analysis, c, calibrationOf), analysis.filePath);
   if (config.sweep.length === 0) {
     const counts = countsOf(analysis, config);
     return [titleLens(typeof counts === 'string' ? `Parameters: unknown (${counts})` : describeCounts(counts, config.train.method)), estimateLens(config)];
@@ -74,12 +81,12 @@ export function codeLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationL
     const lenses = perVariant.map(({ variant, counts }) =>
       titleLens(`Variant ${variant.index} (${describeOverrides(variant.overrides)}): ${typeof counts === 'string' ? `parameters unknown (${counts})` : `trainable ${formatCompact(counts.trainable)} / ${formatCompact(counts.total)} (${formatShare(counts.trainable, counts.total)})`}`),
     );
-    return [...lenses, ...variants.map((variant) => titleLens(`Variant ${variant.index}: ${estimateText(analysis, variant.config, calibrationOf)}`))];
+    return [...lenses, ...variants.map((variant) => estimateLens(variant.config, `Variant ${variant.index}: `))];
   }
   const known = perVariant.map(({ counts }) => counts).filter((counts): counts is ParameterCounts => typeof counts !== 'string');
   if (known.length === 0) return [titleLens(`Sweep of ${variants.length} variants: parameters unknown (${String(perVariant[0].counts)})`)];
   const trainable = known.map((counts) => counts.trainable);
   const totals = [...new Set(known.map((counts) => counts.total))];
   const totalText = totals.length === 1 ? formatCompact(totals[0]) : `${formatCompact(Math.min(...totals))} … ${formatCompact(Math.max(...totals))}`;
-  return [titleLens(`Sweep of ${variants.length} variants: trainable ${formatCompact(Math.min(...trainable))} … ${formatCompact(Math.max(...trainable))} / ${totalText} parameters`), titleLens(`Variant 0: ${estimateText(analysis, variants[0].config, calibrationOf)}`)];
+  return [titleLens(`Sweep of ${variants.length} variants: trainable ${formatCompact(Math.min(...trainable))} … ${formatCompact(Math.max(...trainable))} / ${totalText} parameters`), estimateLens(variants[0].config, `Variant 0 of ${variants.length} (all in the trade-off table): `)];
 }

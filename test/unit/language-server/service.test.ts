@@ -123,9 +123,13 @@ test('code lens: exact counts, full finetune, no file checks, unreadable config.
   assert.equal(titles(BASE, workspace({ '/ws/ckpt/config.json': '{"hidden_size": 64' }))[0], 'Parameters: unknown (/ws/ckpt/config.json is not valid JSON)');
   const big = titles(`${BASE}sweep:\n  lora.r: [2, 4, 8]\n  lora.alpha: ["=2*lora.r"]\n  train.learning_rate: [1.0e-4, 2.0e-4, 3.0e-4]\n`);
   assert.equal(big[0], 'Sweep of 9 variants: trainable 1.02K … 4.1K / 112K parameters');
-  assert.match(big[1] ?? "", /^Variant 0: Peak ≈ \S+ \S+ on cpu \(weights /);
+  assert.match(big[1] ?? "", /^Variant 0 of 9 \(all in the trade-off table\): Peak ≈ \S+ \S+ on cpu \(weights /);
   assert.equal(titles(`${BASE}sweep:\n  lora.r: ["=1/0"]\n`)[0], 'Sweep: no valid variant (see the problems)');
-  assert.ok(codeLenses(analyse(BASE)).every((lens) => lens.range.start.line === 0 && lens.command?.command === ''));
+  const lenses = codeLenses(analyse(BASE));
+  assert.ok(lenses.every((lens) => lens.range.start.line === 0));
+  assert.equal(lenses[0].command?.command, '', 'the parameter lens is a title');
+  assert.equal(lenses[1].command?.command, 'loraLab.showTradeoffs', 'the estimate lens opens the trade-off table');
+  assert.deepEqual(lenses[1].command?.arguments, ['file:///ws/run.lora.yaml']);
 });
 
 test('CachedFileSystem keeps file contents and read errors until invalidated', () => {
