@@ -3,7 +3,7 @@
 // Debian's Chromium through playwright-core; a screenshot per step; always stopped by pid.
 /* global fetch */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -98,9 +98,13 @@ export async function openWorkbench({ name, fixture, examples = [], trusted = tr
   const outDir = join(OUT_ROOT, name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  // A failed session keeps its folder for diagnosis until the next session of the same name.
+  // A failed session keeps its folder for diagnosis; a later session of the same name removes it
+  // once it is 15 minutes old (younger ones may belong to a suite running from another checkout).
   const prefix = `lora-lab-e2e-${slug(name)}-`;
-  for (const old of readdirSync(tmpdir()).filter((entry) => entry.startsWith(prefix))) rmSync(join(tmpdir(), old), { recursive: true, force: true });
+  for (const old of readdirSync(tmpdir()).filter((entry) => entry.startsWith(prefix))) {
+    const path = join(tmpdir(), old);
+    if (Date.now() - statSync(path).mtimeMs > 15 * 60_000) rmSync(path, { recursive: true, force: true });
+  }
   const root = mkdtempSync(join(tmpdir(), prefix));
   const session = new Workbench({ name, outDir, root });
   try {
