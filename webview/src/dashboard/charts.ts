@@ -112,6 +112,9 @@ function specs(options: ChartOptions): ChartSpec[] {
 /** The four charts of one dashboard; rebuilt when the axis, log scale or theme changes. */
 export class Charts {
   private plots: { spec: ChartSpec; plot: uPlot; box: HTMLElement }[] = [];
+  /** Fits each plot to its box whenever the box's size is known or changes (a rebuild during a
+   * theme switch can measure a box before the grid is laid out). */
+  private readonly boxObserver = new ResizeObserver(() => this.resize());
 
   constructor(private readonly host: HTMLElement) {}
 
@@ -142,6 +145,7 @@ export class Charts {
         box,
       );
       this.plots.push({ spec, plot, box });
+      this.boxObserver.observe(box);
     }
     this.mark(columns);
   }
@@ -157,13 +161,14 @@ export class Charts {
   }
 
   resize(): void {
-    for (const { plot } of this.plots) {
-      const width = plot.root.parentElement?.clientWidth ?? 400;
-      plot.setSize({ width: Math.max(200, width - 8), height: 220 });
+    for (const { plot, box } of this.plots) {
+      const width = box.clientWidth;
+      if (width > 0 && Math.abs(plot.width - Math.max(200, width - 8)) > 1) plot.setSize({ width: Math.max(200, width - 8), height: 220 });
     }
   }
 
   destroy(): void {
+    this.boxObserver.disconnect();
     for (const { plot } of this.plots) plot.destroy();
     this.plots = [];
     this.host.replaceChildren();
