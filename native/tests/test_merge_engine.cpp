@@ -20,13 +20,6 @@ using namespace loralab;
 
 namespace {
 
-std::string make_temp_dir() {
-  char tmpl[] = "/tmp/loralab-merge-XXXXXX";
-  char* d = mkdtemp(tmpl);
-  if (!d) std::abort();
-  return d;
-}
-
 EngineOptions options_for(const reference::Fixture& fx) {
   EngineOptions o;
   o.precision = fx.golden.find("dtype")->as_string() == "float32" ? Precision::FP32True : Precision::BF16True;
@@ -89,7 +82,7 @@ void check_fixture(const std::string& name, const std::string& tmp) {
 }  // namespace
 
 int main() {
-  const std::string tmp = make_temp_dir();
+  const std::string tmp = make_temp_dir("merge");
   for (const auto& name : reference::case_names()) {
     try {
       check_fixture(name, tmp);

@@ -12,20 +12,6 @@ using namespace loralab;
 
 namespace {
 
-template <class Fn>
-std::string expect_error(const char* code, Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (e.code() != code) std::fprintf(stderr, "  got %s (%s), expected %s\n", e.code().c_str(), e.what(), code);
-    CHECK(e.code() == code);
-    return e.what();
-  }
-  std::fprintf(stderr, "  expected %s, nothing thrown\n", code);
-  CHECK(!"no error thrown");
-  return "";
-}
-
 const std::string kLlama2 = R"({"architectures":["LlamaForCausalLM"],"bos_token_id":1,"eos_token_id":2,
   "hidden_act":"silu","hidden_size":4096,"initializer_range":0.02,"intermediate_size":11008,
   "max_position_embeddings":4096,"model_type":"llama","num_attention_heads":32,"num_hidden_layers":32,

@@ -22,27 +22,6 @@ const std::string kRoot = "test/reference/fixtures";
 const char* kCases[] = {"llama_gqa_llama3_f32", "llama_gqa_llama3_bf16", "llama_tied_linear_f32",
                         "mistral_f32",          "qwen2_bias_f32",        "qwen2_bias_tied_bf16"};
 
-std::string make_temp_dir() {
-  char tmpl[] = "/tmp/loralab-peft-XXXXXX";
-  char* d = mkdtemp(tmpl);
-  if (!d) std::abort();
-  return d;
-}
-
-template <class Fn>
-std::string expect_error(const char* code, Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (e.code() != code) std::fprintf(stderr, "  got %s (%s), expected %s\n", e.code().c_str(), e.what(), code);
-    CHECK(e.code() == code);
-    return e.what();
-  }
-  std::fprintf(stderr, "  expected %s, nothing thrown\n", code);
-  CHECK(!"no error thrown");
-  return "";
-}
-
 // Distance in units in the last place between two values of the same dtype (raw bit patterns).
 int64_t ulps(const TensorView& a, const TensorView& b, size_t i) {
   if (a.dtype == DType::F32) {
@@ -272,7 +251,7 @@ void test_merge(const std::string& tmp) {
 }  // namespace
 
 int main() {
-  const std::string tmp = make_temp_dir();
+  const std::string tmp = make_temp_dir("peft");
   test_load_fixture_adapters();
   test_save_round_trip(tmp);
   test_refusals(tmp);

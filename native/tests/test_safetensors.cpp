@@ -19,31 +19,6 @@ using namespace loralab;
 
 namespace {
 
-std::string make_temp_dir() {
-  char tmpl[] = "/tmp/loralab-st-XXXXXX";
-  char* d = mkdtemp(tmpl);
-  if (!d) std::abort();
-  return d;
-}
-
-// Runs fn, expecting loralab::Error with `code`; returns the message (empty when no throw).
-template <class Fn>
-std::string expect_error(const char* code, Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (e.code() != code) std::fprintf(stderr, "  got code %s (%s), expected %s\n", e.code().c_str(), e.what(), code);
-    CHECK(e.code() == code);
-    return e.what();
-  } catch (...) {
-    CHECK(!"unexpected exception type");
-    return "";
-  }
-  std::fprintf(stderr, "  expected error %s but nothing was thrown\n", code);
-  CHECK(!"no error thrown");
-  return "";
-}
-
 void write_raw(const std::string& path, const std::string& header, const std::string& data) {
   std::string bytes(8, '\0');
   uint64_t n = header.size();
@@ -300,7 +275,7 @@ void test_json() {
 }  // namespace
 
 int main() {
-  const std::string dir = make_temp_dir();
+  const std::string dir = make_temp_dir("st");
   test_json();
   test_bf16_rounding();
   test_round_trip(dir);

@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "engine.h"
 #include "rng.h"
+#include "test_util.h"
 
 namespace tiny {
 
@@ -22,12 +23,7 @@ struct Spec {
   float init_range = 0.1f;
 };
 
-inline std::string make_temp_dir(const char* tag) {
-  std::string tmpl = std::string("/tmp/loralab_") + tag + "_XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  return mkdtemp(buf.data());
-}
+inline std::string make_temp_dir(const char* tag) { return ::make_temp_dir(tag); }
 
 inline std::string write_model(const std::string& dir, const Spec& s) {
   using namespace loralab;
