@@ -28,4 +28,16 @@ if (!filter || 'peers'.includes(filter)) {
   const peers = spawnSync(process.execPath, ['test/bench/run.mjs', '--build', 'build/native'], { cwd: root, stdio: 'inherit' });
   if (peers.status !== 0) failed = true;
 }
+// The estimator against the engine: predicted vs measured peak memory per config.
+if (!filter || 'estimator'.includes(filter)) {
+  console.log('\n=== estimator vs engine (language-server/src/estimator/bench.ts)');
+  const estimator = spawnSync(process.execPath, ['--import', 'tsx', 'language-server/src/estimator/bench.ts'], { cwd: root, stdio: 'inherit' });
+  if (estimator.status !== 0) failed = true;
+}
+// The language server's diagnostics + code lens latency on a 200-line config.
+if (!filter || 'latency'.includes(filter)) {
+  console.log('\n=== language server latency (language-server/bench/latency.ts)');
+  const latency = spawnSync(process.execPath, ['--import', 'tsx', 'language-server/bench/latency.ts'], { cwd: root, stdio: 'inherit' });
+  if (latency.status !== 0) failed = true;
+}
 process.exit(failed ? 1 : 0);
