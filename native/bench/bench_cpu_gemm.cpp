@@ -19,17 +19,13 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "dtype.h"
 #include "ops/matmul.h"
 #include "threadpool.h"
 
 using namespace loralab;
 
-static double cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 static double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 typedef float v16 __attribute__((vector_size(64)));

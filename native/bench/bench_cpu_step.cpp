@@ -18,17 +18,13 @@
 #include <ctime>
 #include <string>
 
+#include "bench_util.h"
 #include "../tests/tiny_model.h"
 #include "engine.h"
 #include "io/files.h"
 
 using namespace loralab;
 
-static double cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 static double vm_hwm_mib() {
   FILE* f = std::fopen("/proc/self/status", "r");
   if (!f) return 0;

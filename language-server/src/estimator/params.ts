@@ -1,5 +1,6 @@
 // Parameter counts from shapes alone, exactly as the engine's count_parameters (llama_weights.cpp):
 // the base model, LoRA A (r, in) + B (out, r) per adapted linear, every weight trainable in full mode.
+import type { LoraLabConfig } from '../config/types';
 import type { ModelShape } from './model-shape';
 
 /** The engine's per-target keys (PeftModule order). */
@@ -7,14 +8,7 @@ export type LinearTarget = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down' | 'hea
 export const LINEAR_TARGETS: readonly LinearTarget[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down', 'head'];
 
 /** Which linears get adapters: the config's lora section (query, key, value, projection, mlp, head). */
-export interface LoraTargets {
-  query: boolean;
-  key: boolean;
-  value: boolean;
-  projection: boolean;
-  mlp: boolean;
-  head: boolean;
-}
+export type LoraTargets = Pick<LoraLabConfig['lora'], 'query' | 'key' | 'value' | 'projection' | 'mlp' | 'head'>;
 
 export interface ParamEstimate {
   /** The engine's total: base model + LoRA parameters in LoRA mode. */

@@ -4,19 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FileSystem } from '../../../language-server/src/config';
 import { analyzeConfig, codeActions, codeLenses, completions, diagnostics, hover } from '../../../language-server/src/service';
+import { seededRandom } from '../../../native/trainer/data/split';
 import { fixtureText } from './lsp-harness';
 
-/** mulberry32: a small seeded PRNG so a failure names the input that caused it. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CONFIG_JSON = JSON.stringify({ model_type: 'llama', hidden_size: 4096, intermediate_size: 11008, num_attention_heads: 32, num_hidden_layers: 32, num_key_value_heads: 32, vocab_size: 32000 });
 const fileSystem = (configJson: string): FileSystem => {
@@ -102,7 +92,7 @@ function exercise(random: () => number, text: string, fs: FileSystem): number {
 
 test('fuzz: random and mutated configs never throw, each within its time bound', () => {
   const seed = Number(process.env.LORALAB_FUZZ_SEED ?? 20261128);
-  const random = prng(seed);
+  const random = seededRandom(seed); // seeded, so a failure names the input that caused it
   const budgetMs = 25_000;
   const started = performance.now();
   let slowest = { ms: 0, index: -1 };
