@@ -113,5 +113,27 @@ void adamw_update(float* param, float* m, float* v, const float* grad, int64_t n
 // param, buf (n) updated (buf unused when momentum == 0); grad (n) read
 void sgd_update(float* param, float* buf, const float* grad, int64_t n, const SgdHyper& h, cudaStream_t stream);
 
+// ---- dropout.cuh: LoRA dropout, the CPU's counter-based mask (ops/dropout.h) ---------------------
+struct DropoutKeyCuda {
+  uint64_t seed = 0, step = 0, site = 0;     // site: layer * 16 + target index (15: lm_head)
+  const int64_t* row_examples = nullptr;     // device (N) example id of each token row
+  const int32_t* row_positions = nullptr;    // device (N) position of each token row
+};
+// out (N,C) = inp * mask / (1-p)
+void dropout_forward(bf16* out, const bf16* inp, const DropoutKeyCuda& key, float p, int64_t N, int64_t C,
+                     cudaStream_t stream);
+// dinp (N,C) += dout * mask / (1-p)
+void dropout_backward(bf16* dinp, const bf16* dout, const DropoutKeyCuda& key, float p, int64_t N, int64_t C,
+                      cudaStream_t stream);
+
+// ---- reductions.cuh: fixed-order fp64 sums of a training step -------------------------------------
+// partial scratch length for `tensors` tensors
+int64_t sumsq_partial_count(int tensors);
+// *out = sum over the tensors (device arrays of `count` pointers and sizes) of their squared elements
+void sum_of_squares(double* out, double* partial, const float* const* tensors, const int64_t* sizes, int count,
+                    cudaStream_t stream);
+// *acc += sum of values (n)
+void accumulate_sum(double* acc, const float* values, int64_t n, cudaStream_t stream);
+
 }  // namespace cuda
 }  // namespace loralab

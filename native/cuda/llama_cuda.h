@@ -1,16 +1,19 @@
-// A Llama-family model (Llama / Mistral layout, no attention bias) on CUDA for LoRA training, built
+// A Llama-family model (Llama / Mistral / Qwen2 with q/k/v biases) on CUDA for LoRA training, built
 // only from the launchers of cuda_ops.h: bf16 frozen weights and activations, fp32 LoRA masters,
-// gradients and AdamW moments, every activation of a micro-batch kept (no checkpointing), the head
-// and cross-entropy over all N tokens at once (small vocabularies / verification runs). QLoRA:
+// gradients and AdamW / SGD moments, every activation of a micro-batch kept (no checkpointing). LoRA
+// on any block linear and on lm_head, LoRA dropout with the CPU's counter-based mask, the head and
+// cross-entropy in row chunks (the (N,V) logits are never all resident), per-token losses and the
+// squared gradient norm reduced on the device (the engine reads them back once per step). QLoRA:
 // with a quantize scheme the block linears are NF4/FP4 codes (the CPU engine's quantize(), so the
 // same codes) dequantized to a bf16 scratch right before each GEMM (no fused NF4 GEMM yet).
-// Header-only host code (plain C++): the verification driver and the tests include it. Not yet
-// wired into the Engine facade (engine.cpp still refuses device "cuda"); no LoRA dropout.
+// Header-only host code (plain C++): the CUDA engine (cuda_engine.cu) and the tests include it.
 // Legend: B rows, T seq, N = B*T, C hidden, F intermediate, L layers, NH/NKV heads, HD head dim,
 // QD = NH*HD, KD = NKV*HD, V vocab, R LoRA rank.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,27 +21,31 @@
 #include "cuda_alloc.h"
 #include "cuda_check.h"
 #include "cuda_ops.h"
+#include "cuda_staging.h"
 #include "dtype.h"
+#include "engine.h"
 #include "io/peft_adapter.h"
 #include "io/safetensors.h"
 #include "model/config.h"
 #include "ops/adamw.h"
 #include "ops/rope.h"
+#include "ops/sgd.h"
 #include "quant/quant.h"
 #include "quant_cuda.h"
 
 namespace loralab {
 namespace cuda {
 
-struct LoraCuda {  // one adapted linear: A (R,IN), B (OUT,R) with grads and AdamW moments
+struct LoraCuda {  // one adapted linear: A (R,IN), B (OUT,R) with grads and optimizer moments
   PeftModule module = PeftModule::Q;
-  int layer = 0;
+  int layer = 0;  // -1: lm_head
   int64_t in = 0, out = 0;
-  DeviceBuffer<float> A, B, dA, dB, mA, vA, mB, vB;
+  DeviceBuffer<float> A, B, dA, dB, mA, vA, mB, vB;  // grads / moments empty without training (v: AdamW only)
 };
 
 struct LayerCuda {
   DeviceBuffer<bf16> attn_norm, q, k, v, o, mlp_norm, gate, up, down;  // HF shapes
+  DeviceBuffer<bf16> q_bias, k_bias, v_bias;                           // (QD), (KD), (KD) with attention_bias
   LoraCuda* lora[7] = {};                                              // by PeftModule Q..Down
   QuantWeightDevice qw[7];                                             // QLoRA codes (rows == 0: bf16 weight)
   // saved activations (N rows)
@@ -47,12 +54,40 @@ struct LayerCuda {
   DeviceBuffer<float> u[7];  // (N,R) LoRA intermediates
 };
 
+struct LlamaCudaOptions {
+  Quantize quantize = Quantize::None;
+  bool training = true;                       // false: no gradients or optimizer moments
+  OptimizerKind optimizer = OptimizerKind::AdamW;
+  uint64_t seed = 0;                          // dropout key
+  const std::atomic<bool>* abort = nullptr;   // checked between layers and head chunks (E_ABORTED)
+};
+
+// One micro-batch as host arrays (validated by the engine; ids are range-checked here).
+struct PassInput {
+  int B = 0, T = 0;
+  const int32_t* tokens = nullptr;       // (B,T)
+  const int32_t* targets = nullptr;      // (B,T) or null (logits / generation)
+  const int32_t* lengths = nullptr;      // (B) or null: full rows
+  const int64_t* example_ids = nullptr;  // (B) or null: row index (dropout key)
+  bool training = false;                 // dropout on, gradients possible
+  uint64_t step = 0;                     // dropout key
+};
+
 class LlamaCuda {
  public:
+  static constexpr int kHeadSite = 15;                          // dropout site of lm_head (the CPU's)
+  static constexpr int64_t kLogitsChunkElems = int64_t(1) << 25;  // bf16 logits of one head chunk (64 MiB)
+
   LlamaCuda(const std::string& folder, MemTracker* tracker, int device = 0, Quantize quantize = Quantize::None)
-      : cfg_(load_model_config(folder)), alloc_(tracker, device) {
-    quantized_ = quant_scheme(quantize, &quant_type_, &double_quant_);
-    LORALAB_CHECK(!cfg_.attention_bias, "E_CONFIG_UNSUPPORTED", "the CUDA model has no attention biases yet");
+      : LlamaCuda(folder, tracker, device, LlamaCudaOptions{quantize}) {}
+  LlamaCuda(const std::string& folder, MemTracker* tracker, int device, const LlamaCudaOptions& options)
+      : cfg_(load_model_config(folder)), opt_(options), alloc_(tracker, device) {
+    quantized_ = quant_scheme(opt_.quantize, &quant_type_, &double_quant_);
+    LORALAB_CHECK(cfg_.num_heads > 0 && cfg_.num_kv_heads > 0 && cfg_.num_heads % cfg_.num_kv_heads == 0,
+                  "E_CONFIG_UNSUPPORTED",
+                  "config.json: num_attention_heads " + std::to_string(cfg_.num_heads) +
+                      " is not a multiple of num_key_value_heads " + std::to_string(cfg_.num_kv_heads));
+    if (cfg_.head_dim <= 0) cfg_.head_dim = cfg_.hidden_size / cfg_.num_heads;
     LORALAB_CUDA_CHECK(cudaSetDevice(device));
     LORALAB_CUDA_CHECK(cudaStreamCreate(&stream_));
     auto ckpt = CheckpointReader::open(folder);
@@ -68,128 +103,302 @@ class LlamaCuda {
       linear(y, 0, y.q, *ckpt, layer_tensor_name(l, "self_attn.q_proj.weight"), {QD_, C_});
       linear(y, 1, y.k, *ckpt, layer_tensor_name(l, "self_attn.k_proj.weight"), {KD_, C_});
       linear(y, 2, y.v, *ckpt, layer_tensor_name(l, "self_attn.v_proj.weight"), {KD_, C_});
+      if (cfg_.attention_bias) {  // frozen; bf16 like the CPU's rounding of frozen weights under bf16
+        y.q_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.q_proj.bias"), {QD_});
+        y.k_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.k_proj.bias"), {KD_});
+        y.v_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.v_proj.bias"), {KD_});
+      }
       linear(y, 3, y.o, *ckpt, layer_tensor_name(l, "self_attn.o_proj.weight"), {C_, QD_});
       y.mlp_norm = upload(*ckpt, layer_tensor_name(l, "post_attention_layernorm.weight"), {C_});
       linear(y, 4, y.gate, *ckpt, layer_tensor_name(l, "mlp.gate_proj.weight"), {F_, C_});
       linear(y, 5, y.up, *ckpt, layer_tensor_name(l, "mlp.up_proj.weight"), {F_, C_});
       linear(y, 6, y.down, *ckpt, layer_tensor_name(l, "mlp.down_proj.weight"), {C_, F_});
     }
+    stats_ = DeviceBuffer<double>(&alloc_, MemCategory::Workspace, 2);
+    LORALAB_CUDA_CHECK(cudaMemsetAsync(stats_.data(), 0, stats_.bytes(), stream_));
+    LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
   ~LlamaCuda() {
-    if (stream_) cudaStreamDestroy(stream_);
+    if (stream_) cudaStreamSynchronize(stream_), cudaStreamDestroy(stream_);
+    cudaGetLastError();
   }
   const ModelConfig& config() const { return cfg_; }
   cudaStream_t stream() const { return stream_; }
   const PeftAdapterConfig& lora_config() const { return lora_cfg_; }
+  float lora_scale() const { return scale_; }
+  void set_seed(uint64_t seed) { opt_.seed = seed; }
+  // Installed pairs in install order (the adapter's pairs order).
+  std::vector<LoraCuda*> lora_pairs() {
+    std::vector<LoraCuda*> out;
+    for (auto& p : lora_) out.push_back(p.get());
+    return out;
+  }
 
-  // Installs a PEFT adapter (block linears only; lm_head adapters and dropout are refused).
+  // Installs a PEFT adapter (block linears and lm_head); gradients and moments start at zero.
   void install_adapter(const PeftAdapter& adapter) {
     check_adapter_fits(adapter, cfg_);
-    LORALAB_CHECK(adapter.config.lora_dropout == 0.0, "E_CONFIG_UNSUPPORTED", "the CUDA model has no LoRA dropout yet");
+    LORALAB_CHECK(adapter.config.r > 0, "E_CONFIG_INVALID", "lora.r must be positive");
+    LORALAB_CHECK(adapter.config.lora_dropout >= 0 && adapter.config.lora_dropout < 1, "E_CONFIG_INVALID",
+                  "lora.dropout must be in [0, 1) (got " + std::to_string(adapter.config.lora_dropout) + ")");
+    LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream_));
     lora_cfg_ = adapter.config;
     scale_ = static_cast<float>(adapter.config.scale());
     lora_.clear();
+    head_lora_ = nullptr;
     for (auto& y : layers_)
       for (auto*& p : y.lora) p = nullptr;
     const int64_t R = adapter.config.r;
+    const bool adamw = opt_.optimizer == OptimizerKind::AdamW;
     for (const PeftLoraPair& p : adapter.pairs) {
-      LORALAB_CHECK(p.layer >= 0, "E_CONFIG_UNSUPPORTED", "the CUDA model has no lm_head adapter yet");
       auto lc = std::make_unique<LoraCuda>();
       lc->module = p.module, lc->layer = p.layer, lc->in = p.in_features, lc->out = p.out_features;
       lc->A = f32_buffer(MemCategory::LoraParams, p.A);
       lc->B = f32_buffer(MemCategory::LoraParams, p.B);
-      lc->dA = zero_f32(MemCategory::Grads, R * lc->in), lc->dB = zero_f32(MemCategory::Grads, lc->out * R);
-      lc->mA = zero_f32(MemCategory::OptimizerState, R * lc->in), lc->vA = zero_f32(MemCategory::OptimizerState, R * lc->in);
-      lc->mB = zero_f32(MemCategory::OptimizerState, lc->out * R), lc->vB = zero_f32(MemCategory::OptimizerState, lc->out * R);
-      layers_[p.layer].lora[static_cast<int>(p.module)] = lc.get();
+      if (opt_.training) {
+        lc->dA = zero_f32(MemCategory::Grads, R * lc->in), lc->dB = zero_f32(MemCategory::Grads, lc->out * R);
+        lc->mA = zero_f32(MemCategory::OptimizerState, R * lc->in);
+        lc->mB = zero_f32(MemCategory::OptimizerState, lc->out * R);
+        if (adamw) {
+          lc->vA = zero_f32(MemCategory::OptimizerState, R * lc->in);
+          lc->vB = zero_f32(MemCategory::OptimizerState, lc->out * R);
+        }
+      }
+      if (p.layer < 0) head_lora_ = lc.get();
+      else layers_[p.layer].lora[static_cast<int>(p.module)] = lc.get();
       lora_.push_back(std::move(lc));
+    }
+    // the gradient table of the grad-norm reduction: dA, dB of every pair in order
+    std::vector<const float*> ptrs;
+    std::vector<int64_t> sizes;
+    if (opt_.training)
+      for (auto& p : lora_) {
+        ptrs.push_back(p->dA.data()), sizes.push_back(static_cast<int64_t>(p->dA.size()));
+        ptrs.push_back(p->dB.data()), sizes.push_back(static_cast<int64_t>(p->dB.size()));
+      }
+    grad_count_ = static_cast<int>(ptrs.size());
+    grad_ptrs_ = DeviceBuffer<const float*>(&alloc_, MemCategory::Workspace, ptrs.size());
+    grad_sizes_ = DeviceBuffer<int64_t>(&alloc_, MemCategory::Workspace, sizes.size());
+    partial_ = DeviceBuffer<double>(&alloc_, MemCategory::Workspace, static_cast<size_t>(sumsq_partial_count(grad_count_)));
+    if (grad_count_) {
+      copy_in(grad_ptrs_.data(), ptrs.data(), sizeof(const float*) * ptrs.size());
+      copy_in(grad_sizes_.data(), sizes.data(), sizeof(int64_t) * sizes.size());
+    }
+    layers_acts_N_ = -1;  // u buffers follow the new adapter
+  }
+
+  // Starts a public call: waits for the stream (so staged uploads of earlier calls are consumed).
+  void begin_call() { staging_.reset(stream_); }
+  // stats: [0] summed loss of the head passes, [1] squared gradient norm (after grad_sumsq())
+  void zero_stats() { LORALAB_CUDA_CHECK(cudaMemsetAsync(stats_.data(), 0, stats_.bytes(), stream_)); }
+  void grad_sumsq() {
+    sum_of_squares(stats_.data() + 1, partial_.data(), grad_ptrs_.data(), grad_sizes_.data(), grad_count_, stream_);
+  }
+  // The one host synchronisation of a step / eval: reads [loss sum, squared grad norm].
+  void read_stats(double* loss_sum, double* sumsq) {
+    double h[2];
+    copy_out(h, stats_.data(), sizeof h);
+    if (loss_sum) *loss_sum = h[0];
+    if (sumsq) *sumsq = h[1];
+  }
+
+  // Forward of one micro-batch through the final norm (xn_f_ kept for the head). Uploads the ids,
+  // lengths, positions and dropout keys through the pinned staging in one async copy.
+  void forward(const PassInput& in) {
+    const int B = in.B, T = in.T;
+    LORALAB_CHECK(B > 0 && T > 0, "E_BATCH", "batch has no tokens (rows " + std::to_string(B) + ", seq_len " + std::to_string(T) + ")");
+    if (cfg_.sliding_window > 0 && T > cfg_.sliding_window)
+      LORALAB_THROW("E_CONFIG_UNSUPPORTED", "config.json: sliding_window " + std::to_string(cfg_.sliding_window) +
+                                                " is shorter than the sequence (" + std::to_string(T) +
+                                                " tokens); sliding-window attention is not implemented");
+    const int64_t N = int64_t(B) * T;
+    for (int64_t n = 0; n < N; ++n) {
+      LORALAB_CHECK(in.tokens[n] >= 0 && in.tokens[n] < V_, "E_TOKEN_RANGE",
+                    "token id " + std::to_string(in.tokens[n]) + " at position " + std::to_string(n) +
+                        " is outside the vocabulary [0, " + std::to_string(V_) + ")");
+      if (in.targets)
+        LORALAB_CHECK(in.targets[n] == -100 || (in.targets[n] >= 0 && in.targets[n] < V_), "E_TOKEN_RANGE",
+                      "target id " + std::to_string(in.targets[n]) + " is outside the vocabulary [0, " +
+                          std::to_string(V_) + ")");
+    }
+    ensure(B, T);
+    training_ = in.training;
+    step_ = in.step;
+    // one staged block: row_examples (N int64) | tokens | targets | positions (N int32 each) | lengths (B)
+    const size_t bytes = 8 * N + 4 * (3 * N + B);
+    uint8_t* h = static_cast<uint8_t*>(staging_.take(bytes, stream_));
+    int64_t* ex = reinterpret_cast<int64_t*>(h);
+    int32_t* tok = reinterpret_cast<int32_t*>(h + 8 * N);
+    int32_t* tgt = tok + N;
+    int32_t* pos = tgt + N;
+    int32_t* len = pos + N;
+    std::memcpy(tok, in.tokens, 4 * N);
+    if (in.targets) std::memcpy(tgt, in.targets, 4 * N);
+    else std::fill(tgt, tgt + N, -100);
+    for (int b = 0; b < B; ++b) {
+      len[b] = in.lengths ? in.lengths[b] : T;
+      for (int t = 0; t < T; ++t) {
+        ex[int64_t(b) * T + t] = in.example_ids ? in.example_ids[b] : b;
+        pos[int64_t(b) * T + t] = t;
+      }
+    }
+    has_targets_.assign(N, 0);
+    for (int64_t n = 0; n < N; ++n) has_targets_[n] = in.targets && in.targets[n] != -100;
+    LORALAB_CUDA_CHECK(cudaMemcpyAsync(pass_dev_.data(), h, bytes, cudaMemcpyHostToDevice, stream_));
+    embedding_forward(resid_.data(), tokens_, embed_.data(), N, C_, V_, stream_);
+    for (int l = 0; l < cfg_.num_layers; ++l) {
+      check_abort();
+      layer_forward(layers_[l], N, B, T);
+    }
+    rmsnorm_forward(xn_f_.data(), rstd_f_.data(), resid_.data(), final_norm_.data(), N, C_, cfg_.rms_norm_eps, stream_);
+  }
+
+  // Head + cross-entropy over the rows of the last forward in chunks: per-token losses into losses_
+  // (0 at -100), their sum added to stats [0]; with dloss != 0 also the head LoRA gradients and the
+  // gradient at the final norm's output (dxn_f_) for backward().
+  void head_loss(float dloss) {
+    const int64_t N = N_;
+    const bool grad = dloss != 0.0f;
+    LORALAB_CHECK(!grad || (training_ && opt_.training), "E_INTERNAL", "head_loss with gradients needs a training forward");
+    const int64_t chunk = head_chunk_rows();
+    need(logits_, MemCategory::Logits, chunk * V_);
+    LORALAB_CUDA_CHECK(cudaMemsetAsync(losses_.data(), 0, 4 * N, stream_));
+    if (grad) LORALAB_CUDA_CHECK(cudaMemsetAsync(dxn_f_.data(), 0, 2 * N * C_, stream_));
+    for (int64_t c0 = 0; c0 < N; c0 += chunk) {
+      const int64_t nc = std::min(chunk, N - c0);
+      if (std::none_of(has_targets_.begin() + c0, has_targets_.begin() + c0 + nc, [](char c) { return c != 0; }))
+        continue;  // no target in these rows: loss 0, no gradient
+      check_abort();
+      const bf16* xin = xn_f_.data() + c0 * C_;
+      lin_fwd(head_w(), nullptr, head_lora_, head_u_.data(), kHeadSite, c0, logits_.data(), xin, nc, C_, V_);
+      cross_entropy_forward(losses_.data() + c0, logits_.data(), targets_ + c0, nc, V_, stream_);
+      if (!grad) continue;
+      cross_entropy_backward(logits_.data(), logits_.data(), targets_ + c0, dloss, nc, V_, stream_);
+      lin_bwd(head_w(), head_lora_, head_u_.data(), kHeadSite, c0, dxn_f_.data() + c0 * C_, logits_.data(), xin, nc,
+              C_, V_, false);
+    }
+    accumulate_sum(stats_.data(), losses_.data(), N, stream_);
+  }
+  // Per-token losses (N) of the last head_loss (synchronises).
+  std::vector<float> losses() {
+    std::vector<float> out(N_);
+    copy_out(out.data(), losses_.data(), 4 * N_);
+    return out;
+  }
+  // fp32 logits of rows [row0, row0+rows) of the last forward into host memory (rows, V); no dropout.
+  void head_logits(float* host_out, int64_t row0, int64_t rows) {
+    const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(rows, kLogitsChunkElems / 2 / V_));
+    need(logits_f32_, MemCategory::Logits, chunk * V_);
+    const int64_t R = lora_cfg_.r;
+    for (int64_t c0 = 0; c0 < rows; c0 += chunk) {
+      check_abort();
+      const int64_t nc = std::min(chunk, rows - c0);
+      const bf16* xin = xn_f_.data() + (row0 + c0) * C_;
+      matmul_nt<float, bf16, bf16>(logits_f32_.data(), xin, head_w(), nc, V_, C_, false, stream_);
+      if (head_lora_) {  // out += scale * (x A^T) B^T in fp32
+        matmul_nt<float, bf16, float>(head_u_.data(), xin, head_lora_->A.data(), nc, R, C_, false, stream_);
+        gemm<float, float, float>(logits_f32_.data(), head_u_.data(), R, 1, head_lora_->B.data(), 1, R, nullptr, nc,
+                                  V_, R, scale_, true, stream_);
+      }
+      copy_out(host_out + c0 * V_, logits_f32_.data(), 4 * nc * V_);
     }
   }
 
-  // Forward of B right-padded rows of T tokens (host ids, validated here; targets already shifted,
-  // -100 ignored; lengths (B) or empty for full rows). Keeps the activations and the logits (N,V) on
-  // the device for backward / logits(); returns the mean cross-entropy over the targets.
-  double forward_loss(const std::vector<int32_t>& tokens, const std::vector<int32_t>& targets, int B, int T,
-                      const std::vector<int32_t>& lengths = {}) {
-    ensure(B, T);
-    std::vector<int32_t> lens = lengths.empty() ? std::vector<int32_t>(B, T) : lengths;
-    LORALAB_CHECK(static_cast<int>(lens.size()) == B, "E_BATCH_SHAPE", "lengths must have one entry per row");
-    copy_in(lengths_.data(), lens.data(), 4 * B);
-    const int64_t N = int64_t(B) * T;
-    for (int64_t n = 0; n < N; ++n) {
-      LORALAB_CHECK(tokens[n] >= 0 && tokens[n] < V_, "E_TOKEN_RANGE", "token id " + std::to_string(tokens[n]) + " outside the vocabulary");
-      LORALAB_CHECK(targets[n] == -100 || (targets[n] >= 0 && targets[n] < V_), "E_TOKEN_RANGE",
-                    "target id " + std::to_string(targets[n]) + " outside the vocabulary");
-    }
-    std::vector<int32_t> pos(N);
-    for (int64_t n = 0; n < N; ++n) pos[n] = static_cast<int32_t>(n % T);
-    copy_in(tokens_.data(), tokens.data(), 4 * N);
-    copy_in(targets_.data(), targets.data(), 4 * N);
-    copy_in(positions_.data(), pos.data(), 4 * N);
-    embedding_forward(resid_.data(), tokens_.data(), embed_.data(), N, C_, V_, stream_);
-    for (int l = 0; l < cfg_.num_layers; ++l) layer_forward(layers_[l], N, B, T);
-    rmsnorm_forward(xn_f_.data(), rstd_f_.data(), resid_.data(), final_norm_.data(), N, C_, cfg_.rms_norm_eps, stream_);
-    matmul_nt<bf16, bf16, bf16>(logits_.data(), xn_f_.data(), head_w(), N, V_, C_, false, stream_);
-    cross_entropy_forward(losses_.data(), logits_.data(), targets_.data(), N, V_, stream_);
-    std::vector<float> losses(N);
-    copy_out(losses.data(), losses_.data(), 4 * N);  // the one host synchronisation of a step
-    double sum = 0;
-    int64_t count = 0;
-    for (int64_t n = 0; n < N; ++n)
-      if (targets[n] != -100) sum += losses[n], ++count;
-    count_ = count;
-    return count ? sum / count : 0.0;
-  }
-  // Logits (N,V) of the last forward as fp32 (before backward turns them into gradients).
-  std::vector<float> logits() {
-    const int64_t n = N_ * V_;
-    std::vector<uint16_t> bits(n);
-    copy_out(bits.data(), logits_.data(), 2 * n);
-    std::vector<float> out(n);
-    for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(bits[i]);
-    return out;
-  }
-  // Backward of the mean loss of the last forward: LoRA gradients accumulate into dA / dB.
-  void backward(int B, int T) {
-    const int64_t N = int64_t(B) * T;
-    const float dloss = count_ ? 1.0f / static_cast<float>(count_) : 0.0f;
-    cross_entropy_backward(logits_.data(), logits_.data(), targets_.data(), dloss, N, V_, stream_);
-    matmul_nn<bf16, bf16, bf16>(dxn_.data(), logits_.data(), head_w(), N, C_, V_, false, stream_);
+  // Backward from dxn_f_ (head_loss with dloss != 0) through the final norm and the adapted layers.
+  void backward() {
+    const int64_t N = N_;
+    LORALAB_CHECK(training_ && opt_.training, "E_INTERNAL", "backward without a training forward");
     LORALAB_CUDA_CHECK(cudaMemsetAsync(dresid_.data(), 0, 2 * N * C_, stream_));
-    rmsnorm_backward(dresid_.data(), nullptr, dxn_.data(), resid_.data(), final_norm_.data(), rstd_f_.data(), N, C_,
+    rmsnorm_backward(dresid_.data(), nullptr, dxn_f_.data(), resid_.data(), final_norm_.data(), rstd_f_.data(), N, C_,
                      stream_);
-    for (int l = cfg_.num_layers - 1; l >= 0; --l) layer_backward(layers_[l], N, B, T);
+    int lowest = cfg_.num_layers;  // layers below the lowest adapted one need no gradient
+    for (int l = 0; l < cfg_.num_layers && lowest == cfg_.num_layers; ++l)
+      for (auto* p : layers_[l].lora)
+        if (p) lowest = l;
+    for (int l = cfg_.num_layers - 1; l >= lowest; --l) {
+      check_abort();
+      layer_backward(layers_[l], N, B_, T_);
+    }
   }
   void zero_grads() {
     for (auto& p : lora_) {
-      LORALAB_CUDA_CHECK(cudaMemsetAsync(p->dA.data(), 0, p->dA.bytes(), stream_));
-      LORALAB_CUDA_CHECK(cudaMemsetAsync(p->dB.data(), 0, p->dB.bytes(), stream_));
+      if (p->dA.data()) LORALAB_CUDA_CHECK(cudaMemsetAsync(p->dA.data(), 0, p->dA.bytes(), stream_));
+      if (p->dB.data()) LORALAB_CUDA_CHECK(cudaMemsetAsync(p->dB.data(), 0, p->dB.bytes(), stream_));
     }
   }
+  // One AdamW update of every pair (h.grad_scale: the clipping coefficient).
   void adamw_step(const AdamWHyper& h) {
     for (auto& p : lora_) {
       adamw_update(p->A.data(), p->mA.data(), p->vA.data(), p->dA.data(), p->A.size(), h, stream_);
       adamw_update(p->B.data(), p->mB.data(), p->vB.data(), p->dB.data(), p->B.size(), h, stream_);
     }
   }
-  // The adapter as host pairs (sorted as installed); with grads=true the gradients instead of the weights.
+  // One SGD update of every pair (momentum buffers in mA / mB).
+  void sgd_step(const SgdHyper& h) {
+    for (auto& p : lora_) {
+      sgd_update(p->A.data(), p->mA.data(), p->dA.data(), p->A.size(), h, stream_);
+      sgd_update(p->B.data(), p->mB.data(), p->dB.data(), p->B.size(), h, stream_);
+    }
+  }
+
+  // ---- verification API (test_llama_cuda): one micro-batch, mean loss over its own targets ----
+  double forward_loss(const std::vector<int32_t>& tokens, const std::vector<int32_t>& targets, int B, int T,
+                      const std::vector<int32_t>& lengths = {}) {
+    LORALAB_CHECK(lengths.empty() || static_cast<int>(lengths.size()) == B, "E_BATCH_SHAPE",
+                  "lengths must have one entry per row");
+    begin_call();
+    PassInput in;
+    in.B = B, in.T = T, in.tokens = tokens.data(), in.targets = targets.data();
+    in.lengths = lengths.empty() ? nullptr : lengths.data();
+    in.training = opt_.training;
+    forward(in);
+    zero_stats();
+    head_loss(0.0f);
+    double sum = 0;
+    read_stats(&sum, nullptr);
+    count_ = std::count_if(targets.begin(), targets.end(), [](int32_t t) { return t != -100; });
+    return count_ ? sum / count_ : 0.0;
+  }
+  // fp32 logits (N,V) of the last forward.
+  std::vector<float> logits() {
+    std::vector<float> out(N_ * V_);
+    head_logits(out.data(), 0, N_);
+    return out;
+  }
+  // Gradients of the mean loss of the last forward_loss accumulate into dA / dB.
+  void backward(int B, int T) {
+    LORALAB_CHECK(int64_t(B) * T == N_, "E_INTERNAL", "backward(B, T) of another shape than the last forward");
+    head_loss(count_ ? 1.0f / static_cast<float>(count_) : 0.0f);
+    backward();
+  }
+  // The adapter as host pairs (in install order); with grads=true the gradients instead of the weights.
   PeftAdapter adapter(bool grads) {
     PeftAdapter a;
     a.config = lora_cfg_;
     for (auto& p : lora_) {
       PeftLoraPair q;
       q.module = p->module, q.layer = p->layer, q.in_features = p->in, q.out_features = p->out;
-      q.A.resize(p->A.size());
-      q.B.resize(p->B.size());
-      copy_out(q.A.data(), grads ? p->dA.data() : p->A.data(), p->A.bytes());
-      copy_out(q.B.data(), grads ? p->dB.data() : p->B.data(), p->B.bytes());
+      q.A = download(grads ? p->dA : p->A);
+      q.B = download(grads ? p->dB : p->B);
       a.pairs.push_back(std::move(q));
     }
     return a;
   }
+  std::vector<float> download(const DeviceBuffer<float>& b) {
+    std::vector<float> out(b.size());
+    copy_out(out.data(), b.data(), b.bytes());
+    return out;
+  }
+  void upload_f32(DeviceBuffer<float>& b, const float* src, size_t n) {
+    LORALAB_CHECK(n == b.size(), "E_INTERNAL", "upload of " + std::to_string(n) + " floats into a buffer of " + std::to_string(b.size()));
+    copy_in(b.data(), src, 4 * n);
+  }
 
  private:
+  void check_abort() const {
+    if (opt_.abort && opt_.abort->load()) LORALAB_THROW("E_ABORTED", "aborted by request");
+  }
   const bf16* head_w() const { return cfg_.tie_word_embeddings ? embed_.data() : head_.data(); }
+  int64_t head_chunk_rows() const { return std::max<int64_t>(1, std::min<int64_t>(N_, kLogitsChunkElems / V_)); }
   DeviceBuffer<bf16> upload(const CheckpointReader& ckpt, const std::string& name, std::vector<int64_t> shape) {
     int64_t n = 1;
     for (auto d : shape) n *= d;
@@ -230,6 +439,7 @@ class LlamaCuda {
     LORALAB_CUDA_CHECK(cudaMemsetAsync(d.data(), 0, 4 * n, stream_));
     return d;
   }
+  // synchronous copies from / to pageable host memory (load time, readouts)
   void copy_in(void* dst, const void* src, size_t bytes) {
     LORALAB_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_));
     LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -244,22 +454,36 @@ class LlamaCuda {
   }
   // (Re)allocates activations and workspace for N = B*T rows and the rope tables for T positions.
   void ensure(int B, int T) {
-    const int64_t N = int64_t(B) * T, R = lora_cfg_.r;
-    N_ = N;
+    const int64_t N = int64_t(B) * T, R = std::max(lora_cfg_.r, 1);
+    B_ = B, T_ = T, N_ = N;
     const auto A = MemCategory::Activations, W = MemCategory::Workspace;
-    need(tokens_, W, N), need(targets_, W, N), need(positions_, W, N), need(lengths_, W, B);
-    need(resid_, A, N * C_), need(xn_f_, A, N * C_), need(rstd_f_, A, N), need(logits_, MemCategory::Logits, N * V_);
+    need(pass_dev_, W, (8 * N + 4 * (3 * N + B) + 7) / 8);
+    uint8_t* base = reinterpret_cast<uint8_t*>(pass_dev_.data());
+    row_examples_ = reinterpret_cast<int64_t*>(base);
+    tokens_ = reinterpret_cast<int32_t*>(base + 8 * N);
+    targets_ = tokens_ + N, positions_ = targets_ + N, lengths_ = positions_ + N;
+    need(resid_, A, N * C_), need(xn_f_, A, N * C_), need(rstd_f_, A, N), need(dxn_f_, W, N * C_);
     need(losses_, W, N), need(dresid_, W, N * C_), need(dxn_, W, N * C_), need(dmid_, W, N * std::max(F_, QD_));
     need(dgate_, W, N * F_), need(dup_, W, N * F_), need(dq_, W, N * QD_), need(dk_, W, N * KD_), need(dv_, W, N * KD_);
-    need(du_, W, N * std::max<int64_t>(R, 1));
-    for (auto& y : layers_) {
-      need(y.x_in, A, N * C_), need(y.xn1, A, N * C_), need(y.qa, A, N * QD_), need(y.ka, A, N * KD_);
-      need(y.va, A, N * KD_), need(y.att, A, N * QD_), need(y.x_mid, A, N * C_), need(y.xn2, A, N * C_);
-      need(y.ga, A, N * F_), need(y.ua, A, N * F_), need(y.h, A, N * F_);
-      need(y.rstd1, A, N), need(y.rstd2, A, N), need(y.lse, A, int64_t(B) * cfg_.num_heads * T);
-      for (int m = 0; m < 7; ++m)
-        if (y.lora[m]) need(y.u[m], A, N * R);
+    need(du_, W, N * R), need(head_u_, W, head_chunk_rows() * R);
+    if (lora_cfg_.lora_dropout > 0 && opt_.training) {
+      const int64_t widest = std::max<int64_t>(std::max(C_, F_), QD_);
+      need(ws_xd_, W, N * widest), need(ws_dxd_, W, N * widest);
     }
+    if (layers_acts_N_ != N) {
+      for (auto& y : layers_) {
+        need(y.x_in, A, N * C_), need(y.xn1, A, N * C_), need(y.qa, A, N * QD_), need(y.ka, A, N * KD_);
+        need(y.va, A, N * KD_), need(y.att, A, N * QD_), need(y.x_mid, A, N * C_), need(y.xn2, A, N * C_);
+        need(y.ga, A, N * F_), need(y.ua, A, N * F_), need(y.h, A, N * F_);
+        need(y.rstd1, A, N), need(y.rstd2, A, N);
+        for (int m = 0; m < 7; ++m) {
+          if (y.lora[m]) need(y.u[m], A, N * R);
+          else y.u[m].release();
+        }
+      }
+      layers_acts_N_ = N;
+    }
+    for (auto& y : layers_) need(y.lse, A, int64_t(B) * cfg_.num_heads * T);
     if (rope_T_ < T) {
       std::vector<float> cos_t, sin_t;
       rope_tables(cos_t, sin_t, rope_inv_freq(cfg_), T);
@@ -267,72 +491,99 @@ class LlamaCuda {
       rope_T_ = T;
     }
   }
-  // out (N,OUT) = inp (N,IN) W^T (+ LoRA)
-  void lin_fwd(LayerCuda& y, int m, const DeviceBuffer<bf16>& w, bf16* out, const bf16* inp, int64_t N, int64_t IN,
-               int64_t OUT) {
-    matmul_nt<bf16, bf16, bf16>(out, inp, weight(y, m, w), N, OUT, IN, false, stream_);
-    if (LoraCuda* p = y.lora[m])
-      lora_forward(out, y.u[m].data(), inp, p->A.data(), p->B.data(), scale_, N, IN, OUT, lora_cfg_.r, stream_);
+  DropoutKeyCuda dropout_key(int site, int64_t row0) const {
+    DropoutKeyCuda k;
+    k.seed = opt_.seed, k.step = step_, k.site = static_cast<uint64_t>(site);
+    k.row_examples = row_examples_ + row0, k.row_positions = positions_ + row0;
+    return k;
   }
-  // dinp (N,IN) (+)= dout (N,OUT) W (+ LoRA grads)
-  void lin_bwd(LayerCuda& y, int m, const DeviceBuffer<bf16>& w, bf16* dinp, const bf16* dout, const bf16* inp,
-               int64_t N, int64_t IN, int64_t OUT, bool accumulate) {
-    matmul_nn<bf16, bf16, bf16>(dinp, dout, weight(y, m, w), N, IN, OUT, accumulate, stream_);
-    if (LoraCuda* p = y.lora[m])
-      lora_backward(dinp, p->dA.data(), p->dB.data(), du_.data(), dout, inp, y.u[m].data(), p->A.data(), p->B.data(),
-                    scale_, N, IN, OUT, lora_cfg_.r, stream_);
+  bool dropout_on() const { return training_ && lora_cfg_.lora_dropout > 0; }
+  // out (N,OUT) = inp (N,IN) W^T (+ bias) (+ LoRA on dropout(inp)); rows start at row0 of the pass
+  void lin_fwd(const bf16* w, const bf16* bias, LoraCuda* p, float* u, int site, int64_t row0, bf16* out,
+               const bf16* inp, int64_t N, int64_t IN, int64_t OUT) {
+    linear_forward(out, inp, w, bias, N, IN, OUT, stream_);
+    if (!p) return;
+    const bf16* xd = inp;
+    if (dropout_on()) {
+      dropout_forward(ws_xd_.data(), inp, dropout_key(site, row0), static_cast<float>(lora_cfg_.lora_dropout), N, IN,
+                      stream_);
+      xd = ws_xd_.data();
+    }
+    lora_forward(out, u, xd, p->A.data(), p->B.data(), scale_, N, IN, OUT, lora_cfg_.r, stream_);
   }
+  // dinp (N,IN) (+)= dout (N,OUT) W (+ LoRA input gradient through the same dropout mask); LoRA grads
+  void lin_bwd(const bf16* w, LoraCuda* p, const float* u, int site, int64_t row0, bf16* dinp, const bf16* dout,
+               const bf16* inp, int64_t N, int64_t IN, int64_t OUT, bool accumulate) {
+    matmul_nn<bf16, bf16, bf16>(dinp, dout, w, N, IN, OUT, accumulate, stream_);
+    if (!p) return;
+    if (dropout_on()) {
+      const float prob = static_cast<float>(lora_cfg_.lora_dropout);
+      const DropoutKeyCuda key = dropout_key(site, row0);
+      dropout_forward(ws_xd_.data(), inp, key, prob, N, IN, stream_);  // the same mask as forward
+      LORALAB_CUDA_CHECK(cudaMemsetAsync(ws_dxd_.data(), 0, 2 * N * IN, stream_));
+      lora_backward(ws_dxd_.data(), p->dA.data(), p->dB.data(), du_.data(), dout, ws_xd_.data(), u, p->A.data(),
+                    p->B.data(), scale_, N, IN, OUT, lora_cfg_.r, stream_);
+      dropout_backward(dinp, ws_dxd_.data(), key, prob, N, IN, stream_);
+    } else {
+      lora_backward(dinp, p->dA.data(), p->dB.data(), du_.data(), dout, inp, u, p->A.data(), p->B.data(), scale_, N,
+                    IN, OUT, lora_cfg_.r, stream_);
+    }
+  }
+  static int site(int layer, int m) { return layer * 16 + m; }
   // resid_ (N,C) in: x_in; out: x_out
   void layer_forward(LayerCuda& y, int64_t N, int B, int T) {
-    const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads;
+    const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, l = static_cast<int>(&y - layers_.data());
     LORALAB_CUDA_CHECK(cudaMemcpyAsync(y.x_in.data(), resid_.data(), 2 * N * C_, cudaMemcpyDeviceToDevice, stream_));
     rmsnorm_forward(y.xn1.data(), y.rstd1.data(), y.x_in.data(), y.attn_norm.data(), N, C_, cfg_.rms_norm_eps, stream_);
-    lin_fwd(y, 0, y.q, y.qa.data(), y.xn1.data(), N, C_, QD_);
-    lin_fwd(y, 1, y.k, y.ka.data(), y.xn1.data(), N, C_, KD_);
-    lin_fwd(y, 2, y.v, y.va.data(), y.xn1.data(), N, C_, KD_);
-    rope_forward(y.qa.data(), positions_.data(), rope_cos_.data(), rope_sin_.data(), N, NH, HD_, stream_);
-    rope_forward(y.ka.data(), positions_.data(), rope_cos_.data(), rope_sin_.data(), N, NKV, HD_, stream_);
-    attention_forward(y.att.data(), y.lse.data(), y.qa.data(), y.ka.data(), y.va.data(), lengths_.data(), B, T, NH,
-                      NKV, HD_, stream_);
-    lin_fwd(y, 3, y.o, dxn_.data(), y.att.data(), N, QD_, C_);  // dxn_ as scratch (N,C)
-    residual_add(resid_.data(), dxn_.data(), N * C_, stream_);
+    lin_fwd(weight(y, 0, y.q), y.q_bias.data(), y.lora[0], y.u[0].data(), site(l, 0), 0, y.qa.data(), y.xn1.data(), N, C_, QD_);
+    lin_fwd(weight(y, 1, y.k), y.k_bias.data(), y.lora[1], y.u[1].data(), site(l, 1), 0, y.ka.data(), y.xn1.data(), N, C_, KD_);
+    lin_fwd(weight(y, 2, y.v), y.v_bias.data(), y.lora[2], y.u[2].data(), site(l, 2), 0, y.va.data(), y.xn1.data(), N, C_, KD_);
+    rope_forward(y.qa.data(), positions_, rope_cos_.data(), rope_sin_.data(), N, NH, HD_, stream_);
+    rope_forward(y.ka.data(), positions_, rope_cos_.data(), rope_sin_.data(), N, NKV, HD_, stream_);
+    attention_forward(y.att.data(), y.lse.data(), y.qa.data(), y.ka.data(), y.va.data(), lengths_, B, T, NH, NKV, HD_,
+                      stream_);
+    lin_fwd(weight(y, 3, y.o), nullptr, y.lora[3], y.u[3].data(), site(l, 3), 0, dxn_.data(), y.att.data(), N, QD_, C_);
+    residual_add(resid_.data(), dxn_.data(), N * C_, stream_);  // dxn_ as scratch (N,C)
     LORALAB_CUDA_CHECK(cudaMemcpyAsync(y.x_mid.data(), resid_.data(), 2 * N * C_, cudaMemcpyDeviceToDevice, stream_));
     rmsnorm_forward(y.xn2.data(), y.rstd2.data(), y.x_mid.data(), y.mlp_norm.data(), N, C_, cfg_.rms_norm_eps, stream_);
-    lin_fwd(y, 4, y.gate, y.ga.data(), y.xn2.data(), N, C_, F_);
-    lin_fwd(y, 5, y.up, y.ua.data(), y.xn2.data(), N, C_, F_);
+    lin_fwd(weight(y, 4, y.gate), nullptr, y.lora[4], y.u[4].data(), site(l, 4), 0, y.ga.data(), y.xn2.data(), N, C_, F_);
+    lin_fwd(weight(y, 5, y.up), nullptr, y.lora[5], y.u[5].data(), site(l, 5), 0, y.ua.data(), y.xn2.data(), N, C_, F_);
     swiglu_forward(y.h.data(), y.ga.data(), y.ua.data(), N, F_, stream_);
-    lin_fwd(y, 6, y.down, dxn_.data(), y.h.data(), N, F_, C_);
+    lin_fwd(weight(y, 6, y.down), nullptr, y.lora[6], y.u[6].data(), site(l, 6), 0, dxn_.data(), y.h.data(), N, F_, C_);
     residual_add(resid_.data(), dxn_.data(), N * C_, stream_);
   }
   // dresid_ (N,C) in: d x_out; out: d x_in
   void layer_backward(LayerCuda& y, int64_t N, int B, int T) {
-    const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads;
+    const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, l = static_cast<int>(&y - layers_.data());
     bf16* dh = dmid_.data();
-    lin_bwd(y, 6, y.down, dh, dresid_.data(), y.h.data(), N, F_, C_, false);
+    lin_bwd(weight(y, 6, y.down), y.lora[6], y.u[6].data(), site(l, 6), 0, dh, dresid_.data(), y.h.data(), N, F_, C_, false);
     swiglu_backward(dgate_.data(), dup_.data(), dh, y.ga.data(), y.ua.data(), N, F_, stream_);
-    lin_bwd(y, 4, y.gate, dxn_.data(), dgate_.data(), y.xn2.data(), N, C_, F_, false);
-    lin_bwd(y, 5, y.up, dxn_.data(), dup_.data(), y.xn2.data(), N, C_, F_, true);
+    lin_bwd(weight(y, 4, y.gate), y.lora[4], y.u[4].data(), site(l, 4), 0, dxn_.data(), dgate_.data(), y.xn2.data(), N, C_, F_, false);
+    lin_bwd(weight(y, 5, y.up), y.lora[5], y.u[5].data(), site(l, 5), 0, dxn_.data(), dup_.data(), y.xn2.data(), N, C_, F_, true);
     rmsnorm_backward(dresid_.data(), nullptr, dxn_.data(), y.x_mid.data(), y.mlp_norm.data(), y.rstd2.data(), N, C_,
                      stream_);
     bf16* datt = dmid_.data();
-    lin_bwd(y, 3, y.o, datt, dresid_.data(), y.att.data(), N, QD_, C_, false);
+    lin_bwd(weight(y, 3, y.o), y.lora[3], y.u[3].data(), site(l, 3), 0, datt, dresid_.data(), y.att.data(), N, QD_, C_, false);
     attention_backward(dq_.data(), dk_.data(), dv_.data(), datt, y.qa.data(), y.ka.data(), y.va.data(), y.att.data(),
-                       y.lse.data(), lengths_.data(), B, T, NH, NKV, HD_, stream_);
-    rope_backward(dq_.data(), positions_.data(), rope_cos_.data(), rope_sin_.data(), N, NH, HD_, stream_);
-    rope_backward(dk_.data(), positions_.data(), rope_cos_.data(), rope_sin_.data(), N, NKV, HD_, stream_);
-    lin_bwd(y, 0, y.q, dxn_.data(), dq_.data(), y.xn1.data(), N, C_, QD_, false);
-    lin_bwd(y, 1, y.k, dxn_.data(), dk_.data(), y.xn1.data(), N, C_, KD_, true);
-    lin_bwd(y, 2, y.v, dxn_.data(), dv_.data(), y.xn1.data(), N, C_, KD_, true);
+                       y.lse.data(), lengths_, B, T, NH, NKV, HD_, stream_);
+    rope_backward(dq_.data(), positions_, rope_cos_.data(), rope_sin_.data(), N, NH, HD_, stream_);
+    rope_backward(dk_.data(), positions_, rope_cos_.data(), rope_sin_.data(), N, NKV, HD_, stream_);
+    lin_bwd(weight(y, 0, y.q), y.lora[0], y.u[0].data(), site(l, 0), 0, dxn_.data(), dq_.data(), y.xn1.data(), N, C_, QD_, false);
+    lin_bwd(weight(y, 1, y.k), y.lora[1], y.u[1].data(), site(l, 1), 0, dxn_.data(), dk_.data(), y.xn1.data(), N, C_, KD_, true);
+    lin_bwd(weight(y, 2, y.v), y.lora[2], y.u[2].data(), site(l, 2), 0, dxn_.data(), dv_.data(), y.xn1.data(), N, C_, KD_, true);
     rmsnorm_backward(dresid_.data(), nullptr, dxn_.data(), y.x_in.data(), y.attn_norm.data(), y.rstd1.data(), N, C_,
                      stream_);
   }
 
   ModelConfig cfg_;
+  LlamaCudaOptions opt_;
   CudaAllocator alloc_;
   cudaStream_t stream_ = nullptr;
-  int64_t C_ = 0, F_ = 0, V_ = 0, HD_ = 0, QD_ = 0, KD_ = 0, N_ = 0, count_ = 0;
-  int rope_T_ = 0;
-  bool quantized_ = false, double_quant_ = false;
+  PinnedStaging staging_;
+  int64_t C_ = 0, F_ = 0, V_ = 0, HD_ = 0, QD_ = 0, KD_ = 0, N_ = 0, count_ = 0, layers_acts_N_ = -1;
+  int B_ = 0, T_ = 0, rope_T_ = 0, grad_count_ = 0;
+  bool quantized_ = false, double_quant_ = false, training_ = false;
+  uint64_t step_ = 0;
   QuantType quant_type_ = QuantType::NF4;
   int64_t max_weight_ = 0;
   float scale_ = 0.0f;
@@ -340,10 +591,19 @@ class LlamaCuda {
   DeviceBuffer<bf16> embed_, final_norm_, head_;
   std::vector<LayerCuda> layers_;
   std::vector<std::unique_ptr<LoraCuda>> lora_;
-  DeviceBuffer<int32_t> tokens_, targets_, positions_, lengths_;
-  DeviceBuffer<float> rope_cos_, rope_sin_, rstd_f_, losses_, du_;
+  LoraCuda* head_lora_ = nullptr;
+  std::vector<char> has_targets_;  // (N) host: rows with a target (the head skips chunks without)
+  // the pass's uploaded ids in one device block: row_examples (N) | tokens | targets | positions | lengths
+  DeviceBuffer<int64_t> pass_dev_;
+  int64_t* row_examples_ = nullptr;
+  int32_t *tokens_ = nullptr, *targets_ = nullptr, *positions_ = nullptr, *lengths_ = nullptr;
+  DeviceBuffer<double> stats_, partial_;
+  DeviceBuffer<const float*> grad_ptrs_;
+  DeviceBuffer<int64_t> grad_sizes_;
+  DeviceBuffer<float> rope_cos_, rope_sin_, rstd_f_, losses_, du_, head_u_, logits_f32_;
   DeviceBuffer<bf16> ws_weight_;  // (max OUT*IN) dequantized QLoRA weight
-  DeviceBuffer<bf16> resid_, xn_f_, logits_, dresid_, dxn_, dmid_, dgate_, dup_, dq_, dk_, dv_;
+  DeviceBuffer<bf16> ws_xd_, ws_dxd_;  // (N, widest IN) LoRA dropout input and its gradient
+  DeviceBuffer<bf16> resid_, xn_f_, dxn_f_, logits_, dresid_, dxn_, dmid_, dgate_, dup_, dq_, dk_, dv_;
 };
 
 }  // namespace cuda

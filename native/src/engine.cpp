@@ -2,6 +2,7 @@
 // logits / logprobs / generate / step / eval with one thread pool and one memory tracker. With
 // model.quantize (QLoRA) the block linears are NF4/FP4 codes (see LlamaModel::make_linear).
 // Calls are serialised (a concurrent call is refused with E_BUSY); abort() stops the call in flight.
+// Engine::load sends device "cuda" / "cuda:N" to the CUDA engine (cuda/cuda_engine.cu) when built with CUDA.
 #include <memory>
 #include <string>
 
@@ -21,6 +22,9 @@
 #include "ops/cross_entropy.h"
 #include "quant/quant.h"
 #include "threadpool.h"
+#if defined(LORALAB_WITH_CUDA)
+#include "cuda_engine.h"
+#endif
 
 namespace loralab {
 
@@ -180,8 +184,8 @@ class CpuEngine final : public Engine {
       LORALAB_THROW("E_CONFIG_INVALID", "model.quantize needs train.method 'lora' (quantized weights cannot be fully finetuned)");
     if (opt_.precision == Precision::FP16True)
       LORALAB_THROW("E_PRECISION_UNSUPPORTED", "model.precision '16-true' needs a CUDA device (fp16 compute); on CPU use bf16-true or 32-true");
-    if (!(opt_.device.empty() || opt_.device == "cpu" || opt_.device == "auto"))
-      LORALAB_THROW("E_NOT_IMPLEMENTED", "device '" + opt_.device + "': the CUDA engine path is not implemented yet; use device 'cpu'");
+    LORALAB_CHECK(opt_.device.empty() || opt_.device == "cpu" || opt_.device == "auto", "E_INTERNAL",
+                  "device '" + opt_.device + "' reached the CPU engine (Engine::load dispatches CUDA devices)");
     if (opt_.method == Method::LoRA) {
       const LoraTargets& t = opt_.targets;
       LORALAB_CHECK(t.query || t.key || t.value || t.projection || t.mlp || t.head, "E_CONFIG_INVALID",
@@ -233,6 +237,19 @@ class CpuEngine final : public Engine {
   int steps_ = 0;
 };
 
+// options.device: "", "cpu" or "auto" (the C++ facade maps auto to the CPU; the trainer resolves
+// auto from the device report) -> -1; "cuda" -> 0; "cuda:N" -> N. Anything else: E_DEVICE_INVALID.
+int cuda_device_index(const std::string& device) {
+  if (device.empty() || device == "cpu" || device == "auto") return -1;
+  if (device == "cuda") return 0;
+  const std::string digits = device.compare(0, 5, "cuda:") == 0 ? device.substr(5) : std::string();
+  const bool number = !digits.empty() && digits.size() <= 4 &&
+                      digits.find_first_not_of("0123456789") == std::string::npos;
+  LORALAB_CHECK(number, "E_DEVICE_INVALID",
+                "device '" + device + "' is not a device name: use cpu, auto, cuda or cuda:N (N the GPU index, e.g. cuda:0)");
+  return std::stoi(digits);
+}
+
 }  // namespace
 
 std::unique_ptr<Engine> Engine::load(const std::string& folder, const EngineOptions& options) {
@@ -243,7 +260,16 @@ std::unique_ptr<Engine> Engine::load(const std::string& folder, const EngineOpti
   static const bool pinned = mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1;
   (void)pinned;
 #endif
-  return std::make_unique<CpuEngine>(folder, options);
+  const int cuda_index = cuda_device_index(options.device);
+  if (cuda_index < 0) return std::make_unique<CpuEngine>(folder, options);
+#if defined(LORALAB_WITH_CUDA)
+  return make_cuda_engine(folder, options, cuda_index);
+#else
+  LORALAB_THROW("E_NO_CUDA", "device '" + options.device +
+                                 "': this build of the engine has no CUDA support (it was compiled without nvcc / "
+                                 "LORALAB_CUDA=OFF); use device: cpu, or rebuild the native engine on a machine with "
+                                 "the CUDA toolkit");
+#endif
 }
 
 }  // namespace loralab
