@@ -10,6 +10,7 @@
 #include "ops/embedding.h"
 #include "ops/lora.h"
 #include "ops/matmul.h"
+#include "ops/residual_rmsnorm.h"
 #include "ops/rmsnorm.h"
 #include "ops/rope.h"
 #include "ops/swiglu.h"
@@ -42,6 +43,37 @@ static void test_rmsnorm(ThreadPool* pool) {
   rmsnorm_forward<float>(pool, of.data(), rf.data(), xf.data(), wf.data(), N, C, 1e-5f);
   objective();
   CHECK(gradcheck::max_abs_diff(of, out) < 1e-5);
+}
+
+// x_out = x + y, out = rmsnorm(x_out) * w; L = <out, w1> + <x_out, w2> (both outputs used downstream, as
+// in the decoder: the norm feeds the next block, x_out the next residual).
+static void test_residual_rmsnorm(ThreadPool* pool) {
+  const int64_t N = 5, C = 13;  // C not a multiple of the 8 partial sums
+  V x(N * C), y(N * C), w(C), w1(N * C), w2(N * C), xo(N * C), out(N * C), rstd(N);
+  fill_uniform(x, 31), fill_uniform(y, 32), fill_uniform(w, 33, 0.5, 1.5), fill_uniform(w1, 34), fill_uniform(w2, 35);
+  auto objective = [&] {
+    residual_rmsnorm_forward<double>(nullptr, xo.data(), out.data(), rstd.data(), x.data(), y.data(), w.data(), N, C,
+                                     1e-5f);
+    return gradcheck::dot(out, w1) + gradcheck::dot(xo, w2);
+  };
+  objective();
+  V dresid = w2, dw(C, 0);  // the gradient reaching x_out from above
+  residual_rmsnorm_backward<double>(nullptr, dresid.data(), dw.data(), w1.data(), xo.data(), w.data(), rstd.data(), N, C);
+  CHECK(fd_error("residual_rmsnorm dx", x, dresid, objective) < kTol);
+  CHECK(fd_error("residual_rmsnorm dy", y, dresid, objective) < kTol);
+  CHECK(fd_error("residual_rmsnorm dweight", w, dw, objective) < kTol);
+  // fp32 path against fp64, written in place over y (x_out aliases an input, as the model calls it)
+  auto xf = to_f(x), yf = to_f(y), wf = to_f(w);
+  std::vector<float> of(N * C), rf(N);
+  objective();
+  residual_rmsnorm_forward<float>(pool, yf.data(), of.data(), rf.data(), xf.data(), yf.data(), wf.data(), N, C, 1e-5f);
+  CHECK(gradcheck::max_abs_diff(yf, xo) < 1e-6);
+  CHECK(gradcheck::max_abs_diff(of, out) < 1e-5);
+  CHECK(gradcheck::max_abs_diff(rf, rstd) < 1e-5);
+  std::vector<float> df = to_f(w2), dwf(C, 0.0f), w1f = to_f(w1);
+  residual_rmsnorm_backward<float>(pool, df.data(), dwf.data(), w1f.data(), yf.data(), wf.data(), rf.data(), N, C);
+  CHECK(gradcheck::max_abs_diff(df, dresid) < 1e-5);
+  CHECK(gradcheck::max_abs_diff(dwf, dw) < 1e-5);
 }
 
 static void test_rope(ThreadPool* pool) {
@@ -220,6 +252,7 @@ static void test_linear_and_lora(ThreadPool* pool) {
 int main() {
   ThreadPool pool(2);
   test_rmsnorm(&pool);
+  test_residual_rmsnorm(&pool);
   test_rope(&pool);
   test_attention(&pool);
   test_swiglu(&pool);

@@ -1,7 +1,7 @@
 // ctest: GEMM kernels of every instruction set the CPU has (odd sizes, fp32 and bf16 weights)
 // against a double reference; the tiled attention backward against the per-pair kernel; bitwise
 // equality for 1 vs 2 threads; AdamW / SGD against torch's formulas; dropout statistics and
-// reproducibility. Legend: M, N, K GEMM dims.
+// reproducibility; the fused residual + RMSNorm bitwise against the unfused ops. Legend: M, N, K GEMM dims.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,6 +13,9 @@
 #include "ops/attention.h"
 #include "ops/dropout.h"
 #include "ops/matmul.h"
+#include "ops/residual.h"
+#include "ops/residual_rmsnorm.h"
+#include "ops/rmsnorm.h"
 #include "ops/sgd.h"
 #include "test_util.h"
 #include "threadpool.h"
@@ -141,6 +144,35 @@ static void test_dropout() {
   CHECK_NEAR(lhs, rhs, 1e-3);
 }
 
+// residual_rmsnorm_forward (in place, as the model calls it) == residual_add then rmsnorm_forward,
+// bitwise, for 1 and 2 threads; rmsnorm_apply with the saved rstd == the forward's output, bitwise;
+// the fused backward == rmsnorm_backward accumulated into the residual gradient, bitwise.
+static void test_residual_rmsnorm_fused() {
+  const int64_t N = 37, C = 299;  // rows past a 16-row task, channels past a multiple of 8
+  std::vector<float> x(N * C), y(N * C), w(C), g(N * C), d0(N * C);
+  fill_uniform(x, 51), fill_uniform(y, 52), fill_uniform(w, 53, 0.5, 1.5), fill_uniform(g, 54), fill_uniform(d0, 55);
+  ThreadPool one(1), two(2);
+  std::vector<float> ref_x = x, ref_out(N * C), ref_rstd(N);
+  residual_add<float>(&one, ref_x.data(), y.data(), N * C);
+  rmsnorm_forward<float>(&one, ref_out.data(), ref_rstd.data(), ref_x.data(), w.data(), N, C, 1e-6f);
+  for (ThreadPool* pool : {&one, &two}) {
+    std::vector<float> xo = x, out(N * C), rstd(N);
+    residual_rmsnorm_forward<float>(pool, xo.data(), out.data(), rstd.data(), xo.data(), y.data(), w.data(), N, C, 1e-6f);
+    CHECK(xo == ref_x);
+    CHECK(out == ref_out);
+    CHECK(rstd == ref_rstd);
+    std::vector<float> applied(N * C);
+    rmsnorm_apply<float>(pool, applied.data(), xo.data(), w.data(), rstd.data(), N, C);
+    CHECK(applied == ref_out);
+  }
+  std::vector<float> ref_d = d0, ref_dw(C, 0.0f);
+  rmsnorm_backward<float>(&one, ref_d.data(), ref_dw.data(), g.data(), ref_x.data(), w.data(), ref_rstd.data(), N, C);
+  std::vector<float> d = d0, dw(C, 0.0f);
+  residual_rmsnorm_backward<float>(&two, d.data(), dw.data(), g.data(), ref_x.data(), w.data(), ref_rstd.data(), N, C);
+  CHECK(d == ref_d);
+  CHECK(dw == ref_dw);
+}
+
 // The plain and AVX2 builds of the attention kernels agree (the dispatched one is also checked
 // against fp64 in test_ops_grad).
 static void check_attention_builds() {
@@ -216,5 +248,6 @@ int main() {
   test_adamw();
   test_sgd();
   test_dropout();
+  test_residual_rmsnorm_fused();
   return test_summary("test_ops_kernels");
 }

@@ -150,7 +150,17 @@ class LlamaModel {
   // A block linear (q,k,v,o,gate,up,down): quantized straight from the mapped checkpoint when
   // options.quantize is set, else make_param(..., matrix = true).
   void make_linear(Param& p, const std::string& name, std::vector<int64_t> shape, const CheckpointReader& ckpt);
-  void layer_forward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* x_out);
+  // The RMSNorm that reads a layer's output (the next layer's attn_norm or the final norm), fused with
+  // the layer's last residual add: weight, normed output (N,C) and rstd (N).
+  struct NextNorm {
+    const Param* weight = nullptr;
+    float* out = nullptr;
+    float* rstd = nullptr;
+  };
+  // pre_normed: ws_xn_ and a.rstd1 already hold this layer's normed input (the previous layer's
+  // NextNorm); next.weight null: x_out is left un-normed (recomputation under checkpointing).
+  void layer_forward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* x_out, bool pre_normed,
+                     const NextNorm& next);
   void layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid);
   // A linear layer with its optional LoRA path; rows (N) identify tokens for the dropout key.
   struct Rows {

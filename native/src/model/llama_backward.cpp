@@ -8,6 +8,7 @@
 #include "ops/attention.h"
 #include "ops/embedding.h"
 #include "ops/lora.h"
+#include "ops/residual_rmsnorm.h"
 #include "ops/rmsnorm.h"
 #include "ops/rope.h"
 #include "ops/swiglu.h"
@@ -69,14 +70,14 @@ void LlamaModel::layer_backward(int l, PassContext& ctx, const float* x_in, Laye
   ws_dup_.ensure(mem_, ws, N * F_);
   swiglu_backward<float>(pool_, ws_dgate_.data(), ws_dup_.data(), dh, a.gate.data(), a.up.data(), N, F_);
   float* xn = ws_xn_.data();
-  rmsnorm_forward<float>(pool_, xn, nullptr, a.x_mid.data(), L.mlp_norm.f32(), N, C_, cfg_.rms_norm_eps);
+  rmsnorm_apply<float>(pool_, xn, a.x_mid.data(), L.mlp_norm.f32(), a.rstd2.data(), N, C_);
   float* dxn = zeroed(ws_dxn_, N * C_);
   linear_bwd(ctx, rows, site(PeftModule::Gate), L.gate, nullptr, L.lora[4], dxn, ws_dgate_.data(), xn,
              lora_u(PeftModule::Gate), N);
   linear_bwd(ctx, rows, site(PeftModule::Up), L.up, nullptr, L.lora[5], dxn, ws_dup_.data(), xn,
              lora_u(PeftModule::Up), N);
-  rmsnorm_backward<float>(pool_, dresid, norm_grad(L.mlp_norm), dxn, a.x_mid.data(), L.mlp_norm.f32(), a.rstd2.data(),
-                          N, C_);
+  residual_rmsnorm_backward<float>(pool_, dresid, norm_grad(L.mlp_norm), dxn, a.x_mid.data(), L.mlp_norm.f32(),
+                                   a.rstd2.data(), N, C_);
   // attention block: x_mid = x_in + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))); dresid holds d x_mid
   float* datt = zeroed(ws_datt_, N * QD_);
   linear_bwd(ctx, rows, site(PeftModule::O), L.o, nullptr, L.lora[3], datt, dresid, a.att.data(), lora_u(PeftModule::O), N);
@@ -87,12 +88,13 @@ void LlamaModel::layer_backward(int l, PassContext& ctx, const float* x_in, Laye
                             a.v.data(), a.att.data(), a.lse.data(), ctx.lengths, B, T, NH, NKV, HD);
   rope_backward<float>(pool_, ws_dq_.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NH, HD);
   rope_backward<float>(pool_, ws_dk_.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NKV, HD);
-  rmsnorm_forward<float>(pool_, xn, nullptr, x_in, L.attn_norm.f32(), N, C_, cfg_.rms_norm_eps);
+  rmsnorm_apply<float>(pool_, xn, x_in, L.attn_norm.f32(), a.rstd1.data(), N, C_);
   dxn = zeroed(ws_dxn_, N * C_);
   linear_bwd(ctx, rows, site(PeftModule::Q), L.q, &L.q_bias, L.lora[0], dxn, ws_dq_.data(), xn, lora_u(PeftModule::Q), N);
   linear_bwd(ctx, rows, site(PeftModule::K), L.k, &L.k_bias, L.lora[1], dxn, ws_dk_.data(), xn, lora_u(PeftModule::K), N);
   linear_bwd(ctx, rows, site(PeftModule::V), L.v, &L.v_bias, L.lora[2], dxn, ws_dv_.data(), xn, lora_u(PeftModule::V), N);
-  rmsnorm_backward<float>(pool_, dresid, norm_grad(L.attn_norm), dxn, x_in, L.attn_norm.f32(), a.rstd1.data(), N, C_);
+  residual_rmsnorm_backward<float>(pool_, dresid, norm_grad(L.attn_norm), dxn, x_in, L.attn_norm.f32(), a.rstd1.data(),
+                                   N, C_);
 }
 
 void LlamaModel::backward(PassContext& ctx) {
@@ -103,8 +105,8 @@ void LlamaModel::backward(PassContext& ctx) {
   ws_dresid_.ensure(mem_, MemCategory::Workspace, N * C_);
   float* dresid = ws_dresid_.data();  // (N,C)
   std::fill(dresid, dresid + N * C_, 0.0f);
-  rmsnorm_backward<float>(pool_, dresid, final_norm_.trainable ? final_norm_.grad.data() : nullptr, dxn_f_.data(),
-                          resid_[L].data(), final_norm_.f32(), rstd_f_.data(), N, C_);
+  residual_rmsnorm_backward<float>(pool_, dresid, final_norm_.trainable ? final_norm_.grad.data() : nullptr,
+                                   dxn_f_.data(), resid_[L].data(), final_norm_.f32(), rstd_f_.data(), N, C_);
   // LoRA: layers below the lowest adapted one need no gradient
   int lowest = 0;
   if (opt_.method == Method::LoRA) {
@@ -118,7 +120,7 @@ void LlamaModel::backward(PassContext& ctx) {
   for (int l = L - 1; l >= lowest; --l) {
     check_abort();
     LayerActs& a = recompute ? acts_[0] : acts_[l];
-    if (recompute) layer_forward(l, ctx, resid_[l].data(), a, ws_scratch_out_.data());
+    if (recompute) layer_forward(l, ctx, resid_[l].data(), a, ws_scratch_out_.data(), false, NextNorm{});
     layer_backward(l, ctx, resid_[l].data(), a, dresid);
   }
   if (embed_.trainable) embedding_backward<float>(pool_, embed_.grad.data(), dresid, ctx.tokens, N, C_);

@@ -12,6 +12,7 @@
 #include "ops/embedding.h"
 #include "ops/lora.h"
 #include "ops/residual.h"
+#include "ops/residual_rmsnorm.h"
 #include "ops/rmsnorm.h"
 #include "ops/rope.h"
 #include "ops/swiglu.h"
@@ -41,7 +42,8 @@ void LlamaModel::linear_fwd(const PassContext& ctx, const Rows& rows, int site, 
   lora_forward(pool_, out, u, xd, lora->A.f32(), lora->B.f32(), lora_scale_, N, IC, OC, lora_cfg_.r);
 }
 
-void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* x_out) {
+void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* x_out, bool pre_normed,
+                               const NextNorm& next) {
   LlamaLayer& L = layers_[l];
   const int64_t B = ctx.B, T = ctx.T, N = B * T, NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
   const Rows rows{ctx.row_examples.data(), ctx.positions.data()};
@@ -49,7 +51,7 @@ void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, Layer
   auto lora_u = [&](PeftModule m) { return L.lora[static_cast<int>(m)] ? a.lora_u[static_cast<int>(m)].data() : nullptr; };
   // attention block
   float* xn = ws_xn_.data();  // (N,C) normed input, recomputed by backward
-  rmsnorm_forward<float>(pool_, xn, a.rstd1.data(), x_in, L.attn_norm.f32(), N, C_, cfg_.rms_norm_eps);
+  if (!pre_normed) rmsnorm_forward<float>(pool_, xn, a.rstd1.data(), x_in, L.attn_norm.f32(), N, C_, cfg_.rms_norm_eps);
   linear_fwd(ctx, rows, site(PeftModule::Q), L.q, &L.q_bias, L.lora[0], a.q.data(), xn, N, lora_u(PeftModule::Q));
   linear_fwd(ctx, rows, site(PeftModule::K), L.k, &L.k_bias, L.lora[1], a.k.data(), xn, N, lora_u(PeftModule::K));
   linear_fwd(ctx, rows, site(PeftModule::V), L.v, &L.v_bias, L.lora[2], a.v.data(), xn, N, lora_u(PeftModule::V));
@@ -66,15 +68,19 @@ void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, Layer
                              NH, NKV, HD);
   }
   linear_fwd(ctx, rows, site(PeftModule::O), L.o, nullptr, L.lora[3], a.x_mid.data(), a.att.data(), N, lora_u(PeftModule::O));
-  residual_add<float>(pool_, a.x_mid.data(), x_in, N * C_);
-  // MLP block
-  rmsnorm_forward<float>(pool_, xn, a.rstd2.data(), a.x_mid.data(), L.mlp_norm.f32(), N, C_, cfg_.rms_norm_eps);
+  // MLP block: x_mid += x_in and its norm in one pass
+  residual_rmsnorm_forward<float>(pool_, a.x_mid.data(), xn, a.rstd2.data(), a.x_mid.data(), x_in, L.mlp_norm.f32(), N,
+                                  C_, cfg_.rms_norm_eps);
   linear_fwd(ctx, rows, site(PeftModule::Gate), L.gate, nullptr, L.lora[4], a.gate.data(), xn, N, lora_u(PeftModule::Gate));
   linear_fwd(ctx, rows, site(PeftModule::Up), L.up, nullptr, L.lora[5], a.up.data(), xn, N, lora_u(PeftModule::Up));
   float* hmid = ws_hmid_.data();  // (N,F) SwiGLU output, recomputed by backward
   swiglu_forward<float>(pool_, hmid, a.gate.data(), a.up.data(), N, F_);
   linear_fwd(ctx, rows, site(PeftModule::Down), L.down, nullptr, L.lora[6], x_out, hmid, N, lora_u(PeftModule::Down));
-  residual_add<float>(pool_, x_out, a.x_mid.data(), N * C_);
+  if (next.weight)  // x_out += x_mid and the next norm in one pass
+    residual_rmsnorm_forward<float>(pool_, x_out, next.out, next.rstd, x_out, a.x_mid.data(), next.weight->f32(), N, C_,
+                                    cfg_.rms_norm_eps);
+  else
+    residual_add<float>(pool_, x_out, a.x_mid.data(), N * C_);
 }
 
 void LlamaModel::forward(PassContext& ctx) {
@@ -99,16 +105,18 @@ void LlamaModel::forward(PassContext& ctx) {
   for (auto& a : acts_) ensure_acts(a, B, T);
   if (static_cast<int>(resid_.size()) != L + 1) resid_ = std::vector<Buffer<float>>(L + 1);
   for (auto& r : resid_) r.ensure(mem_, MemCategory::Activations, N * C_);
-  acts_B_ = B, acts_T_ = T;
-  embedding_forward(pool_, resid_[0].data(), ctx.tokens, embed_.view(), N, C_, V_);
-  for (int l = 0; l < L; ++l) {
-    check_abort();
-    layer_forward(l, ctx, resid_[l].data(), acts_[keep_all ? l : 0], resid_[l + 1].data());
-  }
   rstd_f_.ensure(mem_, MemCategory::Activations, N);
   xn_f_.ensure(mem_, MemCategory::Activations, N * C_);
-  rmsnorm_forward<float>(pool_, xn_f_.data(), rstd_f_.data(), resid_[L].data(), final_norm_.f32(), N, C_,
-                         cfg_.rms_norm_eps);
+  acts_B_ = B, acts_T_ = T;
+  embedding_forward(pool_, resid_[0].data(), ctx.tokens, embed_.view(), N, C_, V_);
+  // each layer's last residual add is fused with the norm that reads its output: the next layer's
+  // attn_norm (into ws_xn_ and that layer's rstd1) or, after the last layer, the final norm
+  for (int l = 0; l < L; ++l) {
+    check_abort();
+    NextNorm next{&final_norm_, xn_f_.data(), rstd_f_.data()};
+    if (l + 1 < L) next = NextNorm{&layers_[l + 1].attn_norm, ws_xn_.data(), acts_[keep_all ? l + 1 : 0].rstd1.data()};
+    layer_forward(l, ctx, resid_[l].data(), acts_[keep_all ? l : 0], resid_[l + 1].data(), l > 0, next);
+  }
 }
 
 double LlamaModel::head_loss(PassContext& ctx, const int32_t* targets, float dloss, float* losses_out) {
