@@ -2,7 +2,7 @@
 // generate/eval and the estimator calibration agree).
 import { availableParallelism } from 'node:os';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
-import type { EngineOptions } from '../addon';
+import type { DeviceReport, EngineOptions } from '../addon';
 
 /** Threads: LORALAB_THREADS (the extension's loraLab.threads setting) when > 0, else every core. */
 export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
@@ -10,8 +10,37 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism();
 }
 
-export function engineOptions(config: LoraLabConfig, totalSteps: number, training = true): EngineOptions {
-  const device = config.device === 'auto' ? 'cpu' : config.device;
+/** Why the CUDA engine cannot run this config (null when it can): it trains LoRA / QLoRA in bf16 only. */
+export function cudaRefusal(config: LoraLabConfig): string | null {
+  if (config.train.method !== 'lora') return `train.method '${config.train.method}' is not implemented on CUDA`;
+  if (config.train.gradient_checkpointing) return 'train.gradient_checkpointing is not implemented on CUDA';
+  if (config.model.precision !== 'bf16-true' && config.model.precision !== 'bf16-mixed') return `model.precision '${config.model.precision}' is not implemented on CUDA`;
+  return null;
+}
+
+/** A usable CUDA device in the addon's device report (built with CUDA, a device listed, no reason against). */
+export function cudaUsable(report: DeviceReport): boolean {
+  return report.cuda.builtWithCuda && report.cuda.devices.length > 0 && !report.cuda.unavailableReason;
+}
+
+/**
+ * The engine device of config `device`: 'auto' is 'cuda' when the device report (read only for
+ * 'auto'; a report that throws counts as none) shows a usable CUDA device and the CUDA engine runs
+ * this config, else 'cpu'; an explicit device passes through (the engine refuses what it cannot use).
+ */
+export function resolveDevice(config: LoraLabConfig, report: () => DeviceReport): string {
+  if (config.device !== 'auto') return config.device;
+  if (cudaRefusal(config) !== null) return 'cpu';
+  try {
+    return cudaUsable(report()) ? 'cuda' : 'cpu';
+  } catch {
+    return 'cpu';
+  }
+}
+
+/** `report`: the addon's device report, which resolves device 'auto'; without it 'auto' is 'cpu'. */
+export function engineOptions(config: LoraLabConfig, totalSteps: number, training = true, report?: () => DeviceReport): EngineOptions {
+  const device = report ? resolveDevice(config, report) : config.device === 'auto' ? 'cpu' : config.device;
   return {
     precision: config.model.precision,
     quantize: config.model.quantize,

@@ -97,12 +97,15 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
     if (data.prefixViolations > 0) sink.log(runDir, 'warn', `${data.prefixViolations} examples: prompt tokens are not a prefix of prompt + response tokens (masked up to the common prefix)`);
 
     const addon = loadAddon();
-    engine = await addon.loadEngine(config.model.checkpoint, engineOptions(config, totalSteps));
+    const options = engineOptions(config, totalSteps, true, () => addon.deviceReport());
+    engine = await addon.loadEngine(config.model.checkpoint, options);
     const report = addon.deviceReport();
+    const onCuda = (options.device ?? 'cpu').startsWith('cuda');
+    const gpu = onCuda ? report.cuda.devices.find((d) => d.index === Number((options.device ?? '').split(':')[1] ?? 0)) : undefined;
     record = RunRecord.create(runDir, {
-      ...baseRunJson(plan, startedMs, 0, totalSteps, 'cpu', engine.computePath()),
+      ...baseRunJson(plan, startedMs, 0, totalSteps, onCuda ? 'cuda' : 'cpu', engine.computePath()),
       engineVersion: report.engineVersion,
-      device: { kind: 'cpu', name: engine.deviceName(), computePath: engine.computePath(), memoryBytes: report.cpu.totalMemoryBytes },
+      device: { kind: onCuda ? 'cuda' : 'cpu', name: engine.deviceName(), computePath: engine.computePath(), memoryBytes: onCuda ? gpu?.totalMemoryBytes : report.cpu.totalMemoryBytes },
     });
     record.startHeartbeat();
 
