@@ -119,6 +119,7 @@ class LlamaCuda {
     LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
   ~LlamaCuda() {
+    cudaSetDevice(alloc_.device());
     if (stream_) cudaStreamSynchronize(stream_), cudaStreamDestroy(stream_);
     cudaGetLastError();
   }
@@ -187,7 +188,11 @@ class LlamaCuda {
   }
 
   // Starts a public call: waits for the stream (so staged uploads of earlier calls are consumed).
-  void begin_call() { staging_.reset(stream_); }
+  // Also selects this model's device on the calling thread (the addon calls from worker threads).
+  void begin_call() {
+    LORALAB_CUDA_CHECK(cudaSetDevice(alloc_.device()));
+    staging_.reset(stream_);
+  }
   // stats: [0] summed loss of the head passes, [1] squared gradient norm (after grad_sumsq())
   void zero_stats() { LORALAB_CUDA_CHECK(cudaMemsetAsync(stats_.data(), 0, stats_.bytes(), stream_)); }
   void grad_sumsq() {

@@ -204,12 +204,12 @@ void test_adamw(const std::string& dir, int V) {
 }
 
 void test_sgd(const std::string& dir, int V, float dropout, const char* label) {
-  std::printf("== SGD (momentum, weight decay, grad clip 0.01)%s\n", label);
+  std::printf("== SGD (momentum, weight decay, grad clip 1e-4)%s\n", label);
   EngineOptions o = base_options("cuda");
   o.optimizer = OptimizerKind::SGD;
-  o.learning_rate = 0.5f;
+  o.learning_rate = 20.0f;
   o.weight_decay = 0.01f;
-  o.grad_clip = 0.01f;
+  o.grad_clip = 1e-4f;
   o.lora_dropout = dropout;
   Pair p = load_both(dir, o);
   const std::vector<Batch> mbs = two_micro_batches(V);
@@ -244,7 +244,8 @@ void test_state(const std::string& dir, int V) {
   EngineOptions o = base_options("cuda");
   o.lora_dropout = 0.1f;
   auto g1 = Engine::load(dir, o);
-  g1->step(mbs), g1->step(mbs);
+  g1->step(mbs);
+  g1->step(mbs);
   const std::string st = tiny::make_temp_dir("ec_state");
   g1->save_state(st);
   StepResult third = g1->step(mbs);
@@ -278,15 +279,8 @@ void test_state(const std::string& dir, int V) {
 void test_generate(const std::string& dir, int V) {
   std::printf("== generate\n");
   Pair p = load_both(dir, base_options("cuda"));
-  const std::vector<int32_t> prompt = {3, 17, 42, 8, 25};
-  GenerateOptions g;
-  g.max_new_tokens = 8;
-  std::vector<int32_t> cpu = p.cpu->generate(prompt, g, nullptr), gpu = p.gpu->generate(prompt, g, nullptr);
-  CHECK(cpu.size() == 8 && gpu.size() == 8);
-  // compare up to the first token whose CPU top-1 / top-2 margin is within the bf16 tolerance
-  std::vector<int32_t> seq = prompt;
-  size_t stable = 0;
-  for (; stable < cpu.size(); ++stable) {
+  // true when the CPU's top-1 / top-2 logit margin after seq is well above the bf16 tolerance
+  auto clear_argmax = [&](const std::vector<int32_t>& seq) {
     Batch b;
     b.rows = 1, b.seq_len = static_cast<int>(seq.size()), b.tokens = seq;
     std::vector<float> lg = p.cpu->logits(b);
@@ -294,9 +288,23 @@ void test_generate(const std::string& dir, int V) {
     std::vector<float> row(last, last + V);
     std::sort(row.begin(), row.end(), std::greater<float>());
     const float maxabs = std::max(std::fabs(row.front()), std::fabs(row.back()));
-    if (row[0] - row[1] <= 0.06f * maxabs) break;
-    seq.push_back(cpu[stable]);
+    return row[0] - row[1] > 0.06f * maxabs;
+  };
+  std::vector<int32_t> prompt;  // the first of a few seeded prompts whose first token is clear
+  for (uint64_t s = 0; s < 64 && prompt.empty(); ++s) {
+    std::vector<int32_t> cand = tiny::make_batch(1, 5, V, 100 + s).tokens;
+    if (clear_argmax(cand)) prompt = cand;
   }
+  CHECK(!prompt.empty());
+  if (prompt.empty()) return;
+  GenerateOptions g;
+  g.max_new_tokens = 8;
+  std::vector<int32_t> cpu = p.cpu->generate(prompt, g, nullptr), gpu = p.gpu->generate(prompt, g, nullptr);
+  CHECK(cpu.size() == 8 && gpu.size() == 8);
+  // compare up to the first token whose CPU margin is within the tolerance
+  std::vector<int32_t> seq = prompt;
+  size_t stable = 0;
+  for (; stable < cpu.size() && clear_argmax(seq); ++stable) seq.push_back(cpu[stable]);
   std::printf("  cpu/cuda greedy tokens agree on the %zu with a clear argmax:", stable);
   for (size_t i = 0; i < cpu.size(); ++i) std::printf(" %d/%d", cpu[i], i < gpu.size() ? gpu[i] : -1);
   std::printf("\n");
