@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # GPU verification of LoRA Lab's CUDA engine, for a machine with an NVIDIA GPU and no Node:
 #   1. configure + build the native engine with plain CMake (-DLORALAB_CUDA=ON)
-#   2. ctest -L cuda (every CUDA op vs the CPU reference)
+#   2. ctest -L cuda: every CUDA op vs the CPU reference (test_ops_cuda), the CUDA Llama vs the CPU
+#      engine (test_llama_cuda), the CUDA Engine facade vs the CPU engine (test_engine_cuda); every
+#      test's full output in ctest-cuda-output.log
 #   3. random tiny Llama vs PyTorch transformers + peft: logits, loss, LoRA grads, adapter after one
 #      AdamW step loaded with PeftModel.from_pretrained (bench_cuda_compare + compare_torch.py)
 #   4. benchmarks: bench_cuda_ops (kernels) and the same shapes in PyTorch; whole-model LoRA
@@ -35,13 +37,14 @@ else
   note "build: FAILED (see build.log)"; tail -n 30 "$OUT/build.log"; exit 1
 fi
 
-# ---- 2. CUDA op tests (2 min) --------------------------------------------------------------------
-if timeout $(limit 90) ctest --test-dir "$BUILD" -L cuda --output-on-failure > "$OUT/ctest-cuda.log" 2>&1; then
+# ---- 2. CUDA tests (2 min): ops, the CUDA Llama, the CUDA Engine ----------------------------------
+if timeout $(limit 120) ctest --test-dir "$BUILD" -L cuda --output-on-failure > "$OUT/ctest-cuda.log" 2>&1; then
   note "ctest -L cuda: passed"
 else
   note "ctest -L cuda: FAILED (see ctest-cuda.log)"
 fi
-grep -E "tests passed|tests failed|Skipped|Failed" "$OUT/ctest-cuda.log" | tee -a "$SUMMARY"
+grep -E "tests passed|tests failed|Skipped|Failed|test_engine_cuda" "$OUT/ctest-cuda.log" | tee -a "$SUMMARY"
+cp "$BUILD/Testing/Temporary/LastTest.log" "$OUT/ctest-cuda-output.log" 2> /dev/null || true   # every test's own output
 timeout $(limit 30) "$BUILD/test_ops_cuda" > "$OUT/test_ops_cuda.txt" 2>&1 || true   # the per-tensor worst differences
 
 # ---- 3. tiny Llama vs PyTorch transformers + peft (2 min) -----------------------------------------
