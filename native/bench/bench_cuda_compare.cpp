@@ -8,7 +8,7 @@
 // Throughput mode: bench_cuda_compare --bench MODEL_DIR B T STEPS [nf4|nf4-dq|fp4]: LoRA r=8 on q/v
 // (QLoRA base weights when a scheme is given; PEFT init: A
 // random, B zero), random tokens, one warm-up step then STEPS timed AdamW steps (forward, backward,
-// update, with the loss readout); prints one JSON line with tokens/s and the peak device memory.
+// update, with the loss + grad-norm readout, as CudaEngine::step); prints one JSON line with tokens/s and the peak device memory.
 #include <cstdio>
 
 #ifndef LORALAB_WITH_CUDA
@@ -17,6 +17,7 @@ int main() {
   return 77;
 }
 #else
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -74,10 +75,21 @@ int bench(const std::string& model_dir, int B, int T, int steps, const std::stri
   AdamWHyper h;
   h.lr = 1e-4f;
   double loss = 0;
-  auto run_step = [&](int64_t step) {
-    loss = model.forward_loss(tokens, targets, B, T);
+  const int64_t count = std::count_if(targets.begin(), targets.end(), [](int32_t t) { return t != -100; });
+  cuda::PassInput in;
+  in.B = B, in.T = T, in.tokens = tokens.data(), in.targets = targets.data(), in.training = true;
+  auto run_step = [&](int64_t step) {  // what CudaEngine::step does for one micro-batch
+    model.begin_call();
     model.zero_grads();
-    model.backward(B, T);
+    model.zero_stats();
+    in.step = static_cast<uint64_t>(step - 1);
+    model.forward(in);
+    model.head_loss(1.0f / static_cast<float>(count));
+    model.backward();
+    model.grad_sumsq();
+    double sum = 0, sumsq = 0;
+    model.read_stats(&sum, &sumsq);
+    loss = sum / static_cast<double>(count);
     h.step = step;
     model.adamw_step(h);
     LORALAB_CUDA_CHECK(cudaStreamSynchronize(model.stream()));
