@@ -183,7 +183,7 @@ class CpuEngine final : public Engine {
     if (opt_.method == Method::Full && opt_.quantize != Quantize::None)
       LORALAB_THROW("E_CONFIG_INVALID", "model.quantize needs train.method 'lora' (quantized weights cannot be fully finetuned)");
     if (opt_.precision == Precision::FP16True)
-      LORALAB_THROW("E_PRECISION_UNSUPPORTED", "model.precision '16-true' needs a CUDA device (fp16 compute); on CPU use bf16-true or 32-true");
+      LORALAB_THROW("E_PRECISION_UNSUPPORTED", "model.precision '16-true' (fp16 compute) is not implemented on either engine; use bf16-true or 32-true on CPU, bf16-true on CUDA");
     LORALAB_CHECK(opt_.device.empty() || opt_.device == "cpu" || opt_.device == "auto", "E_INTERNAL",
                   "device '" + opt_.device + "' reached the CPU engine (Engine::load dispatches CUDA devices)");
     if (opt_.method == Method::LoRA) {
