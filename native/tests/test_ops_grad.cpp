@@ -8,7 +8,9 @@
 #include "ops/attention.h"
 #include "ops/cross_entropy.h"
 #include "ops/embedding.h"
+#include "ops/dropout.h"
 #include "ops/lora.h"
+#include "ops/lora_fused.h"
 #include "ops/matmul.h"
 #include "ops/residual_rmsnorm.h"
 #include "ops/rmsnorm.h"
@@ -143,8 +145,9 @@ static void test_attention(ThreadPool* pool) {
   std::vector<float> oc(T * QD);
   attention_forward_cached(pool, oc.data(), qf.data(), kf.data(), vf.data(), 0, T, NH, NKV, HD);
   CHECK(gradcheck::max_abs_diff(oc, std::vector<float>(of.begin(), of.begin() + T * QD)) < 1e-6);
-  std::vector<float> oc2(2 * QD);  // the last two queries given a cache of 3 earlier positions
-  attention_forward_cached(pool, oc2.data(), qf.data() + 3 * QD, kf.data(), vf.data(), 3, 2, NH, NKV, HD);
+  std::vector<float> oc2(2 * QD);  // the last two queries given a cache of 3 earlier positions (caller scratch)
+  std::vector<float> cscratch(attention_cached_scratch_floats(3 + 2, NH), 9.0f);
+  attention_forward_cached(pool, oc2.data(), qf.data() + 3 * QD, kf.data(), vf.data(), 3, 2, NH, NKV, HD, cscratch.data());
   CHECK(gradcheck::max_abs_diff(oc2, std::vector<float>(of.begin() + 3 * QD, of.begin() + T * QD)) < 1e-6);
 }
 
@@ -249,6 +252,59 @@ static void test_linear_and_lora(ThreadPool* pool) {
   CHECK(gradcheck::max_abs_diff(dBf, dB) < 1e-5);
 }
 
+// The engine's LoRA path with dropout (lora_fused_*) against the fp64 reference of out += scale *
+// (x*M) A^T B^T, M the dropout's kept/(1-p) factors read off dropout_forward of ones; the reference's
+// gradients (x, A, B) against central differences. N spans two 256-row dropout blocks.
+static void test_lora_fused_dropout(ThreadPool* pool) {
+  const int64_t N = 300, IC = 9, OC = 6, R = 3;
+  const float p = 0.3f;
+  std::vector<int64_t> ids(N);
+  std::vector<int32_t> pos(N);
+  for (int64_t n = 0; n < N; ++n) ids[n] = n / 100, pos[n] = static_cast<int32_t>(n % 100);
+  const DropoutKey key{42, 7, 19, ids.data(), pos.data()};
+  std::vector<float> ones(N * IC, 1.0f), maskf(N * IC);
+  dropout_forward(nullptr, maskf.data(), ones.data(), key, p, N, IC);
+  V M(maskf.begin(), maskf.end()), x(N * IC), A(R * IC), Bm(OC * R), wout(N * OC), out(N * OC), u(N * R), xd(N * IC);
+  fill_uniform(x, 61), fill_uniform(A, 62), fill_uniform(Bm, 63), fill_uniform(wout, 64);
+  const double scale = 0.75;
+  auto objective = [&] {
+    for (int64_t i = 0; i < N * IC; ++i) xd[i] = x[i] * M[i];
+    std::fill(out.begin(), out.end(), 0.0);
+    lora_forward(out.data(), u.data(), xd.data(), A.data(), Bm.data(), scale, N, IC, OC, R);
+    return gradcheck::dot(out, wout);
+  };
+  objective();
+  V dxd(N * IC, 0), dA(R * IC, 0), dB(OC * R, 0), du(N * R), dx(N * IC);
+  lora_backward(dxd.data(), dA.data(), dB.data(), du.data(), wout.data(), xd.data(), u.data(), A.data(), Bm.data(),
+                scale, N, IC, OC, R);
+  for (int64_t i = 0; i < N * IC; ++i) dx[i] = dxd[i] * M[i];
+  V xs(x.begin(), x.begin() + 2 * IC), dxs(dx.begin(), dx.begin() + 2 * IC);  // two rows suffice for dx
+  auto partial = [&] {
+    std::copy(xs.begin(), xs.end(), x.begin());
+    return objective();
+  };
+  CHECK(fd_error("lora+dropout dinp (2 rows)", xs, dxs, partial) < kTol);
+  CHECK(fd_error("lora+dropout dA", A, dA, objective) < kTol);
+  CHECK(fd_error("lora+dropout dB", Bm, dB, objective) < kTol);
+  objective();
+  auto xf = to_f(x), Af = to_f(A), Bf = to_f(Bm), wf = to_f(wout);
+  std::vector<float> of(N * OC, 0.0f), suf(N * R), dxf(N * IC, 0.0f), dAf(R * IC, 0.0f), dBf(OC * R, 0.0f), duf(N * R);
+  std::vector<float> tile(lora_dropout_block_rows(N) * IC);
+  std::vector<uint8_t> mask(tile.size());
+  const LoraDropout drop{key, p, tile.data(), mask.data()};
+  lora_fused_forward(pool, of.data(), suf.data(), xf.data(), Af.data(), Bf.data(), static_cast<float>(scale), N, IC, OC,
+                     R, &drop);
+  lora_fused_backward(pool, dxf.data(), dAf.data(), dBf.data(), duf.data(), wf.data(), xf.data(), suf.data(), Af.data(),
+                      Bf.data(), static_cast<float>(scale), N, IC, OC, R, &drop);
+  V su(u);
+  for (double& v : su) v *= scale;
+  CHECK(gradcheck::max_abs_diff(of, out) < 1e-5);
+  CHECK(gradcheck::max_abs_diff(suf, su) < 1e-5);
+  CHECK(gradcheck::max_abs_diff(dxf, dx) < 1e-5);
+  CHECK(gradcheck::max_abs_diff(dAf, dA) < 1e-4);  // sums over 300 rows
+  CHECK(gradcheck::max_abs_diff(dBf, dB) < 1e-4);
+}
+
 int main() {
   ThreadPool pool(2);
   test_rmsnorm(&pool);
@@ -259,5 +315,6 @@ int main() {
   test_cross_entropy(&pool);
   test_embedding(&pool);
   test_linear_and_lora(&pool);
+  test_lora_fused_dropout(&pool);
   return test_summary("test_ops_grad");
 }

@@ -1,7 +1,8 @@
 // ctest: GEMM kernels of every instruction set the CPU has (odd sizes, fp32 and bf16 weights)
 // against a double reference; the tiled attention backward against the per-pair kernel; bitwise
 // equality for 1 vs 2 threads; AdamW / SGD against torch's formulas; dropout statistics and
-// reproducibility; the fused residual + RMSNorm bitwise against the unfused ops. Legend: M, N, K GEMM dims.
+// reproducibility; the fused residual + RMSNorm and the engine's LoRA path (lora_fused) against the
+// unfused ops. Legend: M, N, K GEMM dims.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,8 @@
 #include "ops/adamw.h"
 #include "ops/attention.h"
 #include "ops/dropout.h"
+#include "ops/lora.h"
+#include "ops/lora_fused.h"
 #include "ops/matmul.h"
 #include "ops/residual.h"
 #include "ops/residual_rmsnorm.h"
@@ -173,6 +176,59 @@ static void test_residual_rmsnorm_fused() {
   CHECK(dw == ref_dw);
 }
 
+// lora_fused_* == dropout_forward + lora_forward and lora_backward + dropout_backward on the same
+// mask: bitwise for out, su (= scale * u), dB, du and dinp; dA (summed over 256-row blocks) within
+// 1e-6 relative; without dropout everything bitwise; 1 and 2 threads bitwise.
+static void test_lora_fused() {
+  const int64_t N = 600, IC = 77, OC = 50, R = 8;  // three dropout blocks, the last partial
+  const float scale = 2.0f, p = 0.2f;
+  std::vector<int64_t> ids(N);
+  std::vector<int32_t> pos(N);
+  for (int64_t n = 0; n < N; ++n) ids[n] = 3 + n / 200, pos[n] = static_cast<int32_t>(n % 200);
+  const DropoutKey key{1337, 5, 35, ids.data(), pos.data()};
+  std::vector<float> x(N * IC), A(R * IC), B(OC * R), dout(N * OC), out0(N * OC), dinp0(N * IC);
+  fill_uniform(x, 71), fill_uniform(A, 72), fill_uniform(B, 73), fill_uniform(dout, 74), fill_uniform(out0, 75);
+  fill_uniform(dinp0, 76);
+  ThreadPool one(1), two(2);
+  for (bool with_dropout : {true, false}) {
+    // unfused
+    std::vector<float> xd = x, out = out0, u(N * R), dA(R * IC, 0.0f), dB(OC * R, 0.0f), du(N * R), dxd(N * IC, 0.0f);
+    std::vector<float> dinp = dinp0;
+    if (with_dropout) dropout_forward(&two, xd.data(), x.data(), key, p, N, IC);
+    lora_forward(&two, out.data(), u.data(), xd.data(), A.data(), B.data(), scale, N, IC, OC, R);
+    lora_backward(&two, with_dropout ? dxd.data() : dinp.data(), dA.data(), dB.data(), du.data(), dout.data(), xd.data(),
+                  u.data(), A.data(), B.data(), scale, N, IC, OC, R);
+    if (with_dropout) dropout_backward(&two, dinp.data(), dxd.data(), key, p, N, IC);
+    std::vector<float> su = u;
+    for (float& v : su) v *= scale;
+    std::vector<std::vector<float>> runs;
+    for (ThreadPool* pool : {&one, &two}) {
+      std::vector<float> fout = out0, fsu(N * R), fdA(R * IC, 0.0f), fdB(OC * R, 0.0f), fdu(N * R), fdinp = dinp0;
+      std::vector<float> tile(lora_dropout_block_rows(N) * IC, 5.0f);
+      std::vector<uint8_t> mask(tile.size(), 1);
+      const LoraDropout drop{key, p, tile.data(), mask.data()};
+      lora_fused_forward(pool, fout.data(), fsu.data(), x.data(), A.data(), B.data(), scale, N, IC, OC, R,
+                         with_dropout ? &drop : nullptr);
+      lora_fused_backward(pool, fdinp.data(), fdA.data(), fdB.data(), fdu.data(), dout.data(), x.data(), fsu.data(),
+                          A.data(), B.data(), scale, N, IC, OC, R, with_dropout ? &drop : nullptr);
+      CHECK(fout == out);
+      CHECK(fsu == su);
+      CHECK(fdB == dB);
+      CHECK(fdu == du);
+      CHECK(fdinp == dinp);
+      double worst = 0, top = 0;
+      for (size_t i = 0; i < dA.size(); ++i) worst = std::fmax(worst, std::fabs(fdA[i] - dA[i])), top = std::fmax(top, std::fabs(dA[i]));
+      CHECK(worst <= 1e-6 * top);
+      if (!with_dropout) CHECK(fdA == dA);
+      std::vector<float> all = fout;
+      all.insert(all.end(), fdA.begin(), fdA.end());
+      all.insert(all.end(), fdinp.begin(), fdinp.end());
+      runs.push_back(all);
+    }
+    CHECK(runs[0] == runs[1]);
+  }
+}
+
 // The plain and AVX2 builds of the attention kernels agree (the dispatched one is also checked
 // against fp64 in test_ops_grad).
 static void check_attention_builds() {
@@ -183,8 +239,9 @@ static void check_attention_builds() {
   double worst = 0;
   std::vector<std::vector<float>> outs;
   for (AttentionKernels kern : {attention_kernels_generic(), attention_kernels_avx2()}) {
-    std::vector<float> out(B * T * QD), lse(B * NH * T), dq(q.size()), dk(k.size()), dv(v.size());
-    for (int64_t t = 0; t < B * NH; ++t) kern.forward(t, out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), B, T, NH, NKV, HD);
+    std::vector<float> out(B * T * QD), lse(B * NH * T), dq(q.size()), dk(k.size()), dv(v.size()), scores(T);
+    for (int64_t t = 0; t < B * NH; ++t)
+      kern.forward(t, out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), B, T, NH, NKV, HD, scores.data());
     for (int64_t t = 0; t < B * NKV; ++t)
       kern.backward(t, dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(), v.data(), out.data(),
                     lse.data(), lengths.data(), B, T, NH, NKV, HD);
@@ -221,13 +278,19 @@ static void check_attention_tiled() {
   ThreadPool one(1), two(2);
   attention_backward<float>(&one, dq1.data(), dk1.data(), dv1.data(), dout.data(), q.data(), k.data(), v.data(),
                             out.data(), lse.data(), lengths.data(), B, T, NH, NKV, HD);
+  // the engine's way: a caller-owned scratch of the advertised size, holding garbage from an earlier use
+  std::vector<float> scratch(attention_backward_scratch_floats(B, T, NH, NKV, HD), 9.0f);
   attention_backward<float>(&two, dq2.data(), dk2.data(), dv2.data(), dout.data(), q.data(), k.data(), v.data(),
-                            out.data(), lse.data(), lengths.data(), B, T, NH, NKV, HD);
+                            out.data(), lse.data(), lengths.data(), B, T, NH, NKV, HD, scratch.data());
   double worst = std::fmax(gradcheck::max_abs_diff(dq1, rq),
                            std::fmax(gradcheck::max_abs_diff(dk1, rk), gradcheck::max_abs_diff(dv1, rv)));
   std::printf("  attention backward tiled vs per-pair: max abs diff %.2e\n", worst);
   CHECK(worst < 1e-5);
   CHECK(dq1 == dq2 && dk1 == dk2 && dv1 == dv2);
+  std::vector<float> out2(out.size()), lse2(lse.size()), fscratch(attention_forward_scratch_floats(B, T, NH), 9.0f);
+  attention_forward<float>(&two, out2.data(), lse2.data(), q.data(), k.data(), v.data(), lengths.data(), B, T, NH, NKV,
+                           HD, fscratch.data());
+  CHECK(out2 == out && lse2 == lse);
   double padded = 0;  // keys past a row's length get no gradient
   for (int64_t t = 70; t < T; ++t)
     for (int64_t d = 0; d < KD; ++d) padded = std::fmax(padded, std::fabs(dk1[(T + t) * KD + d]) + std::fabs(dv1[(T + t) * KD + d]));
@@ -249,5 +312,6 @@ int main() {
   test_sgd();
   test_dropout();
   test_residual_rmsnorm_fused();
+  test_lora_fused();
   return test_summary("test_ops_kernels");
 }

@@ -41,7 +41,7 @@ export interface MemoryEstimate {
   peakBytes: number;
   /** While loading: the tracked model state plus the memory-mapped checkpoint (CPU RSS, reclaimable pages). */
   loadPeakBytes: number;
-  /** Runtime memory the tracker does not see: per-thread GEMM scratch and transient LoRA scratch on CPU, the CUDA context on GPUs. */
+  /** Runtime memory the tracker does not see: per-thread GEMM scratch on CPU, the CUDA context on GPUs. */
   runtimeOverheadBytes: number;
   /** The high-water mark the OS (CPU: RSS above the pre-load baseline) or the device (CUDA) sees. */
   processPeakBytes: number;
@@ -110,6 +110,18 @@ function matrixElements(shape: ModelShape, t: LinearTarget): number {
   return shape.layers * inFeatures * outFeatures;
 }
 
+/** Rows of the CPU LoRA path's dropout tile (kBlockRows in ops/lora_fused.cpp). */
+export const LORA_DROPOUT_BLOCK_ROWS = 256;
+
+/** The CPU attention backward's tile size (kTile in ops/attention_tiled.cpp). */
+export const ATTENTION_TILE = 64;
+
+/** Floats of one (row, kv head) task of the CPU attention backward (attention_backward_scratch_floats). */
+export function attentionBackwardTaskFloats(shape: ModelShape, T: number): number {
+  const HD = shape.headDim, rep = shape.heads / shape.kvHeads;
+  return 6 * ATTENTION_TILE * HD + 2 * ATTENTION_TILE * ATTENTION_TILE + rep * T * (HD + 1);
+}
+
 /** Every buffer of a training step, in the engine's categories, with its element size on this layout. */
 export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
   const { shape, method, rank, targets, device, precision } = inputs;
@@ -164,10 +176,23 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
     add('dk, dv (N,KD)', 'workspace', 2, e * N * KD);
   }
   if (inputs.gradientCheckpointing) add('recomputed layer output (N,C)', 'workspace', 1, e * N * C);
+  if (device === 'cpu') {
+    // attention scratch (ops/attention*.cpp): one score row per (row, head) task, and per (row, kv head)
+    // backward task six 64 x HD tiles, two 64 x 64 score tiles and the group's dQ accumulators + D
+    add('attention score rows (B,NH,T)', 'workspace', 1, f32 * N * shape.heads);
+    if (layerBackward) add('attention backward tiles, per (row, kv head)', 'workspace', B * shape.kvHeads, f32 * attentionBackwardTaskFloats(shape, T));
+  }
   if (anyLora) {
     const duRows = Math.max(layerAdapted.length > 0 ? N : 0, headAdapted ? chunk : 0);
     add('LoRA dU (N,R)', 'workspace', 1, e * duRows * R);
-    if (inputs.dropout > 0) {
+    if (inputs.dropout > 0 && device === 'cpu') {
+      // the dropped-out input (or its gradient) and its mask, one block of rows at a time (ops/lora_fused.cpp),
+      // sized for the widest adapted input
+      const block = (rows: number) => Math.min(rows, LORA_DROPOUT_BLOCK_ROWS);
+      const widest = Math.max(...layerAdapted.map((t) => block(N) * linearShape(shape, t)[0]), headAdapted ? block(chunk) * C : 0);
+      add('LoRA dropout tile (block,IC)', 'workspace', 1, f32 * widest);
+      add('LoRA dropout mask (block,IC) bytes', 'workspace', 1, widest);
+    } else if (inputs.dropout > 0) {
       // the dropped-out input and its gradient, sized for the widest adapted input
       const widest = Math.max(...layerAdapted.map((t) => N * linearShape(shape, t)[0]), headAdapted ? chunk * C : 0);
       add('LoRA dropout input + its gradient (N,IC)', 'workspace', 2, e * widest);
@@ -242,9 +267,7 @@ export function estimateMemory(inputs: MemoryInputs): MemoryEstimate {
     const checkpointBytes = shape.checkpointBytesPerElement * LINEAR_TARGETS.reduce((s, t) => s + baseParamsOf(shape, t), embeddingParams(shape) + normParams(shape));
     const lastTensor = 4 * (shape.tiedEmbeddings ? shape.hiddenSize : matrixElements(shape, 'head'));
     loadPeakBytes = modelState + checkpointBytes + Math.max(trainState, inputs.method === 'lora' ? lastTensor : 0);
-    // lora_forward/backward scale u into a temporary (N,R) copy while every workspace buffer is alive
-    const anyLayerLora = inputs.method === 'lora' && LINEAR_TARGETS.some((t) => t !== 'head' && isAdapted(inputs.targets, t));
-    runtimeOverheadBytes = CPU_RUNTIME_BYTES + gemmScratchBytes(inputs) + (anyLayerLora ? 4 * inputs.microBatchSize * inputs.rows * inputs.rank : 0);
+    runtimeOverheadBytes = CPU_RUNTIME_BYTES + gemmScratchBytes(inputs);
   } else {
     loadPeakBytes = modelState + trainState;
     runtimeOverheadBytes = CUDA_CONTEXT_BYTES;

@@ -16,6 +16,7 @@
 #include "memory.h"
 #include "model/config.h"
 #include "ops/dropout.h"
+#include "ops/lora_fused.h"
 #include "ops/matmul.h"
 #include "quant/quant.h"
 #include "threadpool.h"
@@ -78,7 +79,7 @@ struct LayerActs {
   Buffer<float> att, lse;             // (N,QD), (B,NH,T)
   Buffer<float> x_mid, rstd2;         // (N,C), (N)
   Buffer<float> gate, up;             // (N,F) x2
-  Buffer<float> lora_u[7];            // (N,R) per adapted linear
+  Buffer<float> lora_u[7];            // (N,R) per adapted linear: scale * dropout(x) A^T
 };
 
 struct KvCache {
@@ -171,6 +172,8 @@ class LlamaModel {
                   LoraPair* lora, float* out, const float* inp, int64_t N, float* u);
   void linear_bwd(const PassContext& ctx, const Rows& rows, int site, Param& w, Param* bias, LoraPair* lora,
                   float* dinp, const float* dout, const float* inp, const float* u, int64_t N);
+  // The LoRA dropout of one adapted linear call (its key, and the block scratch in ws_lora_tile_/mask_).
+  LoraDropout lora_dropout(const PassContext& ctx, const Rows& rows, int site, float p, int64_t N, int64_t IC);
   void ensure_rope(int64_t positions);
   void ensure_acts(LayerActs& a, int64_t B, int64_t T);
   const Param& head_weight() const { return cfg_.tie_word_embeddings ? embed_ : head_; }
@@ -205,8 +208,12 @@ class LlamaModel {
   Buffer<float> ws_dresid_, ws_dxn_;              // (N,C) x2: gradient of the residual stream / normed input
   Buffer<float> ws_dh_, ws_dgate_, ws_dup_;       // (N,F) x3
   Buffer<float> ws_datt_, ws_dq_, ws_dk_, ws_dv_;  // (N,QD), (N,QD), (N,KD), (N,KD)
-  Buffer<float> ws_xd_, ws_dxd_, ws_du_;          // (N,IC), (N,IC), (N,R): LoRA dropout input, its grad, dU
+  Buffer<float> ws_du_;                           // (N,R): LoRA dU
+  Buffer<float> ws_lora_tile_;                    // (block,IC): LoRA dropout input / its gradient, a block of rows
+  Buffer<uint8_t> ws_lora_mask_;                  // (block,IC): that block's dropout mask
   Buffer<float> ws_scratch_out_;                  // (N,C) layer output when recomputing (checkpointing)
+  Buffer<float> ws_att_scores_;                   // (B,NH,T) attention score rows (cached: (NH,P))
+  Buffer<float> ws_att_bwd_;                      // attention backward tiles (attention_backward_scratch_floats)
   Buffer<float> ws_chunk_in_, ws_chunk_dx_;       // (chunk,C) x2: head input rows and their gradient
   Buffer<float> ws_chunk_u_, ws_losses_;          // (chunk,R), (chunk)
   Buffer<float> logits_chunk_;                    // (chunk,V) in the Logits category

@@ -7,7 +7,7 @@
 #include "model/llama.h"
 #include "ops/attention.h"
 #include "ops/embedding.h"
-#include "ops/lora.h"
+#include "ops/lora_fused.h"
 #include "ops/residual_rmsnorm.h"
 #include "ops/rmsnorm.h"
 #include "ops/rope.h"
@@ -29,23 +29,10 @@ void LlamaModel::linear_bwd(const PassContext& ctx, const Rows& rows, int site, 
   const int64_t R = lora_cfg_.r;
   const float p = static_cast<float>(lora_cfg_.lora_dropout);
   ws_du_.ensure(mem_, MemCategory::Workspace, N * R);
-  if (ctx.training && p > 0.0f) {
-    DropoutKey key{opt_.seed, ctx.step, static_cast<uint64_t>(site), rows.examples, rows.positions};
-    ws_xd_.ensure(mem_, MemCategory::Workspace, N * IC);
-    dropout_forward(pool_, ws_xd_.data(), inp, key, p, N, IC);  // the same mask as forward
-    float* dxd = nullptr;
-    if (dinp) {
-      ws_dxd_.ensure(mem_, MemCategory::Workspace, N * IC);
-      std::fill(ws_dxd_.data(), ws_dxd_.data() + N * IC, 0.0f);
-      dxd = ws_dxd_.data();
-    }
-    lora_backward(pool_, dxd, lora->A.grad.data(), lora->B.grad.data(), ws_du_.data(), dout, ws_xd_.data(), u,
-                  lora->A.f32(), lora->B.f32(), lora_scale_, N, IC, OC, R);
-    if (dinp) dropout_backward(pool_, dinp, dxd, key, p, N, IC);
-  } else {
-    lora_backward(pool_, dinp, lora->A.grad.data(), lora->B.grad.data(), ws_du_.data(), dout, inp, u, lora->A.f32(),
-                  lora->B.f32(), lora_scale_, N, IC, OC, R);
-  }
+  LoraDropout drop;
+  if (ctx.training && p > 0.0f) drop = lora_dropout(ctx, rows, site, p, N, IC);  // the same masks as forward
+  lora_fused_backward(pool_, dinp, lora->A.grad.data(), lora->B.grad.data(), ws_du_.data(), dout, inp, u,
+                      lora->A.f32(), lora->B.f32(), lora_scale_, N, IC, OC, R, ctx.training && p > 0.0f ? &drop : nullptr);
 }
 
 void LlamaModel::layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid) {
@@ -84,8 +71,9 @@ void LlamaModel::layer_backward(int l, PassContext& ctx, const float* x_in, Laye
   ws_dq_.ensure(mem_, ws, N * QD_);
   ws_dk_.ensure(mem_, ws, N * KD_);
   ws_dv_.ensure(mem_, ws, N * KD_);
+  ws_att_bwd_.ensure(mem_, ws, attention_backward_scratch_floats(B, T, NH, NKV, HD));
   attention_backward<float>(pool_, ws_dq_.data(), ws_dk_.data(), ws_dv_.data(), datt, a.q.data(), a.k.data(),
-                            a.v.data(), a.att.data(), a.lse.data(), ctx.lengths, B, T, NH, NKV, HD);
+                            a.v.data(), a.att.data(), a.lse.data(), ctx.lengths, B, T, NH, NKV, HD, ws_att_bwd_.data());
   rope_backward<float>(pool_, ws_dq_.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NH, HD);
   rope_backward<float>(pool_, ws_dk_.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NKV, HD);
   rmsnorm_apply<float>(pool_, xn, x_in, L.attn_norm.f32(), a.rstd1.data(), N, C_);

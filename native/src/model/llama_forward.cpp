@@ -10,7 +10,7 @@
 #include "ops/attention.h"
 #include "ops/cross_entropy.h"
 #include "ops/embedding.h"
-#include "ops/lora.h"
+#include "ops/lora_fused.h"
 #include "ops/residual.h"
 #include "ops/residual_rmsnorm.h"
 #include "ops/rmsnorm.h"
@@ -32,14 +32,23 @@ void LlamaModel::linear_fwd(const PassContext& ctx, const Rows& rows, int site, 
   else linear_forward(pool_, out, inp, w.view(), b, N, IC, OC);
   if (!lora) return;
   const float p = static_cast<float>(lora_cfg_.lora_dropout);
-  const float* xd = inp;
-  if (ctx.training && p > 0.0f) {
-    ws_xd_.ensure(mem_, MemCategory::Workspace, N * IC);
-    DropoutKey key{opt_.seed, ctx.step, static_cast<uint64_t>(site), rows.examples, rows.positions};
-    dropout_forward(pool_, ws_xd_.data(), inp, key, p, N, IC);
-    xd = ws_xd_.data();
-  }
-  lora_forward(pool_, out, u, xd, lora->A.f32(), lora->B.f32(), lora_scale_, N, IC, OC, lora_cfg_.r);
+  LoraDropout drop;
+  if (ctx.training && p > 0.0f) drop = lora_dropout(ctx, rows, site, p, N, IC);
+  lora_fused_forward(pool_, out, u, inp, lora->A.f32(), lora->B.f32(), lora_scale_, N, IC, OC, lora_cfg_.r,
+                     ctx.training && p > 0.0f ? &drop : nullptr);
+}
+
+LoraDropout LlamaModel::lora_dropout(const PassContext& ctx, const Rows& rows, int site, float p, int64_t N,
+                                     int64_t IC) {
+  const int64_t block = lora_dropout_block_rows(N) * IC;
+  ws_lora_tile_.ensure(mem_, MemCategory::Workspace, block);
+  ws_lora_mask_.ensure(mem_, MemCategory::Workspace, block);
+  LoraDropout d;
+  d.key = DropoutKey{opt_.seed, ctx.step, static_cast<uint64_t>(site), rows.examples, rows.positions};
+  d.p = p;
+  d.tile = ws_lora_tile_.data();
+  d.mask = ws_lora_mask_.data();
+  return d;
 }
 
 void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* x_out, bool pre_normed,
@@ -62,10 +71,12 @@ void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, Layer
     float* vc = ctx.cache->v.data() + static_cast<int64_t>(l) * ctx.cache->capacity * KD_;
     std::memcpy(kc + ctx.start * KD_, a.k.data(), sizeof(float) * N * KD_);
     std::memcpy(vc + ctx.start * KD_, a.v.data(), sizeof(float) * N * KD_);
-    attention_forward_cached(pool_, a.att.data(), a.q.data(), kc, vc, ctx.start, N, NH, NKV, HD);
+    ws_att_scores_.ensure(mem_, MemCategory::Workspace, attention_cached_scratch_floats(ctx.cache->capacity, NH));
+    attention_forward_cached(pool_, a.att.data(), a.q.data(), kc, vc, ctx.start, N, NH, NKV, HD, ws_att_scores_.data());
   } else {
+    ws_att_scores_.ensure(mem_, MemCategory::Workspace, attention_forward_scratch_floats(B, T, NH));
     attention_forward<float>(pool_, a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(), ctx.lengths, B, T,
-                             NH, NKV, HD);
+                             NH, NKV, HD, ws_att_scores_.data());
   }
   linear_fwd(ctx, rows, site(PeftModule::O), L.o, nullptr, L.lora[3], a.x_mid.data(), a.att.data(), N, lora_u(PeftModule::O));
   // MLP block: x_mid += x_in and its norm in one pass

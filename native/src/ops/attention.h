@@ -1,7 +1,10 @@
 // Causal grouped-query self-attention with right padding (query head h reads kv head
 // h / (NH / NKV)), scale 1/sqrt(HD). Forward keeps only the log-sum-exp per row; backward recomputes
 // the probabilities. A KV-cache variant serves generation.
-// Legend: B rows, T sequence, NH query heads, NKV kv heads, HD head dim, P cached positions.
+// Scratch: each entry point takes a caller-owned scratch array (the engine's tracked workspace) of the
+// size its *_scratch_floats function gives, independent of the thread count; null allocates one per
+// call (tests, references). Legend: B rows, T sequence, NH query heads, NKV kv heads, HD head dim,
+// P cached positions.
 #pragma once
 #include <cstdint>
 
@@ -11,37 +14,47 @@ class ThreadPool;
 // out (B,T,NH*HD), lse (B,NH,T), q (B,T,NH*HD), k (B,T,NKV*HD), v (B,T,NKV*HD), lengths (B) or null.
 // Row t attends to keys j <= min(t, length-1) (a padded query still sees the valid prefix, as the
 // Hugging Face causal+padding mask gives).
+// scratch: attention_forward_scratch_floats(B, T, NH) elements (one score row per task).
 template <typename T>
 void attention_forward(ThreadPool* pool, T* out, T* lse, const T* q, const T* k, const T* v, const int32_t* lengths,
-                       int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
+                       int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD, T* scratch = nullptr);
+int64_t attention_forward_scratch_floats(int64_t B, int64_t T_, int64_t NH);
 // dq (B,T,NH*HD), dk, dv (B,T,NKV*HD) written (not accumulated); dout, out (B,T,NH*HD) and lse from forward.
+// scratch (fp32): attention_backward_scratch_floats(...) elements; the fp64 reference needs none.
 template <typename T>
 void attention_backward(ThreadPool* pool, T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
                         const T* out, const T* lse, const int32_t* lengths, int64_t B, int64_t T_, int64_t NH,
-                        int64_t NKV, int64_t HD);
+                        int64_t NKV, int64_t HD, float* scratch = nullptr);
 
 // fp32 backward in 64x64 tiles over the GEMM kernels (attention_tiled.cpp); what
 // attention_backward<float> runs. Same contract as attention_backward.
 void attention_backward_tiled(ThreadPool* pool, float* dq, float* dk, float* dv, const float* dout, const float* q,
                               const float* k, const float* v, const float* out, const float* lse,
-                              const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
+                              const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD,
+                              float* scratch = nullptr);
+// Per task (row, kv head): six 64 x HD tiles, two 64 x 64 score tiles, the dQ accumulators of the
+// group's query heads (NH/NKV x T x HD) and their D = rowsum(dO * O) (NH/NKV x T); B*NKV tasks.
+int64_t attention_backward_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
 
 // The fp32 task kernels of one instruction set (the per-pair backward here is the reference the
 // tiled one is tested against) (attention_kernels.inc); internal to the op.
+// Scores: forward one row of T_ floats per task, cached one of start+n floats per head.
 struct AttentionKernels {
   void (*forward)(int64_t task, float* out, float* lse, const float* q, const float* k, const float* v,
-                  const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
+                  const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD, float* scores);
   void (*backward)(int64_t task, float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                    const float* v, const float* out, const float* lse, const int32_t* lengths, int64_t B, int64_t T_,
                    int64_t NH, int64_t NKV, int64_t HD);
   void (*cached)(int64_t h, float* out, const float* q, const float* kcache, const float* vcache, int64_t start,
-                 int64_t n, int64_t NH, int64_t NKV, int64_t HD);
+                 int64_t n, int64_t NH, int64_t NKV, int64_t HD, float* scores);
 };
 AttentionKernels attention_kernels_generic();
 AttentionKernels attention_kernels_avx2();
 
 // Generation with a cache: out (n, NH*HD) for n new queries q (n, NH*HD) at positions
 // start..start+n-1; kcache, vcache (P, NKV*HD) already hold keys/values for positions < start+n.
+// scratch: attention_cached_scratch_floats(start + n, NH) elements.
 void attention_forward_cached(ThreadPool* pool, float* out, const float* q, const float* kcache, const float* vcache,
-                              int64_t start, int64_t n, int64_t NH, int64_t NKV, int64_t HD);
+                              int64_t start, int64_t n, int64_t NH, int64_t NKV, int64_t HD, float* scratch = nullptr);
+int64_t attention_cached_scratch_floats(int64_t positions, int64_t NH);
 }  // namespace loralab
