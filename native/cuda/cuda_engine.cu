@@ -4,7 +4,7 @@
 // once per step with the loss, clipping, the LR schedule and AdamW / SGD with the CPU's hyper-
 // parameter structs; PEFT adapters and training state in the CPU engine's file formats (a CPU state
 // resumes on CUDA and back). Calls are serialised (E_BUSY); abort() stops the call in flight.
-// Refused here: train.method full, train.gradient_checkpointing, model.precision 32-true / 16-true.
+// Refused here: train.method full, model.precision 32-true / 16-true.
 #include "cuda_engine.h"
 
 #include <cuda_runtime.h>
@@ -79,7 +79,7 @@ class CudaEngine final : public Engine {
     sm_ = std::to_string(prop.major) + std::to_string(prop.minor);
     cuda::LlamaCudaOptions mo;
     mo.quantize = opt_.quantize, mo.training = opt_.training, mo.optimizer = opt_.optimizer;
-    mo.seed = opt_.seed, mo.abort = &abort_;
+    mo.seed = opt_.seed, mo.abort = &abort_, mo.checkpointing = opt_.gradient_checkpointing;
     model_ = std::make_unique<cuda::LlamaCuda>(folder, &mem_, device, mo);
     cfg_ = model_->config();  // head_dim resolved
     model_->install_adapter(init_adapter(cfg_, lora_config_from_options(opt_), opt_.seed));
@@ -348,9 +348,6 @@ class CudaEngine final : public Engine {
     if (opt_.method == Method::Full)
       LORALAB_THROW("E_CONFIG_UNSUPPORTED", where + "train.method 'full' is not implemented on CUDA yet (LoRA and QLoRA "
                                                     "are); use train.method 'lora' or device: cpu");
-    if (opt_.gradient_checkpointing)
-      LORALAB_THROW("E_CONFIG_UNSUPPORTED", where + "train.gradient_checkpointing is not implemented on CUDA yet (every "
-                                                    "activation is kept); set it to false or use device: cpu");
     if (opt_.precision == Precision::FP32True || opt_.precision == Precision::FP16True)
       LORALAB_THROW("E_PRECISION_UNSUPPORTED",
                     where + "model.precision '" + (opt_.precision == Precision::FP32True ? "32-true" : "16-true") +

@@ -1,6 +1,7 @@
 // A Llama-family model (Llama / Mistral / Qwen2 with q/k/v biases) on CUDA for LoRA training, built
 // only from the launchers of cuda_ops.h: bf16 frozen weights and activations, fp32 LoRA masters,
-// gradients and AdamW / SGD moments, every activation of a micro-batch kept (no checkpointing). LoRA
+// gradients and AdamW / SGD moments, every activation of a micro-batch kept, or with gradient
+// checkpointing only each layer's input (backward recomputes the layer, bitwise the same). LoRA
 // on any block linear and on lm_head, LoRA dropout with the CPU's counter-based mask, the head and
 // cross-entropy in row chunks (the (N,V) logits are never all resident), per-token losses and the
 // squared gradient norm reduced on the device (the engine reads them back once per step). QLoRA:
@@ -48,8 +49,13 @@ struct LayerCuda {
   DeviceBuffer<bf16> q_bias, k_bias, v_bias;                           // (QD), (KD), (KD) with attention_bias
   LoraCuda* lora[7] = {};                                              // by PeftModule Q..Down
   QuantWeightDevice qw[7];                                             // QLoRA codes (rows == 0: bf16 weight)
-  // saved activations (N rows)
-  DeviceBuffer<bf16> x_in, xn1, qa, ka, va, att, x_mid, xn2, ga, ua, h;
+  DeviceBuffer<bf16> x_in;  // (N,C) the layer's input, saved by every forward (checkpointing recomputes from it)
+};
+
+// The activations of one layer for one micro-batch (N rows): one set per layer when training keeps
+// everything, one shared set for inference and under gradient checkpointing.
+struct ActsCuda {
+  DeviceBuffer<bf16> xn1, qa, ka, va, att, x_mid, xn2, ga, ua, h;
   DeviceBuffer<float> rstd1, rstd2, lse;
   DeviceBuffer<float> u[7];  // (N,R) LoRA intermediates
 };
@@ -59,6 +65,7 @@ struct LlamaCudaOptions {
   bool training = true;                       // false: no gradients or optimizer moments
   OptimizerKind optimizer = OptimizerKind::AdamW;
   uint64_t seed = 0;                          // dropout key
+  bool checkpointing = false;                 // keep only each layer's input; backward recomputes the layer
   const std::atomic<bool>* abort = nullptr;   // checked between layers and head chunks (E_ABORTED)
 };
 
@@ -225,8 +232,9 @@ class LlamaCuda {
                       "target id " + std::to_string(in.targets[n]) + " is outside the vocabulary [0, " +
                           std::to_string(V_) + ")");
     }
-    ensure(B, T);
     training_ = in.training;
+    keep_all_ = in.training && !opt_.checkpointing;
+    ensure(B, T);
     step_ = in.step;
     // one staged block: row_examples (N int64) | tokens | targets | positions (N int32 each) | lengths (B)
     const size_t bytes = 8 * N + 4 * (3 * N + B);
@@ -252,7 +260,7 @@ class LlamaCuda {
     embedding_forward(resid_.data(), tokens_, embed_.data(), N, C_, V_, stream_);
     for (int l = 0; l < cfg_.num_layers; ++l) {
       check_abort();
-      layer_forward(layers_[l], N, B, T);
+      layer_forward(layers_[l], acts_[keep_all_ ? l : 0], N, B, T);
     }
     rmsnorm_forward(xn_f_.data(), rstd_f_.data(), resid_.data(), final_norm_.data(), N, C_, cfg_.rms_norm_eps, stream_);
   }
@@ -321,7 +329,13 @@ class LlamaCuda {
         if (p) lowest = l;
     for (int l = cfg_.num_layers - 1; l >= lowest; --l) {
       check_abort();
-      layer_backward(layers_[l], N, B_, T_);
+      LayerCuda& y = layers_[l];
+      ActsCuda& a = acts_[keep_all_ ? l : 0];
+      if (!keep_all_) {  // checkpointing: recompute the layer from its saved input (resid_ is free by now)
+        LORALAB_CUDA_CHECK(cudaMemcpyAsync(resid_.data(), y.x_in.data(), 2 * N * C_, cudaMemcpyDeviceToDevice, stream_));
+        layer_forward(y, a, N, B_, T_);
+      }
+      layer_backward(y, a, N, B_, T_);
     }
   }
   void zero_grads() {
@@ -475,20 +489,26 @@ class LlamaCuda {
       const int64_t widest = std::max<int64_t>(std::max(C_, F_), QD_);
       need(ws_xd_, W, N * widest), need(ws_dxd_, W, N * widest);
     }
-    if (layers_acts_N_ != N) {
-      for (auto& y : layers_) {
-        need(y.x_in, A, N * C_), need(y.xn1, A, N * C_), need(y.qa, A, N * QD_), need(y.ka, A, N * KD_);
-        need(y.va, A, N * KD_), need(y.att, A, N * QD_), need(y.x_mid, A, N * C_), need(y.xn2, A, N * C_);
-        need(y.ga, A, N * F_), need(y.ua, A, N * F_), need(y.h, A, N * F_);
-        need(y.rstd1, A, N), need(y.rstd2, A, N);
-        for (int m = 0; m < 7; ++m) {
-          if (y.lora[m]) need(y.u[m], A, N * R);
-          else y.u[m].release();
+    const int sets = keep_all_ ? cfg_.num_layers : 1;
+    if (layers_acts_N_ != N || static_cast<int>(acts_.size()) != sets) {
+      acts_.resize(sets);
+      for (auto& y : layers_) need(y.x_in, A, N * C_);
+      for (int i = 0; i < sets; ++i) {
+        ActsCuda& a = acts_[i];
+        need(a.xn1, A, N * C_), need(a.qa, A, N * QD_), need(a.ka, A, N * KD_);
+        need(a.va, A, N * KD_), need(a.att, A, N * QD_), need(a.x_mid, A, N * C_), need(a.xn2, A, N * C_);
+        need(a.ga, A, N * F_), need(a.ua, A, N * F_), need(a.h, A, N * F_);
+        need(a.rstd1, A, N), need(a.rstd2, A, N);
+        for (int m = 0; m < 7; ++m) {  // a shared set serves every layer: u where any layer has the adapter
+          bool adapted = false;
+          for (int l = 0; l < cfg_.num_layers; ++l) adapted = adapted || ((sets == 1 || l == i) && layers_[l].lora[m]);
+          if (adapted) need(a.u[m], A, N * R);
+          else a.u[m].release();
         }
       }
       layers_acts_N_ = N;
     }
-    for (auto& y : layers_) need(y.lse, A, int64_t(B) * cfg_.num_heads * T);
+    for (auto& a : acts_) need(a.lse, A, int64_t(B) * cfg_.num_heads * T);
     if (rope_T_ < T) {
       std::vector<float> cos_t, sin_t;
       rope_tables(cos_t, sin_t, rope_inv_freq(cfg_), T);
@@ -536,47 +556,47 @@ class LlamaCuda {
   }
   static int site(int layer, int m) { return layer * 16 + m; }
   // resid_ (N,C) in: x_in; out: x_out
-  void layer_forward(LayerCuda& y, int64_t N, int B, int T) {
+  void layer_forward(LayerCuda& y, ActsCuda& a, int64_t N, int B, int T) {
     const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, l = static_cast<int>(&y - layers_.data());
     LORALAB_CUDA_CHECK(cudaMemcpyAsync(y.x_in.data(), resid_.data(), 2 * N * C_, cudaMemcpyDeviceToDevice, stream_));
-    rmsnorm_forward(y.xn1.data(), y.rstd1.data(), y.x_in.data(), y.attn_norm.data(), N, C_, cfg_.rms_norm_eps, stream_);
-    lin_fwd(weight(y, 0, y.q), y.q_bias.data(), y.lora[0], y.u[0].data(), site(l, 0), 0, y.qa.data(), y.xn1.data(), N, C_, QD_);
-    lin_fwd(weight(y, 1, y.k), y.k_bias.data(), y.lora[1], y.u[1].data(), site(l, 1), 0, y.ka.data(), y.xn1.data(), N, C_, KD_);
-    lin_fwd(weight(y, 2, y.v), y.v_bias.data(), y.lora[2], y.u[2].data(), site(l, 2), 0, y.va.data(), y.xn1.data(), N, C_, KD_);
-    rope_forward(y.qa.data(), positions_, rope_cos_.data(), rope_sin_.data(), N, NH, HD_, stream_);
-    rope_forward(y.ka.data(), positions_, rope_cos_.data(), rope_sin_.data(), N, NKV, HD_, stream_);
-    attention_forward(y.att.data(), y.lse.data(), y.qa.data(), y.ka.data(), y.va.data(), lengths_, B, T, NH, NKV, HD_,
+    rmsnorm_forward(a.xn1.data(), a.rstd1.data(), y.x_in.data(), y.attn_norm.data(), N, C_, cfg_.rms_norm_eps, stream_);
+    lin_fwd(weight(y, 0, y.q), y.q_bias.data(), y.lora[0], a.u[0].data(), site(l, 0), 0, a.qa.data(), a.xn1.data(), N, C_, QD_);
+    lin_fwd(weight(y, 1, y.k), y.k_bias.data(), y.lora[1], a.u[1].data(), site(l, 1), 0, a.ka.data(), a.xn1.data(), N, C_, KD_);
+    lin_fwd(weight(y, 2, y.v), y.v_bias.data(), y.lora[2], a.u[2].data(), site(l, 2), 0, a.va.data(), a.xn1.data(), N, C_, KD_);
+    rope_forward(a.qa.data(), positions_, rope_cos_.data(), rope_sin_.data(), N, NH, HD_, stream_);
+    rope_forward(a.ka.data(), positions_, rope_cos_.data(), rope_sin_.data(), N, NKV, HD_, stream_);
+    attention_forward(a.att.data(), a.lse.data(), a.qa.data(), a.ka.data(), a.va.data(), lengths_, B, T, NH, NKV, HD_,
                       stream_);
-    lin_fwd(weight(y, 3, y.o), nullptr, y.lora[3], y.u[3].data(), site(l, 3), 0, dxn_.data(), y.att.data(), N, QD_, C_);
+    lin_fwd(weight(y, 3, y.o), nullptr, y.lora[3], a.u[3].data(), site(l, 3), 0, dxn_.data(), a.att.data(), N, QD_, C_);
     residual_add(resid_.data(), dxn_.data(), N * C_, stream_);  // dxn_ as scratch (N,C)
-    LORALAB_CUDA_CHECK(cudaMemcpyAsync(y.x_mid.data(), resid_.data(), 2 * N * C_, cudaMemcpyDeviceToDevice, stream_));
-    rmsnorm_forward(y.xn2.data(), y.rstd2.data(), y.x_mid.data(), y.mlp_norm.data(), N, C_, cfg_.rms_norm_eps, stream_);
-    lin_fwd(weight(y, 4, y.gate), nullptr, y.lora[4], y.u[4].data(), site(l, 4), 0, y.ga.data(), y.xn2.data(), N, C_, F_);
-    lin_fwd(weight(y, 5, y.up), nullptr, y.lora[5], y.u[5].data(), site(l, 5), 0, y.ua.data(), y.xn2.data(), N, C_, F_);
-    swiglu_forward(y.h.data(), y.ga.data(), y.ua.data(), N, F_, stream_);
-    lin_fwd(weight(y, 6, y.down), nullptr, y.lora[6], y.u[6].data(), site(l, 6), 0, dxn_.data(), y.h.data(), N, F_, C_);
+    LORALAB_CUDA_CHECK(cudaMemcpyAsync(a.x_mid.data(), resid_.data(), 2 * N * C_, cudaMemcpyDeviceToDevice, stream_));
+    rmsnorm_forward(a.xn2.data(), a.rstd2.data(), a.x_mid.data(), y.mlp_norm.data(), N, C_, cfg_.rms_norm_eps, stream_);
+    lin_fwd(weight(y, 4, y.gate), nullptr, y.lora[4], a.u[4].data(), site(l, 4), 0, a.ga.data(), a.xn2.data(), N, C_, F_);
+    lin_fwd(weight(y, 5, y.up), nullptr, y.lora[5], a.u[5].data(), site(l, 5), 0, a.ua.data(), a.xn2.data(), N, C_, F_);
+    swiglu_forward(a.h.data(), a.ga.data(), a.ua.data(), N, F_, stream_);
+    lin_fwd(weight(y, 6, y.down), nullptr, y.lora[6], a.u[6].data(), site(l, 6), 0, dxn_.data(), a.h.data(), N, F_, C_);
     residual_add(resid_.data(), dxn_.data(), N * C_, stream_);
   }
   // dresid_ (N,C) in: d x_out; out: d x_in
-  void layer_backward(LayerCuda& y, int64_t N, int B, int T) {
+  void layer_backward(LayerCuda& y, ActsCuda& a, int64_t N, int B, int T) {
     const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, l = static_cast<int>(&y - layers_.data());
     bf16* dh = dmid_.data();
-    lin_bwd(weight(y, 6, y.down), y.lora[6], y.u[6].data(), site(l, 6), 0, dh, dresid_.data(), y.h.data(), N, F_, C_, false);
-    swiglu_backward(dgate_.data(), dup_.data(), dh, y.ga.data(), y.ua.data(), N, F_, stream_);
-    lin_bwd(weight(y, 4, y.gate), y.lora[4], y.u[4].data(), site(l, 4), 0, dxn_.data(), dgate_.data(), y.xn2.data(), N, C_, F_, false);
-    lin_bwd(weight(y, 5, y.up), y.lora[5], y.u[5].data(), site(l, 5), 0, dxn_.data(), dup_.data(), y.xn2.data(), N, C_, F_, true);
-    rmsnorm_backward(dresid_.data(), nullptr, dxn_.data(), y.x_mid.data(), y.mlp_norm.data(), y.rstd2.data(), N, C_,
+    lin_bwd(weight(y, 6, y.down), y.lora[6], a.u[6].data(), site(l, 6), 0, dh, dresid_.data(), a.h.data(), N, F_, C_, false);
+    swiglu_backward(dgate_.data(), dup_.data(), dh, a.ga.data(), a.ua.data(), N, F_, stream_);
+    lin_bwd(weight(y, 4, y.gate), y.lora[4], a.u[4].data(), site(l, 4), 0, dxn_.data(), dgate_.data(), a.xn2.data(), N, C_, F_, false);
+    lin_bwd(weight(y, 5, y.up), y.lora[5], a.u[5].data(), site(l, 5), 0, dxn_.data(), dup_.data(), a.xn2.data(), N, C_, F_, true);
+    rmsnorm_backward(dresid_.data(), nullptr, dxn_.data(), a.x_mid.data(), y.mlp_norm.data(), a.rstd2.data(), N, C_,
                      stream_);
     bf16* datt = dmid_.data();
-    lin_bwd(weight(y, 3, y.o), y.lora[3], y.u[3].data(), site(l, 3), 0, datt, dresid_.data(), y.att.data(), N, QD_, C_, false);
-    attention_backward(dq_.data(), dk_.data(), dv_.data(), datt, y.qa.data(), y.ka.data(), y.va.data(), y.att.data(),
-                       y.lse.data(), lengths_, B, T, NH, NKV, HD_, stream_);
+    lin_bwd(weight(y, 3, y.o), y.lora[3], a.u[3].data(), site(l, 3), 0, datt, dresid_.data(), a.att.data(), N, QD_, C_, false);
+    attention_backward(dq_.data(), dk_.data(), dv_.data(), datt, a.qa.data(), a.ka.data(), a.va.data(), a.att.data(),
+                       a.lse.data(), lengths_, B, T, NH, NKV, HD_, stream_);
     rope_backward(dq_.data(), positions_, rope_cos_.data(), rope_sin_.data(), N, NH, HD_, stream_);
     rope_backward(dk_.data(), positions_, rope_cos_.data(), rope_sin_.data(), N, NKV, HD_, stream_);
-    lin_bwd(weight(y, 0, y.q), y.lora[0], y.u[0].data(), site(l, 0), 0, dxn_.data(), dq_.data(), y.xn1.data(), N, C_, QD_, false);
-    lin_bwd(weight(y, 1, y.k), y.lora[1], y.u[1].data(), site(l, 1), 0, dxn_.data(), dk_.data(), y.xn1.data(), N, C_, KD_, true);
-    lin_bwd(weight(y, 2, y.v), y.lora[2], y.u[2].data(), site(l, 2), 0, dxn_.data(), dv_.data(), y.xn1.data(), N, C_, KD_, true);
-    rmsnorm_backward(dresid_.data(), nullptr, dxn_.data(), y.x_in.data(), y.attn_norm.data(), y.rstd1.data(), N, C_,
+    lin_bwd(weight(y, 0, y.q), y.lora[0], a.u[0].data(), site(l, 0), 0, dxn_.data(), dq_.data(), a.xn1.data(), N, C_, QD_, false);
+    lin_bwd(weight(y, 1, y.k), y.lora[1], a.u[1].data(), site(l, 1), 0, dxn_.data(), dk_.data(), a.xn1.data(), N, C_, KD_, true);
+    lin_bwd(weight(y, 2, y.v), y.lora[2], a.u[2].data(), site(l, 2), 0, dxn_.data(), dv_.data(), a.xn1.data(), N, C_, KD_, true);
+    rmsnorm_backward(dresid_.data(), nullptr, dxn_.data(), y.x_in.data(), y.attn_norm.data(), a.rstd1.data(), N, C_,
                      stream_);
   }
 
@@ -587,7 +607,7 @@ class LlamaCuda {
   PinnedStaging staging_;
   int64_t C_ = 0, F_ = 0, V_ = 0, HD_ = 0, QD_ = 0, KD_ = 0, N_ = 0, count_ = 0, layers_acts_N_ = -1;
   int B_ = 0, T_ = 0, rope_T_ = 0, grad_count_ = 0;
-  bool quantized_ = false, double_quant_ = false, training_ = false;
+  bool quantized_ = false, double_quant_ = false, training_ = false, keep_all_ = false;
   uint64_t step_ = 0;
   QuantType quant_type_ = QuantType::NF4;
   int64_t max_weight_ = 0;
@@ -595,6 +615,7 @@ class LlamaCuda {
   PeftAdapterConfig lora_cfg_;
   DeviceBuffer<bf16> embed_, final_norm_, head_;
   std::vector<LayerCuda> layers_;
+  std::vector<ActsCuda> acts_;  // L sets (training without checkpointing) or 1
   std::vector<std::unique_ptr<LoraCuda>> lora_;
   LoraCuda* head_lora_ = nullptr;
   std::vector<char> has_targets_;  // (N) host: rows with a target (the head skips chunks without)

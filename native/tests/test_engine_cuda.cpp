@@ -4,7 +4,7 @@
 // losses 1% relative, grad norms 5% relative, SGD adapters 5% relative L2. Covered: LoRA init (bitwise
 // the CPU's A), logits, logprobs, eval_loss, 3 AdamW steps over 2 micro-batches, SGD with clipping,
 // LoRA dropout 0.1 (the device mask bitwise equal to ops/dropout's), Qwen2 q/k/v biases, the lm_head
-// adapter, QLoRA nf4, adapter CUDA -> CPU, state save/resume (bitwise on CUDA, CUDA -> CPU within
+// adapter, QLoRA nf4, gradient checkpointing (bitwise the plain CUDA run), adapter CUDA -> CPU, state save/resume (bitwise on CUDA, CUDA -> CPU within
 // tolerance), greedy generate and stop tokens, abort, E_BUSY, refused options, memory report.
 // Exits 77 without CUDA or without a device.
 #include <cstdio>
@@ -273,6 +273,36 @@ void test_variant(const std::string& dir, int V, EngineOptions o, const char* la
   compare_adapters(ac, ag, 0.05, false);
 }
 
+// gradient checkpointing recomputes each layer bitwise: the same losses, norms and adapter as
+// keeping every activation (with dropout, whose mask the recompute must reproduce), and the CPU's
+void test_checkpointing(const std::string& dir, int V) {
+  std::printf("== gradient checkpointing (+ dropout 0.1)\n");
+  EngineOptions o = base_options("cuda");
+  o.lora_dropout = 0.1f;
+  o.targets.projection = o.targets.key = true;
+  auto plain = Engine::load(dir, o);
+  o.gradient_checkpointing = true;
+  Pair p = load_both(dir, o);
+  const std::vector<Batch> mbs = two_micro_batches(V);
+  for (int s = 0; s < 2; ++s) {
+    StepResult a = plain->step(mbs), b = p.gpu->step(mbs);
+    std::printf("  step %d: loss %.9g vs %.9g (checkpointed), grad norm %.9g vs %.9g\n", s + 1, a.loss, b.loss,
+                a.grad_norm, b.grad_norm);
+    CHECK(a.loss == b.loss && a.grad_norm == b.grad_norm);
+    StepResult c = p.cpu->step(mbs);
+    check_rel(b.loss, c.loss, 0.01, "loss vs the CPU with checkpointing");
+  }
+  const std::string a1 = tiny::make_temp_dir("ec_ckpt_plain"), a2 = tiny::make_temp_dir("ec_ckpt");
+  plain->save_adapter(a1, "tiny");
+  p.gpu->save_adapter(a2, "tiny");
+  PeftAdapter x = load_peft_adapter(a1), y = load_peft_adapter(a2);
+  bool same = x.pairs.size() == y.pairs.size();
+  for (size_t i = 0; same && i < x.pairs.size(); ++i) same = x.pairs[i].A == y.pairs[i].A && x.pairs[i].B == y.pairs[i].B;
+  CHECK(same);
+  Batch b = tiny::make_batch(2, 16, V, 3, {16, 11});
+  compare_logits(p.cpu->logits(b), p.gpu->logits(b), b, V, "after 2 checkpointed steps");
+}
+
 void test_state(const std::string& dir, int V) {
   std::printf("== save_state / load_state\n");
   const std::vector<Batch> mbs = two_micro_batches(V);
@@ -396,9 +426,6 @@ void test_refusals(const std::string& dir) {
   o.method = Method::Full;
   refused(o, "E_CONFIG_UNSUPPORTED", "train.method");
   o = base_options("cuda");
-  o.gradient_checkpointing = true;
-  refused(o, "E_CONFIG_UNSUPPORTED", "train.gradient_checkpointing");
-  o = base_options("cuda");
   o.precision = Precision::FP32True;
   refused(o, "E_PRECISION_UNSUPPORTED", "model.precision");
   o = base_options("cuda:0");
@@ -441,6 +468,7 @@ int main() {
     EngineOptions nf4 = base_options("cuda");
     nf4.quantize = Quantize::NF4;
     test_variant(dir, V, nf4, "QLoRA nf4");
+    test_checkpointing(dir, V);
     test_state(dir, V);
     tiny::Spec peaky = spec;  // larger weights: larger logit margins, so greedy decoding is robust to bf16
     peaky.init_range = 0.4f;

@@ -13,7 +13,6 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
 /** Why the CUDA engine cannot run this config (null when it can): it trains LoRA / QLoRA in bf16 only. */
 export function cudaRefusal(config: LoraLabConfig): string | null {
   if (config.train.method !== 'lora') return `train.method '${config.train.method}' is not implemented on CUDA`;
-  if (config.train.gradient_checkpointing) return 'train.gradient_checkpointing is not implemented on CUDA';
   if (config.model.precision !== 'bf16-true' && config.model.precision !== 'bf16-mixed') return `model.precision '${config.model.precision}' is not implemented on CUDA`;
   return null;
 }

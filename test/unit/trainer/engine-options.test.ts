@@ -1,5 +1,5 @@
 // config device 'auto' resolves from the addon's device report (a fake one here): 'cuda' only with a
-// usable CUDA device and a config the CUDA engine runs (LoRA, bf16, no gradient checkpointing).
+// usable CUDA device and a config the CUDA engine runs (LoRA, bf16).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../../language-server/src/config/parse';
@@ -37,15 +37,18 @@ test("device 'auto' is 'cuda' with a usable CUDA device, else 'cpu'", () => {
 
 test("device 'auto' stays 'cpu' for configs the CUDA engine refuses", () => {
   const withGpu = () => report({ devices: [gpu] });
-  const refused = [config('device: auto\ntrain:\n  method: full\n'), config('device: auto\ntrain:\n  gradient_checkpointing: true\n'),
-    config('device: auto\n', '  precision: 32-true\n')];
-  assert.deepEqual(refused.map((c) => [c.train.method, c.train.gradient_checkpointing, c.model.precision]),
-    [['full', false, 'bf16-true'], ['lora', true, 'bf16-true'], ['lora', false, '32-true']], 'the fixtures parse as meant');
+  const refused = [config('device: auto\ntrain:\n  method: full\n'), config('device: auto\n', '  precision: 32-true\n'),
+    config('device: auto\n', '  precision: 16-true\n')];
+  assert.deepEqual(refused.map((c) => [c.train.method, c.model.precision]),
+    [['full', 'bf16-true'], ['lora', '32-true'], ['lora', '16-true']], 'the fixtures parse as meant');
   for (const c of refused) {
     assert.notEqual(cudaRefusal(c), null);
     assert.equal(resolveDevice(c, withGpu), 'cpu');
   }
   assert.equal(cudaRefusal(config('device: auto\n')), null);
+  const checkpointed = config('device: auto\ntrain:\n  gradient_checkpointing: true\n', '  precision: bf16-mixed\n');
+  assert.equal(checkpointed.train.gradient_checkpointing, true);
+  assert.equal(resolveDevice(checkpointed, withGpu), 'cuda', 'checkpointing and bf16-mixed run on CUDA');
 });
 
 test('an explicit device passes through without reading the report', () => {
