@@ -132,6 +132,7 @@ class CudaEngine final : public Engine {
     const int64_t V = cfg_.vocab_size;
     std::vector<int32_t> out, seq = prompt;
     std::vector<float> logits(V);
+    if (options.max_new_tokens > 0) model_->reserve_inference(1, static_cast<int>(prompt.size()) + options.max_new_tokens);
     for (int i = 0; i < options.max_new_tokens; ++i) {
       model_->begin_call();
       cuda::PassInput in;

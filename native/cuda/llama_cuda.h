@@ -194,6 +194,11 @@ class LlamaCuda {
     layers_acts_N_ = -1;  // u buffers follow the new adapter
   }
 
+  // Sizes the inference buffers for B rows of T tokens up front (generation grows T one token at a time).
+  void reserve_inference(int B, int T) {
+    training_ = keep_all_ = false;
+    ensure(B, T);
+  }
   // Starts a public call: waits for the stream (so staged uploads of earlier calls are consumed).
   // Also selects this model's device on the calling thread (the addon calls from worker threads).
   void begin_call() {
@@ -467,9 +472,11 @@ class LlamaCuda {
     LORALAB_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_));
     LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
+  // Grow-only like the CPU's Buffer::ensure (kernels get their sizes explicitly): passes of varying
+  // shapes, e.g. generation's growing sequence after reserve(), do not churn the allocator.
   template <typename T>
   void need(DeviceBuffer<T>& b, MemCategory c, int64_t n) {
-    if (static_cast<int64_t>(b.size()) != n) b = DeviceBuffer<T>(&alloc_, c, n);
+    if (static_cast<int64_t>(b.size()) < n) b = DeviceBuffer<T>(&alloc_, c, n);
   }
   // (Re)allocates activations and workspace for N = B*T rows and the rope tables for T positions.
   void ensure(int B, int T) {
