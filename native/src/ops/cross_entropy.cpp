@@ -1,5 +1,6 @@
-// Cross-entropy forward/backward per row (max-shifted log-sum-exp accumulated in double; fp32 rows
-// use a vectorizable exp), and both fused (one log-sum-exp pass per row instead of two).
+// Cross-entropy forward/backward per row (max-shifted log-sum-exp; fp32 rows run the vector kernels
+// of cross_entropy_kernels.inc for the CPU's instruction set, fp64 rows the libm reference), and
+// both fused (one log-sum-exp pass per row instead of two).
 #include "ops/cross_entropy.h"
 
 #include <cmath>
@@ -7,65 +8,19 @@
 #include <string>
 
 #include "error.h"
+#include "ops/matmul.h"
 #include "threadpool.h"
 
 namespace loralab {
 
 namespace {
-// exp(x) for fp32 rows, 4 lanes at a time with GCC vector extensions (SSE2 at baseline): Cephes'
-// expf (2^n split, degree-6 polynomial, within ~1 ulp of expf); x is clamped to [-87, 88]
-// (exp(-87) ~ 1.6e-38). The scalar tail runs the same operations lane by lane.
-#pragma GCC diagnostic ignored "-Wpsabi"  // 32-byte double vectors in file-local helpers only
-typedef float v4f __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
-typedef double v4d __attribute__((vector_size(32)));
-template <typename V, typename I>
-inline V exp_poly(V x) {
-  x = x < -87.0f ? V{} - 87.0f : x;
-  x = x > 88.0f ? V{} + 88.0f : x;
-  const float magic = 12582912.0f;  // 1.5 * 2^23: adding and subtracting rounds to an integer
-  V n = (x * 1.44269504088896341f + magic) - magic;
-  V r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  V p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  V y = p * r * r + r + 1.0f;
-  I bits = (__builtin_convertvector(n, I) + 127) << 23;
-  V scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return y * scale;
+const CeKernels& kernels() {
+  static const CeKernels k = gemm_path() == "avx512" ? cross_entropy_kernels_avx512()
+                             : gemm_path() == "avx2" ? cross_entropy_kernels_avx2()
+                                                     : cross_entropy_kernels_generic();
+  return k;
 }
-typedef float v1f __attribute__((vector_size(4)));
-typedef int32_t v1i __attribute__((vector_size(4)));
-inline float exp_t(float x) { return exp_poly<v1f, v1i>(v1f{x})[0]; }
-inline double exp_t(double x) { return std::exp(x); }
-inline v4f load4(const float* p) {
-  v4f v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-// max-shifted log-sum-exp: exponentials in T, their sum in double (fp32: 4 lane sums combined in
-// a fixed order).
-double row_lse(const float* row, int64_t V) {
-  v4f mx4 = v4f{} + row[0];
-  int64_t i = 0;
-  for (; i + 4 <= V; i += 4) {
-    v4f x = load4(row + i);
-    mx4 = x > mx4 ? x : mx4;
-  }
-  float mx = mx4[0];
-  for (int l = 1; l < 4; ++l) mx = mx4[l] > mx ? mx4[l] : mx;
-  for (; i < V; ++i) mx = row[i] > mx ? row[i] : mx;
-  v4d acc = {};
-  for (i = 0; i + 4 <= V; i += 4) acc += __builtin_convertvector(exp_poly<v4f, v4i>(load4(row + i) - mx), v4d);
-  double sum = (acc[0] + acc[2]) + (acc[1] + acc[3]);
-  for (; i < V; ++i) sum += static_cast<double>(exp_t(row[i] - mx));
-  return static_cast<double>(mx) + std::log(sum);
-}
+inline double row_lse(const float* row, int64_t V) { return kernels().lse(row, V); }
 double row_lse(const double* row, int64_t V) {
   double mx = row[0];
   for (int64_t i = 1; i < V; ++i) mx = row[i] > mx ? row[i] : mx;
@@ -74,15 +29,8 @@ double row_lse(const double* row, int64_t V) {
   return mx + std::log(sum);
 }
 // drow (V) = exp(row - lse) * dloss, minus dloss at the target (drow may alias row).
-void row_grad(float* drow, const float* row, int64_t V, double lse, int32_t target, float dloss) {
-  const float shift = static_cast<float>(lse);
-  int64_t i = 0;
-  for (; i + 4 <= V; i += 4) {
-    v4f g = exp_poly<v4f, v4i>(load4(row + i) - shift) * dloss;
-    std::memcpy(drow + i, &g, sizeof(g));
-  }
-  for (; i < V; ++i) drow[i] = exp_t(row[i] - shift) * dloss;
-  drow[target] -= dloss;
+inline void row_grad(float* drow, const float* row, int64_t V, double lse, int32_t target, float dloss) {
+  kernels().grad(drow, row, V, lse, target, dloss);
 }
 void row_grad(double* drow, const double* row, int64_t V, double lse, int32_t target, double dloss) {
   for (int64_t i = 0; i < V; ++i) drow[i] = std::exp(row[i] - lse) * dloss;

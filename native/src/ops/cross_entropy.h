@@ -22,4 +22,13 @@ void cross_entropy_backward(ThreadPool* pool, T* dlogits, const T* logits, const
 template <typename T>
 void cross_entropy_forward_backward(ThreadPool* pool, T* losses, T* dlogits, const T* logits, const int32_t* targets,
                                     T dloss, int64_t N, int64_t V);
+
+// fp32 row kernels of one instruction set (cross_entropy_kernels.inc), chosen with the GEMM path.
+struct CeKernels {
+  double (*lse)(const float* row, int64_t V);
+  void (*grad)(float* drow, const float* row, int64_t V, double lse, int32_t target, float dloss);
+};
+CeKernels cross_entropy_kernels_generic();
+CeKernels cross_entropy_kernels_avx2();
+CeKernels cross_entropy_kernels_avx512();
 }  // namespace loralab
