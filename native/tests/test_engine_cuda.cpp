@@ -1,11 +1,12 @@
 // ctest (label cuda): the CUDA Engine (Engine::load with device "cuda") against the CPU engine on
 // tiny random checkpoints. Tolerances (both engines keep frozen weights in bf16; CUDA also stores
 // activations in bf16): logits within 3% of max |logit| at valid positions, logprobs within 0.05,
-// losses 1% relative, grad norms 5% relative, SGD adapters 5% relative L2. Covered: LoRA init (bitwise
-// the CPU's A), logits, logprobs, eval_loss, 3 AdamW steps over 2 micro-batches, SGD with clipping,
-// LoRA dropout 0.1 (the device mask bitwise equal to ops/dropout's), Qwen2 q/k/v biases, the lm_head
-// adapter, QLoRA nf4, gradient checkpointing (bitwise the plain CUDA run), adapter CUDA -> CPU, state save/resume (bitwise on CUDA, CUDA -> CPU within
-// tolerance), greedy generate and stop tokens, abort, E_BUSY, refused options, memory report.
+// losses 1% relative, grad norms 5% relative, SGD adapters 5% relative L2. Covered: the device
+// dropout mask (bitwise ops/dropout's) and fp64 reductions, LoRA init (bitwise the CPU's A), logits,
+// logprobs, eval_loss, 3 AdamW steps over 2 micro-batches, SGD with clipping, LoRA dropout 0.1,
+// Qwen2 q/k/v biases, the lm_head adapter (untied and tied), QLoRA nf4, gradient checkpointing
+// (bitwise the plain CUDA run), adapter CUDA -> CPU, state save/resume (bitwise on CUDA, CUDA <-> CPU
+// within tolerance), greedy generate and stop tokens, abort, E_BUSY, refused options, memory report.
 // Exits 77 without CUDA or without a device.
 #include <cstdio>
 
@@ -156,6 +157,50 @@ void test_dropout_mask() {
   CHECK(mismatches == 0);
   CHECK(dropped > 0);
   cudaFree(d_in), cudaFree(d_out), cudaFree(d_ex), cudaFree(d_pos);
+}
+
+void test_reductions() {
+  std::printf("== sum_of_squares / accumulate_sum vs fp64 host sums\n");
+  const std::vector<int64_t> sizes = {1, 255, 256, 257, 100000, 3, 8191};
+  std::vector<float*> dev;
+  double want = 0.0;
+  for (size_t t = 0; t < sizes.size(); ++t) {
+    std::vector<float> h(sizes[t]);
+    for (int64_t i = 0; i < sizes[t]; ++i) {
+      h[i] = static_cast<float>(rng_uniform01_f64(rng_hash(21, t, i)) - 0.5);
+      want += static_cast<double>(h[i]) * h[i];
+    }
+    float* d = nullptr;
+    cudaMalloc(&d, 4 * sizes[t]);
+    cudaMemcpy(d, h.data(), 4 * sizes[t], cudaMemcpyHostToDevice);
+    dev.push_back(d);
+  }
+  const int count = static_cast<int>(sizes.size());
+  const float** d_ptrs = nullptr;
+  int64_t* d_sizes = nullptr;
+  double *d_partial = nullptr, *d_out = nullptr;
+  cudaMalloc(&d_ptrs, sizeof(float*) * count), cudaMalloc(&d_sizes, 8 * count);
+  cudaMalloc(&d_partial, 8 * cuda::sumsq_partial_count(count)), cudaMalloc(&d_out, 8);
+  cudaMemcpy(d_ptrs, dev.data(), sizeof(float*) * count, cudaMemcpyHostToDevice);
+  cudaMemcpy(d_sizes, sizes.data(), 8 * count, cudaMemcpyHostToDevice);
+  cuda::sum_of_squares(d_out, d_partial, d_ptrs, d_sizes, count, nullptr);
+  double got = 0.0;
+  CHECK(cudaMemcpy(&got, d_out, 8, cudaMemcpyDeviceToHost) == cudaSuccess);
+  std::printf("  sum of squares: host %.17g device %.17g\n", want, got);
+  CHECK(std::fabs(got - want) <= 1e-12 * want);
+  // accumulate_sum adds onto what is there
+  const double start = 2.5;
+  cudaMemcpy(d_out, &start, 8, cudaMemcpyHostToDevice);
+  cuda::accumulate_sum(d_out, dev[4], sizes[4], nullptr);
+  std::vector<float> h4(sizes[4]);
+  cudaMemcpy(h4.data(), dev[4], 4 * sizes[4], cudaMemcpyDeviceToHost);
+  double want_sum = start;
+  for (float x : h4) want_sum += x;
+  CHECK(cudaMemcpy(&got, d_out, 8, cudaMemcpyDeviceToHost) == cudaSuccess);
+  std::printf("  accumulate_sum: host %.17g device %.17g\n", want_sum, got);
+  CHECK(std::fabs(got - want_sum) <= 1e-9);
+  for (float* d : dev) cudaFree(d);
+  cudaFree(d_ptrs), cudaFree(d_sizes), cudaFree(d_partial), cudaFree(d_out);
 }
 
 void test_basics(const std::string& dir, int V) {
@@ -451,6 +496,7 @@ int main() {
     const int V = spec.vocab;
     const std::string dir = tiny::write_model(tiny::make_temp_dir("ec_llama"), spec);
     test_dropout_mask();
+    test_reductions();
     test_basics(dir, V);
     test_adamw(dir, V);
     test_sgd(dir, V, 0.0f, "");
