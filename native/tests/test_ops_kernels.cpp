@@ -20,6 +20,7 @@
 #include "ops/residual_rmsnorm.h"
 #include "ops/rmsnorm.h"
 #include "ops/sgd.h"
+#include "rng.h"
 #include "test_util.h"
 #include "threadpool.h"
 
@@ -145,6 +146,40 @@ static void test_dropout() {
   double lhs = 0, rhs = 0;
   for (size_t i = 0; i < dy.size(); ++i) lhs += dy[i] * y[i], rhs += dx[i] * x[i];
   CHECK_NEAR(lhs, rhs, 1e-3);
+  // every build of the vectorized row kernel == the scalar definition keep <=> rng_uniform01(h) >= p,
+  // element by element, assigning and accumulating, for p at and between representable steps (C not a
+  // multiple of 8)
+  const int64_t C2 = 1003;
+  std::vector<float> src(C2), ref(C2), got(C2);
+  std::vector<uint8_t> ref_keep(C2);
+  fill_uniform(src, 9);
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  int mismatches = 0;
+  for (float pr : {0.05f, 0.1f, 0.25f, 0.5f, 1e-7f, 0.999f, 3.0f / 16777216.0f}) {
+    for (uint64_t row_key : {uint64_t(1), uint64_t(0x9e3779b97f4a7c15ull), dropout_row_key(key, 5)}) {
+      const float ks = 1.0f / (1.0f - pr);
+      for (int64_t i = 0; i < C2; ++i) {
+        ref_keep[i] = rng_uniform01(splitmix64(row_key ^ static_cast<uint64_t>(i))) >= pr;
+        ref[i] = ref_keep[i] ? src[i] * ks : 0.0f;
+      }
+      const uint64_t threshold = static_cast<uint64_t>(std::ceil(static_cast<double>(pr) * 16777216.0));
+      for (DropoutRowKernel kern : {dropout_kernel_generic(), dropout_kernel_avx2(), dropout_kernel_avx512()}) {
+        if ((kern == dropout_kernel_avx2() && !avx2) || (kern == dropout_kernel_avx512() && !avx512)) continue;
+        std::vector<float> ones(C2, 1.0f);  // accumulate onto 1.0f: 1 + v, v rounded first
+        kern(ones.data(), nullptr, src.data(), row_key, C2, threshold, ks, true);
+        for (int64_t i = 0; i < C2; ++i) mismatches += ones[i] != 1.0f + ref[i];
+        std::vector<uint8_t> keep(C2);
+        kern(got.data(), keep.data(), src.data(), row_key, C2, threshold, ks, false);
+        mismatches += got != ref || keep != ref_keep;
+      }
+      dropout_row(got.data(), nullptr, src.data(), row_key, C2, pr, false);  // the dispatched one
+      mismatches += got != ref;
+    }
+  }
+  CHECK(mismatches == 0);
 }
 
 // residual_rmsnorm_forward (in place, as the model calls it) == residual_add then rmsnorm_forward,

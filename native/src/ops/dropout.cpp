@@ -1,34 +1,40 @@
-// Counter-based dropout masks (rng.h) applied forward and backward.
-#include "ops/dropout.h"
+// Counter-based dropout masks (rng.h) applied forward and backward, one row per task through the
+// row kernel of the build that matches the GEMM path (chosen once per process).
+#define DROPOUT_LANES 4
+#define DROPOUT_SUFFIX dropout_kernel_generic
+#include "ops/dropout_kernels.inc"
 
-#include "rng.h"
+#include <cmath>
+
+#include "ops/matmul.h"
 #include "threadpool.h"
 
 namespace loralab {
 
-namespace {
-template <bool kAccumulate>
-void apply(ThreadPool* pool, float* dst, const float* src, const DropoutKey& key, float p, int64_t N, int64_t C) {
-  const float keep_scale = 1.0f / (1.0f - p);
-  parallel_for(pool, N, [&](int64_t row) {
-    uint64_t row_key = rng_hash(key.seed, kRngDropout, key.step, static_cast<uint64_t>(key.row_examples[row]), key.site,
-                                static_cast<uint64_t>(key.row_positions[row]));
-    for (int64_t i = 0; i < C; ++i) {
-      bool keep = rng_uniform01(splitmix64(row_key ^ static_cast<uint64_t>(i))) >= p;
-      float v = keep ? src[row * C + i] * keep_scale : 0.0f;
-      if (kAccumulate) dst[row * C + i] += v;
-      else dst[row * C + i] = v;
-    }
-  });
+uint64_t dropout_row_key(const DropoutKey& key, int64_t row) {
+  return rng_hash(key.seed, kRngDropout, key.step, static_cast<uint64_t>(key.row_examples[row]), key.site,
+                  static_cast<uint64_t>(key.row_positions[row]));
 }
-}  // namespace
+
+void dropout_row(float* dst, uint8_t* keep, const float* src, uint64_t row_key, int64_t C, float p, bool accumulate) {
+  static const DropoutRowKernel kernel = gemm_path() == "avx512" ? dropout_kernel_avx512()
+                                         : gemm_path() == "avx2" ? dropout_kernel_avx2()
+                                                                 : dropout_kernel_generic();
+  // rng_uniform01(h) = (h >> 40) / 2^24 exactly, so ">= p" is ">= the first integer at or above p * 2^24"
+  const uint64_t threshold = static_cast<uint64_t>(std::ceil(static_cast<double>(p) * 16777216.0));
+  kernel(dst, keep, src, row_key, C, threshold, 1.0f / (1.0f - p), accumulate);
+}
 
 void dropout_forward(ThreadPool* pool, float* out, const float* inp, const DropoutKey& key, float p, int64_t N,
                      int64_t C) {
-  apply<false>(pool, out, inp, key, p, N, C);
+  parallel_for(pool, N, [&](int64_t row) {
+    dropout_row(out + row * C, nullptr, inp + row * C, dropout_row_key(key, row), C, p, false);
+  });
 }
 void dropout_backward(ThreadPool* pool, float* dinp, const float* dout, const DropoutKey& key, float p, int64_t N,
                       int64_t C) {
-  apply<true>(pool, dinp, dout, key, p, N, C);
+  parallel_for(pool, N, [&](int64_t row) {
+    dropout_row(dinp + row * C, nullptr, dout + row * C, dropout_row_key(key, row), C, p, true);
+  });
 }
 }  // namespace loralab

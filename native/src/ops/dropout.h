@@ -22,4 +22,16 @@ void dropout_forward(ThreadPool* pool, float* out, const float* inp, const Dropo
 // dinp (N,C) += dout * mask / (1-p)
 void dropout_backward(ThreadPool* pool, float* dinp, const float* dout, const DropoutKey& key, float p, int64_t N,
                       int64_t C);
+
+// One row, for fused callers: the row's hash of the key words, then dst (C) = (or +=, accumulate)
+// src * mask / (1-p) with keep (C, optional) = the mask.
+uint64_t dropout_row_key(const DropoutKey& key, int64_t row);
+void dropout_row(float* dst, uint8_t* keep, const float* src, uint64_t row_key, int64_t C, float p, bool accumulate);
+
+// The row kernel of one instruction set (ops/dropout_kernels.inc; threshold = ceil(p * 2^24)); internal.
+using DropoutRowKernel = void (*)(float* dst, uint8_t* keep, const float* src, uint64_t row_key, int64_t C,
+                                  uint64_t threshold, float keep_scale, bool accumulate);
+DropoutRowKernel dropout_kernel_generic();
+DropoutRowKernel dropout_kernel_avx2();
+DropoutRowKernel dropout_kernel_avx512();
 }  // namespace loralab

@@ -6,7 +6,6 @@
 #include <algorithm>
 
 #include "ops/matmul.h"
-#include "rng.h"
 #include "threadpool.h"
 
 namespace loralab {
@@ -14,23 +13,12 @@ namespace loralab {
 namespace {
 constexpr int64_t kBlockRows = 256;
 
-// tile (rows, IC) = dropout(x rows [n0, n0+rows)); mask (rows, IC) = kept (optional). The mask of
-// ops/dropout.cpp: the same key words and per-element hash.
+// tile (rows, IC) = dropout(x rows [n0, n0+rows)); mask (rows, IC) = kept (optional): ops/dropout's rows.
 void drop_block(ThreadPool* pool, float* tile, uint8_t* mask, const float* x, const LoraDropout& d, int64_t n0,
                 int64_t rows, int64_t IC) {
-  const float keep_scale = 1.0f / (1.0f - d.p);
   parallel_for(pool, rows, [&](int64_t i) {
-    const int64_t row = n0 + i;
-    const uint64_t row_key = rng_hash(d.key.seed, kRngDropout, d.key.step, static_cast<uint64_t>(d.key.row_examples[row]),
-                                      d.key.site, static_cast<uint64_t>(d.key.row_positions[row]));
-    const float* src = x + row * IC;
-    float* dst = tile + i * IC;
-    uint8_t* m = mask ? mask + i * IC : nullptr;
-    for (int64_t c = 0; c < IC; ++c) {
-      const bool keep = rng_uniform01(splitmix64(row_key ^ static_cast<uint64_t>(c))) >= d.p;
-      dst[c] = keep ? src[c] * keep_scale : 0.0f;
-      if (m) m[c] = keep;
-    }
+    dropout_row(tile + i * IC, mask ? mask + i * IC : nullptr, x + (n0 + i) * IC, dropout_row_key(d.key, n0 + i), IC,
+                d.p, false);
   });
 }
 
