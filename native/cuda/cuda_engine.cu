@@ -3,8 +3,9 @@
 // 1 / target tokens of the global batch), the global grad norm reduced on the device and read back
 // once per step with the loss, clipping, the LR schedule and AdamW / SGD with the CPU's hyper-
 // parameter structs; PEFT adapters and training state in the CPU engine's file formats (a CPU state
-// resumes on CUDA and back). Calls are serialised (E_BUSY); abort() stops the call in flight.
-// Refused here: train.method full, model.precision 32-true / 16-true.
+// resumes on CUDA and back). Full finetuning trains fp32 masters of every weight (bf16 copies for the
+// GEMMs). Calls are serialised (E_BUSY); abort() stops the call in flight.
+// Refused here: model.precision 32-true / 16-true (the CUDA model computes in bf16).
 #include "cuda_engine.h"
 
 #include <cuda_runtime.h>
@@ -78,16 +79,19 @@ class CudaEngine final : public Engine {
     device_name_ = prop.name;
     sm_ = std::to_string(prop.major) + std::to_string(prop.minor);
     cuda::LlamaCudaOptions mo;
-    mo.quantize = opt_.quantize, mo.training = opt_.training, mo.optimizer = opt_.optimizer;
+    mo.quantize = opt_.quantize, mo.full = opt_.method == Method::Full, mo.training = opt_.training;
+    mo.optimizer = opt_.optimizer;
     mo.seed = opt_.seed, mo.abort = &abort_, mo.checkpointing = opt_.gradient_checkpointing;
     model_ = std::make_unique<cuda::LlamaCuda>(folder, &mem_, device, mo);
     cfg_ = model_->config();  // head_dim resolved
-    model_->install_adapter(init_adapter(cfg_, lora_config_from_options(opt_), opt_.seed));
+    if (opt_.method == Method::LoRA) model_->install_adapter(init_adapter(cfg_, lora_config_from_options(opt_), opt_.seed));
   }
 
   const ModelConfig& config() const override { return cfg_; }
   const EngineOptions& options() const override { return opt_; }
-  ParamCounts param_counts() const override { return count_parameters(cfg_, &model_->lora_config()); }
+  ParamCounts param_counts() const override {
+    return count_parameters(cfg_, opt_.method == Method::LoRA ? &model_->lora_config() : nullptr);
+  }
   // "cuda-sm90", or with model.quantize "cuda-sm90+nf4" (codes dequantized to bf16 before each GEMM)
   std::string compute_path() const override {
     QuantType type;
@@ -220,6 +224,7 @@ class CudaEngine final : public Engine {
 
   void save_adapter(const std::string& dir, const std::string& base_model_name_or_path) override {
     Call call(this);
+    LORALAB_CHECK(opt_.method == Method::LoRA, "E_METHOD", "save_adapter(): the engine is in full finetuning (no adapter)");
     PeftAdapter a = model_->adapter(false);
     a.config.base_model_name_or_path = base_model_name_or_path;
     std::vector<PeftLoraView> views;
@@ -232,6 +237,7 @@ class CudaEngine final : public Engine {
   // then its tensors copied in; optimizer moments restart at zero.
   void load_adapter(const std::string& dir) override {
     Call call(this);
+    LORALAB_CHECK(opt_.method == Method::LoRA, "E_METHOD", "load_adapter(): the engine is in full finetuning");
     PeftAdapter src = load_peft_adapter(dir);
     check_adapter_fits(src, cfg_);
     PeftAdapter dst = init_adapter(cfg_, src.config, opt_.seed);
@@ -256,7 +262,7 @@ class CudaEngine final : public Engine {
     make_directories(dir);
     std::vector<std::vector<float>> host;  // keeps the downloaded tensors alive for the writer
     std::vector<TensorToWrite> tensors;
-    host.reserve(6 * model_->lora_pairs().size());
+    host.reserve(state_tensors().size());
     for (StateTensor& t : state_tensors()) {
       host.push_back(model_->download(*t.buf));
       tensors.push_back({t.name, DType::F32, t.shape, host.back().data()});
@@ -267,9 +273,11 @@ class CudaEngine final : public Engine {
         {"seed", std::to_string(opt_.seed)},
         {"method", method_name(opt_.method)},
         {"optimizer", optimizer_name(opt_.optimizer)},
-        {"lora_r", std::to_string(model_->lora_config().r)},
-        {"lora_scale", std::to_string(model_->lora_scale())},
     };
+    if (opt_.method == Method::LoRA) {
+      meta["lora_r"] = std::to_string(model_->lora_config().r);
+      meta["lora_scale"] = std::to_string(model_->lora_scale());
+    }
     write_safetensors(path_join(dir, "state.safetensors"), tensors, meta);
   }
 
@@ -300,6 +308,7 @@ class CudaEngine final : public Engine {
       const TensorView& v = file->get(t.name);
       model_->upload_f32(*t.buf, reinterpret_cast<const float*>(v.data), v.nbytes / 4);
     }
+    model_->refresh_copies();  // full finetuning: the bf16 weights from the loaded masters
     steps_ = static_cast<int>(std::stoll(get_meta("step")));
     opt_.seed = std::stoull(get_meta("seed"));
     model_->set_seed(opt_.seed);
@@ -327,12 +336,18 @@ class CudaEngine final : public Engine {
     std::vector<int64_t> shape;
     cuda::DeviceBuffer<float>* buf;
   };
-  // The training state's tensors in the CPU's order: per pair A then B, each param then its moments.
+  // The training state's tensors in the CPU's order: per pair A then B (LoRA) or per weight (full),
+  // each param then its moments.
   std::vector<StateTensor> state_tensors() {
     const bool adamw = opt_.optimizer == OptimizerKind::AdamW;
     const std::string m1 = adamw ? "exp_avg/" : "momentum_buffer/";
     const int64_t R = model_->lora_config().r;
     std::vector<StateTensor> out;
+    for (cuda::FullParam* p : model_->full_params()) {
+      out.push_back({"param/" + p->name, p->shape, &p->w});
+      out.push_back({m1 + p->name, p->shape, &p->m});
+      if (adamw) out.push_back({"exp_avg_sq/" + p->name, p->shape, &p->v});
+    }
     for (cuda::LoraCuda* p : model_->lora_pairs())
       for (char which : {'A', 'B'}) {
         const std::string key = peft_tensor_key(p->module, p->layer, which);
@@ -346,17 +361,18 @@ class CudaEngine final : public Engine {
 
   void validate_options() {
     const std::string where = "device '" + opt_.device + "': ";
-    if (opt_.method == Method::Full)
-      LORALAB_THROW("E_CONFIG_UNSUPPORTED", where + "train.method 'full' is not implemented on CUDA yet (LoRA and QLoRA "
-                                                    "are); use train.method 'lora' or device: cpu");
+    if (opt_.method == Method::Full && opt_.quantize != Quantize::None)
+      LORALAB_THROW("E_CONFIG_INVALID", "model.quantize needs train.method 'lora' (quantized weights cannot be fully finetuned)");
     if (opt_.precision == Precision::FP32True || opt_.precision == Precision::FP16True)
       LORALAB_THROW("E_PRECISION_UNSUPPORTED",
                     where + "model.precision '" + (opt_.precision == Precision::FP32True ? "32-true" : "16-true") +
                         "' is not implemented on CUDA (it computes in bf16); use model.precision bf16-true or "
                         "bf16-mixed, or device: cpu");
-    const LoraTargets& t = opt_.targets;
-    LORALAB_CHECK(t.query || t.key || t.value || t.projection || t.mlp || t.head, "E_CONFIG_INVALID",
-                  "lora: every target (query, key, value, projection, mlp, head) is false; nothing to train");
+    if (opt_.method == Method::LoRA) {
+      const LoraTargets& t = opt_.targets;
+      LORALAB_CHECK(t.query || t.key || t.value || t.projection || t.mlp || t.head, "E_CONFIG_INVALID",
+                    "lora: every target (query, key, value, projection, mlp, head) is false; nothing to train");
+    }
   }
 
   static int64_t count_targets(const std::vector<Batch>& mbs) {

@@ -135,5 +135,9 @@ void sum_of_squares(double* out, double* partial, const float* const* tensors, c
 // *acc += sum of values (n)
 void accumulate_sum(double* acc, const float* values, int64_t n, cudaStream_t stream);
 
+// ---- cast.cuh ------------------------------------------------------------------------------------
+// out (n) = bf16(in (n)), round to nearest even
+void cast_f32_to_bf16(bf16* out, const float* in, int64_t n, cudaStream_t stream);
+
 }  // namespace cuda
 }  // namespace loralab

@@ -1,4 +1,5 @@
-// A Llama-family model (Llama / Mistral / Qwen2 with q/k/v biases) on CUDA for LoRA training, built
+// A Llama-family model (Llama / Mistral / Qwen2 with q/k/v biases) on CUDA for LoRA training (or full
+// finetuning: fp32 masters + moments for every weight, bf16 copies for compute), built
 // only from the launchers of cuda_ops.h: bf16 frozen weights and activations, fp32 LoRA masters,
 // gradients and AdamW / SGD moments, every activation of a micro-batch kept, or with gradient
 // checkpointing only each layer's input (backward recomputes the layer, bitwise the same). LoRA
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cuda_alloc.h"
@@ -60,8 +62,18 @@ struct ActsCuda {
   DeviceBuffer<float> u[7];  // (N,R) LoRA intermediates
 };
 
+// Full finetuning: a weight's fp32 master with its gradient and optimizer moments; the GEMMs and
+// norms read its bf16 copy, refreshed after every update.
+struct FullParam {
+  std::string name;  // HF key
+  std::vector<int64_t> shape;
+  DeviceBuffer<bf16>* copy = nullptr;
+  DeviceBuffer<float> w, g, m, v;  // v: AdamW only
+};
+
 struct LlamaCudaOptions {
   Quantize quantize = Quantize::None;
+  bool full = false;                          // train every weight (method full); no LoRA
   bool training = true;                       // false: no gradients or optimizer moments
   OptimizerKind optimizer = OptimizerKind::AdamW;
   uint64_t seed = 0;                          // dropout key
@@ -121,6 +133,7 @@ class LlamaCuda {
       linear(y, 5, y.up, *ckpt, layer_tensor_name(l, "mlp.up_proj.weight"), {F_, C_});
       linear(y, 6, y.down, *ckpt, layer_tensor_name(l, "mlp.down_proj.weight"), {C_, F_});
     }
+    if (opt_.full && opt_.training) make_full_params(*ckpt);
     stats_ = DeviceBuffer<double>(&alloc_, MemCategory::Workspace, 2);
     LORALAB_CUDA_CHECK(cudaMemsetAsync(stats_.data(), 0, stats_.bytes(), stream_));
     LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -175,23 +188,14 @@ class LlamaCuda {
       else layers_[p.layer].lora[static_cast<int>(p.module)] = lc.get();
       lora_.push_back(std::move(lc));
     }
-    // the gradient table of the grad-norm reduction: dA, dB of every pair in order
-    std::vector<const float*> ptrs;
-    std::vector<int64_t> sizes;
-    if (opt_.training)
-      for (auto& p : lora_) {
-        ptrs.push_back(p->dA.data()), sizes.push_back(static_cast<int64_t>(p->dA.size()));
-        ptrs.push_back(p->dB.data()), sizes.push_back(static_cast<int64_t>(p->dB.size()));
-      }
-    grad_count_ = static_cast<int>(ptrs.size());
-    grad_ptrs_ = DeviceBuffer<const float*>(&alloc_, MemCategory::Workspace, ptrs.size());
-    grad_sizes_ = DeviceBuffer<int64_t>(&alloc_, MemCategory::Workspace, sizes.size());
-    partial_ = DeviceBuffer<double>(&alloc_, MemCategory::Workspace, static_cast<size_t>(sumsq_partial_count(grad_count_)));
-    if (grad_count_) {
-      copy_in(grad_ptrs_.data(), ptrs.data(), sizeof(const float*) * ptrs.size());
-      copy_in(grad_sizes_.data(), sizes.data(), sizeof(int64_t) * sizes.size());
-    }
+    build_grad_table();
     layers_acts_N_ = -1;  // u buffers follow the new adapter
+  }
+  // Full finetuning: the trainable weights in the CPU's order (empty in LoRA mode).
+  std::vector<FullParam*> full_params() {
+    std::vector<FullParam*> out;
+    for (auto& p : full_) out.push_back(p.get());
+    return out;
   }
 
   // Sizes the inference buffers for B rows of T tokens up front (generation grows T one token at a time).
@@ -292,7 +296,7 @@ class LlamaCuda {
       if (!grad) continue;
       cross_entropy_backward(logits_.data(), logits_.data(), targets_ + c0, dloss, nc, V_, stream_);
       lin_bwd(head_w(), head_lora_, head_u_.data(), kHeadSite, c0, dxn_f_.data() + c0 * C_, logits_.data(), xin, nc,
-              C_, V_, false);
+              C_, V_, false, dgrad(cfg_.tie_word_embeddings ? embed_ : head_));
     }
     accumulate_sum(stats_.data(), losses_.data(), N, stream_);
   }
@@ -326,9 +330,9 @@ class LlamaCuda {
     const int64_t N = N_;
     LORALAB_CHECK(training_ && opt_.training, "E_INTERNAL", "backward without a training forward");
     LORALAB_CUDA_CHECK(cudaMemsetAsync(dresid_.data(), 0, 2 * N * C_, stream_));
-    rmsnorm_backward(dresid_.data(), nullptr, dxn_f_.data(), resid_.data(), final_norm_.data(), rstd_f_.data(), N, C_,
-                     stream_);
-    int lowest = cfg_.num_layers;  // layers below the lowest adapted one need no gradient
+    rmsnorm_backward(dresid_.data(), dgrad(final_norm_), dxn_f_.data(), resid_.data(), final_norm_.data(),
+                     rstd_f_.data(), N, C_, stream_);
+    int lowest = full_.empty() ? cfg_.num_layers : 0;  // LoRA: layers below the lowest adapted one need no gradient
     for (int l = 0; l < cfg_.num_layers && lowest == cfg_.num_layers; ++l)
       for (auto* p : layers_[l].lora)
         if (p) lowest = l;
@@ -342,26 +346,36 @@ class LlamaCuda {
       }
       layer_backward(y, a, N, B_, T_);
     }
+    if (float* de = dgrad(embed_)) embedding_backward(de, dresid_.data(), tokens_, N, C_, V_, stream_);
   }
   void zero_grads() {
     for (auto& p : lora_) {
       if (p->dA.data()) LORALAB_CUDA_CHECK(cudaMemsetAsync(p->dA.data(), 0, p->dA.bytes(), stream_));
       if (p->dB.data()) LORALAB_CUDA_CHECK(cudaMemsetAsync(p->dB.data(), 0, p->dB.bytes(), stream_));
     }
+    for (auto& p : full_) LORALAB_CUDA_CHECK(cudaMemsetAsync(p->g.data(), 0, p->g.bytes(), stream_));
   }
-  // One AdamW update of every pair (h.grad_scale: the clipping coefficient).
+  // One AdamW update of every trainable tensor (h.grad_scale: the clipping coefficient).
   void adamw_step(const AdamWHyper& h) {
     for (auto& p : lora_) {
       adamw_update(p->A.data(), p->mA.data(), p->vA.data(), p->dA.data(), p->A.size(), h, stream_);
       adamw_update(p->B.data(), p->mB.data(), p->vB.data(), p->dB.data(), p->B.size(), h, stream_);
     }
+    for (auto& p : full_) adamw_update(p->w.data(), p->m.data(), p->v.data(), p->g.data(), p->w.size(), h, stream_);
+    refresh_copies();
   }
-  // One SGD update of every pair (momentum buffers in mA / mB).
+  // One SGD update of every trainable tensor (momentum buffers in mA / mB / m).
   void sgd_step(const SgdHyper& h) {
     for (auto& p : lora_) {
       sgd_update(p->A.data(), p->mA.data(), p->dA.data(), p->A.size(), h, stream_);
       sgd_update(p->B.data(), p->mB.data(), p->dB.data(), p->B.size(), h, stream_);
     }
+    for (auto& p : full_) sgd_update(p->w.data(), p->m.data(), p->g.data(), p->w.size(), h, stream_);
+    refresh_copies();
+  }
+  // Full finetuning: the bf16 copies from the fp32 masters (after an update or a loaded state).
+  void refresh_copies() {
+    for (auto& p : full_) cast_f32_to_bf16(p->copy->data(), p->w.data(), static_cast<int64_t>(p->w.size()), stream_);
   }
 
   // ---- verification API (test_llama_cuda): one micro-batch, mean loss over its own targets ----
@@ -418,6 +432,75 @@ class LlamaCuda {
   }
 
  private:
+  // Full finetuning: the fp32 gradient of a weight, by its bf16 copy (null: frozen / LoRA mode)
+  float* dgrad(const DeviceBuffer<bf16>& copy) {
+    if (full_.empty() || !copy.data()) return nullptr;
+    auto it = full_by_copy_.find(copy.data());
+    return it == full_by_copy_.end() ? nullptr : it->second->g.data();
+  }
+  // fp32 masters (the checkpoint's values, unrounded, as the CPU's trainable params) with gradients
+  // and moments for every weight, in the CPU's trainable order (collect_trainable).
+  void make_full_params(const CheckpointReader& ckpt) {
+    LORALAB_CHECK(!quantized_, "E_CONFIG_INVALID",
+                  "model.quantize needs train.method 'lora' (quantized weights cannot be fully finetuned)");
+    auto add = [&](const std::string& name, std::vector<int64_t> shape, DeviceBuffer<bf16>& copy) {
+      auto p = std::make_unique<FullParam>();
+      p->name = name, p->shape = shape, p->copy = &copy;
+      int64_t n = 1;
+      for (auto d : shape) n *= d;
+      std::vector<float> f(n);
+      ckpt.read_f32(name, shape, f.data());
+      p->w = f32_buffer(MemCategory::Weights, f);
+      p->g = zero_f32(MemCategory::Grads, n);
+      p->m = zero_f32(MemCategory::OptimizerState, n);
+      if (opt_.optimizer == OptimizerKind::AdamW) p->v = zero_f32(MemCategory::OptimizerState, n);
+      full_by_copy_[copy.data()] = p.get();
+      full_.push_back(std::move(p));
+    };
+    add("model.embed_tokens.weight", {V_, C_}, embed_);
+    for (int l = 0; l < cfg_.num_layers; ++l) {
+      LayerCuda& y = layers_[l];
+      auto name = [&](const char* s) { return layer_tensor_name(l, s); };
+      add(name("input_layernorm.weight"), {C_}, y.attn_norm);
+      add(name("self_attn.q_proj.weight"), {QD_, C_}, y.q);
+      add(name("self_attn.k_proj.weight"), {KD_, C_}, y.k);
+      add(name("self_attn.v_proj.weight"), {KD_, C_}, y.v);
+      if (cfg_.attention_bias) {
+        add(name("self_attn.q_proj.bias"), {QD_}, y.q_bias);
+        add(name("self_attn.k_proj.bias"), {KD_}, y.k_bias);
+        add(name("self_attn.v_proj.bias"), {KD_}, y.v_bias);
+      }
+      add(name("self_attn.o_proj.weight"), {C_, QD_}, y.o);
+      add(name("post_attention_layernorm.weight"), {C_}, y.mlp_norm);
+      add(name("mlp.gate_proj.weight"), {F_, C_}, y.gate);
+      add(name("mlp.up_proj.weight"), {F_, C_}, y.up);
+      add(name("mlp.down_proj.weight"), {C_, F_}, y.down);
+    }
+    add("model.norm.weight", {C_}, final_norm_);
+    if (!cfg_.tie_word_embeddings) add("lm_head.weight", {V_, C_}, head_);
+    refresh_copies();  // the copies become bf16(master), as uploaded
+    build_grad_table();
+  }
+  // The gradient table of the grad-norm reduction: dA, dB of every LoRA pair, then every full param.
+  void build_grad_table() {
+    std::vector<const float*> ptrs;
+    std::vector<int64_t> sizes;
+    if (opt_.training) {
+      for (auto& p : lora_) {
+        ptrs.push_back(p->dA.data()), sizes.push_back(static_cast<int64_t>(p->dA.size()));
+        ptrs.push_back(p->dB.data()), sizes.push_back(static_cast<int64_t>(p->dB.size()));
+      }
+      for (auto& p : full_) ptrs.push_back(p->g.data()), sizes.push_back(static_cast<int64_t>(p->g.size()));
+    }
+    grad_count_ = static_cast<int>(ptrs.size());
+    grad_ptrs_ = DeviceBuffer<const float*>(&alloc_, MemCategory::Workspace, ptrs.size());
+    grad_sizes_ = DeviceBuffer<int64_t>(&alloc_, MemCategory::Workspace, sizes.size());
+    partial_ = DeviceBuffer<double>(&alloc_, MemCategory::Workspace, static_cast<size_t>(sumsq_partial_count(grad_count_)));
+    if (grad_count_) {
+      copy_in(grad_ptrs_.data(), ptrs.data(), sizeof(const float*) * ptrs.size());
+      copy_in(grad_sizes_.data(), sizes.data(), sizeof(int64_t) * sizes.size());
+    }
+  }
   void check_abort() const {
     if (opt_.abort && opt_.abort->load()) LORALAB_THROW("E_ABORTED", "aborted by request");
   }
@@ -543,10 +626,13 @@ class LlamaCuda {
     }
     lora_forward(out, u, xd, p->A.data(), p->B.data(), scale_, N, IN, OUT, lora_cfg_.r, stream_);
   }
-  // dinp (N,IN) (+)= dout (N,OUT) W (+ LoRA input gradient through the same dropout mask); LoRA grads
+  // dinp (N,IN) (+)= dout (N,OUT) W (+ LoRA input gradient through the same dropout mask); LoRA grads;
+  // full finetuning: dW (OUT,IN) += dout^T inp and dbias (OUT) += column sums of dout (null: frozen)
   void lin_bwd(const bf16* w, LoraCuda* p, const float* u, int site, int64_t row0, bf16* dinp, const bf16* dout,
-               const bf16* inp, int64_t N, int64_t IN, int64_t OUT, bool accumulate) {
+               const bf16* inp, int64_t N, int64_t IN, int64_t OUT, bool accumulate, float* dW = nullptr,
+               float* dbias = nullptr) {
     matmul_nn<bf16, bf16, bf16>(dinp, dout, w, N, IN, OUT, accumulate, stream_);
+    if (dW || dbias) linear_backward(nullptr, dW, dbias, dout, inp, w, N, IN, OUT, stream_);
     if (!p) return;
     if (dropout_on()) {
       const float prob = static_cast<float>(lora_cfg_.lora_dropout);
@@ -588,23 +674,30 @@ class LlamaCuda {
   void layer_backward(LayerCuda& y, ActsCuda& a, int64_t N, int B, int T) {
     const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, l = static_cast<int>(&y - layers_.data());
     bf16* dh = dmid_.data();
-    lin_bwd(weight(y, 6, y.down), y.lora[6], a.u[6].data(), site(l, 6), 0, dh, dresid_.data(), a.h.data(), N, F_, C_, false);
+    lin_bwd(weight(y, 6, y.down), y.lora[6], a.u[6].data(), site(l, 6), 0, dh, dresid_.data(), a.h.data(), N, F_, C_, false,
+            dgrad(y.down));
     swiglu_backward(dgate_.data(), dup_.data(), dh, a.ga.data(), a.ua.data(), N, F_, stream_);
-    lin_bwd(weight(y, 4, y.gate), y.lora[4], a.u[4].data(), site(l, 4), 0, dxn_.data(), dgate_.data(), a.xn2.data(), N, C_, F_, false);
-    lin_bwd(weight(y, 5, y.up), y.lora[5], a.u[5].data(), site(l, 5), 0, dxn_.data(), dup_.data(), a.xn2.data(), N, C_, F_, true);
-    rmsnorm_backward(dresid_.data(), nullptr, dxn_.data(), a.x_mid.data(), y.mlp_norm.data(), a.rstd2.data(), N, C_,
-                     stream_);
+    lin_bwd(weight(y, 4, y.gate), y.lora[4], a.u[4].data(), site(l, 4), 0, dxn_.data(), dgate_.data(), a.xn2.data(), N, C_, F_, false,
+            dgrad(y.gate));
+    lin_bwd(weight(y, 5, y.up), y.lora[5], a.u[5].data(), site(l, 5), 0, dxn_.data(), dup_.data(), a.xn2.data(), N, C_, F_, true,
+            dgrad(y.up));
+    rmsnorm_backward(dresid_.data(), dgrad(y.mlp_norm), dxn_.data(), a.x_mid.data(), y.mlp_norm.data(), a.rstd2.data(),
+                     N, C_, stream_);
     bf16* datt = dmid_.data();
-    lin_bwd(weight(y, 3, y.o), y.lora[3], a.u[3].data(), site(l, 3), 0, datt, dresid_.data(), a.att.data(), N, QD_, C_, false);
+    lin_bwd(weight(y, 3, y.o), y.lora[3], a.u[3].data(), site(l, 3), 0, datt, dresid_.data(), a.att.data(), N, QD_, C_, false,
+            dgrad(y.o));
     attention_backward(dq_.data(), dk_.data(), dv_.data(), datt, a.qa.data(), a.ka.data(), a.va.data(), a.att.data(),
                        a.lse.data(), lengths_, B, T, NH, NKV, HD_, stream_);
     rope_backward(dq_.data(), positions_, rope_cos_.data(), rope_sin_.data(), N, NH, HD_, stream_);
     rope_backward(dk_.data(), positions_, rope_cos_.data(), rope_sin_.data(), N, NKV, HD_, stream_);
-    lin_bwd(weight(y, 0, y.q), y.lora[0], a.u[0].data(), site(l, 0), 0, dxn_.data(), dq_.data(), a.xn1.data(), N, C_, QD_, false);
-    lin_bwd(weight(y, 1, y.k), y.lora[1], a.u[1].data(), site(l, 1), 0, dxn_.data(), dk_.data(), a.xn1.data(), N, C_, KD_, true);
-    lin_bwd(weight(y, 2, y.v), y.lora[2], a.u[2].data(), site(l, 2), 0, dxn_.data(), dv_.data(), a.xn1.data(), N, C_, KD_, true);
-    rmsnorm_backward(dresid_.data(), nullptr, dxn_.data(), y.x_in.data(), y.attn_norm.data(), a.rstd1.data(), N, C_,
-                     stream_);
+    lin_bwd(weight(y, 0, y.q), y.lora[0], a.u[0].data(), site(l, 0), 0, dxn_.data(), dq_.data(), a.xn1.data(), N, C_, QD_, false,
+            dgrad(y.q), dgrad(y.q_bias));
+    lin_bwd(weight(y, 1, y.k), y.lora[1], a.u[1].data(), site(l, 1), 0, dxn_.data(), dk_.data(), a.xn1.data(), N, C_, KD_, true,
+            dgrad(y.k), dgrad(y.k_bias));
+    lin_bwd(weight(y, 2, y.v), y.lora[2], a.u[2].data(), site(l, 2), 0, dxn_.data(), dv_.data(), a.xn1.data(), N, C_, KD_, true,
+            dgrad(y.v), dgrad(y.v_bias));
+    rmsnorm_backward(dresid_.data(), dgrad(y.attn_norm), dxn_.data(), y.x_in.data(), y.attn_norm.data(), a.rstd1.data(),
+                     N, C_, stream_);
   }
 
   ModelConfig cfg_;
@@ -625,6 +718,8 @@ class LlamaCuda {
   std::vector<ActsCuda> acts_;  // L sets (training without checkpointing) or 1
   std::vector<std::unique_ptr<LoraCuda>> lora_;
   LoraCuda* head_lora_ = nullptr;
+  std::vector<std::unique_ptr<FullParam>> full_;                  // full finetuning only
+  std::unordered_map<const void*, FullParam*> full_by_copy_;      // bf16 copy -> its param
   std::vector<char> has_targets_;  // (N) host: rows with a target (the head skips chunks without)
   // the pass's uploaded ids in one device block: row_examples (N) | tokens | targets | positions | lengths
   DeviceBuffer<int64_t> pass_dev_;

@@ -5,9 +5,9 @@
 // dropout mask (bitwise ops/dropout's) and fp64 reductions, LoRA init (bitwise the CPU's A), logits,
 // logprobs, eval_loss, 3 AdamW steps over 2 micro-batches, SGD with clipping, LoRA dropout 0.1,
 // Qwen2 q/k/v biases, the lm_head adapter (untied and tied), QLoRA nf4, gradient checkpointing
-// (bitwise the plain CUDA run), adapter CUDA -> CPU, state save/resume (bitwise on CUDA, CUDA <-> CPU
-// within tolerance), greedy generate and stop tokens, abort, E_BUSY, refused options, memory report.
-// Exits 77 without CUDA or without a device.
+// (bitwise the plain CUDA run), full finetuning (AdamW / SGD; biases; tied), adapter CUDA -> CPU,
+// state save/resume (bitwise on CUDA, CUDA <-> CPU within tolerance), greedy generate and stop
+// tokens, abort, E_BUSY, refused options, memory report. Exits 77 without CUDA or without a device.
 #include <cstdio>
 
 #ifndef LORALAB_WITH_CUDA
@@ -348,6 +348,40 @@ void test_checkpointing(const std::string& dir, int V) {
   compare_logits(p.cpu->logits(b), p.gpu->logits(b), b, V, "after 2 checkpointed steps");
 }
 
+// full finetuning: every weight trains (fp32 masters on CUDA); CPU <-> CUDA agreement, a bitwise
+// resume on CUDA, the CUDA state resumed on the CPU, no adapter
+void test_full(const std::string& dir, int V) {
+  std::printf("== full finetuning\n");
+  const std::vector<Batch> mbs = two_micro_batches(V);
+  Batch b = tiny::make_batch(2, 16, V, 3, {16, 11});
+  for (OptimizerKind k : {OptimizerKind::AdamW, OptimizerKind::SGD}) {
+    EngineOptions o = base_options("cuda");
+    o.method = Method::Full;
+    o.optimizer = k;
+    o.learning_rate = k == OptimizerKind::AdamW ? 1e-4f : 0.1f;
+    Pair p = load_both(dir, o);
+    ParamCounts pc = p.cpu->param_counts(), pg = p.gpu->param_counts();
+    CHECK(pc.total == pg.total && pc.trainable == pg.trainable && pc.trainable_by_target == pg.trainable_by_target);
+    const char* label = k == OptimizerKind::AdamW ? "full adamw" : "full sgd";
+    steps_agree(p, 2, mbs, label);
+    compare_logits(p.cpu->logits(b), p.gpu->logits(b), b, V, label);
+    CHECK(p.gpu->memory().current[static_cast<int>(MemCategory::Grads)] > 0);
+    expect_error("E_METHOD", [&] { p.gpu->save_adapter(tiny::make_temp_dir("ec_full_adapter"), "tiny"); });
+    const std::string st = tiny::make_temp_dir("ec_full_state");
+    p.gpu->save_state(st);
+    StepResult third = p.gpu->step(mbs);
+    auto g2 = Engine::load(dir, o);
+    g2->load_state(st);
+    StepResult again = g2->step(mbs);
+    std::printf("  %s resumed step 3 on CUDA: %.9g vs %.9g\n", label, third.loss, again.loss);
+    CHECK(third.loss == again.loss && third.grad_norm == again.grad_norm);
+    o.device = "cpu";
+    auto c = Engine::load(dir, o);
+    c->load_state(st);
+    check_rel(third.loss, c->step(mbs).loss, 0.01, "step 3 resumed on CPU from the CUDA full state");
+  }
+}
+
 void test_state(const std::string& dir, int V) {
   std::printf("== save_state / load_state\n");
   const std::vector<Batch> mbs = two_micro_batches(V);
@@ -469,7 +503,8 @@ void test_refusals(const std::string& dir) {
   };
   EngineOptions o = base_options("cuda");
   o.method = Method::Full;
-  refused(o, "E_CONFIG_UNSUPPORTED", "train.method");
+  o.quantize = Quantize::NF4;
+  expect_error("E_CONFIG_INVALID", [&] { Engine::load(dir, o); });
   o = base_options("cuda");
   o.precision = Precision::FP32True;
   refused(o, "E_PRECISION_UNSUPPORTED", "model.precision");
@@ -515,6 +550,8 @@ int main() {
     nf4.quantize = Quantize::NF4;
     test_variant(dir, V, nf4, "QLoRA nf4");
     test_checkpointing(dir, V);
+    test_full(tiny::write_model(tiny::make_temp_dir("ec_full_qwen"), qwen), V);
+    test_full(tiny::write_model(tiny::make_temp_dir("ec_full_tied"), tied), V);
     test_state(dir, V);
     tiny::Spec peaky = spec;  // larger weights: larger logit margins, so greedy decoding is robust to bf16
     peaky.init_range = 0.4f;

@@ -10,9 +10,8 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism();
 }
 
-/** Why the CUDA engine cannot run this config (null when it can): it trains LoRA / QLoRA in bf16 only. */
+/** Why the CUDA engine cannot run this config (null when it can): it computes in bf16 only. */
 export function cudaRefusal(config: LoraLabConfig): string | null {
-  if (config.train.method !== 'lora') return `train.method '${config.train.method}' is not implemented on CUDA`;
   if (config.model.precision !== 'bf16-true' && config.model.precision !== 'bf16-mixed') return `model.precision '${config.model.precision}' is not implemented on CUDA`;
   return null;
 }

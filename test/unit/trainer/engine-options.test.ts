@@ -1,5 +1,5 @@
 // config device 'auto' resolves from the addon's device report (a fake one here): 'cuda' only with a
-// usable CUDA device and a config the CUDA engine runs (LoRA, bf16).
+// usable CUDA device and a config the CUDA engine runs (bf16 precision).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../../language-server/src/config/parse';
@@ -37,10 +37,8 @@ test("device 'auto' is 'cuda' with a usable CUDA device, else 'cpu'", () => {
 
 test("device 'auto' stays 'cpu' for configs the CUDA engine refuses", () => {
   const withGpu = () => report({ devices: [gpu] });
-  const refused = [config('device: auto\ntrain:\n  method: full\n'), config('device: auto\n', '  precision: 32-true\n'),
-    config('device: auto\n', '  precision: 16-true\n')];
-  assert.deepEqual(refused.map((c) => [c.train.method, c.model.precision]),
-    [['full', 'bf16-true'], ['lora', '32-true'], ['lora', '16-true']], 'the fixtures parse as meant');
+  const refused = [config('device: auto\n', '  precision: 32-true\n'), config('device: auto\n', '  precision: 16-true\n')];
+  assert.deepEqual(refused.map((c) => c.model.precision), ['32-true', '16-true'], 'the fixtures parse as meant');
   for (const c of refused) {
     assert.notEqual(cudaRefusal(c), null);
     assert.equal(resolveDevice(c, withGpu), 'cpu');
@@ -49,6 +47,9 @@ test("device 'auto' stays 'cpu' for configs the CUDA engine refuses", () => {
   const checkpointed = config('device: auto\ntrain:\n  gradient_checkpointing: true\n', '  precision: bf16-mixed\n');
   assert.equal(checkpointed.train.gradient_checkpointing, true);
   assert.equal(resolveDevice(checkpointed, withGpu), 'cuda', 'checkpointing and bf16-mixed run on CUDA');
+  const full = config('device: auto\ntrain:\n  method: full\n');
+  assert.equal(full.train.method, 'full');
+  assert.equal(resolveDevice(full, withGpu), 'cuda', 'full finetuning runs on CUDA');
 });
 
 test('an explicit device passes through without reading the report', () => {
