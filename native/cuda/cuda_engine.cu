@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cuda_check.h"
+#include "engine_checks.h"
 #include "error.h"
 #include "io/files.h"
 #include "io/peft_adapter.h"
@@ -26,13 +27,13 @@
 #include "model/llama.h"
 #include "model/llama_generate.h"
 #include "model/llama_optim.h"
+#include "model/llama_state.h"
 #include "rng.h"
 
 namespace loralab {
 
 namespace {
 
-constexpr int32_t kIgnore = -100;
 
 // PEFT init as LlamaModel::init_lora (llama_weights.cpp) computes it: A ~ U(-1/sqrt(in), 1/sqrt(in))
 // from the counter-based RNG keyed by (seed, layer+1, module, index), B = 0; head first, then the
@@ -67,8 +68,6 @@ PeftAdapter init_adapter(const ModelConfig& cfg, const PeftAdapterConfig& lcfg, 
   return a;
 }
 
-const char* method_name(Method m) { return m == Method::LoRA ? "lora" : "full"; }
-const char* optimizer_name(OptimizerKind k) { return k == OptimizerKind::AdamW ? "adamw" : "sgd"; }
 
 class CudaEngine final : public Engine {
  public:
@@ -156,9 +155,9 @@ class CudaEngine final : public Engine {
   StepResult step(const std::vector<Batch>& micro_batches) override {
     Call call(this);
     LORALAB_CHECK(opt_.training, "E_NOT_TRAINING", "step(): the engine was created with training: false");
-    const int64_t total = count_targets(micro_batches);
+    const int64_t total = count_target_tokens(micro_batches);
     LORALAB_CHECK(total > 0, "E_BATCH", "step(): the micro-batches hold no target tokens (every target is -100)");
-    for (const Batch& mb : micro_batches) validate(mb, true);
+    for (const Batch& mb : micro_batches) check_batch(mb, true);
     model_->zero_grads();
     model_->zero_stats();
     const float dloss = static_cast<float>(1.0 / static_cast<double>(total));
@@ -166,7 +165,7 @@ class CudaEngine final : public Engine {
     for (const Batch& mb : micro_batches) {
       const int64_t offset = example_offset;
       example_offset += mb.rows;
-      if (count_targets({mb}) == 0) continue;
+      if (count_target_tokens({mb}) == 0) continue;
       model_->forward(pass(mb, true, offset));
       model_->head_loss(dloss);
       model_->backward();
@@ -205,15 +204,15 @@ class CudaEngine final : public Engine {
 
   double eval_loss(const std::vector<Batch>& micro_batches) override {
     Call call(this);
-    const int64_t total = count_targets(micro_batches);
+    const int64_t total = count_target_tokens(micro_batches);
     LORALAB_CHECK(total > 0, "E_BATCH", "eval_loss(): the micro-batches hold no target tokens");
-    for (const Batch& mb : micro_batches) validate(mb, false);
+    for (const Batch& mb : micro_batches) check_batch(mb, false);
     model_->zero_stats();
     int64_t example_offset = 0;
     for (const Batch& mb : micro_batches) {
       const int64_t offset = example_offset;
       example_offset += mb.rows;
-      if (count_targets({mb}) == 0) continue;  // adds nothing to the sum
+      if (count_target_tokens({mb}) == 0) continue;  // adds nothing to the sum
       model_->forward(pass(mb, false, offset));
       model_->head_loss(0.0f);
     }
@@ -267,36 +266,17 @@ class CudaEngine final : public Engine {
       host.push_back(model_->download(*t.buf));
       tensors.push_back({t.name, DType::F32, t.shape, host.back().data()});
     }
-    std::map<std::string, std::string> meta = {
-        {"loralab_state", "1"},
-        {"step", std::to_string(steps_)},
-        {"seed", std::to_string(opt_.seed)},
-        {"method", method_name(opt_.method)},
-        {"optimizer", optimizer_name(opt_.optimizer)},
-    };
-    if (opt_.method == Method::LoRA) {
-      meta["lora_r"] = std::to_string(model_->lora_config().r);
-      meta["lora_scale"] = std::to_string(model_->lora_scale());
-    }
+    const auto meta = train_state_metadata(opt_, TrainState{steps_, opt_.seed}, model_->lora_config().r,
+                                           model_->lora_scale());
     write_safetensors(path_join(dir, "state.safetensors"), tensors, meta);
   }
 
   void load_state(const std::string& dir) override {
     Call call(this);
     LORALAB_CHECK(opt_.training, "E_NOT_TRAINING", "load_state(): the engine was created with training: false");
-    const std::string path = path_join(dir, "state.safetensors");
-    auto file = SafetensorsFile::open(path);
-    const auto& meta = file->metadata();
-    auto get_meta = [&](const std::string& key) {
-      auto it = meta.find(key);
-      LORALAB_CHECK(it != meta.end(), "E_STATE_MISMATCH", path + ": metadata key '" + key + "' is missing");
-      return it->second;
-    };
-    LORALAB_CHECK(get_meta("method") == method_name(opt_.method), "E_STATE_MISMATCH",
-                  path + ": saved with method '" + get_meta("method") + "', the engine uses '" + method_name(opt_.method) + "'");
-    LORALAB_CHECK(get_meta("optimizer") == optimizer_name(opt_.optimizer), "E_STATE_MISMATCH",
-                  path + ": saved with optimizer '" + get_meta("optimizer") + "', the engine uses '" +
-                      optimizer_name(opt_.optimizer) + "'");
+    TrainStateFile st = open_train_state(dir, opt_);
+    const std::string& path = st.path;
+    SafetensorsFile* file = st.file.get();
     const std::vector<StateTensor> wanted = state_tensors();
     for (const StateTensor& t : wanted) {  // check everything before changing anything
       LORALAB_CHECK(file->has(t.name), "E_STATE_MISMATCH", path + ": tensor '" + t.name + "' is missing");
@@ -309,8 +289,8 @@ class CudaEngine final : public Engine {
       model_->upload_f32(*t.buf, reinterpret_cast<const float*>(v.data), v.nbytes / 4);
     }
     model_->refresh_copies();  // full finetuning: the bf16 weights from the loaded masters
-    steps_ = static_cast<int>(std::stoll(get_meta("step")));
-    opt_.seed = std::stoull(get_meta("seed"));
+    steps_ = static_cast<int>(st.state.step);
+    opt_.seed = st.state.seed;
     model_->set_seed(opt_.seed);
   }
 
@@ -340,13 +320,13 @@ class CudaEngine final : public Engine {
   // each param then its moments.
   std::vector<StateTensor> state_tensors() {
     const bool adamw = opt_.optimizer == OptimizerKind::AdamW;
-    const std::string m1 = adamw ? "exp_avg/" : "momentum_buffer/";
+    const std::string m1 = first_moment_prefix(opt_.optimizer), m2 = second_moment_prefix(opt_.optimizer);
     const int64_t R = model_->lora_config().r;
     std::vector<StateTensor> out;
     for (cuda::FullParam* p : model_->full_params()) {
       out.push_back({"param/" + p->name, p->shape, &p->w});
       out.push_back({m1 + p->name, p->shape, &p->m});
-      if (adamw) out.push_back({"exp_avg_sq/" + p->name, p->shape, &p->v});
+      if (adamw) out.push_back({m2 + p->name, p->shape, &p->v});
     }
     for (cuda::LoraCuda* p : model_->lora_pairs())
       for (char which : {'A', 'B'}) {
@@ -354,51 +334,23 @@ class CudaEngine final : public Engine {
         const std::vector<int64_t> shape = which == 'A' ? std::vector<int64_t>{R, p->in} : std::vector<int64_t>{p->out, R};
         out.push_back({"param/" + key, shape, which == 'A' ? &p->A : &p->B});
         out.push_back({m1 + key, shape, which == 'A' ? &p->mA : &p->mB});
-        if (adamw) out.push_back({"exp_avg_sq/" + key, shape, which == 'A' ? &p->vA : &p->vB});
+        if (adamw) out.push_back({m2 + key, shape, which == 'A' ? &p->vA : &p->vB});
       }
     return out;
   }
 
   void validate_options() {
+    check_common_options(opt_);
     const std::string where = "device '" + opt_.device + "': ";
-    if (opt_.method == Method::Full && opt_.quantize != Quantize::None)
-      LORALAB_THROW("E_CONFIG_INVALID", "model.quantize needs train.method 'lora' (quantized weights cannot be fully finetuned)");
     if (opt_.precision == Precision::FP32True || opt_.precision == Precision::FP16True)
       LORALAB_THROW("E_PRECISION_UNSUPPORTED",
                     where + "model.precision '" + (opt_.precision == Precision::FP32True ? "32-true" : "16-true") +
                         "' is not implemented on CUDA (it computes in bf16); use model.precision bf16-true or "
                         "bf16-mixed, or device: cpu");
-    if (opt_.method == Method::LoRA) {
-      const LoraTargets& t = opt_.targets;
-      LORALAB_CHECK(t.query || t.key || t.value || t.projection || t.mlp || t.head, "E_CONFIG_INVALID",
-                    "lora: every target (query, key, value, projection, mlp, head) is false; nothing to train");
-    }
-  }
-
-  static int64_t count_targets(const std::vector<Batch>& mbs) {
-    int64_t n = 0;
-    for (const Batch& b : mbs)
-      for (int32_t t : b.targets) n += t != kIgnore;
-    return n;
-  }
-
-  // The CPU engine's batch checks (engine.cpp context()), same codes and messages.
-  static void validate(const Batch& b, bool training) {
-    const std::string where = "batch (rows " + std::to_string(b.rows) + ", seq_len " + std::to_string(b.seq_len) + ")";
-    LORALAB_CHECK(b.rows > 0 && b.seq_len > 0, "E_BATCH", where + ": empty");
-    const size_t N = static_cast<size_t>(b.rows) * b.seq_len;
-    LORALAB_CHECK(b.tokens.size() == N, "E_BATCH", where + ": tokens has " + std::to_string(b.tokens.size()) + " ids, expected rows*seq_len");
-    LORALAB_CHECK(b.targets.empty() || b.targets.size() == N, "E_BATCH", where + ": targets must have rows*seq_len entries");
-    LORALAB_CHECK(b.lengths.empty() || b.lengths.size() == static_cast<size_t>(b.rows), "E_BATCH", where + ": lengths must have one entry per row");
-    LORALAB_CHECK(b.example_ids.empty() || b.example_ids.size() == static_cast<size_t>(b.rows), "E_BATCH",
-                  where + ": example_ids must have one entry per row");
-    for (int32_t len : b.lengths)
-      LORALAB_CHECK(len >= 1 && len <= b.seq_len, "E_BATCH", where + ": a row length " + std::to_string(len) + " is outside [1, seq_len]");
-    LORALAB_CHECK(!training || !b.targets.empty(), "E_BATCH", where + ": step() needs targets");
   }
 
   cuda::PassInput pass(const Batch& b, bool training, int64_t example_offset) {
-    validate(b, training);
+    check_batch(b, training);
     ids_.resize(b.rows);
     for (int r = 0; r < b.rows; ++r) ids_[r] = b.example_ids.empty() ? example_offset + r : b.example_ids[r];
     cuda::PassInput in;

@@ -12,6 +12,7 @@
 
 #include "device.h"
 #include "engine.h"
+#include "engine_checks.h"
 #include "error.h"
 #include "io/safetensors.h"
 #include "memory.h"
@@ -88,7 +89,7 @@ class CpuEngine final : public Engine {
   StepResult step(const std::vector<Batch>& micro_batches) override {
     Call call(this);
     LORALAB_CHECK(opt_.training, "E_NOT_TRAINING", "step(): the engine was created with training: false");
-    const int64_t total = count_targets(micro_batches);
+    const int64_t total = count_target_tokens(micro_batches);
     LORALAB_CHECK(total > 0, "E_BATCH", "step(): the micro-batches hold no target tokens (every target is -100)");
     auto& params = model_->trainable();
     for (Param* p : params) p->grad.zero();
@@ -98,7 +99,7 @@ class CpuEngine final : public Engine {
     for (const Batch& mb : micro_batches) {
       PassContext ctx = context(mb, true, example_offset);
       example_offset += mb.rows;
-      if (count_targets({mb}) == 0) continue;
+      if (count_target_tokens({mb}) == 0) continue;
       model_->forward(ctx);
       loss_sum += model_->head_loss(ctx, mb.targets.data(), dloss, nullptr);
       model_->backward(ctx);
@@ -120,7 +121,7 @@ class CpuEngine final : public Engine {
 
   double eval_loss(const std::vector<Batch>& micro_batches) override {
     Call call(this);
-    const int64_t total = count_targets(micro_batches);
+    const int64_t total = count_target_tokens(micro_batches);
     LORALAB_CHECK(total > 0, "E_BATCH", "eval_loss(): the micro-batches hold no target tokens");
     double loss_sum = 0.0;
     int64_t example_offset = 0;
@@ -180,38 +181,15 @@ class CpuEngine final : public Engine {
   };
 
   void validate_options() {
-    if (opt_.method == Method::Full && opt_.quantize != Quantize::None)
-      LORALAB_THROW("E_CONFIG_INVALID", "model.quantize needs train.method 'lora' (quantized weights cannot be fully finetuned)");
+    check_common_options(opt_);
     if (opt_.precision == Precision::FP16True)
       LORALAB_THROW("E_PRECISION_UNSUPPORTED", "model.precision '16-true' (fp16 compute) is not implemented on either engine; use bf16-true or 32-true on CPU, bf16-true on CUDA");
     LORALAB_CHECK(opt_.device.empty() || opt_.device == "cpu" || opt_.device == "auto", "E_INTERNAL",
                   "device '" + opt_.device + "' reached the CPU engine (Engine::load dispatches CUDA devices)");
-    if (opt_.method == Method::LoRA) {
-      const LoraTargets& t = opt_.targets;
-      LORALAB_CHECK(t.query || t.key || t.value || t.projection || t.mlp || t.head, "E_CONFIG_INVALID",
-                    "lora: every target (query, key, value, projection, mlp, head) is false; nothing to train");
-    }
-  }
-
-  static int64_t count_targets(const std::vector<Batch>& mbs) {
-    int64_t n = 0;
-    for (const Batch& b : mbs)
-      for (int32_t t : b.targets) n += t != kIgnoreIndex;
-    return n;
   }
 
   PassContext context(const Batch& b, bool training, int64_t example_offset) {
-    const std::string where = "batch (rows " + std::to_string(b.rows) + ", seq_len " + std::to_string(b.seq_len) + ")";
-    LORALAB_CHECK(b.rows > 0 && b.seq_len > 0, "E_BATCH", where + ": empty");
-    const size_t N = static_cast<size_t>(b.rows) * b.seq_len;
-    LORALAB_CHECK(b.tokens.size() == N, "E_BATCH", where + ": tokens has " + std::to_string(b.tokens.size()) + " ids, expected rows*seq_len");
-    LORALAB_CHECK(b.targets.empty() || b.targets.size() == N, "E_BATCH", where + ": targets must have rows*seq_len entries");
-    LORALAB_CHECK(b.lengths.empty() || b.lengths.size() == static_cast<size_t>(b.rows), "E_BATCH", where + ": lengths must have one entry per row");
-    LORALAB_CHECK(b.example_ids.empty() || b.example_ids.size() == static_cast<size_t>(b.rows), "E_BATCH",
-                  where + ": example_ids must have one entry per row");
-    for (int32_t len : b.lengths)
-      LORALAB_CHECK(len >= 1 && len <= b.seq_len, "E_BATCH", where + ": a row length " + std::to_string(len) + " is outside [1, seq_len]");
-    LORALAB_CHECK(!training || !b.targets.empty(), "E_BATCH", where + ": step() needs targets");
+    check_batch(b, training);
     PassContext ctx;
     ctx.B = b.rows;
     ctx.T = b.seq_len;

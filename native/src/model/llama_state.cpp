@@ -12,19 +12,13 @@ namespace loralab {
 namespace {
 const char* method_name(Method m) { return m == Method::LoRA ? "lora" : "full"; }
 const char* optimizer_name(OptimizerKind k) { return k == OptimizerKind::AdamW ? "adamw" : "sgd"; }
-const char* second_moment_prefix(OptimizerKind k) { return k == OptimizerKind::AdamW ? "exp_avg_sq/" : ""; }
-const char* first_moment_prefix(OptimizerKind k) { return k == OptimizerKind::AdamW ? "exp_avg/" : "momentum_buffer/"; }
 }  // namespace
 
-void save_train_state(const std::string& dir, LlamaModel& model, const EngineOptions& options, const TrainState& state) {
-  make_directories(dir);
-  std::vector<TensorToWrite> tensors;
-  std::vector<std::string> keep_names;  // TensorToWrite holds names by value; data pointers stay valid
-  for (Param* p : model.trainable()) {
-    tensors.push_back({"param/" + p->name, DType::F32, p->shape, p->f32()});
-    if (!p->m.empty()) tensors.push_back({first_moment_prefix(options.optimizer) + p->name, DType::F32, p->shape, p->m.data()});
-    if (!p->v.empty()) tensors.push_back({second_moment_prefix(options.optimizer) + p->name, DType::F32, p->shape, p->v.data()});
-  }
+const char* second_moment_prefix(OptimizerKind k) { return k == OptimizerKind::AdamW ? "exp_avg_sq/" : ""; }
+const char* first_moment_prefix(OptimizerKind k) { return k == OptimizerKind::AdamW ? "exp_avg/" : "momentum_buffer/"; }
+
+std::map<std::string, std::string> train_state_metadata(const EngineOptions& options, const TrainState& state,
+                                                        int lora_r, double lora_scale) {
   std::map<std::string, std::string> meta = {
       {"loralab_state", "1"},
       {"step", std::to_string(state.step)},
@@ -33,16 +27,30 @@ void save_train_state(const std::string& dir, LlamaModel& model, const EngineOpt
       {"optimizer", optimizer_name(options.optimizer)},
   };
   if (options.method == Method::LoRA) {
-    meta["lora_r"] = std::to_string(model.lora_config().r);
-    meta["lora_scale"] = std::to_string(model.lora_scale());
+    meta["lora_r"] = std::to_string(lora_r);
+    meta["lora_scale"] = std::to_string(lora_scale);
   }
+  return meta;
+}
+
+void save_train_state(const std::string& dir, LlamaModel& model, const EngineOptions& options, const TrainState& state) {
+  make_directories(dir);
+  std::vector<TensorToWrite> tensors;
+  for (Param* p : model.trainable()) {
+    tensors.push_back({"param/" + p->name, DType::F32, p->shape, p->f32()});
+    if (!p->m.empty()) tensors.push_back({first_moment_prefix(options.optimizer) + p->name, DType::F32, p->shape, p->m.data()});
+    if (!p->v.empty()) tensors.push_back({second_moment_prefix(options.optimizer) + p->name, DType::F32, p->shape, p->v.data()});
+  }
+  const auto meta = train_state_metadata(options, state, model.lora_config().r, model.lora_scale());
   write_safetensors(path_join(dir, "state.safetensors"), tensors, meta);
 }
 
-TrainState load_train_state(const std::string& dir, LlamaModel& model, const EngineOptions& options) {
-  const std::string path = path_join(dir, "state.safetensors");
-  auto file = SafetensorsFile::open(path);
-  const auto& meta = file->metadata();
+TrainStateFile open_train_state(const std::string& dir, const EngineOptions& options) {
+  TrainStateFile st;
+  st.path = path_join(dir, "state.safetensors");
+  st.file = SafetensorsFile::open(st.path);
+  const std::string& path = st.path;
+  const auto& meta = st.file->metadata();
   auto get_meta = [&](const std::string& key) {
     auto it = meta.find(key);
     LORALAB_CHECK(it != meta.end(), "E_STATE_MISMATCH", path + ": metadata key '" + key + "' is missing");
@@ -53,6 +61,15 @@ TrainState load_train_state(const std::string& dir, LlamaModel& model, const Eng
   LORALAB_CHECK(get_meta("optimizer") == optimizer_name(options.optimizer), "E_STATE_MISMATCH",
                 path + ": saved with optimizer '" + get_meta("optimizer") + "', the engine uses '" +
                     optimizer_name(options.optimizer) + "'");
+  st.state.step = std::stoll(get_meta("step"));
+  st.state.seed = std::stoull(get_meta("seed"));
+  return st;
+}
+
+TrainState load_train_state(const std::string& dir, LlamaModel& model, const EngineOptions& options) {
+  TrainStateFile st = open_train_state(dir, options);
+  const std::string& path = st.path;
+  SafetensorsFile* file = st.file.get();
   auto copy = [&](const std::string& name, const std::vector<int64_t>& shape, float* dst) {
     LORALAB_CHECK(file->has(name), "E_STATE_MISMATCH", path + ": tensor '" + name + "' is missing");
     const TensorView& t = file->get(name);
@@ -65,10 +82,7 @@ TrainState load_train_state(const std::string& dir, LlamaModel& model, const Eng
     if (!p->m.empty()) copy(first_moment_prefix(options.optimizer) + p->name, p->shape, p->m.data());
     if (!p->v.empty()) copy(second_moment_prefix(options.optimizer) + p->name, p->shape, p->v.data());
   }
-  TrainState st;
-  st.step = std::stoll(get_meta("step"));
-  st.seed = std::stoull(get_meta("seed"));
-  return st;
+  return st.state;
 }
 
 }  // namespace loralab

@@ -2,9 +2,12 @@
 // the RNG key (the counter-based RNG's whole state is seed + step) in <dir>/state.safetensors.
 #pragma once
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "engine.h"
+#include "io/safetensors.h"
 #include "model/llama.h"
 
 namespace loralab {
@@ -20,5 +23,21 @@ void save_train_state(const std::string& dir, LlamaModel& model, const EngineOpt
 // Reads it back into the model's trainable parameters; E_STATE_MISMATCH names a missing tensor,
 // a shape or method/optimizer difference.
 TrainState load_train_state(const std::string& dir, LlamaModel& model, const EngineOptions& options);
+
+// <dir>/state.safetensors opened and its metadata checked against the options (method, optimizer:
+// E_STATE_MISMATCH naming the file and both values); step and seed read. Used by every engine.
+struct TrainStateFile {
+  std::string path;
+  std::unique_ptr<SafetensorsFile> file;
+  TrainState state;
+};
+TrainStateFile open_train_state(const std::string& dir, const EngineOptions& options);
+// The state file's metadata (format version, step, seed, method, optimizer; LoRA rank and scale).
+std::map<std::string, std::string> train_state_metadata(const EngineOptions& options, const TrainState& state,
+                                                        int lora_r, double lora_scale);
+// Tensor name prefixes of the optimizer moments: "exp_avg/" and "exp_avg_sq/" (AdamW) or
+// "momentum_buffer/" and "" (SGD has no second moment).
+const char* first_moment_prefix(OptimizerKind k);
+const char* second_moment_prefix(OptimizerKind k);
 
 }  // namespace loralab

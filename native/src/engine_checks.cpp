@@ -1,0 +1,42 @@
+// Option and batch checks shared by the CPU and CUDA engines (see engine_checks.h).
+#include "engine_checks.h"
+
+#include <string>
+
+#include "error.h"
+#include "ops/cross_entropy.h"
+
+namespace loralab {
+
+void check_common_options(const EngineOptions& opt) {
+  if (opt.method == Method::Full && opt.quantize != Quantize::None)
+    LORALAB_THROW("E_CONFIG_INVALID", "model.quantize needs train.method 'lora' (quantized weights cannot be fully finetuned)");
+  if (opt.method == Method::LoRA) {
+    const LoraTargets& t = opt.targets;
+    LORALAB_CHECK(t.query || t.key || t.value || t.projection || t.mlp || t.head, "E_CONFIG_INVALID",
+                  "lora: every target (query, key, value, projection, mlp, head) is false; nothing to train");
+  }
+}
+
+void check_batch(const Batch& b, bool training) {
+  const std::string where = "batch (rows " + std::to_string(b.rows) + ", seq_len " + std::to_string(b.seq_len) + ")";
+  LORALAB_CHECK(b.rows > 0 && b.seq_len > 0, "E_BATCH", where + ": empty");
+  const size_t N = static_cast<size_t>(b.rows) * b.seq_len;
+  LORALAB_CHECK(b.tokens.size() == N, "E_BATCH", where + ": tokens has " + std::to_string(b.tokens.size()) + " ids, expected rows*seq_len");
+  LORALAB_CHECK(b.targets.empty() || b.targets.size() == N, "E_BATCH", where + ": targets must have rows*seq_len entries");
+  LORALAB_CHECK(b.lengths.empty() || b.lengths.size() == static_cast<size_t>(b.rows), "E_BATCH", where + ": lengths must have one entry per row");
+  LORALAB_CHECK(b.example_ids.empty() || b.example_ids.size() == static_cast<size_t>(b.rows), "E_BATCH",
+                where + ": example_ids must have one entry per row");
+  for (int32_t len : b.lengths)
+    LORALAB_CHECK(len >= 1 && len <= b.seq_len, "E_BATCH", where + ": a row length " + std::to_string(len) + " is outside [1, seq_len]");
+  LORALAB_CHECK(!training || !b.targets.empty(), "E_BATCH", where + ": step() needs targets");
+}
+
+int64_t count_target_tokens(const std::vector<Batch>& mbs) {
+  int64_t n = 0;
+  for (const Batch& b : mbs)
+    for (int32_t t : b.targets) n += t != kIgnoreIndex;
+  return n;
+}
+
+}  // namespace loralab

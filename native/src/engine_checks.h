@@ -1,0 +1,18 @@
+// Checks every engine (CPU, CUDA) makes the same way, with the same codes and messages: options
+// that no device supports, a batch's shape, and the target-token count of a global batch.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine.h"
+
+namespace loralab {
+
+// Option combinations refused on every device (method + quantize, LoRA with no target).
+void check_common_options(const EngineOptions& options);
+// The batch's shapes and row lengths (E_BATCH naming the batch); step() batches need targets.
+void check_batch(const Batch& batch, bool training);
+// Target tokens (not -100) over all micro-batches.
+int64_t count_target_tokens(const std::vector<Batch>& micro_batches);
+
+}  // namespace loralab
