@@ -19,6 +19,10 @@ function isCpu(config: LoraLabConfig): boolean {
   return config.device === 'cpu';
 }
 
+function isCuda(config: LoraLabConfig): boolean {
+  return config.device === 'cuda' || config.device.startsWith('cuda:');
+}
+
 /** Rules that need only the config. `sweptKeys`: keys a sweep varies (the alpha hint is judged per variant then). */
 export function checkCrossKeys(config: LoraLabConfig, sweptKeys: ReadonlySet<string> = new Set()): RuleProblem[] {
   const problems: RuleProblem[] = [];
@@ -38,7 +42,10 @@ export function checkCrossKeys(config: LoraLabConfig, sweptKeys: ReadonlySet<str
     problems.push({ severity: 'error', code: 'quantize-with-full', key: 'model.quantize', message: `model.quantize ${model.quantize} cannot be used with train.method full: quantized base weights are frozen. Set quantize: none or method: lora.`, data: { replacement: 'none' } });
   }
   if (model.precision === '16-true' && isCpu(config)) {
-    problems.push({ severity: 'error', code: 'fp16-on-cpu', key: 'model.precision', message: 'model.precision 16-true needs CUDA (fp16 with loss scaling); on device cpu use bf16-true or 32-true.', data: { replacement: 'bf16-true' } });
+    problems.push({ severity: 'error', code: 'fp16-on-cpu', key: 'model.precision', message: 'model.precision 16-true (fp16 compute) is not implemented by the engine; on device cpu use bf16-true or 32-true.', data: { replacement: 'bf16-true' } });
+  } else if (model.precision === '16-true' || (model.precision === '32-true' && isCuda(config))) {
+    // the CUDA engine computes in bf16; auto runs fp32 configs on the CPU, fp16 on neither
+    problems.push({ severity: 'error', code: 'precision-on-cuda', key: 'model.precision', message: `model.precision ${model.precision} with device ${config.device}: the CUDA engine computes in bf16 (and no engine has fp16 compute); use bf16-true or bf16-mixed${model.precision === '32-true' ? ', or device cpu for fp32' : ''}.`, data: { replacement: 'bf16-true' } });
   }
   if (model.precision === 'bf16-mixed' && isCpu(config)) {
     problems.push({ severity: 'warning', code: 'bf16-mixed-on-cpu', key: 'model.precision', message: 'model.precision bf16-mixed on device cpu runs as bf16-true (no fp32 weight copies are kept on the CPU).', data: { replacement: 'bf16-true' } });

@@ -51,11 +51,11 @@ export const EVAL_TASK_DATA_FILES: Readonly<Record<string, string | null>> = {
 export const EVAL_TASKS = Object.keys(EVAL_TASK_DATA_FILES);
 
 export const PRECISION_DOCS: Readonly<Record<string, string>> = {
-  '32-true': 'fp32 everywhere: base weights, LoRA params, grads, optimizer state, activations. CPU and CUDA.',
+  '32-true': 'fp32 everywhere: base weights, LoRA params, grads, optimizer state, activations. CPU only (the CUDA engine computes in bf16; device auto picks the CPU).',
   'bf16-true':
     'bf16 base weights (or nf4/fp4 with quantize); fp32 LoRA masters cast to bf16 for the matmul on CUDA; bf16 activations on CUDA, fp32 compute over bf16 storage on CPU.',
-  'bf16-mixed': 'fp32 base weights kept with bf16 copies for compute; fp32 LoRA state; bf16 activations. CUDA (on CPU it runs as bf16-true, with a warning).',
-  '16-true': 'fp16 base weights, fp32 masters with dynamic loss scaling, fp16 activations. CUDA only (an error on CPU).',
+  'bf16-mixed': "Lit-GPT's fp32 base weights with bf16 copies for compute. Both engines run it as bf16-true today (fp32 LoRA state, bf16 weights); on the CPU with a warning.",
+  '16-true': 'fp16 base weights with dynamic loss scaling in Lit-GPT. Not implemented by either engine yet: an error naming the key.',
 };
 
 /** Run names become folder names: letters, digits, '.', '_' and '-', not starting with '.'. */

@@ -37,6 +37,7 @@ export type ProblemCode =
   | 'epochs-over-one'
   | 'quantize-with-full'
   | 'fp16-on-cpu'
+  | 'precision-on-cuda'
   | 'bf16-mixed-on-cpu'
   | 'data-format-mismatch'
   | 'warmup-exceeds-steps'

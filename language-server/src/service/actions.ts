@@ -68,6 +68,7 @@ function fixesFor(analysis: ConfigAnalysis, problem: Problem): Fix[] {
     case 'quantize-with-full':
       return [set('model.quantize', 'none', 'Set model.quantize to none'), set('train.method', 'lora', 'Set train.method to lora (QLoRA)')];
     case 'fp16-on-cpu':
+    case 'precision-on-cuda':
       return [set('model.precision', data.replacement ?? 'bf16-true', `Set model.precision to ${String(data.replacement ?? 'bf16-true')}`)];
     case 'rank-exceeds-dimension':
       return typeof data.max === 'number' && !locations.has('sweep.lora.r') ? [set('lora.r', data.max, `Set lora.r to ${data.max} (the largest the model allows)`)] : [];

@@ -18,6 +18,9 @@ const HINTS: Record<string, string> = {
   E_OUT_OF_MEMORY: 'Lower train.micro_batch_size or data.max_seq_length, turn on train.gradient_checkpointing, or use model.quantize bnb.nf4.',
   E_DISK_FULL: 'Free disk space in the run folder, or raise train.save_interval / lower train.keep_checkpoints.',
   E_PICKLE_CHECKPOINT: 'Convert the checkpoint to safetensors (for example with transformers: model.save_pretrained(dir, safe_serialization=True)).',
+  E_NO_CUDA: 'Set device: cpu (or auto, which picks a usable GPU and otherwise the CPU); `lora-lab doctor` says why no CUDA device is usable here.',
+  E_DEVICE_INVALID: 'Set device to auto, cpu, cuda or cuda:N (N the GPU index that `lora-lab doctor` lists).',
+  E_PRECISION_UNSUPPORTED: 'Set model.precision to bf16-true (both engines) or 32-true (CPU only).',
   E_CHECKPOINT_NOT_FOUND: 'Point model.checkpoint at a Hugging Face folder with config.json, *.safetensors and tokenizer.json.',
 };
 

@@ -32,7 +32,11 @@ test('cross-key rules with their severities', () => {
   assert.deepEqual(codes(`${base}  quantize: bnb.fp4\ntrain:\n  method: full\n`), [['quantize-with-full', 'error', 'model.quantize']]);
   assert.deepEqual(codes(`${base}  precision: 16-true\ndevice: cpu\n`), [['fp16-on-cpu', 'error', 'model.precision']]);
   assert.deepEqual(codes(`${base}  precision: bf16-mixed\ndevice: cpu\n`), [['bf16-mixed-on-cpu', 'warning', 'model.precision']]);
-  assert.deepEqual(codes(`${base}  precision: 16-true\ndevice: cuda\n`), []);
+  assert.deepEqual(codes(`${base}  precision: 16-true\ndevice: cuda\n`), [['precision-on-cuda', 'error', 'model.precision']]);
+  assert.deepEqual(codes(`${base}  precision: 16-true\n`), [['precision-on-cuda', 'error', 'model.precision']]);
+  assert.deepEqual(codes(`${base}  precision: 32-true\ndevice: cuda:1\n`), [['precision-on-cuda', 'error', 'model.precision']]);
+  assert.deepEqual(codes(`${base}  precision: 32-true\n`), []); // auto runs fp32 on the CPU
+  assert.deepEqual(codes(`${base}  precision: bf16-mixed\ndevice: cuda\n`), []);
   assert.deepEqual(codes(`${base}lora:\n  query: false\n  value: false\n`), [['no-lora-target', 'error', 'lora']]);
   assert.deepEqual(codes(`${base}lora:\n  query: false\n  value: false\ntrain:\n  method: full\n`), []);
   assert.deepEqual(codes(`${base}train:\n  epochs: 3\n`), [['epochs-over-one', 'hint', 'train.epochs']]);
