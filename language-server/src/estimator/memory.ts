@@ -175,7 +175,8 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
     add('datt, dq (N,QD)', 'workspace', 2, e * N * QD);
     add('dk, dv (N,KD)', 'workspace', 2, e * N * KD);
   }
-  if (inputs.gradientCheckpointing) add('recomputed layer output (N,C)', 'workspace', 1, e * N * C);
+  // CUDA recomputes a layer's output into a scratch; the CPU engine's recomputation stops before Down
+  if (inputs.gradientCheckpointing && device === 'cuda') add('recomputed layer output (N,C)', 'workspace', 1, e * N * C);
   if (device === 'cpu') {
     // attention scratch (ops/attention*.cpp): one score row per (row, head) task, and per (row, kv head)
     // backward task six 64 x HD tiles, two 64 x 64 score tiles and the group's dQ accumulators + D

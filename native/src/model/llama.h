@@ -159,10 +159,12 @@ class LlamaModel {
     float* rstd = nullptr;
   };
   // pre_normed: ws_xn_ and a.rstd1 already hold this layer's normed input (the previous layer's
-  // NextNorm); next.weight null: x_out is left un-normed (recomputation under checkpointing).
+  // NextNorm); next.weight null: x_out is left un-normed. x_out null: recomputation for backward under
+  // checkpointing, which stops after gate/up (the SwiGLU output and Down are recomputed by backward).
   void layer_forward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* x_out, bool pre_normed,
                      const NextNorm& next);
-  void layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid);
+  // recomputed: a was refilled by layer_forward(x_out null), so Down's LoRA su is computed here.
+  void layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid, bool recomputed);
   // A linear layer with its optional LoRA path; rows (N) identify tokens for the dropout key.
   struct Rows {
     const int64_t* examples;  // (N)
@@ -174,6 +176,9 @@ class LlamaModel {
                   float* dinp, const float* dout, const float* inp, const float* u, int64_t N);
   // The LoRA dropout of one adapted linear call (its key, and the block scratch in ws_lora_tile_/mask_).
   LoraDropout lora_dropout(const PassContext& ctx, const Rows& rows, int site, float p, int64_t N, int64_t IC);
+  // The su (N,R) a linear_fwd of this adapter would save, without the linear (recomputation).
+  void lora_su(const PassContext& ctx, const Rows& rows, int site, LoraPair& lora, float* u, const float* inp,
+               int64_t N);
   void ensure_rope(int64_t positions);
   void ensure_acts(LayerActs& a, int64_t B, int64_t T);
   const Param& head_weight() const { return cfg_.tie_word_embeddings ? embed_ : head_; }
@@ -211,7 +216,6 @@ class LlamaModel {
   Buffer<float> ws_du_;                           // (N,R): LoRA dU
   Buffer<float> ws_lora_tile_;                    // (block,IC): LoRA dropout input / its gradient, a block of rows
   Buffer<uint8_t> ws_lora_mask_;                  // (block,IC): that block's dropout mask
-  Buffer<float> ws_scratch_out_;                  // (N,C) layer output when recomputing (checkpointing)
   Buffer<float> ws_att_scores_;                   // (B,NH,T) attention score rows (cached: (NH,P))
   Buffer<float> ws_att_bwd_;                      // attention backward tiles (attention_backward_scratch_floats)
   Buffer<float> ws_chunk_in_, ws_chunk_dx_;       // (chunk,C) x2: head input rows and their gradient

@@ -35,7 +35,8 @@ void LlamaModel::linear_bwd(const PassContext& ctx, const Rows& rows, int site, 
                       lora->A.f32(), lora->B.f32(), lora_scale_, N, IC, OC, R, ctx.training && p > 0.0f ? &drop : nullptr);
 }
 
-void LlamaModel::layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid) {
+void LlamaModel::layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid,
+                                bool recomputed) {
   LlamaLayer& L = layers_[l];
   const int64_t B = ctx.B, T = ctx.T, N = B * T, NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
   const Rows rows{ctx.row_examples.data(), ctx.positions.data()};
@@ -51,6 +52,7 @@ void LlamaModel::layer_backward(int l, PassContext& ctx, const float* x_in, Laye
   // MLP block: x_out = x_mid + down(silu(gate(xn2)) * up(xn2)); dresid holds d x_out
   float* hmid = ws_hmid_.data();  // recompute silu(gate) * up and the normed inputs (exactly as forward)
   swiglu_forward<float>(pool_, hmid, a.gate.data(), a.up.data(), N, F_);
+  if (recomputed && L.lora[6]) lora_su(ctx, rows, site(PeftModule::Down), *L.lora[6], lora_u(PeftModule::Down), hmid, N);
   float* dh = zeroed(ws_dh_, N * F_);
   linear_bwd(ctx, rows, site(PeftModule::Down), L.down, nullptr, L.lora[6], dh, dresid, hmid, lora_u(PeftModule::Down), N);
   ws_dgate_.ensure(mem_, ws, N * F_);
@@ -104,12 +106,11 @@ void LlamaModel::backward(PassContext& ctx) {
         if (p) lowest = l;
   }
   const bool recompute = opt_.gradient_checkpointing;
-  if (recompute) ws_scratch_out_.ensure(mem_, MemCategory::Workspace, N * C_);
   for (int l = L - 1; l >= lowest; --l) {
     check_abort();
     LayerActs& a = recompute ? acts_[0] : acts_[l];
-    if (recompute) layer_forward(l, ctx, resid_[l].data(), a, ws_scratch_out_.data(), false, NextNorm{});
-    layer_backward(l, ctx, resid_[l].data(), a, dresid);
+    if (recompute) layer_forward(l, ctx, resid_[l].data(), a, nullptr, false, NextNorm{});
+    layer_backward(l, ctx, resid_[l].data(), a, dresid, recompute);
   }
   if (embed_.trainable) embedding_backward<float>(pool_, embed_.grad.data(), dresid, ctx.tokens, N, C_);
 }

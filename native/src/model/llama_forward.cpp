@@ -38,6 +38,15 @@ void LlamaModel::linear_fwd(const PassContext& ctx, const Rows& rows, int site, 
                      ctx.training && p > 0.0f ? &drop : nullptr);
 }
 
+void LlamaModel::lora_su(const PassContext& ctx, const Rows& rows, int site, LoraPair& lora, float* u, const float* inp,
+                         int64_t N) {
+  const float p = static_cast<float>(lora_cfg_.lora_dropout);
+  LoraDropout drop;
+  if (ctx.training && p > 0.0f) drop = lora_dropout(ctx, rows, site, p, N, lora.in);
+  lora_fused_su(pool_, u, inp, lora.A.f32(), lora_scale_, N, lora.in, lora_cfg_.r,
+                ctx.training && p > 0.0f ? &drop : nullptr);
+}
+
 LoraDropout LlamaModel::lora_dropout(const PassContext& ctx, const Rows& rows, int site, float p, int64_t N,
                                      int64_t IC) {
   const int64_t block = lora_dropout_block_rows(N) * IC;
@@ -84,6 +93,7 @@ void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, Layer
                                   C_, cfg_.rms_norm_eps);
   linear_fwd(ctx, rows, site(PeftModule::Gate), L.gate, nullptr, L.lora[4], a.gate.data(), xn, N, lora_u(PeftModule::Gate));
   linear_fwd(ctx, rows, site(PeftModule::Up), L.up, nullptr, L.lora[5], a.up.data(), xn, N, lora_u(PeftModule::Up));
+  if (!x_out) return;  // recomputation: backward recomputes the SwiGLU output and Down's LoRA su itself
   float* hmid = ws_hmid_.data();  // (N,F) SwiGLU output, recomputed by backward
   swiglu_forward<float>(pool_, hmid, a.gate.data(), a.up.data(), N, F_);
   linear_fwd(ctx, rows, site(PeftModule::Down), L.down, nullptr, L.lora[6], x_out, hmid, N, lora_u(PeftModule::Down));

@@ -29,8 +29,8 @@ void scale_in_place(float* v, int64_t n, float scale) {
 
 int64_t lora_dropout_block_rows(int64_t N) { return std::min(N, kBlockRows); }
 
-void lora_fused_forward(ThreadPool* pool, float* out, float* su, const float* x, const float* A, const float* B,
-                        float scale, int64_t N, int64_t IC, int64_t OC, int64_t R, const LoraDropout* drop) {
+void lora_fused_su(ThreadPool* pool, float* su, const float* x, const float* A, float scale, int64_t N, int64_t IC,
+                   int64_t R, const LoraDropout* drop) {
   if (!drop) {
     matmul_nt(pool, su, x, f32_view(A), N, R, IC, false);  // u = x A^T
   } else {
@@ -40,8 +40,13 @@ void lora_fused_forward(ThreadPool* pool, float* out, float* su, const float* x,
       matmul_nt(pool, su + n0 * R, drop->tile, f32_view(A), rows, R, IC, false);  // u rows = xd rows A^T
     }
   }
-  scale_in_place(su, N * R, scale);                         // su = scale * u, saved
-  matmul_nt(pool, out, su, f32_view(B), N, OC, R, true);    // out += su B^T
+  scale_in_place(su, N * R, scale);  // su = scale * u, saved
+}
+
+void lora_fused_forward(ThreadPool* pool, float* out, float* su, const float* x, const float* A, const float* B,
+                        float scale, int64_t N, int64_t IC, int64_t OC, int64_t R, const LoraDropout* drop) {
+  lora_fused_su(pool, su, x, A, scale, N, IC, R, drop);
+  matmul_nt(pool, out, su, f32_view(B), N, OC, R, true);  // out += su B^T
 }
 
 void lora_fused_backward(ThreadPool* pool, float* dinp, float* dA, float* dB, float* du, const float* dout,

@@ -29,6 +29,9 @@ int64_t lora_dropout_block_rows(int64_t N);
 // is given, else x. A (R,IC), B (OC,R).
 void lora_fused_forward(ThreadPool* pool, float* out, float* su, const float* x, const float* A, const float* B,
                         float scale, int64_t N, int64_t IC, int64_t OC, int64_t R, const LoraDropout* drop);
+// su (N,R) = scale * xd A^T alone: what lora_fused_forward saves, bitwise (recomputation under checkpointing).
+void lora_fused_su(ThreadPool* pool, float* su, const float* x, const float* A, float scale, int64_t N, int64_t IC,
+                   int64_t R, const LoraDropout* drop);
 // dB (OC,R) += dout^T su; du (N,R) scratch = scale * dout B; dA (R,IC) += du^T xd; dinp (N,IC) += the
 // gradient through xd (null: not needed). dout (N,OC); x, su, drop as forward had them.
 void lora_fused_backward(ThreadPool* pool, float* dinp, float* dA, float* dB, float* du, const float* dout,
