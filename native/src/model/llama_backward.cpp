@@ -1,6 +1,7 @@
 // LlamaModel backward: from the gradient at the final norm's output down through every layer
 // (recomputing a layer's activations first under gradient checkpointing). One residual-gradient
-// buffer carries d(resid) down the stack; frozen weights get no weight gradient.
+// buffer carries d(resid) down the stack, each norm's gradient summed into it in the same row sweep;
+// normed inputs are recomputed from the saved rstd; frozen weights get no weight gradient.
 #include <algorithm>
 
 #include "error.h"

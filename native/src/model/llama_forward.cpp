@@ -1,6 +1,7 @@
 // LlamaModel forward: embedding, decoder layers (RMSNorm, q/k/v with LoRA, rope, GQA attention or
-// the KV-cache variant, o, RMSNorm, SwiGLU MLP), final norm; then the LM head in token chunks
-// with cross-entropy (and its gradient), or as plain logits.
+// the KV-cache variant, o, residual + RMSNorm fused, SwiGLU MLP, residual fused with the next layer's
+// norm or the final norm); then the LM head in token chunks with cross-entropy (and its gradient), or
+// as plain logits.
 #include <algorithm>
 #include <cstring>
 #include <string>
