@@ -1,5 +1,6 @@
 // Thread pool implementation: a generation counter wakes the workers, tasks are claimed with an
-// atomic counter; which thread runs a task never changes what the task computes.
+// atomic counter while the run accepts workers; which thread runs a task never changes what the
+// task computes.
 #include "threadpool.h"
 
 #include <sched.h>
@@ -74,6 +75,7 @@ void ThreadPool::worker_loop() {
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
       if (stop_) return;
       seen = generation_;
+      if (!accepting_) continue;  // woke after that run ended: nothing of it is left to claim
       ++active_;
     }
     drain();
@@ -98,6 +100,7 @@ void ThreadPool::run(int64_t n_tasks, const std::function<void(int64_t)>& fn) {
     n_tasks_ = n_tasks;
     next_.store(0);
     error_ = nullptr;
+    accepting_ = true;
     ++generation_;
   }
   wake_.notify_all();
@@ -106,6 +109,7 @@ void ThreadPool::run(int64_t n_tasks, const std::function<void(int64_t)>& fn) {
   {
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [&] { return active_ == 0 && next_.load() >= n_tasks_; });
+    accepting_ = false;  // every task claimed and no worker inside drain(): the run is over
     err = error_;
     error_ = nullptr;
   }

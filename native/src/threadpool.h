@@ -45,6 +45,10 @@ class ThreadPool {
   std::atomic<int64_t> next_{0};
   int64_t generation_ = 0;
   int active_ = 0;
+  // True from a run's publication until its caller has seen every task done: a worker joins (and
+  // claims indices) only while its run accepts, so one that wakes after the run ended cannot take a
+  // stale index that a later run's counter would also hand out.
+  bool accepting_ = false;
   bool stop_ = false;
   std::exception_ptr error_;
   std::mutex run_mutex_;  // one run at a time
