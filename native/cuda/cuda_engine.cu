@@ -175,26 +175,11 @@ class CudaEngine final : public Engine {
     model_->read_stats(&loss_sum, &sumsq);  // the step's one host synchronisation
     StepResult r;
     r.grad_norm = std::sqrt(sumsq);
-    float clip = 1.0f;
-    if (opt_.grad_clip > 0.0f && r.grad_norm > opt_.grad_clip)
-      clip = static_cast<float>(opt_.grad_clip / (r.grad_norm + 1e-6));
+    const float clip = clip_scale(opt_, r.grad_norm);
     r.lr = schedule_lr(opt_, steps_);
     if (abort_.load()) LORALAB_THROW("E_ABORTED", "aborted by request");
-    if (opt_.optimizer == OptimizerKind::AdamW) {  // the hyperparameters of optimizer_update (llama_optim.cpp)
-      AdamWHyper h;
-      h.lr = static_cast<float>(r.lr);
-      h.beta1 = opt_.beta1, h.beta2 = opt_.beta2, h.eps = opt_.eps, h.weight_decay = opt_.weight_decay;
-      h.step = steps_ + 1;
-      h.grad_scale = clip;
-      model_->adamw_step(h);
-    } else {
-      SgdHyper h;
-      h.lr = static_cast<float>(r.lr);
-      h.momentum = opt_.momentum, h.weight_decay = opt_.weight_decay;
-      h.first_step = steps_ == 0;
-      h.grad_scale = clip;
-      model_->sgd_step(h);
-    }
+    if (opt_.optimizer == OptimizerKind::AdamW) model_->adamw_step(adamw_hyper(opt_, steps_, r.lr, clip));
+    else model_->sgd_step(sgd_hyper(opt_, steps_, r.lr, clip));
     ++steps_;
     r.loss = loss_sum / static_cast<double>(total);
     r.tokens = total;

@@ -106,9 +106,7 @@ class CpuEngine final : public Engine {
     }
     StepResult r;
     r.grad_norm = global_grad_norm(pool_.get(), params);
-    float clip = 1.0f;
-    if (opt_.grad_clip > 0.0f && r.grad_norm > opt_.grad_clip)
-      clip = static_cast<float>(opt_.grad_clip / (r.grad_norm + 1e-6));
+    const float clip = clip_scale(opt_, r.grad_norm);
     r.lr = schedule_lr(opt_, steps_);
     model_->check_abort();
     optimizer_update(pool_.get(), opt_, params, steps_, r.lr, clip);

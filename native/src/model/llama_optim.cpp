@@ -4,8 +4,6 @@
 
 #include <cmath>
 
-#include "ops/adamw.h"
-#include "ops/sgd.h"
 #include "threadpool.h"
 
 namespace loralab {
@@ -42,24 +40,38 @@ double global_grad_norm(ThreadPool* pool, const std::vector<Param*>& params) {
   return std::sqrt(total);
 }
 
+float clip_scale(const EngineOptions& o, double grad_norm) {
+  if (o.grad_clip > 0.0f && grad_norm > o.grad_clip) return static_cast<float>(o.grad_clip / (grad_norm + 1e-6));
+  return 1.0f;
+}
+
+AdamWHyper adamw_hyper(const EngineOptions& o, int64_t step, double lr, float grad_scale) {
+  AdamWHyper h;
+  h.lr = static_cast<float>(lr);
+  h.beta1 = o.beta1, h.beta2 = o.beta2, h.eps = o.eps, h.weight_decay = o.weight_decay;
+  h.step = step + 1;
+  h.grad_scale = grad_scale;
+  return h;
+}
+
+SgdHyper sgd_hyper(const EngineOptions& o, int64_t step, double lr, float grad_scale) {
+  SgdHyper h;
+  h.lr = static_cast<float>(lr);
+  h.momentum = o.momentum, h.weight_decay = o.weight_decay;
+  h.first_step = step == 0;
+  h.grad_scale = grad_scale;
+  return h;
+}
+
 void optimizer_update(ThreadPool* pool, const EngineOptions& o, const std::vector<Param*>& params, int64_t step,
                       double lr, float grad_scale) {
+  const AdamWHyper adamw = adamw_hyper(o, step, lr, grad_scale);
+  const SgdHyper sgd = sgd_hyper(o, step, lr, grad_scale);
   for (Param* p : params) {
-    if (o.optimizer == OptimizerKind::AdamW) {
-      AdamWHyper h;
-      h.lr = static_cast<float>(lr);
-      h.beta1 = o.beta1, h.beta2 = o.beta2, h.eps = o.eps, h.weight_decay = o.weight_decay;
-      h.step = step + 1;
-      h.grad_scale = grad_scale;
-      adamw_update(pool, p->f32(), p->m.data(), p->v.data(), p->grad.data(), p->numel(), h);
-    } else {
-      SgdHyper h;
-      h.lr = static_cast<float>(lr);
-      h.momentum = o.momentum, h.weight_decay = o.weight_decay;
-      h.first_step = step == 0;
-      h.grad_scale = grad_scale;
-      sgd_update(pool, p->f32(), p->m.data(), p->grad.data(), p->numel(), h);
-    }
+    if (o.optimizer == OptimizerKind::AdamW)
+      adamw_update(pool, p->f32(), p->m.data(), p->v.data(), p->grad.data(), p->numel(), adamw);
+    else
+      sgd_update(pool, p->f32(), p->m.data(), p->grad.data(), p->numel(), sgd);
   }
 }
 

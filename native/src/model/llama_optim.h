@@ -6,6 +6,8 @@
 
 #include "engine.h"
 #include "model/llama.h"
+#include "ops/adamw.h"
+#include "ops/sgd.h"
 
 namespace loralab {
 
@@ -14,6 +16,13 @@ namespace loralab {
 double schedule_lr(const EngineOptions& options, int64_t step);
 // sqrt(sum of squared gradients) over params, in a fixed order independent of threads.
 double global_grad_norm(ThreadPool* pool, const std::vector<Param*>& params);
+// Gradient multiplier of global-norm clipping: grad_clip / (norm + 1e-6) when grad_clip > 0 and the
+// norm exceeds it, else 1. Both engines apply it on the fly in the optimizer update.
+float clip_scale(const EngineOptions& options, double grad_norm);
+// The update hyperparameters of 0-based optimizer step `step` at learning rate `lr` (shared with
+// the CUDA engine, so both devices run the same formulas).
+AdamWHyper adamw_hyper(const EngineOptions& options, int64_t step, double lr, float grad_scale);
+SgdHyper sgd_hyper(const EngineOptions& options, int64_t step, double lr, float grad_scale);
 // One update of every param with gradient * grad_scale; `step` is the 0-based step index.
 void optimizer_update(ThreadPool* pool, const EngineOptions& options, const std::vector<Param*>& params, int64_t step,
                       double lr, float grad_scale);
