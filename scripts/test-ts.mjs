@@ -1,5 +1,5 @@
-// Runs the TypeScript unit tests with node:test (through tsx): every test/unit/**/*.test.ts,
-// or only the files/folders given as arguments. Prints node's own summary lines.
+// Runs the TypeScript tests with node:test (through tsx): every test/unit/**/*.test.ts and
+// test/reliability/**/*.test.ts (the run-folder reliability suite), or only the files/folders given as arguments. Prints node's own summary lines.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -17,7 +17,7 @@ function collect(path, out) {
   return out;
 }
 const targets = process.argv.slice(2);
-const files = (targets.length ? targets : ['test/unit']).flatMap((t) => collect(join(root, t), []));
+const files = (targets.length ? targets : ['test/unit', 'test/reliability']).flatMap((t) => collect(join(root, t), []));
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);

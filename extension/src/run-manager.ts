@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isTrainerEvent, type HostMessage, type RunJson, type TrainerEvent } from '../../native/trainer/protocol';
-import { checkProcess, readRunJson, type ProcessCheck } from './run-folder';
+import { checkProcess, readRunJson, type ProcessCheck } from '../../language-server/src/lib/run-folder/reader';
 import { startable } from './run-queue';
 import { Signal } from './signal';
 import { forkTrainer, trainArgs, trainerForkOptions, type TrainRequest } from './trainer-process';

@@ -5,7 +5,8 @@ import type { MetricsLine } from '../../native/trainer/protocol';
 import { estimateEtaS } from '../../webview/src/metrics';
 import type { ConfigSummary } from '../../webview/src/protocol';
 import { readRunConfigSummary } from './config-file';
-import { checkProcess, deriveState, hasAdapter, listRunDirs, MetricsTail, readRunJson, type ProcessCheck } from './run-folder';
+import { checkProcess, listRunDirs, MetricsTail, readRunJson, runState, type ProcessCheck } from '../../language-server/src/lib/run-folder/reader';
+import { hasAdapter } from './run-folder';
 import type { RunView } from './runs-model';
 import { Signal } from './signal';
 
@@ -58,8 +59,7 @@ export class RunsStore {
       }
       this.readMetrics(dir, entry);
       if (!entry.config) entry.config = readRunConfigSummary(dir);
-      const process = run.status === 'running' ? this.check(run.pid, run.processStartMs) : 'alive';
-      const state = deriveState(run, nowMs, process);
+      const state = runState(run, nowMs, this.check);
       entry.view = {
         dir,
         run,

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MetricsLine } from '../../../native/trainer/protocol';
 import { isWebviewToHost, metricsMessages, type DashboardAction, type HostToWebview } from '../../../webview/src/protocol';
-import { readMetrics } from '../run-folder';
+import { readMetrics } from '../../../language-server/src/lib/run-folder/reader';
 import type { RunManager } from '../run-manager';
 import type { RunsController } from '../runs-controller';
 import { dashboardHtml, makeNonce } from './dashboard-html';

@@ -1,66 +1,55 @@
-// `lora-lab runs [DIR]`: a table of the runs in a folder (default: ./out/lora): name, status
-// (crashed when the heartbeat is stale without a final status), step, final loss, peak memory, time.
-import { existsSync, readdirSync } from 'node:fs';
+// `lora-lab runs [DIR]`: a table of the runs in a folder (default: ./out/lora): name, status,
+// step, final loss, peak memory, time. Status (crashed, incomplete) comes from the shared
+// run-folder reader, the same rule as the Runs view; a damaged run.json is skipped with a warning.
 import { join, resolve } from 'node:path';
-import { HEARTBEAT_STALE_S, type RunJson, type RunState } from '../protocol';
-import { readMetrics } from '../run/metrics';
-import { readRunJson } from '../run/run-record';
+import type { FolderState } from '../../../language-server/src/lib/run-folder/run-files';
+import { readMetrics, RunFolderError, scanRunFolder } from '../../../language-server/src/lib/run-folder/reader';
 import { formatDuration } from '../run/events';
 import { takeOptions, UsageError } from './args';
-import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 
 export interface RunRow {
   dir: string;
   name: string;
-  state: RunState;
+  state: FolderState;
   step: number;
   totalSteps: number;
   loss: number | null;
   peakBytes: number | null;
   timeS: number | null;
+  /** For an incomplete folder: what happened and what to do. */
+  note?: string;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export function runState(run: RunJson, nowMs: number = Date.now()): RunState {
-  if (run.status !== 'running') return run.status;
-  const stale = nowMs - run.heartbeatMs > HEARTBEAT_STALE_S * 1000;
-  return stale || !pidAlive(run.pid) ? 'crashed' : 'running';
-}
-
-export function listRuns(folder: string): RunRow[] {
-  if (!existsSync(folder)) return [];
+/** The runs in `folder` (through the shared reader) and a warning per folder that cannot be read. */
+export function listRuns(folder: string, nowMs: number = Date.now()): { rows: RunRow[]; warnings: string[] } {
   const rows: RunRow[] = [];
-  for (const name of readdirSync(folder)) {
-    const dir = join(folder, name);
-    if (!existsSync(join(dir, 'run.json'))) continue;
-    let run: RunJson;
-    try {
-      run = readRunJson(dir);
-    } catch {
+  const warnings: string[] = [];
+  for (const entry of scanRunFolder(folder, nowMs)) {
+    const name = entry.dir.slice(folder.length + 1);
+    if (entry.kind === 'unreadable') {
+      warnings.push(`skipped ${entry.dir}: ${entry.error}`);
       continue;
     }
-    const trainLines = readMetrics(join(dir, 'metrics.jsonl')).filter((l) => l.kind === 'train');
+    if (entry.kind === 'incomplete') {
+      rows.push({ dir: entry.dir, name, state: 'incomplete', step: 0, totalSteps: 0, loss: null, peakBytes: null, timeS: null, note: `${entry.reason}; ${entry.todo}` });
+      continue;
+    }
+    const { run } = entry;
+    const trainLines = readMetrics(join(entry.dir, 'metrics.jsonl')).filter((l) => l.kind === 'train');
     const last = trainLines.at(-1);
     rows.push({
-      dir,
+      dir: entry.dir,
       name: run.name,
-      state: runState(run),
-      step: run.step,
-      totalSteps: run.totalSteps,
+      state: entry.state,
+      step: run.step ?? 0,
+      totalSteps: run.totalSteps ?? 0,
       loss: run.summary?.finalTrainLoss ?? (last && last.kind === 'train' ? last.loss : null),
       peakBytes: run.summary?.peakBytes ?? (last && last.kind === 'train' ? last.peak_bytes : null),
       timeS: run.summary?.trainTimeS ?? (last && last.kind === 'train' ? last.elapsed_s : null),
     });
   }
-  return rows.sort((a, b) => a.name.localeCompare(b.name));
+  return { rows: rows.sort((a, b) => a.name.localeCompare(b.name)), warnings };
 }
 
 export function formatRunsTable(rows: RunRow[]): string {
@@ -98,9 +87,20 @@ export const runsCommand: CliCommand = {
       }
       throw error;
     }
-    const rows = listRuns(folder);
+    let listed: { rows: RunRow[]; warnings: string[] };
+    try {
+      listed = listRuns(folder);
+    } catch (error) {
+      if (!(error instanceof RunFolderError)) throw error;
+      out.stderr(`lora-lab runs: ${error.message}\n`);
+      return EXIT_FAILURE;
+    }
+    const { rows, warnings } = listed;
+    for (const warning of warnings) out.stderr(`lora-lab runs: warning: ${warning}\n`);
     if (json) out.stdout(JSON.stringify(rows, null, 2) + '\n');
     else out.stdout(rows.length ? formatRunsTable(rows) : `no runs in ${folder}\n`);
+    const notes = rows.filter((r) => r.note).map((r) => `${r.name}: incomplete: ${r.note}\n`);
+    if (!json && notes.length) out.stdout(notes.join(''));
     return EXIT_OK;
   },
 };

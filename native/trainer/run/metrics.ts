@@ -1,22 +1,9 @@
 // metrics.jsonl: append-only, one write() per line (readers ignore a partial last line); on
 // resume it is rewritten atomically, truncated to the checkpoint's step.
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { readMetrics } from '../../../language-server/src/lib/run-folder/reader';
 import type { MetricsLine } from '../protocol';
 import { writeFileAtomic } from './atomic';
-
-export function readMetrics(path: string): MetricsLine[] {
-  if (!existsSync(path)) return [];
-  const lines: MetricsLine[] = [];
-  for (const text of readFileSync(path, 'utf8').split('\n')) {
-    if (!text.trim()) continue;
-    try {
-      lines.push(JSON.parse(text) as MetricsLine);
-    } catch {
-      // a partial last line from a killed writer
-    }
-  }
-  return lines;
-}
 
 /** Keeps only the lines up to and including `step`, atomically. */
 export function truncateMetrics(path: string, step: number): MetricsLine[] {

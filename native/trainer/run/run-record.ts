@@ -1,23 +1,13 @@
 // run.json of one run: created when the trainer starts, rewritten atomically on every change and
 // on a heartbeat timer; only the trainer writes it.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processStartMs as startOfProcess } from '../../../language-server/src/lib/run-folder/reader';
 import { HEARTBEAT_INTERVAL_S, PROTOCOL_VERSION, type RunError, type RunJson, type RunStatus, type RunSummary } from '../protocol';
 import { writeJsonAtomic } from './atomic';
 
-/** This process's start time (ms since epoch), from /proc where available. */
+/** This process's start time (ms since epoch): the process table's, as the readers compare it. */
 export function processStartMs(): number {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const startTicks = Number(fields[19]);
-    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
-    const ticksPerSecond = 100; // USER_HZ on Linux
-    if (Number.isFinite(startTicks) && Number.isFinite(btime)) return btime * 1000 + (startTicks * 1000) / ticksPerSecond;
-  } catch {
-    // not Linux
-  }
-  return Date.now() - process.uptime() * 1000;
+  return startOfProcess(process.pid) ?? Date.now() - process.uptime() * 1000;
 }
 
 export class RunRecord {
@@ -67,6 +57,4 @@ export class RunRecord {
   }
 }
 
-export function readRunJson(runDir: string): RunJson {
-  return JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunJson;
-}
+export { readRunJsonStrict as readRunJson } from '../../../language-server/src/lib/run-folder/reader';

@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { runJson } from './run-fixtures';
-import { checkProcess, deriveState, isDeletableRunDir, LineTail, listRunDirs, MetricsTail, parseMetricsChunk, processStartMs, readRunJson } from '../../../extension/src/run-folder';
+import { isDeletableRunDir, LineTail } from '../../../extension/src/run-folder';
+import { checkProcess, deriveState, listRunDirs, MetricsTail, parseMetricsChunk, processStartMs, readRunJson } from '../../../language-server/src/lib/run-folder/reader';
 
 const train = (step: number, loss = 2) => JSON.stringify({ kind: 'train', step, epoch: 0, loss, lr: 1e-4, grad_norm: 1, tokens: step * 100, tokens_per_s: 50, peak_bytes: 1000 + step, elapsed_s: step * 2 });
 

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { parseDocument } from 'yaml';
 import type { TrainerEvent } from '../../../native/trainer/protocol';
 import { copyExample, planExampleCopy } from '../../../extension/src/examples';
-import { readMetrics, readRunJson } from '../../../extension/src/run-folder';
+import { readMetrics, readRunJson } from '../../../language-server/src/lib/run-folder/reader';
 import { RunManager, waitUntil, type ActiveRun, type RunManagerOptions } from '../../../extension/src/run-manager';
 import { RunsStore } from '../../../extension/src/runs-store';
 

@@ -1,0 +1,101 @@
+// The run-folder file protocol: the shapes of <run>/run.json and <run>/metrics.jsonl, which the
+// trainer writes (native/trainer/run) and the CLI (`lora-lab runs`) and the extension read through
+// ./reader.ts. It lives here, beside its one reader, because language-server/ imports nothing of
+// ours; native/trainer/protocol.ts re-exports it next to the IPC events.
+// CONTRACT: bump PROTOCOL_VERSION on any incompatible change.
+
+export const PROTOCOL_VERSION = 1;
+
+/** Seconds between heartbeat updates of run.json while a trainer is alive. */
+export const HEARTBEAT_INTERVAL_S = 5;
+/** A run whose heartbeat is older than this and has no final status is shown as crashed. */
+export const HEARTBEAT_STALE_S = 30;
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped';
+/** What a reader derives: 'crashed' is never written, it comes from a stale heartbeat. */
+export type RunState = RunStatus | 'crashed';
+/** A folder with config.yaml but no readable run.json: a trainer killed before it wrote one. */
+export type FolderState = RunState | 'incomplete';
+
+export type MemoryCategory =
+  | 'weights'
+  | 'quant_constants'
+  | 'lora_params'
+  | 'grads'
+  | 'optimizer_state'
+  | 'activations'
+  | 'logits'
+  | 'workspace'
+  | 'kv_cache';
+
+export type BytesByCategory = Partial<Record<MemoryCategory, number>>;
+
+export interface RunError {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export interface RunSummary {
+  trainTimeS: number;
+  tokens: number;
+  tokensPerS: number;
+  peakBytes: number;
+  peakBytesByCategory: BytesByCategory;
+  trainableParams: number;
+  totalParams: number;
+  finalTrainLoss: number | null;
+  finalValLoss: number | null;
+}
+
+/** `<run>/run.json`, rewritten atomically by the trainer (temp + rename); never by the host. */
+export interface RunJson {
+  protocolVersion: number;
+  name: string;
+  status: RunStatus;
+  configPath: string;
+  configHash: string;
+  sweep?: { id: string; variant: number; variants: number; overrides: Record<string, unknown> };
+  overrides: Record<string, unknown>;
+  pid: number;
+  /**
+   * Process start time (ms since epoch) so a reused pid is not mistaken for the trainer. The host
+   * compares it with /proc/<pid>/stat (btime + starttime) within 5 s, so on Linux take it from
+   * there too (or Date.now() - process.uptime() * 1000, which is close enough).
+   */
+  processStartMs: number;
+  heartbeatMs: number;
+  heartbeatIntervalS: number;
+  engineVersion: string;
+  /** memoryBytes (added for the dashboard's memory chart): device memory, or RAM for the CPU. */
+  device: { kind: 'cpu' | 'cuda'; name: string; computePath: string; memoryBytes?: number };
+  step: number;
+  totalSteps: number;
+  startedMs: number;
+  endedMs?: number;
+  error?: RunError;
+  summary?: RunSummary;
+  /**
+   * Written when the trainer receives a stop (IPC 'stop' or SIGTERM, which a host that reattached
+   * after a window reload sends): the file-side twin of the 'stopping' event, so such a host
+   * waits `expectedS` before it escalates to SIGKILL.
+   */
+  stopping?: { receivedMs: number; expectedS: number };
+}
+
+/** One line of `<run>/metrics.jsonl`. */
+export type MetricsLine =
+  | {
+      kind: 'train';
+      step: number;
+      epoch: number;
+      loss: number;
+      lr: number;
+      grad_norm: number;
+      tokens: number;
+      tokens_per_s: number;
+      peak_bytes: number;
+      elapsed_s: number;
+    }
+  | { kind: 'val'; step: number; loss: number };
+
