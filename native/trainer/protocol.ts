@@ -16,6 +16,8 @@ export {
   type RunSummary,
   type RunJson,
   type MetricsLine,
+  type RunSession,
+  type ResumeOverride,
 } from '../../language-server/src/lib/run-folder/run-files';
 import type { MetricsLine, RunError, RunSummary } from '../../language-server/src/lib/run-folder/run-files';
 

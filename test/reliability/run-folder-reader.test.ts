@@ -39,14 +39,15 @@ test('lora-lab runs and the Runs view agree on every state; damaged and incomple
   const cli = runCli(['runs', root, '--json']);
   assert.equal(cli.status, 0, cli.stderr);
   const rows = JSON.parse(cli.stdout) as { name: string; state: string; note?: string }[];
-  const cliStates = Object.fromEntries(rows.map((r) => [r.name, r.state]));
+  const cliStates: Record<string, string> = Object.fromEntries(rows.map((r) => [r.name, r.state]));
   assert.match(cli.stderr, /warning: skipped .*g-damaged: .*g-damaged[/\\]run\.json: is not a run record/);
   assert.match(rows.find((r) => r.name === 'f-incomplete')?.note ?? '', /delete .*f-incomplete and start the config again/);
 
   const view = Object.fromEntries(new RunsStore().refresh([root]).map((v) => [v.run.name, v.state]));
-  assert.deepEqual(cliStates, {
+  const expected: Record<string, string> = {
     'a-running': 'running', 'b-reused-pid': 'crashed', 'c-stopped': 'stopped', 'd-completed': 'completed', 'e-failed': 'failed', 'f-incomplete': 'incomplete',
-  });
+  };
+  assert.deepEqual(cliStates, expected);
   for (const [name, state] of Object.entries(view)) assert.equal(cliStates[name], state, `${name}: the CLI and the Runs view agree`);
   assert.equal(Object.keys(view).length, 5, 'the view lists every readable run');
 });

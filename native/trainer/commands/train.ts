@@ -9,7 +9,10 @@ import { expandSweep, isSweep } from '../../../language-server/src/config/sweep'
 import { ConfigError, type LoraLabConfig } from '../../../language-server/src/config/types';
 import { isHostMessage } from '../protocol';
 import { EventSink } from '../run/events';
+import { RunFolderError } from '../../../language-server/src/lib/run-folder/reader';
+import type { RunJson } from '../protocol';
 import { readRunJson } from '../run/run-record';
+import { checkResumeSets } from './resume-overrides';
 import { runTraining, StopSignal, type RunPlan } from '../run/trainer';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 
@@ -53,9 +56,21 @@ export function planRuns(args: TrainArgs, now: Date = new Date()): RunPlan[] {
   if (args.resume) {
     const runDir = resolve(args.resume);
     if (!existsSync(join(runDir, 'run.json'))) throw new ConfigError(`${runDir}: not a run folder (no run.json)`);
-    const run = readRunJson(runDir);
-    const config = loadConfigFile(join(runDir, 'config.yaml')).config;
-    return [{ config: { ...config, configPath: run.configPath }, runDir, name: run.name, overrides: run.overrides, sweep: run.sweep, maxSteps: args.maxSteps ?? (run.totalSteps || undefined), resume: true }];
+    let run: RunJson;
+    try {
+      run = readRunJson(runDir);
+    } catch (error) {
+      if (error instanceof RunFolderError) throw new ConfigError(`${error.message}. Resume needs the run's run.json; delete the folder and start the config again if it cannot be repaired.`);
+      throw error;
+    }
+    checkResumeSets(args.sets, runDir);
+    const recorded = loadConfigFile(join(runDir, 'config.yaml')).config;
+    const { config, overrides: changed } = applyOverrides(recorded, args.sets);
+    const lengthChanged = 'train.max_steps' in changed || 'train.epochs' in changed;
+    return [{
+      config: { ...config, configPath: run.configPath }, runDir, name: run.name, overrides: run.overrides, sweep: run.sweep,
+      maxSteps: args.maxSteps ?? (lengthChanged ? undefined : run.totalSteps || undefined), resume: true, resumeOverrides: changed,
+    }];
   }
   const base = loadConfigFile(args.config!).config;
   const { config, overrides } = applyOverrides(base, args.sets);

@@ -1,9 +1,13 @@
 // Checkpoints in <run>/checkpoints/step-NNNNNN/: PEFT adapter + engine state + trainer cursor,
-// written to a temp folder and renamed; older ones pruned only after the newer one is complete;
-// free disk space checked first.
-import { existsSync, mkdirSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+// written to a temp folder and swapped in (a re-save of the same step keeps the old folder until
+// the new one is complete); older ones pruned only after the newer one is complete, each renamed
+// aside before deletion so a half-deleted one is never listed; free disk space checked first
+// against the measured size of the last checkpoint plus a margin.
+import { existsSync, lstatSync, mkdirSync, readdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFolderAtomic, writeJsonAtomic } from './atomic';
+import { readJsonFile, RunFolderError } from '../../../language-server/src/lib/run-folder/reader';
+import { removeFolder, writeFolderAtomic, writeJsonAtomic } from './atomic';
+import { TrainingError } from './failures';
 
 export interface TrainerCursor {
   step: number;
@@ -12,6 +16,32 @@ export interface TrainerCursor {
   elapsedS: number;
   lastTrainLoss: number | null;
   lastValLoss: number | null;
+  /** Step of the validation pass that gave lastValLoss (absent in checkpoints of older trainers). */
+  lastValStep?: number | null;
+}
+
+/** cursor.json of a checkpoint; a damaged one is an error naming the file. */
+export function readCursor(checkpointDir: string): TrainerCursor {
+  const file = join(checkpointDir, 'cursor.json');
+  const value = readJsonFile(file) as Partial<TrainerCursor> | null;
+  if (typeof value !== 'object' || value === null || !Number.isInteger(value.step) || typeof value.tokensSeen !== 'number' || typeof value.elapsedS !== 'number') {
+    throw new RunFolderError(file, 'is not a checkpoint cursor (step, tokensSeen, elapsedS); the checkpoint is damaged: delete this checkpoint folder to resume from the one before');
+  }
+  return value as TrainerCursor;
+}
+
+/** Bytes on disk of a folder tree (what a checkpoint really takes). */
+export function folderBytes(path: string): number {
+  const stat = lstatSync(path);
+  if (!stat.isDirectory()) return stat.size;
+  let total = 0;
+  for (const name of readdirSync(path)) total += folderBytes(join(path, name));
+  return total;
+}
+
+/** Free space a checkpoint needs: the last one's measured size (else the estimate) + 10% + 1 MiB. */
+export function checkpointSpaceNeeded(lastBytes: number | null, estimatedBytes: number): number {
+  return Math.ceil((lastBytes ?? estimatedBytes) * 1.1) + 1024 * 1024;
 }
 
 export function checkpointName(step: number): string {
@@ -35,41 +65,41 @@ export function freeBytes(path: string): number {
   return Number(stats.bavail) * Number(stats.bsize);
 }
 
-export class DiskFullError extends Error {
-  readonly code = 'E_DISK_FULL';
+export class DiskFullError extends TrainingError {
   constructor(
     readonly path: string,
     readonly neededBytes: number,
     readonly freeBytes: number,
   ) {
-    super(`not enough free disk space for a checkpoint in ${path}: about ${neededBytes} bytes needed, ${freeBytes} free`);
+    super('E_DISK_FULL', `not enough free disk space for a checkpoint in ${path}: about ${neededBytes} bytes needed, ${freeBytes} free`);
   }
 }
 
 /**
  * Writes checkpoint `step` with `save(dir)` (adapter + state), then the cursor last, so a folder
- * without cursor.json is never taken for a checkpoint; then prunes to `keep`.
+ * without cursor.json is never taken for a checkpoint; then prunes to `keep`. `lastBytes` is the
+ * measured size of the previous checkpoint (null before the first). Returns the path and its size.
  */
 export async function saveCheckpoint(
   runDir: string,
   cursor: TrainerCursor,
   keep: number,
-  estimatedBytes: number,
+  space: { lastBytes: number | null; estimatedBytes: number },
   save: (dir: string) => Promise<void>,
-): Promise<string> {
+): Promise<{ path: string; bytes: number }> {
   const root = join(runDir, 'checkpoints');
   mkdirSync(root, { recursive: true });
   const free = freeBytes(root);
-  const needed = Math.ceil(estimatedBytes * 1.1) + 1024 * 1024;
+  const needed = checkpointSpaceNeeded(space.lastBytes, space.estimatedBytes);
   if (free < needed) throw new DiskFullError(root, needed, free);
   const path = join(root, checkpointName(cursor.step));
-  rmSync(path, { recursive: true, force: true });
   await writeFolderAtomic(path, async (temp) => {
     mkdirSync(temp, { recursive: true });
     await save(temp);
     writeJsonAtomic(join(temp, 'cursor.json'), cursor);
   });
+  const bytes = folderBytes(path);
   const all = listCheckpoints(runDir);
-  for (const old of all.slice(0, Math.max(0, all.length - Math.max(1, keep)))) rmSync(old.path, { recursive: true, force: true });
-  return path;
+  for (const old of all.slice(0, Math.max(0, all.length - Math.max(1, keep)))) if (old.path !== path) removeFolder(old.path);
+  return { path, bytes };
 }

@@ -3,7 +3,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { readMetrics } from '../../../language-server/src/lib/run-folder/reader';
 import type { MetricsLine } from '../protocol';
-import { writeFileAtomic } from './atomic';
+import { withPath, writeFileAtomic } from './atomic';
 
 /** Keeps only the lines up to and including `step`, atomically. */
 export function truncateMetrics(path: string, step: number): MetricsLine[] {
@@ -20,7 +20,11 @@ export class MetricsWriter {
   }
 
   append(line: MetricsLine): void {
-    writeSync(this.fd, JSON.stringify(line) + '\n');
+    try {
+      writeSync(this.fd, JSON.stringify(line) + '\n');
+    } catch (error) {
+      throw withPath(error, this.path);
+    }
   }
 
   close(): void {

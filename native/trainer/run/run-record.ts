@@ -1,9 +1,16 @@
 // run.json of one run: created when the trainer starts, rewritten atomically on every change and
-// on a heartbeat timer; only the trainer writes it.
+// on a heartbeat timer; only the trainer writes it. A reserve file of RESERVE_BYTES is kept beside
+// it while the run is open, so on a full disk the final status can still be written (the reserve
+// is freed, and the record retried without indentation).
+import { closeSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartMs as startOfProcess } from '../../../language-server/src/lib/run-folder/reader';
 import { HEARTBEAT_INTERVAL_S, PROTOCOL_VERSION, type RunError, type RunJson, type RunStatus, type RunSummary } from '../protocol';
-import { writeJsonAtomic } from './atomic';
+import { openExclusive, writeFileAtomic } from './atomic';
+import { isDiskFull } from './failures';
+
+export const RESERVE_FILE = '.run.json.reserve';
+const RESERVE_BYTES = 256 * 1024;
 
 /** This process's start time (ms since epoch): the process table's, as the readers compare it. */
 export function processStartMs(): number {
@@ -29,6 +36,7 @@ export class RunRecord {
       ...init,
     });
     record.write();
+    record.reserve();
     return record;
   }
 
@@ -42,7 +50,13 @@ export class RunRecord {
   }
 
   startHeartbeat(): void {
-    this.heartbeat = setInterval(() => this.update({ heartbeatMs: Date.now() }), HEARTBEAT_INTERVAL_S * 1000);
+    this.heartbeat = setInterval(() => {
+      try {
+        this.update({ heartbeatMs: Date.now() });
+      } catch {
+        // a heartbeat that cannot be written (disk full) is reported by the next step's write
+      }
+    }, HEARTBEAT_INTERVAL_S * 1000);
     this.heartbeat.unref();
   }
 
@@ -50,10 +64,33 @@ export class RunRecord {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
     this.update({ status, endedMs: Date.now(), heartbeatMs: Date.now(), ...extra });
+    rmSync(join(this.runDir, RESERVE_FILE), { force: true });
+  }
+
+  private reserve(): void {
+    const path = join(this.runDir, RESERVE_FILE);
+    rmSync(path, { force: true });
+    try {
+      const fd = openExclusive(path);
+      try {
+        writeSync(fd, Buffer.alloc(RESERVE_BYTES));
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      rmSync(path, { force: true }); // no room even for the reserve: the first write says so
+    }
   }
 
   private write(): void {
-    writeJsonAtomic(join(this.runDir, 'run.json'), this.json);
+    const path = join(this.runDir, 'run.json');
+    try {
+      writeFileAtomic(path, JSON.stringify(this.json, null, 2) + '\n');
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      rmSync(join(this.runDir, RESERVE_FILE), { force: true });
+      writeFileAtomic(path, JSON.stringify(this.json) + '\n');
+    }
   }
 }
 

@@ -1,21 +1,24 @@
-// One training run from a resolved config: run folder, data, engine, the step loop with
-// validation, checkpoints, stop requests and failures, and the final adapter and summary.
-// Resume continues from the latest complete checkpoint on exactly the same trajectory.
-import { mkdirSync, readFileSync } from 'node:fs';
+// One training run from a resolved config: inputs checked first, then the run folder (created
+// atomically, locked for one writer), the step loop with validation, checkpoints, stop requests
+// and failures, and the final adapter and summary (merged over sessions). Resume continues from
+// the latest complete checkpoint on exactly the same trajectory, after removing dead writers' temps.
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { configHash } from '../../../language-server/src/config/overrides';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
 import { loadAddon, type EngineBatch, type NativeEngine } from '../addon';
-import type { MetricsLine, RunSummary } from '../protocol';
-import { writeFileAtomic } from './atomic';
-import { listCheckpoints, saveCheckpoint, type TrainerCursor } from './checkpoints';
+import type { MetricsLine, RunJson } from '../protocol';
+import { removeDeadWritersTemps, writeFileAtomic } from './atomic';
+import { folderBytes, listCheckpoints, readCursor, saveCheckpoint, type TrainerCursor } from './checkpoints';
 import { engineOptions } from './engine-options';
 import { exportFullModel } from './export-model';
 import type { EventSink } from './events';
 import { TrainingError, toRunError } from './failures';
 import { MetricsWriter, truncateMetrics } from './metrics';
+import { createRunFolder } from './run-folder';
+import { RunLock } from './run-lock';
 import { RunRecord, readRunJson } from './run-record';
+import { mergedSummary, previousPeakBytes, sessionRecord, type SessionStart } from './run-summary';
 import { prepareTrainingData, type TrainingData } from './training-data';
 import { defaultDataCacheDir } from '../data/pipeline';
 
@@ -27,11 +30,13 @@ export interface RunPlan {
   sweep?: { id: string; variant: number; variants: number; overrides: Record<string, unknown> };
   maxSteps?: number;
   resume: boolean;
+  /** `--set` values given with --resume (already applied to `config`), recorded with their step. */
+  resumeOverrides?: Record<string, unknown>;
 }
 
 export type RunOutcome = 'completed' | 'stopped' | 'failed';
 
-/** Set by SIGTERM / SIGINT / the IPC 'stop' message; polled between steps and inside validation. */
+/** Set by SIGTERM / SIGINT / the IPC 'stop' message; polled between steps (a started validation pass is finished). */
 export class StopSignal {
   requested = false;
   private listeners: (() => void)[] = [];
@@ -51,12 +56,11 @@ function targetTokens(batches: EngineBatch[]): number {
   return n;
 }
 
-/** Mean validation loss over target tokens, polling the stop signal between micro-batches. */
-async function validationLoss(engine: NativeEngine, data: TrainingData, stop: StopSignal): Promise<number | null> {
+/** Mean validation loss over target tokens (null when no batch has a target). */
+async function validationLoss(engine: NativeEngine, data: TrainingData): Promise<number | null> {
   let weighted = 0;
   let tokens = 0;
   for (const batch of data.validationBatches()) {
-    if (stop.requested) return null;
     const n = targetTokens([batch]);
     if (n === 0) continue;
     weighted += (await engine.evalLoss([batch])) * n;
@@ -71,76 +75,120 @@ function resolvedConfigYaml(config: LoraLabConfig): string {
 }
 
 export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSignal): Promise<RunOutcome> {
-  const { config, runDir } = plan;
-  mkdirSync(runDir, { recursive: true });
-  sink.setLogFile(join(runDir, 'train.log'));
-  if (!plan.resume) writeFileAtomic(join(runDir, 'config.yaml'), resolvedConfigYaml(config));
-  const previous = plan.resume ? readRunJson(runDir) : null;
-  const startedMs = previous?.startedMs ?? Date.now();
-
+  const { config } = plan;
+  let runDir = plan.runDir;
+  let name = plan.name;
   let record: RunRecord | null = null;
   let engine: NativeEngine | null = null;
+  let lock: RunLock | null = null;
+  let previous: RunJson | null = null;
+  let cursor: TrainerCursor = { step: 0, epoch: 1, tokensSeen: 0, elapsedS: 0, lastTrainLoss: null, lastValLoss: null, lastValStep: null };
+  let session: SessionStart | null = null;
+  let peakBefore = 0;
   const fail = (error: unknown): RunOutcome => {
-    const runError = toRunError(error);
+    const runError = toRunError(error, runDir);
     sink.log(runDir, 'error', `${runError.code}: ${runError.message}`);
-    if (record) record.finish('failed', { error: runError });
-    else RunRecord.create(runDir, baseRunJson(plan, startedMs, 0, 0, 'cpu', '')).finish('failed', { error: runError });
+    if (record) {
+      try {
+        const peak = engine ? engine.memory().peakTotal : 0;
+        const sessions = [...(previous?.sessions ?? []), ...(session ? [sessionRecord(session, cursor, 'failed', peak)] : [])];
+        record.update({ sessions });
+        record.finish('failed', { error: runError });
+      } catch (writeError) {
+        sink.log(runDir, 'error', `run.json could not record the failure: ${(writeError as Error).message}`);
+      }
+    }
+    // without a record nothing of the run was written: an input error caught before the folder
+    // was created (no folder is left), or a resume refused before it touched the run
     sink.emit({ type: 'failed', runDir, error: runError });
     return 'failed';
   };
 
   try {
+    if (plan.resume) {
+      lock = RunLock.acquire(runDir);
+      sink.setLogFile(join(runDir, 'train.log'));
+      cleanLeftovers(runDir, sink);
+      previous = readRunJson(runDir);
+    }
+    // every input is checked (data read and tokenized, checkpoint loaded) before a new folder exists
     const data = prepareTrainingData(config, defaultDataCacheDir(config), plan.maxSteps);
     const totalSteps = data.totalSteps;
+    const addon = loadAddon();
+    const options = engineOptions(config, totalSteps, true, () => addon.deviceReport());
+    engine = await addon.loadEngine(config.model.checkpoint, options);
+    let latest: { step: number; path: string } | undefined;
+    if (plan.resume) {
+      latest = listCheckpoints(runDir).at(-1);
+      if (latest) cursor = { lastValStep: null, ...readCursor(latest.path) };
+    }
+
+    if (!plan.resume) {
+      ({ runDir, name } = createRunFolder(plan.runDir));
+      lock = RunLock.acquire(runDir);
+      sink.setLogFile(join(runDir, 'train.log'));
+      if (name !== plan.name) sink.log(runDir, 'info', `${plan.runDir} exists already (another run of this config started in the same second): this run is ${name}`);
+      writeFileAtomic(join(runDir, 'config.yaml'), resolvedConfigYaml(config));
+    } else if (plan.resumeOverrides && Object.keys(plan.resumeOverrides).length > 0) {
+      writeFileAtomic(join(runDir, 'config.yaml'), resolvedConfigYaml(config));
+      sink.log(runDir, 'info', `resume overrides from step ${cursor.step}: ${JSON.stringify(plan.resumeOverrides)}`);
+    }
+    const startedMs = previous?.startedMs ?? Date.now();
     sink.log(runDir, 'info', `data: ${data.train.length} training and ${data.validation.length} validation examples${data.fromCache ? ' (tokenized cache)' : ''}; ` +
       `${data.truncatedCount} truncated to ${config.data.max_seq_length} tokens; ${data.stepsPerEpoch} steps per epoch of ${data.globalBatch} examples`);
     if (data.prefixViolations > 0) sink.log(runDir, 'warn', `${data.prefixViolations} examples: prompt tokens are not a prefix of prompt + response tokens (masked up to the common prefix)`);
 
-    const addon = loadAddon();
-    const options = engineOptions(config, totalSteps, true, () => addon.deviceReport());
-    engine = await addon.loadEngine(config.model.checkpoint, options);
     const report = addon.deviceReport();
     const onCuda = (options.device ?? 'cpu').startsWith('cuda');
     const gpu = onCuda ? report.cuda.devices.find((d) => d.index === Number((options.device ?? '').split(':')[1] ?? 0)) : undefined;
+    const resumeOverrides = [...(previous?.resumeOverrides ?? []), ...(plan.resumeOverrides && Object.keys(plan.resumeOverrides).length ? [{ step: cursor.step, set: plan.resumeOverrides }] : [])];
     record = RunRecord.create(runDir, {
-      ...baseRunJson(plan, startedMs, 0, totalSteps, onCuda ? 'cuda' : 'cpu', engine.computePath()),
+      ...baseRunJson(plan, name, startedMs, 0, totalSteps, onCuda ? 'cuda' : 'cpu', engine.computePath()),
       engineVersion: report.engineVersion,
       device: { kind: onCuda ? 'cuda' : 'cpu', name: engine.deviceName(), computePath: engine.computePath(), memoryBytes: onCuda ? gpu?.totalMemoryBytes : report.cpu.totalMemoryBytes },
+      ...(previous?.sessions ? { sessions: previous.sessions } : {}),
+      ...(resumeOverrides.length ? { resumeOverrides } : {}),
     });
     record.startHeartbeat();
 
-    let cursor: TrainerCursor = { step: 0, epoch: 1, tokensSeen: 0, elapsedS: 0, lastTrainLoss: null, lastValLoss: null };
     if (plan.resume) {
-      const latest = listCheckpoints(runDir).at(-1);
       if (latest) {
         await engine.loadState(join(latest.path, 'state'));
-        cursor = JSON.parse(readFileSync(join(latest.path, 'cursor.json'), 'utf8')) as TrainerCursor;
         sink.log(runDir, 'info', `resuming from ${latest.path} (step ${cursor.step})`);
       } else {
         sink.log(runDir, 'info', 'no complete checkpoint: starting from step 0');
       }
     }
     const metricsPath = join(runDir, 'metrics.jsonl');
-    truncateMetrics(metricsPath, cursor.step);
+    peakBefore = previousPeakBytes(previous, truncateMetrics(metricsPath, cursor.step));
     const metrics = new MetricsWriter(metricsPath);
     record.update({ step: cursor.step });
-    sink.emit({ type: 'started', runDir, name: plan.name, totalSteps, pid: process.pid });
+    sink.emit({ type: 'started', runDir, name, totalSteps, pid: process.pid });
+    session = { pid: process.pid, startedMs: Date.now(), fromStep: cursor.step, elapsedBeforeS: cursor.elapsedS, tokensBefore: cursor.tokensSeen };
+    const endSession = (status: 'completed' | 'stopped'): void => {
+      record!.update({ sessions: [...(previous?.sessions ?? []), sessionRecord(session!, cursor, status, engine!.memory().peakTotal)] });
+    };
 
     const counts = engine.paramCounts();
-    const checkpointBytes = counts.trainable * (config.train.optimizer === 'adamw' ? 16 : 12);
-    let lastStepS = 1;
+    const estimatedCheckpointBytes = counts.trainable * (config.train.optimizer === 'adamw' ? 16 : 12);
+    let lastCheckpointBytes: number | null = latest ? folderBytes(latest.path) : null;
+    const pace = { stepS: 1, checkpointS: 1 };
     stop.onRequest(() => {
-      const expectedS = lastStepS * 1.5 + 5;
+      // the current step, then one checkpoint, at their measured times (plus a margin of half)
+      const expectedS = Math.round((pace.stepS + pace.checkpointS) * 1.5 * 10 + 5) / 10;
       record?.update({ stopping: { receivedMs: Date.now(), expectedS } });
       sink.emit({ type: 'stopping', runDir, expectedS });
     });
     const checkpoint = async (): Promise<string> => {
-      const path = await saveCheckpoint(runDir, cursor, config.train.keep_checkpoints, checkpointBytes, async (dir) => {
+      const t0 = Date.now();
+      const saved = await saveCheckpoint(runDir, cursor, config.train.keep_checkpoints, { lastBytes: lastCheckpointBytes, estimatedBytes: estimatedCheckpointBytes }, async (dir) => {
         if (config.train.method === 'lora') await engine!.saveAdapter(join(dir, 'adapter'), config.model.checkpoint);
         await engine!.saveState(join(dir, 'state'));
       });
-      sink.emit({ type: 'checkpoint', runDir, step: cursor.step, path });
-      return path;
+      lastCheckpointBytes = saved.bytes;
+      pace.checkpointS = (Date.now() - t0) / 1000;
+      sink.emit({ type: 'checkpoint', runDir, step: cursor.step, path: saved.path });
+      return saved.path;
     };
 
     const sessionStart = Date.now();
@@ -151,6 +199,7 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
       if (stop.requested) {
         await checkpoint();
         metrics.close();
+        endSession('stopped');
         record.finish('stopped');
         sink.emit({ type: 'stopped', runDir, step: cursor.step });
         return 'stopped';
@@ -159,9 +208,11 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
       const { epoch, batches } = data.stepBatches(step);
       const t0 = Date.now();
       const result = await engine.step(batches);
-      lastStepS = (Date.now() - t0) / 1000;
+      pace.stepS = (Date.now() - t0) / 1000;
       if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) {
-        throw new TrainingError('E_NONFINITE_LOSS', `step ${step}: the ${Number.isFinite(result.loss) ? 'gradient norm' : 'loss'} is not finite (loss ${result.loss}, grad norm ${result.gradNorm}); the last good checkpoint is kept`);
+        const kept = listCheckpoints(runDir).at(-1);
+        const what = kept ? `the last good checkpoint (step ${kept.step}) is kept` : `no checkpoint was saved yet (the first comes at step ${config.train.save_interval}): resuming starts from step 0`;
+        throw new TrainingError('E_NONFINITE_LOSS', `step ${step}: the ${Number.isFinite(result.loss) ? 'gradient norm' : 'loss'} is not finite (loss ${result.loss}, grad norm ${result.gradNorm}); ${what}`);
       }
       tokensThisSession += result.tokens;
       cursor = { ...cursor, step, epoch, tokensSeen: cursor.tokensSeen + result.tokens, elapsedS: elapsedBefore + (Date.now() - sessionStart) / 1000, lastTrainLoss: result.loss };
@@ -175,9 +226,10 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
       const secondsPerStep = (Date.now() - sessionStart) / 1000 / (step - firstStep + 1);
       sink.emit({ type: 'step', runDir, line, totalSteps, etaS: (totalSteps - step) * secondsPerStep });
       if (data.validation.length > 0 && (step % config.train.val_interval === 0 || step === totalSteps)) {
-        const valLoss = await validationLoss(engine, data, stop);
+        // a started pass is finished even when a stop arrives meanwhile: its result is recorded
+        const valLoss = await validationLoss(engine, data);
         if (valLoss !== null) {
-          cursor = { ...cursor, lastValLoss: valLoss };
+          cursor = { ...cursor, lastValLoss: valLoss, lastValStep: step };
           const valLine: Extract<MetricsLine, { kind: 'val' }> = { kind: 'val', step, loss: valLoss };
           metrics.append(valLine);
           sink.emit({ type: 'val', runDir, line: valLine });
@@ -191,17 +243,8 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
     if (config.train.method === 'full') await exportFullModel(join(finalCheckpoint, 'state'), config.model.checkpoint, join(runDir, 'model'));
     metrics.close();
     const memory = engine.memory();
-    const summary: RunSummary = {
-      trainTimeS: cursor.elapsedS,
-      tokens: cursor.tokensSeen,
-      tokensPerS: cursor.tokensSeen / Math.max(1e-9, cursor.elapsedS),
-      peakBytes: memory.peakTotal,
-      peakBytesByCategory: memory.peak,
-      trainableParams: counts.trainable,
-      totalParams: counts.total,
-      finalTrainLoss: cursor.lastTrainLoss,
-      finalValLoss: cursor.lastValLoss,
-    };
+    const summary = mergedSummary(cursor, { peakBytes: memory.peakTotal, peakBytesByCategory: memory.peak }, previous, peakBefore, counts);
+    endSession('completed');
     record.finish('completed', { summary });
     sink.emit({ type: 'done', runDir, summary });
     return 'completed';
@@ -210,12 +253,19 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
   } finally {
     sink.flushStep();
     engine?.dispose();
+    lock?.release();
   }
 }
 
-function baseRunJson(plan: RunPlan, startedMs: number, step: number, totalSteps: number, kind: 'cpu' | 'cuda', computePath: string) {
+/** Removes what dead writers left in a run folder: temp files and half-written checkpoints. */
+function cleanLeftovers(runDir: string, sink: EventSink): void {
+  const removed = [...removeDeadWritersTemps(runDir), ...removeDeadWritersTemps(join(runDir, 'checkpoints')).map((n) => `checkpoints/${n}`)];
+  if (removed.length) sink.log(runDir, 'info', `removed leftovers of an interrupted trainer: ${removed.join(', ')}`);
+}
+
+function baseRunJson(plan: RunPlan, name: string, startedMs: number, step: number, totalSteps: number, kind: 'cpu' | 'cuda', computePath: string) {
   return {
-    name: plan.name,
+    name,
     configPath: plan.config.configPath,
     configHash: configHash(plan.config),
     sweep: plan.sweep,

@@ -99,20 +99,23 @@ test('a diverging run fails with the reason and a hint; the last good checkpoint
   assert.match(r.stdout + r.stderr, /not finite/);
 });
 
-test('malformed data rows are refused with the file and line', () => {
+// Input errors are caught before the run folder is created: none is left behind (issue 20).
+const noRunFolder = (outDir: string) => !existsSync(outDir) || readdirSync(outDir).every((n) => n.startsWith('.'));
+
+test('malformed data rows are refused with the file and line, before a run folder exists', () => {
   writeFileSync(join(ws.dir, 'data/bad.json'), '[\n  {"instruction": "a", "output": "b"},\n  {"instruction": "c", "output": }\n]\n');
   const jsonConfig = ws.writeConfig('badjson', { data: { path: 'data/bad.json' }, out_dir: 'out-bad' });
   const r = runCli(['train', jsonConfig]);
   assert.notEqual(r.status, 0);
-  const run = runJson(runOf(join(ws.dir, 'out-bad')));
-  assert.equal(run.status, 'failed');
-  assert.match(run.error!.message, /bad\.json:3/);
+  assert.match(r.stdout + r.stderr, /bad\.json:3/);
+  assert.ok(noRunFolder(join(ws.dir, 'out-bad')), 'no failed run folder is left for an input error');
 
   writeFileSync(join(ws.dir, 'data/bad.csv'), 'instruction,input,output\n"a","","b"\n"c","d\n');
   const csvConfig = ws.writeConfig('badcsv', { data: { format: 'csv', path: 'data/bad.csv' }, out_dir: 'out-badcsv' });
   const c = runCli(['train', csvConfig]);
   assert.notEqual(c.status, 0);
-  assert.match(runJson(runOf(join(ws.dir, 'out-badcsv'))).error!.message, /bad\.csv:3/);
+  assert.match(c.stdout + c.stderr, /bad\.csv:3/);
+  assert.ok(noRunFolder(join(ws.dir, 'out-badcsv')));
 });
 
 test('config problems are refused before a run folder exists: unknown key, missing or pickle-only checkpoint', () => {

@@ -46,6 +46,30 @@ export interface RunSummary {
   totalParams: number;
   finalTrainLoss: number | null;
   finalValLoss: number | null;
+  /** The step of the validation pass that gave finalValLoss (null when none completed). */
+  finalValStep?: number | null;
+}
+
+/**
+ * One trainer process's part of a run (a start, then each --resume). The summary combines them:
+ * time and tokens are sums (carried in the checkpoint cursor), peak memory is the maximum.
+ */
+export interface RunSession {
+  pid: number;
+  startedMs: number;
+  endedMs: number;
+  fromStep: number;
+  toStep: number;
+  status: Exclude<RunStatus, 'running'>;
+  trainTimeS: number;
+  tokens: number;
+  peakBytes: number;
+}
+
+/** Config values changed by `--resume RUN --set key=value`, and the step they took effect at. */
+export interface ResumeOverride {
+  step: number;
+  set: Record<string, unknown>;
 }
 
 /** `<run>/run.json`, rewritten atomically by the trainer (temp + rename); never by the host. */
@@ -81,6 +105,10 @@ export interface RunJson {
    * waits `expectedS` before it escalates to SIGKILL.
    */
   stopping?: { receivedMs: number; expectedS: number };
+  /** Earlier sessions of this run (the current one is added when it ends). */
+  sessions?: RunSession[];
+  /** Overrides given on resume, oldest first. */
+  resumeOverrides?: ResumeOverride[];
 }
 
 /** One line of `<run>/metrics.jsonl`. */
