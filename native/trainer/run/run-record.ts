@@ -60,10 +60,11 @@ export class RunRecord {
     this.heartbeat.unref();
   }
 
-  finish(status: Exclude<RunStatus, 'running'>, extra: { error?: RunError; summary?: RunSummary } = {}): void {
+  finish(status: Exclude<RunStatus, 'running'>, extra: { error?: RunError; summary?: RunSummary; sessions?: RunJson['sessions'] } = {}): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
-    this.update({ status, endedMs: Date.now(), heartbeatMs: Date.now(), ...extra });
+    this.json = { ...this.json, status, endedMs: Date.now(), heartbeatMs: Date.now(), ...extra };
+    this.write(true);
     rmSync(join(this.runDir, RESERVE_FILE), { force: true });
   }
 
@@ -82,12 +83,13 @@ export class RunRecord {
     }
   }
 
-  private write(): void {
+  /** `final`: the last write, which may use the reserve's space when the disk is full. */
+  private write(final = false): void {
     const path = join(this.runDir, 'run.json');
     try {
       writeFileAtomic(path, JSON.stringify(this.json, null, 2) + '\n');
     } catch (error) {
-      if (!isDiskFull(error)) throw error;
+      if (!final || !isDiskFull(error)) throw error;
       rmSync(join(this.runDir, RESERVE_FILE), { force: true });
       writeFileAtomic(path, JSON.stringify(this.json) + '\n');
     }

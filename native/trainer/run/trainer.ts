@@ -92,8 +92,7 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
       try {
         const peak = engine ? engine.memory().peakTotal : 0;
         const sessions = [...(previous?.sessions ?? []), ...(session ? [sessionRecord(session, cursor, 'failed', peak)] : [])];
-        record.update({ sessions });
-        record.finish('failed', { error: runError });
+        record.finish('failed', { error: runError, sessions });
       } catch (writeError) {
         sink.log(runDir, 'error', `run.json could not record the failure: ${(writeError as Error).message}`);
       }
@@ -165,9 +164,7 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
     record.update({ step: cursor.step });
     sink.emit({ type: 'started', runDir, name, totalSteps, pid: process.pid });
     session = { pid: process.pid, startedMs: Date.now(), fromStep: cursor.step, elapsedBeforeS: cursor.elapsedS, tokensBefore: cursor.tokensSeen };
-    const endSession = (status: 'completed' | 'stopped'): void => {
-      record!.update({ sessions: [...(previous?.sessions ?? []), sessionRecord(session!, cursor, status, engine!.memory().peakTotal)] });
-    };
+    const sessionsAfter = (status: 'completed' | 'stopped') => [...(previous?.sessions ?? []), sessionRecord(session!, cursor, status, engine!.memory().peakTotal)];
 
     const counts = engine.paramCounts();
     const estimatedCheckpointBytes = counts.trainable * (config.train.optimizer === 'adamw' ? 16 : 12);
@@ -199,8 +196,7 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
       if (stop.requested) {
         await checkpoint();
         metrics.close();
-        endSession('stopped');
-        record.finish('stopped');
+        record.finish('stopped', { sessions: sessionsAfter('stopped') });
         sink.emit({ type: 'stopped', runDir, step: cursor.step });
         return 'stopped';
       }
@@ -244,8 +240,7 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
     metrics.close();
     const memory = engine.memory();
     const summary = mergedSummary(cursor, { peakBytes: memory.peakTotal, peakBytesByCategory: memory.peak }, previous, peakBefore, counts);
-    endSession('completed');
-    record.finish('completed', { summary });
+    record.finish('completed', { summary, sessions: sessionsAfter('completed') });
     sink.emit({ type: 'done', runDir, summary });
     return 'completed';
   } catch (error) {
