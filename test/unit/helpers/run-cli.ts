@@ -4,7 +4,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { TrainerEvent } from '../../../native/trainer/protocol';
 
-export const CLI = join(__dirname, '../../../dist/cli.js');
+/** The CLI under test; LORALAB_TEST_CLI points the tests at another build (e.g. to show a test fails on old code). */
+export const CLI = process.env.LORALAB_TEST_CLI ?? join(__dirname, '../../../dist/cli.js');
 
 export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: options.cwd, env: { ...process.env, LORALAB_THREADS: '1', ...options.env }, timeout: 300_000 });
