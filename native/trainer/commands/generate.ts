@@ -9,6 +9,16 @@ import { numberOption, takeOptions, UsageError } from './args';
 import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 import { threadCount } from '../run/engine-options';
 
+/** The model's context length from config.json (max_position_embeddings), if it says. */
+function modelContext(checkpoint: string): number | undefined {
+  try {
+    const n = (JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')) as { max_position_embeddings?: unknown }).max_position_embeddings;
+    return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export const generateCommand: CliCommand = {
   name: 'generate',
   summary: 'Generate text from a checkpoint (and adapter), streamed',
@@ -55,6 +65,12 @@ export const generateCommand: CliCommand = {
       if (adapter) await engine.loadAdapter(adapter);
       const text = chat ? tokenizer.renderChat([{ role: 'user', content: prompt }], true) : prompt;
       const ids = tokenizer.encode(text, { bos: chat ? false : tokenizer.addBos });
+      const context = modelContext(checkpoint);
+      if (context !== undefined && ids.length + maxNewTokens > context) {
+        out.stderr(`lora-lab generate: --max-new-tokens ${maxNewTokens}: the prompt (${ids.length} tokens) plus the new tokens must fit the model's context of ${context} tokens ` +
+          `(max_position_embeddings in ${join(checkpoint, 'config.json')}); use --max-new-tokens ${Math.max(1, context - ids.length)} or less\n`);
+        return EXIT_USAGE;
+      }
       const decoder = new StreamDecoder(tokenizer, { skipSpecialTokens: true }, ids);
       await engine.generate(Int32Array.from(ids), { maxNewTokens, temperature, topP, seed, stopTokens: tokenizer.stopIds }, (id) => {
         if (tokenizer.stopIds.includes(id)) return;

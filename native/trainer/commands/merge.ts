@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadAddon } from '../addon';
 import { takeOptions, UsageError } from './args';
-import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
+import { baseShapeProblems } from './base-shapes';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 
 export const mergeCommand: CliCommand = {
   name: 'merge',
@@ -23,6 +24,13 @@ export const mergeCommand: CliCommand = {
       maxShard = values['--max-shard-bytes'] ? Number(values['--max-shard-bytes']) : 5_000_000_000;
       if (!Number.isFinite(maxShard) || maxShard < 1) throw new UsageError('--max-shard-bytes needs a positive number');
       if (!existsSync(join(adapter, 'adapter_config.json'))) throw new UsageError(`${adapter}: no adapter_config.json (expected a PEFT adapter folder, e.g. <run>/adapter)`);
+      if (!existsSync(join(checkpoint, 'config.json'))) throw new UsageError(`${checkpoint}: no config.json (expected a Hugging Face checkpoint folder)`);
+      const problems = baseShapeProblems(checkpoint);
+      if (problems.length) {
+        out.stderr(`lora-lab merge: the base checkpoint contradicts itself, nothing was written:\n${problems.map((p) => `  ${p}\n`).join('')}` +
+          `Fix config.json or point --checkpoint at the checkpoint the adapter was trained on.\n`);
+        return EXIT_FAILURE;
+      }
     } catch (error) {
       if (error instanceof UsageError) {
         out.stderr(`lora-lab merge: ${error.message}\nUsage: ${this.usage}\n`);
