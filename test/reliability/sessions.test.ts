@@ -37,6 +37,8 @@ test('a stop that arrives during validation: the pass is finished and recorded, 
   const vals = metrics(runDir).filter((l) => l.kind === 'val').map((l) => l.step);
   assert.deepEqual(vals, [2], 'the validation pass at step 2 that the stop interrupted is recorded');
   assert.ok(r.events.some((e) => e.type === 'val' && e.line.step === 2));
+  const stopping = r.events.find((e) => e.type === 'stopping');
+  assert.ok(stopping && stopping.type === 'stopping' && stopping.expectedS < 3, `the stop estimate comes from measured times (${JSON.stringify(stopping)}), not 5 s + 1.5 steps`);
   const cursor = JSON.parse(readFileSync(join(runDir, 'checkpoints/step-000002/cursor.json'), 'utf8')) as { lastValStep: number };
   assert.equal(cursor.lastValStep, 2);
 });

@@ -169,10 +169,11 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
     const counts = engine.paramCounts();
     const estimatedCheckpointBytes = counts.trainable * (config.train.optimizer === 'adamw' ? 16 : 12);
     let lastCheckpointBytes: number | null = latest ? folderBytes(latest.path) : null;
-    const pace = { stepS: 1, checkpointS: 1 };
+    // measured step and checkpoint times; before the first checkpoint, its size at 200 MB/s
+    const pace = { stepS: 1, checkpointS: 0.1 + (lastCheckpointBytes ?? estimatedCheckpointBytes) / 200e6 };
     stop.onRequest(() => {
-      // the current step, then one checkpoint, at their measured times (plus a margin of half)
-      const expectedS = Math.round((pace.stepS + pace.checkpointS) * 1.5 * 10 + 5) / 10;
+      // the current step, then one checkpoint, at their measured times, plus half and 0.2 s
+      const expectedS = Math.round(((pace.stepS + pace.checkpointS) * 1.5 + 0.2) * 10) / 10;
       record?.update({ stopping: { receivedMs: Date.now(), expectedS } });
       sink.emit({ type: 'stopping', runDir, expectedS });
     });
