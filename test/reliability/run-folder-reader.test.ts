@@ -50,6 +50,10 @@ test('lora-lab runs and the Runs view agree on every state; damaged and incomple
   assert.deepEqual(cliStates, expected);
   for (const [name, state] of Object.entries(view)) assert.equal(cliStates[name], state, `${name}: the CLI and the Runs view agree`);
   assert.equal(Object.keys(view).length, 5, 'the view lists every readable run');
+
+  const resume = runCli(['train', '--resume', join(root, 'f-incomplete')]);
+  assert.equal(resume.status, 2);
+  assert.match(resume.stderr, /an incomplete run folder .* delete it and start the config again/);
 });
 
 test('lora-lab runs on a missing folder is an error naming it', () => {

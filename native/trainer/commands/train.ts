@@ -55,7 +55,10 @@ export function parseTrainArgs(args: string[]): TrainArgs {
 export function planRuns(args: TrainArgs, now: Date = new Date()): RunPlan[] {
   if (args.resume) {
     const runDir = resolve(args.resume);
-    if (!existsSync(join(runDir, 'run.json'))) throw new ConfigError(`${runDir}: not a run folder (no run.json)`);
+    if (!existsSync(join(runDir, 'run.json'))) {
+      if (existsSync(join(runDir, 'config.yaml'))) throw new ConfigError(`${runDir}: an incomplete run folder (config.yaml without run.json: the trainer stopped before it started the run, nothing was trained); delete it and start the config again`);
+      throw new ConfigError(`${runDir}: not a run folder (no run.json)`);
+    }
     let run: RunJson;
     try {
       run = readRunJson(runDir);
