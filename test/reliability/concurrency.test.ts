@@ -61,12 +61,13 @@ test('two trains of one config in the same second: two folders, each with its ow
 });
 
 test('a resume while the run still trains, and two resumes at once: one writer, E_RUN_LOCKED names the holder', { timeout: 120_000 }, async () => {
-  const config = ws.writeConfig('locked', { train: { max_steps: 40, save_interval: 2, val_interval: 100, keep_checkpoints: 2 }, out_dir: 'out-locked' });
+  // long enough (150 steps, seconds) that the trainers overlap even when one starts slowly
+  const config = ws.writeConfig('locked', { train: { max_steps: 150, save_interval: 25, val_interval: 1000, log_interval: 10, keep_checkpoints: 2 }, out_dir: 'out-locked' });
   let second: Promise<{ status: number | null; events: TrainerEvent[]; stderr: string }> | null = null;
   let holderPid = 0;
   const first = await trainWithEvents([config], (event, child) => {
     if (event.type === 'started') holderPid = event.pid;
-    if (event.type === 'checkpoint' && event.step === 2 && !second) {
+    if (event.type === 'step' && event.line.step >= 2 && !second) {
       second = train(['--resume', event.runDir]).then((r) => {
         child.kill('SIGKILL'); // then leave the first one killed mid-run: its lock goes stale
         return r;
