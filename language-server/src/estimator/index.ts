@@ -11,7 +11,6 @@ export { ModelShapeError, readModelShape, LLAMA2_7B_CONFIG, type ModelShape } fr
 export { countParams, LINEAR_TARGETS, type LinearTarget, type LoraTargets, type ParamEstimate } from './params';
 export { estimateMemory, MEMORY_CATEGORIES, type MemoryCategory, type MemoryEstimate, type MemoryInputs, type BufferGroup } from './memory';
 export { estimateTime, trainingFlopsPerToken, type Calibration, type TimeEstimate } from './time';
-export { formatBytes, formatDuration } from './format';
 
 export interface EstimateOptions {
   /** Which memory layout: the CPU engine (exact) or the CUDA layout (bf16 activations, CUDA context). */

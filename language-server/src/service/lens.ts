@@ -2,7 +2,8 @@
 // lens per sweep variant, or the range for a large sweep) and the estimator's peak memory and time.
 import type { CodeLens } from 'vscode-languageserver-types';
 import { joinPath, type LoraLabConfig } from '../config';
-import { estimate, formatBytes, formatDuration, type Calibration } from '../estimator';
+import { estimate, type Calibration } from '../estimator';
+import { formatBytes, formatDuration } from '../lib/format';
 import type { ConfigAnalysis } from './analysis';
 import { checkpointShape } from './checkpoint';
 import { displayJson } from './hover';

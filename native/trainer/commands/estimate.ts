@@ -2,7 +2,8 @@
 // engine's categories and training time per sweep variant, then the article's Llama-2-7B runs for reference.
 import { loadConfigFile } from '../../../language-server/src/config/node-fs';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
-import { estimate, formatBytes, formatDuration, MEMORY_CATEGORIES, type Calibration, type Estimate } from '../../../language-server/src/estimator';
+import { formatBytes, formatDuration } from '../../../language-server/src/lib/format';
+import { estimate, MEMORY_CATEGORIES, type Calibration, type Estimate } from '../../../language-server/src/estimator';
 import { articleComparisons } from '../../../language-server/src/estimator/article';
 import { loadAddon } from '../addon';
 import { calibrationPath, deviceKey, lookupCalibration, readCheckpointConfig, readDataFacts, type DataFacts } from '../estimator-io';

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { HEARTBEAT_STALE_S, type RunJson, type RunState } from '../protocol';
 import { readMetrics } from '../run/metrics';
 import { readRunJson } from '../run/run-record';
-import { formatDuration } from '../run/events';
+import { formatDuration } from '../../../language-server/src/lib/format';
 import { takeOptions, UsageError } from './args';
 import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 
