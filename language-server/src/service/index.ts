@@ -7,4 +7,4 @@ export { hover } from './hover';
 export { codeActions } from './actions';
 export { codeLenses, estimateText, MAX_VARIANT_LENSES, SHOW_TRADEOFFS_COMMAND, type CalibrationLookup } from './lens';
 export { cursorContext, type CursorContext } from './cursor';
-export * from './params';
+export { checkpointParams, checkpointShape, type ShapeResult } from './checkpoint';

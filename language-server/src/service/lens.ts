@@ -2,12 +2,11 @@
 // lens per sweep variant, or the range for a large sweep) and the estimator's peak memory and time.
 import type { CodeLens } from 'vscode-languageserver-types';
 import { joinPath, type LoraLabConfig } from '../config';
-import { estimate, type Calibration } from '../estimator';
-import { formatBytes, formatDuration } from '../lib/format';
+import { estimate, type Calibration, type ParamEstimate } from '../estimator';
+import { formatBytes, formatCompact, formatCount, formatDuration, formatShare } from '../lib/format';
 import type { ConfigAnalysis } from './analysis';
-import { checkpointShape } from './checkpoint';
+import { checkpointParams } from './checkpoint';
 import { displayJson } from './hover';
-import { formatCompact, formatCount, formatShare, parameterCounts, type ParameterCounts } from './params';
 
 /** Sweeps up to this many variants get one lens each; larger ones one lens with the range. */
 export const MAX_VARIANT_LENSES = 8;
@@ -29,14 +28,12 @@ function tradeoffLens(title: string, filePath: string): CodeLens {
   return { range: FIRST_LINE, command: { title, command: SHOW_TRADEOFFS_COMMAND, arguments: [`file://${encodeURI(filePath)}`] } };
 }
 
-function countsOf(analysis: ConfigAnalysis, config: LoraLabConfig): ParameterCounts | string {
-  const shape = checkpointShape(analysis, config);
-  return 'error' in shape ? shape.error : parameterCounts(shape.shape, config);
-}
+const countsOf = checkpointParams;
 
-function describeCounts(counts: ParameterCounts, method: LoraLabConfig['train']['method']): string {
+/** Trainable of the checkpoint's own parameters (the engine's total adds the adapter; the article quotes this). */
+function describeCounts(counts: ParamEstimate, method: LoraLabConfig['train']['method']): string {
   const what = method === 'full' ? 'full finetune' : 'LoRA';
-  return `Trainable ${formatCount(counts.trainable)} / ${formatCount(counts.total)} parameters (${formatShare(counts.trainable, counts.total)}, ${what})`;
+  return `Trainable ${formatCount(counts.trainable)} / ${formatCount(counts.base)} parameters (${formatShare(counts.trainable, counts.base)}, ${what})`;
 }
 
 function describeOverrides(overrides: Record<string, unknown>): string {
@@ -80,14 +77,14 @@ export function codeLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationL
   const perVariant = variants.map((variant) => ({ variant, counts: countsOf(analysis, variant.config) }));
   if (variants.length <= MAX_VARIANT_LENSES) {
     const lenses = perVariant.map(({ variant, counts }) =>
-      titleLens(`Variant ${variant.index} (${describeOverrides(variant.overrides)}): ${typeof counts === 'string' ? `parameters unknown (${counts})` : `trainable ${formatCompact(counts.trainable)} / ${formatCompact(counts.total)} (${formatShare(counts.trainable, counts.total)})`}`),
+      titleLens(`Variant ${variant.index} (${describeOverrides(variant.overrides)}): ${typeof counts === 'string' ? `parameters unknown (${counts})` : `trainable ${formatCompact(counts.trainable)} / ${formatCompact(counts.base)} (${formatShare(counts.trainable, counts.base)})`}`),
     );
     return [...lenses, ...variants.map((variant) => estimateLens(variant.config, `Variant ${variant.index}: `))];
   }
-  const known = perVariant.map(({ counts }) => counts).filter((counts): counts is ParameterCounts => typeof counts !== 'string');
+  const known = perVariant.map(({ counts }) => counts).filter((counts): counts is ParamEstimate => typeof counts !== 'string');
   if (known.length === 0) return [titleLens(`Sweep of ${variants.length} variants: parameters unknown (${String(perVariant[0].counts)})`)];
   const trainable = known.map((counts) => counts.trainable);
-  const totals = [...new Set(known.map((counts) => counts.total))];
+  const totals = [...new Set(known.map((counts) => counts.base))];
   const totalText = totals.length === 1 ? formatCompact(totals[0]) : `${formatCompact(Math.min(...totals))} … ${formatCompact(Math.max(...totals))}`;
   return [titleLens(`Sweep of ${variants.length} variants: trainable ${formatCompact(Math.min(...trainable))} … ${formatCompact(Math.max(...trainable))} / ${totalText} parameters`), estimateLens(variants[0].config, `Variant 0 of ${variants.length} (all in the trade-off table): `)];
 }
