@@ -5,7 +5,7 @@ import { CodeActionKind, ProposedFeatures, TextDocumentSyncKind, TextDocuments, 
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { FileSystem } from './config';
 import { nodeFileSystem } from './config/node-fs';
-import { newestCalibration } from './calibration-file';
+import { newestCalibration } from './lib/calibration-file';
 import { CachedFileSystem, analyzeConfig, codeActions, codeLenses, completions, diagnostics, hover, type ConfigAnalysis } from './service';
 
 /** The file path of a document URI; untitled documents get their URI path and no file checks. */

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { newestCalibration } from '../../../language-server/src/calibration-file';
+import { newestCalibration } from '../../../language-server/src/lib/calibration-file';
 import { parseConfig } from '../../../language-server/src/config/parse';
 import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
 import { estimate } from '../../../language-server/src/estimator';

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { readModelShape, trainingFlopsPerToken, type LoraTargets } from '../../../language-server/src/estimator';
 import { countParams } from '../../../language-server/src/estimator/params';
 import { loadAddon, type EngineBatch } from '../addon';
-import { calibrationPath, deviceKey, writeCalibrationRecord, type CalibrationRecord } from '../estimator-io';
+import { calibrationFilePath, type CalibrationRecord } from '../../../language-server/src/lib/calibration-file';
+import { deviceKey, writeCalibrationRecord } from '../estimator-io';
 import { writeSafetensors, type NamedTensor } from '../io/safetensors';
 import { threadCount } from '../run/engine-options';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
@@ -150,11 +151,11 @@ export const calibrateCommand: CliCommand = {
       runs,
     };
     writeCalibrationRecord(record);
-    if (args.includes('--json')) out.stdout(`${JSON.stringify({ ...record, file: calibrationPath() }, null, 2)}\n`);
+    if (args.includes('--json')) out.stdout(`${JSON.stringify({ ...record, file: calibrationFilePath() }, null, 2)}\n`);
     else {
       for (const r of runs) out.stdout(`  ${(r.params / 1e6).toFixed(1)}M parameters, ${r.tokensPerStep} tokens per step (${r === runs[0] ? 'short' : 'long'} rows): ${r.secondsPerStep.toFixed(2)} s per step, ${(r.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s\n`);
       const detail = rates ? ` (GEMMs ${(rates.matmul / 1e9).toFixed(1)}, attention ${(rates.attention / 1e9).toFixed(1)} GFLOP/s)` : ' (one rate: the two runs were too noisy to separate attention)';
-      out.stdout(`${record.device} [${computePath}]: ${(record.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s${detail}, saved to ${calibrationPath()}\n`);
+      out.stdout(`${record.device} [${computePath}]: ${(record.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s${detail}, saved to ${calibrationFilePath()}\n`);
     }
     return EXIT_OK;
   },

@@ -3,11 +3,11 @@
 import { loadConfigFile } from '../../../language-server/src/config/node-fs';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
 import { formatBytes, formatDuration } from '../../../language-server/src/lib/format';
-import { estimate, MEMORY_CATEGORIES, type Calibration, type Estimate } from '../../../language-server/src/estimator';
+import { estimate, MEMORY_CATEGORIES, type Estimate } from '../../../language-server/src/estimator';
 import { articleComparisons } from '../../../language-server/src/estimator/article';
 import { loadAddon } from '../addon';
-import { calibrationPath, deviceKey, lookupCalibration, readCheckpointConfig, readDataFacts, type DataFacts } from '../estimator-io';
-import { threadCount } from '../run/engine-options';
+import { calibrationFilePath, newestCalibration } from '../../../language-server/src/lib/calibration-file';
+import { readCheckpointConfig, readDataFacts, type DataFacts } from '../estimator-io';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 
 const USAGE = 'lora-lab estimate CONFIG [--json] [--device cpu|cuda] [--no-data]';
@@ -34,16 +34,6 @@ function layoutOf(config: LoraLabConfig, forced: string | undefined): 'cpu' | 'c
   }
 }
 
-/** The stored calibration of the device this config would run on, or null (the estimate says "uncalibrated"). */
-function calibrationFor(config: LoraLabConfig, layout: 'cpu' | 'cuda'): Calibration | null {
-  try {
-    const device = layout === 'cuda' ? (config.device.startsWith('cuda') ? config.device : 'cuda:0') : 'cpu';
-    return lookupCalibration(deviceKey(device, loadAddon().deviceReport(), threadCount()));
-  } catch {
-    return null;
-  }
-}
-
 function estimateVariant(index: number, overrides: Record<string, unknown>, config: LoraLabConfig, flags: { device?: string; useData: boolean }): VariantEstimate {
   const layout = layoutOf(config, flags.device);
   const base = { index, overrides, name: config.name, device: layout };
@@ -52,7 +42,7 @@ function estimateVariant(index: number, overrides: Record<string, unknown>, conf
   try {
     const model = readCheckpointConfig(config.model.checkpoint);
     const known = 'error' in facts ? {} : { seqLen: facts.longestExample, trainExamples: facts.trainExamples };
-    const result = estimate(config, model, { device: layout, calibration: calibrationFor(config, layout), ...known });
+    const result = estimate(config, model, { device: layout, calibration: newestCalibration(layout), ...known });
     return { ...base, seqLenSource: 'error' in facts ? 'max_seq_length' : 'data', dataNote: 'error' in facts ? facts.error : undefined, estimate: result };
   } catch (error) {
     return { ...base, seqLenSource: 'max_seq_length', error: (error as Error).message };
@@ -133,7 +123,7 @@ export const estimateCommand: CliCommand = {
     if (json) {
       const entries = variants.map((v) => ({ ...v, estimate: v.estimate ? { ...v.estimate, memory: { ...v.estimate.memory, buffers: undefined } } : undefined }));
       const reference = articleComparisons({ device: 'cuda' }).map((r) => ({ name: r.run.name, articleGigabytes: r.run.articleGigabytes, estimateBytes: r.estimate.memory.processPeakBytes, bytesByCategory: r.estimate.memory.bytesByCategory }));
-      out.stdout(`${JSON.stringify(isSweep ? { variants: entries, calibrationFile: calibrationPath(), reference } : { ...entries[0], calibrationFile: calibrationPath(), reference }, null, 2)}\n`);
+      out.stdout(`${JSON.stringify(isSweep ? { variants: entries, calibrationFile: calibrationFilePath(), reference } : { ...entries[0], calibrationFile: calibrationFilePath(), reference }, null, 2)}\n`);
     } else {
       out.stdout(variants.map(describe).join('\n') + '\n' + articleSection());
     }
