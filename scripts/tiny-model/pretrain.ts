@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAddon, type EngineBatch } from '../../native/trainer/addon';
-import { loadTokenizer } from '../../native/trainer/data/tokenizer';
+import { loadTokenizer } from '../../language-server/src/lib/data/tokenizer';
 import { writeSafetensors } from '../../native/trainer/io/safetensors';
 import { exportFullModel } from '../../native/trainer/run/export-model';
 import { threadCount } from '../../native/trainer/run/engine-options';

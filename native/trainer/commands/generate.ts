@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadAddon } from '../addon';
 import { StreamDecoder } from '../data/stream-decoder';
-import { loadTokenizer } from '../data/tokenizer';
+import { loadTokenizer } from '../../../language-server/src/lib/data/tokenizer';
 import { numberOption, takeOptions, UsageError } from './args';
 import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 import { threadCount } from '../run/engine-options';

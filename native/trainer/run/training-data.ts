@@ -4,9 +4,9 @@
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
 import type { EngineBatch } from '../addon';
 import { makeBatch, type Batch } from '../data/batches';
-import type { TokenizedExample } from '../data/example';
+import type { TokenizedExample } from '../../../language-server/src/lib/data/example';
 import { prepareData } from '../data/pipeline';
-import type { TextTokenizer } from '../data/tokenizer';
+import type { TextTokenizer } from '../../../language-server/src/lib/data/tokenizer';
 
 export interface TrainingData {
   tokenizer: TextTokenizer;

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { DatasetError, formatIssue, invalidUtf8Offset, loadDataset, parseDataset } from '../../../native/trainer/data/dataset';
-import { parseCsv, CsvSyntaxError } from '../../../native/trainer/data/csv';
+import { DatasetError, formatIssue, invalidUtf8Offset, loadDataset, parseDataset } from '../../../language-server/src/lib/data/dataset';
+import { parseCsv, CsvSyntaxError } from '../../../language-server/src/lib/data/csv';
 
 const fixtures = join(process.cwd(), 'test', 'fixtures', 'data');
 

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseCsv, CsvSyntaxError } from './csv';
 import { jsonSyntaxErrorOffset } from './json-syntax';
-import type { DataFormat } from '../../../language-server/src/config/types';
+import type { DataFormat } from '../../config/types';
 
 export interface DataRecord {
   instruction: string;
