@@ -6,6 +6,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { FileSystem } from './config';
 import { nodeFileSystem } from './config/node-fs';
 import { newestCalibration } from './lib/calibration-file';
+import { DataFactsCache } from './lib/data-facts';
 import { CachedFileSystem, analyzeConfig, codeActions, codeLenses, completions, diagnostics, hover, type ConfigAnalysis } from './service';
 
 /** The file path of a document URI; untitled documents get their URI path and no file checks. */
@@ -32,6 +33,12 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
   const analysisCost = new Map<string, number>();
   const pendingPublish = new Map<string, ReturnType<typeof setTimeout>>();
   let codeLensRefresh = false;
+  // The data's longest tokenized example for the estimate lens: read after the lens request is answered,
+  // then the client is asked for the lenses again (which now find the facts cached).
+  const dataFacts = new DataFactsCache();
+  const refreshLenses = (): void => {
+    if (codeLensRefresh) void connection.sendRequest('workspace/codeLens/refresh');
+  };
 
   const analysisOf = (document: TextDocument): ConfigAnalysis => {
     const cached = analyses.get(document.uri);
@@ -95,13 +102,13 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
   connection.onCompletion((params) => withDocument(params.textDocument.uri, [], (analysis) => completions(analysis, params.position)));
   connection.onHover((params) => withDocument(params.textDocument.uri, null, (analysis) => hover(analysis, params.position)));
   connection.onCodeAction((params) => withDocument(params.textDocument.uri, [], (analysis) => codeActions(analysis, params.textDocument.uri, params.range)));
-  connection.onCodeLens((params) => withDocument(params.textDocument.uri, [], (analysis) => codeLenses(analysis, (device) => newestCalibration(device))));
+  connection.onCodeLens((params) => withDocument(params.textDocument.uri, [], (analysis) => codeLenses(analysis, (device) => newestCalibration(device), (config) => dataFacts.peek(config, refreshLenses))));
   connection.onDidChangeWatchedFiles(() => {
     // A checkpoint, dataset or eval file appeared, changed or went away: re-check every open config.
     fs.invalidate();
     analyses.clear();
     for (const document of documents.all()) schedulePublish(document.uri);
-    if (codeLensRefresh) void connection.sendRequest('workspace/codeLens/refresh');
+    refreshLenses();
   });
 
   documents.listen(connection);

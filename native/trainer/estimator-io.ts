@@ -1,11 +1,9 @@
-// The disk side of the estimator for the CLI: the checkpoint's config.json, the data's longest example
-// and training-set size, and calibrate's atomic write of the calibration cache (lib/calibration-file.ts).
+// The disk side of the estimator for the CLI: the checkpoint's config.json, the calibration cache key of
+// a device (from the addon's device report) and calibrate's atomic write of the calibration cache (lib/calibration-file.ts).
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { LoraLabConfig } from '../../language-server/src/config/types';
 import { calibrationFilePath, readCalibrationFile, withCalibrationRecord, type CalibrationRecord } from '../../language-server/src/lib/calibration-file';
 import type { DeviceReport } from './addon';
-import { defaultDataCacheDir, prepareData } from './data/pipeline';
 import { writeJsonAtomic } from './run/atomic';
 
 /** Parsed <checkpoint>/config.json; throws naming the file. */
@@ -15,23 +13,6 @@ export function readCheckpointConfig(checkpointDir: string): unknown {
     return JSON.parse(readFileSync(path, 'utf8')) as unknown;
   } catch (error) {
     throw new Error(`${path}: ${(error as Error).message}`);
-  }
-}
-
-export interface DataFacts {
-  trainExamples: number;
-  /** Tokens of the longest example after truncation to max_seq_length. */
-  longestExample: number;
-}
-
-/** Tokenizes the config's data (through the trainer's cache) for the real sequence length and step count. */
-export function readDataFacts(config: LoraLabConfig): DataFacts | { error: string } {
-  try {
-    const data = prepareData(config, { cacheDir: defaultDataCacheDir(config) });
-    if (data.examples.length === 0) return { error: `${config.data.path}: the dataset has no records` };
-    return { trainExamples: data.train.length, longestExample: Math.max(...data.examples.map((e) => e.inputIds.length)) };
-  } catch (error) {
-    return { error: (error as Error).message };
   }
 }
 

@@ -1,8 +1,9 @@
 // Code lens on the first line: trainable / total parameters from the checkpoint's config.json (one
-// lens per sweep variant, or the range for a large sweep) and the estimator's peak memory and time.
+// lens per sweep variant, or the range for a large sweep) and the estimator's peak memory and time, on
+// the data's longest example once the server has read it (lib/data-facts.ts), else on max_seq_length.
 import type { CodeLens } from 'vscode-languageserver-types';
 import { joinPath, type LoraLabConfig } from '../config';
-import { estimate, type Calibration, type ParamEstimate } from '../estimator';
+import { estimateConfig, estimateLayout, type Calibration, type DataFactsResult, type ParamEstimate } from '../estimator';
 import { formatBytes, formatCompact, formatCount, formatDuration, formatShare } from '../lib/format';
 import type { ConfigAnalysis } from './analysis';
 import { checkpointParams } from './checkpoint';
@@ -40,35 +41,41 @@ function describeOverrides(overrides: Record<string, unknown>): string {
   return Object.entries(overrides).map(([key, value]) => `${key}=${displayJson(value)}`).join(', ');
 }
 
-/** Peak memory and time of one config from the estimator (engine layout of the config's device). */
-export function estimateText(analysis: ConfigAnalysis, config: LoraLabConfig, calibrationOf: CalibrationLookup): string {
-  if (!analysis.fs) return 'Peak memory and time: unknown (the file checks are off for this document)';
-  const path = joinPath(config.model.checkpoint, 'config.json');
-  let model: unknown;
-  try {
-    model = JSON.parse(analysis.fs.readFile(path));
-  } catch {
-    return `Peak memory and time: unknown (${path} cannot be read)`;
-  }
-  const device = config.device.startsWith('cuda') ? 'cuda' : 'cpu';
-  try {
-    const result = estimate(config, model, { device, calibration: calibrationOf(device) });
-    const m = result.memory.bytesByCategory;
-    const weights = (m.weights ?? 0) + (m.quant_constants ?? 0);
-    const training = (m.lora_params ?? 0) + (m.grads ?? 0) + (m.optimizer_state ?? 0);
-    const time = result.time.seconds === null
-      ? result.time.steps === null ? 'time: set train.max_steps or open the data' : 'time: uncalibrated (run lora-lab calibrate)'
-      : `time ≈ ${formatDuration(result.time.seconds)} for ${result.time.steps} steps`;
-    return `Peak ≈ ${formatBytes(result.memory.peakBytes)} on ${device} (weights ${formatBytes(weights)}, params+grads+optimizer ${formatBytes(training)}, activations ${formatBytes(m.activations ?? 0)}) · ${time}`;
-  } catch (error) {
-    return `Peak memory and time: unknown (${error instanceof Error ? error.message : String(error)})`;
-  }
+/** The data facts of a config for the lens: known, 'pending' (being read; the lenses refresh) or why not. */
+export type DataFactsLookup = (config: LoraLabConfig) => DataFactsResult | 'pending';
+
+const DATA_NOT_READ: DataFactsLookup = () => ({ error: 'not read' });
+
+/** Peak memory and time of one config: the same estimate as `lora-lab estimate` (the data's longest example when known). */
+export function estimateText(analysis: ConfigAnalysis, config: LoraLabConfig, calibrationOf: CalibrationLookup, dataFactsOf: DataFactsLookup = DATA_NOT_READ): string {
+  const fs = analysis.fs;
+  if (!fs) return 'Peak memory and time: unknown (the file checks are off for this document)';
+  const device = estimateLayout(config.device);
+  const readModel = () => {
+    const path = joinPath(config.model.checkpoint, 'config.json');
+    try {
+      return JSON.parse(fs.readFile(path)) as unknown;
+    } catch {
+      throw new Error(`${path} cannot be read`);
+    }
+  };
+  const result = estimateConfig(config, readModel, { device, dataFacts: dataFactsOf(config), calibration: calibrationOf(device) });
+  if (!result.estimate) return `Peak memory and time: unknown (${result.error})`;
+  const { memory, time: timeEstimate } = result.estimate;
+  const m = memory.bytesByCategory;
+  const weights = (m.weights ?? 0) + (m.quant_constants ?? 0);
+  const training = (m.lora_params ?? 0) + (m.grads ?? 0) + (m.optimizer_state ?? 0);
+  const time = timeEstimate.seconds === null
+    ? timeEstimate.steps === null ? 'time: set train.max_steps or open the data' : 'time: uncalibrated (run lora-lab calibrate)'
+    : `time ≈ ${formatDuration(timeEstimate.seconds)} for ${timeEstimate.steps} steps`;
+  const sequence = result.seqLenSource === 'data' ? '' : ` · at max_seq_length (data ${result.dataNote === 'being read' ? 'being read' : 'not read'})`;
+  return `Peak ≈ ${formatBytes(memory.peakBytes)} on ${device} (weights ${formatBytes(weights)}, params+grads+optimizer ${formatBytes(training)}, activations ${formatBytes(m.activations ?? 0)}) · ${time}${sequence}`;
 }
 
 /** The lenses of the document's first line. */
-export function codeLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationLookup = () => null): CodeLens[] {
+export function codeLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationLookup = () => null, dataFactsOf: DataFactsLookup = DATA_NOT_READ): CodeLens[] {
   const { config, variants } = analysis.parsed;
-  const estimateLens = (c: LoraLabConfig, prefix = '') => tradeoffLens(prefix + estimateText(analysis, c, calibrationOf), analysis.filePath);
+  const estimateLens = (c: LoraLabConfig, prefix = '') => tradeoffLens(prefix + estimateText(analysis, c, calibrationOf, dataFactsOf), analysis.filePath);
   if (config.sweep.length === 0) {
     const counts = countsOf(analysis, config);
     return [titleLens(typeof counts === 'string' ? `Parameters: unknown (${counts})` : describeCounts(counts, config.train.method)), estimateLens(config)];

@@ -3,24 +3,20 @@
 import { loadConfigFile } from '../../../language-server/src/config/node-fs';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
 import { formatBytes, formatDuration } from '../../../language-server/src/lib/format';
-import { estimate, MEMORY_CATEGORIES, type Estimate } from '../../../language-server/src/estimator';
+import { estimateConfig, MEMORY_CATEGORIES, type ConfigEstimate } from '../../../language-server/src/estimator';
 import { articleComparisons } from '../../../language-server/src/estimator/article';
 import { loadAddon } from '../addon';
 import { calibrationFilePath, newestCalibration } from '../../../language-server/src/lib/calibration-file';
-import { readCheckpointConfig, readDataFacts, type DataFacts } from '../estimator-io';
+import { DataFactsCache } from '../../../language-server/src/lib/data-facts';
+import { readCheckpointConfig } from '../estimator-io';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 
 const USAGE = 'lora-lab estimate CONFIG [--json] [--device cpu|cuda] [--no-data]';
 
-interface VariantEstimate {
+interface VariantEstimate extends ConfigEstimate {
   index: number;
   overrides: Record<string, unknown>;
   name: string;
-  device: 'cpu' | 'cuda';
-  seqLenSource: 'data' | 'max_seq_length';
-  dataNote?: string;
-  estimate?: Estimate;
-  error?: string;
 }
 
 function layoutOf(config: LoraLabConfig, forced: string | undefined): 'cpu' | 'cuda' {
@@ -34,19 +30,13 @@ function layoutOf(config: LoraLabConfig, forced: string | undefined): 'cpu' | 'c
   }
 }
 
+const dataFacts = new DataFactsCache();
+
 function estimateVariant(index: number, overrides: Record<string, unknown>, config: LoraLabConfig, flags: { device?: string; useData: boolean }): VariantEstimate {
-  const layout = layoutOf(config, flags.device);
-  const base = { index, overrides, name: config.name, device: layout };
-  let facts: DataFacts | { error: string } = { error: 'not read (--no-data)' };
-  if (flags.useData) facts = readDataFacts(config);
-  try {
-    const model = readCheckpointConfig(config.model.checkpoint);
-    const known = 'error' in facts ? {} : { seqLen: facts.longestExample, trainExamples: facts.trainExamples };
-    const result = estimate(config, model, { device: layout, calibration: newestCalibration(layout), ...known });
-    return { ...base, seqLenSource: 'error' in facts ? 'max_seq_length' : 'data', dataNote: 'error' in facts ? facts.error : undefined, estimate: result };
-  } catch (error) {
-    return { ...base, seqLenSource: 'max_seq_length', error: (error as Error).message };
-  }
+  const device = layoutOf(config, flags.device);
+  const facts = flags.useData ? dataFacts.get(config) : { error: 'not read (--no-data)' };
+  const result = estimateConfig(config, () => readCheckpointConfig(config.model.checkpoint), { device, dataFacts: facts, calibration: newestCalibration(device) });
+  return { index, overrides, name: config.name, ...result };
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
