@@ -2,6 +2,7 @@
 // cache, validation split) and the micro-batches of every optimizer step as a pure function of the
 // step index, so a resumed run sees exactly the batches an uninterrupted one would.
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
+import { stepPlan, totalOptimizerSteps } from '../../../language-server/src/config/units';
 import type { EngineBatch } from '../addon';
 import { makeBatch, type Batch } from '../data/batches';
 import type { TokenizedExample } from '../../../language-server/src/lib/data/example';
@@ -43,12 +44,8 @@ export function prepareTrainingData(config: LoraLabConfig, cacheDir: string, max
   if (all.length === 0) throw Object.assign(new Error(`${config.data.path}: the dataset has no records`), { code: 'E_DATA_EMPTY' });
   if (train.length === 0) throw Object.assign(new Error(`${config.data.path}: no training records remain after the validation split`), { code: 'E_DATA_EMPTY' });
 
-  const microBatch = Math.min(config.train.micro_batch_size, train.length);
-  const accumulation = Math.max(1, Math.floor(config.train.global_batch_size / config.train.micro_batch_size));
-  const globalBatch = Math.min(train.length, microBatch * accumulation);
-  const stepsPerEpoch = Math.max(1, Math.floor(train.length / globalBatch));
-  const maxSteps = maxStepsOverride ?? config.train.max_steps;
-  const totalSteps = maxSteps ?? Math.max(1, Math.round(config.train.epochs * stepsPerEpoch));
+  const { microBatch, globalBatch, stepsPerEpoch } = stepPlan(train.length, config.train);
+  const totalSteps = totalOptimizerSteps(train.length, config.train, maxStepsOverride);
   const orders = new Map<number, TokenizedExample[]>();
   const orderOf = (epoch: number) => {
     let order = orders.get(epoch);
