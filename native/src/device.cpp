@@ -116,6 +116,6 @@ DeviceReport device_report() {
   return report;
 }
 
-std::string engine_version() { return "0.1.0"; }
+std::string engine_version() { return LORALAB_VERSION; }  // from package.json (CMakeLists.txt)
 
 }  // namespace loralab

@@ -1,6 +1,7 @@
 // One training run from a resolved config: run folder, data, engine, the step loop with
 // validation, checkpoints, stop requests and failures, and the final adapter and summary.
 // Resume continues from the latest complete checkpoint on exactly the same trajectory.
+import { version } from '../../../package.json';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -228,5 +229,5 @@ function baseRunJson(plan: RunPlan, startedMs: number, step: number, totalSteps:
   };
 }
 
-/** The trainer's version; the native engine reports its own in deviceReport().engineVersion. */
-const ENGINE_VERSION = '0.1.0';
+/** The trainer's version (package.json's, the one home); the native engine reports the same in deviceReport().engineVersion. */
+const ENGINE_VERSION = version;
