@@ -23,9 +23,11 @@ function documentPath(uri: string): { path: string; onDisk: boolean } {
 /** Documents whose last analysis took longer than this (large sweeps) get their diagnostics debounced. */
 export const SLOW_ANALYSIS_MS = 50;
 export const DEBOUNCE_MS = 200;
+/** An analysis that passes this budget reports "config too large to analyse" instead of blocking the editor. */
+export const ANALYSIS_BUDGET_MS = 2000;
 
 /** Serves the language features on `connection` until it closes. `fileSystem` is node:fs unless a test passes another. */
-export function startServer(connection: Connection, fileSystem: FileSystem = nodeFileSystem): void {
+export function startServer(connection: Connection, fileSystem: FileSystem = nodeFileSystem, analysisBudgetMs = ANALYSIS_BUDGET_MS): void {
   const documents = new TextDocuments(TextDocument);
   const fs = new CachedFileSystem(fileSystem);
   const analyses = new Map<string, { version: number; analysis: ConfigAnalysis }>();
@@ -38,7 +40,7 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
     if (cached && cached.version === document.version) return cached.analysis;
     const { path, onDisk } = documentPath(document.uri);
     const started = performance.now();
-    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined);
+    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined, { budgetMs: analysisBudgetMs });
     analysisCost.set(document.uri, performance.now() - started);
     analyses.set(document.uri, { version: document.version, analysis });
     return analysis;

@@ -45,7 +45,8 @@ export type ProblemCode =
   | 'sweep-unknown-key'
   | 'sweep-bad-expression'
   | 'sweep-bad-value'
-  | 'sweep-too-large';
+  | 'sweep-too-large'
+  | 'config-too-large';
 
 export interface Problem {
   severity: Severity;

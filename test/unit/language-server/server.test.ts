@@ -192,9 +192,9 @@ test('watched files: a dataset that appears clears its diagnostic', async () => 
   }
 });
 
-test('a slow document (a 4,096-variant sweep) gets its diagnostics once typing pauses', async () => {
+test('a slow document (a 1,024-variant sweep, the largest allowed) gets its diagnostics once typing pauses', async () => {
   const uri = fixtureUri('unsaved-big-sweep.lora.yaml');
-  const seeds = Array.from({ length: 64 }, (_, i) => i).join(', ');
+  const seeds = Array.from({ length: 32 }, (_, i) => i).join(', ');
   const text = (name: string) => `name: ${name}\nsweep:\n  train.seed: [${seeds}]\n  data.seed: [${seeds}]\n`;
   await lsp.open(uri, text('big'));
   await lsp.diagnostics(uri, undefined, 30_000);
