@@ -46,7 +46,8 @@ export type ProblemCode =
   | 'sweep-bad-expression'
   | 'sweep-bad-value'
   | 'sweep-too-large'
-  | 'config-too-large';
+  | 'config-too-large'
+  | 'mask-prompt-empty-responses';
 
 export interface Problem {
   severity: Severity;
