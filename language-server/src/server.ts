@@ -3,8 +3,8 @@
 import { fileURLToPath } from 'node:url';
 import { CodeActionKind, ProposedFeatures, TextDocumentSyncKind, TextDocuments, createConnection, type Connection } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { FileSystem } from './config';
-import { nodeFileSystem } from './config/node-fs';
+import type { FileSystem, WorkspaceContext } from './config';
+import { modelCacheFolders, nodeFileSystem } from './config/node-fs';
 import { newestCalibration } from './calibration-file';
 import { CachedFileSystem, analyzeConfig, codeActions, codeLenses, completions, diagnostics, hover, type ConfigAnalysis } from './service';
 
@@ -34,13 +34,15 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
   const analysisCost = new Map<string, number>();
   const pendingPublish = new Map<string, ReturnType<typeof setTimeout>>();
   let codeLensRefresh = false;
+  /** Paths outside these folders are reported (set from the initialize request). */
+  let workspace: WorkspaceContext = { folders: [], cacheFolders: modelCacheFolders() };
 
   const analysisOf = (document: TextDocument): ConfigAnalysis => {
     const cached = analyses.get(document.uri);
     if (cached && cached.version === document.version) return cached.analysis;
     const { path, onDisk } = documentPath(document.uri);
     const started = performance.now();
-    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined, { budgetMs: analysisBudgetMs });
+    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined, { budgetMs: analysisBudgetMs, workspace: onDisk ? workspace : undefined });
     analysisCost.set(document.uri, performance.now() - started);
     analyses.set(document.uri, { version: document.version, analysis });
     return analysis;
@@ -75,6 +77,8 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
 
   connection.onInitialize((params) => {
     codeLensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+    const roots = params.workspaceFolders?.map((folder) => folder.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    workspace = { ...workspace, folders: roots.filter((uri) => uri.startsWith('file:')).map((uri) => documentPath(uri).path) };
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,

@@ -6,7 +6,8 @@ export { checkValue, valueFromText, expected, cutForMessage, quoteForMessage, MA
 export { closestMatch, editDistance, suggestionWork } from './suggest';
 export { DeadlineExceeded, deadlineIn, checkDeadline, type Deadline } from './deadline';
 export { resolveConfig, withValue, valueAt, defaultRunName, cloneConfig } from './resolve';
-export { parseConfig, formatProblem, keyAt, type ParsedConfig, type KeyLocation } from './parse';
+export { parseConfig, formatProblem, keyAt, type ParsedConfig, type KeyLocation, type ParseOptions } from './parse';
+export { checkWorkspacePaths, pathsOutsideWorkspace, isInsideFolder, foldersFor, WORKSPACE_PATH_KEYS, type WorkspaceContext, type OutsidePath } from './workspace-paths';
 export { checkCrossKeys, checkFiles, modelDimensions, smallestAdaptedDimension, type RuleProblem, type ModelDimensions } from './rules';
 export { parseExpression, evaluateExpression, referencedKeys, ExpressionError, type Expression } from './expression';
 export { expandSweep, checkSweep, selectVariant, isSweep, variantCount, MAX_SWEEP_VARIANTS, type SweepVariant, type SweepIssue } from './sweep';

@@ -4,6 +4,7 @@
 // and stops at an optional deadline (DeadlineExceeded) so the editor never blocks on a huge file.
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
 import { checkDeadline, type Deadline } from './deadline';
+import { checkWorkspacePaths, type WorkspaceContext } from './workspace-paths';
 import { KEY_SPECS, SECTIONS, childKeys, keySpec } from './schema';
 import { closestMatch } from './suggest';
 import { resolveConfig } from './resolve';
@@ -65,8 +66,16 @@ function duplicateKeys(doc: Document): { pos: [number, number]; message: string 
   return found;
 }
 
-/** Parses a *.lora.yaml text. `fs` enables the file checks (checkpoint, data, eval data); past `deadline` it throws DeadlineExceeded. */
-export function parseConfig(text: string, filePath: string, fs?: FileSystem, deadline?: Deadline): ParsedConfig {
+export interface ParseOptions {
+  /** Past it, parsing throws DeadlineExceeded (the language server's time budget). */
+  deadline?: Deadline;
+  /** Enables the paths-outside-the-workspace checks. */
+  workspace?: WorkspaceContext;
+}
+
+/** Parses a *.lora.yaml text. `fs` enables the file checks (checkpoint, data, eval data). */
+export function parseConfig(text: string, filePath: string, fs?: FileSystem, options: ParseOptions = {}): ParsedConfig {
+  const { deadline } = options;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   checkDeadline(deadline);
@@ -231,6 +240,10 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, dea
     }
   }
   checkDeadline(deadline);
+  if (options.workspace) {
+    const placeSwept = (rule: RuleProblem): Problem => (setValues.has(rule.key) || !locations.has(`sweep.${rule.key}`) ? place(rule) : { ...rule, range: locations.get(`sweep.${rule.key}`)!.valueRange });
+    problems.push(...checkWorkspacePaths(variants.length ? variants.map((variant) => variant.config) : [config], options.workspace).map(placeSwept));
+  }
   if (fs) {
     const ranks = variants.length ? variants.map((variant) => variant.config.lora.r) : [config.lora.r];
     problems.push(...checkFiles(config, fs, ranks).map(place));

@@ -1,6 +1,6 @@
 // One analysed *.lora.yaml document: the config modules' parse (problems, locations, variants) plus
 // the text's lines, computed once per document version and shared by every language feature.
-import { DeadlineExceeded, deadlineIn, parseConfig, resolveConfig, type FileSystem, type ParsedConfig, type Problem, type Range } from '../config';
+import { DeadlineExceeded, deadlineIn, parseConfig, resolveConfig, type FileSystem, type ParsedConfig, type Problem, type Range, type WorkspaceContext } from '../config';
 
 export interface ConfigAnalysis {
   text: string;
@@ -28,6 +28,8 @@ export interface AnalysisOptions {
   budgetMs?: number;
   /** The clock for the budget, in ms (performance.now unless a test counts). */
   now?: () => number;
+  /** Workspace and model cache folders: paths outside them are reported. */
+  workspace?: WorkspaceContext;
 }
 
 function tooLargeProblem(budgetMs: number): Problem {
@@ -48,7 +50,7 @@ export function analyzeConfig(text: string, filePath: string, fs?: FileSystem, o
   const lines = text.split(/\r\n|\r|\n/);
   const deadline = options.budgetMs === undefined ? undefined : deadlineIn(options.budgetMs, options.now);
   const attempt = (withFs: FileSystem | undefined): ParsedConfig => {
-    const parsed = parseConfig(text, filePath, withFs, deadline);
+    const parsed = parseConfig(text, filePath, withFs, { deadline, workspace: options.workspace });
     parsed.problems = parsed.problems.map((problem) => narrowToListItem(problem, lines));
     return parsed;
   };

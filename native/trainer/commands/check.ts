@@ -3,7 +3,7 @@
 // Beyond the editor it tokenizes the data where it can (mask_prompt responses lost to truncation).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
+import { modelCacheFolders, nodeFileSystem } from '../../../language-server/src/config/node-fs';
 import { analyzeConfig } from '../../../language-server/src/service';
 import { ZERO_RANGE, type Problem, type Severity } from '../../../language-server/src/config';
 import type { ConfigAnalysis } from '../../../language-server/src/service';
@@ -52,8 +52,8 @@ function toChecked(problem: Problem): CheckedProblem {
   return { line: start.line + 1, column: start.character + 1, endLine: end.line + 1, endColumn: end.character + 1, severity: problem.severity, code: problem.code, key: problem.key, message: problem.message };
 }
 
-/** Checks one file with the file checks on; an unreadable file is one error. */
-export function checkFile(file: string): CheckedFile {
+/** Checks one file with the file checks on; an unreadable file is one error. Paths outside `workspace` (default: the working directory) are warnings. */
+export function checkFile(file: string, workspace: string = process.cwd()): CheckedFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -61,7 +61,7 @@ export function checkFile(file: string): CheckedFile {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     return { file, problems: [{ line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', code: 'unreadable', key: '', message: `cannot read the config file (${reason})` }] };
   }
-  const analysis = analyzeConfig(text, resolve(file), nodeFileSystem);
+  const analysis = analyzeConfig(text, resolve(file), nodeFileSystem, { workspace: { folders: [resolve(workspace)], cacheFolders: modelCacheFolders() } });
   return { file, problems: [...analysis.parsed.problems, ...maskedResponseProblems(analysis)].map(toChecked) };
 }
 
@@ -120,14 +120,14 @@ export const checkCommand: CliCommand = {
       out.stderr(`lora-lab check: no *.lora.yaml or *.lora.yml files in ${targets.join(', ')}.\n`);
       return EXIT_FAILURE;
     }
-    const checked = files.map(checkFile);
+    const checked = files.map((file) => checkFile(file));
     const count = (severity: Severity) => checked.reduce((sum, file) => sum + file.problems.filter((problem) => problem.severity === severity).length, 0);
-    const totals = { errors: count('error'), warnings: count('warning'), hints: count('hint') };
+    const totals = { errors: count('error'), warnings: count('warning'), information: count('information'), hints: count('hint') };
     if (json) {
       out.stdout(`${JSON.stringify({ files: checked, ...totals }, null, 2)}\n`);
     } else {
       for (const file of checked) out.stdout(formatChecked(file));
-      out.stderr(`lora-lab check: ${plural(checked.length, 'file')}, ${plural(totals.errors, 'error')}, ${plural(totals.warnings, 'warning')}, ${plural(totals.hints, 'hint')}.\n`);
+      out.stderr(`lora-lab check: ${plural(checked.length, 'file')}, ${plural(totals.errors, 'error')}, ${plural(totals.warnings, 'warning')}, ${plural(totals.hints, 'hint')}${totals.information ? `, ${totals.information} information` : ''}.\n`);
     }
     return totals.errors > 0 ? EXIT_FAILURE : EXIT_OK;
   },

@@ -1,10 +1,10 @@
 // `lora-lab check`: file:line:col severity message lines, --json for tools, folders, exit codes.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkCommand } from '../../../native/trainer/commands/check';
+import { checkCommand, checkFile } from '../../../native/trainer/commands/check';
 import { TINY_TOKENIZER_DIR } from '../helpers/tiny-checkpoint';
 import { FIXTURES } from './lsp-harness';
 
@@ -75,4 +75,21 @@ test('mask_prompt with responses truncated away: check tokenizes the data and wa
   assert.match(short.stdout, /short\.lora\.yaml:5:16 warning data\.mask_prompt is true and data\.max_seq_length 64 leaves no response token in 2 of 3 records \(record 2, record 3\): .*E_BATCH.*Raise data\.max_seq_length/);
   const long512 = await runCheck([join(dir, 'long.lora.yaml')]);
   assert.deepEqual([long512.code, long512.stdout], [0, '']);
+});
+
+test('paths outside the working directory are warnings, model caches information; the config folder counts when outside it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'loralab-check-paths-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'ws'));
+  const file = join(dir, 'ws', 'run.lora.yaml');
+  writeFileSync(file, `model:\n  checkpoint: ${join(homedir(), '.cache', 'huggingface', 'hub', 'm')}\nout_dir: ../elsewhere\neval:\n  tasks: [arithmetic_2ds]\n`);
+  const problems = checkFile(file, join(dir, 'ws')).problems.filter((problem) => /workspace|cache/.test(problem.code));
+  assert.deepEqual(problems.map((problem) => [problem.severity, problem.key, problem.line, problem.column]), [
+    ['information', 'model.checkpoint', 2, 15],
+    ['warning', 'out_dir', 3, 10],
+  ]);
+  assert.deepEqual(checkFile(file, join(dir, 'unrelated')).problems.filter((problem) => problem.code === 'path-outside-workspace').map((problem) => problem.key), ['out_dir']);
+  const result = await runCheck([file, '--json']);
+  const report = JSON.parse(result.stdout) as { information: number; warnings: number };
+  assert.ok(report.information >= 1 && report.warnings >= 1, result.stdout);
 });

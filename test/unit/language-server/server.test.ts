@@ -206,3 +206,12 @@ test('a slow document (a 1,024-variant sweep, the largest allowed) gets its diag
   assert.ok(versions.length < 3, `the edits in between were not analysed for diagnostics: ${JSON.stringify(versions)}`);
   await lsp.close(uri);
 });
+
+test('a path outside the workspace folder (the initialize rootUri) is a warning diagnostic', async () => {
+  const uri = fixtureUri('outside-paths.lora.yaml');
+  await lsp.open(uri, 'name: outside\nout_dir: ../../../../outside-runs\n');
+  const found = (await lsp.diagnostics(uri)).filter((diagnostic) => diagnostic.code === 'path-outside-workspace');
+  assert.deepEqual(found.map((diagnostic) => [diagnostic.severity, diagnostic.range.start.line, diagnostic.range.start.character]), [[2, 1, 9]]);
+  assert.match(found[0].message, /^out_dir .*outside-runs is outside the workspace/);
+  await lsp.close(uri);
+});
