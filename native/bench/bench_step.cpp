@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "io/files.h"
 #include "ops/matmul.h"
+#include "simd_path.h"
 #include "threadpool.h"
 
 using namespace loralab;
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < reps; ++r) matmul_nt(&pool, C.data(), A.data(), w, M, N, K, false);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), cpu = cpu_seconds() - c0;
     std::printf("gemm %s %s (%lldx%lldx%lld): %.1f GFLOP/s wall with %d threads, %.1f GFLOP/s per CPU-second\n",
-                gemm_path().c_str(), bf ? "bf16" : "f32", (long long)M, (long long)N, (long long)K,
+                simd_path_name(simd_path()), bf ? "bf16" : "f32", (long long)M, (long long)N, (long long)K,
                 2.0 * M * N * K * reps / s / 1e9, pool.threads(), 2.0 * M * N * K * reps / cpu / 1e9);
   }
   tiny::Spec spec;

@@ -22,6 +22,7 @@
 #include "model/llama_state.h"
 #include "ops/cross_entropy.h"
 #include "quant/quant.h"
+#include "simd_path.h"
 #include "threadpool.h"
 #if defined(LORALAB_WITH_CUDA)
 #include "cuda_engine.h"
@@ -51,8 +52,9 @@ class CpuEngine final : public Engine {
   std::string compute_path() const override {
     QuantType type;
     bool dq = false;
-    if (!quant_scheme(opt_.quantize, &type, &dq)) return "cpu-" + gemm_path();
-    return "cpu-" + gemm_path() + "+" + quant_type_name(type) + "-" + quant_kernel_path();
+    const std::string path = simd_path_name(simd_path());  // the GEMMs' and the 4-bit kernels' path
+    if (!quant_scheme(opt_.quantize, &type, &dq)) return "cpu-" + path;
+    return "cpu-" + path + "+" + quant_type_name(type) + "-" + path;
   }
   std::string device_name() const override { return device_name_; }
   int steps_done() const override { return steps_; }
