@@ -11,6 +11,7 @@
 #include "bench_util.h"
 #include "../tests/tiny_model.h"
 #include "engine.h"
+#include "../tests/test_options.h"
 #include "io/files.h"
 #include "ops/matmul.h"
 #include "simd_path.h"
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
   spec.vocab = 2048, spec.hidden = 256, spec.intermediate = 688, spec.layers = 4, spec.heads = 8, spec.kv_heads = 4;
   const std::string dir = tiny::write_model(tiny::make_temp_dir("bench"), spec);
   for (Method m : {Method::LoRA, Method::Full}) {
-    EngineOptions o;
+    EngineOptions o = test_engine_options();
     o.method = m;
     o.threads = threads;
     o.precision = Precision::BF16True;
