@@ -22,8 +22,8 @@
 #include "bench_util.h"
 #include "dtype.h"
 #include "ops/matmul.h"
-#include "threadpool.h"
 #include "simd_path.h"
+#include "threadpool.h"
 
 using namespace loralab;
 

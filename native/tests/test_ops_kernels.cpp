@@ -22,8 +22,8 @@
 #include "ops/sgd.h"
 #include "rng.h"
 #include "test_util.h"
-#include "threadpool.h"
 #include "simd_path.h"
+#include "threadpool.h"
 
 using namespace loralab;
 using gradcheck::fill_uniform;

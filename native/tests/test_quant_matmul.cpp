@@ -11,8 +11,8 @@
 #include "quant/quant.h"
 #include "quant/quant_kernels.h"
 #include "test_util.h"
-#include "threadpool.h"
 #include "simd_path.h"
+#include "threadpool.h"
 
 using namespace loralab;
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "ops/matmul.h"
-#include "threadpool.h"
 #include "simd_path.h"
+#include "threadpool.h"
 
 namespace loralab {
 

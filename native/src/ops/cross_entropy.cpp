@@ -9,8 +9,8 @@
 
 #include "error.h"
 #include "ops/matmul.h"
-#include "threadpool.h"
 #include "simd_path.h"
+#include "threadpool.h"
 
 namespace loralab {
 

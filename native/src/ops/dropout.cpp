@@ -7,8 +7,8 @@
 #include <cmath>
 
 #include "ops/matmul.h"
-#include "threadpool.h"
 #include "simd_path.h"
+#include "threadpool.h"
 
 namespace loralab {
 

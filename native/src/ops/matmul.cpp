@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "threadpool.h"
 #include "simd_path.h"
+#include "threadpool.h"
 
 namespace loralab {
 

@@ -9,8 +9,8 @@
 #include "error.h"
 #include "quant/quant.h"
 #include "quant/quant_kernels.h"
-#include "threadpool.h"
 #include "simd_path.h"
+#include "threadpool.h"
 
 namespace loralab {
 
