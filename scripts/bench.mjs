@@ -35,8 +35,8 @@ if (!filter || 'peers'.includes(filter)) {
 }
 // The estimator against the engine: predicted vs measured peak memory per config.
 if (!filter || 'estimator'.includes(filter)) {
-  console.log('\n=== estimator vs engine (language-server/src/estimator/bench.ts)');
-  const estimator = spawnSync(process.execPath, ['--import', 'tsx', 'language-server/src/estimator/bench.ts'], { cwd: root, stdio: 'inherit' });
+  console.log('\n=== estimator vs engine (test/bench/estimator.ts)');
+  const estimator = spawnSync(process.execPath, ['--import', 'tsx', 'test/bench/estimator.ts'], { cwd: root, stdio: 'inherit' });
   if (estimator.status !== 0) failed = true;
 }
 // The language server's diagnostics + code lens latency on a 200-line config.

@@ -1,5 +1,5 @@
-// Runs the TypeScript tests with node:test (through tsx): every test/unit/**/*.test.ts and
-// test/reliability/**/*.test.ts (the run-folder reliability suite), or only the files/folders given as arguments. Prints node's own summary lines.
+// Runs the TypeScript unit tests with node:test (through tsx): every test/unit/**/*.test.ts and test/reliability/**/*.test.ts,
+// or only the files/folders given as arguments. Prints node's own summary lines.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -1,70 +1,52 @@
-// What the host reads from a *.lora.yaml (or a run's config.yaml): the summary shown in tooltips
-// and the dashboard, the device a run will use (for the queue), and how many sweep variants it has.
+// What the host reads from a *.lora.yaml (or a run's config.yaml), through the config library's
+// parseConfig (the schema's defaults, expressions and sweep expansion, no second reading of the YAML):
+// the summary shown in tooltips and the dashboard, the device a run will use (for the queue), how many
+// sweep variants it has, and the base checkpoint of a run.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse } from 'yaml';
+import { parseConfig, type ParsedConfig } from '../../language-server/src/config/parse';
+import type { LoraLabConfig } from '../../language-server/src/config/types';
 import type { ConfigSummary } from '../../webview/src/protocol';
 
-type Doc = Record<string, unknown>;
-
-function section(doc: Doc, name: string): Doc {
-  const value = doc[name];
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Doc) : {};
-}
-
-function num(value: unknown, fallback: number | null): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
-}
-
-function str(value: unknown, fallback: string): string {
-  return typeof value === 'string' ? value : fallback;
-}
-
-/** LoRA target switches and the Hugging Face module names they adapt, in display order. */
-const TARGETS: [key: string, defaultOn: boolean, label: string][] = [
-  ['query', true, 'q'],
-  ['key', false, 'k'],
-  ['value', true, 'v'],
-  ['projection', false, 'o'],
-  ['mlp', false, 'mlp'],
-  ['head', false, 'head'],
+/** LoRA target switches and the labels the summary shows for them, in display order. */
+const TARGETS: [key: 'query' | 'key' | 'value' | 'projection' | 'mlp' | 'head', label: string][] = [
+  ['query', 'q'],
+  ['key', 'k'],
+  ['value', 'v'],
+  ['projection', 'o'],
+  ['mlp', 'mlp'],
+  ['head', 'head'],
 ];
 
-/** The summary of a parsed config; keys it lacks take the defaults of CONFIG.md. */
-export function summarizeConfig(value: unknown): ConfigSummary {
-  const doc: Doc = typeof value === 'object' && value !== null ? (value as Doc) : {};
-  const model = section(doc, 'model');
-  const lora = section(doc, 'lora');
-  const train = section(doc, 'train');
-  const r = num(lora.r, 8);
+/** The summary of a resolved config (keys the file leaves out have the schema's defaults). */
+export function summarizeConfig(config: LoraLabConfig): ConfigSummary {
+  const { model, lora, train } = config;
   return {
-    method: str(train.method, 'lora'),
-    precision: str(model.precision, 'bf16-true'),
-    r,
-    alpha: num(lora.alpha, 16),
-    targets: TARGETS.filter(([key, on]) => (typeof lora[key] === 'boolean' ? lora[key] : on)).map(([, , label]) => label),
-    quantize: str(model.quantize, 'none'),
-    optimizer: str(train.optimizer, 'adamw'),
-    learningRate: num(train.learning_rate, 3e-4),
-    globalBatchSize: num(train.global_batch_size, 128),
-    microBatchSize: num(train.micro_batch_size, 1),
+    method: train.method,
+    precision: model.precision,
+    r: lora.r,
+    alpha: lora.alpha,
+    targets: TARGETS.filter(([key]) => lora[key]).map(([, label]) => label),
+    quantize: model.quantize,
+    optimizer: train.optimizer,
+    learningRate: train.learning_rate,
+    globalBatchSize: train.global_batch_size,
+    microBatchSize: train.micro_batch_size,
   };
 }
 
-/** Parses YAML text; undefined when it does not parse. */
-export function parseConfigText(text: string): unknown {
-  try {
-    return parse(text);
-  } catch {
-    return undefined;
-  }
+/** Parses config text (relative paths resolve against `filePath`'s folder); undefined when the YAML does not parse. */
+export function parseConfigText(text: string, filePath: string): ParsedConfig | undefined {
+  const parsed = parseConfig(text, filePath);
+  return parsed.problems.some((problem) => problem.code === 'yaml-syntax') ? undefined : parsed;
 }
 
 /** The summary of `<run>/config.yaml`, or null when the file is missing or broken. */
 export function readRunConfigSummary(runDir: string): ConfigSummary | null {
+  const file = path.join(runDir, 'config.yaml');
   try {
-    const doc = parseConfigText(fs.readFileSync(path.join(runDir, 'config.yaml'), 'utf8'));
-    return doc === undefined ? null : summarizeConfig(doc);
+    const parsed = parseConfigText(fs.readFileSync(file, 'utf8'), file);
+    return parsed ? summarizeConfig(parsed.config) : null;
   } catch {
     return null;
   }
@@ -81,21 +63,15 @@ export function deviceKey(value: unknown): string {
   return /^cuda:\d+$/.test(device) ? device : 'auto';
 }
 
-/** Number of runs a config makes: the product of the sweep lists' lengths (1 without a sweep). */
-export function sweepVariantCount(value: unknown): number {
-  const doc: Doc = typeof value === 'object' && value !== null ? (value as Doc) : {};
-  const sweep = doc.sweep;
-  if (typeof sweep !== 'object' || sweep === null || Array.isArray(sweep)) return 1;
-  let count = 1;
-  for (const values of Object.values(sweep as Doc)) count *= Array.isArray(values) ? Math.max(1, values.length) : 1;
-  return count;
+/** Number of runs a config makes: its valid sweep variants (1 without a sweep). */
+export function sweepVariantCount(parsed: ParsedConfig): number {
+  return Math.max(1, parsed.variants.length);
 }
 
-/** The device key and variant count of a config file on disk. */
+/** The device key, variant count and run name of a config file on disk. */
 export function readConfigPlan(configPath: string): { device: string; variants: number; name: string } {
-  const doc = parseConfigText(fs.readFileSync(configPath, 'utf8'));
-  const name = typeof (doc as Doc | undefined)?.name === 'string' ? String((doc as Doc).name) : path.basename(configPath).replace(/\.lora\.ya?ml$/i, '');
-  return { device: deviceKey((doc as Doc | undefined)?.device), variants: sweepVariantCount(doc), name };
+  const parsed = parseConfig(fs.readFileSync(configPath, 'utf8'), configPath);
+  return { device: deviceKey(parsed.config.device), variants: sweepVariantCount(parsed), name: parsed.config.name };
 }
 
 /**
@@ -104,10 +80,8 @@ export function readConfigPlan(configPath: string): { device: string; variants: 
  */
 export function baseCheckpointOf(runDir: string, configPath: string): string | undefined {
   try {
-    const doc = parseConfigText(fs.readFileSync(path.join(runDir, 'config.yaml'), 'utf8'));
-    const checkpoint = section((doc ?? {}) as Doc, 'model').checkpoint;
-    if (typeof checkpoint !== 'string' || !checkpoint) return undefined;
-    return path.isAbsolute(checkpoint) ? checkpoint : path.resolve(path.dirname(configPath), checkpoint);
+    const parsed = parseConfigText(fs.readFileSync(path.join(runDir, 'config.yaml'), 'utf8'), configPath);
+    return parsed?.setValues.has('model.checkpoint') ? parsed.config.model.checkpoint : undefined;
   } catch {
     return undefined;
   }

@@ -2,7 +2,7 @@
 // (the trainer's message and hint), each offering the run's dashboard.
 import * as vscode from 'vscode';
 import type { TrainerEvent } from '../../native/trainer/protocol';
-import { formatLoss } from '../../webview/src/metrics';
+import { formatLoss } from '../../language-server/src/lib/format';
 import type { ActiveRun, RunManager } from './run-manager';
 
 /** The notification for a trainer event, or undefined for events that do not end a run. */

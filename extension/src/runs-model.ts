@@ -2,7 +2,7 @@
 // labels, descriptions, tooltips, icons and the viewItem contexts the manifest's `when` clauses test.
 import * as path from 'node:path';
 import type { RunJson, RunState } from '../../native/trainer/protocol';
-import { formatBytes, formatDuration, formatLoss } from '../../webview/src/metrics';
+import { formatBytes, formatDuration, formatLoss } from '../../language-server/src/lib/format';
 import type { ConfigSummary } from '../../webview/src/protocol';
 
 /** One run folder as the host sees it. */

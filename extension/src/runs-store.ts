@@ -2,7 +2,7 @@
 // derives state (crashed) and ETA, and reports new metrics lines for open dashboards. No VS Code.
 import * as path from 'node:path';
 import type { MetricsLine } from '../../native/trainer/protocol';
-import { estimateEtaS } from '../../webview/src/metrics';
+import { estimateEtaS } from '../../language-server/src/lib/eta';
 import type { ConfigSummary } from '../../webview/src/protocol';
 import { readRunConfigSummary } from './config-file';
 import { checkProcess, listRunDirs, MetricsTail, readRunJson, runState, type ProcessCheck } from '../../language-server/src/lib/run-folder/reader';

@@ -1,7 +1,7 @@
 // The status bar item while a run is active: name, step and loss of the newest active run (and
 // how many more run or wait); a click opens its dashboard. Hidden when nothing runs.
 import * as vscode from 'vscode';
-import { formatLoss } from '../../webview/src/metrics';
+import { formatLoss } from '../../language-server/src/lib/format';
 import type { RunManager } from './run-manager';
 import type { RunsController } from './runs-controller';
 

@@ -3,9 +3,10 @@
 import { fileURLToPath } from 'node:url';
 import { CodeActionKind, ProposedFeatures, TextDocumentSyncKind, TextDocuments, createConnection, type Connection } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { FileSystem } from './config';
-import { nodeFileSystem } from './config/node-fs';
-import { newestCalibration } from './calibration-file';
+import type { FileSystem, WorkspaceContext } from './config';
+import { modelCacheFolders, nodeFileSystem } from './config/node-fs';
+import { newestCalibration } from './lib/calibration-file';
+import { DataFactsCache } from './lib/data-facts';
 import { CachedFileSystem, analyzeConfig, codeActions, codeLenses, completions, diagnostics, hover, type ConfigAnalysis } from './service';
 
 /** The file path of a document URI; untitled documents get their URI path and no file checks. */
@@ -23,22 +24,32 @@ function documentPath(uri: string): { path: string; onDisk: boolean } {
 /** Documents whose last analysis took longer than this (large sweeps) get their diagnostics debounced. */
 export const SLOW_ANALYSIS_MS = 50;
 export const DEBOUNCE_MS = 200;
+/** An analysis that passes this budget reports "config too large to analyse" instead of blocking the editor. */
+export const ANALYSIS_BUDGET_MS = 2000;
 
 /** Serves the language features on `connection` until it closes. `fileSystem` is node:fs unless a test passes another. */
-export function startServer(connection: Connection, fileSystem: FileSystem = nodeFileSystem): void {
+export function startServer(connection: Connection, fileSystem: FileSystem = nodeFileSystem, analysisBudgetMs = ANALYSIS_BUDGET_MS): void {
   const documents = new TextDocuments(TextDocument);
   const fs = new CachedFileSystem(fileSystem);
   const analyses = new Map<string, { version: number; analysis: ConfigAnalysis }>();
   const analysisCost = new Map<string, number>();
   const pendingPublish = new Map<string, ReturnType<typeof setTimeout>>();
   let codeLensRefresh = false;
+  // The data's longest tokenized example for the estimate lens: read after the lens request is answered,
+  // then the client is asked for the lenses again (which now find the facts cached).
+  const dataFacts = new DataFactsCache();
+  const refreshLenses = (): void => {
+    if (codeLensRefresh) void connection.sendRequest('workspace/codeLens/refresh');
+  };
+  /** Paths outside these folders are reported (set from the initialize request). */
+  let workspace: WorkspaceContext = { folders: [], cacheFolders: modelCacheFolders() };
 
   const analysisOf = (document: TextDocument): ConfigAnalysis => {
     const cached = analyses.get(document.uri);
     if (cached && cached.version === document.version) return cached.analysis;
     const { path, onDisk } = documentPath(document.uri);
     const started = performance.now();
-    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined);
+    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined, { budgetMs: analysisBudgetMs, workspace: onDisk ? workspace : undefined });
     analysisCost.set(document.uri, performance.now() - started);
     analyses.set(document.uri, { version: document.version, analysis });
     return analysis;
@@ -73,6 +84,8 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
 
   connection.onInitialize((params) => {
     codeLensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+    const roots = params.workspaceFolders?.map((folder) => folder.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    workspace = { ...workspace, folders: roots.filter((uri) => uri.startsWith('file:')).map((uri) => documentPath(uri).path) };
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -95,13 +108,13 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
   connection.onCompletion((params) => withDocument(params.textDocument.uri, [], (analysis) => completions(analysis, params.position)));
   connection.onHover((params) => withDocument(params.textDocument.uri, null, (analysis) => hover(analysis, params.position)));
   connection.onCodeAction((params) => withDocument(params.textDocument.uri, [], (analysis) => codeActions(analysis, params.textDocument.uri, params.range)));
-  connection.onCodeLens((params) => withDocument(params.textDocument.uri, [], (analysis) => codeLenses(analysis, (device) => newestCalibration(device))));
+  connection.onCodeLens((params) => withDocument(params.textDocument.uri, [], (analysis) => codeLenses(analysis, (device) => newestCalibration(device), (config) => dataFacts.peek(config, refreshLenses))));
   connection.onDidChangeWatchedFiles(() => {
     // A checkpoint, dataset or eval file appeared, changed or went away: re-check every open config.
     fs.invalidate();
     analyses.clear();
     for (const document of documents.all()) schedulePublish(document.uri);
-    if (codeLensRefresh) void connection.sendRequest('workspace/codeLens/refresh');
+    refreshLenses();
   });
 
   documents.listen(connection);

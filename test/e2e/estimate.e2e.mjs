@@ -1,6 +1,8 @@
 // Scenario 2b, the estimator in the editor: on a machine never calibrated the code lens shows the
 // peak-memory estimate and says how to get a time estimate; after `lora-lab calibrate` (the
-// installed extension's CLI, the session's own cache) the lens shows a time estimate too.
+// installed extension's CLI, the session's own cache) the lens shows a time estimate too, and the lens
+// quotes the peak `lora-lab estimate` prints for the same file (one estimate path; this fixture's
+// tokenizer is a stub, so both fall back to data.max_seq_length and the lens says so).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -42,5 +44,15 @@ test('estimate: the code lens shows peak memory, and time once the machine is ca
     const calibrated = await waitForLens(page, 'a code lens with memory and time estimates', (text) => MEMORY.test(text) && TIME.test(text));
     await wb.step('memory and time estimates');
     wb.log(`lens after calibration: ${calibrated}`);
+
+    const cli = spawnSync(process.execPath, [wb.cliPath(), 'estimate', join(wb.workspace, 'valid.lora.yaml'), '--json'], { env: wb.env(), encoding: 'utf8', timeout: 120_000 });
+    assert.equal(cli.status, 0, `lora-lab estimate succeeds: ${cli.stderr}`);
+    const fromCli = JSON.parse(cli.stdout);
+    const [, value, unit] = /Peak ≈ ([\d.]+) (B|KiB|MiB|GiB|TiB) on /.exec(calibrated) ?? [];
+    assert.ok(value, `the lens states the peak in binary units: ${calibrated}`);
+    const lensBytes = Number(value) * 1024 ** ['B', 'KiB', 'MiB', 'GiB', 'TiB'].indexOf(unit);
+    assert.ok(Math.abs(lensBytes - fromCli.estimate.memory.peakBytes) <= 0.005 * fromCli.estimate.memory.peakBytes, `lens ${value} ${unit} vs lora-lab estimate ${fromCli.estimate.memory.peakBytes} bytes`);
+    assert.equal(fromCli.seqLenSource, 'max_seq_length');
+    assert.match(calibrated, /at max_seq_length \(data not read\)/, 'the lens says it fell back to max_seq_length');
   });
 });

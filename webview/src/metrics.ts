@@ -1,10 +1,10 @@
-// Pure data logic of the run dashboard (also used by the host for ETAs): metrics.jsonl lines ->
-// column series, TensorBoard's debiased EMA, min/max downsampling, ETA. No DOM, no VS Code.
+// Pure data logic of the run dashboard metrics.jsonl lines ->
+// column series, TensorBoard's debiased EMA, min/max downsampling. No DOM, no VS Code.
 import type { MetricsLine } from '../../native/trainer/protocol';
+import type { XAxis } from './protocol';
 
 export type TrainLine = Extract<MetricsLine, { kind: 'train' }>;
 export type ValLine = Extract<MetricsLine, { kind: 'val' }>;
-export type XAxis = 'step' | 'tokens' | 'time';
 
 /** Column store of a run's metrics; train lines are kept in step order, duplicates dropped. */
 export class MetricsColumns {
@@ -142,54 +142,4 @@ export function joinSeries(
     if (takeB) j++;
   }
   return { x, a, b };
-}
-
-/**
- * Seconds left, from the pace over the last `window` logged steps (the whole run when shorter);
- * null before two points or when the run is done.
- */
-export function estimateEtaS(steps: readonly number[], elapsedS: readonly number[], totalSteps: number, window = 50): number | null {
-  const n = steps.length;
-  if (n === 0 || totalSteps <= 0) return null;
-  const last = steps[n - 1];
-  if (last >= totalSteps) return 0;
-  const first = n > window ? n - 1 - window : 0;
-  let stepsDone = last - steps[first];
-  let seconds = elapsedS[n - 1] - elapsedS[first];
-  if (n === 1 || stepsDone <= 0) {
-    stepsDone = last;
-    seconds = elapsedS[n - 1];
-  }
-  if (!(stepsDone > 0) || !(seconds > 0)) return null;
-  return ((totalSteps - last) * seconds) / stepsDone;
-}
-
-/** "1h 02m", "3m 05s", "12s". */
-export function formatDuration(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
-  if (m > 0) return `${m}m ${String(sec).padStart(2, '0')}s`;
-  return `${sec}s`;
-}
-
-/** "512 B", "1.5 KiB", "6.2 GiB". */
-export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
-
-/** A loss for display: 4 significant digits. */
-export function formatLoss(loss: number | null | undefined): string {
-  return loss === null || loss === undefined || !Number.isFinite(loss) ? '—' : loss.toPrecision(4);
 }

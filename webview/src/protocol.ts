@@ -1,7 +1,9 @@
 // The one typed protocol between the extension host and the run dashboard webview
 // (postMessage both ways), and the state the webview persists with setState.
 import type { MetricsLine, RunError, RunState, RunSummary } from '../../native/trainer/protocol';
-import type { XAxis } from './metrics';
+
+/** What the dashboard's charts put on their x axis. */
+export type XAxis = 'step' | 'tokens' | 'time';
 
 /** The run settings the dashboard header and the Runs tooltip show. */
 export interface ConfigSummary {

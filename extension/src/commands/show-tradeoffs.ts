@@ -3,10 +3,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { newestCalibration } from '../../../language-server/src/calibration-file';
+import { newestCalibration } from '../../../language-server/src/lib/calibration-file';
 import { parseConfig } from '../../../language-server/src/config/parse';
 import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
-import { estimate, formatBytes, formatDuration } from '../../../language-server/src/estimator';
+import { estimateConfig, estimateLayout } from '../../../language-server/src/estimator';
+import { DataFactsCache } from '../../../language-server/src/lib/data-facts';
+import { formatBytes, formatDuration } from '../../../language-server/src/lib/format';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
 import type { Cmd, Ctx } from '../context';
 import { isLoraConfig } from './start-run';
@@ -16,7 +18,10 @@ function describe(overrides: Record<string, unknown>): string {
   return parts.length ? parts.join(', ') : '(base config)';
 }
 
-/** The Markdown table for a config file's text; pure apart from reading the checkpoint's config.json. */
+/** The data facts of the configs shown, per data file + tokenizer (the same computation as the lens and the CLI). */
+const dataFacts = new DataFactsCache();
+
+/** The Markdown table for a config file's text: the same estimate path as the code lens and `lora-lab estimate`. */
 export function tradeoffTable(configPath: string, text: string): string {
   const parsed = parseConfig(text, configPath, nodeFileSystem);
   const variants: { index: number | null; overrides: Record<string, unknown>; config: LoraLabConfig }[] =
@@ -24,7 +29,7 @@ export function tradeoffTable(configPath: string, text: string): string {
   const lines = [
     `# Memory / time trade-offs: ${path.basename(configPath)}`,
     '',
-    'Estimated by LoRA Lab before training (peak by the engine\'s own categories; time from `lora-lab calibrate`).',
+    'Estimated by LoRA Lab before training (peak by the engine\'s own categories on the data\'s longest example, else data.max_seq_length; time from `lora-lab calibrate`).',
     '',
     '| variant | settings | trainable params | peak memory | weights | params + grads + optimizer | activations | time |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
@@ -32,25 +37,26 @@ export function tradeoffTable(configPath: string, text: string): string {
   if (variants.length === 0) lines.push('| - | the sweep has no valid variant: see the Problems panel | | | | | | |');
   for (const variant of variants) {
     const config = variant.config;
-    let model: unknown;
-    try {
-      model = JSON.parse(fs.readFileSync(path.join(config.model.checkpoint, 'config.json'), 'utf8'));
-    } catch {
-      lines.push(`| ${variant.index ?? '-'} | ${describe(variant.overrides)} | ${config.model.checkpoint}/config.json cannot be read | | | | | |`);
+    const device = estimateLayout(config.device);
+    const readModel = (): unknown => {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(config.model.checkpoint, 'config.json'), 'utf8'));
+      } catch {
+        throw new Error(`${config.model.checkpoint}/config.json cannot be read`);
+      }
+    };
+    const result = estimateConfig(config, readModel, { device, dataFacts: dataFacts.get(config), calibration: newestCalibration(device) });
+    if (!result.estimate) {
+      lines.push(`| ${variant.index ?? '-'} | ${describe(variant.overrides)} | ${result.error} | | | | | |`);
       continue;
     }
-    const device = config.device.startsWith('cuda') ? 'cuda' : 'cpu';
-    try {
-      const result = estimate(config, model, { device, calibration: newestCalibration(device) });
-      const m = result.memory.bytesByCategory;
-      const time = result.time.seconds === null ? (result.time.steps === null ? 'set train.max_steps' : 'uncalibrated') : formatDuration(result.time.seconds);
-      lines.push(
-        `| ${variant.index ?? '-'} | ${describe(variant.overrides)} | ${result.params.trainable.toLocaleString('en-US')} | ${formatBytes(result.memory.peakBytes)} | ` +
-          `${formatBytes((m.weights ?? 0) + (m.quant_constants ?? 0))} | ${formatBytes((m.lora_params ?? 0) + (m.grads ?? 0) + (m.optimizer_state ?? 0))} | ${formatBytes(m.activations ?? 0)} | ${time} |`,
-      );
-    } catch (error) {
-      lines.push(`| ${variant.index ?? '-'} | ${describe(variant.overrides)} | ${(error as Error).message} | | | | | |`);
-    }
+    const { params, memory, time: timeEstimate } = result.estimate;
+    const m = memory.bytesByCategory;
+    const time = timeEstimate.seconds === null ? (timeEstimate.steps === null ? 'set train.max_steps' : 'uncalibrated') : formatDuration(timeEstimate.seconds);
+    lines.push(
+      `| ${variant.index ?? '-'} | ${describe(variant.overrides)} | ${params.trainable.toLocaleString('en-US')} | ${formatBytes(memory.peakBytes)} | ` +
+        `${formatBytes((m.weights ?? 0) + (m.quant_constants ?? 0))} | ${formatBytes((m.lora_params ?? 0) + (m.grads ?? 0) + (m.optimizer_state ?? 0))} | ${formatBytes(m.activations ?? 0)} | ${time} |`,
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -11,7 +11,6 @@ export { ModelShapeError, readModelShape, LLAMA2_7B_CONFIG, type ModelShape } fr
 export { countParams, LINEAR_TARGETS, type LinearTarget, type LoraTargets, type ParamEstimate } from './params';
 export { estimateMemory, MEMORY_CATEGORIES, type MemoryCategory, type MemoryEstimate, type MemoryInputs, type BufferGroup } from './memory';
 export { estimateTime, trainingFlopsPerToken, type Calibration, type TimeEstimate } from './time';
-export { formatBytes, formatDuration } from './format';
 
 export interface EstimateOptions {
   /** Which memory layout: the CPU engine (exact) or the CUDA layout (bf16 activations, CUDA context). */
@@ -67,4 +66,52 @@ export function estimate(config: LoraLabConfig, model: unknown, options: Estimat
 
 function isShape(model: unknown): model is ModelShape {
   return !!model && typeof model === 'object' && 'hiddenSize' in model && 'checkpointBytesPerElement' in model;
+}
+
+/** What an estimate knows of the config's data (lib/data-facts.ts computes it off the request path). */
+export interface DataFacts {
+  trainExamples: number;
+  /** Tokens of the longest example after truncation to max_seq_length. */
+  longestExample: number;
+}
+
+export type DataFactsResult = DataFacts | { error: string };
+
+/** One config's estimate as the code lens, the trade-off view and `lora-lab estimate` all show it. */
+export interface ConfigEstimate {
+  device: 'cpu' | 'cuda';
+  /** Where the sequence length came from: the data's longest example, or max_seq_length when the data is not known. */
+  seqLenSource: 'data' | 'max_seq_length';
+  /** Why the data was not used: its error, "not read (--no-data)", or "being read". */
+  dataNote?: string;
+  estimate?: Estimate;
+  /** Why there is no estimate (checkpoint config.json unreadable or refused). */
+  error?: string;
+}
+
+/**
+ * The one estimate path: the data's longest tokenized example and training-set size when known, else
+ * max_seq_length (and train.max_steps for the step count). `readModel` returns the parsed config.json or
+ * throws an Error naming the file.
+ */
+export function estimateConfig(
+  config: LoraLabConfig,
+  readModel: () => unknown,
+  inputs: { device: 'cpu' | 'cuda'; dataFacts: DataFactsResult | 'pending'; calibration: Calibration | null },
+): ConfigEstimate {
+  const { device, dataFacts } = inputs;
+  const known = dataFacts !== 'pending' && !('error' in dataFacts);
+  const base = { device, seqLenSource: known ? 'data' as const : 'max_seq_length' as const };
+  const dataNote = dataFacts === 'pending' ? 'being read' : 'error' in dataFacts ? dataFacts.error : undefined;
+  try {
+    const facts = known ? { seqLen: dataFacts.longestExample, trainExamples: dataFacts.trainExamples } : {};
+    return { ...base, dataNote, estimate: estimate(config, readModel(), { device, calibration: inputs.calibration, ...facts }) };
+  } catch (error) {
+    return { ...base, dataNote, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The engine layout an estimate uses for a config's device: CUDA for cuda devices, else the CPU layout. */
+export function estimateLayout(device: string): 'cpu' | 'cuda' {
+  return device.startsWith('cuda') ? 'cuda' : 'cpu';
 }

@@ -3,8 +3,8 @@
 import { MarkupKind, type Hover } from 'vscode-languageserver-types';
 import { EVAL_TASK_DATA_FILES, childKeys, hoverText, joinPath, keySpec, type LoraLabConfig, type Position, type Range } from '../config';
 import type { ConfigAnalysis } from './analysis';
-import { checkpointShape } from './checkpoint';
-import { formatCount, formatShare, parameterCounts } from './params';
+import { formatCount, formatShare } from '../lib/format';
+import { checkpointParams } from './checkpoint';
 import { SECTION_DOCS } from './snippets';
 
 export function contains(range: Range, position: Position): boolean {
@@ -52,10 +52,9 @@ export function conversions(key: string, config: LoraLabConfig, analysis?: Confi
     lines.push(`Adapter scale: ${lora.rslora ? `alpha / sqrt(r) = ${lora.alpha} / sqrt(${lora.r})` : `alpha / r = ${lora.alpha} / ${lora.r}`} = ${Number(scale.toPrecision(4))}${lora.alpha === 2 * lora.r ? ' (alpha = 2r, as the article recommends)' : `; alpha = 2r would be ${2 * lora.r}`}.`);
   }
   if (analysis && config.train.method === 'lora' && (key === 'lora.r' || ['query', 'key', 'value', 'projection', 'mlp', 'head'].some((target) => key === `lora.${target}`))) {
-    const shape = checkpointShape(analysis, config);
-    if ('shape' in shape) {
-      const counts = parameterCounts(shape.shape, config);
-      lines.push(`Trainable with these settings: ${count(counts.trainable)} of ${count(counts.total)} parameters (${formatShare(counts.trainable, counts.total)}).`);
+    const counts = checkpointParams(analysis, config);
+    if (typeof counts !== 'string') {
+      lines.push(`Trainable with these settings: ${count(counts.trainable)} of ${count(counts.base)} parameters (${formatShare(counts.trainable, counts.base)}).`);
     }
   }
   return lines;

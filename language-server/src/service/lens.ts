@@ -1,12 +1,13 @@
 // Code lens on the first line: trainable / total parameters from the checkpoint's config.json (one
-// lens per sweep variant, or the range for a large sweep) and the estimator's peak memory and time.
+// lens per sweep variant, or the range for a large sweep) and the estimator's peak memory and time, on
+// the data's longest example once the server has read it (lib/data-facts.ts), else on max_seq_length.
 import type { CodeLens } from 'vscode-languageserver-types';
 import { joinPath, type LoraLabConfig } from '../config';
-import { estimate, formatBytes, formatDuration, type Calibration } from '../estimator';
+import { estimateConfig, estimateLayout, type Calibration, type DataFactsResult, type ParamEstimate } from '../estimator';
+import { formatBytes, formatCompact, formatCount, formatDuration, formatShare } from '../lib/format';
 import type { ConfigAnalysis } from './analysis';
-import { checkpointShape } from './checkpoint';
+import { checkpointParams } from './checkpoint';
 import { displayJson } from './hover';
-import { formatCompact, formatCount, formatShare, parameterCounts, type ParameterCounts } from './params';
 
 /** Sweeps up to this many variants get one lens each; larger ones one lens with the range. */
 export const MAX_VARIANT_LENSES = 8;
@@ -28,49 +29,53 @@ function tradeoffLens(title: string, filePath: string): CodeLens {
   return { range: FIRST_LINE, command: { title, command: SHOW_TRADEOFFS_COMMAND, arguments: [`file://${encodeURI(filePath)}`] } };
 }
 
-function countsOf(analysis: ConfigAnalysis, config: LoraLabConfig): ParameterCounts | string {
-  const shape = checkpointShape(analysis, config);
-  return 'error' in shape ? shape.error : parameterCounts(shape.shape, config);
-}
+const countsOf = checkpointParams;
 
-function describeCounts(counts: ParameterCounts, method: LoraLabConfig['train']['method']): string {
+/** Trainable of the checkpoint's own parameters (the engine's total adds the adapter; the article quotes this). */
+function describeCounts(counts: ParamEstimate, method: LoraLabConfig['train']['method']): string {
   const what = method === 'full' ? 'full finetune' : 'LoRA';
-  return `Trainable ${formatCount(counts.trainable)} / ${formatCount(counts.total)} parameters (${formatShare(counts.trainable, counts.total)}, ${what})`;
+  return `Trainable ${formatCount(counts.trainable)} / ${formatCount(counts.base)} parameters (${formatShare(counts.trainable, counts.base)}, ${what})`;
 }
 
 function describeOverrides(overrides: Record<string, unknown>): string {
   return Object.entries(overrides).map(([key, value]) => `${key}=${displayJson(value)}`).join(', ');
 }
 
-/** Peak memory and time of one config from the estimator (engine layout of the config's device). */
-export function estimateText(analysis: ConfigAnalysis, config: LoraLabConfig, calibrationOf: CalibrationLookup): string {
-  if (!analysis.fs) return 'Peak memory and time: unknown (the file checks are off for this document)';
-  const path = joinPath(config.model.checkpoint, 'config.json');
-  let model: unknown;
-  try {
-    model = JSON.parse(analysis.fs.readFile(path));
-  } catch {
-    return `Peak memory and time: unknown (${path} cannot be read)`;
-  }
-  const device = config.device.startsWith('cuda') ? 'cuda' : 'cpu';
-  try {
-    const result = estimate(config, model, { device, calibration: calibrationOf(device) });
-    const m = result.memory.bytesByCategory;
-    const weights = (m.weights ?? 0) + (m.quant_constants ?? 0);
-    const training = (m.lora_params ?? 0) + (m.grads ?? 0) + (m.optimizer_state ?? 0);
-    const time = result.time.seconds === null
-      ? result.time.steps === null ? 'time: set train.max_steps or open the data' : 'time: uncalibrated (run lora-lab calibrate)'
-      : `time ≈ ${formatDuration(result.time.seconds)} for ${result.time.steps} steps`;
-    return `Peak ≈ ${formatBytes(result.memory.peakBytes)} on ${device} (weights ${formatBytes(weights)}, params+grads+optimizer ${formatBytes(training)}, activations ${formatBytes(m.activations ?? 0)}) · ${time}`;
-  } catch (error) {
-    return `Peak memory and time: unknown (${error instanceof Error ? error.message : String(error)})`;
-  }
+/** The data facts of a config for the lens: known, 'pending' (being read; the lenses refresh) or why not. */
+export type DataFactsLookup = (config: LoraLabConfig) => DataFactsResult | 'pending';
+
+const DATA_NOT_READ: DataFactsLookup = () => ({ error: 'not read' });
+
+/** Peak memory and time of one config: the same estimate as `lora-lab estimate` (the data's longest example when known). */
+export function estimateText(analysis: ConfigAnalysis, config: LoraLabConfig, calibrationOf: CalibrationLookup, dataFactsOf: DataFactsLookup = DATA_NOT_READ): string {
+  const fs = analysis.fs;
+  if (!fs) return 'Peak memory and time: unknown (the file checks are off for this document)';
+  const device = estimateLayout(config.device);
+  const readModel = () => {
+    const path = joinPath(config.model.checkpoint, 'config.json');
+    try {
+      return JSON.parse(fs.readFile(path)) as unknown;
+    } catch {
+      throw new Error(`${path} cannot be read`);
+    }
+  };
+  const result = estimateConfig(config, readModel, { device, dataFacts: dataFactsOf(config), calibration: calibrationOf(device) });
+  if (!result.estimate) return `Peak memory and time: unknown (${result.error})`;
+  const { memory, time: timeEstimate } = result.estimate;
+  const m = memory.bytesByCategory;
+  const weights = (m.weights ?? 0) + (m.quant_constants ?? 0);
+  const training = (m.lora_params ?? 0) + (m.grads ?? 0) + (m.optimizer_state ?? 0);
+  const time = timeEstimate.seconds === null
+    ? timeEstimate.steps === null ? 'time: set train.max_steps or open the data' : 'time: uncalibrated (run lora-lab calibrate)'
+    : `time ≈ ${formatDuration(timeEstimate.seconds)} for ${timeEstimate.steps} steps`;
+  const sequence = result.seqLenSource === 'data' ? '' : ` · at max_seq_length (data ${result.dataNote === 'being read' ? 'being read' : 'not read'})`;
+  return `Peak ≈ ${formatBytes(memory.peakBytes)} on ${device} (weights ${formatBytes(weights)}, params+grads+optimizer ${formatBytes(training)}, activations ${formatBytes(m.activations ?? 0)}) · ${time}${sequence}`;
 }
 
 /** The lenses of the document's first line. */
-export function codeLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationLookup = () => null): CodeLens[] {
+export function codeLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationLookup = () => null, dataFactsOf: DataFactsLookup = DATA_NOT_READ): CodeLens[] {
   const { config, variants } = analysis.parsed;
-  const estimateLens = (c: LoraLabConfig, prefix = '') => tradeoffLens(prefix + estimateText(analysis, c, calibrationOf), analysis.filePath);
+  const estimateLens = (c: LoraLabConfig, prefix = '') => tradeoffLens(prefix + estimateText(analysis, c, calibrationOf, dataFactsOf), analysis.filePath);
   if (config.sweep.length === 0) {
     const counts = countsOf(analysis, config);
     return [titleLens(typeof counts === 'string' ? `Parameters: unknown (${counts})` : describeCounts(counts, config.train.method)), estimateLens(config)];
@@ -79,14 +84,14 @@ export function codeLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationL
   const perVariant = variants.map((variant) => ({ variant, counts: countsOf(analysis, variant.config) }));
   if (variants.length <= MAX_VARIANT_LENSES) {
     const lenses = perVariant.map(({ variant, counts }) =>
-      titleLens(`Variant ${variant.index} (${describeOverrides(variant.overrides)}): ${typeof counts === 'string' ? `parameters unknown (${counts})` : `trainable ${formatCompact(counts.trainable)} / ${formatCompact(counts.total)} (${formatShare(counts.trainable, counts.total)})`}`),
+      titleLens(`Variant ${variant.index} (${describeOverrides(variant.overrides)}): ${typeof counts === 'string' ? `parameters unknown (${counts})` : `trainable ${formatCompact(counts.trainable)} / ${formatCompact(counts.base)} (${formatShare(counts.trainable, counts.base)})`}`),
     );
     return [...lenses, ...variants.map((variant) => estimateLens(variant.config, `Variant ${variant.index}: `))];
   }
-  const known = perVariant.map(({ counts }) => counts).filter((counts): counts is ParameterCounts => typeof counts !== 'string');
+  const known = perVariant.map(({ counts }) => counts).filter((counts): counts is ParamEstimate => typeof counts !== 'string');
   if (known.length === 0) return [titleLens(`Sweep of ${variants.length} variants: parameters unknown (${String(perVariant[0].counts)})`)];
   const trainable = known.map((counts) => counts.trainable);
-  const totals = [...new Set(known.map((counts) => counts.total))];
+  const totals = [...new Set(known.map((counts) => counts.base))];
   const totalText = totals.length === 1 ? formatCompact(totals[0]) : `${formatCompact(Math.min(...totals))} … ${formatCompact(Math.max(...totals))}`;
   return [titleLens(`Sweep of ${variants.length} variants: trainable ${formatCompact(Math.min(...trainable))} … ${formatCompact(Math.max(...trainable))} / ${totalText} parameters`), estimateLens(variants[0].config, `Variant 0 of ${variants.length} (all in the trade-off table): `)];
 }

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { readModelShape, trainingFlopsPerToken, type LoraTargets } from '../../../language-server/src/estimator';
 import { countParams } from '../../../language-server/src/estimator/params';
 import { loadAddon, type EngineBatch } from '../addon';
-import { calibrationPath, deviceKey, writeCalibrationRecord, type CalibrationRecord } from '../estimator-io';
+import { calibrationFilePath, type CalibrationRecord } from '../../../language-server/src/lib/calibration-file';
+import { deviceKey, writeCalibrationRecord } from '../estimator-io';
 import { writeSafetensors, type NamedTensor } from '../io/safetensors';
-import { threadCount } from '../run/engine-options';
+import { configWith, engineOptions, threadCount } from '../run/engine-options';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 
 const USAGE = 'lora-lab calibrate [--device cpu|cuda:N] [--quick] [--json]';
@@ -110,7 +111,12 @@ export const calibrateCommand: CliCommand = {
     try {
       writeModel(dir, model);
       const shape = readModelShape(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
-      const engine = await addon.loadEngine(dir, { precision: 'bf16-true', method: 'lora', loraR: 8, loraAlpha: 16, loraDropout: 0.05, targets: TARGETS, threads, device, warmupSteps: 0, totalSteps: 100 });
+      const config = configWith({
+        'model.precision': 'bf16-true', 'train.method': 'lora', 'lora.r': 8, 'lora.alpha': 16, 'lora.dropout': 0.05,
+        'lora.query': TARGETS.query, 'lora.key': TARGETS.key, 'lora.value': TARGETS.value, 'lora.projection': TARGETS.projection, 'lora.mlp': TARGETS.mlp, 'lora.head': TARGETS.head,
+        device, 'train.warmup_steps': 0,
+      });
+      const engine = await addon.loadEngine(dir, engineOptions(config, 100, true, undefined, threads));
       try {
         computePath = engine.computePath();
         for (const { rows, seqLen } of shapes(quick)) {
@@ -150,11 +156,11 @@ export const calibrateCommand: CliCommand = {
       runs,
     };
     writeCalibrationRecord(record);
-    if (args.includes('--json')) out.stdout(`${JSON.stringify({ ...record, file: calibrationPath() }, null, 2)}\n`);
+    if (args.includes('--json')) out.stdout(`${JSON.stringify({ ...record, file: calibrationFilePath() }, null, 2)}\n`);
     else {
       for (const r of runs) out.stdout(`  ${(r.params / 1e6).toFixed(1)}M parameters, ${r.tokensPerStep} tokens per step (${r === runs[0] ? 'short' : 'long'} rows): ${r.secondsPerStep.toFixed(2)} s per step, ${(r.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s\n`);
       const detail = rates ? ` (GEMMs ${(rates.matmul / 1e9).toFixed(1)}, attention ${(rates.attention / 1e9).toFixed(1)} GFLOP/s)` : ' (one rate: the two runs were too noisy to separate attention)';
-      out.stdout(`${record.device} [${computePath}]: ${(record.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s${detail}, saved to ${calibrationPath()}\n`);
+      out.stdout(`${record.device} [${computePath}]: ${(record.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s${detail}, saved to ${calibrationFilePath()}\n`);
     }
     return EXIT_OK;
   },

@@ -2,24 +2,21 @@
 // engine's categories and training time per sweep variant, then the article's Llama-2-7B runs for reference.
 import { loadConfigFile } from '../../../language-server/src/config/node-fs';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
-import { estimate, formatBytes, formatDuration, MEMORY_CATEGORIES, type Calibration, type Estimate } from '../../../language-server/src/estimator';
+import { formatBytes, formatDuration } from '../../../language-server/src/lib/format';
+import { estimateConfig, MEMORY_CATEGORIES, type ConfigEstimate } from '../../../language-server/src/estimator';
 import { articleComparisons } from '../../../language-server/src/estimator/article';
 import { loadAddon } from '../addon';
-import { calibrationPath, deviceKey, lookupCalibration, readCheckpointConfig, readDataFacts, type DataFacts } from '../estimator-io';
-import { threadCount } from '../run/engine-options';
+import { calibrationFilePath, newestCalibration } from '../../../language-server/src/lib/calibration-file';
+import { DataFactsCache } from '../../../language-server/src/lib/data-facts';
+import { readCheckpointConfig } from '../estimator-io';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 
 const USAGE = 'lora-lab estimate CONFIG [--json] [--device cpu|cuda] [--no-data]';
 
-interface VariantEstimate {
+interface VariantEstimate extends ConfigEstimate {
   index: number;
   overrides: Record<string, unknown>;
   name: string;
-  device: 'cpu' | 'cuda';
-  seqLenSource: 'data' | 'max_seq_length';
-  dataNote?: string;
-  estimate?: Estimate;
-  error?: string;
 }
 
 function layoutOf(config: LoraLabConfig, forced: string | undefined): 'cpu' | 'cuda' {
@@ -33,29 +30,13 @@ function layoutOf(config: LoraLabConfig, forced: string | undefined): 'cpu' | 'c
   }
 }
 
-/** The stored calibration of the device this config would run on, or null (the estimate says "uncalibrated"). */
-function calibrationFor(config: LoraLabConfig, layout: 'cpu' | 'cuda'): Calibration | null {
-  try {
-    const device = layout === 'cuda' ? (config.device.startsWith('cuda') ? config.device : 'cuda:0') : 'cpu';
-    return lookupCalibration(deviceKey(device, loadAddon().deviceReport(), threadCount()));
-  } catch {
-    return null;
-  }
-}
+const dataFacts = new DataFactsCache();
 
 function estimateVariant(index: number, overrides: Record<string, unknown>, config: LoraLabConfig, flags: { device?: string; useData: boolean }): VariantEstimate {
-  const layout = layoutOf(config, flags.device);
-  const base = { index, overrides, name: config.name, device: layout };
-  let facts: DataFacts | { error: string } = { error: 'not read (--no-data)' };
-  if (flags.useData) facts = readDataFacts(config);
-  try {
-    const model = readCheckpointConfig(config.model.checkpoint);
-    const known = 'error' in facts ? {} : { seqLen: facts.longestExample, trainExamples: facts.trainExamples };
-    const result = estimate(config, model, { device: layout, calibration: calibrationFor(config, layout), ...known });
-    return { ...base, seqLenSource: 'error' in facts ? 'max_seq_length' : 'data', dataNote: 'error' in facts ? facts.error : undefined, estimate: result };
-  } catch (error) {
-    return { ...base, seqLenSource: 'max_seq_length', error: (error as Error).message };
-  }
+  const device = layoutOf(config, flags.device);
+  const facts = flags.useData ? dataFacts.get(config) : { error: 'not read (--no-data)' };
+  const result = estimateConfig(config, () => readCheckpointConfig(config.model.checkpoint), { device, dataFacts: facts, calibration: newestCalibration(device) });
+  return { index, overrides, name: config.name, ...result };
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
@@ -132,7 +113,7 @@ export const estimateCommand: CliCommand = {
     if (json) {
       const entries = variants.map((v) => ({ ...v, estimate: v.estimate ? { ...v.estimate, memory: { ...v.estimate.memory, buffers: undefined } } : undefined }));
       const reference = articleComparisons({ device: 'cuda' }).map((r) => ({ name: r.run.name, articleGigabytes: r.run.articleGigabytes, estimateBytes: r.estimate.memory.processPeakBytes, bytesByCategory: r.estimate.memory.bytesByCategory }));
-      out.stdout(`${JSON.stringify(isSweep ? { variants: entries, calibrationFile: calibrationPath(), reference } : { ...entries[0], calibrationFile: calibrationPath(), reference }, null, 2)}\n`);
+      out.stdout(`${JSON.stringify(isSweep ? { variants: entries, calibrationFile: calibrationFilePath(), reference } : { ...entries[0], calibrationFile: calibrationFilePath(), reference }, null, 2)}\n`);
     } else {
       out.stdout(variants.map(describe).join('\n') + '\n' + articleSection());
     }

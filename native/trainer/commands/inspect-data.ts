@@ -7,10 +7,10 @@ import { formatProblem, parseConfig } from '../../../language-server/src/config/
 import { applyOverrides } from '../../../language-server/src/config/overrides';
 import { selectVariant } from '../../../language-server/src/config/sweep';
 import type { LoraLabConfig, ProblemCode } from '../../../language-server/src/config/types';
-import { formatIssue } from '../data/dataset';
+import { formatIssue } from '../../../language-server/src/lib/data/dataset';
 import { prepareData, type PreparedData } from '../data/pipeline';
 import { dataStats, type DataStats } from '../data/stats';
-import type { TokenizedExample } from '../data/example';
+import type { TokenizedExample } from '../../../language-server/src/lib/data/example';
 
 export interface CommandOutput {
   stdout: (s: string) => void;

@@ -4,7 +4,7 @@
 import { join, resolve } from 'node:path';
 import type { FolderState } from '../../../language-server/src/lib/run-folder/run-files';
 import { readMetrics, RunFolderError, scanRunFolder } from '../../../language-server/src/lib/run-folder/reader';
-import { formatDuration } from '../run/events';
+import { formatDuration } from '../../../language-server/src/lib/format';
 import { takeOptions, UsageError } from './args';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 

@@ -1,7 +1,7 @@
 // Micro-batches for the engine: right-padded to the longest member, with targets already shifted
 // (targets[t] is the label of the token after position t; -100 means no loss). Matches the C++
 // engine's Batch struct in native/src/engine.h.
-import { IGNORE_INDEX, labelsOf, type TokenizedExample } from './example';
+import { IGNORE_INDEX, labelsOf, type TokenizedExample } from '../../../language-server/src/lib/data/example';
 
 export interface Batch {
   rows: number;

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TokenizedExample } from './example';
+import type { TokenizedExample } from '../../../language-server/src/lib/data/example';
 
 const MAGIC = 'LLDATA01';
 const FORMAT_VERSION = 1;

@@ -3,12 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
-import { loadDataset, type Dataset } from './dataset';
-import { loadTokenizer, type TextTokenizer } from './tokenizer';
-import { tokenizeExample, type TokenizedExample } from './example';
-import { promptStyleFingerprint } from './prompts';
+import { loadDataset, type Dataset } from '../../../language-server/src/lib/data/dataset';
+import { loadTokenizer, type TextTokenizer } from '../../../language-server/src/lib/data/tokenizer';
+import { tokenizeExample, type TokenizedExample } from '../../../language-server/src/lib/data/example';
+import { promptStyleFingerprint } from '../../../language-server/src/lib/data/prompts';
 import { dataCacheKey, readTokenizedCache, writeTokenizedCache } from './cache';
-import { EpochSampler, splitTrainValidation } from './split';
+import { EpochSampler, splitTrainValidation } from '../../../language-server/src/lib/data/split';
 
 export interface PreparedData {
   tokenizer: TextTokenizer;

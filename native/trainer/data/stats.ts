@@ -1,6 +1,6 @@
 // Statistics of tokenized data for inspect-data and the dataset inspector: token-length
 // distribution (histogram, median, percentiles), truncated, masked and prefix-violation shares.
-import type { TokenizedExample } from './example';
+import type { TokenizedExample } from '../../../language-server/src/lib/data/example';
 
 export interface HistogramBin {
   /** Token counts from `from` (inclusive) to `to` (exclusive); bins are equally wide and cover min..max. */

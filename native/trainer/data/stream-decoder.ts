@@ -1,6 +1,6 @@
 // Incremental detokenization of generated tokens that never emits half a UTF-8 character: text is
 // held back while the decoded tail is an incomplete byte sequence (U+FFFD), as in Hugging Face TGI.
-import type { TextTokenizer } from './tokenizer';
+import type { TextTokenizer } from '../../../language-server/src/lib/data/tokenizer';
 
 /** Pending tokens after which an undecodable tail is emitted anyway (no UTF-8 character spans more). */
 const MAX_PENDING_TOKENS = 8;

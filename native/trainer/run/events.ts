@@ -3,6 +3,7 @@
 // Every event is also a line in <run>/train.log.
 import { appendFileSync } from 'node:fs';
 import type { TrainerEvent } from '../protocol';
+import { formatBytes, formatDuration } from '../../../language-server/src/lib/format';
 
 export interface EventSinkOptions {
   json: boolean;
@@ -85,15 +86,6 @@ export class EventSink {
   }
 }
 
-export function formatDuration(seconds: number | null): string {
-  if (seconds === null || !Number.isFinite(seconds)) return '--:--';
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
-}
-
 function plainText(event: TrainerEvent): string {
   switch (event.type) {
     case 'started':
@@ -112,7 +104,7 @@ function plainText(event: TrainerEvent): string {
       return (
         `completed: ${event.summary.tokens} tokens in ${formatDuration(event.summary.trainTimeS)} ` +
         `(${event.summary.tokensPerS.toFixed(0)} tokens/s), final train loss ${event.summary.finalTrainLoss?.toFixed(4) ?? '-'}, ` +
-        `val loss ${event.summary.finalValLoss?.toFixed(4) ?? '-'}, peak ${(event.summary.peakBytes / 2 ** 20).toFixed(1)} MiB\n`
+        `val loss ${event.summary.finalValLoss?.toFixed(4) ?? '-'}, peak ${formatBytes(event.summary.peakBytes)}\n`
       );
     case 'failed':
       return `failed: ${event.error.code}: ${event.error.message}${event.error.hint ? `\nhint: ${event.error.hint}` : ''}\n`;

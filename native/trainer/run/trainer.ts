@@ -2,6 +2,7 @@
 // atomically, locked for one writer), the step loop with validation, checkpoints, stop requests
 // and failures, and the final adapter and summary (merged over sessions). Resume continues from
 // the latest complete checkpoint on exactly the same trajectory, after removing dead writers' temps.
+import { version } from '../../../package.json';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { configHash } from '../../../language-server/src/config/overrides';
@@ -274,5 +275,5 @@ function baseRunJson(plan: RunPlan, name: string, startedMs: number, step: numbe
   };
 }
 
-/** The trainer's version; the native engine reports its own in deviceReport().engineVersion. */
-const ENGINE_VERSION = '0.1.0';
+/** The trainer's version (package.json's, the one home); the native engine reports the same in deviceReport().engineVersion. */
+const ENGINE_VERSION = version;

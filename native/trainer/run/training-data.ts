@@ -2,11 +2,13 @@
 // cache, validation split) and the micro-batches of every optimizer step as a pure function of the
 // step index, so a resumed run sees exactly the batches an uninterrupted one would.
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
+import { stepPlan, totalOptimizerSteps } from '../../../language-server/src/config/units';
 import type { EngineBatch } from '../addon';
 import { makeBatch, type Batch } from '../data/batches';
-import type { TokenizedExample } from '../data/example';
+import { checkStepTargets, checkTokenRange, checkTrainingTargets, checkpointVocabSize } from '../data/checks';
+import type { TokenizedExample } from '../../../language-server/src/lib/data/example';
 import { prepareData } from '../data/pipeline';
-import type { TextTokenizer } from '../data/tokenizer';
+import type { TextTokenizer } from '../../../language-server/src/lib/data/tokenizer';
 
 export interface TrainingData {
   tokenizer: TextTokenizer;
@@ -39,16 +41,15 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 export function prepareTrainingData(config: LoraLabConfig, cacheDir: string, maxStepsOverride?: number): TrainingData {
-  const { tokenizer, examples: all, train, validation, sampler, cacheHit } = prepareData(config, { cacheDir });
+  const { tokenizer, dataset, examples: all, train, validation, sampler, cacheHit } = prepareData(config, { cacheDir });
   if (all.length === 0) throw Object.assign(new Error(`${config.data.path}: the dataset has no records`), { code: 'E_DATA_EMPTY' });
   if (train.length === 0) throw Object.assign(new Error(`${config.data.path}: no training records remain after the validation split`), { code: 'E_DATA_EMPTY' });
+  const vocabSize = checkpointVocabSize(config.model.checkpoint);
+  if (vocabSize !== null) checkTokenRange(all, vocabSize, config, dataset.records);
+  checkTrainingTargets(train, config);
 
-  const microBatch = Math.min(config.train.micro_batch_size, train.length);
-  const accumulation = Math.max(1, Math.floor(config.train.global_batch_size / config.train.micro_batch_size));
-  const globalBatch = Math.min(train.length, microBatch * accumulation);
-  const stepsPerEpoch = Math.max(1, Math.floor(train.length / globalBatch));
-  const maxSteps = maxStepsOverride ?? config.train.max_steps;
-  const totalSteps = maxSteps ?? Math.max(1, Math.round(config.train.epochs * stepsPerEpoch));
+  const { microBatch, globalBatch, stepsPerEpoch } = stepPlan(train.length, config.train);
+  const totalSteps = totalOptimizerSteps(train.length, config.train, maxStepsOverride);
   const orders = new Map<number, TokenizedExample[]>();
   const orderOf = (epoch: number) => {
     let order = orders.get(epoch);
@@ -77,6 +78,7 @@ export function prepareTrainingData(config: LoraLabConfig, cacheDir: string, max
       const epoch0 = Math.floor((step - 1) / stepsPerEpoch);
       const within = (step - 1) % stepsPerEpoch;
       const members = orderOf(epoch0).slice(within * globalBatch, (within + 1) * globalBatch);
+      checkStepTargets(step, members, config, dataset.records);
       return { epoch: epoch0 + 1, batches: chunk(members, microBatch).map((m) => toEngineBatch(makeBatch(m, tokenizer.padId))) };
     },
     validationBatches() {

@@ -9,7 +9,7 @@ import { applyOverrides, configHash, resolveRunConfig, runName, validateConfig }
 import { ConfigError } from '../../../language-server/src/config/types';
 import { canonicalJson, sha256Hex } from '../../../language-server/src/config/hash';
 import { createHash } from 'node:crypto';
-import { describeSteps, gradientAccumulationSteps, microBatchIterations, optimizerStepsFromIterations, stepsPerEpoch, totalOptimizerSteps } from '../../../language-server/src/config/units';
+import { describeSteps, gradientAccumulationSteps, microBatchIterations, optimizerStepsFromIterations, stepPlan, stepsPerEpoch, totalOptimizerSteps } from '../../../language-server/src/config/units';
 
 const file = '/p/grid.lora.yaml';
 const evaluate = (text: string, values: Record<string, number> = {}): number => evaluateExpression(parseExpression(text), (key) => values[key]);
@@ -125,6 +125,7 @@ test('--set overrides are typed by the schema and name the key on errors', () =>
   assert.equal(result.config.data.path, '/p/other.jsonl');
   assert.equal(config.lora.r, 8);
   assert.throws(() => applyOverrides(config, ['lora.rnk=16']), /'lora\.rnk' is not a config key; did you mean 'lora\.r'/);
+  assert.throws(() => applyOverrides(config, ['train.max_steps=100000000000000000000']), /'train\.max_steps' is 100000000000000000000, out of range: .*2\^53/);
   assert.throws(() => applyOverrides(config, ['lora.r=sixteen']), /--set lora\.r=sixteen: 'lora\.r' expects an integer/);
   assert.throws(() => applyOverrides(config, ['lora.r']), /expected key=value/);
   assert.throws(() => applyOverrides(config, ['lora.mlp=yes']), /'lora\.mlp' expects true or false/);
@@ -157,6 +158,9 @@ test('step units: optimizer steps vs the article\'s micro-batch iterations', () 
   assert.equal(totalOptimizerSteps(50000, train), 390);
   assert.equal(totalOptimizerSteps(50000, { ...train, epochs: 2 }), 780);
   assert.equal(totalOptimizerSteps(50000, { ...train, max_steps: 10 }), 10);
+  assert.equal(totalOptimizerSteps(50000, { ...train, max_steps: 10 }, 4), 4, 'an override (resume, demo) wins');
+  assert.deepEqual(stepPlan(100, { ...train, global_batch_size: 16, micro_batch_size: 4 }), { microBatch: 4, globalBatch: 16, stepsPerEpoch: 6 });
+  assert.deepEqual(stepPlan(3, { ...train, global_batch_size: 16, micro_batch_size: 4 }), { microBatch: 3, globalBatch: 3, stepsPerEpoch: 1 });
   assert.match(describeSteps(390, train), /^390 optimizer steps = 49,920 micro-batch iterations/);
 });
 

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeBatch, microBatches, targetTokenCount } from '../../../native/trainer/data/batches';
-import { IGNORE_INDEX, type TokenizedExample } from '../../../native/trainer/data/example';
-import { EpochSampler, splitTrainValidation } from '../../../native/trainer/data/split';
+import { IGNORE_INDEX, type TokenizedExample } from '../../../language-server/src/lib/data/example';
+import { EpochSampler, splitTrainValidation } from '../../../language-server/src/lib/data/split';
 import { dataStats, percentile } from '../../../native/trainer/data/stats';
 
 function example(id: number, ids: number[], maskedLength = 0, truncated = false): TokenizedExample {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { cacheFilePath, dataCacheKey, readTokenizedCache, writeTokenizedCache } from '../../../native/trainer/data/cache';
 import { prepareData } from '../../../native/trainer/data/pipeline';
 import { parseConfig } from '../../../language-server/src/config/parse';
-import type { TokenizedExample } from '../../../native/trainer/data/example';
+import type { TokenizedExample } from '../../../language-server/src/lib/data/example';
 import { llama2Tokenizer } from './tokenizers';
 
 const examples: TokenizedExample[] = [

@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { alpacaPrompt, plainPrompt } from '../../../native/trainer/data/prompts';
-import { IGNORE_INDEX, labelsOf, tokenizeExample } from '../../../native/trainer/data/example';
-import { loadDataset } from '../../../native/trainer/data/dataset';
+import { alpacaPrompt, plainPrompt } from '../../../language-server/src/lib/data/prompts';
+import { IGNORE_INDEX, labelsOf, tokenizeExample } from '../../../language-server/src/lib/data/example';
+import { loadDataset } from '../../../language-server/src/lib/data/dataset';
 import { llama2Tokenizer, llama3Tokenizer } from './tokenizers';
 
 const records = loadDataset(join(process.cwd(), 'test', 'fixtures', 'data', 'alpaca-small.json'), 'alpaca').records;

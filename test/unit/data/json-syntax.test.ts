@@ -1,7 +1,7 @@
 // The JSON syntax locator agrees with JSON.parse on validity and points at the first bad character.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { jsonSyntaxErrorOffset } from '../../../native/trainer/data/json-syntax';
+import { jsonSyntaxErrorOffset } from '../../../language-server/src/lib/data/json-syntax';
 
 test('valid JSON has no error offset; JSON.parse agrees on random mutations', () => {
   const valid = ['[]', '{}', '[1, -2.5e3, "a\\u00e9\\n", true, false, null, {"k": [ {} ]}]', '\ufeff[{"instruction": "x", "output": "y"}]'];

@@ -4,10 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TextTokenizer } from '../../../native/trainer/data/tokenizer';
-import { seededRandom } from '../../../native/trainer/data/split';
-import { alpacaPrompt } from '../../../native/trainer/data/prompts';
-import { loadDataset } from '../../../native/trainer/data/dataset';
+import { TextTokenizer } from '../../../language-server/src/lib/data/tokenizer';
+import { seededRandom } from '../../../language-server/src/lib/data/split';
+import { alpacaPrompt } from '../../../language-server/src/lib/data/prompts';
+import { loadDataset } from '../../../language-server/src/lib/data/dataset';
 import { llama2Dir, llama2Tokenizer, llama3Tokenizer } from './tokenizers';
 
 test('the split is used for Llama 2 style tokenizers and not for byte-level BPE with a pre-tokenizer', () => {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TextTokenizer } from '../../../native/trainer/data/tokenizer';
+import { TextTokenizer } from '../../../language-server/src/lib/data/tokenizer';
 import { StreamDecoder } from '../../../native/trainer/data/stream-decoder';
 import { llama2Dir, llama2Tokenizer, llama3Tokenizer } from './tokenizers';
 

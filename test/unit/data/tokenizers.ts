@@ -1,6 +1,6 @@
 // Shared by the data tests: the real Llama 2 and Llama 3 tokenizers shipped by @lenml, loaded once.
 import { join } from 'node:path';
-import { loadTokenizer, type TextTokenizer } from '../../../native/trainer/data/tokenizer';
+import { loadTokenizer, type TextTokenizer } from '../../../language-server/src/lib/data/tokenizer';
 
 export const llama2Dir = join(process.cwd(), 'node_modules', '@lenml', 'tokenizer-llama2', 'models');
 export const llama3Dir = join(process.cwd(), 'node_modules', '@lenml', 'tokenizer-llama3', 'models');

@@ -1,6 +1,6 @@
 // The estimator's ground truth: ~12 training configs run on the real engine, one child process each,
 // comparing the predicted peak with the engine's tracked peak and with the process's VmHWM growth.
-// Shared by test/unit/estimator/measured.test.ts and language-server/src/estimator/bench.ts.
+// Shared by test/unit/estimator/measured.test.ts and test/bench/estimator.ts (npm run bench).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// What the host reads from configs: the summary (with CONFIG.md defaults), the queue's device key,
+// What the host reads from configs through parseConfig: the summary (with the schema's defaults), the queue's device key,
 // the number of sweep variants, the base checkpoint of a run; and the example copy plan.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -7,22 +7,37 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { baseCheckpointOf, deviceKey, parseConfigText, readConfigPlan, summarizeConfig, sweepVariantCount } from '../../../extension/src/config-file';
 import { copyExample, planExampleCopy } from '../../../extension/src/examples';
+import { keySpec } from '../../../language-server/src/config';
 
-test('summarizeConfig reads the keys and falls back to the defaults', () => {
-  const summary = summarizeConfig(parseConfigText('lora:\n  r: 256\n  alpha: 512\n  mlp: true\nmodel:\n  quantize: bnb.nf4\ntrain:\n  optimizer: sgd\n  micro_batch_size: 4\n'));
+const FILE = '/ws/run.lora.yaml';
+const parsed = (text: string) => {
+  const result = parseConfigText(text, FILE);
+  assert.ok(result, text);
+  return result;
+};
+
+test('summarizeConfig reads the keys and falls back to the schema defaults', () => {
+  const summary = summarizeConfig(parsed('lora:\n  r: 256\n  alpha: 512\n  mlp: true\nmodel:\n  quantize: bnb.nf4\ntrain:\n  optimizer: sgd\n  micro_batch_size: 4\n').config);
   assert.deepEqual(summary, {
     method: 'lora',
-    precision: 'bf16-true',
+    precision: keySpec('model.precision')!.default,
     r: 256,
     alpha: 512,
     targets: ['q', 'v', 'mlp'],
     quantize: 'bnb.nf4',
     optimizer: 'sgd',
-    learningRate: 3e-4,
-    globalBatchSize: 128,
+    learningRate: keySpec('train.learning_rate')!.default,
+    globalBatchSize: keySpec('train.global_batch_size')!.default,
     microBatchSize: 4,
   });
-  assert.deepEqual(summarizeConfig(undefined).targets, ['q', 'v']);
+  assert.deepEqual(summarizeConfig(parsed('').config).targets, ['q', 'v']);
+});
+
+test('the host reads a config as the config library does: invalid values and sweep keys are not counted', () => {
+  const config = parsed('lora:\n  r: 0\n  alpha: 16\n');
+  assert.equal(summarizeConfig(config.config).r, keySpec('lora.r')!.default, 'r: 0 is refused, as the trainer refuses it');
+  // the sweep makes the runs of its valid entries: 2, not 2 x 3 for a key that does not exist
+  assert.equal(sweepVariantCount(parsed('sweep:\n  lora.r: [8, 16]\n  lora.bogus: [1, 2, 3]\n')), 2);
 });
 
 test('deviceKey and sweepVariantCount', () => {
@@ -31,9 +46,9 @@ test('deviceKey and sweepVariantCount', () => {
   assert.equal(deviceKey('cuda:3'), 'cuda:3');
   assert.equal(deviceKey(undefined), 'auto');
   assert.equal(deviceKey('auto'), 'auto');
-  assert.equal(sweepVariantCount(parseConfigText('lora:\n  r: 8\n')), 1);
-  assert.equal(sweepVariantCount(parseConfigText('sweep:\n  lora.r: [8, 16, 32]\n  lora.alpha: ["=2*lora.r"]\n  model.quantize: [none, bnb.nf4]\n')), 6);
-  assert.equal(parseConfigText('a: [1, 2'), undefined);
+  assert.equal(sweepVariantCount(parsed('lora:\n  r: 8\n')), 1);
+  assert.equal(sweepVariantCount(parsed('sweep:\n  lora.r: [8, 16, 32]\n  lora.alpha: ["=2*lora.r"]\n  model.quantize: [none, bnb.nf4]\n')), 6);
+  assert.equal(parseConfigText('a: [1, 2', FILE), undefined);
 });
 
 test('readConfigPlan and baseCheckpointOf read files', () => {

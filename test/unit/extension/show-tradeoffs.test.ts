@@ -20,7 +20,7 @@ function peaks(table: string): number[] {
   return table.split('\n').filter((l) => /^\| \d/.test(l)).map((l) => {
     const cell = l.split('|')[4].trim();
     const [value, unit] = cell.split(' ');
-    return Number(value) * ({ B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9 } as Record<string, number>)[unit];
+    return Number(value) * ({ B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 } as Record<string, number>)[unit];
   });
 }
 

@@ -18,6 +18,8 @@ test('the addon loads in a child Node process and reports at least one CPU core'
   if (report.simdPath === 'avx512') assert.ok(report.cpu.simd.avx512f && report.cpu.simd.fma);
   if (report.simdPath === 'avx2') assert.ok(report.cpu.simd.avx2 && report.cpu.simd.fma);
   if (report.cuda.devices.length === 0) assert.ok(report.cuda.unavailableReason, 'says why there is no CUDA device');
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(report.engineVersion, version, 'the engine reports the version of package.json, its one home');
 });
 
 test('`lora-lab doctor` prints the real device report', () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FileSystem } from '../../../language-server/src/config';
 import { analyzeConfig, codeActions, codeLenses, completions, diagnostics, hover } from '../../../language-server/src/service';
-import { seededRandom } from '../../../native/trainer/data/split';
+import { seededRandom } from '../../../language-server/src/lib/data/split';
 import { fixtureText } from './lsp-harness';
 
 

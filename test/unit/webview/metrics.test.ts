@@ -1,9 +1,9 @@
 // Dashboard data logic: metrics lines -> columns (replays dropped), val x on every axis, the
-// debiased EMA against TensorBoard's formula, min/max downsampling, series join, ETA, formatting.
+// debiased EMA against TensorBoard's formula, min/max downsampling, series join (the ETA and the formatters are tested in test/unit/lib).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MetricsLine } from '../../../native/trainer/protocol';
-import { debiasedEma, downsampleIndices, estimateEtaS, formatBytes, formatDuration, joinSeries, MetricsColumns } from '../../../webview/src/metrics';
+import { debiasedEma, downsampleIndices, joinSeries, MetricsColumns } from '../../../webview/src/metrics';
 
 const train = (step: number, loss: number): MetricsLine => ({ kind: 'train', step, epoch: 0, loss, lr: 1e-3 * step, grad_norm: 1, tokens: step * 64, tokens_per_s: 32, peak_bytes: 1 << 20, elapsed_s: step * 2 });
 
@@ -53,23 +53,4 @@ test('downsampleIndices keeps ends and spikes under the budget; short series unt
 test('joinSeries aligns two series on the union of x with nulls', () => {
   const joined = joinSeries([1, 2, 3], [[10, 20, 30]], [2, 4], [200, 400]);
   assert.deepEqual(joined, { x: [1, 2, 3, 4], a: [[10, 20, 30, null]], b: [null, 200, null, 400] });
-});
-
-test('estimateEtaS from the recent pace; null without data; 0 when done', () => {
-  assert.equal(estimateEtaS([], [], 10), null);
-  assert.equal(estimateEtaS([2], [4], 10), 16, 'one point: its own pace');
-  assert.equal(estimateEtaS([1, 2, 3, 4], [10, 11, 12, 13], 10), 6, 'the pace between points, not since 0');
-  assert.equal(estimateEtaS([10], [5], 10), 0);
-  // a slow start does not weigh on the ETA once the window has moved past it
-  const steps = Array.from({ length: 100 }, (_, i) => i + 1);
-  const elapsed = steps.map((s) => (s <= 10 ? s * 10 : 100 + (s - 10)));
-  assert.equal(estimateEtaS(steps, elapsed, 200, 50), 100);
-});
-
-test('formatting', () => {
-  assert.equal(formatDuration(3725), '1h 02m');
-  assert.equal(formatDuration(65), '1m 05s');
-  assert.equal(formatDuration(null), '—');
-  assert.equal(formatBytes(512), '512 B');
-  assert.equal(formatBytes(1.5 * 1024 ** 3), '1.5 GiB');
 });

@@ -1,7 +1,9 @@
 // The dashboard's uPlot charts: loss (raw faint, smoothed, val), learning rate, tokens/s and peak
 // memory against the device capacity; series data built from MetricsColumns, colours from the theme.
 import uPlot from 'uplot';
-import { debiasedEma, downsampleIndices, formatBytes, formatDuration, joinSeries, pick, type MetricsColumns, type XAxis } from '../metrics';
+import { formatBytes, formatDuration } from '../../../language-server/src/lib/format';
+import { debiasedEma, downsampleIndices, joinSeries, pick, type MetricsColumns } from '../metrics';
+import type { XAxis } from '../protocol';
 
 /** Points drawn per series at most (min/max downsampling keeps the spikes). */
 export const MAX_POINTS = 2000;

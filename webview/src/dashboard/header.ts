@@ -2,7 +2,7 @@
 // error of a failed run, the action buttons, and peak memory by category against the capacity.
 // Every text from the run (names, errors, paths) is set with textContent, never as HTML.
 import type { MemoryCategory } from '../../../native/trainer/protocol';
-import { formatBytes, formatDuration, formatLoss } from '../metrics';
+import { formatBytes, formatDuration, formatLoss } from '../../../language-server/src/lib/format';
 import type { DashboardAction, DashboardRun } from '../protocol';
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {

@@ -6,8 +6,8 @@ import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import 'uplot/dist/uPlot.min.css';
-import { MetricsColumns, type XAxis } from '../metrics';
-import { isHostToWebview, parseDashboardState, type DashboardRun, type DashboardState, type HostToWebview, type WebviewToHost } from '../protocol';
+import { MetricsColumns } from '../metrics';
+import { isHostToWebview, parseDashboardState, type DashboardRun, type XAxis, type DashboardState, type HostToWebview, type WebviewToHost } from '../protocol';
 import { Charts, type ChartOptions } from './charts';
 import { Header } from './header';
 

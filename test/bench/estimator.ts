@@ -1,11 +1,12 @@
-// Benchmark (a Node script, not part of the pure estimator): runs the measured configs on the engine and
-// prints predicted vs engine peak vs VmHWM-baseline per config. Run: npx tsx language-server/src/estimator/bench.ts [DIR] [--no-default]
+// Benchmark of the estimator against the engine (a Node script beside the other benchmarks, run by
+// `npm run bench`): runs the measured configs on the engine and prints predicted vs engine peak vs
+// VmHWM-baseline per config. Run: npx tsx test/bench/estimator.ts [DIR] [--no-default]
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { calibrateCommand } from '../../../native/trainer/commands/calibrate';
-import { errorTable, MEASURED_CASES, measureCases, timeTable } from '../../../test/unit/estimator/measure';
-import type { Calibration } from './time';
+import { calibrateCommand } from '../../native/trainer/commands/calibrate';
+import { errorTable, MEASURED_CASES, measureCases, timeTable } from '../unit/estimator/measure';
+import type { Calibration } from '../../language-server/src/estimator';
 
 /** lora-lab calibrate on one thread (the measured children's count), cached under DIR, not the user's cache. */
 async function calibrateOneThread(dir: string): Promise<Calibration | null> {

@@ -1,6 +1,6 @@
 // Prompt styles: how a record becomes prompt text. alpaca is Lit-GPT's exact Alpaca template (with
 // and without input); plain is the instruction (and input) alone; chat is the tokenizer's template.
-import type { PromptStyle } from '../../../language-server/src/config/types';
+import type { PromptStyle } from '../../config/types';
 import type { TextTokenizer } from './tokenizer';
 
 export interface PromptParts {

@@ -1,6 +1,6 @@
 // One record -> token ids and labels: prompt + response + EOS, mask_prompt masking exactly the prompt
 // tokens (checked to be a prefix of the joint encoding), truncation to max_seq_length.
-import type { PromptStyle } from '../../../language-server/src/config/types';
+import type { PromptStyle } from '../../config/types';
 import { renderPrompt, type PromptParts } from './prompts';
 import type { TextTokenizer } from './tokenizer';
 
