@@ -9,7 +9,7 @@ const LANGUAGE_SERVER_ONLY = {
   message: 'language-server imports nothing of ours outside language-server (the host, webviews and trainer import it, not the other way round).',
 };
 const PURE = {
-  regex: '^((node:)?(fs|fs/promises|child_process|worker_threads)|.*/lib/(data|data-facts|calibration-file)(/.*)?)$',
+  regex: '^((node:)?(fs|fs/promises|child_process|worker_threads)|.*/lib/(data|data-facts|calibration-file|run-folder/reader)(/.*)?)$',
   message: 'The config library and the estimator are pure (no file system): callers pass the files in (config/node-fs.ts is the one Node adapter).',
 };
 const NO_TRAINER_INTERNALS = {
@@ -58,7 +58,7 @@ export default tseslint.config(
           { regex: '(^|/)extension/', message: 'The webview runs in the browser sandbox and talks to the host only by the messages of webview/src/protocol.ts.' },
           NO_TRAINER_INTERNALS,
           PROTOCOL_TYPES_ONLY,
-          { regex: '(^|/)language-server/src/(lib/(data|data-facts|calibration-file)|config/node-fs|service|server|client)(/|$)', message: 'The webview may import the pure parts of language-server (lib/format, lib/eta, config, estimator), nothing that reads files.' },
+          { regex: '(^|/)language-server/src/(lib/(data|data-facts|calibration-file|run-folder/reader)|config/node-fs|service|server|client)(/|$)', message: 'The webview may import the pure parts of language-server (lib/format, lib/eta, config, estimator), nothing that reads files.' },
           { regex: '^node:', message: 'The webview runs in the browser: no Node modules.' },
         ],
       }],

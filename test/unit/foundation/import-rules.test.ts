@@ -28,6 +28,8 @@ const WRONG: Array<[file: string, code: string, why: RegExp]> = [
   ['language-server/src/estimator/new.ts', "import { readFileSync as x } from 'node:fs';", /pure/],
   ['language-server/src/config/new.ts', "import { readFileSync as x } from 'fs';", /pure/],
   ['language-server/src/estimator/new.ts', "import { computeDataFacts as x } from '../lib/data-facts';", /pure/],
+  ['language-server/src/config/new.ts', "import { scanRunFolder as x } from '../lib/run-folder/reader';", /pure/],
+  ['webview/src/new.ts', "import { readMetrics as x } from '../../language-server/src/lib/run-folder/reader';", /pure parts/],
   ['native/trainer/new.ts', "import { RunsStore as x } from '../../extension/src/runs-store';", /never extension\/ or webview\//],
 ];
 
