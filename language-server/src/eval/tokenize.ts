@@ -59,8 +59,12 @@ export function tokenizeRequest(request: RequestText, tokenizer: EvalTokenizer, 
   if (continuationIds.length > options.maxLength) {
     throw new Error(`the continuation ${JSON.stringify(request.continuation.slice(0, 40))} has ${continuationIds.length} tokens, more than the model's window of ${options.maxLength}`);
   }
-  // (context + continuation)[-(maxLength + 1):][:-1]: the last maxLength + 1 tokens stay.
-  const keep = Math.min(contextIds.length, options.maxLength + 1 - continuationIds.length);
-  const truncated = contextIds.length - keep;
-  return { context: truncated > 0 ? contextIds.slice(truncated) : contextIds, continuation: continuationIds, truncated };
+  return truncateRequest(contextIds, continuationIds, options.maxLength);
+}
+
+/** (context + continuation)[-(maxLength + 1):][:-1]: the last maxLength + 1 tokens stay (the continuation must fit). */
+export function truncateRequest(context: number[], continuation: number[], maxLength: number): TokenRequest {
+  const keep = Math.min(context.length, maxLength + 1 - continuation.length);
+  const truncated = context.length - keep;
+  return { context: truncated > 0 ? context.slice(truncated) : context, continuation, truncated };
 }
