@@ -65,6 +65,22 @@ test('an adapter changes the scores and bypasses the base-model cache', async ()
   assert.notDeepEqual(json.results, base.results);
 });
 
+test('eval RUN_FOLDER scores the run\'s final adapter into <run>/eval; eval CONFIG scores its base model', () => {
+  const config = join(process.cwd(), 'examples', 'lora-default.lora.yaml');
+  const trained = runCli(['train', config, '--max-steps', '2', '--set', `out_dir=${join(dir, 'runs')}`], { env });
+  assert.equal(trained.status, 0, trained.stderr);
+  const run = join(dir, 'runs', readdirSync(join(dir, 'runs')).find((n) => n.startsWith('lora-default-'))!);
+  const r = runCli(['eval', run, '--tasks', 'arithmetic_2ds', '--limit', '4', '--json'], { env });
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(r.stdout);
+  assert.equal(json.config.adapter, join(run, 'adapter'));
+  assert.deepEqual(json.throughput.cached_tasks, []);
+  assert.equal(readdirSync(join(run, 'eval')).filter((f) => /^results_.*\.json$/.test(f)).length, 1);
+  const base = runCli(['eval', config, '--tasks', 'arithmetic_2ds', '--limit', '4', '--out', join(dir, 'base')], { env });
+  assert.equal(base.status, 0, base.stderr);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'base', readdirSync(join(dir, 'base'))[0]), 'utf8')).config.adapter, null);
+});
+
 test('usage errors exit 2 and name the problem', () => {
   const cases: [string[], RegExp][] = [
     [['eval', '--checkpoint', model, '--tasks', 'truthfulqa_mc3'], /unknown task 'truthfulqa_mc3'; known tasks: truthfulqa_mc1/],
