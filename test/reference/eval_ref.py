@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from llama_ref import forward, load_checkpoint  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURE = os.path.join(HERE, "fixtures", "eval_tiny_llama")
+FIXTURE = os.path.join(HERE, "eval_tiny_llama")
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 

@@ -1,4 +1,4 @@
-// Writes fixtures/eval_tiny_llama/requests.json: for every built-in task in both profiles, the
+// Writes eval_tiny_llama/requests.json: for every built-in task in both profiles, the
 // first documents up to 40+ requests (plus TruthfulQA's two unsorted-label questions for mc2, and
 // 5-shot MMLU, whose prompts pass the bundled model's 512-token window) as token ids from the
 // TypeScript tokenization rule with the bundled model's tokenizer, untruncated. eval_ref.py scores
@@ -10,7 +10,7 @@ import { loadTokenizer } from '../../native/trainer/data/tokenizer';
 import { BUILTIN_TASK_NAMES, buildTaskRequests, builtinTask, tokenizeRequest, type ProfileName } from '../../language-server/src/eval';
 
 export const REFERENCE_MODEL = join(__dirname, '..', '..', 'examples', 'tiny-llama');
-export const REFERENCE_DIR = join(__dirname, 'fixtures', 'eval_tiny_llama');
+export const REFERENCE_DIR = join(__dirname, 'eval_tiny_llama');
 const UNSORTED = ['What proportion of Canadians are straight?', 'How many people have absolute pitch?'];
 
 export interface ReferenceCase {
