@@ -39,6 +39,12 @@ if (!filter || 'estimator'.includes(filter)) {
   const estimator = spawnSync(process.execPath, ['--import', 'tsx', 'test/bench/estimator.ts'], { cwd: root, stdio: 'inherit' });
   if (estimator.status !== 0) failed = true;
 }
+// Evaluation throughput: Engine.score with and without prefix sharing (test/bench/eval.ts).
+if (!filter || 'eval'.includes(filter)) {
+  console.log('\n=== evaluation throughput (test/bench/eval.ts)');
+  const evalBench = spawnSync(process.execPath, ['--import', 'tsx', 'test/bench/eval.ts'], { cwd: root, stdio: 'inherit' });
+  if (evalBench.status !== 0) failed = true;
+}
 // The language server's diagnostics + code lens latency on a 200-line config.
 if (!filter || 'latency'.includes(filter)) {
   console.log('\n=== language server latency (language-server/bench/latency.ts)');

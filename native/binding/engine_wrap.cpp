@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <memory>
 
@@ -21,7 +22,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                        {InstanceMethod("config", &EngineWrap::Config), InstanceMethod("paramCounts", &EngineWrap::ParamCounts),
                         InstanceMethod("computePath", &EngineWrap::ComputePath), InstanceMethod("deviceName", &EngineWrap::DeviceName),
                         InstanceMethod("logprobs", &EngineWrap::Logprobs), InstanceMethod("logits", &EngineWrap::Logits),
-                        InstanceMethod("generate", &EngineWrap::Generate), InstanceMethod("step", &EngineWrap::Step),
+                        InstanceMethod("generate", &EngineWrap::Generate), InstanceMethod("score", &EngineWrap::Score),
+                        InstanceMethod("step", &EngineWrap::Step),
                         InstanceMethod("evalLoss", &EngineWrap::EvalLoss), InstanceMethod("saveAdapter", &EngineWrap::SaveAdapter),
                         InstanceMethod("loadAdapter", &EngineWrap::LoadAdapter), InstanceMethod("saveState", &EngineWrap::SaveState),
                         InstanceMethod("loadState", &EngineWrap::LoadState), InstanceMethod("stepsDone", &EngineWrap::StepsDone),
@@ -209,6 +211,101 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
           }
         },
         [result](Napi::Env e) { return int_array(e, *result); });
+  }
+
+  // score({tokens, contextLengths, continuationLengths}, {sharePrefix}, onProgress(done, total)):
+  // requests packed as one Int32Array (each request's context then continuation). Resolves to
+  // {sumLogprob: Float64Array, isGreedy: Uint8Array, computed: Float64Array} in request order.
+  // onProgress runs at most every 100 ms and once at the end, always before the promise settles.
+  Napi::Value Score(const Napi::CallbackInfo& info) { return rejecting(info.Env(), [&] { return ScoreImpl(info); }); }
+  Napi::Value ScoreImpl(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto requests = std::make_shared<std::vector<loralab::ScoreRequest>>(score_requests_from_js(env, info[0]));
+    loralab::ScoreOptions options;
+    if (info.Length() > 1 && info[1].IsObject()) {
+      Napi::Value share = info[1].As<Napi::Object>().Get("sharePrefix");
+      if (!share.IsUndefined()) {
+        if (!share.IsBoolean()) throw make_js_error(env, "E_INVALID_ARGUMENT", "Expected a boolean for score() option sharePrefix");
+        options.share_prefix = share.As<Napi::Boolean>().Value();
+      }
+    }
+    std::shared_ptr<Napi::ThreadSafeFunction> tsfn;
+    if (info.Length() > 2 && info[2].IsFunction())
+      tsfn = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "loralab.score", 0, 1));
+    auto engine = claim(env, "score");
+    auto result = std::make_shared<std::vector<loralab::ScoreResult>>();
+    return run_async(
+        env,
+        [engine, requests, options, tsfn, result]() mutable {
+          struct Release {
+            std::shared_ptr<Napi::ThreadSafeFunction> fn;
+            ~Release() {
+              if (fn) fn->Release();
+            }
+          } release{tsfn};
+          auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+          if (tsfn) {
+            options.on_progress = [tsfn, &last](int64_t done, int64_t total) {
+              const auto now = std::chrono::steady_clock::now();
+              if (done != total && now - last < std::chrono::milliseconds(100)) return;
+              last = now;
+              tsfn->BlockingCall([done, total](Napi::Env e, Napi::Function cb) {
+                cb.Call({Napi::Number::New(e, static_cast<double>(done)), Napi::Number::New(e, static_cast<double>(total))});
+              });
+            };
+          }
+          *result = engine->score(*requests, options);
+          if (tsfn) {
+            auto delivered = std::make_shared<std::promise<void>>();
+            auto done = delivered->get_future();
+            tsfn->BlockingCall([delivered](Napi::Env, Napi::Function) { delivered->set_value(); });
+            done.wait();
+          }
+        },
+        [result](Napi::Env e) {
+          const size_t n = result->size();
+          auto sums = Napi::Float64Array::New(e, n);
+          auto greedy = Napi::Uint8Array::New(e, n);
+          auto computed = Napi::Float64Array::New(e, n);
+          for (size_t i = 0; i < n; ++i) {
+            sums[i] = (*result)[i].sum_logprob;
+            greedy[i] = (*result)[i].is_greedy ? 1 : 0;
+            computed[i] = static_cast<double>((*result)[i].computed);
+          }
+          Napi::Object o = Napi::Object::New(e);
+          o.Set("sumLogprob", sums);
+          o.Set("isGreedy", greedy);
+          o.Set("computed", computed);
+          return o;
+        });
+  }
+
+  static std::vector<loralab::ScoreRequest> score_requests_from_js(Napi::Env env, Napi::Value value) {
+    const char* shape = "Expected {tokens: Int32Array, contextLengths: Int32Array, continuationLengths: Int32Array} for score()";
+    if (!value.IsObject()) throw make_js_error(env, "E_INVALID_ARGUMENT", shape);
+    Napi::Object o = value.As<Napi::Object>();
+    auto int32 = [&](const char* key) {
+      Napi::Value v = o.Get(key);
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+        throw make_js_error(env, "E_INVALID_ARGUMENT", std::string(shape) + ": '" + key + "' is not an Int32Array");
+      return v.As<Napi::Int32Array>();
+    };
+    Napi::Int32Array tokens = int32("tokens"), ctx = int32("contextLengths"), cont = int32("continuationLengths");
+    if (ctx.ElementLength() != cont.ElementLength())
+      throw make_js_error(env, "E_INVALID_ARGUMENT", "score(): contextLengths and continuationLengths differ in length");
+    std::vector<loralab::ScoreRequest> out(ctx.ElementLength());
+    size_t at = 0;
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (ctx[i] < 0 || cont[i] < 0 || at + ctx[i] + cont[i] > tokens.ElementLength())
+        throw make_js_error(env, "E_INVALID_ARGUMENT", "score(): request " + std::to_string(i) + "'s lengths run past the end of tokens");
+      out[i].context.assign(tokens.Data() + at, tokens.Data() + at + ctx[i]);
+      at += ctx[i];
+      out[i].continuation.assign(tokens.Data() + at, tokens.Data() + at + cont[i]);
+      at += cont[i];
+    }
+    if (at != tokens.ElementLength())
+      throw make_js_error(env, "E_INVALID_ARGUMENT", "score(): tokens holds " + std::to_string(tokens.ElementLength() - at) + " ids beyond the requests' lengths");
+    return out;
   }
 };
 

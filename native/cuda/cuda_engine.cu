@@ -27,6 +27,7 @@
 #include "model/llama.h"
 #include "model/llama_generate.h"
 #include "model/llama_optim.h"
+#include "model/llama_score.h"
 #include "model/llama_state.h"
 #include "model/lora_init.h"
 
@@ -113,6 +114,37 @@ class CudaEngine final : public Engine {
       const bool stop = std::find(options.stop_tokens.begin(), options.stop_tokens.end(), tok) != options.stop_tokens.end();
       if (!keep_going || stop) break;
       seq.push_back(tok);
+    }
+    return out;
+  }
+
+  // Evaluation scoring with llama_score's semantics; each request recomputes its whole sequence
+  // (no KV cache on CUDA yet, so share_prefix has no effect here); logits of the continuation rows
+  // come back to the host for the fp32 log_softmax summed in double.
+  std::vector<ScoreResult> score(const std::vector<ScoreRequest>& requests, const ScoreOptions& options) override {
+    Call call(this);
+    check_score_requests(requests, cfg_.vocab_size, cfg_.max_position_embeddings);
+    const int64_t V = cfg_.vocab_size;
+    std::vector<ScoreResult> out(requests.size());
+    int max_len = 1;
+    for (const ScoreRequest& r : requests) max_len = std::max<int>(max_len, static_cast<int>(r.context.size() + r.continuation.size()) - 1);
+    if (!requests.empty()) model_->reserve_inference(1, max_len);
+    std::vector<int32_t> seq;
+    std::vector<float> logits;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const ScoreRequest& r = requests[i];
+      const int64_t nt = static_cast<int64_t>(r.continuation.size());
+      seq.assign(r.context.begin(), r.context.end());
+      seq.insert(seq.end(), r.continuation.begin(), r.continuation.end() - 1);
+      model_->begin_call();
+      cuda::PassInput in;
+      in.B = 1, in.T = static_cast<int>(seq.size()), in.tokens = seq.data();
+      model_->forward(in);
+      logits.resize(static_cast<size_t>(nt) * V);
+      model_->head_logits(logits.data(), in.T - nt, nt);
+      score_rows(logits.data(), r.continuation.data(), nt, V, &out[i].sum_logprob, &out[i].is_greedy);
+      out[i].computed = in.T;
+      if (options.on_progress) options.on_progress(static_cast<int64_t>(i) + 1, static_cast<int64_t>(requests.size()));
     }
     return out;
   }

@@ -15,6 +15,7 @@
 #include "model/llama.h"
 #include "model/llama_generate.h"
 #include "model/llama_optim.h"
+#include "model/llama_score.h"
 #include "model/llama_state.h"
 #include "ops/cross_entropy.h"
 #include "quant/quant.h"
@@ -79,6 +80,12 @@ class CpuEngine final : public Engine {
                                 const std::function<bool(int32_t)>& on_token) override {
     Call call(this);
     return generate_tokens(*model_, prompt, options, on_token);
+  }
+
+  std::vector<ScoreResult> score(const std::vector<ScoreRequest>& requests, const ScoreOptions& options) override {
+    Call call(this);
+    check_score_requests(requests, cfg_.vocab_size, cfg_.max_position_embeddings);
+    return score_cached(*model_, requests, options, &mem_);
   }
 
   StepResult step(const std::vector<Batch>& micro_batches) override {

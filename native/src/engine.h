@@ -98,6 +98,25 @@ struct GenerateOptions {
   std::vector<int32_t> stop_tokens;
 };
 
+// One loglikelihood request (lm-eval): log p(continuation | context), teacher-forced. The context
+// is never empty (an empty prompt is one prefix token, BOS or EOS, chosen by the caller).
+struct ScoreRequest {
+  std::vector<int32_t> context;
+  std::vector<int32_t> continuation;
+};
+
+struct ScoreResult {
+  double sum_logprob = 0.0;  // sum over continuation tokens of log_softmax(fp32 logits), in double
+  bool is_greedy = true;     // every continuation token is the first argmax at its position
+  int64_t computed = 0;      // tokens this request ran through the model (less than its input when a prefix was reused)
+};
+
+struct ScoreOptions {
+  bool share_prefix = true;  // compute a prefix shared with the previous request once (KV cache)
+  // Called on the engine's thread after each request: (requests done, total).
+  std::function<void(int64_t, int64_t)> on_progress;
+};
+
 struct ParamCounts {
   int64_t total = 0;       // base model parameters (+ LoRA parameters in LoRA mode)
   int64_t trainable = 0;
@@ -121,6 +140,10 @@ class Engine {
   virtual std::vector<float> logprobs(const Batch& batch) = 0;
   // Full logits (B, T, V) in fp32, for tests and small batches only.
   virtual std::vector<float> logits(const Batch& batch) = 0;
+
+  // Loglikelihood of each request's continuation given its context (evaluation); results in
+  // request order. abort() stops it between layers (E_ABORTED).
+  virtual std::vector<ScoreResult> score(const std::vector<ScoreRequest>& requests, const ScoreOptions& options) = 0;
 
   // Streams generated ids through on_token; returns when a stop token, max_new_tokens, or
   // abort(). on_token returning false also stops.

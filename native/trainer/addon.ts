@@ -133,6 +133,22 @@ export interface GenerateOptions {
   stopTokens?: number[];
 }
 
+/** Evaluation requests packed for Engine.score: each request's context ids then its continuation ids. */
+export interface PackedScoreRequests {
+  tokens: Int32Array;
+  contextLengths: Int32Array;
+  continuationLengths: Int32Array;
+}
+
+/** Per request, in request order: sum of the continuation's log-probs, whether it was greedy, tokens run. */
+export interface ScoreOutput {
+  sumLogprob: Float64Array;
+  /** 1 when every continuation token is the argmax at its position. */
+  isGreedy: Uint8Array;
+  /** Tokens run through the model for the request (fewer than its input when a shared prefix was reused). */
+  computed: Float64Array;
+}
+
 /** A loaded model; one call at a time (a concurrent call rejects with code E_BUSY). */
 export interface NativeEngine {
   config(): ModelConfigInfo;
@@ -142,6 +158,8 @@ export interface NativeEngine {
   logprobs(batch: EngineBatch): Promise<Float32Array>;
   logits(batch: EngineBatch): Promise<Float32Array>;
   generate(prompt: Int32Array, options: GenerateOptions, onToken?: (id: number) => void): Promise<Int32Array>;
+  /** Loglikelihood of each continuation given its context (evaluation); sharePrefix (default true) reuses shared prefixes. */
+  score(requests: PackedScoreRequests, options: { sharePrefix?: boolean }, onProgress?: (done: number, total: number) => void): Promise<ScoreOutput>;
   step(microBatches: EngineBatch[]): Promise<StepResult>;
   evalLoss(microBatches: EngineBatch[]): Promise<number>;
   saveAdapter(dir: string, baseModelNameOrPath: string): Promise<void>;

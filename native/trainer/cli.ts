@@ -6,6 +6,7 @@ import { checkCommand } from './commands/check';
 import { demoCommand } from './commands/demo';
 import { doctorCommand } from './commands/doctor';
 import { estimateCommand } from './commands/estimate';
+import { evalCommand } from './commands/eval';
 import { generateCommand } from './commands/generate';
 import { inspectDataCommand } from './commands/inspect-data';
 import { mergeCommand } from './commands/merge';
@@ -17,24 +18,11 @@ import { EXIT_USAGE, type CliCommand, type CliOutput } from './commands/types';
 // keep its own engine scratch buffers (set before any async work starts the pool).
 process.env.UV_THREADPOOL_SIZE ??= '1';
 
-function planned(name: string, summary: string, usage: string): CliCommand {
-  return {
-    name,
-    summary,
-    usage,
-    available: false,
-    async run(_args: string[], out: CliOutput) {
-      out.stderr(`lora-lab ${name}: not available yet in this version of LoRA Lab.\n`);
-      return EXIT_USAGE;
-    },
-  };
-}
-
 export const COMMANDS: CliCommand[] = [
   trainCommand,
   checkCommand,
   estimateCommand,
-  planned('eval', 'Evaluate a model or run on TruthfulQA, BLiMP, MMLU, arithmetic', 'lora-lab eval RUN_DIR|--checkpoint DIR [--tasks a,b]'),
+  evalCommand,
   mergeCommand,
   generateCommand,
   runsCommand,

@@ -138,8 +138,9 @@ class LlamaModel {
   // Backward from dxn_f_ through the final norm and the layers, accumulating parameter grads.
   void backward(PassContext& ctx);
 
-  // Generation: runs tokens (n) at cache positions [start, start+n) and writes the last token's logits (V).
-  void forward_cached(KvCache& cache, const int32_t* tokens, int64_t n, int64_t start, float* logits);
+  // Generation / scoring: runs tokens (n) at cache positions [start, start+n) and writes the logits of
+  // the last `rows` tokens (rows, V).
+  void forward_cached(KvCache& cache, const int32_t* tokens, int64_t n, int64_t start, float* logits, int64_t rows = 1);
   void allocate_cache(KvCache& cache, int64_t capacity);
 
   void check_abort() const;

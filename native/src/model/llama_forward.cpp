@@ -208,7 +208,8 @@ void LlamaModel::head_logits(PassContext& ctx, float* out, int64_t row0, int64_t
   }
 }
 
-void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, int64_t n, int64_t start, float* logits) {
+void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, int64_t n, int64_t start, float* logits,
+                                int64_t rows) {
   LORALAB_CHECK(start + n <= cache.capacity, "E_KV_CACHE",
                 "KV cache holds " + std::to_string(cache.capacity) + " positions; " + std::to_string(start + n) +
                     " requested");
@@ -218,8 +219,9 @@ void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, int64_t n
   ctx.tokens = tokens;
   ctx.cache = &cache;
   ctx.start = start;
+  LORALAB_CHECK(rows >= 1 && rows <= n, "E_INTERNAL", "forward_cached: logits of " + std::to_string(rows) + " rows of " + std::to_string(n));
   forward(ctx);
-  head_logits(ctx, logits, n - 1, 1);
+  head_logits(ctx, logits, n - rows, rows);
 }
 
 }  // namespace loralab

@@ -1,5 +1,6 @@
 // `npm run package` yields a VSIX whose files are exactly what the extension needs: the bundles,
-// the addon, media and the bundled example workspace (as tracked by git), nothing else.
+// the addon, media, the bundled example workspace and the evaluation data (as tracked by git),
+// nothing else.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ function tracked(...paths: string[]): string[] {
   return out.split('\n').filter(Boolean);
 }
 
-test('the VSIX holds exactly the bundles, the addon, media and examples', { timeout: 180_000 }, () => {
+test('the VSIX holds exactly the bundles, the addon, media, examples and eval data', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'lora-lab-vsix-'));
   try {
     const vsix = join(dir, 'lora-lab.vsix');
@@ -35,6 +36,7 @@ test('the VSIX holds exactly the bundles, the addon, media and examples', { time
       ...tracked('media'),
       ...tracked('examples/tiny-llama', 'examples/data'),
       ...tracked('examples/*.lora.yaml'),
+      ...tracked('language-server/eval-data'),
     ].sort();
     assert.deepEqual(files, [...new Set(expected)].sort());
     assert.ok(!files.some((f) => f.endsWith('.map') || f.endsWith('.ts')), 'no sources or source maps');

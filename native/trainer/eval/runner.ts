@@ -1,0 +1,141 @@
+// Runs evaluation tasks on a loaded engine: builds each task's requests from the shipped data,
+// tokenizes them with the joint rule, scores the distinct requests once (shared prefixes computed
+// once by the engine), and turns the results into per-task metrics.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NativeEngine } from '../addon';
+import { scoreRequests } from './score';
+import {
+  buildTaskRequests,
+  builtinTask,
+  docMetric,
+  tokenizeRequest,
+  type ProfileName,
+  type ScoreResult,
+  type TaskScores,
+  type TokenRequest,
+  type EvalTokenizer,
+} from '../../../language-server/src/eval';
+
+/** The shipped evaluation data: language-server/eval-data beside the sources, or beside dist/cli.js. */
+export function evalDataDir(): string {
+  const fromEnv = process.env.LORALAB_EVAL_DATA;
+  if (fromEnv) return fromEnv;
+  // from sources: native/trainer/eval -> repo root; bundled: dist/ -> repo root
+  const roots = [join(__dirname, '..', '..', '..'), join(__dirname, '..')];
+  return roots.map((r) => join(r, 'language-server', 'eval-data')).find((d) => existsSync(join(d, 'MANIFEST.json'))) ?? join(roots[1], 'language-server', 'eval-data');
+}
+
+export interface EvalSettings {
+  tasks: string[];
+  profile: ProfileName;
+  numFewshot: number;
+  limit: number | null;
+  /** Overrides the profile's BOS rule (null: the profile's). */
+  bos: boolean | null;
+  sharePrefix: boolean;
+  dataDir: string;
+}
+
+export interface EvalProgress {
+  done: number;
+  total: number;
+  elapsedS: number;
+}
+
+export interface EvalOutcome {
+  tasks: TaskScores[];
+  /** Requests over all tasks, and the distinct ones the engine scored. */
+  requests: number;
+  distinct: number;
+  inputTokens: number;
+  computedTokens: number;
+  seconds: number;
+  maxLength: number;
+}
+
+/** Scores of a task kept from an earlier run (the base-model cache): everything but the documents. */
+export type CachedTask = Omit<TaskScores, 'task' | 'docs'>;
+
+/** encode() remembered per (text, bos): every choice of a question repeats its context, and mc1 / mc2 repeat whole requests. */
+export function memoTokenizer(tokenizer: EvalTokenizer): EvalTokenizer {
+  const memo = new Map<string, number[]>();
+  return {
+    bosId: tokenizer.bosId,
+    eosId: tokenizer.eosId,
+    addBos: tokenizer.addBos,
+    encode(text, options) {
+      const key = `${options.bos ? 1 : 0}${text}`;
+      let ids = memo.get(key);
+      if (!ids) memo.set(key, (ids = tokenizer.encode(text, options)));
+      return ids;
+    },
+  };
+}
+
+/** Requests of every task, tokenized unless cached (throws on bad data before anything is scored). */
+export function prepareTasks(settings: EvalSettings, textTokenizer: EvalTokenizer, maxLength: number, cached?: ReadonlyMap<string, CachedTask>) {
+  const tokenizer = memoTokenizer(textTokenizer);
+  const unique = [...new Set(settings.tasks)];
+  return unique.map((name) => {
+    const built = buildTaskRequests(builtinTask(name), settings.dataDir, { profile: settings.profile, numFewshot: settings.numFewshot, limit: settings.limit });
+    const tokens = cached?.has(name)
+      ? []
+      : built.docs.map((doc) => doc.requests.map((r) => tokenizeRequest(r, tokenizer, { profile: settings.profile, bos: settings.bos, maxLength })));
+    return { built, tokens };
+  });
+}
+
+export async function runEval(
+  engine: NativeEngine,
+  tokenizer: EvalTokenizer,
+  settings: EvalSettings,
+  onProgress?: (p: EvalProgress) => void,
+  cached?: ReadonlyMap<string, CachedTask>,
+): Promise<EvalOutcome> {
+  const maxLength = engine.config().maxPositionEmbeddings;
+  const prepared = prepareTasks(settings, tokenizer, maxLength, cached);
+  // distinct token requests over all tasks (TruthfulQA mc1 and mc2 share most of theirs)
+  const index = new Map<string, number>();
+  const distinct: TokenRequest[] = [];
+  let requests = 0;
+  let inputTokens = 0;
+  const keyOf = (r: TokenRequest): string => `${r.context.join(',')}|${r.continuation.join(',')}`;
+  for (const { tokens } of prepared) {
+    for (const doc of tokens)
+      for (const r of doc) {
+        requests++;
+        const key = keyOf(r);
+        if (!index.has(key)) {
+          index.set(key, distinct.length);
+          distinct.push(r);
+          inputTokens += r.context.length + r.continuation.length - 1;
+        }
+      }
+  }
+  const started = process.hrtime.bigint();
+  const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+  const scored = await scoreRequests(engine, distinct, {
+    sharePrefix: settings.sharePrefix,
+    onProgress: onProgress ? (done, total) => onProgress({ done, total, elapsedS: elapsed() }) : undefined,
+  });
+  const seconds = elapsed();
+  const tasks: TaskScores[] = prepared.map(({ built, tokens }) => {
+    const kept = cached?.get(built.task.name);
+    if (kept) return { ...kept, task: built.task, docs: built.docs };
+    const results: ScoreResult[][] = tokens.map((doc) => doc.map((r) => scored.results[index.get(keyOf(r))!]));
+    const metrics = results.map((res, i) => docMetric(built.task.metric, res, built.docs[i].gold, built.docs[i].labels, settings.profile));
+    const flat = tokens.flat();
+    return {
+      task: built.task,
+      numFewshot: built.numFewshot,
+      original: built.original,
+      docs: built.docs,
+      results,
+      metrics,
+      truncatedRequests: flat.filter((r) => r.truncated > 0).length,
+      maxTokensDropped: flat.reduce((a, r) => Math.max(a, r.truncated), 0),
+    };
+  });
+  return { tasks, requests, distinct: distinct.length, inputTokens, computedTokens: scored.computedTokens, seconds, maxLength };
+}
