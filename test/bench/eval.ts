@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAddon, type NativeEngine } from '../../native/trainer/addon';
-import { loadTokenizer } from '../../native/trainer/data/tokenizer';
+import { configWith, engineOptions } from '../../native/trainer/run/engine-options';
+import { loadTokenizer } from '../../language-server/src/lib/data/tokenizer';
 import { evalDataDir, prepareTasks } from '../../native/trainer/eval/runner';
 import { scoreRequests } from '../../native/trainer/eval/score';
 import type { TokenRequest } from '../../language-server/src/eval';
@@ -49,7 +50,7 @@ async function measure(model: string, engine: NativeEngine, workload: string, re
 async function main(): Promise<void> {
   const addon = loadAddon();
   console.log(`eval throughput, ${threads} threads, ${addon.deviceReport().cpu.model}; ${new Date().toISOString()}`);
-  const tiny = await addon.loadEngine(tinyModel, { precision: '32-true', method: 'full', training: false, threads });
+  const tiny = await addon.loadEngine(tinyModel, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true', 'train.method': 'full' }), 1, false, undefined, threads));
   try {
     const window = tiny.config().maxPositionEmbeddings;
     await measure('tiny-llama 0.9M', tiny, 'truthfulqa_mc1+mc2', requestsOf(['truthfulqa_mc1', 'truthfulqa_mc2'], null, window));
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'lora-lab-bench-eval-'));
     try {
       const smol = makeTinyCheckpoint(join(dir, 'smollm'), { vocabSize: 49152, hiddenSize: 576, intermediateSize: 1536, numLayers: 30, numHeads: 9, numKvHeads: 3, tied: true, dtype: 'BF16' });
-      const engine = await addon.loadEngine(smol, { precision: 'bf16-true', method: 'full', training: false, threads });
+      const engine = await addon.loadEngine(smol, engineOptions(configWith({ device: 'cpu', 'model.precision': 'bf16-true', 'train.method': 'full' }), 1, false, undefined, threads));
       try {
         await measure('SmolLM-135M shape', engine, 'truthfulqa_mc1, 4 questions', requestsOf(['truthfulqa_mc1'], 4, engine.config().maxPositionEmbeddings));
       } finally {

@@ -6,7 +6,7 @@
 // Run: node --import tsx test/reference/make_eval_requests.ts
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTokenizer } from '../../native/trainer/data/tokenizer';
+import { loadTokenizer } from '../../language-server/src/lib/data/tokenizer';
 import { BUILTIN_TASK_NAMES, buildTaskRequests, builtinTask, tokenizeRequest, type ProfileName } from '../../language-server/src/eval';
 
 export const REFERENCE_MODEL = join(__dirname, '..', '..', 'examples', 'tiny-llama');

@@ -5,12 +5,12 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadAddon, type EngineOptions } from '../addon';
-import { loadTokenizer } from '../data/tokenizer';
+import { loadTokenizer } from '../../../language-server/src/lib/data/tokenizer';
 import { baseCacheKey, defaultEvalCacheDir, readCached, writeCached } from '../eval/cache';
 import { progressLine, summaryTable } from '../eval/report';
 import { evalDataDir, runEval, type CachedTask, type EvalSettings } from '../eval/runner';
 import { writeFileAtomic } from '../run/atomic';
-import { engineOptions, threadCount } from '../run/engine-options';
+import { configWith, engineOptions } from '../run/engine-options';
 import { numberOption, takeOptions, UsageError } from './args';
 import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 import { loadConfigFile } from '../../../language-server/src/config/node-fs';
@@ -34,7 +34,7 @@ function inferenceOptions(base: EngineOptions): EngineOptions {
 }
 
 function resolveTarget(positional: string[], values: Record<string, string>): Target {
-  const plain: EngineOptions = { precision: '32-true', method: 'full', training: false, threads: threadCount() };
+  const plain = engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true', 'train.method': 'full' }), 1, false);
   if (values['--checkpoint']) {
     if (positional.length) throw new UsageError(`give either --checkpoint or CONFIG / RUN_FOLDER, not both ('${positional[0]}')`);
     const checkpoint = resolve(values['--checkpoint']);

@@ -1,6 +1,7 @@
 // Engine.score through the N-API binding: packed requests in, per-request sum_logprob / is_greedy
 // out in request order, equal to the logprobs() path; prefix sharing computes fewer tokens; progress
 // arrives before the promise settles; bad packing is a typed error.
+import { configWith, engineOptions } from '../../../native/trainer/run/engine-options';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,7 @@ async function viaLogprobs(engine: NativeEngine, context: number[], continuation
 }
 
 test('score equals the logprobs path per request, with and without prefix sharing', async () => {
-  const engine = await loadAddon().loadEngine(checkpoint, { precision: '32-true', method: 'lora', training: false, threads: 1 });
+  const engine = await loadAddon().loadEngine(checkpoint, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true' }), 1, false, undefined, 1));
   try {
     const packed = packScoreRequests(requests);
     const shared = await engine.score(packed, { sharePrefix: true });
@@ -50,7 +51,7 @@ test('score equals the logprobs path per request, with and without prefix sharin
 });
 
 test('progress reaches (total, total) before the promise settles; abort rejects with E_ABORTED', async () => {
-  const engine = await loadAddon().loadEngine(checkpoint, { precision: '32-true', method: 'lora', training: false, threads: 1 });
+  const engine = await loadAddon().loadEngine(checkpoint, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true' }), 1, false, undefined, 1));
   try {
     const seen: [number, number][] = [];
     await engine.score(packScoreRequests(requests), {}, (done, total) => seen.push([done, total]));
@@ -70,7 +71,7 @@ test('progress reaches (total, total) before the promise settles; abort rejects 
 });
 
 test('bad requests: empty context, ids outside the vocabulary, inconsistent packing', async () => {
-  const engine = await loadAddon().loadEngine(checkpoint, { precision: '32-true', method: 'lora', training: false, threads: 1 });
+  const engine = await loadAddon().loadEngine(checkpoint, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true' }), 1, false, undefined, 1));
   try {
     await assert.rejects(engine.score(packScoreRequests([{ context: [], continuation: [1] }]), {}), (e: NativeError) => e.code === 'E_BATCH' && /request 0 has no context/.test(e.message));
     await assert.rejects(engine.score(packScoreRequests([{ context: [1], continuation: [64] }]), {}), (e: NativeError) => e.code === 'E_BATCH' && /token id 64 is outside the vocabulary/.test(e.message));

@@ -1,6 +1,7 @@
 // `lora-lab eval` end to end on the bundled tiny model: the summary table, progress on stderr,
 // results_<time>.json and samples files, the base-model cache (second run reads it, an adapter run
 // does not), --json, usage errors, and a tampered data file (exit 1, nothing written).
+import { configWith, engineOptions } from '../../../native/trainer/run/engine-options';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,7 +52,7 @@ test('eval writes the results file, samples and a table; the second run reads th
 });
 
 test('an adapter changes the scores and bypasses the base-model cache', async () => {
-  const engine = await loadAddon().loadEngine(model, { precision: '32-true', method: 'lora', training: true, threads: 1, learningRate: 0.05, warmupSteps: 0, loraR: 4, loraAlpha: 8 });
+  const engine = await loadAddon().loadEngine(model, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true', 'train.learning_rate': 0.05, 'train.warmup_steps': 0, 'lora.r': 4, 'lora.alpha': 8 }), 2, true, undefined, 1));
   const tokens = Int32Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 2048);
   for (let s = 0; s < 3; s++) await engine.step([{ rows: 1, seqLen: 32, tokens, targets: tokens.map((t) => (t * 7) % 2048) }]);
   await engine.saveAdapter(join(dir, 'adapter'), model);

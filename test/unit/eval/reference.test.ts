@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { configWith, engineOptions } from '../../../native/trainer/run/engine-options';
 import { loadAddon } from '../../../native/trainer/addon';
 import { scoreRequests } from '../../../native/trainer/eval/score';
 import { docMetric, truncateRequest, type MetricKind, type ProfileName } from '../../../language-server/src/eval';
@@ -33,7 +34,7 @@ test('the TypeScript tokenization still gives the ids the goldens were computed 
 });
 
 test('engine score == PyTorch reference: sum_logprob 1e-4 relative, is_greedy and acc exact, both profiles', { timeout: 300_000 }, async () => {
-  const engine = await loadAddon().loadEngine(REFERENCE_MODEL, { precision: '32-true', method: 'full', training: false, threads: 2 });
+  const engine = await loadAddon().loadEngine(REFERENCE_MODEL, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true', 'train.method': 'full' }), 1, false, undefined, 2));
   try {
     const maxLength = engine.config().maxPositionEmbeddings;
     let worst = 0;
