@@ -100,7 +100,7 @@ export async function inspectDataset(config: LoraLabConfig, configPath: string, 
     }
     if (cacheDir && examples.length) writeTokenizedCache(cacheDir, cacheKey, examples);
   }
-  progress('tokenizing', records.length, records.length);
+  if (records.length === 0 || records.length % every !== 0 || examples === cached) progress('tokenizing', records.length, records.length);
   const split = splitTrainValidation(examples.length, config.data.val_split_fraction, config.data.seed);
   const validation = new Set(split.validation.map((i) => examples[i].id));
   const stats = dataStats(examples);
