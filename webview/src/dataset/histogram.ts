@@ -9,6 +9,8 @@ function themeColor(name: string, fallback: string): string {
 }
 
 const HEIGHT = 240;
+/** Tick steps of both axes: token lengths and example counts are whole numbers. */
+const WHOLE_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 1e4, 2e4, 2.5e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7];
 
 export class LengthHistogram {
   private plot: uPlot | undefined;
@@ -35,7 +37,7 @@ export class LengthHistogram {
     const grid = themeColor('--vscode-editorWidget-border', '#454545');
     const bar = themeColor('--vscode-charts-blue', '#3794ff');
     const limit = themeColor('--vscode-charts-red', '#f14c4c');
-    const axis = (label: string, size?: number): uPlot.Axis => ({ stroke: foreground, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, label, ...(size ? { size } : {}) });
+    const axis = (label: string, size?: number): uPlot.Axis => ({ stroke: foreground, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, label, incrs: WHOLE_STEPS, ...(size ? { size } : {}) });
     const bars = uPlot.paths.bars!({ size: [0.9, Infinity], align: 0 });
     const drawLimit = (u: uPlot) => {
       const x = Math.round(u.valToPos(view.maxSeqLength, 'x', true));

@@ -50,7 +50,7 @@ const chartHost = el('div', 'histogram');
 const rejected = el('section', 'rejected');
 const warnings = el('details', 'warnings');
 const browser = el('section', 'samples');
-content.append(summary, shares, chartHost, rejected, browser, warnings);
+content.append(summary, rejected, shares, chartHost, browser, warnings);
 app.append(header, progress, errorBox, content);
 const histogram = new LengthHistogram(chartHost);
 
