@@ -1,9 +1,10 @@
 // The dataset panel's pure views: histogram bars and range (the max_seq_length line inside), the
-// summary numbers, a sample's masking view, and the rejected-row list.
+// summary numbers, a sample's masking view, the rejected-row list, and the panel's message guards.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DatasetReport, DatasetSample } from '../../../native/trainer/protocol';
 import { histogramView, rejectedRows, sampleCounts, sampleTokens, summaryNumbers } from '../../../webview/src/dataset/view-model';
+import { isDatasetHostMessage, isDatasetWebviewMessage, parseDatasetState } from '../../../webview/src/protocol';
 
 const bins = [
   { from: 41, to: 46, count: 108 },
@@ -80,4 +81,18 @@ test('summary numbers carry the exact values (data-value) of counts, truncation 
   assert.equal(byKey.get('truncated')?.label, 'truncated at 64');
   assert.equal(byKey.get('prompt-share')?.label, 'prompt tokens (masked)');
   assert.ok(Math.abs((byKey.get('response-share')?.value ?? 0) - 0.112) < 1e-9);
+});
+
+test('dataset protocol: the host accepts only well-formed page messages; the saved state falls back to sample 0', () => {
+  assert.ok(isDatasetWebviewMessage({ type: 'ready' }));
+  assert.ok(isDatasetWebviewMessage({ type: 'refresh' }));
+  assert.ok(isDatasetWebviewMessage({ type: 'open-location', file: '/ws/d.jsonl', line: 4 }));
+  assert.ok(!isDatasetWebviewMessage({ type: 'open-location', file: '/ws/d.jsonl', line: 0 }), 'lines are 1-based');
+  assert.ok(!isDatasetWebviewMessage({ type: 'open-location', file: 3, line: 4 }));
+  assert.ok(!isDatasetWebviewMessage({ type: 'action', action: 'stop' }), 'a dashboard message is not a dataset message');
+  assert.ok(isDatasetHostMessage({ type: 'dataset-progress', configPath: '/c', phase: 'tokenizing', done: 1, total: 2 }));
+  assert.ok(!isDatasetHostMessage({ type: 'dataset-report', report: {} }), 'a report without stats');
+  assert.deepEqual(parseDatasetState({ configPath: '/ws/c.lora.yaml', sample: -1 }), { configPath: '/ws/c.lora.yaml', sample: 0 });
+  assert.deepEqual(parseDatasetState({ configPath: '/ws/c.lora.yaml', sample: 3 }), { configPath: '/ws/c.lora.yaml', sample: 3 });
+  assert.equal(parseDatasetState({ sample: 3 }), undefined);
 });
