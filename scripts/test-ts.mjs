@@ -1,4 +1,4 @@
-// Runs the TypeScript unit tests with node:test (through tsx): every test/unit/**/*.test.ts,
+// Runs the TypeScript unit tests with node:test (through tsx): every test/unit/**/*.test.ts and test/reliability/**/*.test.ts,
 // or only the files/folders given as arguments. Prints node's own summary lines.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -17,7 +17,7 @@ function collect(path, out) {
   return out;
 }
 const targets = process.argv.slice(2);
-const files = (targets.length ? targets : ['test/unit']).flatMap((t) => collect(join(root, t), []));
+const files = (targets.length ? targets : ['test/unit', 'test/reliability']).flatMap((t) => collect(join(root, t), []));
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);

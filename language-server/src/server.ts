@@ -3,8 +3,8 @@
 import { fileURLToPath } from 'node:url';
 import { CodeActionKind, ProposedFeatures, TextDocumentSyncKind, TextDocuments, createConnection, type Connection } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { FileSystem } from './config';
-import { nodeFileSystem } from './config/node-fs';
+import type { FileSystem, WorkspaceContext } from './config';
+import { modelCacheFolders, nodeFileSystem } from './config/node-fs';
 import { newestCalibration } from './lib/calibration-file';
 import { DataFactsCache } from './lib/data-facts';
 import { CachedFileSystem, analyzeConfig, codeActions, codeLenses, completions, diagnostics, hover, type ConfigAnalysis } from './service';
@@ -24,9 +24,11 @@ function documentPath(uri: string): { path: string; onDisk: boolean } {
 /** Documents whose last analysis took longer than this (large sweeps) get their diagnostics debounced. */
 export const SLOW_ANALYSIS_MS = 50;
 export const DEBOUNCE_MS = 200;
+/** An analysis that passes this budget reports "config too large to analyse" instead of blocking the editor. */
+export const ANALYSIS_BUDGET_MS = 2000;
 
 /** Serves the language features on `connection` until it closes. `fileSystem` is node:fs unless a test passes another. */
-export function startServer(connection: Connection, fileSystem: FileSystem = nodeFileSystem): void {
+export function startServer(connection: Connection, fileSystem: FileSystem = nodeFileSystem, analysisBudgetMs = ANALYSIS_BUDGET_MS): void {
   const documents = new TextDocuments(TextDocument);
   const fs = new CachedFileSystem(fileSystem);
   const analyses = new Map<string, { version: number; analysis: ConfigAnalysis }>();
@@ -39,13 +41,15 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
   const refreshLenses = (): void => {
     if (codeLensRefresh) void connection.sendRequest('workspace/codeLens/refresh');
   };
+  /** Paths outside these folders are reported (set from the initialize request). */
+  let workspace: WorkspaceContext = { folders: [], cacheFolders: modelCacheFolders() };
 
   const analysisOf = (document: TextDocument): ConfigAnalysis => {
     const cached = analyses.get(document.uri);
     if (cached && cached.version === document.version) return cached.analysis;
     const { path, onDisk } = documentPath(document.uri);
     const started = performance.now();
-    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined);
+    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined, { budgetMs: analysisBudgetMs, workspace: onDisk ? workspace : undefined });
     analysisCost.set(document.uri, performance.now() - started);
     analyses.set(document.uri, { version: document.version, analysis });
     return analysis;
@@ -80,6 +84,8 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
 
   connection.onInitialize((params) => {
     codeLensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+    const roots = params.workspaceFolders?.map((folder) => folder.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    workspace = { ...workspace, folders: roots.filter((uri) => uri.startsWith('file:')).map((uri) => documentPath(uri).path) };
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,

@@ -22,6 +22,7 @@
 #include "bench_util.h"
 #include "dtype.h"
 #include "ops/matmul.h"
+#include "simd_path.h"
 #include "threadpool.h"
 
 using namespace loralab;
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 0;
   const std::string which = argc > 2 ? argv[2] : "all";
   ThreadPool pool(threads);
-  const std::string path = gemm_path();
+  const std::string path = simd_path_name(simd_path());
   std::printf("gemm path %s, %d threads\n", path.c_str(), pool.threads());
   double peak_wall = 0, peak_cpu = 0, peak1_wall = 0, peak1_cpu = 0;
   if (path != "scalar") {

@@ -21,6 +21,7 @@
 #include "bench_util.h"
 #include "../tests/tiny_model.h"
 #include "engine.h"
+#include "../tests/test_options.h"
 #include "io/files.h"
 
 using namespace loralab;
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
     if (at != std::string::npos) cfg.replace(at, key.size(), "\"max_position_embeddings\": 2048");
     write_text_file_atomic(dir + "/config.json", cfg);
   }
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.threads = threads;
   o.precision = dtype == "fp32" ? Precision::FP32True : Precision::BF16True;
   o.gradient_checkpointing = ckpt;

@@ -13,6 +13,7 @@
 #include "bench_util.h"
 #include "../tests/tiny_model.h"
 #include "engine.h"
+#include "../tests/test_options.h"
 #include "io/files.h"
 #include "quant/quant.h"
 
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
   const std::pair<const char*, Quantize> rows[] = {
       {"none", Quantize::None}, {"nf4", Quantize::NF4}, {"nf4-dq", Quantize::NF4DQ}, {"fp4", Quantize::FP4}};
   for (const auto& [name, q] : rows) {
-    EngineOptions o;
+    EngineOptions o = test_engine_options();
     o.threads = threads;
     o.precision = Precision::BF16True;
     o.quantize = q;

@@ -11,8 +11,10 @@
 #include "bench_util.h"
 #include "../tests/tiny_model.h"
 #include "engine.h"
+#include "../tests/test_options.h"
 #include "io/files.h"
 #include "ops/matmul.h"
+#include "simd_path.h"
 #include "threadpool.h"
 
 using namespace loralab;
@@ -32,14 +34,14 @@ int main(int argc, char** argv) {
     for (int r = 0; r < reps; ++r) matmul_nt(&pool, C.data(), A.data(), w, M, N, K, false);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), cpu = cpu_seconds() - c0;
     std::printf("gemm %s %s (%lldx%lldx%lld): %.1f GFLOP/s wall with %d threads, %.1f GFLOP/s per CPU-second\n",
-                gemm_path().c_str(), bf ? "bf16" : "f32", (long long)M, (long long)N, (long long)K,
+                simd_path_name(simd_path()), bf ? "bf16" : "f32", (long long)M, (long long)N, (long long)K,
                 2.0 * M * N * K * reps / s / 1e9, pool.threads(), 2.0 * M * N * K * reps / cpu / 1e9);
   }
   tiny::Spec spec;
   spec.vocab = 2048, spec.hidden = 256, spec.intermediate = 688, spec.layers = 4, spec.heads = 8, spec.kv_heads = 4;
   const std::string dir = tiny::write_model(tiny::make_temp_dir("bench"), spec);
   for (Method m : {Method::LoRA, Method::Full}) {
-    EngineOptions o;
+    EngineOptions o = test_engine_options();
     o.method = m;
     o.threads = threads;
     o.precision = Precision::BF16True;

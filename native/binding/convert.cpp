@@ -1,10 +1,12 @@
-// JS <-> engine struct conversions for the N-API binding (see convert.h). Type errors name the
-// field: "Expected number for learningRate but received string".
+// JS <-> engine struct conversions for the N-API binding (see convert.h). Type errors (JS TypeError,
+// code E_INVALID_ARGUMENT) name the field: "Expected number for learningRate but received string";
+// every field of the engine options is required ("... but received undefined").
 #include "convert.h"
 
 #include <string>
 
 #include "error.h"
+#include "js_error.h"
 
 namespace loralab_binding {
 
@@ -22,7 +24,36 @@ std::string js_type(const Napi::Value& v) {
 }
 
 [[noreturn]] void type_error(const std::string& expected, const std::string& field, const Napi::Value& got) {
-  LORALAB_THROW("E_INVALID_ARGUMENT", "Expected " + expected + " for " + field + " but received " + js_type(got));
+  throw make_js_type_error(got.Env(), "E_INVALID_ARGUMENT", "Expected " + expected + " for " + field + " but received " + js_type(got));
+}
+
+// A field of loadEngine()'s options: every one is required (EngineOptions has no defaults; the
+// trainer builds them from the config schema with engineOptions()), so a missing one is a TypeError.
+Napi::Value required(const Napi::Object& obj, const std::string& field, const char* key, const char* expected) {
+  Napi::Value v = obj.Get(key);
+  if (v.IsUndefined() || v.IsNull())
+    throw make_js_type_error(obj.Env(), "E_INVALID_ARGUMENT",
+                             "Expected " + std::string(expected) + " for " + field + " but received " + js_type(v) +
+                                 ": every engine option is required (build them with engineOptions())");
+  return v;
+}
+
+double need_number(const Napi::Object& obj, const char* key, const std::string& prefix = "") {
+  Napi::Value v = required(obj, prefix + key, key, "number");
+  if (!v.IsNumber()) type_error("number", prefix + key, v);
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+bool need_bool(const Napi::Object& obj, const char* key, const std::string& prefix = "") {
+  Napi::Value v = required(obj, prefix + key, key, "boolean");
+  if (!v.IsBoolean()) type_error("boolean", prefix + key, v);
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::string need_string(const Napi::Object& obj, const char* key) {
+  Napi::Value v = required(obj, key, key, "string");
+  if (!v.IsString()) type_error("string", key, v);
+  return v.As<Napi::String>().Utf8Value();
 }
 
 double get_number(const Napi::Object& obj, const char* key, double fallback) {
@@ -32,25 +63,9 @@ double get_number(const Napi::Object& obj, const char* key, double fallback) {
   return v.As<Napi::Number>().DoubleValue();
 }
 
-bool get_bool(const Napi::Object& obj, const char* key, bool fallback) {
-  Napi::Value v = obj.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsBoolean()) type_error("boolean", key, v);
-  return v.As<Napi::Boolean>().Value();
-}
-
-std::string get_string(const Napi::Object& obj, const char* key, const std::string& fallback) {
-  Napi::Value v = obj.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsString()) type_error("string", key, v);
-  return v.As<Napi::String>().Utf8Value();
-}
-
 template <typename Enum>
-Enum get_enum(const Napi::Object& obj, const char* key, Enum fallback,
-              std::initializer_list<std::pair<const char*, Enum>> choices) {
-  Napi::Value v = obj.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
+Enum need_enum(const Napi::Object& obj, const char* key, std::initializer_list<std::pair<const char*, Enum>> choices) {
+  Napi::Value v = required(obj, key, key, "string");
   if (!v.IsString()) type_error("string", key, v);
   std::string s = v.As<Napi::String>().Utf8Value();
   std::string names;
@@ -89,47 +104,44 @@ std::vector<int32_t> get_int32s(const Napi::Object& obj, const char* key, size_t
 loralab::EngineOptions options_from_js(const Napi::Object& o) {
   using namespace loralab;
   EngineOptions opt;
-  opt.precision = get_enum(o, "precision", opt.precision,
-                           {{"bf16-true", Precision::BF16True}, {"bf16-mixed", Precision::BF16Mixed},
-                            {"16-true", Precision::FP16True}, {"32-true", Precision::FP32True}});
-  opt.quantize = get_enum(o, "quantize", opt.quantize,
-                          {{"none", Quantize::None}, {"bnb.nf4", Quantize::NF4}, {"bnb.nf4-dq", Quantize::NF4DQ},
-                           {"bnb.fp4", Quantize::FP4}, {"bnb.fp4-dq", Quantize::FP4DQ}});
-  opt.method = get_enum(o, "method", opt.method, {{"lora", Method::LoRA}, {"full", Method::Full}});
-  Napi::Value targets = o.Get("targets");
-  if (targets.IsObject()) {
-    auto t = targets.As<Napi::Object>();
-    opt.targets.query = get_bool(t, "query", opt.targets.query);
-    opt.targets.key = get_bool(t, "key", opt.targets.key);
-    opt.targets.value = get_bool(t, "value", opt.targets.value);
-    opt.targets.projection = get_bool(t, "projection", opt.targets.projection);
-    opt.targets.mlp = get_bool(t, "mlp", opt.targets.mlp);
-    opt.targets.head = get_bool(t, "head", opt.targets.head);
-  } else if (!targets.IsUndefined()) {
-    type_error("object", "targets", targets);
-  }
-  opt.lora_r = static_cast<int>(get_number(o, "loraR", opt.lora_r));
-  opt.lora_alpha = static_cast<float>(get_number(o, "loraAlpha", opt.lora_alpha));
-  opt.lora_dropout = static_cast<float>(get_number(o, "loraDropout", opt.lora_dropout));
-  opt.rslora = get_bool(o, "rslora", opt.rslora);
-  opt.optimizer = get_enum(o, "optimizer", opt.optimizer, {{"adamw", OptimizerKind::AdamW}, {"sgd", OptimizerKind::SGD}});
-  opt.learning_rate = static_cast<float>(get_number(o, "learningRate", opt.learning_rate));
-  opt.weight_decay = static_cast<float>(get_number(o, "weightDecay", opt.weight_decay));
-  opt.beta1 = static_cast<float>(get_number(o, "beta1", opt.beta1));
-  opt.beta2 = static_cast<float>(get_number(o, "beta2", opt.beta2));
-  opt.eps = static_cast<float>(get_number(o, "eps", opt.eps));
-  opt.momentum = static_cast<float>(get_number(o, "momentum", opt.momentum));
-  opt.lr_schedule = get_enum(o, "lrSchedule", opt.lr_schedule,
-                             {{"cosine", LrSchedule::Cosine}, {"constant", LrSchedule::Constant}, {"linear", LrSchedule::Linear}});
-  opt.warmup_steps = static_cast<int>(get_number(o, "warmupSteps", opt.warmup_steps));
-  opt.total_steps = static_cast<int>(get_number(o, "totalSteps", opt.total_steps));
-  opt.min_lr = static_cast<float>(get_number(o, "minLr", opt.min_lr));
-  opt.grad_clip = static_cast<float>(get_number(o, "gradClip", opt.grad_clip));
-  opt.gradient_checkpointing = get_bool(o, "gradientCheckpointing", opt.gradient_checkpointing);
-  opt.seed = static_cast<uint64_t>(get_number(o, "seed", static_cast<double>(opt.seed)));
-  opt.threads = static_cast<int>(get_number(o, "threads", opt.threads));
-  opt.device = get_string(o, "device", opt.device);
-  opt.training = get_bool(o, "training", opt.training);
+  opt.precision = need_enum<Precision>(o, "precision",
+                                       {{"bf16-true", Precision::BF16True}, {"bf16-mixed", Precision::BF16Mixed},
+                                        {"16-true", Precision::FP16True}, {"32-true", Precision::FP32True}});
+  opt.quantize = need_enum<Quantize>(o, "quantize",
+                                     {{"none", Quantize::None}, {"bnb.nf4", Quantize::NF4}, {"bnb.nf4-dq", Quantize::NF4DQ},
+                                      {"bnb.fp4", Quantize::FP4}, {"bnb.fp4-dq", Quantize::FP4DQ}});
+  opt.method = need_enum<Method>(o, "method", {{"lora", Method::LoRA}, {"full", Method::Full}});
+  Napi::Value targets = required(o, "targets", "targets", "object");
+  if (!targets.IsObject() || targets.IsArray()) type_error("object", "targets", targets);
+  const auto t = targets.As<Napi::Object>();
+  opt.targets.query = need_bool(t, "query", "targets.");
+  opt.targets.key = need_bool(t, "key", "targets.");
+  opt.targets.value = need_bool(t, "value", "targets.");
+  opt.targets.projection = need_bool(t, "projection", "targets.");
+  opt.targets.mlp = need_bool(t, "mlp", "targets.");
+  opt.targets.head = need_bool(t, "head", "targets.");
+  opt.lora_r = static_cast<int>(need_number(o, "loraR"));
+  opt.lora_alpha = static_cast<float>(need_number(o, "loraAlpha"));
+  opt.lora_dropout = static_cast<float>(need_number(o, "loraDropout"));
+  opt.rslora = need_bool(o, "rslora");
+  opt.optimizer = need_enum<OptimizerKind>(o, "optimizer", {{"adamw", OptimizerKind::AdamW}, {"sgd", OptimizerKind::SGD}});
+  opt.learning_rate = static_cast<float>(need_number(o, "learningRate"));
+  opt.weight_decay = static_cast<float>(need_number(o, "weightDecay"));
+  opt.beta1 = static_cast<float>(need_number(o, "beta1"));
+  opt.beta2 = static_cast<float>(need_number(o, "beta2"));
+  opt.eps = static_cast<float>(need_number(o, "eps"));
+  opt.momentum = static_cast<float>(need_number(o, "momentum"));
+  opt.lr_schedule = need_enum<LrSchedule>(o, "lrSchedule", {{"cosine", LrSchedule::Cosine}, {"constant", LrSchedule::Constant},
+                                                            {"linear", LrSchedule::Linear}});
+  opt.warmup_steps = static_cast<int>(need_number(o, "warmupSteps"));
+  opt.total_steps = static_cast<int>(need_number(o, "totalSteps"));
+  opt.min_lr = static_cast<float>(need_number(o, "minLr"));
+  opt.grad_clip = static_cast<float>(need_number(o, "gradClip"));
+  opt.gradient_checkpointing = need_bool(o, "gradientCheckpointing");
+  opt.seed = static_cast<uint64_t>(need_number(o, "seed"));
+  opt.threads = static_cast<int>(need_number(o, "threads"));
+  opt.device = need_string(o, "device");
+  opt.training = need_bool(o, "training");
   return opt;
 }
 

@@ -218,9 +218,11 @@ Napi::Value LoadEngineImpl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw make_js_error(env, "E_INVALID_ARGUMENT", "Expected a model folder path for loadEngine()");
   std::string folder = info[0].As<Napi::String>().Utf8Value();
+  if (!info[1].IsObject() || info[1].IsArray())
+    throw make_js_type_error(env, "E_INVALID_ARGUMENT", "Expected an options object for loadEngine(folder, options) (build it with engineOptions())");
   loralab::EngineOptions options;
   try {
-    if (info.Length() > 1 && info[1].IsObject()) options = options_from_js(info[1].As<Napi::Object>());
+    options = options_from_js(info[1].As<Napi::Object>());
   } catch (const loralab::Error& e) {
     throw make_js_error(env, e);
   }

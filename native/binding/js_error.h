@@ -14,6 +14,13 @@ inline Napi::Error make_js_error(Napi::Env env, const std::string& code, const s
   return err;
 }
 
+// A JS TypeError with a `code`: a missing or wrongly typed argument field.
+inline Napi::Error make_js_type_error(Napi::Env env, const std::string& code, const std::string& message) {
+  Napi::Error err = Napi::TypeError::New(env, message);
+  err.Set("code", Napi::String::New(env, code));
+  return err;
+}
+
 inline Napi::Error make_js_error(Napi::Env env, const loralab::Error& e) {
   return make_js_error(env, e.code(), e.what(), e.where());
 }

@@ -1,5 +1,5 @@
 // The CUDA Engine: the Engine facade over LlamaCuda (llama_cuda.h) with the CPU engine's training
-// semantics: PEFT LoRA init from the same seed, gradient accumulation over micro-batches (dloss =
+// semantics: PEFT LoRA init from the same seed (the CPU's own code, model/lora_init.h, uploaded), gradient accumulation over micro-batches (dloss =
 // 1 / target tokens of the global batch), the global grad norm reduced on the device and read back
 // once per step with the loss, clipping, the LR schedule and AdamW / SGD with the CPU's hyper-
 // parameter structs; PEFT adapters and training state in the CPU engine's file formats (a CPU state
@@ -28,46 +28,11 @@
 #include "model/llama_generate.h"
 #include "model/llama_optim.h"
 #include "model/llama_state.h"
-#include "rng.h"
+#include "model/lora_init.h"
 
 namespace loralab {
 
 namespace {
-
-
-// PEFT init as LlamaModel::init_lora (llama_weights.cpp) computes it: A ~ U(-1/sqrt(in), 1/sqrt(in))
-// from the counter-based RNG keyed by (seed, layer+1, module, index), B = 0; head first, then the
-// layers in module order (the CPU's parameter order, so grad-norm sums run in the same order).
-PeftAdapter init_adapter(const ModelConfig& cfg, const PeftAdapterConfig& lcfg, uint64_t seed) {
-  LORALAB_CHECK(lcfg.r > 0, "E_CONFIG_INVALID", "lora.r must be positive (got " + std::to_string(lcfg.r) + ")");
-  LORALAB_CHECK(lcfg.lora_dropout >= 0 && lcfg.lora_dropout < 1, "E_CONFIG_INVALID",
-                "lora.dropout must be in [0, 1) (got " + std::to_string(lcfg.lora_dropout) + ")");
-  PeftAdapter a;
-  a.config = lcfg;
-  const int64_t R = lcfg.r;
-  for (int l = -1; l < cfg.num_layers; ++l)
-    for (int mi = 0; mi < static_cast<int>(PeftModule::Count); ++mi) {
-      const auto m = static_cast<PeftModule>(mi);
-      if ((m == PeftModule::Head) != (l == -1) || !lcfg.targets(m)) continue;
-      PeftLoraPair p;
-      p.module = m, p.layer = l;
-      peft_module_shape(cfg, m, &p.out_features, &p.in_features);
-      LORALAB_CHECK(R <= p.in_features && R <= p.out_features, "E_CONFIG_INVALID",
-                    "lora.r " + std::to_string(R) + " is larger than " + peft_module_name(m) + " (" +
-                        std::to_string(p.out_features) + " x " + std::to_string(p.in_features) + ")");
-      p.A.resize(static_cast<size_t>(R * p.in_features));
-      p.B.assign(static_cast<size_t>(p.out_features * R), 0.0f);
-      const double bound = 1.0 / std::sqrt(static_cast<double>(p.in_features));
-      for (size_t i = 0; i < p.A.size(); ++i) {
-        const uint64_t h = rng_hash(seed, kRngLoraInit, static_cast<uint64_t>(l + 1), static_cast<uint64_t>(mi),
-                                    static_cast<uint64_t>(i));
-        p.A[i] = static_cast<float>((2.0 * rng_uniform01_f64(h) - 1.0) * bound);
-      }
-      a.pairs.push_back(std::move(p));
-    }
-  return a;
-}
-
 
 class CudaEngine final : public Engine {
  public:
@@ -83,7 +48,7 @@ class CudaEngine final : public Engine {
     mo.seed = opt_.seed, mo.abort = &abort_, mo.checkpointing = opt_.gradient_checkpointing;
     model_ = std::make_unique<cuda::LlamaCuda>(folder, &mem_, device, mo);
     cfg_ = model_->config();  // head_dim resolved
-    if (opt_.method == Method::LoRA) model_->install_adapter(init_adapter(cfg_, lora_config_from_options(opt_), opt_.seed));
+    if (opt_.method == Method::LoRA) model_->install_adapter(init_peft_adapter(cfg_, lora_config_from_options(opt_), opt_.seed));
   }
 
   const ModelConfig& config() const override { return cfg_; }
@@ -224,7 +189,7 @@ class CudaEngine final : public Engine {
     LORALAB_CHECK(opt_.method == Method::LoRA, "E_METHOD", "load_adapter(): the engine is in full finetuning");
     PeftAdapter src = load_peft_adapter(dir);
     check_adapter_fits(src, cfg_);
-    PeftAdapter dst = init_adapter(cfg_, src.config, opt_.seed);
+    PeftAdapter dst = init_peft_adapter(cfg_, src.config, opt_.seed);
     for (const PeftLoraPair& s : src.pairs) {
       auto it = std::find_if(dst.pairs.begin(), dst.pairs.end(),
                              [&](const PeftLoraPair& d) { return d.module == s.module && d.layer == s.layer; });

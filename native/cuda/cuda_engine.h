@@ -1,4 +1,4 @@
-// Factory of the CUDA Engine (cuda_engine.cu), for engine.cpp's Engine::load when the core is
+// Factory of the CUDA Engine (cuda_engine.cu), for Engine::load (src/engine_dispatch.cpp) when
 // built with CUDA (LORALAB_WITH_CUDA). Plain C++.
 #pragma once
 #include <memory>

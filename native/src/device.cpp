@@ -1,6 +1,7 @@
 // CPU detection for the device report: cpuid feature bits (with OS support for the AVX state),
 // /proc/cpuinfo for the model name, the affinity mask for cores, /proc/meminfo for memory.
 #include "device.h"
+#include "simd_path.h"
 
 #include <sched.h>
 
@@ -106,13 +107,7 @@ DeviceReport device_report() {
   DeviceReport report;
   report.cpu = detect_cpu();
   report.cuda = detect_cuda();
-  const auto& c = report.cpu;
-  if (c.avx512f && c.avx512bw && c.avx512vl && c.avx512dq && c.fma)
-    report.simd_path = "avx512";
-  else if (c.avx2 && c.fma && c.f16c)
-    report.simd_path = "avx2";
-  else
-    report.simd_path = "scalar";
+  report.simd_path = simd_path_name(simd_path());  // the path the kernels use, LORALAB_SIMD included
   return report;
 }
 

@@ -2,16 +2,12 @@
 // logits / logprobs / generate / step / eval with one thread pool and one memory tracker. With
 // model.quantize (QLoRA) the block linears are NF4/FP4 codes (see LlamaModel::make_linear).
 // Calls are serialised (a concurrent call is refused with E_BUSY); abort() stops the call in flight.
-// Engine::load sends device "cuda" / "cuda:N" to the CUDA engine (cuda/cuda_engine.cu) when built with CUDA.
+// Engine::load (engine_dispatch.cpp, above this file and the CUDA engine) creates it for device cpu.
 #include <memory>
 #include <string>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
+#include "cpu_engine.h"
 #include "device.h"
-#include "engine.h"
 #include "engine_checks.h"
 #include "error.h"
 #include "io/safetensors.h"
@@ -22,10 +18,8 @@
 #include "model/llama_state.h"
 #include "ops/cross_entropy.h"
 #include "quant/quant.h"
+#include "simd_path.h"
 #include "threadpool.h"
-#if defined(LORALAB_WITH_CUDA)
-#include "cuda_engine.h"
-#endif
 
 namespace loralab {
 
@@ -51,8 +45,9 @@ class CpuEngine final : public Engine {
   std::string compute_path() const override {
     QuantType type;
     bool dq = false;
-    if (!quant_scheme(opt_.quantize, &type, &dq)) return "cpu-" + gemm_path();
-    return "cpu-" + gemm_path() + "+" + quant_type_name(type) + "-" + quant_kernel_path();
+    const std::string path = simd_path_name(simd_path());  // the GEMMs' and the 4-bit kernels' path
+    if (!quant_scheme(opt_.quantize, &type, &dq)) return "cpu-" + path;
+    return "cpu-" + path + "+" + quant_type_name(type) + "-" + path;
   }
   std::string device_name() const override { return device_name_; }
   int steps_done() const override { return steps_; }
@@ -213,39 +208,10 @@ class CpuEngine final : public Engine {
   int steps_ = 0;
 };
 
-// options.device: "", "cpu" or "auto" (the C++ facade maps auto to the CPU; the trainer resolves
-// auto from the device report) -> -1; "cuda" -> 0; "cuda:N" -> N. Anything else: E_DEVICE_INVALID.
-int cuda_device_index(const std::string& device) {
-  if (device.empty() || device == "cpu" || device == "auto") return -1;
-  if (device == "cuda") return 0;
-  const std::string digits = device.compare(0, 5, "cuda:") == 0 ? device.substr(5) : std::string();
-  const bool number = !digits.empty() && digits.size() <= 4 &&
-                      digits.find_first_not_of("0123456789") == std::string::npos;
-  LORALAB_CHECK(number, "E_DEVICE_INVALID",
-                "device '" + device + "' is not a device name: use cpu, auto, cuda or cuda:N (N the GPU index, e.g. cuda:0)");
-  return std::stoi(digits);
-}
-
 }  // namespace
 
-std::unique_ptr<Engine> Engine::load(const std::string& folder, const EngineOptions& options) {
-#if defined(__GLIBC__)
-  // Pin glibc's mmap threshold: otherwise it grows after the loader frees its large temporaries,
-  // later large buffers come from the heap, and the process high-water mark drifts above what the
-  // engine (and the estimator) account for.
-  static const bool pinned = mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1;
-  (void)pinned;
-#endif
-  const int cuda_index = cuda_device_index(options.device);
-  if (cuda_index < 0) return std::make_unique<CpuEngine>(folder, options);
-#if defined(LORALAB_WITH_CUDA)
-  return make_cuda_engine(folder, options, cuda_index);
-#else
-  LORALAB_THROW("E_NO_CUDA", "device '" + options.device +
-                                 "': this build of the engine has no CUDA support (it was compiled without nvcc / "
-                                 "LORALAB_CUDA=OFF); use device: cpu, or rebuild the native engine on a machine with "
-                                 "the CUDA toolkit");
-#endif
+std::unique_ptr<Engine> make_cpu_engine(const std::string& folder, const EngineOptions& options) {
+  return std::make_unique<CpuEngine>(folder, options);
 }
 
 }  // namespace loralab

@@ -38,33 +38,38 @@ enum class OptimizerKind { AdamW, SGD };
 enum class LrSchedule { Cosine, Constant, Linear };
 
 struct LoraTargets {
-  bool query = true, key = false, value = true, projection = false, mlp = false, head = false;
+  bool query = false, key = false, value = false, projection = false, mlp = false, head = false;
 };
 
+// What a loaded engine computes and how it trains. No field has a default here: the config schema
+// (language-server/src/config/schema.ts) is the one source of defaults, the trainer maps a config
+// onto these (native/trainer/run/engine-options.ts), the N-API binding requires every field, and the
+// native tests start from tests/test_options.h. Fields start zeroed (the first enum value, 0, false,
+// ""); Engine::load refuses those that are invalid that way (lora_r, lora_alpha, learning_rate, ...).
 struct EngineOptions {
-  Precision precision = Precision::BF16True;
-  Quantize quantize = Quantize::None;
-  Method method = Method::LoRA;
+  Precision precision{};
+  Quantize quantize{};
+  Method method{};
   LoraTargets targets;
-  int lora_r = 8;
-  float lora_alpha = 16.0f;
+  int lora_r = 0;
+  float lora_alpha = 0.0f;
   float lora_dropout = 0.0f;
   bool rslora = false;                       // scale alpha/sqrt(r) instead of alpha/r
-  OptimizerKind optimizer = OptimizerKind::AdamW;
-  float learning_rate = 3e-4f;
-  float weight_decay = 0.01f;
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
-  float momentum = 0.9f;                     // sgd
-  LrSchedule lr_schedule = LrSchedule::Cosine;
-  int warmup_steps = 100;
-  int total_steps = 1000;                    // for the schedule
+  OptimizerKind optimizer{};
+  float learning_rate = 0.0f;
+  float weight_decay = 0.0f;
+  float beta1 = 0.0f, beta2 = 0.0f, eps = 0.0f;
+  float momentum = 0.0f;                     // sgd
+  LrSchedule lr_schedule{};
+  int warmup_steps = 0;
+  int total_steps = 0;                       // for the schedule
   float min_lr = 0.0f;
-  float grad_clip = 1.0f;                    // <= 0 disables
+  float grad_clip = 0.0f;                    // <= 0 disables
   bool gradient_checkpointing = false;
-  uint64_t seed = 1337;                      // LoRA init and dropout
+  uint64_t seed = 0;                         // LoRA init and dropout
   int threads = 0;                           // 0 = all usable cores
-  std::string device = "cpu";                // "cpu" | "cuda" | "cuda:N"
-  bool training = true;                      // false: inference only (no optimizer state)
+  std::string device;                        // "cpu" | "cuda" | "cuda:N" ("" = cpu)
+  bool training = false;                     // false: inference only (no optimizer state)
 };
 
 // Right-padded token rows. Targets use -100 for "no loss" (masked prompt, padding).

@@ -15,7 +15,22 @@ void check_common_options(const EngineOptions& opt) {
     const LoraTargets& t = opt.targets;
     LORALAB_CHECK(t.query || t.key || t.value || t.projection || t.mlp || t.head, "E_CONFIG_INVALID",
                   "lora: every target (query, key, value, projection, mlp, head) is false; nothing to train");
+    LORALAB_CHECK(opt.lora_r > 0, "E_CONFIG_INVALID", "lora.r must be positive (got " + std::to_string(opt.lora_r) + ")");
+    LORALAB_CHECK(opt.lora_alpha > 0, "E_CONFIG_INVALID",
+                  "lora.alpha must be positive (got " + std::to_string(opt.lora_alpha) + ")");
   }
+  LORALAB_CHECK(opt.threads >= 0, "E_CONFIG_INVALID", "threads must be >= 0 (0 = every usable core), got " + std::to_string(opt.threads));
+  if (!opt.training) return;
+  // EngineOptions has no defaults (engine.h): a caller that left these unset gets an error, not a value.
+  LORALAB_CHECK(opt.learning_rate > 0, "E_CONFIG_INVALID",
+                "train.learning_rate must be positive (got " + std::to_string(opt.learning_rate) + ")");
+  LORALAB_CHECK(opt.total_steps > 0 && opt.warmup_steps >= 0, "E_CONFIG_INVALID",
+                "the schedule needs total steps > 0 and train.warmup_steps >= 0 (got " + std::to_string(opt.total_steps) +
+                    " and " + std::to_string(opt.warmup_steps) + ")");
+  if (opt.optimizer == OptimizerKind::AdamW)
+    LORALAB_CHECK(opt.beta1 >= 0 && opt.beta1 < 1 && opt.beta2 >= 0 && opt.beta2 < 1 && opt.eps > 0, "E_CONFIG_INVALID",
+                  "train.betas must be in [0, 1) and the AdamW epsilon positive (got betas " + std::to_string(opt.beta1) +
+                      ", " + std::to_string(opt.beta2) + ", eps " + std::to_string(opt.eps) + ")");
 }
 
 void check_batch(const Batch& b, bool training) {

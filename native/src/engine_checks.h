@@ -8,7 +8,8 @@
 
 namespace loralab {
 
-// Option combinations refused on every device (method + quantize, LoRA with no target).
+// Option values and combinations refused on every device (method + quantize, LoRA with no target,
+// unset ranks, rates and schedule lengths: EngineOptions has no defaults).
 void check_common_options(const EngineOptions& options);
 // The batch's shapes and row lengths (E_BATCH naming the batch); step() batches need targets.
 void check_batch(const Batch& batch, bool training);

@@ -28,6 +28,7 @@ int main() {
 #include "io/peft_adapter.h"
 #include "ops/dropout.h"
 #include "rng.h"
+#include "test_options.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
@@ -36,7 +37,7 @@ using namespace loralab;
 namespace {
 
 EngineOptions base_options(const std::string& device) {
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.device = device;
   o.threads = 2;
   o.learning_rate = 1e-2f;

@@ -8,6 +8,7 @@
 
 #include "device.h"
 #include "engine.h"
+#include "test_options.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
@@ -17,7 +18,7 @@ namespace {
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 EngineOptions with_device(const std::string& device) {
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.device = device;
   o.threads = 1;
   return o;

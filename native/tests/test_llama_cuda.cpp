@@ -21,6 +21,7 @@ int main() {
 #include "io/peft_adapter.h"
 #include "llama_cuda.h"
 #include "rng.h"
+#include "test_options.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
@@ -40,7 +41,7 @@ void run_case(const std::string& model_dir, const std::string& adapter_dir, cons
   Batch batch = tiny::make_batch(B, T, V, 3, {T, 17});
 
   // CPU: logits, then one SGD step with lr 1 (no clipping, no decay, no momentum)
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.quantize = quantize;
   o.optimizer = OptimizerKind::SGD, o.momentum = 0.0f, o.learning_rate = 1.0f, o.weight_decay = 0.0f;
   o.grad_clip = 0.0f, o.lr_schedule = LrSchedule::Constant, o.warmup_steps = 0, o.threads = 2;

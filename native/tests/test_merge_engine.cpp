@@ -14,6 +14,7 @@
 #include "error.h"
 #include "io/files.h"
 #include "reference_fixture.h"
+#include "test_options.h"
 #include "test_util.h"
 
 using namespace loralab;
@@ -21,7 +22,7 @@ using namespace loralab;
 namespace {
 
 EngineOptions options_for(const reference::Fixture& fx) {
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.precision = fx.golden.find("dtype")->as_string() == "float32" ? Precision::FP32True : Precision::BF16True;
   o.method = Method::LoRA;
   o.targets = LoraTargets{true, true, true, true, true, true};

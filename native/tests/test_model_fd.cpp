@@ -14,13 +14,14 @@
 #include "io/safetensors.h"
 #include "model/llama.h"
 #include "rng.h"
+#include "test_options.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
 using namespace loralab;
 
 static void check_model(const char* name, const std::string& dir, Method method) {
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.precision = Precision::FP32True;
   o.method = method;
   o.targets = LoraTargets{true, true, true, true, true, true};

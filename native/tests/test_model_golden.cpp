@@ -14,6 +14,7 @@
 #include "io/peft_adapter.h"
 #include "io/safetensors.h"
 #include "model/llama.h"
+#include "test_options.h"
 #include "test_util.h"
 #include "threadpool.h"
 
@@ -82,7 +83,7 @@ static double logits_error(const Golden& g, const std::vector<float>& a, const s
 }
 
 static void check_forward(const std::string& name, const std::string& dir, const Golden& g, bool bf16) {
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.precision = bf16 ? Precision::BF16True : Precision::FP32True;
   o.targets.query = o.targets.value = true;
   o.threads = 2;
@@ -130,7 +131,7 @@ static void check_forward(const std::string& name, const std::string& dir, const
 
 // Gradients of the mean loss through the model internals (the Engine hides them).
 static void check_grads(const std::string& name, const std::string& dir, const Golden& g, bool bf16, Method method) {
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.precision = bf16 ? Precision::BF16True : Precision::FP32True;
   o.method = method;
   MemTracker mem;

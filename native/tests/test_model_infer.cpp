@@ -10,6 +10,7 @@
 #include "error.h"
 #include "io/files.h"
 #include "model/llama_generate.h"
+#include "test_options.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
@@ -102,7 +103,7 @@ static void sampling_frequencies() {
 }
 
 static void adapter_round_trip(const std::string& model, const std::string& dir) {
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.precision = Precision::FP32True;
   o.targets = LoraTargets{true, false, true, true, true, true};
   o.rslora = true;
@@ -115,7 +116,7 @@ static void adapter_round_trip(const std::string& model, const std::string& dir)
   for (int s = 0; s < 3; ++s) trained->step({b});
   trained->save_adapter(dir, "tiny-base");
   CHECK(path_exists(dir + "/adapter_config.json") && path_exists(dir + "/adapter_model.safetensors"));
-  EngineOptions plain;  // other targets / rank: load_adapter takes the adapter's own config
+  EngineOptions plain = test_engine_options();  // other targets / rank: load_adapter takes the adapter's own config
   plain.precision = Precision::FP32True;
   auto loaded = Engine::load(model, plain);
   auto base_logits = loaded->logits(b);
@@ -132,7 +133,7 @@ int main() {
   const std::string dir = tiny::make_temp_dir("infer");
   const std::string model = tiny::write_model(dir + "/model", tiny::Spec{});
   try {
-    EngineOptions o;
+    EngineOptions o = test_engine_options();
     o.precision = Precision::BF16True;
     o.training = false;
     auto e = Engine::load(model, o);

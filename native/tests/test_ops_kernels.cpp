@@ -22,6 +22,7 @@
 #include "ops/sgd.h"
 #include "rng.h"
 #include "test_util.h"
+#include "simd_path.h"
 #include "threadpool.h"
 
 using namespace loralab;
@@ -333,7 +334,7 @@ static void check_attention_tiled() {
 }
 
 int main() {
-  std::printf("gemm path: %s\n", gemm_path().c_str());
+  std::printf("gemm path: %s\n", simd_path_name(simd_path()));
   check_kernels("scalar", gemm_kernels_generic());
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) check_kernels("avx2", gemm_kernels_avx2());

@@ -20,6 +20,7 @@
 #include "model/llama.h"
 #include "quant/quant.h"
 #include "reference_fixture.h"
+#include "test_options.h"
 #include "test_util.h"
 #include "threadpool.h"
 #include "tiny_model.h"
@@ -57,7 +58,7 @@ double logits_error(const Batch& b, const std::vector<float>& got, const std::ve
 void check_reference_forward(const reference::Fixture& f, const SafetensorsFile& qg, const JsonValue& qj,
                              const Scheme& s, Precision precision) {
   const Batch batch = f.batch();
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.precision = precision;
   o.quantize = s.q;
   o.threads = 2;
@@ -89,7 +90,7 @@ void check_reference_forward(const reference::Fixture& f, const SafetensorsFile&
 // LoRA gradients of the mean loss on the nf4 base (model internals: the Engine hides grads).
 void check_reference_grads(const reference::Fixture& f, const SafetensorsFile& qg) {
   const Batch batch = f.batch();
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.precision = Precision::BF16True;
   o.quantize = Quantize::NF4;
   MemTracker mem;
@@ -132,7 +133,7 @@ void check_reference_grads(const reference::Fixture& f, const SafetensorsFile& q
 // Greedy generation (KV-cache path) and logprobs on the quantized model agree with the full forward:
 // each generated token is the argmax of logits() at the position before it.
 void check_generate(const reference::Fixture& f) {
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.precision = Precision::BF16True;
   o.quantize = Quantize::NF4DQ;
   o.training = false;

@@ -16,6 +16,7 @@
 #include "io/peft_adapter.h"
 #include "io/safetensors.h"
 #include "quant/quant.h"
+#include "test_options.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
@@ -33,7 +34,7 @@ constexpr int kSteps = 40;
 constexpr double kLossRelTol = 0.05;  // final loss of a quantized run vs the bf16 run, relative
 
 EngineOptions options(Quantize q, int threads = 2) {
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.precision = Precision::BF16True;
   o.quantize = q;
   o.targets = LoraTargets{true, true, true, true, true, false};

@@ -11,6 +11,7 @@
 #include "quant/quant.h"
 #include "quant/quant_kernels.h"
 #include "test_util.h"
+#include "simd_path.h"
 #include "threadpool.h"
 
 using namespace loralab;
@@ -69,7 +70,7 @@ void test_against_reference(int64_t N, int64_t IC, int64_t OC, QuantType type, b
   ThreadPool pool(2);
   char what[128];
   std::snprintf(what, sizeof(what), "N=%lld IC=%lld OC=%lld %s%s %s", (long long)N, (long long)IC, (long long)OC,
-                quant_type_name(type), dq ? "-dq" : "", quant_kernel_path().c_str());
+                quant_type_name(type), dq ? "-dq" : "", simd_path_name(simd_path()));
 
   std::vector<float> out(N * OC, 123.0f);
   quant_linear_forward(&pool, out.data(), inp.data(), q, nullptr, N, false);

@@ -8,6 +8,7 @@
 
 #include "engine.h"
 #include "error.h"
+#include "test_options.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
@@ -16,7 +17,7 @@ using namespace loralab;
 static std::string g_model;
 
 static EngineOptions options(Method method, OptimizerKind opt, int threads) {
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.method = method;
   o.optimizer = opt;
   o.precision = Precision::BF16True;

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "io/safetensors.h"
 #include "model/llama.h"
+#include "test_options.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
@@ -21,7 +22,7 @@ using namespace loralab;
 static std::string g_model;
 
 static EngineOptions base_options() {
-  EngineOptions o;
+  EngineOptions o = test_engine_options();
   o.precision = Precision::FP32True;
   o.targets = LoraTargets{true, true, true, true, true, true};
   o.lora_r = 8;
@@ -163,7 +164,7 @@ static void param_counts_llama2_7b() {
   ModelConfig c;
   c.vocab_size = 32000, c.hidden_size = 4096, c.intermediate_size = 11008, c.num_layers = 32;
   c.num_heads = 32, c.num_kv_heads = 32, c.head_dim = 128;
-  EngineOptions o;  // r 8, query + value
+  EngineOptions o = test_engine_options();  // r 8, query + value
   PeftAdapterConfig lcfg = lora_config_from_options(o);
   ParamCounts pc = count_parameters(c, &lcfg);
   CHECK(pc.trainable == 4194304);
@@ -199,6 +200,22 @@ static void option_errors() {
   o = base_options();
   o.targets = LoraTargets{false, false, false, false, false, false};
   CHECK(throws_code([&] { Engine::load(g_model, o); }, "E_CONFIG_INVALID"));
+  // EngineOptions has no defaults: unset (zero) values that cannot work are refused, naming the key
+  EngineOptions unset;
+  unset.targets.query = true;
+  CHECK(throws_code([&] { Engine::load(g_model, unset); }, "E_CONFIG_INVALID", "lora.r"));
+  unset.lora_r = 8;
+  CHECK(throws_code([&] { Engine::load(g_model, unset); }, "E_CONFIG_INVALID", "lora.alpha"));
+  unset.lora_alpha = 16;
+  CHECK(Engine::load(g_model, unset) != nullptr);  // inference needs no optimizer or schedule values
+  unset.training = true;
+  CHECK(throws_code([&] { Engine::load(g_model, unset); }, "E_CONFIG_INVALID", "train.learning_rate"));
+  unset.learning_rate = 1e-3f;
+  CHECK(throws_code([&] { Engine::load(g_model, unset); }, "E_CONFIG_INVALID", "total steps"));
+  unset.total_steps = 10;
+  CHECK(throws_code([&] { Engine::load(g_model, unset); }, "E_CONFIG_INVALID", "epsilon"));
+  unset.beta1 = 0.9f, unset.beta2 = 0.999f, unset.eps = 1e-8f;
+  CHECK(Engine::load(g_model, unset)->step({tiny::make_batch(1, 8, 64, 3)}).step == 1);
   tiny::Spec s;
   s.bias = true;  // Qwen2 with use_sliding_window
   s.sliding_window = 8;

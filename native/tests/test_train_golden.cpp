@@ -14,6 +14,7 @@
 #include "io/files.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "test_options.h"
 #include "test_util.h"
 
 using namespace loralab;
@@ -42,7 +43,7 @@ static void run_case(const std::string& name, bool bf16, const std::string& tmp)
   auto finals = SafetensorsFile::open(dir + "/train_golden.safetensors");
   for (const auto& [run, spec] : j.find("runs")->members()) {
     const JsonValue& op = *spec.find("options");
-    EngineOptions o;
+    EngineOptions o = test_engine_options();
     o.precision = bf16 ? Precision::BF16True : Precision::FP32True;
     o.method = op.find("method")->as_string() == "full" ? Method::Full : Method::LoRA;
     o.optimizer = op.find("optimizer")->as_string() == "sgd" ? OptimizerKind::SGD : OptimizerKind::AdamW;

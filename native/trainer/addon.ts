@@ -41,36 +41,41 @@ export interface DeviceReport {
   };
 }
 
-/** Options of a loaded engine (native EngineOptions); the trainer maps a config onto them. */
+/**
+ * Options of a loaded engine (native EngineOptions). Every field is required (a missing one is a
+ * TypeError naming it): build them with engineOptions() (run/engine-options.ts) from a config, whose
+ * schema holds the defaults.
+ */
 export interface EngineOptions {
-  precision?: 'bf16-true' | 'bf16-mixed' | '16-true' | '32-true';
-  quantize?: 'none' | 'bnb.nf4' | 'bnb.nf4-dq' | 'bnb.fp4' | 'bnb.fp4-dq';
-  method?: 'lora' | 'full';
-  targets?: { query?: boolean; key?: boolean; value?: boolean; projection?: boolean; mlp?: boolean; head?: boolean };
-  loraR?: number;
-  loraAlpha?: number;
-  loraDropout?: number;
-  rslora?: boolean;
-  optimizer?: 'adamw' | 'sgd';
-  learningRate?: number;
-  weightDecay?: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  momentum?: number;
-  lrSchedule?: 'cosine' | 'constant' | 'linear';
-  warmupSteps?: number;
-  totalSteps?: number;
-  minLr?: number;
+  precision: 'bf16-true' | 'bf16-mixed' | '16-true' | '32-true';
+  quantize: 'none' | 'bnb.nf4' | 'bnb.nf4-dq' | 'bnb.fp4' | 'bnb.fp4-dq';
+  method: 'lora' | 'full';
+  targets: { query: boolean; key: boolean; value: boolean; projection: boolean; mlp: boolean; head: boolean };
+  loraR: number;
+  loraAlpha: number;
+  loraDropout: number;
+  rslora: boolean;
+  optimizer: 'adamw' | 'sgd';
+  learningRate: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  momentum: number;
+  lrSchedule: 'cosine' | 'constant' | 'linear';
+  warmupSteps: number;
+  totalSteps: number;
+  minLr: number;
   /** <= 0 disables clipping. */
-  gradClip?: number;
-  gradientCheckpointing?: boolean;
-  seed?: number;
+  gradClip: number;
+  gradientCheckpointing: boolean;
+  seed: number;
   /** 0 = every usable core. */
-  threads?: number;
-  device?: string;
+  threads: number;
+  /** 'cpu' | 'cuda' | 'cuda:N' ('auto' and '' are the CPU here: engineOptions() resolves 'auto'). */
+  device: string;
   /** false: inference only (no optimizer state). */
-  training?: boolean;
+  training: boolean;
 }
 
 /** Right-padded rows; targets are already shifted (label of the next token), -100 = no loss. */

@@ -10,7 +10,7 @@ import { loadAddon, type EngineBatch } from '../../native/trainer/addon';
 import { loadTokenizer } from '../../language-server/src/lib/data/tokenizer';
 import { writeSafetensors } from '../../native/trainer/io/safetensors';
 import { exportFullModel } from '../../native/trainer/run/export-model';
-import { threadCount } from '../../native/trainer/run/engine-options';
+import { configWith, engineOptions, threadCount } from '../../native/trainer/run/engine-options';
 import { buildTinyModelData, defaultBuildDataOptions, generateCorpus, DEFAULT_CORPUS_OPTIONS } from './index';
 import { Prng } from './prng';
 
@@ -127,7 +127,8 @@ function batchOf(rows: Int32Array[], seqLen: number): EngineBatch {
 
 export async function heldOutAccuracy(modelDir: string, questionsPath: string, limit = Infinity, threads = threadCount()): Promise<{ correct: number; total: number }> {
   const tokenizer = loadTokenizer(modelDir);
-  const engine = await loadAddon().loadEngine(modelDir, { precision: 'bf16-true', method: 'full', training: false, threads });
+  const config = configWith({ 'model.precision': 'bf16-true', 'train.method': 'full', device: 'cpu' });
+  const engine = await loadAddon().loadEngine(modelDir, engineOptions(config, 1, false, undefined, threads));
   try {
     const questions = readFileSync(questionsPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { context: string; completion: string });
     let correct = 0;
@@ -166,11 +167,12 @@ class RowSampler {
 }
 
 async function runPhase(index: number, phase: PretrainPhase, fromDir: string, toDir: string, corpus: { all: Int32Array[]; arithmetic: Int32Array[] }, options: PretrainOptions): Promise<void> {
-  const engine = await loadAddon().loadEngine(fromDir, {
-    precision: '32-true', method: 'full', optimizer: 'adamw', learningRate: phase.learningRate, weightDecay: 0.01,
-    beta1: 0.9, beta2: 0.95, lrSchedule: 'cosine', warmupSteps: phase.warmupSteps, totalSteps: phase.steps,
-    minLr: phase.learningRate / 10, gradClip: 1.0, seed: options.seed + index, threads: options.threads,
+  const config = configWith({
+    'model.precision': '32-true', 'train.method': 'full', 'train.optimizer': 'adamw', 'train.learning_rate': phase.learningRate, 'train.weight_decay': 0.01,
+    'train.betas': [0.9, 0.95], 'train.lr_scheduler': 'cosine', 'train.warmup_steps': phase.warmupSteps,
+    'train.min_lr': phase.learningRate / 10, 'train.grad_clip': 1.0, 'train.seed': options.seed + index, device: 'cpu',
   });
+  const engine = await loadAddon().loadEngine(fromDir, engineOptions(config, phase.steps, true, undefined, options.threads));
   const prng = new Prng(options.seed + 1 + 100 * index);
   const allRows = new RowSampler(corpus.all.length, prng);
   const arithmeticRows = new RowSampler(corpus.arithmetic.length, prng);

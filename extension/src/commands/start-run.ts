@@ -1,8 +1,9 @@
 // "LoRA Lab: Start LoRA Run": picks the active *.lora.yaml (or one from the workspace), refuses
-// with the config's problems when it has errors, and queues the run (a sweep: all its variants).
+// with the config's problems when it has errors, asks once per config and session before runs are
+// written outside the workspace, and queues the run (a sweep: all its variants).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseConfig } from '../../../language-server/src/config';
+import { parseConfig, pathsOutsideWorkspace } from '../../../language-server/src/config';
 import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
 import { deviceKey } from '../config-file';
 import type { Cmd, Ctx } from '../context';
@@ -31,22 +32,51 @@ export interface StartPlan {
   name: string;
   device: string;
   variants: number;
+  /** out_dir values (of any variant) outside `workspaceFolders`: runs would be written there. */
+  writesOutside: string[];
 }
 
-export function planStart(text: string, configPath: string): StartPlan {
+export function planStart(text: string, configPath: string, workspaceFolders: readonly string[] = []): StartPlan {
   const parsed = parseConfig(text, configPath, nodeFileSystem);
   const errors = parsed.problems.filter((p) => p.severity === 'error').map((p) => `line ${p.range.start.line + 1}: ${p.message}`);
-  return { errors, name: parsed.config.name, device: deviceKey(parsed.config.device), variants: Math.max(1, parsed.variants.length) };
+  const configs = parsed.variants.length ? parsed.variants.map((variant) => variant.config) : [parsed.config];
+  const writesOutside = pathsOutsideWorkspace(configs, { folders: workspaceFolders, cacheFolders: [] }).filter((found) => found.key === 'out_dir').map((found) => found.path);
+  return { errors, name: parsed.config.name, device: deviceKey(parsed.config.device), variants: Math.max(1, parsed.variants.length), writesOutside };
+}
+
+export const WRITE_OUTSIDE = 'Write There';
+
+/**
+ * Asks before runs are written outside the workspace; a confirmation is remembered for this config and
+ * these folders until the window closes (`confirmed`), a refusal is not (the next Start asks again).
+ */
+async function confirmWritesOutside(ctx: Ctx, configPath: string, folders: string[], confirmed: Map<string, string>): Promise<boolean> {
+  const answerKey = JSON.stringify(folders);
+  if (confirmed.get(configPath) === answerKey) return true;
+  const name = path.basename(configPath);
+  const answer = await vscode.window.showWarningMessage(
+    `LoRA Lab: ${name} writes its runs outside the workspace, to ${folders.join(', ')}. Start anyway?`,
+    { modal: true, detail: 'out_dir is outside every workspace folder (a ../ or absolute path). LoRA Lab asks once per config in this window.' },
+    WRITE_OUTSIDE,
+  );
+  if (answer !== WRITE_OUTSIDE) {
+    ctx.log.info(`not starting ${name}: writing outside the workspace (${folders.join(', ')}) was not confirmed`);
+    return false;
+  }
+  confirmed.set(configPath, answerKey);
+  return true;
 }
 
 export function startRun(ctx: Ctx): Cmd {
+  /** Configs whose writes outside the workspace were confirmed in this window: config path -> the folders. */
+  const confirmedOutside = new Map<string, string>();
   return async (arg?: unknown) => {
     if (!allowedByTrust(ctx, 'start')) return;
     const uri = arg instanceof vscode.Uri && isLoraConfig(arg) ? arg : await pickConfig();
     if (!uri) return;
     await vscode.workspace.saveAll(false);
     const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-    const plan = planStart(text, uri.fsPath);
+    const plan = planStart(text, uri.fsPath, (vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath));
     if (plan.errors.length) {
       const name = path.basename(uri.fsPath);
       const { errors } = plan;
@@ -57,6 +87,7 @@ export function startRun(ctx: Ctx): Cmd {
       });
       return;
     }
+    if (plan.writesOutside.length && !(await confirmWritesOutside(ctx, uri.fsPath, plan.writesOutside, confirmedOutside))) return;
     // One trainer process runs every variant of a sweep in order (one sweep id groups them).
     const label = plan.variants > 1 ? `${plan.name} (sweep of ${plan.variants})` : plan.name;
     ctx.manager.enqueue([{ request: { configPath: uri.fsPath }, device: plan.device, label }]);

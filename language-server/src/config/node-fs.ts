@@ -1,7 +1,8 @@
 // The Node implementation of the config modules' FileSystem, and loadConfigFile for the trainer
 // and the CLI (the only config module that touches node:fs).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { formatProblem, parseConfig, type ParsedConfig } from './parse';
 import { ConfigError, type FileSystem } from './types';
 
@@ -24,6 +25,12 @@ export const nodeFileSystem: FileSystem = {
   readFile: (path) => readFileSync(path, 'utf8'),
   listDir: (path) => readdirSync(path),
 };
+
+/** The model cache folders of this machine: the Hugging Face cache (HF_HOME, HF_HUB_CACHE, ...), XDG_CACHE_HOME and ~/.cache. */
+export function modelCacheFolders(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string[] {
+  const named = [env.HF_HUB_CACHE, env.HUGGINGFACE_HUB_CACHE, env.TRANSFORMERS_CACHE, env.HF_HOME, env.XDG_CACHE_HOME];
+  return [...new Set([...named.filter((folder): folder is string => !!folder).map((folder) => resolve(folder)), join(home, '.cache')])];
+}
 
 /**
  * Reads and checks a config file with the file checks on. Throws ConfigError (message: one

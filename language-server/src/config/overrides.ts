@@ -5,7 +5,7 @@ import { closestMatch } from './suggest';
 import { withValue } from './resolve';
 import { checkCrossKeys, checkFiles } from './rules';
 import { canonicalJson, sha256Hex } from './hash';
-import { valueFromText } from './values';
+import { cutForMessage, valueFromText } from './values';
 import { isSweep, selectVariant, variantCount, type SweepVariant } from './sweep';
 import { ConfigError, ZERO_RANGE, type FileSystem, type LoraLabConfig, type Problem } from './types';
 
@@ -16,16 +16,17 @@ import { ConfigError, ZERO_RANGE, type FileSystem, type LoraLabConfig, type Prob
 export function applyOverrides(config: LoraLabConfig, assignments: readonly string[]): { config: LoraLabConfig; overrides: Record<string, unknown> } {
   let next = config;
   const overrides: Record<string, unknown> = {};
-  for (const assignment of assignments) {
-    const equals = assignment.indexOf('=');
+  for (const written of assignments) {
+    const assignment = cutForMessage(written);
+    const equals = written.indexOf('=');
     if (equals <= 0) throw new ConfigError(`--set ${assignment}: expected key=value, e.g. --set lora.r=16.`);
-    const key = assignment.slice(0, equals).trim();
+    const key = written.slice(0, equals).trim();
     const spec = keySpec(key);
     if (!spec) {
       const suggestion = closestMatch(key, KEY_SPECS.map((entry) => entry.key));
-      throw new ConfigError(`--set ${assignment}: '${key}' is not a config key${suggestion ? `; did you mean '${suggestion}'?` : '.'}`);
+      throw new ConfigError(`--set ${assignment}: '${cutForMessage(key)}' is not a config key${suggestion ? `; did you mean '${suggestion}'?` : '.'}`);
     }
-    const check = valueFromText(spec, assignment.slice(equals + 1));
+    const check = valueFromText(spec, written.slice(equals + 1));
     if (!check.ok) throw new ConfigError(`--set ${assignment}: ${check.message}`);
     next = withValue(next, key, check.value);
     overrides[key] = check.value;

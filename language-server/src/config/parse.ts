@@ -1,12 +1,16 @@
 // parseConfig: YAML text -> resolved config + every problem with its position (0-based ranges,
 // dotted key, stable code). Keeps going on broken YAML: syntax errors are problems too.
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
+// Linear in the text (the YAML library's duplicate-key check is quadratic, so it is ours here),
+// and stops at an optional deadline (DeadlineExceeded) so the editor never blocks on a huge file.
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
+import { checkDeadline, type Deadline } from './deadline';
+import { checkWorkspacePaths, type WorkspaceContext } from './workspace-paths';
 import { KEY_SPECS, SECTIONS, childKeys, keySpec } from './schema';
 import { closestMatch } from './suggest';
 import { resolveConfig } from './resolve';
 import { checkCrossKeys, checkFiles, type RuleProblem } from './rules';
 import { checkSweep, type SweepVariant } from './sweep';
-import { checkValue } from './values';
+import { checkValue, cutForMessage } from './values';
 import { ZERO_RANGE, type FileSystem, type LoraLabConfig, type Position, type Problem, type Range, type SweepEntry } from './types';
 
 export interface KeyLocation {
@@ -43,10 +47,38 @@ class Locator {
   }
 }
 
+/** Every second and later occurrence of a key in one mapping, as a syntax error at the key (in O(keys)). */
+function duplicateKeys(doc: Document): { pos: [number, number]; message: string }[] {
+  const found: { pos: [number, number]; message: string }[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value)) {
+          const start = pair.key.range?.[0] ?? 0;
+          found.push({ pos: [start, start + 1], message: 'Map keys must be unique' });
+        }
+        seen.add(pair.key.value);
+      }
+    },
+  });
+  return found;
+}
+
+export interface ParseOptions {
+  /** Past it, parsing throws DeadlineExceeded (the language server's time budget). */
+  deadline?: Deadline;
+  /** Enables the paths-outside-the-workspace checks. */
+  workspace?: WorkspaceContext;
+}
+
 /** Parses a *.lora.yaml text. `fs` enables the file checks (checkpoint, data, eval data). */
-export function parseConfig(text: string, filePath: string, fs?: FileSystem): ParsedConfig {
+export function parseConfig(text: string, filePath: string, fs?: FileSystem, options: ParseOptions = {}): ParsedConfig {
+  const { deadline } = options;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  checkDeadline(deadline);
   const at = new Locator(lineCounter);
   const problems: Problem[] = [];
   const setValues = new Map<string, unknown>();
@@ -54,14 +86,19 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
   const sweep: SweepEntry[] = [];
   const itemRanges = new Map<string, { range: Range; quoted: boolean }>();
 
-  for (const error of doc.errors) {
+  const syntaxErrors = [...doc.errors.map((error) => ({ pos: error.pos, message: error.message })), ...duplicateKeys(doc)].sort((a, b) => a.pos[0] - b.pos[0]);
+  for (const error of syntaxErrors) {
     const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     problems.push({ severity: 'error', code: 'yaml-syntax', key: '', message: `YAML syntax: ${message}`, range: at.range(error.pos[0], Math.max(error.pos[1], error.pos[0])) });
   }
 
+  let keysRead = 0;
+  const sectionKeys = new Map<string, string[]>();
   const unknownKey = (section: string, name: string, range: Range): void => {
+    if (++keysRead % 256 === 0) checkDeadline(deadline);
     const dotted = section ? `${section}.${name}` : name;
-    const candidates = childKeys(section);
+    let candidates = sectionKeys.get(section);
+    if (!candidates) sectionKeys.set(section, (candidates = childKeys(section)));
     const valid = section ? `Keys of ${section}: ${candidates.join(', ')}.` : `Top-level keys: ${candidates.join(', ')}.`;
     // a key written in the wrong section ('model: mask_prompt: true') or flat at the top ('lora.r: 8')
     const elsewhere = keySpec(name) ? name : KEY_SPECS.find((spec) => spec.key.endsWith(`.${name}`))?.key;
@@ -73,7 +110,7 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
         : '.';
     problems.push({
       severity: 'error', code: 'unknown-key', key: dotted, range,
-      message: `Unknown key '${dotted}'${hint} ${valid}`,
+      message: `Unknown key '${cutForMessage(dotted)}'${hint} ${valid}`,
       data: suggestion ? { suggestion, suggestedKey: section ? `${section}.${suggestion}` : suggestion } : elsewhere ? { suggestedKey: elsewhere } : undefined,
     });
   };
@@ -161,8 +198,9 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
     }
   }
 
+  checkDeadline(deadline);
   const config = resolveConfig(setValues, filePath, sweep);
-  const { variants, issues } = checkSweep(config);
+  const { variants, issues } = checkSweep(config, deadline);
   for (const issue of issues) {
     const item = issue.valueIndex === undefined ? undefined : itemRanges.get(`${issue.key}#${issue.valueIndex}`);
     let range = item?.range ?? locations.get(`sweep.${issue.key}`)?.keyRange ?? ZERO_RANGE;
@@ -186,6 +224,7 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
   if (sweep.length) {
     const reported = new Set<string>();
     for (const variant of variants) {
+      checkDeadline(deadline);
       for (const rule of checkCrossKeys(variant.config, sweptKeys)) {
         if (rule.severity !== 'error' || baseMessages.has(rule.message) || reported.has(rule.message)) continue;
         reported.add(rule.message);
@@ -199,6 +238,11 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem): Pa
     if (off.length) {
       problems.push({ severity: 'hint', code: 'alpha-not-2r', key: `sweep.${key}`, range: locations.get(`sweep.${key}`)?.keyRange ?? ZERO_RANGE, message: `lora.alpha is not 2 * lora.r in sweep variant(s) ${off.slice(0, 10).join(', ')}${off.length > 10 ? ', ...' : ''}: the article found alpha = 2r best (an expression "=2*lora.r" keeps it so).`, data: { variants: off } });
     }
+  }
+  checkDeadline(deadline);
+  if (options.workspace) {
+    const placeSwept = (rule: RuleProblem): Problem => (setValues.has(rule.key) || !locations.has(`sweep.${rule.key}`) ? place(rule) : { ...rule, range: locations.get(`sweep.${rule.key}`)!.valueRange });
+    problems.push(...checkWorkspacePaths(variants.length ? variants.map((variant) => variant.config) : [config], options.workspace).map(placeSwept));
   }
   if (fs) {
     const ranks = variants.length ? variants.map((variant) => variant.config.lora.r) : [config.lora.r];

@@ -1,14 +1,17 @@
 // Sweep expansion: every combination of the listed values is one variant, with a stable index
 // (the first sweep key varies slowest, like itertools.product) and its overrides. '=expr' values
-// are evaluated per variant against that variant's config.
+// are evaluated per variant against that variant's config. Bounded: at most MAX_SWEEP_VARIANTS
+// variants, each literal value is checked once (not once per variant), and a deadline can stop it.
 import { ExpressionError, evaluateExpression, parseExpression, type Expression } from './expression';
 import { KEY_SPECS, keySpec } from './schema';
 import { closestMatch } from './suggest';
 import { cloneConfig, setValueInPlace, valueAt } from './resolve';
-import { checkValue } from './values';
+import { checkValue, cutForMessage, type ValueCheck } from './values';
+import { checkDeadline, type Deadline } from './deadline';
 import { ConfigError, type LoraLabConfig, type Problem, type ProblemCode, ZERO_RANGE } from './types';
 
-export const MAX_SWEEP_VARIANTS = 4096;
+/** A sweep with more combinations than this is an error (README "The config file" documents it). */
+export const MAX_SWEEP_VARIANTS = 1024;
 
 export interface SweepVariant {
   /** 0-based, stable for a given sweep: the mixed-radix number of the value choices. */
@@ -47,7 +50,7 @@ export function variantCount(config: LoraLabConfig): number {
  * Expands the sweep and reports every problem (unknown keys, bad expressions, values that fail the
  * schema) instead of throwing. Without a sweep: one variant with index 0 and no overrides.
  */
-export function checkSweep(config: LoraLabConfig): { variants: SweepVariant[]; issues: SweepIssue[] } {
+export function checkSweep(config: LoraLabConfig, deadline?: Deadline): { variants: SweepVariant[]; issues: SweepIssue[] } {
   const issues: SweepIssue[] = [];
   const seen = new Set<string>();
   const report = (issue: SweepIssue): void => {
@@ -70,11 +73,29 @@ export function checkSweep(config: LoraLabConfig): { variants: SweepVariant[]; i
       ? `sweep '${entry.key}' cannot be swept.`
       : section
         ? `sweep keys are dotted: write '${entry.key}.<key>: [values]' (e.g. lora.r: [8, 16]) instead of a nested '${entry.key}:' mapping.`
-        : `sweep key '${entry.key}' is not a config key${suggestion ? `: did you mean '${suggestion}'?` : '.'}`;
+        : `sweep key '${cutForMessage(entry.key)}' is not a config key${suggestion ? `: did you mean '${suggestion}'?` : '.'}`;
     report({ key: entry.key, code: 'sweep-unknown-key', message, data: suggestion ? { suggestion } : undefined });
     return false;
   });
+  const total = entries.reduce((count, entry) => count * entry.values.length, 1);
+  if (total > MAX_SWEEP_VARIANTS) {
+    const widest = entries.reduce((most, entry) => (entry.values.length > most.values.length ? entry : most), entries[0]);
+    const counts = entries.map((entry) => `${entry.key}: ${entry.values.length} values`).join(', ');
+    report({
+      key: widest.key, code: 'sweep-too-large',
+      message: `the sweep has ${total} variants (${counts}); at most ${MAX_SWEEP_VARIANTS} are allowed: list fewer values under '${widest.key}' or split the sweep into several files.`,
+      data: { variants: total, limit: MAX_SWEEP_VARIANTS },
+    });
+    return { variants: [], issues };
+  }
   const parsed = new Map<string, Expression | ExpressionError>();
+  // a literal value does not depend on the variant: check it once, not once per variant
+  const literalChecks = new Map<string, ValueCheck>();
+  entries.forEach((entry) =>
+    entry.values.forEach((value, valueIndex) => {
+      if (!isExpression(value)) literalChecks.set(`${entry.key}#${valueIndex}`, checkLiteral(entry.key, value));
+    }),
+  );
   entries.forEach((entry) =>
     entry.values.forEach((value, valueIndex) => {
       if (!isExpression(value)) return;
@@ -87,20 +108,16 @@ export function checkSweep(config: LoraLabConfig): { variants: SweepVariant[]; i
       }
     }),
   );
-  const total = entries.reduce((count, entry) => count * entry.values.length, 1);
-  if (total > MAX_SWEEP_VARIANTS) {
-    report({ key: entries[0].key, code: 'sweep-too-large', message: `the sweep has ${total} combinations; at most ${MAX_SWEEP_VARIANTS} are allowed: list fewer values.` });
-    return { variants: [], issues };
-  }
   const variants: SweepVariant[] = [];
   for (let index = 0; index < total; index++) {
+    checkDeadline(deadline);
     const choice = new Map<string, number>();
     let rest = index;
     for (let k = entries.length - 1; k >= 0; k--) {
       choice.set(entries[k].key, rest % entries[k].values.length);
       rest = Math.floor(rest / entries[k].values.length);
     }
-    const variant = buildVariant(config, entries, choice, parsed, report);
+    const variant = buildVariant(config, entries, choice, parsed, literalChecks, report);
     if (variant) variants.push({ index, ...variant });
   }
   return { variants, issues };
@@ -111,16 +128,13 @@ function buildVariant(
   entries: LoraLabConfig['sweep'],
   choice: Map<string, number>,
   parsed: Map<string, Expression | ExpressionError>,
+  literalChecks: Map<string, ValueCheck>,
   report: (issue: SweepIssue) => void,
 ): Omit<SweepVariant, 'index'> | null {
   const config = { ...cloneConfig(base), sweep: [] };
   const overrides: Record<string, unknown> = {};
   let ok = true;
-  const apply = (key: string, valueIndex: number, value: unknown): void => {
-    const spec = keySpec(key)!;
-    let candidate = value;
-    if (spec.type === 'integer' && typeof value === 'number' && Math.abs(value - Math.round(value)) < 1e-9) candidate = Math.round(value);
-    const check = checkValue(spec, candidate);
+  const apply = (key: string, valueIndex: number, check: ValueCheck): void => {
     if (!check.ok) {
       report({ key, valueIndex, code: 'sweep-bad-value', message: `sweep: ${check.message}` });
       ok = false;
@@ -131,7 +145,7 @@ function buildVariant(
   };
   for (const entry of entries) {
     const value = entry.values[choice.get(entry.key)!];
-    if (!isExpression(value)) apply(entry.key, choice.get(entry.key)!, value);
+    if (!isExpression(value)) apply(entry.key, choice.get(entry.key)!, literalChecks.get(`${entry.key}#${choice.get(entry.key)!}`)!);
   }
   const pending = new Set(entries.filter((entry) => isExpression(entry.values[choice.get(entry.key)!])).map((entry) => entry.key));
   const evaluating = new Set<string>();
@@ -153,7 +167,7 @@ function buildVariant(
         if (!spec || (spec.type !== 'integer' && spec.type !== 'number') || typeof current !== 'number') return undefined;
         return current;
       });
-      apply(key, valueIndex, result);
+      apply(key, valueIndex, checkLiteral(key, result));
     } catch (error) {
       if (!(error instanceof ExpressionError)) throw error;
       report({ key, valueIndex, column: error.column, code: 'sweep-bad-expression', message: `sweep '${key}': ${error.message} in '${choiceText(entries, key, valueIndex)}'.` });
@@ -164,6 +178,13 @@ function buildVariant(
   };
   while (pending.size) evaluate(pending.values().next().value as string);
   return ok ? { overrides, config } : null;
+}
+
+/** A sweep value checked against its key's schema; a computed integer within 1e-9 of a whole number is rounded. */
+function checkLiteral(key: string, value: unknown): ValueCheck {
+  const spec = keySpec(key)!;
+  const candidate = spec.type === 'integer' && typeof value === 'number' && Math.abs(value - Math.round(value)) < 1e-9 ? Math.round(value) : value;
+  return checkValue(spec, candidate);
 }
 
 function choiceText(entries: LoraLabConfig['sweep'], key: string, valueIndex: number): string {

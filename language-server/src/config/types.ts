@@ -1,7 +1,7 @@
 // Shared types of the config language: problems with positions, the file-system interface the
 // pure modules read through, and the resolved config object (keys mirror the YAML file 1:1).
 
-export type Severity = 'error' | 'warning' | 'hint';
+export type Severity = 'error' | 'warning' | 'information' | 'hint';
 
 /** 0-based, like LSP. */
 export interface Position {
@@ -45,7 +45,11 @@ export type ProblemCode =
   | 'sweep-unknown-key'
   | 'sweep-bad-expression'
   | 'sweep-bad-value'
-  | 'sweep-too-large';
+  | 'sweep-too-large'
+  | 'config-too-large'
+  | 'mask-prompt-empty-responses'
+  | 'path-outside-workspace'
+  | 'path-in-model-cache';
 
 export interface Problem {
   severity: Severity;

@@ -6,11 +6,25 @@ import type { ProblemCode } from './types';
 
 export type ValueCheck = { ok: true; value: unknown } | { ok: false; code: ProblemCode; message: string; data?: Record<string, unknown> };
 
+/** Longest text of a value echoed into a message; longer values are cut ('...' and their length). */
+export const MAX_ECHOED_CHARS = 60;
+
+/** A key or value for a message, cut to MAX_ECHOED_CHARS so a 1 MB value gives a short message. */
+export function cutForMessage(text: string): string {
+  return text.length <= MAX_ECHOED_CHARS ? text : `${text.slice(0, MAX_ECHOED_CHARS)}... (${text.length} characters)`;
+}
+
+/** JSON text of a string for a message, cut like cutForMessage. */
+export function quoteForMessage(text: string): string {
+  if (text.length <= MAX_ECHOED_CHARS) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, MAX_ECHOED_CHARS))}... (${text.length} characters)`;
+}
+
 function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'number') return Number.isInteger(value) ? `the integer ${value}` : `the number ${value}`;
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'string') return `the string ${quoteForMessage(value)}`;
   if (typeof value === 'object') return 'a mapping';
   return `${typeof value} ${String(value)}`;
 }
@@ -22,6 +36,12 @@ function checkNumber(spec: KeySpec, value: number, what: string): ValueCheck | n
     return { ok: false, code: 'out-of-range', message: `${what} is ${value}, out of range: it must be ${describeRange(spec)}.` };
   }
   return null;
+}
+
+/** Beyond 2^53 a double cannot hold every integer (100000000000000000001 silently becomes ...000): refused. */
+function checkSafeInteger(value: number, what: string): ValueCheck | null {
+  if (Number.isSafeInteger(value)) return null;
+  return { ok: false, code: 'out-of-range', message: `${what} is ${value}, out of range: an integer must be between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER} (2^53 - 1) to be held exactly.` };
 }
 
 /** Checks a parsed (YAML/JSON) value for `spec`; the message names the key. */
@@ -37,14 +57,14 @@ export function checkValue(spec: KeySpec, value: unknown): ValueCheck {
     case 'path':
       if (typeof value !== 'string' || value.trim() === '') return wrongType();
       if (spec.type === 'string' && spec.pattern && !spec.pattern.test(value)) {
-        return { ok: false, code: 'out-of-range', message: `${what} ${JSON.stringify(value)} has characters that cannot be in a folder name: use letters, digits, '.', '_' and '-' (not starting with '.').` };
+        return { ok: false, code: 'out-of-range', message: `${what} ${quoteForMessage(value)} has characters that cannot be in a folder name: use letters, digits, '.', '_' and '-' (not starting with '.').` };
       }
       return { ok: true, value };
     case 'boolean':
       return typeof value === 'boolean' ? { ok: true, value } : wrongType();
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) return wrongType();
-      return checkNumber(spec, value, what) ?? { ok: true, value };
+      return checkNumber(spec, value, what) ?? checkSafeInteger(value, what) ?? { ok: true, value };
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value)) return wrongType();
       return checkNumber(spec, value, what) ?? { ok: true, value };
@@ -54,7 +74,7 @@ export function checkValue(spec: KeySpec, value: unknown): ValueCheck {
       const suggestion = closestMatch(value, spec.choices ?? []);
       return {
         ok: false, code: 'unknown-enum-value',
-        message: `${what} cannot be ${JSON.stringify(value)}${suggestion ? ` (did you mean ${suggestion}?)` : ''}: use ${describeRange(spec)}.`,
+        message: `${what} cannot be ${quoteForMessage(value)}${suggestion ? ` (did you mean ${suggestion}?)` : ''}: use ${describeRange(spec)}.`,
         data: { choices: spec.choices, ...(suggestion ? { suggestion } : {}) },
       };
     }
@@ -70,7 +90,7 @@ export function checkValue(spec: KeySpec, value: unknown): ValueCheck {
       if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) return wrongType();
       const unknown = spec.choices ? (value as string[]).filter((item) => !spec.choices?.includes(item)) : [];
       if (unknown.length) {
-        return { ok: false, code: 'unknown-enum-value', message: `${what} has unknown ${unknown.map((u) => JSON.stringify(u)).join(', ')}: choose from ${spec.choices?.join(', ')}.`, data: { choices: spec.choices, unknown } };
+        return { ok: false, code: 'unknown-enum-value', message: `${what} has unknown ${unknown.slice(0, 5).map(quoteForMessage).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}: choose from ${spec.choices?.join(', ')}.`, data: { choices: spec.choices, unknown } };
       }
       return { ok: true, value: [...value] };
     }
@@ -106,7 +126,7 @@ export function valueFromText(spec: KeySpec, text: string): ValueCheck {
     value = spec.type === 'number-pair' ? items.map(Number) : items.map((item) => item.replace(/^["']|["']$/g, ''));
   }
   if (typeof value === 'number' && Number.isNaN(value)) {
-    return { ok: false, code: 'wrong-type', message: `'${spec.key}' expects ${expected(spec)} but got ${JSON.stringify(text)}.` };
+    return { ok: false, code: 'wrong-type', message: `'${spec.key}' expects ${expected(spec)} but got ${quoteForMessage(text)}.` };
   }
   return checkValue(spec, value);
 }

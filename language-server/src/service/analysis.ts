@@ -1,6 +1,6 @@
 // One analysed *.lora.yaml document: the config modules' parse (problems, locations, variants) plus
 // the text's lines, computed once per document version and shared by every language feature.
-import { parseConfig, resolveConfig, type FileSystem, type ParsedConfig, type Problem, type Range } from '../config';
+import { DeadlineExceeded, deadlineIn, parseConfig, resolveConfig, type FileSystem, type ParsedConfig, type Problem, type Range, type WorkspaceContext } from '../config';
 
 export interface ConfigAnalysis {
   text: string;
@@ -23,33 +23,58 @@ function internalProblem(error: unknown): Problem {
   };
 }
 
+export interface AnalysisOptions {
+  /** Stop after this long and report 'config-too-large' (the language server sets it; the CLI does not). */
+  budgetMs?: number;
+  /** The clock for the budget, in ms (performance.now unless a test counts). */
+  now?: () => number;
+  /** Workspace and model cache folders: paths outside them are reported. */
+  workspace?: WorkspaceContext;
+}
+
+function tooLargeProblem(budgetMs: number): Problem {
+  return {
+    severity: 'error', code: 'config-too-large', key: '',
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+    message: `Config too large to analyse: checking it took longer than ${budgetMs} ms, so the editor shows no other problems and uses the defaults. Make it smaller (fewer sweep values, no very long values), or run 'lora-lab check' on it in a terminal.`,
+    data: { budgetMs },
+  };
+}
+
 /**
  * Parses `text` (the file at `filePath`); with `fs` the checkpoint, data and eval files are checked
- * too. Never throws: should the parse itself fail, the result holds the defaults and one problem.
+ * too. Never throws: should the parse itself fail or pass its budget, the result holds the
+ * defaults and one problem.
  */
-export function analyzeConfig(text: string, filePath: string, fs?: FileSystem): ConfigAnalysis {
+export function analyzeConfig(text: string, filePath: string, fs?: FileSystem, options: AnalysisOptions = {}): ConfigAnalysis {
   const lines = text.split(/\r\n|\r|\n/);
+  const deadline = options.budgetMs === undefined ? undefined : deadlineIn(options.budgetMs, options.now);
   const attempt = (withFs: FileSystem | undefined): ParsedConfig => {
-    const parsed = parseConfig(text, filePath, withFs);
+    const parsed = parseConfig(text, filePath, withFs, { deadline, workspace: options.workspace });
     parsed.problems = parsed.problems.map((problem) => narrowToListItem(problem, lines));
     return parsed;
+  };
+  const defaults = (problem: Problem): ConfigAnalysis => {
+    const config = resolveConfig(new Map(), filePath);
+    const parsed: ParsedConfig = { config, problems: [problem], setValues: new Map(), locations: new Map(), variants: [{ index: 0, overrides: {}, config }] };
+    return { text, filePath, lines, parsed, fs };
   };
   try {
     return { text, filePath, lines, parsed: attempt(fs), fs };
   } catch (error) {
+    if (error instanceof DeadlineExceeded) return defaults(tooLargeProblem(error.budgetMs));
     if (fs) {
       // The file checks failed (a permission error, a file that vanished): serve the text's own problems.
       try {
         const parsed = attempt(undefined);
         parsed.problems.push({ ...internalProblem(error), message: `The checkpoint, data and eval files could not be checked (${describe(error)}).` });
         return { text, filePath, lines, parsed };
-      } catch {
-        // fall through to the defaults
+      } catch (retryError) {
+        if (retryError instanceof DeadlineExceeded) return defaults(tooLargeProblem(retryError.budgetMs));
+        // else fall through to the defaults
       }
     }
-    const config = resolveConfig(new Map(), filePath);
-    const parsed: ParsedConfig = { config, problems: [internalProblem(error)], setValues: new Map(), locations: new Map(), variants: [{ index: 0, overrides: {}, config }] };
-    return { text, filePath, lines, parsed, fs };
+    return defaults(internalProblem(error));
   }
 }
 

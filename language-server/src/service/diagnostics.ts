@@ -9,6 +9,7 @@ export const DIAGNOSTIC_SOURCE = 'lora-lab';
 const SEVERITY: Record<Severity, DiagnosticSeverity> = {
   error: DiagnosticSeverity.Error,
   warning: DiagnosticSeverity.Warning,
+  information: DiagnosticSeverity.Information,
   hint: DiagnosticSeverity.Hint,
 };
 

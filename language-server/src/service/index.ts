@@ -1,6 +1,6 @@
 // The language service's public surface: pure functions over an analysed document (no LSP
 // connection, no VS Code API); server.ts wires them to LSP events.
-export { analyzeConfig, CachedFileSystem, type ConfigAnalysis } from './analysis';
+export { analyzeConfig, CachedFileSystem, type ConfigAnalysis, type AnalysisOptions } from './analysis';
 export { diagnostics, toDiagnostic, DIAGNOSTIC_SOURCE } from './diagnostics';
 export { completions } from './completion';
 export { hover } from './hover';

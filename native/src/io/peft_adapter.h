@@ -21,9 +21,11 @@ std::string peft_tensor_key(PeftModule m, int layer, char which);
 // Shape of the adapted weight W (OUT, IN) for this model; used to check adapters against a model.
 void peft_module_shape(const ModelConfig& config, PeftModule m, int64_t* out_features, int64_t* in_features);
 
+// r and lora_alpha have no defaults (set from EngineOptions or read from adapter_config.json, which
+// must hold them); lora_dropout 0 is PEFT's value for a file that leaves it out.
 struct PeftAdapterConfig {
-  int r = 8;
-  double lora_alpha = 16;
+  int r = 0;
+  double lora_alpha = 0;
   double lora_dropout = 0;
   bool use_rslora = false;
   std::vector<std::string> target_modules;  // Hugging Face names, e.g. {"q_proj", "v_proj"}

@@ -1,14 +1,13 @@
 // LlamaModel parameters: loading from a Hugging Face checkpoint into frozen bf16/fp32 storage, NF4/FP4
-// codes (QLoRA: the block linears, quantized from the mapped file) or fp32 trainable masters, LoRA creation with PEFT's init, installing loaded adapters, parameter
+// codes (QLoRA: the block linears, quantized from the mapped file) or fp32 trainable masters, LoRA parameters (PEFT's init from model/lora_init.h), installing loaded adapters, parameter
 // counts, and the buffers (rope tables, activations, KV cache) sized on demand.
-#include <cmath>
 #include <string>
 
 #include "error.h"
 #include "io/safetensors.h"
 #include "model/llama.h"
+#include "model/lora_init.h"
 #include "ops/rope.h"
-#include "rng.h"
 
 namespace loralab {
 
@@ -136,9 +135,7 @@ void LlamaModel::load_params(const CheckpointReader& ckpt) {
 
 void LlamaModel::init_lora(const PeftAdapterConfig& lcfg, uint64_t seed) {
   LORALAB_CHECK(opt_.method == Method::LoRA, "E_METHOD", "LoRA adapters need method 'lora' (the engine is in full finetuning)");
-  LORALAB_CHECK(lcfg.r > 0, "E_CONFIG_INVALID", "lora.r must be positive (got " + std::to_string(lcfg.r) + ")");
-  LORALAB_CHECK(lcfg.lora_dropout >= 0 && lcfg.lora_dropout < 1, "E_CONFIG_INVALID",
-                "lora.dropout must be in [0, 1) (got " + std::to_string(lcfg.lora_dropout) + ")");
+  const std::vector<LoraSite> sites = lora_sites(cfg_, lcfg);  // checks r and dropout
   lora_.clear();
   head_lora_ = nullptr;
   for (auto& L : layers_)
@@ -146,37 +143,24 @@ void LlamaModel::init_lora(const PeftAdapterConfig& lcfg, uint64_t seed) {
   lora_cfg_ = lcfg;
   lora_scale_ = static_cast<float>(lcfg.scale());
   const int64_t R = lcfg.r;
-  for (int l = -1; l < cfg_.num_layers; ++l) {
-    for (int mi = 0; mi < static_cast<int>(PeftModule::Count); ++mi) {
-      auto m = static_cast<PeftModule>(mi);
-      if ((m == PeftModule::Head) != (l == -1) || !lcfg.targets(m)) continue;
-      auto pair = std::make_unique<LoraPair>();
-      pair->module = m;
-      pair->layer = l;
-      peft_module_shape(cfg_, m, &pair->out, &pair->in);
-      LORALAB_CHECK(R <= pair->in && R <= pair->out, "E_CONFIG_INVALID",
-                    "lora.r " + std::to_string(R) + " is larger than " + peft_module_name(m) + " (" +
-                        std::to_string(pair->out) + " x " + std::to_string(pair->in) + ")");
-      for (char which : {'A', 'B'}) {
-        Param& p = which == 'A' ? pair->A : pair->B;
-        p.name = peft_tensor_key(m, l, which);
-        p.shape = which == 'A' ? std::vector<int64_t>{R, pair->in} : std::vector<int64_t>{pair->out, R};
-        p.dtype = DType::F32;
-        p.trainable = true;
-        p.storage.allocate(mem_, MemCategory::LoraParams, p.numel() * 4);
-      }
-      // PEFT: kaiming_uniform_(a=sqrt(5)) on A gives U(-1/sqrt(in), 1/sqrt(in)); B = 0
-      const double bound = 1.0 / std::sqrt(static_cast<double>(pair->in));
-      float* A = pair->A.f32();
-      for (int64_t i = 0; i < pair->A.numel(); ++i) {
-        uint64_t h = rng_hash(seed, kRngLoraInit, static_cast<uint64_t>(l + 1), static_cast<uint64_t>(mi),
-                              static_cast<uint64_t>(i));
-        A[i] = static_cast<float>((2.0 * rng_uniform01_f64(h) - 1.0) * bound);
-      }
-      if (l == -1) head_lora_ = pair.get();
-      else layers_[l].lora[mi] = pair.get();
-      lora_.push_back(std::move(pair));
+  for (const LoraSite& site : sites) {
+    auto pair = std::make_unique<LoraPair>();
+    pair->module = site.module;
+    pair->layer = site.layer;
+    pair->in = site.in;
+    pair->out = site.out;
+    for (char which : {'A', 'B'}) {
+      Param& p = which == 'A' ? pair->A : pair->B;
+      p.name = peft_tensor_key(site.module, site.layer, which);
+      p.shape = which == 'A' ? std::vector<int64_t>{R, site.in} : std::vector<int64_t>{site.out, R};
+      p.dtype = DType::F32;
+      p.trainable = true;
+      p.storage.allocate(mem_, MemCategory::LoraParams, p.numel() * 4);  // zeroed: B = 0
     }
+    init_lora_a(pair->A.f32(), site, R, seed);  // the CUDA engine's init too (model/lora_init.h)
+    if (site.layer == -1) head_lora_ = pair.get();
+    else layers_[site.layer].lora[static_cast<int>(site.module)] = pair.get();
+    lora_.push_back(std::move(pair));
   }
   collect_trainable();
 }

@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "ops/matmul.h"
+#include "simd_path.h"
 #include "threadpool.h"
 
 namespace loralab {
 
 namespace {
 const AttentionKernels& float_kernels() {
-  static const AttentionKernels k = gemm_path() == "scalar" ? attention_kernels_generic() : attention_kernels_avx2();
+  static const AttentionKernels k = simd_path() == SimdPath::Scalar ? attention_kernels_generic() : attention_kernels_avx2();
   return k;
 }
 }  // namespace

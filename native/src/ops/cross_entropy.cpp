@@ -9,15 +9,14 @@
 
 #include "error.h"
 #include "ops/matmul.h"
+#include "simd_path.h"
 #include "threadpool.h"
 
 namespace loralab {
 
 namespace {
 const CeKernels& kernels() {
-  static const CeKernels k = gemm_path() == "avx512" ? cross_entropy_kernels_avx512()
-                             : gemm_path() == "avx2" ? cross_entropy_kernels_avx2()
-                                                     : cross_entropy_kernels_generic();
+  static const CeKernels k = simd_kernels(cross_entropy_kernels_generic, cross_entropy_kernels_avx2, cross_entropy_kernels_avx512);
   return k;
 }
 inline double row_lse(const float* row, int64_t V) { return kernels().lse(row, V); }

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "ops/matmul.h"
+#include "simd_path.h"
 #include "threadpool.h"
 
 namespace loralab {
@@ -17,9 +18,7 @@ uint64_t dropout_row_key(const DropoutKey& key, int64_t row) {
 }
 
 void dropout_row(float* dst, uint8_t* keep, const float* src, uint64_t row_key, int64_t C, float p, bool accumulate) {
-  static const DropoutRowKernel kernel = gemm_path() == "avx512" ? dropout_kernel_avx512()
-                                         : gemm_path() == "avx2" ? dropout_kernel_avx2()
-                                                                 : dropout_kernel_generic();
+  static const DropoutRowKernel kernel = simd_kernels(dropout_kernel_generic, dropout_kernel_avx2, dropout_kernel_avx512);
   // rng_uniform01(h) = (h >> 40) / 2^24 exactly, so ">= p" is ">= the first integer at or above p * 2^24"
   const uint64_t threshold = static_cast<uint64_t>(std::ceil(static_cast<double>(p) * 16777216.0));
   kernel(dst, keep, src, row_key, C, threshold, 1.0f / (1.0f - p), accumulate);

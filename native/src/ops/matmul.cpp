@@ -6,28 +6,15 @@
 #include <cstdlib>
 #include <vector>
 
+#include "simd_path.h"
 #include "threadpool.h"
 
 namespace loralab {
 
 namespace {
-struct Dispatch {
-  GemmKernels kernels;
-  std::string path;
-};
-const Dispatch& dispatch() {
-  static const Dispatch d = [] {
-    __builtin_cpu_init();
-    const char* force = std::getenv("LORALAB_SIMD");
-    std::string want = force ? force : "";
-    bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (avx512 && want != "avx2" && want != "scalar") return Dispatch{gemm_kernels_avx512(), "avx512"};
-    if (avx2 && want != "scalar") return Dispatch{gemm_kernels_avx2(), "avx2"};
-    return Dispatch{gemm_kernels_generic(), "scalar"};
-  }();
-  return d;
+const GemmKernels& kernels() {
+  static const GemmKernels k = simd_kernels(gemm_kernels_generic, gemm_kernels_avx2, gemm_kernels_avx512);
+  return k;
 }
 
 // Task grid, independent of the thread count: a multiple of every register tile (4 or 6 rows;
@@ -52,8 +39,6 @@ void run_grid(ThreadPool* pool, int64_t M, int64_t N, int64_t block_m, const F& 
 }
 
 }  // namespace
-
-const std::string& gemm_path() { return dispatch().path; }
 
 namespace {
 
@@ -83,7 +68,7 @@ void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t
     matmul_nn(pool, C, A, f32_view(bt.data()), M, N, K, accumulate);
     return;
   }
-  auto nt = dispatch().kernels.nt;
+  auto nt = kernels().nt;
   // Few rows (a logits chunk, decode): one row block, so each B panel is packed once.
   run_grid(pool, M, N, M <= 4 * kBlockM ? M : kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     nt(C, A, B, M, N, K, accumulate, m0, m1, n0, n1);
@@ -103,7 +88,7 @@ void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t
     });
     B = f32_view(w);
   }
-  auto xn = dispatch().kernels.xn;
+  auto xn = kernels().xn;
   // bf16 panels packed per task: few rows (the head's input gradient) in one row block.
   const int64_t block_m = B.dtype == DType::BF16 && M <= 4 * kBlockM ? M : kBlockM;
   run_grid(pool, M, N, block_m, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
@@ -114,7 +99,7 @@ void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t
 void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
                bool accumulate) {
   if (M <= 0 || N <= 0) return;
-  auto xn = dispatch().kernels.xn;
+  auto xn = kernels().xn;
   run_grid(pool, M, N, kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     xn(C, A, 1, M, f32_view(B), M, N, K, accumulate, m0, m1, n0, n1);
   });

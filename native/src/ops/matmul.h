@@ -28,8 +28,7 @@ struct GemmKernels {
 GemmKernels gemm_kernels_generic();
 GemmKernels gemm_kernels_avx2();
 GemmKernels gemm_kernels_avx512();
-// "avx512", "avx2" or "scalar": chosen once at run time from the CPU (LORALAB_SIMD=scalar|avx2 forces a lower one).
-const std::string& gemm_path();
+// The instruction set of these kernels is simd_path() (simd_path.h), shared with every other op and the device report.
 
 // C (M,N) (+)= A (M,K) . B (N,K)^T
 void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,

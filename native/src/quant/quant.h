@@ -105,7 +105,6 @@ void quant_linear_forward(ThreadPool* pool, float* out, const float* inp, const 
 // Both take pool first like ops/matmul.h (null = serial) and run with FTZ/DAZ on every thread.
 void quant_linear_backward_input(ThreadPool* pool, float* dinp, const float* dout, const QuantizedWeight& w,
                                  int64_t N, bool accumulate);
-// "avx512", "avx2" or "scalar" (LORALAB_SIMD=avx2|scalar forces a lower one, like the fp32 gemm).
-const std::string& quant_kernel_path();
+// Their instruction set is simd_path() (simd_path.h), like the fp32 GEMMs'.
 
 }  // namespace loralab

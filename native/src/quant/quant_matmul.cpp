@@ -9,28 +9,15 @@
 #include "error.h"
 #include "quant/quant.h"
 #include "quant/quant_kernels.h"
+#include "simd_path.h"
 #include "threadpool.h"
 
 namespace loralab {
 
 namespace {
-struct Dispatch {
-  QuantKernels kernels;
-  std::string path;
-};
-const Dispatch& dispatch() {
-  static const Dispatch d = [] {
-    __builtin_cpu_init();
-    const char* force = std::getenv("LORALAB_SIMD");
-    const std::string want = force ? force : "";
-    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (avx512 && want != "avx2" && want != "scalar") return Dispatch{quant_kernels_avx512(), "avx512"};
-    if (avx2 && want != "scalar") return Dispatch{quant_kernels_avx2(), "avx2"};
-    return Dispatch{quant_kernels_generic(), "scalar"};
-  }();
-  return d;
+const QuantKernels& kernels() {
+  static const QuantKernels k = simd_kernels(quant_kernels_generic, quant_kernels_avx2, quant_kernels_avx512);
+  return k;
 }
 
 // Task grids, independent of the thread count. Forward: a task owns kFwdRows weight rows (output
@@ -48,15 +35,13 @@ void check_args(const QuantizedWeight& w, int64_t N, const char* what) {
 }
 }  // namespace
 
-const std::string& quant_kernel_path() { return dispatch().path; }
-
 void quant_linear_forward(ThreadPool* pool, float* out, const float* inp, const QuantizedWeight& w, const float* bias,
                           int64_t N, bool accumulate) {
   check_args(w, N, "quant_linear_forward");
   if (N == 0) return;
   const int64_t OC = w.rows, IC = w.cols;
-  const auto forward = dispatch().kernels.forward;
-  const auto dequantize = dispatch().kernels.dequantize;
+  const auto forward = kernels().forward;
+  const auto dequantize = kernels().dequantize;
   FlushDenormalsScope ftz;  // the caller runs tasks too: same FTZ/DAZ mode as the pool's workers
   parallel_for(pool, (OC + kFwdRows - 1) / kFwdRows, [&](int64_t t) {
     const int64_t o0 = t * kFwdRows, o1 = std::min(OC, o0 + kFwdRows);
@@ -77,8 +62,8 @@ void quant_linear_backward_input(ThreadPool* pool, float* dinp, const float* dou
   check_args(w, N, "quant_linear_backward_input");
   if (N == 0) return;
   const int64_t OC = w.rows, IC = w.cols;
-  const auto backward = dispatch().kernels.backward_input;
-  const auto dequantize = dispatch().kernels.dequantize;
+  const auto backward = kernels().backward_input;
+  const auto dequantize = kernels().dequantize;
   FlushDenormalsScope ftz;
   parallel_for(pool, (IC + kBwdCols - 1) / kBwdCols, [&](int64_t t) {
     const int64_t k0 = t * kBwdCols, kl = std::min(kBwdCols, IC - k0);

@@ -9,7 +9,7 @@ import { loadAddon, type EngineBatch } from '../addon';
 import { calibrationFilePath, type CalibrationRecord } from '../../../language-server/src/lib/calibration-file';
 import { deviceKey, writeCalibrationRecord } from '../estimator-io';
 import { writeSafetensors, type NamedTensor } from '../io/safetensors';
-import { threadCount } from '../run/engine-options';
+import { configWith, engineOptions, threadCount } from '../run/engine-options';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 
 const USAGE = 'lora-lab calibrate [--device cpu|cuda:N] [--quick] [--json]';
@@ -111,7 +111,12 @@ export const calibrateCommand: CliCommand = {
     try {
       writeModel(dir, model);
       const shape = readModelShape(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
-      const engine = await addon.loadEngine(dir, { precision: 'bf16-true', method: 'lora', loraR: 8, loraAlpha: 16, loraDropout: 0.05, targets: TARGETS, threads, device, warmupSteps: 0, totalSteps: 100 });
+      const config = configWith({
+        'model.precision': 'bf16-true', 'train.method': 'lora', 'lora.r': 8, 'lora.alpha': 16, 'lora.dropout': 0.05,
+        'lora.query': TARGETS.query, 'lora.key': TARGETS.key, 'lora.value': TARGETS.value, 'lora.projection': TARGETS.projection, 'lora.mlp': TARGETS.mlp, 'lora.head': TARGETS.head,
+        device, 'train.warmup_steps': 0,
+      });
+      const engine = await addon.loadEngine(dir, engineOptions(config, 100, true, undefined, threads));
       try {
         computePath = engine.computePath();
         for (const { rows, seqLen } of shapes(quick)) {

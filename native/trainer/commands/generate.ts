@@ -7,7 +7,7 @@ import { StreamDecoder } from '../data/stream-decoder';
 import { loadTokenizer } from '../../../language-server/src/lib/data/tokenizer';
 import { numberOption, takeOptions, UsageError } from './args';
 import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
-import { threadCount } from '../run/engine-options';
+import { configWith, engineOptions } from '../run/engine-options';
 
 export const generateCommand: CliCommand = {
   name: 'generate',
@@ -44,13 +44,15 @@ export const generateCommand: CliCommand = {
       method = 'lora';
       adapterConfig = JSON.parse(readFileSync(join(adapter, 'adapter_config.json'), 'utf8'));
     }
-    const engine = await loadAddon().loadEngine(checkpoint, {
-      precision: '32-true',
-      method,
-      training: false,
-      threads: threadCount(),
-      ...(adapter ? { loraR: adapterConfig.r, loraAlpha: adapterConfig.lora_alpha } : {}),
+    // the adapter's own r and alpha replace these when loadAdapter installs it
+    const config = configWith({
+      'model.precision': '32-true',
+      'train.method': method,
+      device: 'cpu',
+      ...(typeof adapterConfig.r === 'number' ? { 'lora.r': adapterConfig.r } : {}),
+      ...(typeof adapterConfig.lora_alpha === 'number' ? { 'lora.alpha': adapterConfig.lora_alpha } : {}),
     });
+    const engine = await loadAddon().loadEngine(checkpoint, engineOptions(config, 1, false));
     try {
       if (adapter) await engine.loadAdapter(adapter);
       const text = chat ? tokenizer.renderChat([{ role: 'user', content: prompt }], true) : prompt;

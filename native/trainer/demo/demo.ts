@@ -9,7 +9,7 @@ import { alpacaPrompt } from '../../../language-server/src/lib/data/prompts';
 import { loadTokenizer } from '../../../language-server/src/lib/data/tokenizer';
 import type { RunJson } from '../protocol';
 import { writeFileAtomic } from '../run/atomic';
-import { threadCount } from '../run/engine-options';
+import { configWith, engineOptions, threadCount } from '../run/engine-options';
 import { EventSink } from '../run/events';
 import { readRunJson } from '../run/run-record';
 import { runTraining, StopSignal } from '../run/trainer';
@@ -39,7 +39,8 @@ const PROMPTS = [
 
 async function answer(checkpoint: string, adapter: string | null, instruction: string, input: string): Promise<string> {
   const tokenizer = loadTokenizer(checkpoint);
-  const engine = await loadAddon().loadEngine(checkpoint, { precision: 'bf16-true', method: adapter ? 'lora' : 'full', training: false, threads: threadCount() });
+  const config = configWith({ 'model.precision': 'bf16-true', 'train.method': adapter ? 'lora' : 'full', device: 'cpu' });
+  const engine = await loadAddon().loadEngine(checkpoint, engineOptions(config, 1, false));
   try {
     if (adapter) await engine.loadAdapter(adapter);
     const prompt = tokenizer.encode(alpacaPrompt({ instruction, input }), { bos: tokenizer.addBos });

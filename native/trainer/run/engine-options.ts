@@ -1,8 +1,17 @@
-// Maps a resolved config onto the native engine's options (one place, so the trainer, the CLI's
-// generate/eval and the estimator calibration agree).
+// The one builder of the native engine's options: a resolved config mapped onto every field (the
+// binding requires them all; EngineOptions in C++ has no defaults), so the trainer, generate, demo,
+// calibrate and the tiny-model pretraining agree, and the config schema is the one source of defaults.
+// Callers without a .lora.yaml start from configWith(): the schema's defaults plus the values they set.
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { keySpec } from '../../../language-server/src/config/schema';
+import { resolveConfig } from '../../../language-server/src/config/resolve';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
+import { checkValue } from '../../../language-server/src/config/values';
 import type { DeviceReport, EngineOptions } from '../addon';
+
+/** AdamW's epsilon: torch's default, as in the reference article's runs (not a config key). */
+export const ADAMW_EPS = 1e-8;
 
 /** Threads: LORALAB_THREADS (the extension's loraLab.threads setting) when > 0, else every core. */
 export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
@@ -36,8 +45,28 @@ export function resolveDevice(config: LoraLabConfig, report: () => DeviceReport)
   }
 }
 
-/** `report`: the addon's device report, which resolves device 'auto'; without it 'auto' is 'cpu'. */
-export function engineOptions(config: LoraLabConfig, totalSteps: number, training = true, report?: () => DeviceReport): EngineOptions {
+/**
+ * A resolved config with the schema's defaults and `values` (dotted key -> value, each checked against
+ * the schema: a bad one throws naming the key), for engines loaded without a config file.
+ */
+export function configWith(values: Readonly<Record<string, unknown>> = {}): LoraLabConfig {
+  const set = new Map<string, unknown>();
+  for (const [key, value] of Object.entries(values)) {
+    const spec = keySpec(key);
+    if (!spec) throw new Error(`configWith: '${key}' is not a config key (see language-server/src/config/schema.ts)`);
+    const checked = checkValue(spec, value);
+    if (!checked.ok) throw new Error(`configWith: ${checked.message}`);
+    set.set(key, checked.value);
+  }
+  return resolveConfig(set, resolve('engine-options.lora.yaml'));
+}
+
+/**
+ * Every engine option from `config`. `totalSteps`: the schedule's length (optimizer steps) when
+ * training; `training` false loads for inference only; `report`: the addon's device report, which
+ * resolves device 'auto' (without it 'auto' is 'cpu'); `threads`: 0 = every core.
+ */
+export function engineOptions(config: LoraLabConfig, totalSteps: number, training = true, report?: () => DeviceReport, threads = threadCount()): EngineOptions {
   const device = report ? resolveDevice(config, report) : config.device === 'auto' ? 'cpu' : config.device;
   return {
     precision: config.model.precision,
@@ -60,6 +89,7 @@ export function engineOptions(config: LoraLabConfig, totalSteps: number, trainin
     weightDecay: config.train.weight_decay,
     beta1: config.train.betas[0],
     beta2: config.train.betas[1],
+    eps: ADAMW_EPS,
     momentum: config.train.momentum,
     lrSchedule: config.train.lr_scheduler,
     warmupSteps: config.train.warmup_steps,
@@ -68,7 +98,7 @@ export function engineOptions(config: LoraLabConfig, totalSteps: number, trainin
     gradClip: config.train.grad_clip ?? 0,
     gradientCheckpointing: config.train.gradient_checkpointing,
     seed: config.train.seed,
-    threads: threadCount(),
+    threads,
     device,
     training,
   };

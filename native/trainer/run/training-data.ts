@@ -5,6 +5,7 @@ import type { LoraLabConfig } from '../../../language-server/src/config/types';
 import { stepPlan, totalOptimizerSteps } from '../../../language-server/src/config/units';
 import type { EngineBatch } from '../addon';
 import { makeBatch, type Batch } from '../data/batches';
+import { checkStepTargets, checkTokenRange, checkTrainingTargets, checkpointVocabSize } from '../data/checks';
 import type { TokenizedExample } from '../../../language-server/src/lib/data/example';
 import { prepareData } from '../data/pipeline';
 import type { TextTokenizer } from '../../../language-server/src/lib/data/tokenizer';
@@ -40,9 +41,12 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 export function prepareTrainingData(config: LoraLabConfig, cacheDir: string, maxStepsOverride?: number): TrainingData {
-  const { tokenizer, examples: all, train, validation, sampler, cacheHit } = prepareData(config, { cacheDir });
+  const { tokenizer, dataset, examples: all, train, validation, sampler, cacheHit } = prepareData(config, { cacheDir });
   if (all.length === 0) throw Object.assign(new Error(`${config.data.path}: the dataset has no records`), { code: 'E_DATA_EMPTY' });
   if (train.length === 0) throw Object.assign(new Error(`${config.data.path}: no training records remain after the validation split`), { code: 'E_DATA_EMPTY' });
+  const vocabSize = checkpointVocabSize(config.model.checkpoint);
+  if (vocabSize !== null) checkTokenRange(all, vocabSize, config, dataset.records);
+  checkTrainingTargets(train, config);
 
   const { microBatch, globalBatch, stepsPerEpoch } = stepPlan(train.length, config.train);
   const totalSteps = totalOptimizerSteps(train.length, config.train, maxStepsOverride);
@@ -74,6 +78,7 @@ export function prepareTrainingData(config: LoraLabConfig, cacheDir: string, max
       const epoch0 = Math.floor((step - 1) / stepsPerEpoch);
       const within = (step - 1) % stepsPerEpoch;
       const members = orderOf(epoch0).slice(within * globalBatch, (within + 1) * globalBatch);
+      checkStepTargets(step, members, config, dataset.records);
       return { epoch: epoch0 + 1, batches: chunk(members, microBatch).map((m) => toEngineBatch(makeBatch(m, tokenizer.padId))) };
     },
     validationBatches() {

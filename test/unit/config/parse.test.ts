@@ -113,3 +113,19 @@ test('enum typos get a suggestion; run names must be folder-safe; aliases resolv
   const nonScalar = parseConfig('? [a, b]\n: 1\n', file).problems;
   assert.equal(nonScalar[0].code, 'unknown-key');
 });
+
+test('integers beyond 2^53 are refused with a range error naming the key, not silently rounded', () => {
+  const huge = '100000000000000000000';
+  const { config, problems } = parseConfig(`train:\n  max_steps: ${huge}\n  global_batch_size: ${huge}\n  micro_batch_size: 4\n`, file);
+  assert.deepEqual(problems.map((problem) => [problem.code, problem.key]), [
+    ['out-of-range', 'train.max_steps'],
+    ['out-of-range', 'train.global_batch_size'],
+  ]);
+  assert.match(problems[0].message, /^'train\.max_steps' is 100000000000000000000, out of range: .*9007199254740991 \(2\^53 - 1\)/);
+  assert.equal(config.train.max_steps, null, 'the default is used, not a rounded value');
+  assert.equal(parseConfig('train:\n  max_steps: 9007199254740993\n', file).problems[0]?.code, 'out-of-range');
+  assert.deepEqual(parseConfig('train:\n  max_steps: 9007199254740991\n', file).problems, []);
+  const swept = parseConfig(`sweep:\n  train.seed: [1, ${huge}]\n`, file).problems;
+  assert.deepEqual(swept.map((problem) => [problem.code, problem.key]), [['sweep-bad-value', 'sweep.train.seed']]);
+  assert.match(swept[0].message, /'train\.seed' is 100000000000000000000, out of range/);
+});

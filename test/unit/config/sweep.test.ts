@@ -125,6 +125,7 @@ test('--set overrides are typed by the schema and name the key on errors', () =>
   assert.equal(result.config.data.path, '/p/other.jsonl');
   assert.equal(config.lora.r, 8);
   assert.throws(() => applyOverrides(config, ['lora.rnk=16']), /'lora\.rnk' is not a config key; did you mean 'lora\.r'/);
+  assert.throws(() => applyOverrides(config, ['train.max_steps=100000000000000000000']), /'train\.max_steps' is 100000000000000000000, out of range: .*2\^53/);
   assert.throws(() => applyOverrides(config, ['lora.r=sixteen']), /--set lora\.r=sixteen: 'lora\.r' expects an integer/);
   assert.throws(() => applyOverrides(config, ['lora.r']), /expected key=value/);
   assert.throws(() => applyOverrides(config, ['lora.mlp=yes']), /'lora\.mlp' expects true or false/);

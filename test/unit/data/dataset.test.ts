@@ -105,3 +105,37 @@ test('a file that is not UTF-8 is an error naming the line of the first bad byte
   writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"instruction": "a", "output": "b"}\n')]));
   assert.equal(loadDataset(bom, 'jsonl').records[0].instruction, 'a');
 });
+
+test('a file that is not a dataset (data.path: /etc/passwd) is never quoted: positions only', () => {
+  const secret = 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n';
+  for (const format of ['alpaca', 'jsonl', 'csv'] as const) {
+    const { issues } = parseDataset(secret, '/etc/passwd', format);
+    assert.ok(issues.length > 0, format);
+    for (const issue of issues) {
+      assert.doesNotMatch(issue.message, /root|daemon|x:0|bin/, `${format}: ${issue.message}`);
+      assert.ok(issue.line >= 1);
+    }
+  }
+  assert.deepEqual(parseDataset(secret, '/etc/passwd', 'jsonl').issues.map((issue) => [issue.line, issue.record, issue.message]), [
+    [1, 0, 'malformed JSON line at column 1'],
+    [2, 1, 'malformed JSON line at column 1'],
+  ]);
+  assert.doesNotMatch(parseDataset('[1, {"instruction": 7, "output": "secret-value"}]', '/etc/shadow', 'alpaca').issues.map((issue) => issue.message).join('\n'), /secret|7/);
+});
+
+test('a file named as a dataset gets a short excerpt of the bad record', () => {
+  const line = `not json ${'y'.repeat(200)}`;
+  const [issue] = parseDataset(`${line}\n`, 'train.jsonl', 'jsonl').issues;
+  assert.equal(issue.message, `malformed JSON line at column 1 near "${line.slice(0, 30)}..."`);
+  const [header] = parseDataset('prompt,answer\na,b\n', 'train.csv', 'csv').issues;
+  assert.match(header.message, /lacks the column\(s\) instruction, output \(found "prompt,answer"\)/);
+});
+
+test('a JSONL file read as alpaca suggests format: jsonl; a JSON list read as jsonl suggests alpaca', () => {
+  const jsonl = '{"instruction": "a", "output": "b"}\n{"instruction": "c", "output": "d"}\n';
+  const [asAlpaca] = parseDataset(jsonl, 'train.json', 'alpaca').issues;
+  assert.match(asAlpaca.message, /one JSON object per line \(JSONL\).*set data\.format: jsonl/);
+  const list = '[\n{"instruction": "a", "output": "b"}\n]\n';
+  const asJsonl = parseDataset(list, 'train.jsonl', 'jsonl').issues;
+  assert.match(asJsonl[0].message, /the file is one JSON list: set data\.format: alpaca/);
+});

@@ -1,16 +1,23 @@
 // The N-API Engine class as the trainer uses it: async load, logprobs, streamed generate, step,
-// memory by category, one call at a time (E_BUSY), abort, dispose twice, typed errors with codes.
+// memory by category, one call at a time (E_BUSY), abort, dispose twice, typed errors with codes,
+// and every engine option required (a missing one is a TypeError naming it).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { loadAddon, type EngineBatch, type NativeError } from '../../../native/trainer/addon';
+import { loadAddon, type EngineBatch, type EngineOptions, type NativeError } from '../../../native/trainer/addon';
+import { configWith, engineOptions } from '../../../native/trainer/run/engine-options';
 import { makeTinyCheckpoint } from '../helpers/tiny-checkpoint';
 
 const dir = mkdtempSync(join(tmpdir(), 'lora-lab-binding-'));
 const checkpoint = makeTinyCheckpoint(join(dir, 'tiny'), { vocabSize: 64, hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1 });
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Options from the schema's defaults and `values` (dotted config keys), on 1 CPU thread. */
+function options(values: Record<string, unknown>, training = false, totalSteps = 10): EngineOptions {
+  return engineOptions(configWith({ device: 'cpu', ...values }), totalSteps, training, undefined, 1);
+}
 
 function batch(rows: number, seqLen: number, seed = 1): EngineBatch {
   const tokens = new Int32Array(rows * seqLen);
@@ -23,7 +30,7 @@ function batch(rows: number, seqLen: number, seed = 1): EngineBatch {
 }
 
 test('logprobs are per-token log-probabilities (<= 0, masked targets give 0)', async () => {
-  const engine = await loadAddon().loadEngine(checkpoint, { precision: '32-true', method: 'lora', training: false, threads: 1 });
+  const engine = await loadAddon().loadEngine(checkpoint, options({ 'model.precision': '32-true', 'train.method': 'lora' }));
   const b = batch(2, 5);
   b.targets[3] = -100;
   const lp = await engine.logprobs(b);
@@ -44,7 +51,7 @@ test('logprobs are per-token log-probabilities (<= 0, masked targets give 0)', a
 });
 
 test('generate streams every token through the callback and returns them', async () => {
-  const engine = await loadAddon().loadEngine(checkpoint, { precision: '32-true', method: 'full', training: false, threads: 1 });
+  const engine = await loadAddon().loadEngine(checkpoint, options({ 'model.precision': '32-true', 'train.method': 'full' }));
   const streamed: number[] = [];
   const ids = await engine.generate(Int32Array.from([1, 5, 9]), { maxNewTokens: 6, temperature: 0 }, (id) => streamed.push(id));
   assert.equal(ids.length, 6);
@@ -55,7 +62,7 @@ test('generate streams every token through the callback and returns them', async
 });
 
 test('one call at a time: a concurrent step and a dispose during a step are refused with E_BUSY', async () => {
-  const engine = await loadAddon().loadEngine(checkpoint, { precision: '32-true', method: 'lora', loraR: 4, loraAlpha: 8, threads: 1, warmupSteps: 0, totalSteps: 10 });
+  const engine = await loadAddon().loadEngine(checkpoint, options({ 'model.precision': '32-true', 'train.method': 'lora', 'lora.r': 4, 'lora.alpha': 8, 'train.warmup_steps': 0 }, true));
   const first = engine.step([batch(2, 8), batch(2, 8, 3)]);
   await assert.rejects(engine.step([batch(1, 4)]), (e: NativeError) => e.code === 'E_BUSY');
   assert.throws(() => engine.dispose(), (e: NativeError) => e.code === 'E_BUSY');
@@ -68,12 +75,37 @@ test('one call at a time: a concurrent step and a dispose during a step are refu
 });
 
 test('bad input becomes a typed error naming the field', async () => {
-  await assert.rejects(loadAddon().loadEngine(join(dir, 'missing'), {}), (e: NativeError) => typeof e.code === 'string' && /missing/.test(e.message));
+  await assert.rejects(loadAddon().loadEngine(join(dir, 'missing'), options({})), (e: NativeError) => typeof e.code === 'string' && /missing/.test(e.message));
   await assert.rejects(
-    loadAddon().loadEngine(checkpoint, { optimizer: 'adam' as never }),
+    loadAddon().loadEngine(checkpoint, { ...options({}), optimizer: 'adam' as never }),
     (e: NativeError) => e.code === 'E_INVALID_ARGUMENT' && /optimizer/.test(e.message),
   );
-  const engine = await loadAddon().loadEngine(checkpoint, { precision: '32-true', threads: 1 });
+  const engine = await loadAddon().loadEngine(checkpoint, options({ 'model.precision': '32-true' }, true));
   await assert.rejects(engine.step([{ rows: 2, seqLen: 4, tokens: new Int32Array(3), targets: new Int32Array(8) }]), (e: NativeError) => e.code === 'E_INVALID_ARGUMENT' && /tokens/.test(e.message));
+  engine.dispose();
+});
+
+test('every engine option is required: leaving one out is a TypeError naming it, not a C++ value', async () => {
+  const complete = options({}, true);
+  const fields: Array<[string, EngineOptions]> = [];
+  for (const key of Object.keys(complete) as Array<keyof EngineOptions>) {
+    const { [key]: _left, ...rest } = complete;
+    fields.push([key, rest as EngineOptions]);
+  }
+  for (const target of Object.keys(complete.targets) as Array<keyof EngineOptions['targets']>) {
+    const { [target]: _left, ...targets } = complete.targets;
+    fields.push([`targets.${target}`, { ...complete, targets: targets as EngineOptions['targets'] }]);
+  }
+  assert.equal(fields.length, 25 + 6, 'every field of EngineOptions and of its targets');
+  for (const [field, incomplete] of fields) {
+    await assert.rejects(loadAddon().loadEngine(checkpoint, incomplete), (e: NativeError) => {
+      assert.ok(e instanceof TypeError, `${field}: ${e.constructor.name}: ${e.message}`);
+      assert.equal(e.code, 'E_INVALID_ARGUMENT');
+      assert.match(e.message, new RegExp(`for ${field.replace('.', '\\.')} but received undefined`));
+      return true;
+    });
+  }
+  await assert.rejects(loadAddon().loadEngine(checkpoint, undefined as never), (e: NativeError) => e instanceof TypeError && /options object/.test(e.message));
+  const engine = await loadAddon().loadEngine(checkpoint, complete);
   engine.dispose();
 });

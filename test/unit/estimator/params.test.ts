@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { countParams, LLAMA2_7B_CONFIG, ModelShapeError, readModelShape, type LoraTargets } from '../../../language-server/src/estimator';
 import { loadAddon } from '../../../native/trainer/addon';
+import { configWith, engineOptions } from '../../../native/trainer/run/engine-options';
 import { makeTinyCheckpoint, type TinyModelShape } from '../helpers/tiny-checkpoint';
 
 const targets = (...names: Array<keyof LoraTargets>): LoraTargets => ({
@@ -62,7 +63,9 @@ test('parameter counts equal the engine paramCounts() on MHA, GQA and tied check
     const folder = makeTinyCheckpoint(join(dir, name), tiny);
     const shape = readModelShape(JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')));
     for (const c of CASES) {
-      const engine = await addon.loadEngine(folder, { method: c.method, loraR: c.r, loraAlpha: 2 * c.r, targets: c.targets, threads: 1, training: false });
+      const loraTargets = Object.fromEntries(Object.entries(c.targets).map(([target, on]) => [`lora.${target}`, on]));
+      const config = configWith({ 'train.method': c.method, 'lora.r': c.r, 'lora.alpha': 2 * c.r, ...loraTargets, device: 'cpu' });
+      const engine = await addon.loadEngine(folder, engineOptions(config, 1, false, undefined, 1));
       try {
         const predicted = countParams(shape, c.method, c.r, c.targets);
         const actual = engine.paramCounts();

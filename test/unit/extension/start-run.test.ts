@@ -34,7 +34,7 @@ test('planStart: errors from the config language, with line numbers', () => {
 test('planStart: a valid config gives its name, device and variants', () => {
   const dir = workspace();
   const single = planStart(valid, path.join(dir, 'tiny.lora.yaml'));
-  assert.deepEqual(single, { errors: [], name: 'tiny', device: 'cpu', variants: 1 });
+  assert.deepEqual(single, { errors: [], name: 'tiny', device: 'cpu', variants: 1, writesOutside: [] });
   const sweep = planStart(`${valid}sweep:\n  lora.r: [4, 8, 16]\n  lora.alpha: ["=2*lora.r"]\n`, path.join(dir, 'tiny.lora.yaml'));
   assert.deepEqual(sweep.errors, []);
   assert.equal(sweep.variants, 3);
@@ -52,5 +52,45 @@ test('the command refuses a config with errors: a modal with the problems, nothi
   assert.equal(errors.length, 1);
   assert.match(errors[0].text, /bad\.lora\.yaml has \d+ errors?; fix them/);
   assert.notEqual(fake.contextKeys.get('loraLab.hasActiveRuns'), true);
+  for (const s of subscriptions) s.dispose();
+});
+
+test('planStart: out_dir outside the workspace folders (any sweep variant) is listed', () => {
+  const dir = workspace();
+  const outside = path.join(os.tmpdir(), 'lora-outside-runs');
+  const plan = planStart(`${valid}out_dir: ${outside}\n`, path.join(dir, 'tiny.lora.yaml'), [dir]);
+  assert.deepEqual(plan.writesOutside, [outside]);
+  assert.deepEqual(planStart(`${valid}out_dir: out/x\n`, path.join(dir, 'tiny.lora.yaml'), [dir]).writesOutside, []);
+  assert.deepEqual(planStart(`${valid}out_dir: ../up\n`, path.join(dir, 'tiny.lora.yaml')).writesOutside, [path.join(path.dirname(dir), 'up')], 'no workspace folder: the config folder');
+});
+
+test('Start asks once per config before writing outside the workspace; a refusal queues nothing and asks again', async () => {
+  fake.resetFakeVscode();
+  // a queued run forks /ext/dist/cli.js, which does not exist: it fails at once, the queueing is what counts here
+  const dir = workspace();
+  fake.workspace.workspaceFolders = [{ uri: fake.Uri.file(dir) }];
+  const config = path.join(dir, 'tiny.lora.yaml');
+  fs.writeFileSync(config, `${valid}out_dir: ../outside-runs\n`);
+  const subscriptions: { dispose(): void }[] = [];
+  activate({ subscriptions, extensionPath: '/ext', extensionUri: fake.Uri.file('/ext') } as never);
+  const start = async () => fake.commands.executeCommand('loraLab.startRun', fake.Uri.file(config));
+  const asked = () => fake.shownMessages.filter((m) => m.level === 'warning' && /writes its runs outside the workspace/.test(m.text)).length;
+  const queued = () => fake.executedCommands.filter((c) => c.id === 'loraLab.runs.focus').length;
+
+  await start(); // dismissed
+  assert.deepEqual([asked(), queued()], [1, 0]);
+  assert.match(fake.shownMessages.at(-1)!.text, new RegExp(`tiny\\.lora\\.yaml writes its runs outside the workspace, to ${path.join(path.dirname(dir), 'outside-runs').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  fake.answers.warning = 'Write There';
+  await start();
+  assert.deepEqual([asked(), queued()], [2, 1]);
+  fake.answers.warning = undefined;
+  await start(); // remembered for this config
+  assert.deepEqual([asked(), queued()], [2, 2]);
+  fs.writeFileSync(config, `${valid}out_dir: ../other-runs\n`);
+  await start(); // another folder: asked again
+  assert.deepEqual([asked(), queued()], [3, 2]);
+  fs.writeFileSync(config, `${valid}out_dir: out/inside\n`);
+  await start();
+  assert.deepEqual([asked(), queued()], [3, 3]);
   for (const s of subscriptions) s.dispose();
 });

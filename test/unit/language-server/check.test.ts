@@ -1,8 +1,11 @@
 // `lora-lab check`: file:line:col severity message lines, --json for tools, folders, exit codes.
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkCommand } from '../../../native/trainer/commands/check';
+import { checkCommand, checkFile } from '../../../native/trainer/commands/check';
+import { TINY_TOKENIZER_DIR } from '../helpers/tiny-checkpoint';
 import { FIXTURES } from './lsp-harness';
 
 async function runCheck(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -54,4 +57,39 @@ test('a folder checks every *.lora.yaml under it; a missing file is an error; no
   assert.deepEqual([none.code, none.stderr], [1, `lora-lab check: no *.lora.yaml or *.lora.yml files in ${join(FIXTURES, 'data')}.\n`]);
   assert.equal((await runCheck([])).code, 2);
   assert.equal((await runCheck(['x.lora.yaml', '--fix'])).code, 2);
+});
+
+test('mask_prompt with responses truncated away: check tokenizes the data and warns, naming the records', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'loralab-check-mask-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'ck'));
+  for (const name of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) copyFileSync(join(TINY_TOKENIZER_DIR, name), join(dir, 'ck', name));
+  writeFileSync(join(dir, 'ck', 'model.safetensors'), '');
+  const long = 'Explain in detail, step by step, with examples, why the sky looks blue on a clear day.';
+  writeFileSync(join(dir, 'data.json'), JSON.stringify([{ instruction: 'Add 2 and 3.', output: '5' }, { instruction: long, output: 'Scattering.' }, { instruction: long, output: 'Rayleigh.' }]));
+  const config = (maxSeq: number) => `model:\n  checkpoint: ck\ndata:\n  path: data.json\n  mask_prompt: true\n  max_seq_length: ${maxSeq}\neval:\n  tasks: [arithmetic_2ds]\n`;
+  writeFileSync(join(dir, 'short.lora.yaml'), config(64));
+  writeFileSync(join(dir, 'long.lora.yaml'), config(512));
+  const short = await runCheck([join(dir, 'short.lora.yaml')]);
+  assert.equal(short.code, 0, short.stdout);
+  assert.match(short.stdout, /short\.lora\.yaml:5:16 warning data\.mask_prompt is true and data\.max_seq_length 64 leaves no response token in 2 of 3 records \(record 2, record 3\): .*E_BATCH.*Raise data\.max_seq_length/);
+  const long512 = await runCheck([join(dir, 'long.lora.yaml')]);
+  assert.deepEqual([long512.code, long512.stdout], [0, '']);
+});
+
+test('paths outside the working directory are warnings, model caches information; the config folder counts when outside it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'loralab-check-paths-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'ws'));
+  const file = join(dir, 'ws', 'run.lora.yaml');
+  writeFileSync(file, `model:\n  checkpoint: ${join(homedir(), '.cache', 'huggingface', 'hub', 'm')}\nout_dir: ../elsewhere\neval:\n  tasks: [arithmetic_2ds]\n`);
+  const problems = checkFile(file, join(dir, 'ws')).problems.filter((problem) => /workspace|cache/.test(problem.code));
+  assert.deepEqual(problems.map((problem) => [problem.severity, problem.key, problem.line, problem.column]), [
+    ['information', 'model.checkpoint', 2, 15],
+    ['warning', 'out_dir', 3, 10],
+  ]);
+  assert.deepEqual(checkFile(file, join(dir, 'unrelated')).problems.filter((problem) => problem.code === 'path-outside-workspace').map((problem) => problem.key), ['out_dir']);
+  const result = await runCheck([file, '--json']);
+  const report = JSON.parse(result.stdout) as { information: number; warnings: number };
+  assert.ok(report.information >= 1 && report.warnings >= 1, result.stdout);
 });

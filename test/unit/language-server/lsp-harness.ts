@@ -48,11 +48,11 @@ export class LspSession {
     rpc.listen();
   }
 
-  /** A server started in this process on a pair of in-memory streams. */
-  static inProcess(fileSystem?: FileSystem): LspSession {
+  /** A server started in this process on a pair of in-memory streams (`analysisBudgetMs`: the server's default unless given). */
+  static inProcess(fileSystem?: FileSystem, analysisBudgetMs?: number): LspSession {
     const toServer = new PassThrough();
     const toClient = new PassThrough();
-    startServer(createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)), fileSystem);
+    startServer(createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)), fileSystem, analysisBudgetMs);
     return LspSession.over(toClient, toServer, () => {
       toServer.end();
       toClient.end();

@@ -192,9 +192,9 @@ test('watched files: a dataset that appears clears its diagnostic', async () => 
   }
 });
 
-test('a slow document (a 4,096-variant sweep) gets its diagnostics once typing pauses', async () => {
+test('a slow document (a 1,024-variant sweep, the largest allowed) gets its diagnostics once typing pauses', async () => {
   const uri = fixtureUri('unsaved-big-sweep.lora.yaml');
-  const seeds = Array.from({ length: 64 }, (_, i) => i).join(', ');
+  const seeds = Array.from({ length: 32 }, (_, i) => i).join(', ');
   const text = (name: string) => `name: ${name}\nsweep:\n  train.seed: [${seeds}]\n  data.seed: [${seeds}]\n`;
   await lsp.open(uri, text('big'));
   await lsp.diagnostics(uri, undefined, 30_000);
@@ -204,5 +204,14 @@ test('a slow document (a 4,096-variant sweep) gets its diagnostics once typing p
   const versions = lsp.publishedVersions(uri, before);
   assert.equal(versions[versions.length - 1], 4);
   assert.ok(versions.length < 3, `the edits in between were not analysed for diagnostics: ${JSON.stringify(versions)}`);
+  await lsp.close(uri);
+});
+
+test('a path outside the workspace folder (the initialize rootUri) is a warning diagnostic', async () => {
+  const uri = fixtureUri('outside-paths.lora.yaml');
+  await lsp.open(uri, 'name: outside\nout_dir: ../../../../outside-runs\n');
+  const found = (await lsp.diagnostics(uri)).filter((diagnostic) => diagnostic.code === 'path-outside-workspace');
+  assert.deepEqual(found.map((diagnostic) => [diagnostic.severity, diagnostic.range.start.line, diagnostic.range.start.character]), [[2, 1, 9]]);
+  assert.match(found[0].message, /^out_dir .*outside-runs is outside the workspace/);
   await lsp.close(uri);
 });

@@ -1,11 +1,17 @@
 // config device 'auto' resolves from the addon's device report (a fake one here): 'cuda' only with a
-// usable CUDA device and a config the CUDA engine runs (bf16 precision).
+// usable CUDA device and a config the CUDA engine runs (bf16 precision). The schema's defaults reach
+// the engine (lora.dropout 0.05), and configWith() checks the values it is given.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import { parseConfig } from '../../../language-server/src/config/parse';
+import { keySpec } from '../../../language-server/src/config/schema';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
-import type { DeviceReport } from '../../../native/trainer/addon';
-import { cudaRefusal, engineOptions, resolveDevice } from '../../../native/trainer/run/engine-options';
+import { loadAddon, type DeviceReport } from '../../../native/trainer/addon';
+import { configWith, cudaRefusal, engineOptions, resolveDevice } from '../../../native/trainer/run/engine-options';
+import { makeTinyCheckpoint } from '../helpers/tiny-checkpoint';
 
 function config(yaml: string, model = ''): LoraLabConfig {
   return parseConfig(`model:\n  checkpoint: ./ckpt\n${model}data:\n  train: ./train.json\n${yaml}`, '/tmp/x.lora.yaml').config;
@@ -57,4 +63,41 @@ test('an explicit device passes through without reading the report', () => {
   assert.equal(resolveDevice(config('device: cpu\n'), never), 'cpu');
   assert.equal(resolveDevice(config('device: cuda\n'), never), 'cuda');
   assert.equal(resolveDevice(config('device: cuda:1\n'), never), 'cuda:1');
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'lora-lab-engine-options-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('the lora.dropout default (0.05, from the schema) reaches the engine', async () => {
+  const fromFile = config('device: cpu\n', '  precision: 32-true\n'); // no lora.dropout
+  assert.equal(keySpec('lora.dropout')?.default, 0.05);
+  const options = engineOptions(fromFile, 10, true, undefined, 1);
+  assert.equal(options.loraDropout, 0.05);
+  assert.deepEqual(engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true' }), 10, true, undefined, 1), options, 'configWith() starts from the same defaults');
+  const checkpoint = makeTinyCheckpoint(join(dir, 'tiny'), { vocabSize: 64, hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1 });
+  const tokens = Int32Array.from({ length: 16 }, (_, i) => (i * 7 + 1) % 64);
+  const targets = Int32Array.from({ length: 16 }, (_, i) => (i * 11 + 1) % 64);
+  const gradNorm = async (dropout: number): Promise<number> => {
+    const engine = await loadAddon().loadEngine(checkpoint, { ...options, loraDropout: dropout });
+    try {
+      if (dropout === options.loraDropout) {
+        // the engine holds the value: its adapter config says so (stored as a float: 0.05 to ~1e-9)
+        await engine.saveAdapter(join(dir, 'adapter'), 'tiny');
+        const saved = JSON.parse(readFileSync(join(dir, 'adapter', 'adapter_config.json'), 'utf8')) as { lora_dropout: number };
+        assert.ok(Math.abs(saved.lora_dropout - 0.05) < 1e-7, `adapter_config.json lora_dropout ${saved.lora_dropout}`);
+      }
+      return (await engine.step([{ rows: 2, seqLen: 8, tokens, targets }])).gradNorm;
+    } finally {
+      engine.dispose();
+    }
+  };
+  const withDefault = await gradNorm(options.loraDropout);
+  const without = await gradNorm(0);
+  assert.notEqual(withDefault, without, 'the training step drops adapter inputs with the default dropout');
+});
+
+test('configWith() checks each value against the schema and names the key', () => {
+  assert.equal(configWith({ 'lora.r': 16 }).lora.r, 16);
+  assert.throws(() => configWith({ 'lora.dropout': 1.5 }), /'lora\.dropout' is 1\.5, out of range/);
+  assert.throws(() => configWith({ 'lora.rank': 4 }), /'lora\.rank' is not a config key/);
 });

@@ -1,6 +1,9 @@
 // Reads instruction datasets: Alpaca JSON (a list of {instruction, input?, output}), JSONL with the
 // same fields, CSV with those columns. Malformed rows are errors naming file and line; empty
 // outputs and missing optional fields are reported; no record is ever dropped silently.
+// Messages give the position of a bad record; a short excerpt of the file only when its name marks
+// it as a dataset (.json, .jsonl, .csv), so `data.path: /etc/passwd` does not copy the file into
+// errors, train.log and run.json.
 import { readFileSync } from 'node:fs';
 import { parseCsv, CsvSyntaxError } from './csv';
 import { jsonSyntaxErrorOffset } from './json-syntax';
@@ -101,9 +104,52 @@ function jsonErrorLine(text: string, error: Error): number {
 
 type Collect = (issue: Omit<DataIssue, 'file'>) => void;
 
-function toRecord(value: unknown, index: number, line: number, report: Collect): DataRecord | null {
+/** Longest excerpt of a dataset file quoted in a message. */
+export const MAX_EXCERPT_CHARS = 30;
+
+/** Whether messages may quote the file: only files whose name says they are datasets. */
+export function mayQuote(file: string): boolean {
+  return /\.(json|jsonl|csv)$/i.test(file);
+}
+
+/** How a parser reports: issues, and excerpts when the file may be quoted. */
+interface Reporter {
+  report: Collect;
+  /** The first line of `text` quoted and cut to MAX_EXCERPT_CHARS, or null when the file may not be quoted. */
+  excerpt: (text: string) => string | null;
+  /** ' near "..."' from excerpt, or ''. */
+  near: (text: string) => string;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** Line and column (1-based) of an offset. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const line = lineAt(text, offset);
+  return { line, column: offset - (text.lastIndexOf('\n', offset - 1) + 1) + 1 };
+}
+
+/** Whether every non-empty line of `text` is a JSON object (a JSONL file). */
+function looksLikeJsonl(text: string): boolean {
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length < 1) return false;
+  return lines.every((line) => {
+    try {
+      const value = JSON.parse(line) as unknown;
+      return value !== null && typeof value === 'object' && !Array.isArray(value);
+    } catch {
+      return false;
+    }
+  });
+}
+
+function toRecord(value: unknown, index: number, line: number, { report, near }: Reporter): DataRecord | null {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    report({ severity: 'error', line, record: index, message: `expected an object with instruction, input and output but found ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}` });
+    report({ severity: 'error', line, record: index, message: `expected an object with instruction, input and output but found ${kindOf(value)}${Array.isArray(value) ? '' : near(JSON.stringify(value))}` });
     return null;
   }
   const fields = value as Record<string, unknown>;
@@ -118,7 +164,7 @@ function toRecord(value: unknown, index: number, line: number, report: Collect):
       return '';
     }
     if (typeof field !== 'string') {
-      report({ severity: 'error', line, record: index, field: name, message: `'${name}' must be a string but is ${JSON.stringify(field).slice(0, 40)}` });
+      report({ severity: 'error', line, record: index, field: name, message: `'${name}' must be a string but is ${kindOf(field)}${near(JSON.stringify(field))}` });
       ok = false;
       return '';
     }
@@ -131,12 +177,20 @@ function toRecord(value: unknown, index: number, line: number, report: Collect):
   return record;
 }
 
-function parseAlpacaJson(text: string, report: Collect): DataRecord[] {
+function parseAlpacaJson(text: string, reporter: Reporter): DataRecord[] {
+  const { report, near } = reporter;
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (error) {
-    report({ severity: 'error', line: jsonErrorLine(text, error as Error), message: `malformed JSON: ${(error as Error).message}` });
+    if (looksLikeJsonl(text)) {
+      report({ severity: 'error', line: 1, message: 'the file holds one JSON object per line (JSONL), not a JSON list: set data.format: jsonl' });
+      return [];
+    }
+    const offset = jsonSyntaxErrorOffset(text);
+    const where = offset === null ? null : lineColumn(text, offset);
+    const line = where?.line ?? jsonErrorLine(text, error as Error);
+    report({ severity: 'error', line, message: `malformed JSON${where ? ` at column ${where.column}` : ''}${offset === null ? '' : near(text.slice(offset))} (an alpaca dataset is one JSON list of {instruction, input, output} objects)` });
     return [];
   }
   if (!Array.isArray(data)) {
@@ -146,32 +200,46 @@ function parseAlpacaJson(text: string, report: Collect): DataRecord[] {
   const lines = linesAt(text, arrayElementOffsets(text));
   const records: DataRecord[] = [];
   data.forEach((value, index) => {
-    const record = toRecord(value, index, lines[index] ?? 1, report);
+    const record = toRecord(value, index, lines[index] ?? 1, reporter);
     if (record) records.push(record);
   });
   return records;
 }
 
-function parseJsonl(text: string, report: Collect): DataRecord[] {
+function parseJsonl(text: string, reporter: Reporter): DataRecord[] {
+  const { report, near } = reporter;
   const records: DataRecord[] = [];
   let index = 0;
+  let listFile: boolean | undefined;
   text.split('\n').forEach((rawLine, lineIndex) => {
     const line = rawLine.replace(/\r$/, '');
     if (line.trim() === '') return;
     let value: unknown;
     try {
       value = JSON.parse(line);
-    } catch (error) {
-      report({ severity: 'error', line: lineIndex + 1, record: index++, message: `malformed JSON line: ${(error as Error).message}` });
+    } catch {
+      const offset = jsonSyntaxErrorOffset(line) ?? 0;
+      listFile ??= isJsonList(text);
+      const hint = listFile ? ' (the file is one JSON list: set data.format: alpaca)' : '';
+      report({ severity: 'error', line: lineIndex + 1, record: index++, message: `malformed JSON line at column ${offset + 1}${near(line.slice(offset))}${hint}` });
       return;
     }
-    const record = toRecord(value, index++, lineIndex + 1, report);
+    const record = toRecord(value, index++, lineIndex + 1, reporter);
     if (record) records.push(record);
   });
   return records;
 }
 
-function parseCsvRecords(text: string, report: Collect): DataRecord[] {
+function isJsonList(text: string): boolean {
+  try {
+    return Array.isArray(JSON.parse(text));
+  } catch {
+    return false;
+  }
+}
+
+function parseCsvRecords(text: string, reporter: Reporter): DataRecord[] {
+  const { report } = reporter;
   let rows;
   try {
     rows = parseCsv(text);
@@ -185,7 +253,9 @@ function parseCsvRecords(text: string, report: Collect): DataRecord[] {
   const column = (name: string): number => header.indexOf(name);
   const missing = ['instruction', 'output'].filter((name) => column(name) < 0);
   if (missing.length) {
-    report({ severity: 'error', line: rows[0].line, message: `the header row lacks the column(s) ${missing.join(', ')} (found: ${header.join(', ')}); a CSV dataset needs instruction, output and optionally input` });
+    const excerpt = reporter.excerpt(rows[0].fields.join(','));
+    const found = excerpt ? ` (found ${excerpt})` : '';
+    report({ severity: 'error', line: rows[0].line, message: `the header row lacks the column(s) ${missing.join(', ')}${found}; a CSV dataset needs instruction, output and optionally input` });
     return [];
   }
   const records: DataRecord[] = [];
@@ -196,7 +266,7 @@ function parseCsvRecords(text: string, report: Collect): DataRecord[] {
     }
     const value: Record<string, string> = { instruction: row.fields[column('instruction')], output: row.fields[column('output')] };
     if (column('input') >= 0) value.input = row.fields[column('input')];
-    const record = toRecord(value, index, row.line, report);
+    const record = toRecord(value, index, row.line, reporter);
     if (record) records.push(record);
   });
   return records;
@@ -205,9 +275,22 @@ function parseCsvRecords(text: string, report: Collect): DataRecord[] {
 /** Parses dataset text; `file` names it in issues. Errors and warnings are returned, not thrown. */
 export function parseDataset(text: string, file: string, format: DataFormat): { records: DataRecord[]; issues: DataIssue[] } {
   const issues: DataIssue[] = [];
-  const report: Collect = (issue) => issues.push({ file, ...issue });
+  const quote = mayQuote(file);
+  const excerpt = (from: string): string | null => {
+    if (!quote) return null;
+    const line = from.split(/\r?\n/)[0];
+    return JSON.stringify(line.length > MAX_EXCERPT_CHARS ? `${line.slice(0, MAX_EXCERPT_CHARS)}...` : line);
+  };
+  const reporter: Reporter = {
+    report: (issue) => issues.push({ file, ...issue }),
+    excerpt,
+    near: (from) => {
+      const quoted = excerpt(from);
+      return quoted ? ` near ${quoted}` : '';
+    },
+  };
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const records = format === 'alpaca' ? parseAlpacaJson(source, report) : format === 'jsonl' ? parseJsonl(source, report) : parseCsvRecords(source, report);
+  const records = format === 'alpaca' ? parseAlpacaJson(source, reporter) : format === 'jsonl' ? parseJsonl(source, reporter) : parseCsvRecords(source, reporter);
   if (records.length === 0 && !issues.some((issue) => issue.severity === 'error')) issues.push({ file, severity: 'error', line: 1, message: 'the dataset has no records' });
   return { records, issues };
 }
