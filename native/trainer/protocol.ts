@@ -64,3 +64,77 @@ export function isTrainerEvent(value: unknown): value is TrainerEvent {
 export function isHostMessage(value: unknown): value is HostMessage {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'stop';
 }
+
+// ---- `lora-lab inspect-data CONFIG --ipc`: the dataset panel's child process -------------------
+
+/** One rejected row of a dataset: where it is and why the trainer refuses it. */
+export interface DatasetIssue {
+  severity: 'error' | 'warning';
+  file: string;
+  /** 1-based line. */
+  line: number;
+  /** 0-based record index, when the issue belongs to one record. */
+  record?: number;
+  field?: string;
+  message: string;
+}
+
+/** One record as the trainer sees it: the prompt-style rendering cut at token boundaries. */
+export interface DatasetSample {
+  /** 0-based record index in the file. */
+  record: number;
+  /** 1-based line where the record starts. */
+  line: number;
+  split: 'train' | 'validation';
+  /** Decoded text of each token, in order (concatenated: the rendered, tokenized example). */
+  pieces: string[];
+  ids: number[];
+  /** Leading tokens that take no loss (mask_prompt). */
+  maskedTokens: number;
+  /** Prompt tokens (masked or not). */
+  promptTokens: number;
+  truncated: boolean;
+}
+
+/** What the dataset panel shows; `stats` is the same DataStats as `lora-lab inspect-data --json`. */
+export interface DatasetReport {
+  config: string;
+  dataset: { file: string; format: string; records: number; train: number; validation: number };
+  tokenizer: { checkpoint: string; vocabSize: number; bos: string | null; eos: string };
+  promptStyle: string;
+  maskPrompt: boolean;
+  maxSeqLength: number;
+  stats: {
+    examples: number;
+    totalTokens: number;
+    lengths: { min: number; max: number; mean: number; median: number; p90: number; p99: number };
+    histogram: { from: number; to: number; count: number }[];
+    truncated: number;
+    truncatedShare: number;
+    maskedTokens: number;
+    maskedShare: number;
+    prefixViolations: number;
+    emptyTargets: number;
+  };
+  /** Prompt tokens (what mask_prompt masks) over all tokens, whether or not masking is on. */
+  promptShare: number;
+  /** Rows the trainer refuses (malformed JSON, missing fields): it will not train until they are fixed. */
+  rejected: DatasetIssue[];
+  warnings: DatasetIssue[];
+  /** Records rendered for the sample browser (a spread over the file: first, median, longest, ...). */
+  samples: DatasetSample[];
+}
+
+export type InspectPhase = 'reading' | 'tokenizing' | 'rendering';
+
+/** Child -> host over IPC while `inspect-data --ipc` works. */
+export type InspectMessage =
+  | { type: 'inspect-progress'; phase: InspectPhase; done: number; total: number }
+  | { type: 'inspect-report'; report: DatasetReport }
+  | { type: 'inspect-error'; message: string };
+
+export function isInspectMessage(value: unknown): value is InspectMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const type = (value as { type?: unknown }).type;
+  return type === 'inspect-progress' || type === 'inspect-report' || type === 'inspect-error';
+}

@@ -1,6 +1,7 @@
 // The one typed protocol between the extension host and the run dashboard webview
-// (postMessage both ways), and the state the webview persists with setState.
-import type { MetricsLine, RunError, RunState, RunSummary } from '../../native/trainer/protocol';
+// (postMessage both ways), and the state the webview persists with setState; at the end the same
+// for the dataset panel ("LoRA Lab: Inspect Dataset").
+import type { DatasetReport, InspectPhase, MetricsLine, RunError, RunState, RunSummary } from '../../native/trainer/protocol';
 
 /** What the dashboard's charts put on their x axis. */
 export type XAxis = 'step' | 'tokens' | 'time';
@@ -120,3 +121,43 @@ export function metricsMessages(lines: readonly MetricsLine[], reset: boolean, b
   }
   return out;
 }
+
+// ---- The dataset panel ----------------------------------------------------------------------
+
+/** Host -> dataset webview: inspect-data's progress, its report, or why there is none. */
+export type DatasetHostMessage =
+  | { type: 'dataset-progress'; configPath: string; phase: InspectPhase; done: number; total: number }
+  | { type: 'dataset-report'; report: DatasetReport }
+  | { type: 'dataset-error'; configPath: string; message: string };
+
+/** Dataset webview -> host: listening; open a file at a 1-based line; inspect again. */
+export type DatasetWebviewMessage =
+  | { type: 'ready' }
+  | { type: 'open-location'; file: string; line: number }
+  | { type: 'refresh' };
+
+/** What the dataset webview keeps across hide / reload (vscode.setState). */
+export interface DatasetState {
+  configPath: string;
+  /** Index into the report's samples shown in the browser. */
+  sample: number;
+}
+
+export function isDatasetHostMessage(value: unknown): value is DatasetHostMessage {
+  if (!isObject(value)) return false;
+  if (value.type === 'dataset-report') return isObject(value.report) && isObject(value.report.stats);
+  if (value.type === 'dataset-progress') return typeof value.done === 'number' && typeof value.total === 'number';
+  return value.type === 'dataset-error' && typeof value.message === 'string';
+}
+
+export function isDatasetWebviewMessage(value: unknown): value is DatasetWebviewMessage {
+  if (!isObject(value)) return false;
+  if (value.type === 'ready' || value.type === 'refresh') return true;
+  return value.type === 'open-location' && typeof value.file === 'string' && Number.isInteger(value.line) && (value.line as number) >= 1;
+}
+
+export function parseDatasetState(value: unknown): DatasetState | undefined {
+  if (!isObject(value) || typeof value.configPath !== 'string') return undefined;
+  return { configPath: value.configPath, sample: Number.isInteger(value.sample) && (value.sample as number) >= 0 ? (value.sample as number) : 0 };
+}
+

@@ -1,6 +1,7 @@
 // Code lens on the first line: trainable / total parameters from the checkpoint's config.json (one
 // lens per sweep variant, or the range for a large sweep) and the estimator's peak memory and time, on
-// the data's longest example once the server has read it (lib/data-facts.ts), else on max_seq_length.
+// the data's longest example once the server has read it (lib/data-facts.ts), else on max_seq_length;
+// and on the `data:` key a lens that opens the dataset panel.
 import type { CodeLens } from 'vscode-languageserver-types';
 import { joinPath, type LoraLabConfig } from '../config';
 import { estimateConfig, estimateLayout, type Calibration, type DataFactsResult, type ParamEstimate } from '../estimator';
@@ -27,6 +28,18 @@ export const SHOW_TRADEOFFS_COMMAND = 'loraLab.showTradeoffs';
 
 function tradeoffLens(title: string, filePath: string): CodeLens {
   return { range: FIRST_LINE, command: { title, command: SHOW_TRADEOFFS_COMMAND, arguments: [`file://${encodeURI(filePath)}`] } };
+}
+
+/** The extension's command that opens the dataset panel of a config. */
+export const INSPECT_DATASET_COMMAND = 'loraLab.inspectDataset';
+
+/** "Inspect dataset" on the `data:` key, when the file has a data section. */
+export function dataLenses(analysis: ConfigAnalysis): CodeLens[] {
+  const location = analysis.parsed.locations.get('data');
+  if (!location) return [];
+  const { start } = location.keyRange;
+  const range = { start, end: start };
+  return [{ range, command: { title: 'Inspect dataset: token lengths, truncation, masking, rejected rows', command: INSPECT_DATASET_COMMAND, arguments: [`file://${encodeURI(analysis.filePath)}`] } }];
 }
 
 const countsOf = checkpointParams;
@@ -72,8 +85,12 @@ export function estimateText(analysis: ConfigAnalysis, config: LoraLabConfig, ca
   return `Peak ≈ ${formatBytes(memory.peakBytes)} on ${device} (weights ${formatBytes(weights)}, params+grads+optimizer ${formatBytes(training)}, activations ${formatBytes(m.activations ?? 0)}) · ${time}${sequence}`;
 }
 
-/** The lenses of the document's first line. */
+/** The lenses of the document: its first line's, then the data section's. */
 export function codeLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationLookup = () => null, dataFactsOf: DataFactsLookup = DATA_NOT_READ): CodeLens[] {
+  return [...firstLineLenses(analysis, calibrationOf, dataFactsOf), ...dataLenses(analysis)];
+}
+
+function firstLineLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationLookup, dataFactsOf: DataFactsLookup): CodeLens[] {
   const { config, variants } = analysis.parsed;
   const estimateLens = (c: LoraLabConfig, prefix = '') => tradeoffLens(prefix + estimateText(analysis, c, calibrationOf, dataFactsOf), analysis.filePath);
   if (config.sweep.length === 0) {

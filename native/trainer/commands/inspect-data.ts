@@ -1,6 +1,7 @@
 // `lora-lab inspect-data CONFIG [--json] [--set key=value]... [--variant N]`: what the trainer will
 // see of a dataset: record count, token-length distribution, truncated and masked shares, and three
-// rendered examples with the masked part marked.
+// rendered examples with the masked part marked. With --ipc (the dataset panel's child process) the
+// data is read leniently and progress and the report go to the parent as InspectMessages.
 import { resolve } from 'node:path';
 import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
 import { formatProblem, parseConfig } from '../../../language-server/src/config/parse';
@@ -10,6 +11,8 @@ import type { LoraLabConfig, ProblemCode } from '../../../language-server/src/co
 import { formatIssue } from '../../../language-server/src/lib/data/dataset';
 import { prepareData, type PreparedData } from '../data/pipeline';
 import { dataStats, type DataStats } from '../data/stats';
+import { inspectDataset } from '../data/inspect';
+import type { InspectMessage } from '../protocol';
 import type { TokenizedExample } from '../../../language-server/src/lib/data/example';
 
 export interface CommandOutput {
@@ -17,7 +20,7 @@ export interface CommandOutput {
   stderr: (s: string) => void;
 }
 
-const USAGE = 'usage: lora-lab inspect-data CONFIG [--json] [--set key=value]... [--variant N]';
+const USAGE = 'usage: lora-lab inspect-data CONFIG [--json | --ipc] [--set key=value]... [--variant N]';
 export const MASK_OPEN = '[[MASKED]]';
 export const MASK_CLOSE = '[[/MASKED]]';
 
@@ -30,15 +33,18 @@ const MODEL_ONLY: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
 interface Args {
   configPath: string;
   json: boolean;
+  /** Forked by the host: InspectMessages over IPC, rejected rows listed instead of failing. */
+  ipc: boolean;
   sets: string[];
   variant: number | null;
 }
 
 function parseArgs(args: string[]): Args | string {
-  const parsed: Args = { configPath: '', json: false, sets: [], variant: null };
+  const parsed: Args = { configPath: '', json: false, ipc: false, sets: [], variant: null };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--json') parsed.json = true;
+    else if (arg === '--ipc') parsed.ipc = true;
     else if (arg === '--set') {
       if (i + 1 >= args.length) return '--set needs key=value';
       parsed.sets.push(args[++i]);
@@ -122,7 +128,38 @@ function textReport(config: LoraLabConfig, data: PreparedData, stats: DataStats,
   return `${lines.join('\n')}\n`;
 }
 
-export async function inspectDataCommand(args: string[], out: CommandOutput): Promise<number> {
+/** Sends one message to the parent and resolves once it is handed to the channel. */
+function sendToParent(message: InspectMessage): Promise<void> {
+  return new Promise((resolvePromise) => {
+    if (!process.send || !process.connected) return resolvePromise();
+    process.send(message, undefined, {}, () => resolvePromise());
+  });
+}
+
+/** `--ipc`: whatever goes wrong reaches the parent as one inspect-error with the messages printed. */
+async function inspectOverIpc(args: string[], out: CommandOutput): Promise<number> {
+  const errors: string[] = [];
+  const collecting: CommandOutput = { stdout: out.stdout, stderr: (s) => { errors.push(s); out.stderr(s); } };
+  let code: number;
+  try {
+    code = await inspectDataCommand(args.filter((arg) => arg !== '--ipc'), collecting, async (config, configPath) => {
+      const report = await inspectDataset(config, configPath, { onProgress: (phase, done, total) => void sendToParent({ type: 'inspect-progress', phase, done, total }) });
+      await sendToParent({ type: 'inspect-report', report });
+    });
+  } catch (error) {
+    errors.push((error as Error).message);
+    code = 1;
+  }
+  if (code !== 0) await sendToParent({ type: 'inspect-error', message: errors.join('').trim() || `inspect-data exited with ${code}` });
+  if (process.connected) process.disconnect();
+  return code;
+}
+
+/** The lenient inspection the dataset panel runs instead of the report (see --ipc). */
+type Inspect = (config: LoraLabConfig, configPath: string) => Promise<void>;
+
+export async function inspectDataCommand(args: string[], out: CommandOutput, inspect?: Inspect): Promise<number> {
+  if (args.includes('--ipc') && !inspect) return inspectOverIpc(args, out);
   const parsedArgs = parseArgs(args);
   if (typeof parsedArgs === 'string') {
     out.stderr(`inspect-data: ${parsedArgs}\n${USAGE}\n`);
@@ -148,6 +185,10 @@ export async function inspectDataCommand(args: string[], out: CommandOutput): Pr
   try {
     if (parsedArgs.variant !== null) config = selectVariant(config, parsedArgs.variant).config;
     config = applyOverrides(config, parsedArgs.sets).config;
+    if (inspect) {
+      await inspect(config, configPath);
+      return 0;
+    }
     data = prepareData(config);
   } catch (error) {
     // ConfigError (--set, --variant), DatasetError (malformed records: file:line each), tokenizer errors

@@ -56,6 +56,19 @@ export class RelativePattern {
   constructor(readonly base: Uri | string, readonly pattern: string) {}
 }
 
+export class Position {
+  constructor(readonly line: number, readonly character: number) {}
+}
+
+export class Range {
+  constructor(readonly start: Position, readonly end: Position) {}
+}
+
+/** Documents the host opened with showTextDocument, with the options it passed. */
+export const shownDocuments: { path: string; options: unknown }[] = [];
+/** Fire to play "the user saved this document" (workspace.onDidSaveTextDocument). */
+export const savedDocuments = new EventEmitter<{ uri: Uri; getText(): string }>();
+
 export enum TreeItemCollapsibleState {
   None = 0,
   Collapsed = 1,
@@ -215,7 +228,10 @@ export const window = {
   showInformationMessage: async (text: string) => void shownMessages.push({ level: 'info', text }),
   showQuickPick: async () => answers.quickPick,
   showWorkspaceFolderPick: async () => workspace.workspaceFolders[0],
-  showTextDocument: async () => undefined,
+  showTextDocument: async (target: unknown, options?: unknown) => {
+    if (target instanceof Uri) shownDocuments.push({ path: target.fsPath, options });
+    return undefined;
+  },
   withProgress: async <T>(_options: unknown, task: (progress: { report(value: unknown): void }, token: { onCancellationRequested(l: () => void): Disposable }) => Promise<T>) =>
     task({ report() {} }, { onCancellationRequested: () => new Disposable() }),
   activeTextEditor: undefined as unknown,
@@ -234,6 +250,8 @@ export const workspace = {
   getConfiguration: (section: string) => ({ get: <T>(key: string, fallback: T): T => (configuration.has(`${section}.${key}`) ? (configuration.get(`${section}.${key}`) as T) : fallback) }),
   onDidChangeConfiguration: () => new Disposable(),
   createFileSystemWatcher: () => fileSystemWatcher(),
+  onDidSaveTextDocument: savedDocuments.event,
+  textDocuments: [] as { uri: Uri; isDirty: boolean; save(): Promise<boolean> }[],
   findFiles: async () => [] as Uri[],
   saveAll: async () => true,
   asRelativePath: (uri: Uri) => uri.fsPath,
@@ -259,6 +277,7 @@ export function resetFakeVscode(): void {
   configuration.clear();
   diagnostics.clear();
   shownMessages.length = 0;
+  shownDocuments.length = 0;
   workspaceState.isTrusted = true;
   workspace.workspaceFolders = [];
   answers.warning = undefined;

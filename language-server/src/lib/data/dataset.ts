@@ -340,3 +340,26 @@ export function loadDataset(path: string, format: DataFormat): Dataset {
   }
   return { file: path, format, records, issues };
 }
+
+/**
+ * Reads a dataset file keeping what loadDataset would refuse: the well-formed records, the
+ * warnings and every error (file:line and why) as `rejected`; a file that is not UTF-8 is one
+ * rejected issue. Throws DatasetError only when the file cannot be read. For the dataset panel.
+ */
+export function readDatasetLenient(path: string, format: DataFormat): Dataset & { rejected: DataIssue[] } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new DatasetError(`${path}: cannot read the dataset (${(error as Error).message}); check data.path.`, []);
+  }
+  let text: string;
+  try {
+    text = decodeUtf8(bytes, path);
+  } catch (error) {
+    if (error instanceof DatasetError) return { file: path, format, records: [], issues: [], rejected: error.issues };
+    throw error;
+  }
+  const { records, issues } = parseDataset(text, path, format);
+  return { file: path, format, records, issues: issues.filter((issue) => issue.severity !== 'error'), rejected: issues.filter((issue) => issue.severity === 'error') };
+}
