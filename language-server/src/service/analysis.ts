@@ -30,6 +30,8 @@ export interface AnalysisOptions {
   now?: () => number;
   /** Workspace and model cache folders: paths outside them are reported. */
   workspace?: WorkspaceContext;
+  /** The Hugging Face Hub cache: repo ids in model.checkpoint resolve there (never over the network). */
+  hubCache?: string;
 }
 
 function tooLargeProblem(budgetMs: number): Problem {
@@ -50,7 +52,7 @@ export function analyzeConfig(text: string, filePath: string, fs?: FileSystem, o
   const lines = text.split(/\r\n|\r|\n/);
   const deadline = options.budgetMs === undefined ? undefined : deadlineIn(options.budgetMs, options.now);
   const attempt = (withFs: FileSystem | undefined): ParsedConfig => {
-    const parsed = parseConfig(text, filePath, withFs, { deadline, workspace: options.workspace });
+    const parsed = parseConfig(text, filePath, withFs, { deadline, workspace: options.workspace, hubCache: options.hubCache });
     parsed.problems = parsed.problems.map((problem) => narrowToListItem(problem, lines));
     return parsed;
   };
