@@ -5,6 +5,7 @@ import { calibrateCommand } from './commands/calibrate';
 import { checkCommand } from './commands/check';
 import { demoCommand } from './commands/demo';
 import { doctorCommand } from './commands/doctor';
+import { downloadCommand } from './commands/download';
 import { estimateCommand } from './commands/estimate';
 import { generateCommand } from './commands/generate';
 import { inspectDataCommand } from './commands/inspect-data';
@@ -41,6 +42,7 @@ export const COMMANDS: CliCommand[] = [
   demoCommand,
   doctorCommand,
   calibrateCommand,
+  downloadCommand,
   {
     name: 'inspect-data',
     summary: 'Show dataset statistics and rendered examples for a config',

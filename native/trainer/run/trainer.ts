@@ -5,10 +5,11 @@ import { version } from '../../../package.json';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { hubCheckpointOfPath } from '../../../language-server/src/config/hub-ref';
 import { configHash } from '../../../language-server/src/config/overrides';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
 import { loadAddon, type EngineBatch, type NativeEngine } from '../addon';
-import type { MetricsLine, RunSummary } from '../protocol';
+import type { MetricsLine, RunJson, RunSummary } from '../protocol';
 import { writeFileAtomic } from './atomic';
 import { listCheckpoints, saveCheckpoint, type TrainerCursor } from './checkpoints';
 import { engineOptions } from './engine-options';
@@ -214,6 +215,12 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
   }
 }
 
+/** The Hub repo and commit of a checkpoint read from the Hugging Face cache, so the run can be reproduced. */
+function hubModelOf(config: LoraLabConfig): Pick<RunJson, 'hubModel'> {
+  const hub = hubCheckpointOfPath(config.model.checkpoint);
+  return hub ? { hubModel: hub } : {};
+}
+
 function baseRunJson(plan: RunPlan, startedMs: number, step: number, totalSteps: number, kind: 'cpu' | 'cuda', computePath: string) {
   return {
     name: plan.name,
@@ -221,6 +228,7 @@ function baseRunJson(plan: RunPlan, startedMs: number, step: number, totalSteps:
     configHash: configHash(plan.config),
     sweep: plan.sweep,
     overrides: plan.overrides,
+    ...hubModelOf(plan.config),
     engineVersion: ENGINE_VERSION,
     device: { kind, name: '', computePath },
     step,
