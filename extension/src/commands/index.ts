@@ -3,6 +3,7 @@
 import type { Cmd, Ctx } from '../context';
 import { createExampleConfig } from './create-example-config';
 import { deleteRun } from './delete-run';
+import { downloadModel } from './download-model';
 import { mergeAdapter } from './merge-adapter';
 import { openDashboard } from './open-dashboard';
 import { resumeRun } from './resume-run';
@@ -23,4 +24,5 @@ export const COMMAND_TABLE: Record<string, (ctx: Ctx) => Cmd> = {
   'loraLab.showLogs': showLogs,
   'loraLab.createExampleConfig': createExampleConfig,
   'loraLab.showTradeoffs': showTradeoffs,
+  'loraLab.downloadModel': downloadModel,
 };

@@ -10,7 +10,7 @@ export const workspaceState = { isTrusted: true };
 export const configuration = new Map<string, unknown>();
 export const diagnostics = new Map<string, Diagnostic[]>();
 /** Answer the next showWarningMessage / showQuickPick calls return (a confirm button, a pick). */
-export const answers = { warning: undefined as string | undefined, quickPick: undefined as unknown };
+export const answers = { warning: undefined as string | undefined, quickPick: undefined as unknown, inputBox: undefined as string | undefined };
 
 export class Disposable {
   constructor(private readonly onDispose: () => void = () => {}) {}
@@ -214,6 +214,7 @@ export const window = {
   },
   showInformationMessage: async (text: string) => void shownMessages.push({ level: 'info', text }),
   showQuickPick: async () => answers.quickPick,
+  showInputBox: async () => answers.inputBox,
   showWorkspaceFolderPick: async () => workspace.workspaceFolders[0],
   showTextDocument: async () => undefined,
   withProgress: async <T>(_options: unknown, task: (progress: { report(value: unknown): void }, token: { onCancellationRequested(l: () => void): Disposable }) => Promise<T>) =>
@@ -263,4 +264,5 @@ export function resetFakeVscode(): void {
   workspace.workspaceFolders = [];
   answers.warning = undefined;
   answers.quickPick = undefined;
+  answers.inputBox = undefined;
 }
