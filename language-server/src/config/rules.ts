@@ -138,7 +138,7 @@ export function checkFiles(config: LoraLabConfig, fs: FileSystem, ranks: number[
   const hubData = hub ? { repo: hub.repo, revision: hub.revision } : {};
   if (hub && !hub.snapshot) {
     const id = hubRefText(hub);
-    problems.push({ severity: 'warning', code: 'checkpoint-not-downloaded', key: 'model.checkpoint', message: `model.checkpoint ${id} is a Hugging Face Hub model that is not in the cache (${hub.repoFolder}) yet: fetch its config.json for the estimate ('lora-lab download ${id} --include config.json'), or download the model ('lora-lab download ${id}').`, data: hubData });
+    problems.push({ severity: 'error', code: 'checkpoint-not-downloaded', key: 'model.checkpoint', message: `model.checkpoint ${id}: no such folder (${checkpoint}), and the Hugging Face Hub model ${id} is not in the cache (${hub.repoFolder}) yet: fetch its config.json for the estimate ('lora-lab download ${id} --include config.json' or the quick fix), download the model ('lora-lab download ${id}'), or fix the path.`, data: hubData });
   } else if (!fs.exists(checkpoint)) {
     problems.push({ severity: 'error', code: 'checkpoint-missing', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} does not exist: download a Hugging Face checkpoint there or fix the path (a Hub repo id such as meta-llama/Llama-2-7b-hf is read from the Hugging Face cache).` });
   } else if (!fs.isDirectory(checkpoint)) {

@@ -57,10 +57,10 @@ test('a cache repo folder path (models--org--name) resolves the same way; a loca
   assert.equal(parse('acme/tiny', local).config.model.checkpoint, '/p/acme/tiny');
 });
 
-test('not cached: a warning (not an error) with "Fetch config.json" and "Download model" quick fixes', () => {
+test('not cached: an error (nothing to estimate yet) with "Fetch config.json" and "Download model" quick fixes', () => {
   const parsed = parse('acme/other@v2');
-  assert.deepEqual(ofCheckpoint(parsed).map((p) => [p.code, p.severity, p.data]), [['checkpoint-not-downloaded', 'warning', { repo: 'acme/other', revision: 'v2' }]]);
-  assert.match(ofCheckpoint(parsed)[0].message, /acme\/other@v2 is a Hugging Face Hub model that is not in the cache \(\/cache\/models--acme--other\) yet: .*lora-lab download acme\/other@v2 --include config\.json/);
+  assert.deepEqual(ofCheckpoint(parsed).map((p) => [p.code, p.severity, p.data]), [['checkpoint-not-downloaded', 'error', { repo: 'acme/other', revision: 'v2' }]]);
+  assert.match(ofCheckpoint(parsed)[0].message, /acme\/other@v2: no such folder \(\/p\/acme\/other@v2\), and the Hugging Face Hub model acme\/other@v2 is not in the cache \(\/cache\/models--acme--other\) yet: .*lora-lab download acme\/other@v2 --include config\.json/);
   const text = 'model:\n  checkpoint: acme/other@v2\n';
   const analysis = analyzeConfig(text, file, memoryFileSystem(cached), { hubCache: '/cache' });
   const actions = codeActions(analysis, 'file:///p/run.lora.yaml', { start: { line: 1, character: 14 }, end: { line: 1, character: 14 } }).filter((a) => a.command);

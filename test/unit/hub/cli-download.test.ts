@@ -51,7 +51,7 @@ test('download --include config.json, then estimate Llama-2-7B from its config.j
 
   const before = await run(estimateCommand, [configPath, '--json']);
   assert.equal(before.status, 1, 'no estimate before config.json is fetched');
-  assert.match(before.stdout, /config\.json/);
+  assert.match(before.stderr, /error: model\.checkpoint meta-llama\/Llama-2-7b-hf: no such folder .* not in the cache .*lora-lab download meta-llama\/Llama-2-7b-hf --include config\.json/);
 
   const fetched = await run(downloadCommand, ['meta-llama/Llama-2-7b-hf', '--include', 'config.json']);
   assert.equal(fetched.status, 0, fetched.stderr);
