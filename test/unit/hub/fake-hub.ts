@@ -157,8 +157,7 @@ export class FakeHub {
     const drop = this.drops.get(name);
     if (drop && drop.times > 0) {
       drop.times--;
-      res.write(data.subarray(start, start + drop.after));
-      setTimeout(() => res.socket?.destroy(), 20);
+      res.write(data.subarray(start, start + drop.after), () => res.socket?.end());
       return;
     }
     res.end(data.subarray(start));

@@ -79,7 +79,6 @@ function ownerOf(path: string): LockOwner | null {
 
 function alive(owner: LockOwner): boolean {
   if (owner.host !== hostname()) return true; // another machine on a shared cache: assume it is working
-  if (owner.pid === process.pid) return false;
   try {
     process.kill(owner.pid, 0);
     return true;

@@ -4,6 +4,7 @@
 // resume, verifies it (sha256 for LFS, git blob sha1 otherwise) and links it into the snapshot.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { isCommitHash, locateHubCheckpoint, parseHubRef } from '../../config/hub-ref';
@@ -164,7 +165,12 @@ async function fetchBlob(cache: RepoCache, file: HubFile, transfer: Transfer): P
           transfer.onBytes(file.name, chunk.length);
         });
         if (!resumed && have > 0) transfer.onBytes(file.name, -have);
-        await pipeline(response, out);
+        try {
+          await pipeline(response, out);
+        } finally {
+          // a write still in flight would land after the next attempt measured the partial file
+          if (!out.closed) await once(out, 'close');
+        }
         if (sizeOf(partial) < file.size) throw new Error(`the connection closed after ${sizeOf(partial)} of ${file.size} bytes`);
       }
       await verify(partial, file, expected);
