@@ -79,7 +79,14 @@ test('hub: the Download Model catalog; the "Download model" quick fix downloads 
       }, { timeoutMs: 60_000, intervalMs: 1_000 });
       wb.log(`quick fixes: ${JSON.stringify(fixes)}`);
       await wb.step('quick fixes offered');
-      await page.locator(ACTION_ROWS).filter({ hasText: 'Download model acme/tiny-llama' }).first().click();
+      // The preferred fix (Fetch config.json) has the focus: move it to "Download model", then accept.
+      await waitFor('the focus on "Download model"', async () => {
+        const focused = await page.locator(`${ACTION_ROWS}.focused`).evaluateAll((rows) => rows.map((row) => row.textContent ?? ''));
+        if (focused.some((text) => text.includes('Download model acme/tiny-llama'))) return true;
+        await page.keyboard.press('ArrowDown');
+        throw new Error(`focused: ${JSON.stringify(focused)}`);
+      }, { timeoutMs: 10_000, intervalMs: 300 });
+      await page.keyboard.press('Enter');
 
       await waitForNotification(page, /acme\/tiny-llama is in the Hugging Face cache/, 120_000);
       await wb.step('downloaded');
