@@ -98,8 +98,9 @@ function narrowToListItem(problem: Problem, lines: readonly string[]): Problem {
 }
 
 /**
- * A FileSystem that remembers file contents (the checkpoint's config.json) until `invalidate`;
- * existence and folder listings stay live, so a download shows up at the next edit.
+ * A FileSystem that remembers file contents (the checkpoint's config.json) until `invalidate`, and
+ * read errors while the file is missing; existence and folder listings stay live, so a download
+ * shows up at the next edit.
  */
 export class CachedFileSystem implements FileSystem {
   private readonly contents = new Map<string, { text: string } | { error: Error }>();
@@ -120,6 +121,9 @@ export class CachedFileSystem implements FileSystem {
 
   readFile(path: string): string {
     let entry = this.contents.get(path);
+    // A remembered read error is kept while the file is still missing; once it exists (a download
+    // from a terminal into the Hugging Face cache, outside the watched workspace) it is read again.
+    if (entry && 'error' in entry && this.inner.exists(path)) entry = undefined;
     if (!entry) {
       try {
         entry = { text: this.inner.readFile(path) };
