@@ -3,6 +3,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const NO_NETWORK = {
+  regex: '^((node:)?(http|https|net|tls|dgram|http2)|.*/lib/hub(/.*)?)$',
+  message: 'The language server never touches the network: it reads the Hugging Face cache (config/hub-ref.ts); downloads run in the host or the CLI (lib/hub).',
+};
 const NO_VSCODE = { name: 'vscode', message: 'Only the host (extension/) and the language client (language-server/src/client.ts) use the VS Code API.' };
 const LANGUAGE_SERVER_ONLY = {
   regex: '(^|/)(extension|webview|native|test)/',
@@ -37,8 +41,12 @@ export default tseslint.config(
   // replace an earlier one's list, not add to it.
   {
     files: ['language-server/src/**/*.ts'],
-    ignores: ['language-server/src/estimator/**', 'language-server/src/config/**', 'language-server/src/client.ts'],
+    ignores: ['language-server/src/estimator/**', 'language-server/src/config/**', 'language-server/src/client.ts', 'language-server/src/service/**', 'language-server/src/server.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [NO_VSCODE], patterns: [LANGUAGE_SERVER_ONLY] }] },
+  },
+  {
+    files: ['language-server/src/service/**/*.ts', 'language-server/src/server.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [NO_VSCODE], patterns: [LANGUAGE_SERVER_ONLY, NO_NETWORK] }] },
   },
   {
     files: ['language-server/src/estimator/**/*.ts', 'language-server/src/config/**/*.ts'],

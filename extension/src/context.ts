@@ -14,6 +14,8 @@ export interface Ctx {
   manager: RunManager;
   runs: RunsController;
   dashboards: DashboardPanels;
+  /** Sends a notification to the language server (set once the client has started). */
+  notifyServer?: (method: string) => void;
 }
 
 export function trainerEntryOf(extension: vscode.ExtensionContext): string {

@@ -43,7 +43,10 @@ export function activate(extension: vscode.ExtensionContext): void {
     extension.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('loraLab.maxConcurrentRuns') && manager.pump()));
     // Loaded lazily: the language client needs the real VS Code API at import time.
     import('../../language-server/src/client').then((client) => client.startLanguageClient(extension, log)).then(
-      () => log.info('language server started'),
+      (client) => {
+        ctx.notifyServer = (method) => void client.sendNotification(method);
+        log.info('language server started');
+      },
       (error: unknown) => log.error(`the language server did not start: ${error instanceof Error ? error.message : String(error)}`),
     );
     log.info(`LoRA Lab activated (trainer ${trainerEntry})`);

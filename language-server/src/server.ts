@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { CodeActionKind, ProposedFeatures, TextDocumentSyncKind, TextDocuments, createConnection, type Connection } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { FileSystem, WorkspaceContext } from './config';
-import { modelCacheFolders, nodeFileSystem } from './config/node-fs';
+import { hubCacheDir, modelCacheFolders, nodeFileSystem } from './config/node-fs';
 import { newestCalibration } from './lib/calibration-file';
 import { DataFactsCache } from './lib/data-facts';
-import { CachedFileSystem, analyzeConfig, codeActions, codeLenses, completions, diagnostics, hover, type ConfigAnalysis } from './service';
+import { CachedFileSystem, MODELS_CHANGED_NOTIFICATION, analyzeConfig, codeActions, codeLenses, completions, diagnostics, hover, type ConfigAnalysis } from './service';
 
 /** The file path of a document URI; untitled documents get their URI path and no file checks. */
 function documentPath(uri: string): { path: string; onDisk: boolean } {
@@ -28,7 +28,7 @@ export const DEBOUNCE_MS = 200;
 export const ANALYSIS_BUDGET_MS = 2000;
 
 /** Serves the language features on `connection` until it closes. `fileSystem` is node:fs unless a test passes another. */
-export function startServer(connection: Connection, fileSystem: FileSystem = nodeFileSystem, analysisBudgetMs = ANALYSIS_BUDGET_MS): void {
+export function startServer(connection: Connection, fileSystem: FileSystem = nodeFileSystem, analysisBudgetMs = ANALYSIS_BUDGET_MS, hubCache: string = hubCacheDir()): void {
   const documents = new TextDocuments(TextDocument);
   const fs = new CachedFileSystem(fileSystem);
   const analyses = new Map<string, { version: number; analysis: ConfigAnalysis }>();
@@ -49,7 +49,7 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
     if (cached && cached.version === document.version) return cached.analysis;
     const { path, onDisk } = documentPath(document.uri);
     const started = performance.now();
-    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined, { budgetMs: analysisBudgetMs, workspace: onDisk ? workspace : undefined });
+    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined, { budgetMs: analysisBudgetMs, workspace: onDisk ? workspace : undefined, hubCache });
     analysisCost.set(document.uri, performance.now() - started);
     analyses.set(document.uri, { version: document.version, analysis });
     return analysis;
@@ -109,13 +109,16 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
   connection.onHover((params) => withDocument(params.textDocument.uri, null, (analysis) => hover(analysis, params.position)));
   connection.onCodeAction((params) => withDocument(params.textDocument.uri, [], (analysis) => codeActions(analysis, params.textDocument.uri, params.range)));
   connection.onCodeLens((params) => withDocument(params.textDocument.uri, [], (analysis) => codeLenses(analysis, (device) => newestCalibration(device), (config) => dataFacts.peek(config, refreshLenses))));
-  connection.onDidChangeWatchedFiles(() => {
-    // A checkpoint, dataset or eval file appeared, changed or went away: re-check every open config.
+  const recheckAll = (): void => {
     fs.invalidate();
     analyses.clear();
     for (const document of documents.all()) schedulePublish(document.uri);
     refreshLenses();
-  });
+  };
+  // A checkpoint, dataset or eval file appeared, changed or went away: re-check every open config.
+  connection.onDidChangeWatchedFiles(recheckAll);
+  // The host downloaded into the Hugging Face cache (outside the workspace, so no file event comes).
+  connection.onNotification(MODELS_CHANGED_NOTIFICATION, recheckAll);
 
   documents.listen(connection);
   connection.listen();

@@ -5,6 +5,7 @@ import { calibrateCommand } from './commands/calibrate';
 import { checkCommand } from './commands/check';
 import { demoCommand } from './commands/demo';
 import { doctorCommand } from './commands/doctor';
+import { downloadCommand } from './commands/download';
 import { estimateCommand } from './commands/estimate';
 import { evalCommand } from './commands/eval';
 import { generateCommand } from './commands/generate';
@@ -29,6 +30,7 @@ export const COMMANDS: CliCommand[] = [
   demoCommand,
   doctorCommand,
   calibrateCommand,
+  downloadCommand,
   {
     name: 'inspect-data',
     summary: 'Show dataset statistics and rendered examples for a config',

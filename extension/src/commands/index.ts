@@ -4,6 +4,7 @@ import type { Cmd, Ctx } from '../context';
 import { createExampleConfig } from './create-example-config';
 import { deleteRun } from './delete-run';
 import { inspectDataset } from './inspect-dataset';
+import { downloadModel } from './download-model';
 import { mergeAdapter } from './merge-adapter';
 import { openDashboard } from './open-dashboard';
 import { resumeRun } from './resume-run';
@@ -25,4 +26,5 @@ export const COMMAND_TABLE: Record<string, (ctx: Ctx) => Cmd> = {
   'loraLab.createExampleConfig': createExampleConfig,
   'loraLab.showTradeoffs': showTradeoffs,
   'loraLab.inspectDataset': inspectDataset,
+  'loraLab.downloadModel': downloadModel,
 };

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { newestCalibration } from '../../../language-server/src/lib/calibration-file';
 import { parseConfig } from '../../../language-server/src/config/parse';
-import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
+import { hubCacheDir, nodeFileSystem } from '../../../language-server/src/config/node-fs';
 import { estimateConfig, estimateLayout } from '../../../language-server/src/estimator';
 import { DataFactsCache } from '../../../language-server/src/lib/data-facts';
 import { formatBytes, formatDuration } from '../../../language-server/src/lib/format';
@@ -23,7 +23,7 @@ const dataFacts = new DataFactsCache();
 
 /** The Markdown table for a config file's text: the same estimate path as the code lens and `lora-lab estimate`. */
 export function tradeoffTable(configPath: string, text: string): string {
-  const parsed = parseConfig(text, configPath, nodeFileSystem);
+  const parsed = parseConfig(text, configPath, nodeFileSystem, { hubCache: hubCacheDir() });
   const variants: { index: number | null; overrides: Record<string, unknown>; config: LoraLabConfig }[] =
     parsed.config.sweep.length > 0 ? parsed.variants : [{ index: null, overrides: {}, config: parsed.config }];
   const lines = [

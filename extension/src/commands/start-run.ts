@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseConfig, pathsOutsideWorkspace } from '../../../language-server/src/config';
-import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
+import { hubCacheDir, nodeFileSystem } from '../../../language-server/src/config/node-fs';
 import { deviceKey } from '../config-file';
 import type { Cmd, Ctx } from '../context';
 import { allowedByTrust } from './pick-run';
@@ -37,8 +37,9 @@ export interface StartPlan {
 }
 
 export function planStart(text: string, configPath: string, workspaceFolders: readonly string[] = []): StartPlan {
-  const parsed = parseConfig(text, configPath, nodeFileSystem);
-  const errors = parsed.problems.filter((p) => p.severity === 'error').map((p) => `line ${p.range.start.line + 1}: ${p.message}`);
+  const parsed = parseConfig(text, configPath, nodeFileSystem, { hubCache: hubCacheDir() });
+  // A checkpoint with config.json alone is fine for the estimate, not for training (the trainer refuses too).
+  const errors = parsed.problems.filter((p) => p.severity === 'error' || p.code === 'checkpoint-weights-missing').map((p) => `line ${p.range.start.line + 1}: ${p.message}`);
   const configs = parsed.variants.length ? parsed.variants.map((variant) => variant.config) : [parsed.config];
   const writesOutside = pathsOutsideWorkspace(configs, { folders: workspaceFolders, cacheFolders: [] }).filter((found) => found.key === 'out_dir').map((found) => found.path);
   return { errors, name: parsed.config.name, device: deviceKey(parsed.config.device), variants: Math.max(1, parsed.variants.length), writesOutside };

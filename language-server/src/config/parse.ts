@@ -9,6 +9,7 @@ import { KEY_SPECS, SECTIONS, childKeys, keySpec } from './schema';
 import { closestMatch } from './suggest';
 import { resolveConfig } from './resolve';
 import { checkCrossKeys, checkFiles, type RuleProblem } from './rules';
+import { resolveHubCheckpoint, type HubCheckpoint } from './hub-ref';
 import { checkSweep, type SweepVariant } from './sweep';
 import { checkValue, cutForMessage } from './values';
 import { ZERO_RANGE, type FileSystem, type LoraLabConfig, type Position, type Problem, type Range, type SweepEntry } from './types';
@@ -71,6 +72,8 @@ export interface ParseOptions {
   deadline?: Deadline;
   /** Enables the paths-outside-the-workspace checks. */
   workspace?: WorkspaceContext;
+  /** The Hugging Face Hub cache folder: with `fs`, a repo id in model.checkpoint resolves to its snapshot there. */
+  hubCache?: string;
 }
 
 /** Parses a *.lora.yaml text. `fs` enables the file checks (checkpoint, data, eval data). */
@@ -240,13 +243,14 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
     }
   }
   checkDeadline(deadline);
+  const hub = fs ? resolveHubCheckpoints(config, variants, setValues, fs, options.hubCache) : null;
   if (options.workspace) {
     const placeSwept = (rule: RuleProblem): Problem => (setValues.has(rule.key) || !locations.has(`sweep.${rule.key}`) ? place(rule) : { ...rule, range: locations.get(`sweep.${rule.key}`)!.valueRange });
     problems.push(...checkWorkspacePaths(variants.length ? variants.map((variant) => variant.config) : [config], options.workspace).map(placeSwept));
   }
   if (fs) {
     const ranks = variants.length ? variants.map((variant) => variant.config.lora.r) : [config.lora.r];
-    problems.push(...checkFiles(config, fs, ranks).map(place));
+    problems.push(...checkFiles(config, fs, ranks, hub).map(place));
   }
   return { config, problems, setValues, locations, variants };
 }
@@ -274,4 +278,23 @@ export function keyAt(parsed: Pick<ParsedConfig, 'locations'>, position: Positio
 /** 'file:line:col: severity: message [code]' with 1-based line and column, for the CLI. */
 export function formatProblem(filePath: string, problem: Problem): string {
   return `${filePath}:${problem.range.start.line + 1}:${problem.range.start.character + 1}: ${problem.severity}: ${problem.message} [${problem.code}]`;
+}
+
+/**
+ * Points model.checkpoint of the config and of every sweep variant at its Hub cache snapshot when
+ * the value is a repo id (or a cache repo folder); returns the base config's cache state (null: a folder).
+ */
+function resolveHubCheckpoints(config: LoraLabConfig, variants: SweepVariant[], setValues: ReadonlyMap<string, unknown>, fs: FileSystem, cacheDir: string | undefined): HubCheckpoint | null {
+  const apply = (target: LoraLabConfig, written: unknown): HubCheckpoint | null => {
+    if (typeof written !== 'string') return null;
+    const hub = resolveHubCheckpoint(written, target.model.checkpoint, fs, cacheDir);
+    if (hub?.snapshot) target.model.checkpoint = hub.snapshot;
+    return hub;
+  };
+  const written = setValues.get('model.checkpoint');
+  const base = apply(config, written);
+  for (const variant of variants) {
+    if (variant.config !== config) apply(variant.config, variant.overrides['model.checkpoint'] ?? written);
+  }
+  return base;
 }

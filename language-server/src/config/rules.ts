@@ -1,6 +1,7 @@
 // The rules of CONFIG.md beyond one value's type and range: cross-key checks on a resolved config,
 // and the file-system checks (checkpoint folder, data file, eval data, rank vs. model dimensions).
 import { EVAL_TASK_DATA_FILES } from './schema';
+import { hubRefText, type HubCheckpoint } from './hub-ref';
 import { joinPath } from './paths';
 import type { FileSystem, LoraLabConfig, ProblemCode, Severity } from './types';
 
@@ -119,15 +120,27 @@ function readJson(fs: FileSystem, path: string): Record<string, unknown> | null 
   }
 }
 
+/** What a checkpoint folder with these entries still lacks for training: safetensors weights, tokenizer.json. */
+export function trainingFilesMissing(names: readonly string[]): string[] {
+  const missing: string[] = [];
+  if (!names.some((name) => name.endsWith('.safetensors') || name === 'model.safetensors.index.json')) missing.push('*.safetensors');
+  if (!names.includes('tokenizer.json')) missing.push('tokenizer.json');
+  return missing;
+}
+
 /**
- * File-system rules. `ranks`: every lora.r the file can run with (all sweep variants), so the
+ * File-system rules. `hub`: the cache state when model.checkpoint is a Hub repo id. `ranks`: every lora.r the file can run with (all sweep variants), so the
  * rank check covers the largest.
  */
-export function checkFiles(config: LoraLabConfig, fs: FileSystem, ranks: number[] = [config.lora.r]): RuleProblem[] {
+export function checkFiles(config: LoraLabConfig, fs: FileSystem, ranks: number[] = [config.lora.r], hub: HubCheckpoint | null = null): RuleProblem[] {
   const problems: RuleProblem[] = [];
   const checkpoint = config.model.checkpoint;
-  if (!fs.exists(checkpoint)) {
-    problems.push({ severity: 'error', code: 'checkpoint-missing', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} does not exist: download a Hugging Face checkpoint there or fix the path.` });
+  const hubData = hub ? { repo: hub.repo, revision: hub.revision } : {};
+  if (hub && !hub.snapshot) {
+    const id = hubRefText(hub);
+    problems.push({ severity: 'error', code: 'checkpoint-not-downloaded', key: 'model.checkpoint', message: `model.checkpoint ${id}: no such folder (${checkpoint}), and the Hugging Face Hub model ${id} is not in the cache (${hub.repoFolder}) yet: fetch its config.json for the estimate ('lora-lab download ${id} --include config.json' or the quick fix), download the model ('lora-lab download ${id}'), or fix the path.`, data: hubData });
+  } else if (!fs.exists(checkpoint)) {
+    problems.push({ severity: 'error', code: 'checkpoint-missing', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} does not exist: download a Hugging Face checkpoint there or fix the path (a Hub repo id such as meta-llama/Llama-2-7b-hf is read from the Hugging Face cache).` });
   } else if (!fs.isDirectory(checkpoint)) {
     problems.push({ severity: 'error', code: 'checkpoint-not-folder', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} is a file, not a folder: point it at the Hugging Face checkpoint folder.` });
   } else {
@@ -137,10 +150,13 @@ export function checkFiles(config: LoraLabConfig, fs: FileSystem, ranks: number[
     if (!hasSafetensors && pickles.length) {
       problems.push({ severity: 'error', code: 'checkpoint-pickle-only', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} has only pickle weights (${pickles.slice(0, 3).join(', ')}): pickle checkpoints are not loaded. Convert them to safetensors (e.g. with transformers' save_pretrained(safe_serialization=True)).` });
     }
-    const missing = ['config.json', 'tokenizer.json'].filter((name) => !names.includes(name));
-    if (!hasSafetensors && !pickles.length) missing.push('*.safetensors');
-    if (missing.length) {
-      problems.push({ severity: 'error', code: 'checkpoint-incomplete', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} lacks ${missing.join(', ')}: a checkpoint folder needs config.json, safetensors weights and tokenizer.json.`, data: { missing } });
+    if (!names.includes('config.json')) {
+      const missing = ['config.json', ...trainingFilesMissing(names)];
+      problems.push({ severity: 'error', code: 'checkpoint-incomplete', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} lacks ${missing.join(', ')}: a checkpoint folder needs config.json, safetensors weights and tokenizer.json.`, data: { missing, ...hubData } });
+    } else if (!pickles.length && trainingFilesMissing(names).length) {
+      const missing = trainingFilesMissing(names);
+      const how = hub ? `download the model ('lora-lab download ${hubRefText(hub)}' or the quick fix)` : 'put them in the folder (or use a Hub repo id and download it)';
+      problems.push({ severity: 'warning', code: 'checkpoint-weights-missing', key: 'model.checkpoint', message: `model.checkpoint ${hub ? hubRefText(hub) : checkpoint} has config.json but lacks ${missing.join(', ')}: the estimate works from config.json${missing.includes('tokenizer.json') ? ' (with data.max_seq_length as the sequence length)' : ''}; training needs them: ${how}.`, data: { missing, ...hubData } });
     }
     if (names.includes('config.json') && config.train.method === 'lora') {
       const json = readJson(fs, joinPath(checkpoint, 'config.json'));

@@ -67,7 +67,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   s({ key: 'name', type: 'string', default: null, nullable: true, sweepable: false, pattern: RUN_NAME_PATTERN,
     doc: 'Run name; runs are named <name>-<UTC YYYYMMDD-HHMMSS> (with the variant index for a sweep). Default: the file name without .lora.yaml.' }),
   s({ key: 'model.checkpoint', type: 'path', default: 'checkpoints/meta-llama/Llama-2-7b-hf',
-    doc: 'Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json), relative to the config file. Pickle files (.bin/.pth) are never loaded.' }),
+    doc: 'Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json), relative to the config file, or a Hub repo id (org/name, org/name@revision) read from the Hugging Face cache (download it with \'lora-lab download\' or LoRA Lab: Download Model). A folder that exists wins over a repo id. config.json alone is enough for the estimate. Pickle files (.bin/.pth) are never loaded.' }),
   s({ key: 'model.precision', type: 'enum', default: 'bf16-true', choices: ['bf16-true', 'bf16-mixed', '16-true', '32-true'], choiceDocs: PRECISION_DOCS,
     doc: 'Numeric precision of weights, LoRA state and activations.',
     finding: 'The article trained in bf16-true throughout.' }),

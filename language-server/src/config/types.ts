@@ -27,6 +27,8 @@ export type ProblemCode =
   | 'checkpoint-missing'
   | 'checkpoint-not-folder'
   | 'checkpoint-incomplete'
+  | 'checkpoint-not-downloaded'
+  | 'checkpoint-weights-missing'
   | 'checkpoint-pickle-only'
   | 'checkpoint-config-unreadable'
   | 'data-path-missing'

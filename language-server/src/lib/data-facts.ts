@@ -2,7 +2,7 @@
 // and the longest tokenized example after truncation, computed exactly as the trainer prepares its data
 // (same reader, tokenizer, prompt and split). One computation for the code lens, the trade-off view and
 // `lora-lab estimate`, cached per data file + tokenizer (keyed by path, size and mtime of each file).
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoraLabConfig } from '../config/types';
 import type { DataFactsResult } from '../estimator';
@@ -39,6 +39,9 @@ export function computeDataFacts(config: LoraLabConfig): DataFactsResult {
   try {
     const dataset = loadDataset(config.data.path, config.data.format);
     if (dataset.records.length === 0) return { error: `${config.data.path}: the dataset has no records` };
+    if (!existsSync(join(config.model.checkpoint, 'tokenizer.json'))) {
+      return { error: `no tokenizer yet (${join(config.model.checkpoint, 'tokenizer.json')} is missing; download the model for it), so the sequence length is data.max_seq_length` };
+    }
     const tokenizer = loadTokenizer(config.model.checkpoint);
     const options = { promptStyle: config.data.prompt_style, maskPrompt: config.data.mask_prompt, maxSeqLength: config.data.max_seq_length };
     let longestExample = 0;

@@ -1,10 +1,12 @@
 // Quick fixes keyed on the config modules' problem codes: alpha = 2r, misspelt keys and enum values,
-// batch divisibility, the values some rules name, a key without a value, a missing required key.
-import { CodeActionKind, type CodeAction, type TextEdit } from 'vscode-languageserver-types';
-import { closestMatch, keySpec, type Problem, type Range } from '../config';
+// batch divisibility, the values some rules name, a key without a value, a missing required key; and
+// for a Hub model not (fully) in the cache, the host's download command ("Fetch config.json", "Download model").
+import { CodeActionKind, type CodeAction, type Command, type TextEdit } from 'vscode-languageserver-types';
+import { closestMatch, hubRefText, keySpec, type Problem, type Range } from '../config';
 import type { ConfigAnalysis } from './analysis';
 import { toDiagnostic } from './diagnostics';
 import { insertKeyEdit, setValueEdit, textIn } from './edits';
+import { DOWNLOAD_MODEL_COMMAND, type DownloadModelRequest } from './hub-commands';
 import { snippetValue } from './snippets';
 
 /** Keys a run cannot do without whose schema defaults are only the article's example paths. */
@@ -17,7 +19,13 @@ function overlaps(a: Range, b: Range): boolean {
 
 interface Fix {
   title: string;
-  edit: TextEdit;
+  edit?: TextEdit;
+  /** A host command instead of an edit (the Hub downloads). */
+  command?: Command;
+}
+
+function downloadFix(title: string, request: DownloadModelRequest): Fix {
+  return { title, command: { title, command: DOWNLOAD_MODEL_COMMAND, arguments: [request] } };
 }
 
 function yamlScalar(value: unknown): string {
@@ -72,6 +80,14 @@ function fixesFor(analysis: ConfigAnalysis, problem: Problem): Fix[] {
       return [set('model.precision', data.replacement ?? 'bf16-true', `Set model.precision to ${String(data.replacement ?? 'bf16-true')}`)];
     case 'rank-exceeds-dimension':
       return typeof data.max === 'number' && !locations.has('sweep.lora.r') ? [set('lora.r', data.max, `Set lora.r to ${data.max} (the largest the model allows)`)] : [];
+    case 'checkpoint-not-downloaded':
+    case 'checkpoint-weights-missing': {
+      if (typeof data.repo !== 'string' || typeof data.revision !== 'string') return [];
+      const ref = { repo: data.repo, revision: data.revision };
+      const id = hubRefText(ref);
+      const download = downloadFix(`Download model ${id}`, ref);
+      return problem.code === 'checkpoint-not-downloaded' ? [downloadFix(`Fetch config.json of ${id} (for the estimate; trusted workspaces only)`, { ...ref, include: ['config.json'] }), download] : [download];
+    }
     case 'checkpoint-missing':
     case 'data-path-missing': {
       const key = problem.code === 'checkpoint-missing' ? 'model.checkpoint' : 'data.path';
@@ -97,7 +113,10 @@ export function codeActions(analysis: ConfigAnalysis, uri: string, range: Range)
   for (const problem of analysis.parsed.problems) {
     if (!overlaps(problem.range, range)) continue;
     fixesFor(analysis, problem).forEach((fix, index) => {
-      actions.push({ title: fix.title, kind: CodeActionKind.QuickFix, diagnostics: [toDiagnostic(problem)], isPreferred: index === 0, edit: { changes: { [uri]: [fix.edit] } } });
+      const action: CodeAction = { title: fix.title, kind: CodeActionKind.QuickFix, diagnostics: [toDiagnostic(problem)], isPreferred: index === 0 };
+      if (fix.edit) action.edit = { changes: { [uri]: [fix.edit] } };
+      if (fix.command) action.command = fix.command;
+      actions.push(action);
     });
   }
   return actions;

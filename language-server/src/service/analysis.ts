@@ -30,6 +30,8 @@ export interface AnalysisOptions {
   now?: () => number;
   /** Workspace and model cache folders: paths outside them are reported. */
   workspace?: WorkspaceContext;
+  /** The Hugging Face Hub cache: repo ids in model.checkpoint resolve there (never over the network). */
+  hubCache?: string;
 }
 
 function tooLargeProblem(budgetMs: number): Problem {
@@ -50,7 +52,7 @@ export function analyzeConfig(text: string, filePath: string, fs?: FileSystem, o
   const lines = text.split(/\r\n|\r|\n/);
   const deadline = options.budgetMs === undefined ? undefined : deadlineIn(options.budgetMs, options.now);
   const attempt = (withFs: FileSystem | undefined): ParsedConfig => {
-    const parsed = parseConfig(text, filePath, withFs, { deadline, workspace: options.workspace });
+    const parsed = parseConfig(text, filePath, withFs, { deadline, workspace: options.workspace, hubCache: options.hubCache });
     parsed.problems = parsed.problems.map((problem) => narrowToListItem(problem, lines));
     return parsed;
   };
@@ -96,8 +98,9 @@ function narrowToListItem(problem: Problem, lines: readonly string[]): Problem {
 }
 
 /**
- * A FileSystem that remembers file contents (the checkpoint's config.json) until `invalidate`;
- * existence and folder listings stay live, so a download shows up at the next edit.
+ * A FileSystem that remembers file contents (the checkpoint's config.json) until `invalidate`, and
+ * read errors while the file is missing; existence and folder listings stay live, so a download
+ * shows up at the next edit.
  */
 export class CachedFileSystem implements FileSystem {
   private readonly contents = new Map<string, { text: string } | { error: Error }>();
@@ -118,6 +121,9 @@ export class CachedFileSystem implements FileSystem {
 
   readFile(path: string): string {
     let entry = this.contents.get(path);
+    // A remembered read error is kept while the file is still missing; once it exists (a download
+    // from a terminal into the Hugging Face cache, outside the watched workspace) it is read again.
+    if (entry && 'error' in entry && this.inner.exists(path)) entry = undefined;
     if (!entry) {
       try {
         entry = { text: this.inner.readFile(path) };

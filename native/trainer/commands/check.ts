@@ -3,7 +3,7 @@
 // Beyond the editor it tokenizes the data where it can (mask_prompt responses lost to truncation).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { modelCacheFolders, nodeFileSystem } from '../../../language-server/src/config/node-fs';
+import { hubCacheDir, modelCacheFolders, nodeFileSystem } from '../../../language-server/src/config/node-fs';
 import { analyzeConfig } from '../../../language-server/src/service';
 import { ZERO_RANGE, type Problem, type Severity } from '../../../language-server/src/config';
 import type { ConfigAnalysis } from '../../../language-server/src/service';
@@ -61,7 +61,7 @@ export function checkFile(file: string, workspace: string = process.cwd()): Chec
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     return { file, problems: [{ line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', code: 'unreadable', key: '', message: `cannot read the config file (${reason})` }] };
   }
-  const analysis = analyzeConfig(text, resolve(file), nodeFileSystem, { workspace: { folders: [resolve(workspace)], cacheFolders: modelCacheFolders() } });
+  const analysis = analyzeConfig(text, resolve(file), nodeFileSystem, { workspace: { folders: [resolve(workspace)], cacheFolders: modelCacheFolders() }, hubCache: hubCacheDir() });
   return { file, problems: [...analysis.parsed.problems, ...maskedResponseProblems(analysis)].map(toChecked) };
 }
 

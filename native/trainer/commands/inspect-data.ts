@@ -3,7 +3,7 @@
 // rendered examples with the masked part marked. With --ipc (the dataset panel's child process) the
 // data is read leniently and progress and the report go to the parent as InspectMessages.
 import { resolve } from 'node:path';
-import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
+import { hubCacheDir, nodeFileSystem } from '../../../language-server/src/config/node-fs';
 import { formatProblem, parseConfig } from '../../../language-server/src/config/parse';
 import { applyOverrides } from '../../../language-server/src/config/overrides';
 import { selectVariant } from '../../../language-server/src/config/sweep';
@@ -173,7 +173,7 @@ export async function inspectDataCommand(args: string[], out: CommandOutput, ins
     return 1;
   }
   const configPath = resolve(parsedArgs.configPath);
-  const parsed = parseConfig(text, configPath, nodeFileSystem);
+  const parsed = parseConfig(text, configPath, nodeFileSystem, { hubCache: hubCacheDir() });
   const blocking = parsed.problems.filter((problem) => problem.severity === 'error' && !MODEL_ONLY.has(problem.code));
   if (blocking.length) {
     out.stderr(`${blocking.map((problem) => formatProblem(configPath, problem)).join('\n')}\n`);

@@ -1,9 +1,11 @@
 // `lora-lab train CONFIG`: one run (or every variant of a sweep, one after another) from a
 // *.lora.yaml, or `--resume RUN_DIR`. Events go to IPC (--ipc, when forked by the extension), to
 // stdout as JSON lines (--json), or to a progress line on a TTY.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { hubCheckpointOfPath } from '../../../language-server/src/config/hub-ref';
 import { applyOverrides, runName } from '../../../language-server/src/config/overrides';
+import { trainingFilesMissing } from '../../../language-server/src/config/rules';
 import { loadConfigFile } from '../../../language-server/src/config/node-fs';
 import { expandSweep, isSweep } from '../../../language-server/src/config/sweep';
 import { ConfigError, type LoraLabConfig } from '../../../language-server/src/config/types';
@@ -96,7 +98,23 @@ export function planRuns(args: TrainArgs, now: Date = new Date()): RunPlan[] {
       resume: false,
     });
   }
+  for (const plan of plans) refuseWithoutWeights(plan.config);
   return plans;
+}
+
+/** Training needs the weights and the tokenizer; a checkpoint with config.json alone is for estimates. */
+function refuseWithoutWeights(config: LoraLabConfig): void {
+  let names: string[];
+  try {
+    names = readdirSync(config.model.checkpoint);
+  } catch {
+    return; // loadConfigFile reported it
+  }
+  const missing = trainingFilesMissing(names);
+  if (!missing.length) return;
+  const hub = hubCheckpointOfPath(config.model.checkpoint);
+  const how = hub ? `download them: lora-lab download ${hub.repo}@${hub.commit} (or "LoRA Lab: Download Model")` : `put them in ${config.model.checkpoint}`;
+  throw new ConfigError(`model.checkpoint ${hub ? hub.repo : config.model.checkpoint} lacks ${missing.join(', ')}: training needs them; ${how}.`);
 }
 
 export const trainCommand: CliCommand = {

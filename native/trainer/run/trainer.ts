@@ -5,6 +5,7 @@
 import { version } from '../../../package.json';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { hubCheckpointOfPath } from '../../../language-server/src/config/hub-ref';
 import { configHash } from '../../../language-server/src/config/overrides';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
 import { loadAddon, type EngineBatch, type NativeEngine } from '../addon';
@@ -260,6 +261,12 @@ function cleanLeftovers(runDir: string, sink: EventSink): void {
   if (removed.length) sink.log(runDir, 'info', `removed leftovers of an interrupted trainer: ${removed.join(', ')}`);
 }
 
+/** The Hub repo and commit of a checkpoint read from the Hugging Face cache, so the run can be reproduced. */
+function hubModelOf(config: LoraLabConfig): Pick<RunJson, 'hubModel'> {
+  const hub = hubCheckpointOfPath(config.model.checkpoint);
+  return hub ? { hubModel: hub } : {};
+}
+
 function baseRunJson(plan: RunPlan, name: string, startedMs: number, step: number, totalSteps: number, kind: 'cpu' | 'cuda', computePath: string) {
   return {
     name,
@@ -267,6 +274,7 @@ function baseRunJson(plan: RunPlan, name: string, startedMs: number, step: numbe
     configHash: configHash(plan.config),
     sweep: plan.sweep,
     overrides: plan.overrides,
+    ...hubModelOf(plan.config),
     engineVersion: ENGINE_VERSION,
     device: { kind, name: '', computePath },
     step,

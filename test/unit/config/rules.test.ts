@@ -55,7 +55,8 @@ test('checkpoint folder checks: missing, a file, incomplete, pickle-only', () =>
   assert.deepEqual(codes('model:\n  checkpoint: nope\n'), [['checkpoint-missing', 'error', 'model.checkpoint']]);
   assert.deepEqual(codes('model:\n  checkpoint: ck/config.json\n'), [['checkpoint-not-folder', 'error', 'model.checkpoint']]);
   const incomplete = parseConfig(base, file, memoryFileSystem(without('tokenizer.json'))).problems;
-  assert.deepEqual(incomplete.map((p) => [p.code, p.data]), [['checkpoint-incomplete', { missing: ['tokenizer.json'] }]]);
+  assert.deepEqual(incomplete.map((p) => [p.code, p.severity, p.data]), [['checkpoint-weights-missing', 'warning', { missing: ['tokenizer.json'] }]]);
+  assert.deepEqual(codes(base, without('config.json')), [['checkpoint-incomplete', 'error', 'model.checkpoint']]);
   const pickle = { ...without('model.safetensors'), '/p/ck/pytorch_model.bin': 'x' };
   assert.deepEqual(codes(base, pickle), [['checkpoint-pickle-only', 'error', 'model.checkpoint']]);
   const sharded = { ...without('model.safetensors'), '/p/ck/model-00001-of-00002.safetensors': 'x', '/p/ck/model.safetensors.index.json': '{}' };

@@ -31,6 +31,14 @@ test('planStart: errors from the config language, with line numbers', () => {
   assert.ok(plan.errors.some((e) => /missing\.json|data\.path/.test(e)), plan.errors.join('\n'));
 });
 
+test('planStart: a checkpoint with config.json alone (estimate yes) refuses the start with what to download', () => {
+  const dir = workspace();
+  fs.rmSync(path.join(dir, 'model', 'model.safetensors'));
+  const plan = planStart(valid, path.join(dir, 'tiny.lora.yaml'));
+  assert.deepEqual(plan.errors.length, 1, plan.errors.join('\n'));
+  assert.match(plan.errors[0], /^line 3: model\.checkpoint .* has config\.json but lacks \*\.safetensors: .*training needs them/);
+});
+
 test('planStart: a valid config gives its name, device and variants', () => {
   const dir = workspace();
   const single = planStart(valid, path.join(dir, 'tiny.lora.yaml'));

@@ -10,7 +10,7 @@ export const workspaceState = { isTrusted: true };
 export const configuration = new Map<string, unknown>();
 export const diagnostics = new Map<string, Diagnostic[]>();
 /** Answer the next showWarningMessage / showQuickPick calls return (a confirm button, a pick). */
-export const answers = { warning: undefined as string | undefined, quickPick: undefined as unknown };
+export const answers = { warning: undefined as string | undefined, quickPick: undefined as unknown, inputBox: undefined as string | undefined };
 
 export class Disposable {
   constructor(private readonly onDispose: () => void = () => {}) {}
@@ -227,6 +227,7 @@ export const window = {
   },
   showInformationMessage: async (text: string) => void shownMessages.push({ level: 'info', text }),
   showQuickPick: async () => answers.quickPick,
+  showInputBox: async () => answers.inputBox,
   showWorkspaceFolderPick: async () => workspace.workspaceFolders[0],
   showTextDocument: async (target: unknown, options?: unknown) => {
     if (target instanceof Uri) shownDocuments.push({ path: target.fsPath, options });
@@ -282,4 +283,5 @@ export function resetFakeVscode(): void {
   workspace.workspaceFolders = [];
   answers.warning = undefined;
   answers.quickPick = undefined;
+  answers.inputBox = undefined;
 }

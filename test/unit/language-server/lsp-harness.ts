@@ -49,10 +49,10 @@ export class LspSession {
   }
 
   /** A server started in this process on a pair of in-memory streams (`analysisBudgetMs`: the server's default unless given). */
-  static inProcess(fileSystem?: FileSystem, analysisBudgetMs?: number): LspSession {
+  static inProcess(fileSystem?: FileSystem, analysisBudgetMs?: number, hubCache?: string): LspSession {
     const toServer = new PassThrough();
     const toClient = new PassThrough();
-    startServer(createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)), fileSystem, analysisBudgetMs);
+    startServer(createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)), fileSystem, analysisBudgetMs, hubCache);
     return LspSession.over(toClient, toServer, () => {
       toServer.end();
       toClient.end();

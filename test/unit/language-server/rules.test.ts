@@ -9,7 +9,7 @@ import { SMALL_MODEL, workspace } from './memory-workspace';
 const BASE = 'model:\n  checkpoint: ckpt\n';
 const { Error: E, Warning: W, Hint: H } = DiagnosticSeverity;
 const EXTRA_FILES = {
-  '/ws/partial/config.json': SMALL_MODEL,
+  '/ws/partial/config.json': SMALL_MODEL, '/ws/noconfig/tokenizer.json': '{}',
   '/ws/pickle/config.json': SMALL_MODEL, '/ws/pickle/tokenizer.json': '{}', '/ws/pickle/pytorch_model.bin': '',
   '/ws/bad/config.json': '{"vocab_size": 100}', '/ws/bad/tokenizer.json': '{}', '/ws/bad/model.safetensors': '',
 };
@@ -25,7 +25,8 @@ const CASES: Array<[string, string, string, DiagnosticSeverity, string]> = [
   ['batch divisibility', `${BASE}train:\n  global_batch_size: 10\n  micro_batch_size: 4\n`, 'batch-size-multiple', E, '10'],
   ['checkpoint missing', 'model:\n  checkpoint: nowhere\n', 'checkpoint-missing', E, 'nowhere'],
   ['checkpoint not a folder', 'model:\n  checkpoint: data/alpaca.json\n', 'checkpoint-not-folder', E, 'data/alpaca.json'],
-  ['checkpoint incomplete', 'model:\n  checkpoint: partial\n', 'checkpoint-incomplete', E, 'partial'],
+  ['checkpoint without config.json', 'model:\n  checkpoint: noconfig\n', 'checkpoint-incomplete', E, 'noconfig'],
+  ['checkpoint with config.json only (estimate yes, train no)', 'model:\n  checkpoint: partial\n', 'checkpoint-weights-missing', W, 'partial'],
   ['pickle-only checkpoint', 'model:\n  checkpoint: pickle\n', 'checkpoint-pickle-only', E, 'pickle'],
   ['unreadable model config', 'model:\n  checkpoint: bad\n', 'checkpoint-config-unreadable', E, 'bad'],
   ['data path missing', `${BASE}data:\n  path: nope.json\n`, 'data-path-missing', E, 'nope.json'],

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import type { CodeAction, Position } from 'vscode-languageserver-types';
 import { KEY_SPECS, describeRange, type FileSystem } from '../../../language-server/src/config';
 import { twoHundredLineConfig } from '../../../language-server/bench/latency';
+import { memoryFileSystem } from '../config/memory-fs';
 import { CachedFileSystem, analyzeConfig, codeActions, codeLenses, completions, cursorContext, hover } from '../../../language-server/src/service';
 import { applyEdits } from './lsp-harness';
 import { workspace } from './memory-workspace';
@@ -143,6 +144,15 @@ test('CachedFileSystem keeps file contents and read errors until invalidated', (
   cached.invalidate('/ws/ckpt/config.json');
   cached.readFile('/ws/ckpt/config.json');
   assert.equal(inner.reads.length, 3);
+});
+
+test('CachedFileSystem reads a file again once it exists (a download into the Hub cache from a terminal)', () => {
+  const files: Record<string, string> = {};
+  const cached = new CachedFileSystem(memoryFileSystem(files));
+  const ref = '/cache/models--acme--tiny/refs/main';
+  assert.throws(() => cached.readFile(ref), /ENOENT/);
+  files[ref] = 'c'.repeat(40);
+  assert.equal(cached.readFile(ref), 'c'.repeat(40));
 });
 
 test('a failing file system still gets the text\'s own problems', () => {

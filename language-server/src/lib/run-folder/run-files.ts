@@ -81,6 +81,8 @@ export interface RunJson {
   configHash: string;
   sweep?: { id: string; variant: number; variants: number; overrides: Record<string, unknown> };
   overrides: Record<string, unknown>;
+  /** model.checkpoint was a Hub repo id: the repo and the commit of the cache snapshot the run read. */
+  hubModel?: { repo: string; commit: string };
   pid: number;
   /**
    * Process start time (ms since epoch) so a reused pid is not mistaken for the trainer. The host
