@@ -12,6 +12,7 @@
 #include "io/files.h"
 #include "model/llama_score.h"
 #include "rng.h"
+#include "test_options.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
@@ -111,7 +112,7 @@ int main() {
   spec.vocab = 96;
   const std::string model = tiny::write_model(dir + "/model", spec);
   try {
-    EngineOptions o;
+    EngineOptions o = test_engine_options();
     o.precision = Precision::FP32True;
     o.training = false;
     auto e = Engine::load(model, o);
@@ -123,7 +124,7 @@ int main() {
     CHECK(e->memory().peak[static_cast<int>(MemCategory::Logits)] > 0);
 
     // with a trained adapter (B no longer zero), the bf16 path
-    EngineOptions t;
+    EngineOptions t = test_engine_options();
     t.precision = Precision::BF16True;
     t.targets = LoraTargets{true, true, true, true, true, false};
     t.learning_rate = 5e-2f;

@@ -1,6 +1,5 @@
 // The rules of CONFIG.md beyond one value's type and range: cross-key checks on a resolved config,
 // and the file-system checks (checkpoint folder, data file, eval data, rank vs. model dimensions).
-import { EVAL_TASK_DATA_FILES } from './schema';
 import { hubRefText, type HubCheckpoint } from './hub-ref';
 import { joinPath } from './paths';
 import type { FileSystem, LoraLabConfig, ProblemCode, Severity } from './types';
@@ -174,16 +173,6 @@ export function checkFiles(config: LoraLabConfig, fs: FileSystem, ranks: number[
   }
   if (!fs.exists(config.data.path) || fs.isDirectory(config.data.path)) {
     problems.push({ severity: 'error', code: 'data-path-missing', key: 'data.path', message: `data.path ${config.data.path} ${fs.exists(config.data.path) ? 'is a folder, not a file' : 'does not exist'}: point it at the ${config.data.format} dataset file.` });
-  }
-  const reported = new Set<string>();
-  for (const task of config.eval.tasks) {
-    const file = EVAL_TASK_DATA_FILES[task];
-    if (!file || reported.has(file)) continue;
-    const path = joinPath(config.eval.data_dir, file);
-    if (!fs.exists(path)) {
-      reported.add(file);
-      problems.push({ severity: 'warning', code: 'eval-data-missing', key: 'eval.tasks', message: `eval task ${task} needs ${path}, which is missing: put the task data there or remove the task.`, data: { task, file: path } });
-    }
   }
   return problems;
 }

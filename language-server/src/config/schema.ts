@@ -1,5 +1,6 @@
 // The ONE schema of *.lora.yaml: every key's type, default, range or choices, documentation and,
 // where it applies, the reference article's finding. Parse, validation, hover and completion read it.
+import { ARTICLE_TASKS, BUILTIN_TASK_NAMES } from '../eval/tasks';
 
 export type KeyType = 'string' | 'path' | 'integer' | 'number' | 'boolean' | 'enum' | 'number-pair' | 'string-list';
 
@@ -39,16 +40,8 @@ export const SWEEP_DOC =
 /** Top-level mappings; their children are the keys below. */
 export const SECTIONS = ['model', 'lora', 'data', 'train', 'eval'] as const;
 
-/** Evaluation tasks and the data file each needs under eval.data_dir (null: generated). */
-export const EVAL_TASK_DATA_FILES: Readonly<Record<string, string | null>> = {
-  truthfulqa_mc1: 'truthfulqa_mc.jsonl',
-  truthfulqa_mc2: 'truthfulqa_mc.jsonl',
-  blimp_causative: 'blimp_causative.jsonl',
-  mmlu_global_facts: 'mmlu_global_facts.jsonl',
-  arithmetic_2ds: null,
-  arithmetic_4ds: null,
-};
-export const EVAL_TASKS = Object.keys(EVAL_TASK_DATA_FILES);
+/** The built-in evaluation tasks (language-server/src/eval: data shipped with LoRA Lab, checked by sha256 when read). */
+export const EVAL_TASKS: readonly string[] = BUILTIN_TASK_NAMES;
 
 export const PRECISION_DOCS: Readonly<Record<string, string>> = {
   '32-true': 'fp32 everywhere: base weights, LoRA params, grads, optimizer state, activations. CPU only (the CUDA engine computes in bf16; device auto picks the CPU).',
@@ -143,9 +136,9 @@ export const KEY_SPECS: readonly KeySpec[] = [
     choiceDocs: { auto: 'CUDA when a device is present, else CPU.', cpu: 'The CPU engine.', cuda: 'The first CUDA device (cuda:N for another).' },
     doc: 'Where the run computes: auto | cpu | cuda | cuda:N.' }),
   s({ key: 'eval.after_train', type: 'boolean', default: false, doc: 'Evaluate automatically when training completes.' }),
-  s({ key: 'eval.tasks', type: 'string-list', default: [...EVAL_TASKS], choices: EVAL_TASKS, doc: 'Evaluation tasks (lm-evaluation-harness names).',
+  s({ key: 'eval.tasks', type: 'string-list', default: [...ARTICLE_TASKS], choices: [...EVAL_TASKS], doc: 'Evaluation tasks (lm-evaluation-harness names; the default is the reference article\'s set). Their data ships with LoRA Lab.',
     finding: 'In the article LoRA mostly moved arithmetic; TruthfulQA, BLiMP and MMLU barely changed.' }),
-  s({ key: 'eval.data_dir', type: 'path', default: 'data/eval', doc: 'Local task data (arithmetic is generated), relative to the config file.' }),
+  s({ key: 'eval.data_dir', type: 'path', default: 'data/eval', doc: 'Folder for custom task data, relative to the config file. The built-in tasks do not read it: their data ships with LoRA Lab.' }),
   s({ key: 'eval.num_fewshot', type: 'integer', default: 0, min: 0, doc: 'Few-shot examples per prompt.' }),
   s({ key: 'eval.batch_size', type: 'integer', default: 4, min: 1, doc: 'Examples per evaluation forward pass.' }),
   s({ key: 'eval.limit', type: 'integer', default: null, nullable: true, min: 1, doc: 'At most this many examples per task; null = all.' }),

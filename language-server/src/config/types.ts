@@ -43,7 +43,6 @@ export type ProblemCode =
   | 'bf16-mixed-on-cpu'
   | 'data-format-mismatch'
   | 'warmup-exceeds-steps'
-  | 'eval-data-missing'
   | 'sweep-unknown-key'
   | 'sweep-bad-expression'
   | 'sweep-bad-value'

@@ -1,6 +1,6 @@
 // One analysed *.lora.yaml document: the config modules' parse (problems, locations, variants) plus
 // the text's lines, computed once per document version and shared by every language feature.
-import { DeadlineExceeded, deadlineIn, parseConfig, resolveConfig, type FileSystem, type ParsedConfig, type Problem, type Range, type WorkspaceContext } from '../config';
+import { DeadlineExceeded, deadlineIn, parseConfig, resolveConfig, type FileSystem, type ParsedConfig, type Problem, type WorkspaceContext } from '../config';
 
 export interface ConfigAnalysis {
   text: string;
@@ -52,9 +52,7 @@ export function analyzeConfig(text: string, filePath: string, fs?: FileSystem, o
   const lines = text.split(/\r\n|\r|\n/);
   const deadline = options.budgetMs === undefined ? undefined : deadlineIn(options.budgetMs, options.now);
   const attempt = (withFs: FileSystem | undefined): ParsedConfig => {
-    const parsed = parseConfig(text, filePath, withFs, { deadline, workspace: options.workspace, hubCache: options.hubCache });
-    parsed.problems = parsed.problems.map((problem) => narrowToListItem(problem, lines));
-    return parsed;
+    return parseConfig(text, filePath, withFs, { deadline, workspace: options.workspace, hubCache: options.hubCache });
   };
   const defaults = (problem: Problem): ConfigAnalysis => {
     const config = resolveConfig(new Map(), filePath);
@@ -78,23 +76,6 @@ export function analyzeConfig(text: string, filePath: string, fs?: FileSystem, o
     }
     return defaults(internalProblem(error));
   }
-}
-
-/** A problem about one item of a list (an eval task) is placed on that item, not the whole list. */
-function narrowToListItem(problem: Problem, lines: readonly string[]): Problem {
-  const item = problem.code === 'eval-data-missing' ? problem.data?.task : undefined;
-  if (typeof item !== 'string' || !/^\w+$/.test(item)) return problem;
-  const { start, end } = problem.range;
-  for (let line = start.line; line <= end.line && line < lines.length; line++) {
-    const from = line === start.line ? start.character : 0;
-    const to = line === end.line ? end.character : lines[line].length;
-    const match = new RegExp(`(?<!\\w)${item}(?!\\w)`).exec(lines[line].slice(from, to));
-    if (match) {
-      const range: Range = { start: { line, character: from + match.index }, end: { line, character: from + match.index + item.length } };
-      return { ...problem, range };
-    }
-  }
-  return problem;
 }
 
 /**

@@ -1,11 +1,12 @@
 // Hover on every key (documentation, default, range, the article's finding, the value in other
 // units) and on enum values, sections and sweep entries (what each variant gets).
 import { MarkupKind, type Hover } from 'vscode-languageserver-types';
-import { EVAL_TASK_DATA_FILES, childKeys, hoverText, joinPath, keySpec, type LoraLabConfig, type Position, type Range } from '../config';
+import { EVAL_TASKS, childKeys, hoverText, keySpec, type LoraLabConfig, type Position, type Range } from '../config';
 import type { ConfigAnalysis } from './analysis';
 import { formatCount, formatShare } from '../lib/format';
 import { checkpointParams } from './checkpoint';
 import { SECTION_DOCS } from './snippets';
+import { builtinTask } from '../eval/tasks';
 
 export function contains(range: Range, position: Position): boolean {
   const after = position.line > range.start.line || (position.line === range.start.line && position.character >= range.start.character);
@@ -123,15 +124,14 @@ function variantsUsingItem(config: LoraLabConfig, key: string, itemIndex: number
   return Object.assign(test, { count: position < 0 ? 0 : total / size });
 }
 
-/** The eval task name under the cursor: which data file it needs under eval.data_dir, or that it is generated. */
+/** The eval task name under the cursor: what kind of task it is and how it is scored. */
 function evalTaskAt(analysis: ConfigAnalysis, position: Position): Hover | null {
   const line = analysis.lines[position.line] ?? '';
   const before = /\w*$/.exec(line.slice(0, position.character))![0];
   const after = /^\w*/.exec(line.slice(position.character))![0];
   const task = before + after;
-  if (!(task in EVAL_TASK_DATA_FILES)) return null;
-  const file = EVAL_TASK_DATA_FILES[task];
+  if (!EVAL_TASKS.includes(task)) return null;
+  const spec = builtinTask(task);
   const range: Range = { start: { line: position.line, character: position.character - before.length }, end: { line: position.line, character: position.character + after.length } };
-  const where = file ? `reads \`${file}\` from eval.data_dir (${joinPath(analysis.parsed.config.eval.data_dir, file)}).` : 'generates its problems; it needs no data file.';
-  return markdownHover(`**${task}** (evaluation task) ${where}`, range);
+  return markdownHover(`**${task}** (built-in evaluation task: ${spec.kind.replace(/_/g, ' ')}, metric ${spec.metric}). Its data ships with LoRA Lab; \`lora-lab eval --tasks ${task}\` scores it.`, range);
 }

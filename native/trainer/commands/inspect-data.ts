@@ -27,7 +27,7 @@ export const MASK_CLOSE = '[[/MASKED]]';
 /** Errors about the model that do not stop a look at the data (the tokenizer is checked when loaded). */
 const MODEL_ONLY: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
   'checkpoint-incomplete', 'checkpoint-pickle-only', 'checkpoint-config-unreadable', 'rank-exceeds-dimension',
-  'quantize-with-full', 'fp16-on-cpu', 'no-lora-target', 'batch-size-multiple', 'eval-data-missing',
+  'quantize-with-full', 'fp16-on-cpu', 'no-lora-target', 'batch-size-multiple',
 ]);
 
 interface Args {

@@ -82,11 +82,9 @@ test('data.path and eval data files', () => {
   const missing = parseConfig(`${base}data:\n  path: data/alpaca.json\n`, file, memoryFileSystem(noData)).problems;
   assert.deepEqual(missing.map((p) => [p.code, p.severity, p.key]), [['data-path-missing', 'error', 'data.path']]);
   assert.equal(missing[0].range.start.line, 3);
-  const noEval = Object.fromEntries(Object.entries(goodFiles).filter(([path]) => !path.includes('truthfulqa')));
-  const evalProblems = parseConfig(base, file, memoryFileSystem(noEval)).problems;
-  assert.deepEqual(evalProblems.map((p) => [p.code, p.severity, p.key]), [['eval-data-missing', 'warning', 'eval.tasks']]);
-  assert.match(evalProblems[0].message, /\/p\/data\/eval\/truthfulqa_mc\.jsonl/);
-  assert.deepEqual(codes(`${base}eval:\n  tasks: [arithmetic_2ds]\n`, noEval), []);
+  // The built-in tasks' data ships with LoRA Lab: no eval.data_dir file is needed for any of them.
+  const noEval = Object.fromEntries(Object.entries(goodFiles).filter(([path]) => !path.includes('/eval/')));
+  assert.deepEqual(codes(`${base}eval:\n  tasks: [truthfulqa_mc1, truthfulqa_mc2, blimp_causative, mmlu_global_facts, arithmetic_2ds, arithmetic_4ds, arithmetic_2da, arithmetic_4da]\n`, noEval), []);
 });
 
 test('without a file system no file checks run', () => {

@@ -38,7 +38,6 @@ const CASES: Array<[string, string, string, DiagnosticSeverity, string]> = [
   ['quantize with full', `${BASE}  quantize: bnb.nf4\ntrain:\n  method: full\n`, 'quantize-with-full', E, 'bnb.nf4'],
   ['fp16 on cpu', `${BASE}  precision: 16-true\ndevice: cpu\n`, 'fp16-on-cpu', E, '16-true'],
   ['fp32 on cuda', `${BASE}  precision: 32-true\ndevice: cuda\n`, 'precision-on-cuda', E, '32-true'],
-  ['eval data missing', `${BASE}eval:\n  data_dir: data\n  tasks: [arithmetic_2ds, blimp_causative]\n`, 'eval-data-missing', W, 'blimp_causative'],
   ['sweep key unknown', `${BASE}sweep:\n  lora.rank: [8, 16]\n`, 'sweep-unknown-key', E, 'lora.rank'],
   ['sweep expression', `${BASE}sweep:\n  lora.alpha: ["=2*"]\n`, 'sweep-bad-expression', E, '"'],
   ['sweep value', `${BASE}sweep:\n  lora.dropout: [0.1, 2]\n`, 'sweep-bad-value', E, '2'],

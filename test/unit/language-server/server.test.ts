@@ -35,8 +35,6 @@ test('planted errors: every rule with its severity, exact range and message', as
     '1 unknown-enum-value 16:13-16:17',
     '1 unknown-key 3:2-3:10',
     '1 unknown-key 6:2-6:7',
-    '2 eval-data-missing 19:10-19:24',
-    '2 eval-data-missing 19:26-19:43',
     '4 alpha-not-2r 7:9-7:11',
     '4 epochs-over-one 15:10-15:11',
   ]);
@@ -45,7 +43,6 @@ test('planted errors: every rule with its severity, exact range and message', as
   assert.match(message('unknown-key'), /Unknown key 'lora\.alpah': did you mean 'alpha'\?/);
   assert.match(message('unknown-enum-value'), /'train\.optimizer' cannot be "adam"[^\n]*use one of: adamw, sgd/);
   assert.match(message('checkpoint-pickle-only'), /pickle checkpoints are not loaded/);
-  assert.match(message('eval-data-missing'), /mmlu_global_facts\.jsonl/);
   assert.ok(diagnostics.every((d) => d.source === 'lora-lab'));
 });
 
