@@ -18,6 +18,7 @@ const bundles = [
   ['language-server/src/server.ts', 'dist/server.js', node],
   ['native/trainer/cli.ts', 'dist/cli.js', node], // the source's #! line is kept
   ['webview/src/dashboard/main.ts', 'dist/webview/dashboard.js', browser],
+  ['webview/src/chat/main.ts', 'dist/webview/chat.js', browser],
 ];
 
 mkdirSync(join(root, 'dist'), { recursive: true });

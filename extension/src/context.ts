@@ -5,6 +5,7 @@ import type * as vscode from 'vscode';
 import type { RunManager } from './run-manager';
 import type { RunsController } from './runs-controller';
 import type { DashboardPanels } from './dashboard/dashboard-panels';
+import type { ChatPanels } from './chat/chat-panels';
 
 export interface Ctx {
   extension: vscode.ExtensionContext;
@@ -14,6 +15,8 @@ export interface Ctx {
   manager: RunManager;
   runs: RunsController;
   dashboards: DashboardPanels;
+  /** Chat panels ("Chat with Model") and their model children. */
+  chats: ChatPanels;
 }
 
 export function trainerEntryOf(extension: vscode.ExtensionContext): string {

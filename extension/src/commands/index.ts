@@ -1,6 +1,7 @@
 // Every command of the extension host in one table (rust-analyzer's pattern): id -> (ctx) => Cmd.
 // A unit test checks this table against the manifest's contributes.commands.
 import type { Cmd, Ctx } from '../context';
+import { chatWithModel } from './chat-with-model';
 import { createExampleConfig } from './create-example-config';
 import { deleteRun } from './delete-run';
 import { mergeAdapter } from './merge-adapter';
@@ -23,4 +24,5 @@ export const COMMAND_TABLE: Record<string, (ctx: Ctx) => Cmd> = {
   'loraLab.showLogs': showLogs,
   'loraLab.createExampleConfig': createExampleConfig,
   'loraLab.showTradeoffs': showTradeoffs,
+  'loraLab.chatWithModel': chatWithModel,
 };
