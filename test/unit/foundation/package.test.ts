@@ -31,6 +31,7 @@ test('the VSIX holds exactly the bundles, the addon, media and examples', { time
       ...(existsSync(join(root, 'README.md')) ? ['readme.md'] : []),
       ...(existsSync(join(root, 'language-server/src/server.ts')) ? ['dist/server.js'] : []),
       ...(existsSync(join(root, 'webview/src/dashboard/main.ts')) ? ['dist/webview/dashboard.js'] : []),
+      ...(existsSync(join(root, 'webview/src/chat/main.ts')) ? ['dist/webview/chat.js'] : []),
       ...(existsSync(join(root, 'dist/webview/dashboard.css')) ? ['dist/webview/dashboard.css'] : []),
       ...tracked('media'),
       ...tracked('examples/tiny-llama', 'examples/data'),
