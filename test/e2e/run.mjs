@@ -2,7 +2,7 @@
 // Chromium. Installs code-server if needed (setup.sh), packages the VSIX once, then runs each
 // scenario as its own node:test process and prints a summary with durations.
 // Usage: node test/e2e/run.mjs [--vsix FILE] [--no-setup] [--list] [scenario ...]
-//   scenarios: trust intellisense estimate palette explorer dashboard live-dashboard (default: all, or
+//   scenarios: trust intellisense estimate palette explorer dashboard live-dashboard chat (default: all, or
 //   LORA_LAB_E2E_SCENARIOS="trust palette"); --vsix reuses a packaged extension.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -22,6 +22,7 @@ const SCENARIOS = {
   explorer: 'stop from the context menu -> stopped with a checkpoint, resume -> completed',
   dashboard: 'dashboard of a finished run: loss series points == metrics.jsonl train lines; dark and light',
   'live-dashboard': 'dashboard of a training run: the loss chart grows, then matches metrics.jsonl',
+  chat: 'chat with base vs a finished run\'s adapter: two answers stream, each equals lora-lab generate (greedy); dark and light',
 };
 
 const argv = process.argv.slice(2);

@@ -41,7 +41,8 @@ export function writeFileAtomic(file: string, text: string): void {
 export class ChatPanel {
   static readonly viewType = 'loraLab.chat';
   private ready = false;
-  private readonly requests = new Set<string>();
+  /** This panel's generations in flight and their text so far. */
+  private readonly requests = new Map<string, string>();
   private readonly model: ChatModel;
   private readonly disposables: { dispose(): void }[] = [];
   private readonly onDisposed = new vscode.EventEmitter<void>();
@@ -101,13 +102,14 @@ export class ChatPanel {
   }
 
   private postModel(): void {
-    this.post({ type: 'model', target: this.target, status: modelStatusOf(this.model.status), notice: trainingNotice(this.deps.manager.active()) });
+    const inFlight = [...this.requests].map(([requestId, text]) => ({ requestId, text }));
+    this.post({ type: 'model', target: this.target, status: modelStatusOf(this.model.status), notice: trainingNotice(this.deps.manager.active()), inFlight });
   }
 
   private fromModel(message: ChatToHost): void {
     if (message.type === 'ready' || message.type === 'load-failed') {
       this.postModel();
-      if (message.type === 'load-failed') for (const id of this.requests) this.post({ type: 'error', requestId: id, message: message.message });
+      if (message.type === 'load-failed') for (const id of this.requests.keys()) this.post({ type: 'error', requestId: id, message: message.message });
       if (message.type === 'load-failed') this.requests.clear();
       return;
     }
@@ -116,6 +118,7 @@ export class ChatPanel {
       case 'prompt':
         return this.post({ type: 'prompt', requestId: message.id, text: message.text, tokens: message.tokens });
       case 'token':
+        this.requests.set(message.id, this.requests.get(message.id)! + message.text);
         return this.post({ type: 'token', requestId: message.id, text: message.text });
       case 'done':
         this.requests.delete(message.id);
@@ -146,7 +149,7 @@ export class ChatPanel {
           this.post({ type: 'error', requestId: message.requestId, message: 'this chat has no adapter: only the base model answers' });
           return;
         }
-        this.requests.add(message.requestId);
+        this.requests.set(message.requestId, '');
         const sent = this.model.send({ type: 'generate', id: message.requestId, adapter, turns: message.turns, format: message.format, sampling: message.sampling });
         if (!sent) {
           this.requests.delete(message.requestId);
@@ -185,7 +188,7 @@ export class ChatPanel {
   dispose(): void {
     const disposables = this.disposables.splice(0);
     if (disposables.length === 0) return;
-    for (const id of this.requests) this.model.send({ type: 'stop', id });
+    for (const id of this.requests.keys()) this.model.send({ type: 'stop', id });
     this.requests.clear();
     for (const d of disposables) d.dispose();
     this.deps.models.release(this.model);

@@ -53,6 +53,16 @@ async function until<T>(what: string, probe: () => T | undefined, ms = 60_000): 
 
 test('a run opens a chat on its base model and adapter; base and finetune answers stream back by request id', async () => {
   const { dispose } = setup();
+  let panels: { panel: fake.FakeWebviewPanel; revived: fake.FakeWebviewPanel } | undefined;
+  try {
+    panels = await chatThroughThePanel();
+  } finally {
+    dispose();
+  }
+  assert.ok(panels.panel.disposed && panels.revived.disposed, 'the extension closes its chat panels on dispose');
+});
+
+async function chatThroughThePanel() {
   await fake.commands.executeCommand('loraLab.chatWithModel', runDir);
   const panel = fake.createdPanels.find((p) => p.viewType === 'loraLab.chat');
   assert.ok(panel, fake.shownMessages.map((m) => m.text).join('\n'));
@@ -62,6 +72,7 @@ test('a run opens a chat on its base model and adapter; base and finetune answer
   panel.webview.receive({ type: 'ready' });
   const ready = await until('the model', () => posted(panel).find((m) => m.type === 'model' && m.status.state === 'ready'));
   assert.ok(ready.type === 'model');
+  assert.deepEqual(ready.inFlight, []);
   assert.deepEqual({ ...ready.target }, { checkpoint: MODEL, adapter: path.join(runDir, 'adapter'), label: 'chat-1 (adapter)', promptStyle: 'alpaca' });
   const sampling = { temperature: 0, topP: 1, maxNewTokens: 8, seed: 0, stop: [] };
   const turns = [{ role: 'user', content: 'Add 2 and 3.' }];
@@ -74,6 +85,18 @@ test('a run opens a chat on its base model and adapter; base and finetune answer
     assert.ok(prompt?.type === 'prompt' && prompt.text.includes('### Instruction:\nAdd 2 and 3.\n\n### Response:\n'));
     assert.ok(posted(panel).some((m) => m.type === 'token' && m.requestId === id));
   }
+  // a page shown again while an answer is in flight hears of it with the model status (the child's
+  // messages arrive asynchronously, so nothing of r-next has come back before this)
+  panel.webview.receive({ type: 'generate', requestId: 'r-next', side: 'finetune', turns, format: 'alpaca', sampling });
+  panel.setVisible(false);
+  panel.setVisible(true);
+  panel.webview.receive({ type: 'ready' });
+  const resumed = posted(panel).filter((m) => m.type === 'model').at(-1);
+  assert.ok(resumed?.type === 'model' && resumed.inFlight.length === 1 && resumed.inFlight[0].requestId === 'r-next', JSON.stringify(resumed));
+  await until('r-next done', () => posted(panel).find((m) => m.type === 'done' && m.requestId === 'r-next'));
+  panel.webview.receive({ type: 'ready' });
+  const after = posted(panel).filter((m) => m.type === 'model').at(-1);
+  assert.ok(after?.type === 'model' && after.inFlight.length === 0, 'a finished request is no longer in flight');
   panel.webview.receive({ type: 'generate', requestId: 'x', side: 'sideways', turns, format: 'alpaca', sampling });
   panel.webview.receive({ type: 'stop', requestIds: ['nobody'] });
   assert.ok(!posted(panel).some((m) => 'requestId' in m && (m.requestId === 'x' || m.requestId === 'nobody')), 'junk is ignored');
@@ -87,12 +110,12 @@ test('a run opens a chat on its base model and adapter; base and finetune answer
   const foreign = new fake.FakeWebviewPanel('loraLab.chat', 'x');
   await serializer.deserializeWebviewPanel(foreign, { runDir: '/x' });
   assert.ok(foreign.disposed, 'a state that is not a chat state closes the panel');
-  dispose();
-  assert.ok(panel.disposed && revived.disposed);
-});
+  return { panel, revived };
+}
 
 test('one chat child per base model: shared by two users, shut down after the last release', async () => {
   const models = new ChatModels({ entry: path.join(repo, 'dist/cli.js'), threads: () => 1, log: () => {} });
+  after(() => models.dispose());
   const first = models.acquire(MODEL);
   const second = models.acquire(path.join(MODEL, '.'));
   assert.equal(second, first);

@@ -18,8 +18,7 @@ const saved = parseChatState(vscode.getState());
 let target: ChatTarget | undefined = saved?.target;
 let settings = saved?.settings ?? { ...DEFAULT_CHAT_SETTINGS };
 let styleApplied = saved !== undefined;
-// an answer that was streaming when the page went away cannot resume
-const entries: ChatEntry[] = (saved?.entries ?? []).map((e) => (e.pending ? { ...e, pending: false, error: e.text ? undefined : 'interrupted (the window reloaded)', reason: 'stopped' } : e));
+const entries: ChatEntry[] = saved?.entries ?? [];
 let counter = 0;
 
 type Button = HTMLElement & { disabled: boolean; secondary: boolean };
@@ -154,7 +153,7 @@ function messageElement(entry: ChatEntry): HTMLElement {
 
 function render(): void {
   title.textContent = target ? `Chat: ${target.label}` : 'Chat';
-  form.update(Boolean(target?.adapter), settings.format);
+  form.update(Boolean(target?.adapter), settings);
   list.replaceChildren();
   let row: HTMLElement | null = null;
   for (const entry of entries) {
@@ -192,6 +191,12 @@ function receive(message: HostToChatView): void {
     status.classList.toggle('chat-error', s.state === 'failed');
     status.textContent = s.state === 'loading' ? `Loading ${target.checkpoint}…` : s.state === 'ready' ? `Ready on ${s.device} (loaded in ${s.loadSeconds.toFixed(1)} s)` + (target.adapter ? ` · adapter ${target.adapter}` : '') : s.message;
     if (s.state === 'ready' && !s.hasChatTemplate && settings.format === 'template') settings = { ...settings, format: 'alpaca' };
+    // answers still streaming in the host get their text so far; other pending ones were cut off
+    for (const entry of pending()) {
+      const running = message.inFlight.find((r) => r.requestId === entry.requestId);
+      if (running) entry.text = running.text;
+      else Object.assign(entry, { pending: false, reason: 'stopped', error: entry.text ? undefined : 'interrupted (the window reloaded)' });
+    }
     notice.hidden = !message.notice;
     notice.textContent = message.notice ?? '';
     render();

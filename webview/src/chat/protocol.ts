@@ -57,8 +57,12 @@ export type ChatModelStatus =
   | { state: 'failed'; code: string; message: string };
 
 export type HostToChatView =
-  /** The target (on open) and the model child's status; notice: e.g. a training run in progress. */
-  | { type: 'model'; target: ChatTarget; status: ChatModelStatus; notice?: string }
+  /**
+   * The target and the model child's status; notice: e.g. a training run in progress. inFlight: the
+   * panel's generations still running and their text so far (a page that was hidden or reloaded
+   * missed tokens; entries pending but not listed were interrupted).
+   */
+  | { type: 'model'; target: ChatTarget; status: ChatModelStatus; notice?: string; inFlight: { requestId: string; text: string }[] }
   | { type: 'prompt'; requestId: string; text: string; tokens: number }
   | { type: 'token'; requestId: string; text: string }
   | { type: 'done'; requestId: string; tokens: number; tokensPerSecond: number; reason: string }

@@ -80,9 +80,10 @@ export class SettingsForm {
     this.root.append(grid);
   }
 
-  /** Side by side needs an adapter; a model without a chat template cannot use the template format. */
-  update(hasAdapter: boolean, format: ChatFormat): void {
+  /** Settings changed by the page (the run's prompt style, no chat template); side by side needs an adapter. */
+  update(hasAdapter: boolean, settings: ChatSettings): void {
+    this.settings = settings;
     this.sideBySide.disabled = !hasAdapter;
-    if (this.format.value !== format) this.format.value = format;
+    if (this.format.value !== settings.format) this.format.value = settings.format;
   }
 }
