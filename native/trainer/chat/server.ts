@@ -138,7 +138,8 @@ export class ChatServer {
 
   private async generate(request: GenerateRequest): Promise<void> {
     const { id, sampling } = request;
-    this.current = { id, stopped: false };
+    const current = { id, stopped: false };
+    this.current = current;
     try {
       if (request.adapter !== null && request.adapter !== this.installedAdapter) {
         if (!existsSync(join(request.adapter, 'adapter_config.json'))) throw Object.assign(new Error(`${request.adapter}: no adapter_config.json (expected a PEFT adapter folder)`), { code: 'E_ADAPTER' });
@@ -161,22 +162,27 @@ export class ChatServer {
         await this.engine.generate(Int32Array.from(ids), { maxNewTokens: sampling.maxNewTokens, temperature: sampling.temperature, topP: sampling.topP, seed: sampling.seed, stopTokens: stopIds }, (tokenId) => {
           tokens++;
           lastId = tokenId;
+          // an abort() that came before the engine's worker began the call is reset by it: repeat it
+          if (current.stopped) return this.engine.abort();
           if (stopIds.includes(tokenId) || filter.stopped) return;
           const text = filter.push(decoder.push(tokenId));
           if (text) this.channel.send({ type: 'token', id, text });
           if (filter.stopped) this.engine.abort();
         });
         if (stopIds.includes(lastId)) reason = 'stop-token';
+        if (current.stopped) reason = 'stopped';
       } catch (error) {
         if ((error as NativeError).code !== 'E_ABORTED') throw error;
         reason = filter.stopped ? 'stop-string' : 'stopped';
       }
-      if (!filter.stopped) {
+      if (!filter.stopped && !current.stopped) {
         const tail = filter.push(decoder.flush());
         const rest = filter.stopped ? '' : filter.flush();
         if (tail + rest) this.channel.send({ type: 'token', id, text: tail + rest });
-        if (filter.stopped) reason = 'stop-string';
       }
+      // tokens stream to this thread after the engine made them: it may have ended on its own
+      // before the abort of a stop string reached it
+      if (filter.stopped) reason = 'stop-string';
       const seconds = (Date.now() - started) / 1000;
       this.channel.send({ type: 'done', id, text: filter.text, tokens, seconds, tokensPerSecond: seconds > 0 ? tokens / seconds : 0, reason });
     } catch (error) {
