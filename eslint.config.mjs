@@ -17,7 +17,7 @@ const PURE = {
   message: 'The config library and the estimator are pure (no file system): callers pass the files in (config/node-fs.ts is the one Node adapter).',
 };
 const NO_TRAINER_INTERNALS = {
-  regex: '(^|/)native/(?!trainer/protocol$)',
+  regex: '(^|/)native/(?!trainer/(chat-)?protocol$)',
   message: 'Never the native addon (native/trainer/addon.ts) or other trainer internals: only the host <-> trainer protocol, native/trainer/protocol.ts.',
 };
 const PROTOCOL_TYPES_ONLY = {
@@ -78,7 +78,7 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': ['error', {
         patterns: [
           NO_TRAINER_INTERNALS,
-          { regex: '(^|/)webview/src/(?!protocol$)', message: 'The host may import the webview protocol (webview/src/protocol.ts), not the webview UI; shared logic goes to language-server/src/lib.' },
+          { regex: '(^|/)webview/src/(?!(chat/)?protocol$)', message: 'The host may import the webview protocol (webview/src/protocol.ts), not the webview UI; shared logic goes to language-server/src/lib.' },
         ],
       }],
     },

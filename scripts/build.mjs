@@ -19,6 +19,7 @@ const bundles = [
   ['native/trainer/cli.ts', 'dist/cli.js', node], // the source's #! line is kept
   ['webview/src/dashboard/main.ts', 'dist/webview/dashboard.js', browser],
   ['webview/src/dataset/main.ts', 'dist/webview/dataset.js', browser],
+  ['webview/src/chat/main.ts', 'dist/webview/chat.js', browser],
 ];
 
 mkdirSync(join(root, 'dist'), { recursive: true });

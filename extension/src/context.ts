@@ -5,6 +5,7 @@ import type * as vscode from 'vscode';
 import type { RunManager } from './run-manager';
 import type { RunsController } from './runs-controller';
 import type { DashboardPanels } from './dashboard/dashboard-panels';
+import type { ChatPanels } from './chat/chat-panels';
 
 export interface Ctx {
   extension: vscode.ExtensionContext;
@@ -16,6 +17,8 @@ export interface Ctx {
   dashboards: DashboardPanels;
   /** Sends a notification to the language server (set once the client has started). */
   notifyServer?: (method: string) => void;
+  /** Chat panels ("Chat with Model") and their model children. */
+  chats: ChatPanels;
 }
 
 export function trainerEntryOf(extension: vscode.ExtensionContext): string {

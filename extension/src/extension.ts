@@ -6,6 +6,8 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { COMMAND_TABLE } from './commands';
 import { trainerEntryOf, type Ctx } from './context';
+import { ChatModels } from './chat/chat-models';
+import { ChatPanels } from './chat/chat-panels';
 import { DashboardPanels } from './dashboard/dashboard-panels';
 import { RunManager } from './run-manager';
 import { notifyRunEnds } from './run-notifications';
@@ -33,8 +35,10 @@ export function activate(extension: vscode.ExtensionContext): void {
     });
     const runs = new RunsController(extension, manager, log);
     const dashboards = new DashboardPanels({ extensionUri: extension.extensionUri, runs, manager, log });
-    const ctx: Ctx = { extension, log, trainerEntry, manager, runs, dashboards };
-    extension.subscriptions.push(manager, runs, dashboards);
+    const models = new ChatModels({ entry: trainerEntry, threads: () => setting('threads', 0), log: (level, message) => log[level](message) });
+    const chats = new ChatPanels({ extensionUri: extension.extensionUri, models, manager, log });
+    const ctx: Ctx = { extension, log, trainerEntry, manager, runs, dashboards, chats };
+    extension.subscriptions.push(manager, runs, dashboards, chats);
     for (const [id, make] of Object.entries(COMMAND_TABLE)) {
       extension.subscriptions.push(vscode.commands.registerCommand(id, make(ctx)));
     }

@@ -26,6 +26,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("step", &EngineWrap::Step),
                         InstanceMethod("evalLoss", &EngineWrap::EvalLoss), InstanceMethod("saveAdapter", &EngineWrap::SaveAdapter),
                         InstanceMethod("loadAdapter", &EngineWrap::LoadAdapter), InstanceMethod("saveState", &EngineWrap::SaveState),
+                        InstanceMethod("setAdapterEnabled", &EngineWrap::SetAdapterEnabled),
                         InstanceMethod("loadState", &EngineWrap::LoadState), InstanceMethod("stepsDone", &EngineWrap::StepsDone),
                         InstanceMethod("memory", &EngineWrap::Memory), InstanceMethod("abort", &EngineWrap::Abort),
                         InstanceMethod("dispose", &EngineWrap::Dispose)});
@@ -81,6 +82,16 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value DeviceName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), live(info.Env()).device_name()); }
   Napi::Value StepsDone(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), live(info.Env()).steps_done()); }
   Napi::Value Memory(const Napi::CallbackInfo& info) { return memory_to_js(info.Env(), live(info.Env()).memory()); }
+
+  // Synchronous (a flag read by the next forward); refused while a call is in flight.
+  Napi::Value SetAdapterEnabled(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsBoolean()) throw make_js_error(env, "E_INVALID_ARGUMENT", "setAdapterEnabled(enabled) expects a boolean");
+    loralab::Engine& engine = live(env);
+    if (busy_) throw make_js_error(env, "E_BUSY", "Engine.setAdapterEnabled() was called while a call is in flight; await it first");
+    guarded(env, [&] { engine.set_adapter_enabled(info[0].As<Napi::Boolean>().Value()); });
+    return env.Undefined();
+  }
 
   Napi::Value Abort(const Napi::CallbackInfo& info) {
     if (engine_) engine_->abort();

@@ -152,6 +152,7 @@ class CudaEngine final : public Engine {
   StepResult step(const std::vector<Batch>& micro_batches) override {
     Call call(this);
     LORALAB_CHECK(opt_.training, "E_NOT_TRAINING", "step(): the engine was created with training: false");
+    LORALAB_CHECK(model_->lora_enabled(), "E_ADAPTER_DISABLED", "step(): the adapter is switched off; setAdapterEnabled(true) first");
     const int64_t total = count_target_tokens(micro_batches);
     LORALAB_CHECK(total > 0, "E_BATCH", "step(): the micro-batches hold no target tokens (every target is -100)");
     for (const Batch& mb : micro_batches) check_batch(mb, true);
@@ -233,6 +234,12 @@ class CudaEngine final : public Engine {
       it->A = s.A, it->B = s.B;
     }
     model_->install_adapter(dst);
+  }
+
+  void set_adapter_enabled(bool enabled) override {
+    Call call(this);
+    LORALAB_CHECK(opt_.method == Method::LoRA, "E_METHOD", "set_adapter_enabled(): the engine is in full finetuning (no adapter)");
+    model_->set_lora_enabled(enabled);
   }
 
   // llama_state.cpp's format: "param/<key>", "exp_avg/<key>", "exp_avg_sq/<key>" (AdamW) or

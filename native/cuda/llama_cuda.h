@@ -147,6 +147,8 @@ class LlamaCuda {
   cudaStream_t stream() const { return stream_; }
   const PeftAdapterConfig& lora_config() const { return lora_cfg_; }
   float lora_scale() const { return scale_; }
+  void set_lora_enabled(bool enabled) { lora_enabled_ = enabled; }
+  bool lora_enabled() const { return lora_enabled_; }
   void set_seed(uint64_t seed) { opt_.seed = seed; }
   // Installed pairs in install order (the adapter's pairs order).
   std::vector<LoraCuda*> lora_pairs() {
@@ -316,7 +318,7 @@ class LlamaCuda {
       const int64_t nc = std::min(chunk, rows - c0);
       const bf16* xin = xn_f_.data() + (row0 + c0) * C_;
       matmul_nt<float, bf16, bf16>(logits_f32_.data(), xin, head_w(), nc, V_, C_, false, stream_);
-      if (head_lora_) {  // out += scale * (x A^T) B^T in fp32
+      if (head_lora_ && lora_enabled_) {  // out += scale * (x A^T) B^T in fp32
         matmul_nt<float, bf16, float>(head_u_.data(), xin, head_lora_->A.data(), nc, R, C_, false, stream_);
         gemm<float, float, float>(logits_f32_.data(), head_u_.data(), R, 1, head_lora_->B.data(), 1, R, nullptr, nc,
                                   V_, R, scale_, true, stream_);
@@ -617,7 +619,7 @@ class LlamaCuda {
   void lin_fwd(const bf16* w, const bf16* bias, LoraCuda* p, float* u, int site, int64_t row0, bf16* out,
                const bf16* inp, int64_t N, int64_t IN, int64_t OUT) {
     linear_forward(out, inp, w, bias, N, IN, OUT, stream_);
-    if (!p) return;
+    if (!p || !lora_enabled_) return;
     const bf16* xd = inp;
     if (dropout_on()) {
       dropout_forward(ws_xd_.data(), inp, dropout_key(site, row0), static_cast<float>(lora_cfg_.lora_dropout), N, IN,
@@ -718,6 +720,7 @@ class LlamaCuda {
   std::vector<ActsCuda> acts_;  // L sets (training without checkpointing) or 1
   std::vector<std::unique_ptr<LoraCuda>> lora_;
   LoraCuda* head_lora_ = nullptr;
+  bool lora_enabled_ = true;  // false: adapted linears compute W x alone (set_lora_enabled)
   std::vector<std::unique_ptr<FullParam>> full_;                  // full finetuning only
   std::unordered_map<const void*, FullParam*> full_by_copy_;      // bf16 copy -> its param
   std::vector<char> has_targets_;  // (N) host: rows with a target (the head skips chunks without)

@@ -91,6 +91,7 @@ class CpuEngine final : public Engine {
   StepResult step(const std::vector<Batch>& micro_batches) override {
     Call call(this);
     LORALAB_CHECK(opt_.training, "E_NOT_TRAINING", "step(): the engine was created with training: false");
+    LORALAB_CHECK(model_->lora_enabled(), "E_ADAPTER_DISABLED", "step(): the adapter is switched off; setAdapterEnabled(true) first");
     const int64_t total = count_target_tokens(micro_batches);
     LORALAB_CHECK(total > 0, "E_BATCH", "step(): the micro-batches hold no target tokens (every target is -100)");
     auto& params = model_->trainable();
@@ -149,6 +150,12 @@ class CpuEngine final : public Engine {
     Call call(this);
     LORALAB_CHECK(opt_.method == Method::LoRA, "E_METHOD", "load_adapter(): the engine is in full finetuning");
     model_->install_adapter(load_peft_adapter(dir));
+  }
+
+  void set_adapter_enabled(bool enabled) override {
+    Call call(this);
+    LORALAB_CHECK(opt_.method == Method::LoRA, "E_METHOD", "set_adapter_enabled(): the engine is in full finetuning (no adapter)");
+    model_->set_lora_enabled(enabled);
   }
 
   void save_state(const std::string& dir) override {

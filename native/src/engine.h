@@ -158,6 +158,9 @@ class Engine {
   // PEFT layout: adapter_config.json + adapter_model.safetensors. LoRA mode only.
   virtual void save_adapter(const std::string& dir, const std::string& base_model_name_or_path) = 0;
   virtual void load_adapter(const std::string& dir) = 0;
+  // Switches the adapter's contribution off (false: the outputs are the base model's, over the same
+  // weights, never a second copy) or back on. LoRA mode only; step() refuses while it is off.
+  virtual void set_adapter_enabled(bool enabled) = 0;
   // Trainable parameters, optimizer moments, step counter, RNG state: resume is exact.
   virtual void save_state(const std::string& dir) = 0;
   virtual void load_state(const std::string& dir) = 0;

@@ -164,6 +164,8 @@ export interface NativeEngine {
   evalLoss(microBatches: EngineBatch[]): Promise<number>;
   saveAdapter(dir: string, baseModelNameOrPath: string): Promise<void>;
   loadAdapter(dir: string): Promise<void>;
+  /** LoRA mode: false switches the adapter's contribution off (base model outputs over the same weights), true back on; refused (E_BUSY) while a call is in flight. */
+  setAdapterEnabled(enabled: boolean): void;
   saveState(dir: string): Promise<void>;
   loadState(dir: string): Promise<void>;
   stepsDone(): number;

@@ -2,6 +2,7 @@
 // `lora-lab`: the headless CLI and the trainer child process entry (the extension forks it).
 // One table of subcommands; each lives in commands/<name>.ts.
 import { calibrateCommand } from './commands/calibrate';
+import { chatServeCommand } from './commands/chat-serve';
 import { checkCommand } from './commands/check';
 import { demoCommand } from './commands/demo';
 import { doctorCommand } from './commands/doctor';
@@ -31,6 +32,7 @@ export const COMMANDS: CliCommand[] = [
   doctorCommand,
   calibrateCommand,
   downloadCommand,
+  chatServeCommand,
   {
     name: 'inspect-data',
     summary: 'Show dataset statistics and rendered examples for a config',

@@ -65,8 +65,8 @@ export interface ReadyMessage {
   type: 'ready';
 }
 
-export type DashboardAction = 'stop' | 'resume' | 'reveal' | 'openConfig';
-export const DASHBOARD_ACTIONS: readonly DashboardAction[] = ['stop', 'resume', 'reveal', 'openConfig'];
+export type DashboardAction = 'stop' | 'resume' | 'reveal' | 'openConfig' | 'chat';
+export const DASHBOARD_ACTIONS: readonly DashboardAction[] = ['stop', 'resume', 'reveal', 'openConfig', 'chat'];
 
 /** Webview -> host: a header button was pressed. */
 export interface ActionMessage {

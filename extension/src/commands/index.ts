@@ -1,6 +1,7 @@
 // Every command of the extension host in one table (rust-analyzer's pattern): id -> (ctx) => Cmd.
 // A unit test checks this table against the manifest's contributes.commands.
 import type { Cmd, Ctx } from '../context';
+import { chatWithModel } from './chat-with-model';
 import { createExampleConfig } from './create-example-config';
 import { deleteRun } from './delete-run';
 import { inspectDataset } from './inspect-dataset';
@@ -27,4 +28,5 @@ export const COMMAND_TABLE: Record<string, (ctx: Ctx) => Cmd> = {
   'loraLab.showTradeoffs': showTradeoffs,
   'loraLab.inspectDataset': inspectDataset,
   'loraLab.downloadModel': downloadModel,
+  'loraLab.chatWithModel': chatWithModel,
 };

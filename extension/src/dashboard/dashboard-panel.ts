@@ -21,6 +21,7 @@ const ACTION_COMMANDS: Record<Exclude<DashboardAction, 'openConfig'>, string> = 
   stop: 'loraLab.stopRun',
   resume: 'loraLab.resumeRun',
   reveal: 'loraLab.revealRunFolder',
+  chat: 'loraLab.chatWithModel',
 };
 
 export class DashboardPanel {

@@ -126,6 +126,9 @@ class LlamaModel {
   void set_seed(uint64_t seed) { opt_.seed = seed; }  // dropout key (restored with the training state)
   // Installs a loaded adapter (its config decides targets, rank and scale).
   void install_adapter(const PeftAdapter& adapter);
+  // false: every adapted linear computes W x alone (base model outputs); the adapter stays loaded.
+  void set_lora_enabled(bool enabled) { lora_enabled_ = enabled; }
+  bool lora_enabled() const { return lora_enabled_; }
 
   // Forward through the layers: fills resid_[L] then the final norm xn_f_. Saves activations when
   // ctx.training (per layer, or only the residual stream with gradient checkpointing).
@@ -199,6 +202,7 @@ class LlamaModel {
   LoraPair* head_lora_ = nullptr;
   PeftAdapterConfig lora_cfg_;
   float lora_scale_ = 0.0f;
+  bool lora_enabled_ = true;
   std::vector<Param*> trainable_;
 
   std::vector<float> inv_freq_, rope_cos_, rope_sin_;

@@ -31,7 +31,7 @@ void LlamaModel::linear_fwd(const PassContext& ctx, const Rows& rows, int site, 
   const float* b = bias && !bias->storage.empty() ? bias->f32() : nullptr;  // (OC) or null
   if (w.quant) quant_linear_forward(pool_, out, inp, w.quant->w, b, N);  // QLoRA: tiles dequantized in the matmul
   else linear_forward(pool_, out, inp, w.view(), b, N, IC, OC);
-  if (!lora) return;
+  if (!lora || !lora_enabled_) return;
   const float p = static_cast<float>(lora_cfg_.lora_dropout);
   LoraDropout drop;
   if (ctx.training && p > 0.0f) drop = lora_dropout(ctx, rows, site, p, N, IC);

@@ -65,6 +65,8 @@ test('ready replays run and metrics; new lines follow; actions run commands; jun
 
   panel.webview.receive({ type: 'action', action: 'reveal' });
   assert.deepEqual(fake.executedCommands.find((c) => c.id === 'loraLab.revealRunFolder')?.args, [runDir]);
+  panel.webview.receive({ type: 'action', action: 'chat' });
+  assert.deepEqual(fake.executedCommands.find((c) => c.id === 'loraLab.chatWithModel')?.args, [runDir]);
   const before = posted(panel).length;
   panel.webview.receive({ type: 'action', action: 'format-disk' });
   panel.webview.receive('<script>');

@@ -54,7 +54,7 @@ test('the manifest offers each action exactly on the contexts the model produces
   };
   const ctx = (state: RunState, hasAdapter = false) => runContextValue({ state, hasAdapter });
   assert.deepEqual(commandsFor(ctx('running')), ['openDashboard', 'revealRunFolder', 'showLogs', 'stopRun']);
-  assert.deepEqual(commandsFor(ctx('completed', true)), ['deleteRun', 'mergeAdapter', 'openDashboard', 'revealRunFolder', 'showLogs']);
+  assert.deepEqual(commandsFor(ctx('completed', true)), ['chatWithModel', 'deleteRun', 'mergeAdapter', 'openDashboard', 'revealRunFolder', 'showLogs']);
   assert.deepEqual(commandsFor(ctx('completed')), ['deleteRun', 'openDashboard', 'revealRunFolder', 'showLogs']);
   for (const state of ['stopped', 'failed', 'crashed'] as const) {
     assert.deepEqual(commandsFor(ctx(state)), ['deleteRun', 'openDashboard', 'resumeRun', 'revealRunFolder', 'showLogs'], state);

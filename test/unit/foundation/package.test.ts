@@ -32,6 +32,7 @@ test('the VSIX holds exactly the bundles, the addon, media, examples and eval da
       ...(existsSync(join(root, 'README.md')) ? ['readme.md'] : []),
       ...(existsSync(join(root, 'language-server/src/server.ts')) ? ['dist/server.js'] : []),
       ...(existsSync(join(root, 'webview/src/dashboard/main.ts')) ? ['dist/webview/dashboard.js'] : []),
+      ...(existsSync(join(root, 'webview/src/chat/main.ts')) ? ['dist/webview/chat.js'] : []),
       ...(existsSync(join(root, 'dist/webview/dashboard.css')) ? ['dist/webview/dashboard.css'] : []),
       ...(existsSync(join(root, 'webview/src/dataset/main.ts')) ? ['dist/webview/dataset.js', 'dist/webview/dataset.css'] : []),
       ...tracked('media'),

@@ -9,7 +9,7 @@ import { dashboardHtml } from '../../../extension/src/dashboard/dashboard-html';
 
 test('isWebviewToHost accepts ready and the four actions only', () => {
   assert.ok(isWebviewToHost({ type: 'ready' }));
-  for (const action of ['stop', 'resume', 'reveal', 'openConfig']) assert.ok(isWebviewToHost({ type: 'action', action }));
+  for (const action of ['stop', 'resume', 'reveal', 'openConfig', 'chat']) assert.ok(isWebviewToHost({ type: 'action', action }));
   for (const bad of [null, 'ready', {}, { type: 'action', action: 'rm -rf' }, { type: 'action' }, { type: 'run' }]) assert.ok(!isWebviewToHost(bad), JSON.stringify(bad));
 });
 

@@ -44,6 +44,7 @@ export class Header {
       ['resume', 'Resume', false],
       ['reveal', 'Reveal Folder', true],
       ['openConfig', 'Open Config', true],
+      ['chat', 'Chat', true],
     ];
     for (const [action, label, secondary] of labels) {
       const button = document.createElement('vscode-button') as HTMLElement & { disabled: boolean; secondary: boolean };
