@@ -128,7 +128,7 @@ test('completion: keys of the section not yet set, enum values, snippets', async
   assert.deepEqual(precision.map((item) => item.label), ['bf16-true', 'bf16-mixed', '16-true', '32-true']);
   assert.match(JSON.stringify(precision[2].documentation), /Not implemented by either engine/);
   const tasks = await lsp.completion(uri, { line: 21, character: 42 });
-  assert.deepEqual(tasks.map((item) => item.label), ['truthfulqa_mc2', 'blimp_causative', 'mmlu_global_facts', 'arithmetic_4ds']);
+  assert.deepEqual(tasks.map((item) => item.label), ['truthfulqa_mc2', 'blimp_causative', 'mmlu_global_facts', 'arithmetic_4ds', 'arithmetic_2da', 'arithmetic_4da']);
 
   const empty = fixtureUri('new.lora.yaml');
   await lsp.open(empty, '');

@@ -191,12 +191,12 @@ test('path completion: checkpoint folders first, dataset files inside the typed 
   assert.deepEqual(completions(analyzeConfig(dataText, '/ws/run.lora.yaml'), dataAt), [], 'no file system, no paths');
 });
 
-test('hover on an eval task names the data file it needs', () => {
+test('hover on an eval task names its kind and metric; the data ships with LoRA Lab', () => {
   const analysis = analyse(`${BASE}eval:\n  tasks: [mmlu_global_facts, arithmetic_4ds]\n`);
   const shown = hover(analysis, { line: 3, character: 14 });
   assert.deepEqual(shown?.range, { start: { line: 3, character: 10 }, end: { line: 3, character: 27 } });
-  assert.match(JSON.stringify(shown?.contents), /reads `mmlu_global_facts\.jsonl` from eval\.data_dir \(\/ws\/data\/eval\/mmlu_global_facts\.jsonl\)/);
-  assert.match(JSON.stringify(hover(analysis, { line: 3, character: 32 })?.contents), /arithmetic_4ds\*\* \(evaluation task\) generates its problems/);
+  assert.match(JSON.stringify(shown?.contents), /mmlu_global_facts\*\* \(built-in evaluation task: multiple choice, metric acc\)\. Its data ships with LoRA Lab/);
+  assert.match(JSON.stringify(hover(analysis, { line: 3, character: 32 })?.contents), /arithmetic_4ds\*\* \(built-in evaluation task: loglikelihood, metric greedy_acc\)/);
 });
 
 /** A snippet with every placeholder at its first value, as the editor inserts it before any typing. */
