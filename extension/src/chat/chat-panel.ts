@@ -9,6 +9,7 @@ import { isChatViewToHost, type ChatModelStatus, type ChatTarget, type ChatViewT
 import { dashboardHtml, makeNonce } from '../dashboard/dashboard-html';
 import type { RunManager } from '../run-manager';
 import type { ChatModel, ChatModels } from './chat-models';
+import { panelWebviewOptions } from '../webview-options';
 
 export interface ChatDeps {
   extensionUri: vscode.Uri;
@@ -48,17 +49,13 @@ export class ChatPanel {
   private readonly onDisposed = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.onDisposed.event;
 
-  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')] };
-  }
-
   static create(deps: ChatDeps, target: ChatTarget): ChatPanel {
-    const panel = vscode.window.createWebviewPanel(ChatPanel.viewType, `Chat: ${target.label}`, vscode.ViewColumn.Active, ChatPanel.webviewOptions(deps.extensionUri));
+    const panel = vscode.window.createWebviewPanel(ChatPanel.viewType, `Chat: ${target.label}`, vscode.ViewColumn.Active, panelWebviewOptions(deps.extensionUri));
     return new ChatPanel(panel, deps, target);
   }
 
   static revive(panel: vscode.WebviewPanel, deps: ChatDeps, target: ChatTarget): ChatPanel {
-    panel.webview.options = ChatPanel.webviewOptions(deps.extensionUri);
+    panel.webview.options = panelWebviewOptions(deps.extensionUri);
     return new ChatPanel(panel, deps, target);
   }
 

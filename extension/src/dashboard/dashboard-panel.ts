@@ -9,6 +9,7 @@ import type { RunManager } from '../run-manager';
 import type { RunsController } from '../runs-controller';
 import { dashboardHtml, makeNonce } from './dashboard-html';
 import { toDashboardRun } from './dashboard-run';
+import { besideActiveEditor, panelWebviewOptions } from '../webview-options';
 
 export interface DashboardDeps {
   extensionUri: vscode.Uri;
@@ -32,22 +33,15 @@ export class DashboardPanel {
   private readonly onDisposed = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.onDisposed.event;
 
-  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
-    };
-  }
-
   static create(deps: DashboardDeps, runDir: string): DashboardPanel {
-    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-    const panel = vscode.window.createWebviewPanel(DashboardPanel.viewType, `Run: ${path.basename(runDir)}`, column, DashboardPanel.webviewOptions(deps.extensionUri));
+    const column = besideActiveEditor();
+    const panel = vscode.window.createWebviewPanel(DashboardPanel.viewType, `Run: ${path.basename(runDir)}`, column, panelWebviewOptions(deps.extensionUri));
     return new DashboardPanel(panel, deps, runDir);
   }
 
   /** Restores a panel VS Code kept across a reload (the serializer passes the saved state's runDir). */
   static revive(panel: vscode.WebviewPanel, deps: DashboardDeps, runDir: string): DashboardPanel {
-    panel.webview.options = DashboardPanel.webviewOptions(deps.extensionUri);
+    panel.webview.options = panelWebviewOptions(deps.extensionUri);
     return new DashboardPanel(panel, deps, runDir);
   }
 

@@ -9,6 +9,7 @@ import { isDatasetWebviewMessage, type DatasetHostMessage } from '../../../webvi
 import { parseConfigText } from '../config-file';
 import { dashboardHtml, makeNonce } from '../dashboard/dashboard-html';
 import { DatasetInspection } from './dataset-inspection';
+import { besideActiveEditor, panelWebviewOptions } from '../webview-options';
 
 export interface DatasetDeps {
   extensionUri: vscode.Uri;
@@ -41,22 +42,15 @@ export class DatasetPanel {
   private readonly onDisposed = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.onDisposed.event;
 
-  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
-    };
-  }
-
   static create(deps: DatasetDeps, configPath: string): DatasetPanel {
-    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-    const panel = vscode.window.createWebviewPanel(DatasetPanel.viewType, `Dataset: ${path.basename(configPath)}`, column, DatasetPanel.webviewOptions(deps.extensionUri));
+    const column = besideActiveEditor();
+    const panel = vscode.window.createWebviewPanel(DatasetPanel.viewType, `Dataset: ${path.basename(configPath)}`, column, panelWebviewOptions(deps.extensionUri));
     return new DatasetPanel(panel, deps, configPath);
   }
 
   /** Restores a panel VS Code kept across a reload (the serializer passes the saved configPath). */
   static revive(panel: vscode.WebviewPanel, deps: DatasetDeps, configPath: string): DatasetPanel {
-    panel.webview.options = DatasetPanel.webviewOptions(deps.extensionUri);
+    panel.webview.options = panelWebviewOptions(deps.extensionUri);
     return new DatasetPanel(panel, deps, configPath);
   }
 
