@@ -1,4 +1,4 @@
-// `npm test`: rebuild the addon and bundles if stale (tests spawn dist/cli.js), type check, lint, TypeScript unit
+// `npm test`: rebuild the addon and bundles if stale (tests spawn dist/cli.js), type check, lint, format check (prettier), TypeScript unit
 // tests (node:test) and native tests (ctest), in that order; runs every stage, fails if any failed.
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
@@ -10,6 +10,7 @@ const stages = [
   ['bundles', [process.execPath, 'scripts/build.mjs']],
   ['typecheck', ['npx', 'tsc', '--noEmit', '-p', '.']],
   ['lint', ['npx', 'eslint', '--max-warnings', '0', '.']],
+  ['format', ['npx', 'prettier', '--check', '**/*.{ts,mjs}']],
   ['unit tests', [process.execPath, 'scripts/test-ts.mjs']],
   ['native tests', [process.execPath, 'scripts/test-native.mjs']],
 ];
