@@ -13,8 +13,19 @@ const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', '
 const cuda = process.env.LORALAB_CUDA ?? 'AUTO';
 const jobs = process.env.LORALAB_JOBS ?? String(Math.max(1, (await import('node:os')).availableParallelism()));
 
-const args = [cmakeJs, 'compile', '--directory', 'native', '--out', 'build/native', '--config', 'Release',
-  `--CDLORALAB_CUDA=${cuda}`, '--parallel', jobs];
+const args = [
+  cmakeJs,
+  'compile',
+  '--directory',
+  'native',
+  '--out',
+  'build/native',
+  '--config',
+  'Release',
+  `--CDLORALAB_CUDA=${cuda}`,
+  '--parallel',
+  jobs,
+];
 const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (result.status !== 0) {
   console.error('native build failed: see the cmake output above (LORALAB_CUDA=OFF skips CUDA)');

@@ -26,7 +26,9 @@ export function planExampleCopy(examplesDir: string, targetDir: string): Example
   const configs = names.filter((n) => /\.lora\.ya?ml$/i.test(n));
   if (configs.length === 0) throw new Error(`the extension's examples folder has no *.lora.yaml config (${examplesDir}).`);
   if (!fs.existsSync(path.join(examplesDir, EXAMPLE_MODEL, 'config.json'))) {
-    throw new Error(`the bundled tiny model is missing (${path.join(examplesDir, EXAMPLE_MODEL)} has no config.json), so the example could not train; reinstall LoRA Lab.`);
+    throw new Error(
+      `the bundled tiny model is missing (${path.join(examplesDir, EXAMPLE_MODEL)} has no config.json), so the example could not train; reinstall LoRA Lab.`,
+    );
   }
   const wanted = [...configs, EXAMPLE_MODEL, ...(names.includes('data') ? ['data'] : [])];
   const copies: [string, string][] = [];

@@ -35,7 +35,11 @@ export function activate(extension: vscode.ExtensionContext): void {
     });
     const runs = new RunsController(extension, manager, log);
     const dashboards = new DashboardPanels({ extensionUri: extension.extensionUri, runs, manager, log });
-    const models = new ChatModels({ entry: trainerEntry, threads: () => setting('threads', 0), log: (level, message) => log[level](message) });
+    const models = new ChatModels({
+      entry: trainerEntry,
+      threads: () => setting('threads', 0),
+      log: (level, message) => log[level](message),
+    });
     const chats = new ChatPanels({ extensionUri: extension.extensionUri, models, manager, log });
     const ctx: Ctx = { extension, log, trainerEntry, manager, runs, dashboards, chats };
     extension.subscriptions.push(manager, runs, dashboards, chats);
@@ -43,16 +47,25 @@ export function activate(extension: vscode.ExtensionContext): void {
       extension.subscriptions.push(vscode.commands.registerCommand(id, make(ctx)));
     }
     const tree = new RunsTreeProvider(runs, manager);
-    extension.subscriptions.push(tree, vscode.window.registerTreeDataProvider('loraLab.runs', tree), new RunStatusBar(runs, manager), notifyRunEnds(manager));
-    extension.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('loraLab.maxConcurrentRuns') && manager.pump()));
-    // Loaded lazily: the language client needs the real VS Code API at import time.
-    import('../../language-server/src/client').then((client) => client.startLanguageClient(extension, log)).then(
-      (client) => {
-        ctx.notifyServer = (method) => void client.sendNotification(method);
-        log.info('language server started');
-      },
-      (error: unknown) => log.error(`the language server did not start: ${error instanceof Error ? error.message : String(error)}`),
+    extension.subscriptions.push(
+      tree,
+      vscode.window.registerTreeDataProvider('loraLab.runs', tree),
+      new RunStatusBar(runs, manager),
+      notifyRunEnds(manager),
     );
+    extension.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('loraLab.maxConcurrentRuns') && manager.pump()),
+    );
+    // Loaded lazily: the language client needs the real VS Code API at import time.
+    import('../../language-server/src/client')
+      .then((client) => client.startLanguageClient(extension, log))
+      .then(
+        (client) => {
+          ctx.notifyServer = (method) => void client.sendNotification(method);
+          log.info('language server started');
+        },
+        (error: unknown) => log.error(`the language server did not start: ${error instanceof Error ? error.message : String(error)}`),
+      );
     log.info(`LoRA Lab activated (trainer ${trainerEntry})`);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -55,7 +55,11 @@ export class LineTail {
       const end = chunk.subarray(0, got).lastIndexOf(0x0a);
       if (end < 0) return [];
       this.offset += end + 1;
-      return chunk.subarray(0, end).toString('utf8').split('\n').filter((line) => line.trim());
+      return chunk
+        .subarray(0, end)
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line.trim());
     } finally {
       fs.closeSync(fd);
     }

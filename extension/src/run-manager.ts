@@ -230,7 +230,8 @@ export class RunManager {
     for (const earlier of this.running.filter((r) => r !== active && !r.child && r.pid === run.pid)) this.finish(earlier, null, null);
     const timer = setInterval(() => {
       const status = readRunJson(runDir)?.status; // undefined while the file is being replaced
-      if (this.check(active.pid, active.processStartMs) === 'dead' || (status !== undefined && status !== 'running')) this.finish(active, null, null);
+      if (this.check(active.pid, active.processStartMs) === 'dead' || (status !== undefined && status !== 'running'))
+        this.finish(active, null, null);
     }, this.timing.pollMs);
     timer.unref();
     this.timers.set(active, timer);
@@ -327,7 +328,10 @@ export async function waitUntil(predicate: () => boolean, timeoutMs: number): Pr
 export function tailOf(file: string, bytes: number): string {
   try {
     const text = fs.readFileSync(file);
-    return text.subarray(Math.max(0, text.length - bytes)).toString('utf8').trim();
+    return text
+      .subarray(Math.max(0, text.length - bytes))
+      .toString('utf8')
+      .trim();
   } catch {
     return '';
   }

@@ -6,7 +6,10 @@ import { formatLoss } from '../../language-server/src/lib/format';
 import type { ActiveRun, RunManager } from './run-manager';
 
 /** The notification for a trainer event, or undefined for events that do not end a run. */
-export function endOfRunMessage(run: Pick<ActiveRun, 'name' | 'label'>, event: TrainerEvent): { level: 'info' | 'error'; text: string } | undefined {
+export function endOfRunMessage(
+  run: Pick<ActiveRun, 'name' | 'label'>,
+  event: TrainerEvent,
+): { level: 'info' | 'error'; text: string } | undefined {
   const name = run.name ?? run.label;
   if (event.type === 'done') {
     const loss = event.summary.finalTrainLoss;

@@ -85,7 +85,12 @@ export class RunsController implements vscode.Disposable {
 
   /** Copies new train.log lines of reattached runs into the log channel. */
   private followReattachedLogs(): void {
-    const attached = new Set(this.manager.active().filter((r) => !r.child && r.runDir).map((r) => path.resolve(r.runDir!)));
+    const attached = new Set(
+      this.manager
+        .active()
+        .filter((r) => !r.child && r.runDir)
+        .map((r) => path.resolve(r.runDir!)),
+    );
     for (const dir of [...this.logTails.keys()]) if (!attached.has(dir)) this.logTails.delete(dir);
     for (const dir of attached) {
       let tail = this.logTails.get(dir);

@@ -34,7 +34,16 @@ export interface IconSpec {
 export type RunsNode =
   | { kind: 'group'; id: string; label: string; description: string; tooltip: string; children: RunsNode[] }
   | { kind: 'run'; id: string; view: RunView; label: string; description: string; tooltip: string[]; contextValue: string; icon: IconSpec }
-  | { kind: 'queued'; id: string; queuedId: number; label: string; description: string; tooltip: string[]; contextValue: string; icon: IconSpec };
+  | {
+      kind: 'queued';
+      id: string;
+      queuedId: number;
+      label: string;
+      description: string;
+      tooltip: string[];
+      contextValue: string;
+      icon: IconSpec;
+    };
 
 const ICONS: Record<RunState, IconSpec> = {
   running: { id: 'sync~spin', color: 'charts.blue' },
@@ -58,9 +67,17 @@ export function runDescription(view: RunView): string {
   const loss = view.lastTrainLoss ?? run.summary?.finalTrainLoss ?? undefined;
   switch (state) {
     case 'running':
-      return [progress, loss !== undefined ? `loss ${formatLoss(loss)}` : '', view.etaS !== null ? `ETA ${formatDuration(view.etaS)}` : ''].filter(Boolean).join(' · ');
+      return [progress, loss !== undefined ? `loss ${formatLoss(loss)}` : '', view.etaS !== null ? `ETA ${formatDuration(view.etaS)}` : '']
+        .filter(Boolean)
+        .join(' · ');
     case 'completed':
-      return [progress, loss !== undefined ? `loss ${formatLoss(loss)}` : '', view.lastValLoss !== undefined ? `val ${formatLoss(view.lastValLoss)}` : ''].filter(Boolean).join(' · ');
+      return [
+        progress,
+        loss !== undefined ? `loss ${formatLoss(loss)}` : '',
+        view.lastValLoss !== undefined ? `val ${formatLoss(view.lastValLoss)}` : '',
+      ]
+        .filter(Boolean)
+        .join(' · ');
     case 'failed':
       return `failed at ${progress}${run.error ? `: ${run.error.code}` : ''}`;
     case 'crashed':
@@ -149,7 +166,14 @@ export function buildRunsTree(views: readonly RunView[], queued: readonly Queued
       }
       let sweep = sweeps.get(sweepId);
       if (!sweep) {
-        const node = { kind: 'group' as const, id: `sweep:${configPath}:${sweepId}`, label: `sweep ${sweepId}`, description: '', tooltip: `Sweep ${sweepId} of ${configPath}`, children: [] };
+        const node = {
+          kind: 'group' as const,
+          id: `sweep:${configPath}:${sweepId}`,
+          label: `sweep ${sweepId}`,
+          description: '',
+          tooltip: `Sweep ${sweepId} of ${configPath}`,
+          children: [],
+        };
         sweep = { node, variants: [] };
         sweeps.set(sweepId, sweep);
         children.push(node);

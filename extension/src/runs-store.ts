@@ -5,7 +5,14 @@ import type { MetricsLine } from '../../native/trainer/protocol';
 import { estimateEtaS } from '../../language-server/src/lib/eta';
 import type { ConfigSummary } from '../../webview/src/protocol';
 import { readRunConfigSummary } from './config-file';
-import { checkProcess, listRunDirs, MetricsTail, readRunJson, runState, type ProcessCheck } from '../../language-server/src/lib/run-folder/reader';
+import {
+  checkProcess,
+  listRunDirs,
+  MetricsTail,
+  readRunJson,
+  runState,
+  type ProcessCheck,
+} from '../../language-server/src/lib/run-folder/reader';
 import { hasAdapter } from './run-folder';
 import type { RunView } from './runs-model';
 import { Signal } from './signal';

@@ -37,7 +37,12 @@ export class RunStatusBar implements vscode.Disposable {
   private update(): void {
     const active = this.manager.active().map((run) => {
       const view = run.runDir ? this.runs.store.view(run.runDir) : undefined;
-      return { ...run, step: view?.run.step ?? run.step, totalSteps: view?.run.totalSteps ?? run.totalSteps, loss: view?.lastTrainLoss ?? run.loss };
+      return {
+        ...run,
+        step: view?.run.step ?? run.step,
+        totalSteps: view?.run.totalSteps ?? run.totalSteps,
+        loss: view?.lastTrainLoss ?? run.loss,
+      };
     });
     const shown = statusBarText(active, this.manager.queue().length);
     if (!shown) {
@@ -46,7 +51,9 @@ export class RunStatusBar implements vscode.Disposable {
     }
     this.item.text = shown.text;
     this.item.tooltip = 'LoRA Lab: open the run dashboard';
-    this.item.command = shown.runDir ? { command: 'loraLab.openDashboard', title: 'Open Dashboard', arguments: [shown.runDir] } : 'workbench.view.extension.loraLab';
+    this.item.command = shown.runDir
+      ? { command: 'loraLab.openDashboard', title: 'Open Dashboard', arguments: [shown.runDir] }
+      : 'workbench.view.extension.loraLab';
     this.item.show();
   }
 

@@ -33,7 +33,12 @@ export function mergeArgs(checkpoint: string, adapterDir: string, outDir: string
  * `<run>/train.log` itself. `threads` > 0 reaches the engine as LORALAB_THREADS. NODE_OPTIONS is
  * dropped so no `--inspect` or loader of the host leaks into the trainer.
  */
-export function trainerForkOptions(cwd: string, outputFd: number | 'ignore', threads = 0, env: NodeJS.ProcessEnv = process.env): ForkOptions {
+export function trainerForkOptions(
+  cwd: string,
+  outputFd: number | 'ignore',
+  threads = 0,
+  env: NodeJS.ProcessEnv = process.env,
+): ForkOptions {
   const childEnv: NodeJS.ProcessEnv = { ...env, ELECTRON_RUN_AS_NODE: '1' };
   delete childEnv.NODE_OPTIONS;
   if (threads > 0) childEnv.LORALAB_THREADS = String(threads);

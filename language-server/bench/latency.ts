@@ -32,8 +32,25 @@ export function twoHundredLineConfig(): string {
     }
     lines.push('');
   }
-  for (const key of ['device', 'out_dir']) lines.push(comment('', KEY_SPECS.find((spec) => spec.key === key)!), `${key}: ${yamlValue(KEY_SPECS.find((spec) => spec.key === key)!)}`);
-  lines.push('', '# Every combination is one run: 6 ranks x 2 learning rates = 12 variants.', 'sweep:', '  lora.r:', ...[8, 16, 32, 64, 128, 256].map((r) => `    - ${r}`), '  lora.alpha: ["=2*lora.r"]', '  train.learning_rate:', '    - 1.0e-4', '    - 3.0e-4');
+  for (const key of ['device', 'out_dir'])
+    lines.push(
+      comment(
+        '',
+        KEY_SPECS.find((spec) => spec.key === key)!,
+      ),
+      `${key}: ${yamlValue(KEY_SPECS.find((spec) => spec.key === key)!)}`,
+    );
+  lines.push(
+    '',
+    '# Every combination is one run: 6 ranks x 2 learning rates = 12 variants.',
+    'sweep:',
+    '  lora.r:',
+    ...[8, 16, 32, 64, 128, 256].map((r) => `    - ${r}`),
+    '  lora.alpha: ["=2*lora.r"]',
+    '  train.learning_rate:',
+    '    - 1.0e-4',
+    '    - 3.0e-4',
+  );
   while (lines.length < 200) lines.push(lines.length % 2 ? '' : `# note ${lines.length}: measured on this machine`);
   return `${lines.join('\n')}\n`;
 }
@@ -44,20 +61,25 @@ function percentile(sorted: number[], p: number): number {
 
 function report(label: string, samples: number[]): void {
   const sorted = [...samples].sort((a, b) => a - b);
-  console.log(`${label}: p50 ${percentile(sorted, 50).toFixed(2)} ms, p95 ${percentile(sorted, 95).toFixed(2)} ms, max ${sorted[sorted.length - 1].toFixed(2)} ms (${samples.length} edits)`);
+  console.log(
+    `${label}: p50 ${percentile(sorted, 50).toFixed(2)} ms, p95 ${percentile(sorted, 95).toFixed(2)} ms, max ${sorted[sorted.length - 1].toFixed(2)} ms (${samples.length} edits)`,
+  );
 }
 
 async function main(): Promise<void> {
   const text = twoHundredLineConfig();
   const configPath = join(FIXTURES, 'bench.lora.yaml');
-  const edited = (i: number) => text.replace('  dropout: 0.05', `  dropout: 0.${String(i % 90 + 10)}`);
+  const edited = (i: number) => text.replace('  dropout: 0.05', `  dropout: 0.${String((i % 90) + 10)}`);
   console.log(`config: ${text.split('\n').length - 1} lines, checkpoint ${join(FIXTURES, 'checkpoints/llama2-7b')}`);
 
   const fs = new CachedFileSystem(nodeFileSystem);
   const first = analyzeConfig(text, configPath, fs);
   const lenses = codeLenses(first);
-  if (!lenses[0]?.command?.title.startsWith('Sweep of 12 variants: trainable')) throw new Error(`the checkpoint was not read: ${lenses[0]?.command?.title}`);
-  console.log(`problems: ${first.parsed.problems.length}, variants: ${first.parsed.variants.length}, lenses: ${lenses.length} (${lenses[0]?.command?.title})`);
+  if (!lenses[0]?.command?.title.startsWith('Sweep of 12 variants: trainable'))
+    throw new Error(`the checkpoint was not read: ${lenses[0]?.command?.title}`);
+  console.log(
+    `problems: ${first.parsed.problems.length}, variants: ${first.parsed.variants.length}, lenses: ${lenses.length} (${lenses[0]?.command?.title})`,
+  );
   const service: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
     const started = performance.now();
@@ -86,7 +108,8 @@ async function main(): Promise<void> {
   await session.shutdown();
 }
 
-if (require.main === module) main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+if (require.main === module)
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });

@@ -1,13 +1,30 @@
 // The LoRA Lab language server: wires LSP events (open/change, completion, hover, code actions,
 // code lens, watched files) to the pure language service; runs over IPC (the client) or --stdio.
 import { fileURLToPath } from 'node:url';
-import { CodeActionKind, ProposedFeatures, TextDocumentSyncKind, TextDocuments, createConnection, type Connection } from 'vscode-languageserver/node';
+import {
+  CodeActionKind,
+  ProposedFeatures,
+  TextDocumentSyncKind,
+  TextDocuments,
+  createConnection,
+  type Connection,
+} from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { FileSystem, WorkspaceContext } from './config';
 import { hubCacheDir, modelCacheFolders, nodeFileSystem } from './config/node-fs';
 import { newestCalibration } from './lib/calibration-file';
 import { DataFactsCache } from './lib/data-facts';
-import { CachedFileSystem, MODELS_CHANGED_NOTIFICATION, analyzeConfig, codeActions, codeLenses, completions, diagnostics, hover, type ConfigAnalysis } from './service';
+import {
+  CachedFileSystem,
+  MODELS_CHANGED_NOTIFICATION,
+  analyzeConfig,
+  codeActions,
+  codeLenses,
+  completions,
+  diagnostics,
+  hover,
+  type ConfigAnalysis,
+} from './service';
 
 /** The file path of a document URI; untitled documents get their URI path and no file checks. */
 function documentPath(uri: string): { path: string; onDisk: boolean } {
@@ -28,7 +45,12 @@ export const DEBOUNCE_MS = 200;
 export const ANALYSIS_BUDGET_MS = 2000;
 
 /** Serves the language features on `connection` until it closes. `fileSystem` is node:fs unless a test passes another. */
-export function startServer(connection: Connection, fileSystem: FileSystem = nodeFileSystem, analysisBudgetMs = ANALYSIS_BUDGET_MS, hubCache: string = hubCacheDir()): void {
+export function startServer(
+  connection: Connection,
+  fileSystem: FileSystem = nodeFileSystem,
+  analysisBudgetMs = ANALYSIS_BUDGET_MS,
+  hubCache: string = hubCacheDir(),
+): void {
   const documents = new TextDocuments(TextDocument);
   const fs = new CachedFileSystem(fileSystem);
   const analyses = new Map<string, { version: number; analysis: ConfigAnalysis }>();
@@ -49,7 +71,11 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
     if (cached && cached.version === document.version) return cached.analysis;
     const { path, onDisk } = documentPath(document.uri);
     const started = performance.now();
-    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined, { budgetMs: analysisBudgetMs, workspace: onDisk ? workspace : undefined, hubCache });
+    const analysis = analyzeConfig(document.getText(), path, onDisk ? fs : undefined, {
+      budgetMs: analysisBudgetMs,
+      workspace: onDisk ? workspace : undefined,
+      hubCache,
+    });
     analysisCost.set(document.uri, performance.now() - started);
     analyses.set(document.uri, { version: document.version, analysis });
     return analysis;
@@ -75,11 +101,14 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
     const current = documents.get(uri);
     if (!current) return;
     if ((analysisCost.get(uri) ?? 0) < SLOW_ANALYSIS_MS) return publish(current);
-    pendingPublish.set(uri, setTimeout(() => {
-      pendingPublish.delete(uri);
-      const latest = documents.get(uri);
-      if (latest) publish(latest);
-    }, DEBOUNCE_MS));
+    pendingPublish.set(
+      uri,
+      setTimeout(() => {
+        pendingPublish.delete(uri);
+        const latest = documents.get(uri);
+        if (latest) publish(latest);
+      }, DEBOUNCE_MS),
+    );
   };
 
   connection.onInitialize((params) => {
@@ -107,8 +136,18 @@ export function startServer(connection: Connection, fileSystem: FileSystem = nod
   });
   connection.onCompletion((params) => withDocument(params.textDocument.uri, [], (analysis) => completions(analysis, params.position)));
   connection.onHover((params) => withDocument(params.textDocument.uri, null, (analysis) => hover(analysis, params.position)));
-  connection.onCodeAction((params) => withDocument(params.textDocument.uri, [], (analysis) => codeActions(analysis, params.textDocument.uri, params.range)));
-  connection.onCodeLens((params) => withDocument(params.textDocument.uri, [], (analysis) => codeLenses(analysis, (device) => newestCalibration(device), (config) => dataFacts.peek(config, refreshLenses))));
+  connection.onCodeAction((params) =>
+    withDocument(params.textDocument.uri, [], (analysis) => codeActions(analysis, params.textDocument.uri, params.range)),
+  );
+  connection.onCodeLens((params) =>
+    withDocument(params.textDocument.uri, [], (analysis) =>
+      codeLenses(
+        analysis,
+        (device) => newestCalibration(device),
+        (config) => dataFacts.peek(config, refreshLenses),
+      ),
+    ),
+  );
   const recheckAll = (): void => {
     fs.invalidate();
     analyses.clear();

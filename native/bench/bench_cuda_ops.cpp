@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   cudaDeviceProp prop{};
   cudaGetDeviceProperties(&prop, 0);
-  std::printf("bench_cuda_ops on %s (sm_%d%d), bf16 GEMMs on WMMA tensor cores, other type mixes on plain fp32 tiles\n\n", prop.name, prop.major,
-              prop.minor);
+  std::printf("bench_cuda_ops on %s (sm_%d%d), bf16 GEMMs on WMMA tensor cores, other type mixes on plain fp32 tiles\n\n", prop.name,
+              prop.major, prop.minor);
   std::printf("| %-26s | %-30s | %9s | %8s | %8s |\n", "op", "shape", "ms", "TFLOP/s", "GB/s");
   std::printf("|%s|%s|%s|%s|%s|\n", std::string(28, '-').c_str(), std::string(32, '-').c_str(),
               std::string(11, '-').c_str(), std::string(10, '-').c_str(), std::string(10, '-').c_str());

@@ -33,8 +33,10 @@ int main(int argc, char** argv) {
   const Batch b = tiny::make_batch(4, 128, spec.vocab, 1);
   uint64_t bf16_other = 0;  // weights that are never quantized (embeddings, norms, head)
   double bf16_wall = 0, bf16_cpu = 0;
-  std::printf("%-8s | %-22s | layer bytes | vs bf16 | quant_constants | load ms | step ms wall | vs bf16 | step CPU-s | vs bf16 | peak MiB | loss\n",
-              "quantize", "compute path");
+  std::printf(
+      "%-8s | %-22s | layer bytes | vs bf16 | quant_constants | load ms | step ms wall | vs bf16 | step CPU-s | vs bf16 | peak MiB | "
+      "loss\n",
+      "quantize", "compute path");
   const std::pair<const char*, Quantize> rows[] = {
       {"none", Quantize::None}, {"nf4", Quantize::NF4}, {"nf4-dq", Quantize::NF4DQ}, {"fp4", Quantize::FP4}};
   for (const auto& [name, q] : rows) {

@@ -86,7 +86,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   // Synchronous (a flag read by the next forward); refused while a call is in flight.
   Napi::Value SetAdapterEnabled(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsBoolean()) throw make_js_error(env, "E_INVALID_ARGUMENT", "setAdapterEnabled(enabled) expects a boolean");
+    if (info.Length() < 1 || !info[0].IsBoolean())
+      throw make_js_error(env, "E_INVALID_ARGUMENT", "setAdapterEnabled(enabled) expects a boolean");
     loralab::Engine& engine = live(env);
     if (busy_) throw make_js_error(env, "E_BUSY", "Engine.setAdapterEnabled() was called while a call is in flight; await it first");
     guarded(env, [&] { engine.set_adapter_enabled(info[0].As<Napi::Boolean>().Value()); });
@@ -99,7 +100,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    if (busy_) throw make_js_error(info.Env(), "E_BUSY", "Engine.dispose() was called while a call is in flight; abort() and await it first");
+    if (busy_)
+      throw make_js_error(info.Env(), "E_BUSY", "Engine.dispose() was called while a call is in flight; abort() and await it first");
     engine_.reset();
     return info.Env().Undefined();
   }
@@ -159,7 +161,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   Napi::Value SaveAdapter(const Napi::CallbackInfo& info) { return rejecting(info.Env(), [&] { return SaveAdapterImpl(info); }); }
   Napi::Value SaveAdapterImpl(const Napi::CallbackInfo& info) {
-    return PathCall(info, "saveAdapter", [](loralab::Engine& e, const std::string& d, const std::string& base) { e.save_adapter(d, base); });
+    return PathCall(info, "saveAdapter",
+                    [](loralab::Engine& e, const std::string& d, const std::string& base) { e.save_adapter(d, base); });
   }
   Napi::Value LoadAdapter(const Napi::CallbackInfo& info) { return rejecting(info.Env(), [&] { return LoadAdapterImpl(info); }); }
   Napi::Value LoadAdapterImpl(const Napi::CallbackInfo& info) {
@@ -242,7 +245,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     }
     std::shared_ptr<Napi::ThreadSafeFunction> tsfn;
     if (info.Length() > 2 && info[2].IsFunction())
-      tsfn = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "loralab.score", 0, 1));
+      tsfn = std::make_shared<Napi::ThreadSafeFunction>(
+          Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "loralab.score", 0, 1));
     auto engine = claim(env, "score");
     auto result = std::make_shared<std::vector<loralab::ScoreResult>>();
     return run_async(
@@ -315,7 +319,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       at += cont[i];
     }
     if (at != tokens.ElementLength())
-      throw make_js_error(env, "E_INVALID_ARGUMENT", "score(): tokens holds " + std::to_string(tokens.ElementLength() - at) + " ids beyond the requests' lengths");
+      throw make_js_error(env, "E_INVALID_ARGUMENT",
+                          "score(): tokens holds " + std::to_string(tokens.ElementLength() - at) + " ids beyond the requests' lengths");
     return out;
   }
 };
@@ -327,7 +332,8 @@ Napi::Value LoadEngineImpl(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) throw make_js_error(env, "E_INVALID_ARGUMENT", "Expected a model folder path for loadEngine()");
   std::string folder = info[0].As<Napi::String>().Utf8Value();
   if (!info[1].IsObject() || info[1].IsArray())
-    throw make_js_type_error(env, "E_INVALID_ARGUMENT", "Expected an options object for loadEngine(folder, options) (build it with engineOptions())");
+    throw make_js_type_error(env, "E_INVALID_ARGUMENT",
+                             "Expected an options object for loadEngine(folder, options) (build it with engineOptions())");
   loralab::EngineOptions options;
   try {
     options = options_from_js(info[1].As<Napi::Object>());
@@ -355,7 +361,8 @@ Napi::Value MergeAdapterImpl(const Napi::CallbackInfo& info) {
   std::string checkpoint = info[0].As<Napi::String>().Utf8Value();
   std::string adapter = info[1].As<Napi::String>().Utf8Value();
   std::string out = info[2].As<Napi::String>().Utf8Value();
-  uint64_t max_shard = info.Length() > 3 && info[3].IsNumber() ? static_cast<uint64_t>(info[3].As<Napi::Number>().DoubleValue()) : 5000000000ull;
+  uint64_t max_shard =
+      info.Length() > 3 && info[3].IsNumber() ? static_cast<uint64_t>(info[3].As<Napi::Number>().DoubleValue()) : 5000000000ull;
   return PromiseWorker::Queue(env, [=]() { loralab::merge_adapter(checkpoint, adapter, out, max_shard); }, nullptr);
 }
 

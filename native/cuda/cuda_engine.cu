@@ -1,11 +1,10 @@
 // The CUDA Engine: the Engine facade over LlamaCuda (llama_cuda.h) with the CPU engine's training
-// semantics: PEFT LoRA init from the same seed (the CPU's own code, model/lora_init.h, uploaded), gradient accumulation over micro-batches (dloss =
-// 1 / target tokens of the global batch), the global grad norm reduced on the device and read back
-// once per step with the loss, clipping, the LR schedule and AdamW / SGD with the CPU's hyper-
-// parameter structs; PEFT adapters and training state in the CPU engine's file formats (a CPU state
-// resumes on CUDA and back). Full finetuning trains fp32 masters of every weight (bf16 copies for the
-// GEMMs). Calls are serialised (E_BUSY); abort() stops the call in flight.
-// Refused here: model.precision 32-true / 16-true (the CUDA model computes in bf16).
+// semantics: PEFT LoRA init from the same seed (the CPU's own code, model/lora_init.h, uploaded), gradient accumulation over micro-batches
+// (dloss = 1 / target tokens of the global batch), the global grad norm reduced on the device and read back once per step with the loss,
+// clipping, the LR schedule and AdamW / SGD with the CPU's hyper- parameter structs; PEFT adapters and training state in the CPU engine's
+// file formats (a CPU state resumes on CUDA and back). Full finetuning trains fp32 masters of every weight (bf16 copies for the GEMMs).
+// Calls are serialised (E_BUSY); abort() stops the call in flight. Refused here: model.precision 32-true / 16-true (the CUDA model computes
+// in bf16).
 #include "cuda_engine.h"
 
 #include <cuda_runtime.h>

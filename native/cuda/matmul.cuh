@@ -1,8 +1,8 @@
 // The tiled GEMMs of the CUDA engine: bf16 x bf16 products on tensor cores (WMMA 16x16x16, fp32
-// accumulation; sm_80+), every other type mix on plain fp32 shared-memory tiles; and everything built on them: the three layouts of the linear layer, its bias
-// gradient, and the LoRA path computed as (x A^T) B^T * scale. Each output element is summed by one
-// thread in k order, so results do not depend on the launch. CPU reference: native/src/ops/matmul.cpp,
-// lora.cpp. Legend: M, N, K generic GEMM dims; N tokens, IC/OC in/out features, R LoRA rank.
+// accumulation; sm_80+), every other type mix on plain fp32 shared-memory tiles; and everything built on them: the three layouts of the
+// linear layer, its bias gradient, and the LoRA path computed as (x A^T) B^T * scale. Each output element is summed by one thread in k
+// order, so results do not depend on the launch. CPU reference: native/src/ops/matmul.cpp, lora.cpp. Legend: M, N, K generic GEMM dims; N
+// tokens, IC/OC in/out features, R LoRA rank.
 #pragma once
 #include <mma.h>
 

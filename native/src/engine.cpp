@@ -190,7 +190,9 @@ class CpuEngine final : public Engine {
   void validate_options() {
     check_common_options(opt_);
     if (opt_.precision == Precision::FP16True)
-      LORALAB_THROW("E_PRECISION_UNSUPPORTED", "model.precision '16-true' (fp16 compute) is not implemented on either engine; use bf16-true or 32-true on CPU, bf16-true on CUDA");
+      LORALAB_THROW("E_PRECISION_UNSUPPORTED",
+                    "model.precision '16-true' (fp16 compute) is not implemented on either engine; use bf16-true or 32-true on CPU, "
+                    "bf16-true on CUDA");
     LORALAB_CHECK(opt_.device.empty() || opt_.device == "cpu" || opt_.device == "auto", "E_INTERNAL",
                   "device '" + opt_.device + "' reached the CPU engine (Engine::load dispatches CUDA devices)");
   }

@@ -39,7 +39,8 @@ void check_batch(const Batch& b, bool training) {
   const size_t N = static_cast<size_t>(b.rows) * b.seq_len;
   LORALAB_CHECK(b.tokens.size() == N, "E_BATCH", where + ": tokens has " + std::to_string(b.tokens.size()) + " ids, expected rows*seq_len");
   LORALAB_CHECK(b.targets.empty() || b.targets.size() == N, "E_BATCH", where + ": targets must have rows*seq_len entries");
-  LORALAB_CHECK(b.lengths.empty() || b.lengths.size() == static_cast<size_t>(b.rows), "E_BATCH", where + ": lengths must have one entry per row");
+  LORALAB_CHECK(b.lengths.empty() || b.lengths.size() == static_cast<size_t>(b.rows), "E_BATCH",
+                where + ": lengths must have one entry per row");
   LORALAB_CHECK(b.example_ids.empty() || b.example_ids.size() == static_cast<size_t>(b.rows), "E_BATCH",
                 where + ": example_ids must have one entry per row");
   for (int32_t len : b.lengths)

@@ -1,9 +1,8 @@
 // ctest (label cuda): the whole CUDA Llama (native/cuda/llama_cuda.h) against the CPU engine, in
-// bf16 and as QLoRA (nf4 with double quantization, fp4), on a tiny random checkpoint with a random LoRA adapter on q/k/v/o/gate/up/down (B != 0, so every
-// gradient is informative) and a right-padded batch: logits at valid positions (max |diff| within
-// 3% of max |logit|), the loss (1% relative) and every LoRA gradient (relative L2 error 5%; the CPU
-// gradients are read back from one plain SGD step with lr 1: g = before - after), then repeated
-// CUDA steps give bitwise equal gradients. Exits 77 without CUDA or without a device.
+// bf16 and as QLoRA (nf4 with double quantization, fp4), on a tiny random checkpoint with a random LoRA adapter on q/k/v/o/gate/up/down (B
+// != 0, so every gradient is informative) and a right-padded batch: logits at valid positions (max |diff| within 3% of max |logit|), the
+// loss (1% relative) and every LoRA gradient (relative L2 error 5%; the CPU gradients are read back from one plain SGD step with lr 1: g =
+// before - after), then repeated CUDA steps give bitwise equal gradients. Exits 77 without CUDA or without a device.
 #include <cstdio>
 
 #ifndef LORALAB_WITH_CUDA

@@ -90,7 +90,9 @@ static void run_case(const std::string& name, bool bf16, const std::string& tmp)
       e_loss = std::fmax(e_loss, dl);
       e_norm = std::fmax(e_norm, dn);
       e_lr = std::fmax(e_lr, std::fabs(r.lr - lrs[s].as_number()));
-      if (std::getenv("VERBOSE")) std::printf("    step %zu loss %.9f ref %.9f norm %.7f ref %.7f\n", s, r.loss, losses[s].as_number(), r.grad_norm, norms[s].as_number());
+      if (std::getenv("VERBOSE"))
+        std::printf("    step %zu loss %.9f ref %.9f norm %.7f ref %.7f\n", s, r.loss, losses[s].as_number(), r.grad_norm,
+                    norms[s].as_number());
     }
     const std::string state_dir = tmp + "/" + name + "-" + run;
     engine->save_state(state_dir);

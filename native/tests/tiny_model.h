@@ -66,16 +66,16 @@ inline std::string write_model(const std::string& dir, const Spec& s) {
   for (size_t t = 0; t < shapes.size(); ++t) tensors.push_back({shapes[t].first, DType::F32, shapes[t].second, data[t].data()});
   make_directories(dir);
   write_safetensors(dir + "/model.safetensors", tensors);
-  std::string cfg = std::string("{\"architectures\": [\"") + (s.bias ? "Qwen2ForCausalLM" : "LlamaForCausalLM") +
-                    "\"], \"model_type\": \"" + (s.bias ? "qwen2" : "llama") + "\", \"vocab_size\": " + std::to_string(V) +
-                    ", \"hidden_size\": " + std::to_string(C) + ", \"intermediate_size\": " + std::to_string(F) +
-                    ", \"num_hidden_layers\": " + std::to_string(s.layers) + ", \"num_attention_heads\": " +
-                    std::to_string(s.heads) + ", \"num_key_value_heads\": " + std::to_string(s.kv_heads) +
-                    ", \"hidden_act\": \"silu\", \"max_position_embeddings\": 256, \"rms_norm_eps\": 1e-05" +
-                    ", \"rope_theta\": 10000.0, \"tie_word_embeddings\": " + (s.tied ? "true" : "false") +
-                    ", \"torch_dtype\": \"float32\"" +
-                    (s.sliding_window > 0 ? ", \"sliding_window\": " + std::to_string(s.sliding_window) + ", \"use_sliding_window\": true" : std::string()) +
-                    "}";
+  std::string cfg =
+      std::string("{\"architectures\": [\"") + (s.bias ? "Qwen2ForCausalLM" : "LlamaForCausalLM") + "\"], \"model_type\": \"" +
+      (s.bias ? "qwen2" : "llama") + "\", \"vocab_size\": " + std::to_string(V) + ", \"hidden_size\": " + std::to_string(C) +
+      ", \"intermediate_size\": " + std::to_string(F) + ", \"num_hidden_layers\": " + std::to_string(s.layers) +
+      ", \"num_attention_heads\": " + std::to_string(s.heads) + ", \"num_key_value_heads\": " + std::to_string(s.kv_heads) +
+      ", \"hidden_act\": \"silu\", \"max_position_embeddings\": 256, \"rms_norm_eps\": 1e-05" +
+      ", \"rope_theta\": 10000.0, \"tie_word_embeddings\": " + (s.tied ? "true" : "false") + ", \"torch_dtype\": \"float32\"" +
+      (s.sliding_window > 0 ? ", \"sliding_window\": " + std::to_string(s.sliding_window) + ", \"use_sliding_window\": true"
+                            : std::string()) +
+      "}";
   write_text_file_atomic(dir + "/config.json", cfg);
   return dir;
 }

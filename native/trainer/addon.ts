@@ -159,7 +159,11 @@ export interface NativeEngine {
   logits(batch: EngineBatch): Promise<Float32Array>;
   generate(prompt: Int32Array, options: GenerateOptions, onToken?: (id: number) => void): Promise<Int32Array>;
   /** Loglikelihood of each continuation given its context (evaluation); sharePrefix (default true) reuses shared prefixes. */
-  score(requests: PackedScoreRequests, options: { sharePrefix?: boolean }, onProgress?: (done: number, total: number) => void): Promise<ScoreOutput>;
+  score(
+    requests: PackedScoreRequests,
+    options: { sharePrefix?: boolean },
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<ScoreOutput>;
   step(microBatches: EngineBatch[]): Promise<StepResult>;
   evalLoss(microBatches: EngineBatch[]): Promise<number>;
   saveAdapter(dir: string, baseModelNameOrPath: string): Promise<void>;

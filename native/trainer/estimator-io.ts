@@ -2,7 +2,12 @@
 // a device (from the addon's device report) and calibrate's atomic write of the calibration cache (lib/calibration-file.ts).
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { calibrationFilePath, readCalibrationFile, withCalibrationRecord, type CalibrationRecord } from '../../language-server/src/lib/calibration-file';
+import {
+  calibrationFilePath,
+  readCalibrationFile,
+  withCalibrationRecord,
+  type CalibrationRecord,
+} from '../../language-server/src/lib/calibration-file';
 import type { DeviceReport } from './addon';
 import { writeJsonAtomic } from './run/atomic';
 

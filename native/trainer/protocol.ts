@@ -56,8 +56,7 @@ export function isTrainerEvent(value: unknown): value is TrainerEvent {
   if (typeof value !== 'object' || value === null) return false;
   const type = (value as { type?: unknown }).type;
   return (
-    typeof type === 'string' &&
-    ['started', 'step', 'val', 'checkpoint', 'log', 'stopping', 'stopped', 'done', 'failed'].includes(type)
+    typeof type === 'string' && ['started', 'step', 'val', 'checkpoint', 'log', 'stopping', 'stopped', 'done', 'failed'].includes(type)
   );
 }
 

@@ -4,10 +4,17 @@ import { Prng } from './prng';
 
 export type ArithmeticOperator = 'plus' | 'minus';
 
-export interface ArithmeticQuestion { left: number; operator: ArithmeticOperator; right: number }
+export interface ArithmeticQuestion {
+  left: number;
+  operator: ArithmeticOperator;
+  right: number;
+}
 
 /** One evaluation record, as in the harness's EleutherAI/arithmetic data: context + completion. */
-export interface ArithmeticRecord { context: string; completion: string }
+export interface ArithmeticRecord {
+  context: string;
+  completion: string;
+}
 
 export function answerOf(question: ArithmeticQuestion): number {
   return question.operator === 'plus' ? question.left + question.right : question.left - question.right;
@@ -50,8 +57,14 @@ export function allTwoDigitQuestions(): ArithmeticQuestion[] {
 export function heldOutTwoDigitQuestions(seed: number, perOperator: number): ArithmeticQuestion[] {
   const random = new Prng(seed).fork('arithmetic-heldout');
   const all = allTwoDigitQuestions();
-  const plus = random.sample(all.filter((q) => q.operator === 'plus'), perOperator);
-  const minus = random.sample(all.filter((q) => q.operator === 'minus'), perOperator);
+  const plus = random.sample(
+    all.filter((q) => q.operator === 'plus'),
+    perOperator,
+  );
+  const minus = random.sample(
+    all.filter((q) => q.operator === 'minus'),
+    perOperator,
+  );
   const interleaved: ArithmeticQuestion[] = [];
   for (let i = 0; i < perOperator; i++) interleaved.push(plus[i], minus[i]);
   return interleaved;
@@ -61,7 +74,11 @@ export function heldOutTwoDigitQuestions(seed: number, perOperator: number): Ari
 export function fourDigitQuestions(random: Prng, count: number, excluded: ReadonlySet<string> = new Set()): ArithmeticQuestion[] {
   const questions: ArithmeticQuestion[] = [];
   while (questions.length < count) {
-    const question: ArithmeticQuestion = { left: random.int(1000, 9999), operator: random.chance(0.5) ? 'plus' : 'minus', right: random.int(1000, 9999) };
+    const question: ArithmeticQuestion = {
+      left: random.int(1000, 9999),
+      operator: random.chance(0.5) ? 'plus' : 'minus',
+      right: random.int(1000, 9999),
+    };
     if (!excluded.has(questionKey(question))) questions.push(question);
   }
   return questions;

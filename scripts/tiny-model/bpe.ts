@@ -14,7 +14,10 @@ export interface BpeTrainingOptions {
 }
 
 export const DEFAULT_BPE_OPTIONS: BpeTrainingOptions = {
-  vocabSize: 2048, specialTokens: ['<pad>', '<s>', '</s>'], minPairFrequency: 2, splitDigits: true,
+  vocabSize: 2048,
+  specialTokens: ['<pad>', '<s>', '</s>'],
+  minPairFrequency: 2,
+  splitDigits: true,
 };
 
 /** A trained byte-level BPE model: what tokenizer.json stores. */
@@ -29,7 +32,10 @@ export interface ByteLevelBpe {
 const pairKey = (left: string, right: string): string => `${left} ${right}`;
 const HAS_DIGIT = /[0-9]/;
 
-interface Word { symbols: string[]; count: number }
+interface Word {
+  symbols: string[];
+  count: number;
+}
 
 /** Counts the byte-level pre-tokens of all texts (special tokens removed). */
 function countWords(texts: Iterable<string>, specialTokens: readonly string[]): Word[] {
@@ -115,8 +121,12 @@ export function trainBpe(texts: Iterable<string>, options: Partial<BpeTrainingOp
   return { vocab, merges, specialTokens };
 }
 
-export interface EncodeOptions { /** Prepend <s> (what tokenizer.json's post-processor does). Default true. */ addBosToken?: boolean }
-export interface DecodeOptions { skipSpecialTokens?: boolean }
+export interface EncodeOptions {
+  /** Prepend <s> (what tokenizer.json's post-processor does). Default true. */ addBosToken?: boolean;
+}
+export interface DecodeOptions {
+  skipSpecialTokens?: boolean;
+}
 
 /** Encoder/decoder for a ByteLevelBpe; its ids equal those of Hugging Face tokenizers loading our tokenizer.json. */
 export class BpeTokenizer {
@@ -125,7 +135,10 @@ export class BpeTokenizer {
   private readonly special: Set<string>;
   private readonly cache = new Map<string, number[]>();
 
-  constructor(readonly model: ByteLevelBpe, readonly bosToken = '<s>') {
+  constructor(
+    readonly model: ByteLevelBpe,
+    readonly bosToken = '<s>',
+  ) {
     this.idOf = new Map(model.vocab.map((token, id) => [token, id]));
     this.ranks = new Map(model.merges.map(([left, right], rank) => [pairKey(left, right), rank]));
     this.special = new Set(model.specialTokens);

@@ -51,12 +51,18 @@ export function fromByteSymbols(symbols: string): string {
 }
 
 /** A segment of input text: either a special token (matched literally) or ordinary text. */
-export interface TextSegment { text: string; special: boolean }
+export interface TextSegment {
+  text: string;
+  special: boolean;
+}
 
 /** Splits text around literal occurrences of the special tokens (longest match first), like HF added tokens. */
 export function splitOnSpecialTokens(text: string, specialTokens: readonly string[]): TextSegment[] {
   if (specialTokens.length === 0) return text === '' ? [] : [{ text, special: false }];
-  const escaped = specialTokens.slice().sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const escaped = specialTokens
+    .slice()
+    .sort((a, b) => b.length - a.length)
+    .map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   const pattern = new RegExp(escaped.join('|'), 'g');
   const segments: TextSegment[] = [];
   let last = 0;

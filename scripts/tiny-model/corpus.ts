@@ -1,19 +1,37 @@
 // The tiny model's pretraining corpus, generated procedurally and deterministically: harness-style
 // arithmetic (minus a held-out set), simple English statements, Alpaca-format and chat-format text.
 import {
-  allTwoDigitQuestions, arithmeticRecord, arithmeticText, fourDigitQuestions, heldOutTwoDigitQuestions, questionKey,
+  allTwoDigitQuestions,
+  arithmeticRecord,
+  arithmeticText,
+  fourDigitQuestions,
+  heldOutTwoDigitQuestions,
+  questionKey,
   type ArithmeticRecord,
 } from './arithmetic';
 import { KNOWLEDGE_TASKS, simpleStatement, type InstructionRecord } from './instructions';
 import { alpacaText, chatUserContent, renderChat, type ChatMessage } from './prompts';
 import { Prng } from './prng';
 import {
-  ANIMALS, COLOURED_THINGS, COUNTRIES, DAYS, MONTHS, NOUN_PLURALS, NUMBER_WORDS, OPPOSITES, SEASONS, capitaliseFirst, withArticle,
+  ANIMALS,
+  COLOURED_THINGS,
+  COUNTRIES,
+  DAYS,
+  MONTHS,
+  NOUN_PLURALS,
+  NUMBER_WORDS,
+  OPPOSITES,
+  SEASONS,
+  capitaliseFirst,
+  withArticle,
 } from './vocabulary';
 
 export type CorpusKind = 'arithmetic_2d' | 'arithmetic_4d' | 'statements' | 'alpaca' | 'chat';
 
-export interface CorpusDocument { kind: CorpusKind; text: string }
+export interface CorpusDocument {
+  kind: CorpusKind;
+  text: string;
+}
 
 export interface CorpusOptions {
   /** Seed of everything random in the corpus and the held-out set. */
@@ -34,8 +52,14 @@ export interface CorpusOptions {
 }
 
 export const DEFAULT_CORPUS_OPTIONS: CorpusOptions = {
-  seed: 1234, heldOutPerOperator: 100, twoDigitCount: null, fourDigitCount: 6000,
-  statementDocs: 8000, alpacaDocs: 3000, chatDocs: 2000, eosToken: '</s>',
+  seed: 1234,
+  heldOutPerOperator: 100,
+  twoDigitCount: null,
+  fourDigitCount: 6000,
+  statementDocs: 8000,
+  alpacaDocs: 3000,
+  chatDocs: 2000,
+  eosToken: '</s>',
 };
 
 export interface Corpus {
@@ -57,13 +81,18 @@ const STATEMENT_MAKERS: readonly StatementMaker[] = [
     const animal = random.pick(ANIMALS);
     const kindArticle = /^[aeiou]/.test(animal.kind) ? 'an' : 'a';
     const subject = `${capitaliseFirst(animal.article)} ${animal.name}`;
-    const facts = [`${subject} is ${kindArticle} ${animal.kind}.`, `${subject} lives in ${animal.home}.`, `${capitaliseFirst(animal.plural)} are animals.`];
+    const facts = [
+      `${subject} is ${kindArticle} ${animal.kind}.`,
+      `${subject} lives in ${animal.home}.`,
+      `${capitaliseFirst(animal.plural)} are animals.`,
+    ];
     if (animal.sound) facts.push(`${subject} ${animal.sound}.`);
     return random.pick(facts);
   },
   (random) => {
     const [big, small] = random.sample(ANIMALS, 2).sort((a, b) => b.size - a.size);
-    if (big.size === small.size) return `${capitaliseFirst(big.article)} ${big.name} and ${small.article} ${small.name} are about the same size.`;
+    if (big.size === small.size)
+      return `${capitaliseFirst(big.article)} ${big.name} and ${small.article} ${small.name} are about the same size.`;
     return random.chance(0.5)
       ? `${capitaliseFirst(big.article)} ${big.name} is bigger than ${small.article} ${small.name}.`
       : `${capitaliseFirst(small.article)} ${small.name} is smaller than ${big.article} ${big.name}.`;
@@ -71,8 +100,10 @@ const STATEMENT_MAKERS: readonly StatementMaker[] = [
   (random) => {
     const country = random.pick(COUNTRIES);
     return random.pick([
-      `${country.capital} is the capital of ${country.name}.`, `${country.name} is a country in ${country.continent}.`,
-      `People in ${country.name} speak ${country.language}.`, `The capital of ${country.name} is ${country.capital}.`,
+      `${country.capital} is the capital of ${country.name}.`,
+      `${country.name} is a country in ${country.continent}.`,
+      `People in ${country.name} speak ${country.language}.`,
+      `The capital of ${country.name} is ${country.capital}.`,
     ]);
   },
   (random) => {
@@ -85,7 +116,8 @@ const STATEMENT_MAKERS: readonly StatementMaker[] = [
     const [list, unit] = random.chance(0.6) ? [DAYS, 'day'] : [MONTHS, 'month'];
     const index = random.int(0, list.length - 2);
     return random.pick([
-      `${list[index]} comes before ${list[index + 1]}.`, `The ${unit} after ${list[index]} is ${list[index + 1]}.`,
+      `${list[index]} comes before ${list[index + 1]}.`,
+      `The ${unit} after ${list[index]} is ${list[index + 1]}.`,
       `The ${unit === 'day' ? 'days of the week' : 'months of the year'} are ${list.join(', ')}.`,
     ]);
   },
@@ -154,7 +186,12 @@ export function generateCorpus(options: Partial<CorpusOptions> = {}): Corpus {
   return { documents, heldOut: heldOutQuestions.map(arithmeticRecord) };
 }
 
-export interface CorpusStats { documents: number; characters: number; utf8Bytes: number; byKind: Record<CorpusKind, number> }
+export interface CorpusStats {
+  documents: number;
+  characters: number;
+  utf8Bytes: number;
+  byKind: Record<CorpusKind, number>;
+}
 
 export function corpusStats(corpus: Corpus): CorpusStats {
   const byKind: Record<CorpusKind, number> = { arithmetic_2d: 0, arithmetic_4d: 0, statements: 0, alpaca: 0, chat: 0 };

@@ -15,7 +15,13 @@ export { BpeTokenizer, trainBpe, DEFAULT_BPE_OPTIONS, type BpeTrainingOptions, t
 export { generateCorpus, corpusStats, DEFAULT_CORPUS_OPTIONS, type Corpus, type CorpusDocument, type CorpusOptions } from './corpus';
 export type { InstructionRecord } from './instructions';
 export { alpacaPrompt, alpacaText, renderChat, CHAT_TEMPLATE, type ChatMessage } from './prompts';
-export { writeTokenizerFiles, tokenizerJson, tokenizerConfig, bpeFromTokenizerJson, DEFAULT_TOKENIZER_FILE_OPTIONS } from './tokenizer-files';
+export {
+  writeTokenizerFiles,
+  tokenizerJson,
+  tokenizerConfig,
+  bpeFromTokenizerJson,
+  DEFAULT_TOKENIZER_FILE_OPTIONS,
+} from './tokenizer-files';
 
 export interface BuildDataOptions {
   /** Folder that receives examples/tiny-llama and examples/data (the repository root by default). */
@@ -59,8 +65,13 @@ export function packCorpus(documents: readonly { text: string }[], tokenizer: Bp
 
 export function defaultBuildDataOptions(rootDir = process.cwd()): BuildDataOptions {
   return {
-    rootDir, corpusPath: join(rootDir, 'build', 'tiny-model', 'corpus.jsonl'),
-    corpus: {}, bpe: {}, alpaca: {}, tokenizer: {}, csvSampleCount: 200,
+    rootDir,
+    corpusPath: join(rootDir, 'build', 'tiny-model', 'corpus.jsonl'),
+    corpus: {},
+    bpe: {},
+    alpaca: {},
+    tokenizer: {},
+    csvSampleCount: 200,
   };
 }
 
@@ -93,10 +104,13 @@ export function buildTinyModelData(options: Partial<BuildDataOptions> = {}): Bui
 
   const finished = performance.now();
   return {
-    files, corpus: corpusStats(corpus), corpusTokens, vocabSize: bpe.vocab.length, merges: bpe.merges.length,
-    alpacaRecords: alpaca.length, heldOutQuestions: corpus.heldOut.length,
-    seconds: {
-      corpus: (corpusDone - started) / 1000, bpe: (bpeDone - corpusDone) / 1000, total: (finished - started) / 1000,
-    },
+    files,
+    corpus: corpusStats(corpus),
+    corpusTokens,
+    vocabSize: bpe.vocab.length,
+    merges: bpe.merges.length,
+    alpacaRecords: alpaca.length,
+    heldOutQuestions: corpus.heldOut.length,
+    seconds: { corpus: (corpusDone - started) / 1000, bpe: (bpeDone - corpusDone) / 1000, total: (finished - started) / 1000 },
   };
 }

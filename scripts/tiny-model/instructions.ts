@@ -2,12 +2,30 @@
 // the pretraining corpus) and "skill" tasks (only in the Alpaca dataset). No arithmetic, no digits.
 import { Prng } from './prng';
 import {
-  ANIMALS, CATEGORIES, COLOURED_THINGS, COUNTRIES, DAYS, MONTHS, NAMES, NEGATIVE_WORDS, NOUN_PLURALS, OPPOSITES,
-  POSITIVE_WORDS, SENTIMENT_TOPICS, VERBS, VERB_OBJECTS, capitaliseFirst, withArticle,
+  ANIMALS,
+  CATEGORIES,
+  COLOURED_THINGS,
+  COUNTRIES,
+  DAYS,
+  MONTHS,
+  NAMES,
+  NEGATIVE_WORDS,
+  NOUN_PLURALS,
+  OPPOSITES,
+  POSITIVE_WORDS,
+  SENTIMENT_TOPICS,
+  VERBS,
+  VERB_OBJECTS,
+  capitaliseFirst,
+  withArticle,
 } from './vocabulary';
 
 /** One Alpaca record; `input` is '' when the task needs none. */
-export interface InstructionRecord { instruction: string; input: string; output: string }
+export interface InstructionRecord {
+  instruction: string;
+  input: string;
+  output: string;
+}
 
 export type InstructionTask = (random: Prng) => InstructionRecord;
 
@@ -22,26 +40,39 @@ function colourOf(random: Prng): InstructionRecord {
 
 function capitalOf(random: Prng): InstructionRecord {
   const country = random.pick(COUNTRIES);
-  if (random.chance(0.5)) return record(`What is the capital of ${country.name}?`, '', `The capital of ${country.name} is ${country.capital}.`);
+  if (random.chance(0.5))
+    return record(`What is the capital of ${country.name}?`, '', `The capital of ${country.name} is ${country.capital}.`);
   return record('Name the capital city of the country.', country.name, country.capital);
 }
 
 function continentOf(random: Prng): InstructionRecord {
   const country = random.pick(COUNTRIES);
   if (random.chance(0.5)) return record(`On which continent is ${country.name}?`, '', `${country.name} is in ${country.continent}.`);
-  return record('Which language is mainly spoken in this country?', country.name, `${country.language} is mainly spoken in ${country.name}.`);
+  return record(
+    'Which language is mainly spoken in this country?',
+    country.name,
+    `${country.language} is mainly spoken in ${country.name}.`,
+  );
 }
 
 function animalSound(random: Prng): InstructionRecord {
   const animal = random.pick(ANIMALS.filter((a) => a.sound !== null));
-  return record(`What sound does ${animal.article} ${animal.name} make?`, '', `${capitaliseFirst(animal.article)} ${animal.name} ${animal.sound}.`);
+  return record(
+    `What sound does ${animal.article} ${animal.name} make?`,
+    '',
+    `${capitaliseFirst(animal.article)} ${animal.name} ${animal.sound}.`,
+  );
 }
 
 function animalClass(random: Prng): InstructionRecord {
   const animal = random.pick(ANIMALS);
   if (random.chance(0.5)) {
     const kindArticle = /^[aeiou]/.test(animal.kind) ? 'an' : 'a';
-    return record(`What kind of animal is ${animal.article} ${animal.name}?`, '', `${capitaliseFirst(animal.article)} ${animal.name} is ${kindArticle} ${animal.kind}.`);
+    return record(
+      `What kind of animal is ${animal.article} ${animal.name}?`,
+      '',
+      `${capitaliseFirst(animal.article)} ${animal.name} is ${kindArticle} ${animal.kind}.`,
+    );
   }
   return record('Classify the animal as a mammal, bird, fish, reptile, insect or amphibian.', animal.name, animal.kind);
 }
@@ -134,18 +165,39 @@ function listCategory(random: Prng): InstructionRecord {
 function oddOneOut(random: Prng): InstructionRecord {
   const categories = random.sample(Object.keys(CATEGORIES), 2);
   const odd = random.pick(CATEGORIES[categories[1]].filter((w) => !CATEGORIES[categories[0]].includes(w)));
-  const words = random.shuffle([...random.sample(CATEGORIES[categories[0]].filter((w) => w !== odd), 3), odd]);
+  const words = random.shuffle([
+    ...random.sample(
+      CATEGORIES[categories[0]].filter((w) => w !== odd),
+      3,
+    ),
+    odd,
+  ]);
   return record('Which word does not belong with the others?', words.join(', '), odd);
 }
 
 /** Tasks whose records also appear (as Alpaca-format and chat text) in the pretraining corpus. */
 export const KNOWLEDGE_TASKS: Readonly<Record<string, InstructionTask>> = {
-  colourOf, capitalOf, continentOf, animalSound, animalClass, opposite, nextInCycle,
+  colourOf,
+  capitalOf,
+  continentOf,
+  animalSound,
+  animalClass,
+  opposite,
+  nextInCycle,
 };
 
 /** Tasks only in the Alpaca dataset, so that finetuning visibly teaches something new. */
 export const SKILL_TASKS: Readonly<Record<string, InstructionTask>> = {
-  plural, pastTense, sortWords, titleCase, upperCase, reverseWords, firstLetter, sentiment, listCategory, oddOneOut,
+  plural,
+  pastTense,
+  sortWords,
+  titleCase,
+  upperCase,
+  reverseWords,
+  firstLetter,
+  sentiment,
+  listCategory,
+  oddOneOut,
 };
 
 /** A sentence in the simple present, for the corpus's statements ("Mia climbs the hill."). */

@@ -125,12 +125,20 @@ function batchOf(rows: Int32Array[], seqLen: number): EngineBatch {
   return { rows: rows.length, seqLen, tokens, targets };
 }
 
-export async function heldOutAccuracy(modelDir: string, questionsPath: string, limit = Infinity, threads = threadCount()): Promise<{ correct: number; total: number }> {
+export async function heldOutAccuracy(
+  modelDir: string,
+  questionsPath: string,
+  limit = Infinity,
+  threads = threadCount(),
+): Promise<{ correct: number; total: number }> {
   const tokenizer = loadTokenizer(modelDir);
   const config = configWith({ 'model.precision': 'bf16-true', 'train.method': 'full', device: 'cpu' });
   const engine = await loadAddon().loadEngine(modelDir, engineOptions(config, 1, false, undefined, threads));
   try {
-    const questions = readFileSync(questionsPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { context: string; completion: string });
+    const questions = readFileSync(questionsPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { context: string; completion: string });
     let correct = 0;
     let total = 0;
     for (const q of questions.slice(0, Number.isFinite(limit) ? limit : undefined)) {
@@ -166,11 +174,27 @@ class RowSampler {
   }
 }
 
-async function runPhase(index: number, phase: PretrainPhase, fromDir: string, toDir: string, corpus: { all: Int32Array[]; arithmetic: Int32Array[] }, options: PretrainOptions): Promise<void> {
+async function runPhase(
+  index: number,
+  phase: PretrainPhase,
+  fromDir: string,
+  toDir: string,
+  corpus: { all: Int32Array[]; arithmetic: Int32Array[] },
+  options: PretrainOptions,
+): Promise<void> {
   const config = configWith({
-    'model.precision': '32-true', 'train.method': 'full', 'train.optimizer': 'adamw', 'train.learning_rate': phase.learningRate, 'train.weight_decay': 0.01,
-    'train.betas': [0.9, 0.95], 'train.lr_scheduler': 'cosine', 'train.warmup_steps': phase.warmupSteps,
-    'train.min_lr': phase.learningRate / 10, 'train.grad_clip': 1.0, 'train.seed': options.seed + index, device: 'cpu',
+    'model.precision': '32-true',
+    'train.method': 'full',
+    'train.optimizer': 'adamw',
+    'train.learning_rate': phase.learningRate,
+    'train.weight_decay': 0.01,
+    'train.betas': [0.9, 0.95],
+    'train.lr_scheduler': 'cosine',
+    'train.warmup_steps': phase.warmupSteps,
+    'train.min_lr': phase.learningRate / 10,
+    'train.grad_clip': 1.0,
+    'train.seed': options.seed + index,
+    device: 'cpu',
   });
   const engine = await loadAddon().loadEngine(fromDir, engineOptions(config, phase.steps, true, undefined, options.threads));
   const prng = new Prng(options.seed + 1 + 100 * index);
@@ -186,7 +210,9 @@ async function runPhase(index: number, phase: PretrainPhase, fromDir: string, to
     const result = await engine.step([batchOf(picked, options.seqLen)]);
     if (step % 50 === 0 || step === 1 || step === phase.steps) {
       const s = (Date.now() - started) / 1000;
-      options.log(`phase ${index + 1} step ${step}/${phase.steps} loss ${result.loss.toFixed(4)} lr ${result.lr.toExponential(2)} ${((step * options.rowsPerStep * options.seqLen) / s).toFixed(0)} tokens/s`);
+      options.log(
+        `phase ${index + 1} step ${step}/${phase.steps} loss ${result.loss.toFixed(4)} lr ${result.lr.toExponential(2)} ${((step * options.rowsPerStep * options.seqLen) / s).toFixed(0)} tokens/s`,
+      );
     }
   }
   const work = mkdtempSync(join(tmpdir(), 'lora-lab-phase-'));
@@ -220,7 +246,9 @@ export async function pretrain(options: PretrainOptions): Promise<void> {
       return packRows(stream, options.seqLen);
     };
     const rows = { all: pack(corpus.documents), arithmetic: pack(corpus.documents.filter((d) => d.kind.startsWith('arithmetic'))) };
-    options.log(`corpus: ${corpus.documents.length} documents, ${rows.all.length} rows of ${options.seqLen} tokens (${rows.arithmetic.length} arithmetic-only rows)`);
+    options.log(
+      `corpus: ${corpus.documents.length} documents, ${rows.all.length} rows of ${options.seqLen} tokens (${rows.arithmetic.length} arithmetic-only rows)`,
+    );
     const started = Date.now();
     for (let i = first; i < options.phases.length; i++) {
       const next = join(work, `phase-${i + 1}`);
@@ -228,7 +256,14 @@ export async function pretrain(options: PretrainOptions): Promise<void> {
       current = next;
     }
     mkdirSync(options.outDir, { recursive: true });
-    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json']) {
+    for (const f of [
+      'config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'special_tokens_map.json',
+      'generation_config.json',
+    ]) {
       writeFileSync(join(options.outDir, f), readFileSync(join(current, f)));
     }
     options.log(`wrote ${options.outDir} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -259,7 +294,9 @@ async function main(): Promise<void> {
     log: (line) => console.log(line),
   });
   const result = await heldOutAccuracy(outDir, join(root, 'examples/data/eval/arithmetic_2ds_heldout.jsonl'));
-  console.log(`held-out 2-digit arithmetic, greedy exact match: ${result.correct}/${result.total} (${((100 * result.correct) / result.total).toFixed(1)}%)`);
+  console.log(
+    `held-out 2-digit arithmetic, greedy exact match: ${result.correct}/${result.total} (${((100 * result.correct) / result.total).toFixed(1)}%)`,
+  );
 }
 
 if (require.main === module) {

@@ -20,7 +20,10 @@ export function alpacaText(record: InstructionRecord): string {
 }
 
 export type ChatRole = 'system' | 'user' | 'assistant';
-export interface ChatMessage { role: ChatRole; content: string }
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
 
 /**
  * The chat template (Jinja, Hugging Face conventions: `messages`, `bos_token`, `eos_token`,
@@ -29,17 +32,20 @@ export interface ChatMessage { role: ChatRole; content: string }
  * assistant turn and the next one; the generation prompt is "### Assistant:\n".
  */
 export const CHAT_TEMPLATE =
-  "{{ bos_token }}" +
-  "{% for message in messages %}" +
+  '{{ bos_token }}' +
+  '{% for message in messages %}' +
   "{% if message['role'] == 'system' %}{{ '### System:\\n' + message['content'] + '\\n\\n' }}" +
   "{% elif message['role'] == 'user' %}{{ '### User:\\n' + message['content'] + '\\n\\n' }}" +
   "{% elif message['role'] == 'assistant' %}{{ '### Assistant:\\n' + message['content'] + eos_token }}" +
   "{% if not loop.last %}{{ '\\n\\n' }}{% endif %}" +
   "{% else %}{{ raise_exception('Unknown chat role: ' + message['role']) }}{% endif %}" +
-  "{% endfor %}" +
+  '{% endfor %}' +
   "{% if add_generation_prompt %}{{ '### Assistant:\\n' }}{% endif %}";
 
-export interface ChatTokens { bosToken: string; eosToken: string }
+export interface ChatTokens {
+  bosToken: string;
+  eosToken: string;
+}
 
 /** The same rendering as CHAT_TEMPLATE, in TypeScript (a test checks both agree). */
 export function renderChat(messages: readonly ChatMessage[], tokens: ChatTokens, addGenerationPrompt = false): string {

@@ -13,7 +13,12 @@ export interface TokenizerFileOptions {
   modelMaxLength: number;
 }
 
-export const DEFAULT_TOKENIZER_FILE_OPTIONS: TokenizerFileOptions = { bosToken: '<s>', eosToken: '</s>', padToken: '<pad>', modelMaxLength: 512 };
+export const DEFAULT_TOKENIZER_FILE_OPTIONS: TokenizerFileOptions = {
+  bosToken: '<s>',
+  eosToken: '</s>',
+  padToken: '<pad>',
+  modelMaxLength: 512,
+};
 
 const BYTE_LEVEL = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
 
@@ -38,7 +43,13 @@ export function tokenizerJson(bpe: ByteLevelBpe, options: TokenizerFileOptions =
     truncation: null,
     padding: null,
     added_tokens: bpe.specialTokens.map((content) => ({
-      id: idOf(bpe, content), content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+      id: idOf(bpe, content),
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
     })),
     normalizer: null,
     pre_tokenizer: BYTE_LEVEL,
@@ -50,8 +61,15 @@ export function tokenizerJson(bpe: ByteLevelBpe, options: TokenizerFileOptions =
     },
     decoder: BYTE_LEVEL,
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
       merges: bpe.merges.map(([left, right]) => `${left} ${right}`),
     },
   };
@@ -61,7 +79,14 @@ export function tokenizerJson(bpe: ByteLevelBpe, options: TokenizerFileOptions =
 export function tokenizerConfig(bpe: ByteLevelBpe, options: TokenizerFileOptions = DEFAULT_TOKENIZER_FILE_OPTIONS): object {
   const addedTokensDecoder: Record<string, object> = {};
   for (const content of bpe.specialTokens) {
-    addedTokensDecoder[String(idOf(bpe, content))] = { content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true };
+    addedTokensDecoder[String(idOf(bpe, content))] = {
+      content,
+      lstrip: false,
+      normalized: false,
+      rstrip: false,
+      single_word: false,
+      special: true,
+    };
   }
   return {
     add_bos_token: true,
@@ -82,12 +107,17 @@ export function tokenizerConfig(bpe: ByteLevelBpe, options: TokenizerFileOptions
 /** Writes the four tokenizer files into dir (atomically, each). Returns the paths written. */
 export function writeTokenizerFiles(dir: string, bpe: ByteLevelBpe, options: Partial<TokenizerFileOptions> = {}): string[] {
   const opts: TokenizerFileOptions = { ...DEFAULT_TOKENIZER_FILE_OPTIONS, ...options };
-  const paths = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'].map((name) => join(dir, name));
+  const paths = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'].map((name) =>
+    join(dir, name),
+  );
   writeJsonAtomic(paths[0], tokenizerJson(bpe, opts));
   writeJsonAtomic(paths[1], tokenizerConfig(bpe, opts));
   writeJsonAtomic(paths[2], { bos_token: opts.bosToken, eos_token: opts.eosToken, pad_token: opts.padToken });
   writeJsonAtomic(paths[3], {
-    bos_token_id: idOf(bpe, opts.bosToken), eos_token_id: idOf(bpe, opts.eosToken), pad_token_id: idOf(bpe, opts.padToken), do_sample: false,
+    bos_token_id: idOf(bpe, opts.bosToken),
+    eos_token_id: idOf(bpe, opts.eosToken),
+    pad_token_id: idOf(bpe, opts.padToken),
+    do_sample: false,
   });
   return paths;
 }

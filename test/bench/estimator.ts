@@ -23,7 +23,10 @@ async function main(): Promise<void> {
   const rows = await measureCases(dir, MEASURED_CASES, 'engine-fix', 3);
   process.stdout.write(`glibc mmap threshold pinned at 128 KiB (the proposed engine fix; what the test asserts):\n${errorTable(rows)}\n\n`);
   const calibration = await calibrateOneThread(dir);
-  if (calibration) process.stdout.write(`step time with this machine's calibration (1 thread; GEMMs ${((calibration.matmulForwardFlopsPerSecond ?? calibration.flopsPerSecond) / 1e9).toFixed(1)}, attention ${((calibration.attentionFlopsPerSecond ?? calibration.flopsPerSecond) / 1e9).toFixed(1)} GFLOP/s):\n${timeTable(rows, calibration)}\n\n`);
+  if (calibration)
+    process.stdout.write(
+      `step time with this machine's calibration (1 thread; GEMMs ${((calibration.matmulForwardFlopsPerSecond ?? calibration.flopsPerSecond) / 1e9).toFixed(1)}, attention ${((calibration.attentionFlopsPerSecond ?? calibration.flopsPerSecond) / 1e9).toFixed(1)} GFLOP/s):\n${timeTable(rows, calibration)}\n\n`,
+    );
   if (!process.argv.includes('--no-default')) {
     const asIs = await measureCases(dir, MEASURED_CASES, 'default');
     process.stdout.write(`glibc defaults (the engine as it is; freed loader temporaries stay resident):\n${errorTable(asIs)}\n`);

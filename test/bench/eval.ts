@@ -21,7 +21,11 @@ const tokenizer = loadTokenizer(tinyModel);
 const threads = availableParallelism();
 
 function requestsOf(tasks: string[], limit: number | null, maxLength: number): TokenRequest[] {
-  const prepared = prepareTasks({ tasks, profile: 'lm-eval', numFewshot: 0, limit, bos: null, sharePrefix: true, dataDir: evalDataDir() }, tokenizer, maxLength);
+  const prepared = prepareTasks(
+    { tasks, profile: 'lm-eval', numFewshot: 0, limit, bos: null, sharePrefix: true, dataDir: evalDataDir() },
+    tokenizer,
+    maxLength,
+  );
   const seen = new Set<string>();
   const out: TokenRequest[] = [];
   for (const { tokens } of prepared)
@@ -43,19 +47,42 @@ async function measure(model: string, engine: NativeEngine, workload: string, re
     const { computedTokens } = await scoreRequests(engine, requests, { sharePrefix: share });
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     seconds[String(share)] = s;
-    rows.push([model, workload, share ? 'on' : 'off', String(requests.length), String(input), String(computedTokens), s.toFixed(2), (requests.length / s).toFixed(1), (input / s).toFixed(0), share ? '' : `${(s / seconds.true).toFixed(2)}x`]);
+    rows.push([
+      model,
+      workload,
+      share ? 'on' : 'off',
+      String(requests.length),
+      String(input),
+      String(computedTokens),
+      s.toFixed(2),
+      (requests.length / s).toFixed(1),
+      (input / s).toFixed(0),
+      share ? '' : `${(s / seconds.true).toFixed(2)}x`,
+    ]);
   }
 }
 
 async function main(): Promise<void> {
   const addon = loadAddon();
   console.log(`eval throughput, ${threads} threads, ${addon.deviceReport().cpu.model}; ${new Date().toISOString()}`);
-  const tiny = await addon.loadEngine(tinyModel, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true', 'train.method': 'full' }), 1, false, undefined, threads));
+  const tiny = await addon.loadEngine(
+    tinyModel,
+    engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true', 'train.method': 'full' }), 1, false, undefined, threads),
+  );
   try {
     const window = tiny.config().maxPositionEmbeddings;
     await measure('tiny-llama 0.9M', tiny, 'truthfulqa_mc1+mc2', requestsOf(['truthfulqa_mc1', 'truthfulqa_mc2'], null, window));
     if (!quick) {
-      await measure('tiny-llama 0.9M', tiny, 'article set (6 tasks)', requestsOf(['truthfulqa_mc1', 'truthfulqa_mc2', 'blimp_causative', 'mmlu_global_facts', 'arithmetic_2ds', 'arithmetic_4ds'], null, window));
+      await measure(
+        'tiny-llama 0.9M',
+        tiny,
+        'article set (6 tasks)',
+        requestsOf(
+          ['truthfulqa_mc1', 'truthfulqa_mc2', 'blimp_causative', 'mmlu_global_facts', 'arithmetic_2ds', 'arithmetic_4ds'],
+          null,
+          window,
+        ),
+      );
     }
   } finally {
     tiny.dispose();
@@ -63,10 +90,27 @@ async function main(): Promise<void> {
   if (!quick) {
     const dir = mkdtempSync(join(tmpdir(), 'lora-lab-bench-eval-'));
     try {
-      const smol = makeTinyCheckpoint(join(dir, 'smollm'), { vocabSize: 49152, hiddenSize: 576, intermediateSize: 1536, numLayers: 30, numHeads: 9, numKvHeads: 3, tied: true, dtype: 'BF16' });
-      const engine = await addon.loadEngine(smol, engineOptions(configWith({ device: 'cpu', 'model.precision': 'bf16-true', 'train.method': 'full' }), 1, false, undefined, threads));
+      const smol = makeTinyCheckpoint(join(dir, 'smollm'), {
+        vocabSize: 49152,
+        hiddenSize: 576,
+        intermediateSize: 1536,
+        numLayers: 30,
+        numHeads: 9,
+        numKvHeads: 3,
+        tied: true,
+        dtype: 'BF16',
+      });
+      const engine = await addon.loadEngine(
+        smol,
+        engineOptions(configWith({ device: 'cpu', 'model.precision': 'bf16-true', 'train.method': 'full' }), 1, false, undefined, threads),
+      );
       try {
-        await measure('SmolLM-135M shape', engine, 'truthfulqa_mc1, 4 questions', requestsOf(['truthfulqa_mc1'], 4, engine.config().maxPositionEmbeddings));
+        await measure(
+          'SmolLM-135M shape',
+          engine,
+          'truthfulqa_mc1, 4 questions',
+          requestsOf(['truthfulqa_mc1'], 4, engine.config().maxPositionEmbeddings),
+        );
       } finally {
         engine.dispose();
       }
@@ -74,7 +118,18 @@ async function main(): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  const header = ['model', 'workload', 'prefix sharing', 'requests', 'input tokens', 'computed tokens', 'seconds', 'requests/s', 'tokens/s', 'sharing speedup'];
+  const header = [
+    'model',
+    'workload',
+    'prefix sharing',
+    'requests',
+    'input tokens',
+    'computed tokens',
+    'seconds',
+    'requests/s',
+    'tokens/s',
+    'sharing speedup',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
   console.log(line(header));

@@ -23,7 +23,8 @@ const MAX_NEW_TOKENS = 128; // the chat's default, with temperature 0 (greedy)
 test('chat: base and finetune answers stream side by side and equal lora-lab generate (greedy)', { timeout: 360_000 }, async () => {
   await withWorkbench({ name: 'chat', fixture: 'chat', examples: ['tiny-llama', 'data'] }, async (wb) => {
     const { page } = wb;
-    const cli = (...args) => spawnSync(process.execPath, [wb.cliPath(), ...args], { cwd: wb.workspace, env: wb.env(), encoding: 'utf8', timeout: 240_000 });
+    const cli = (...args) =>
+      spawnSync(process.execPath, [wb.cliPath(), ...args], { cwd: wb.workspace, env: wb.env(), encoding: 'utf8', timeout: 240_000 });
     const trained = cli('train', 'chat.lora.yaml');
     assert.equal(trained.status, 0, `lora-lab train failed:\n${trained.stderr}`);
     const [runDir] = runFolders(join(wb.workspace, 'out', 'lora'));
@@ -37,12 +38,16 @@ test('chat: base and finetune answers stream side by side and equal lora-lab gen
 
     await frame.locator('.chat-input textarea').fill(PROMPT);
     await frame.locator('[data-action="send"]').click();
-    await waitFor('two answers to finish streaming', async () => {
-      const answers = await frame.locator('[data-role="assistant"]').count();
-      const pending = await frame.locator('[data-role="assistant"][data-pending="true"]').count();
-      if (answers !== 2 || pending !== 0) throw new Error(`${answers} answers, ${pending} still streaming`);
-      return true;
-    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await waitFor(
+      'two answers to finish streaming',
+      async () => {
+        const answers = await frame.locator('[data-role="assistant"]').count();
+        const pending = await frame.locator('[data-role="assistant"][data-pending="true"]').count();
+        if (answers !== 2 || pending !== 0) throw new Error(`${answers} answers, ${pending} still streaming`);
+        return true;
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
     assert.equal(await frame.locator('[data-role="user"]').count(), 1);
     const answer = async (side) => (await frame.locator(`[data-role="assistant"][data-side="${side}"] .message-text`).textContent()) ?? '';
     const base = await answer('base');
@@ -50,11 +55,15 @@ test('chat: base and finetune answers stream side by side and equal lora-lab gen
     wb.log(`base: ${JSON.stringify(base)}\nfinetune: ${JSON.stringify(finetune)}`);
     assert.ok(base.length > 0 && finetune.length > 0, 'both answers hold text');
     const stats = await frame.locator('[data-role="assistant"] .message-stats').allTextContents();
-    assert.ok(stats.every((s) => /\d+ tokens · [\d.]+ tokens\/s/.test(s)), `tokens/s shown: ${JSON.stringify(stats)}`);
+    assert.ok(
+      stats.every((s) => /\d+ tokens · [\d.]+ tokens\/s/.test(s)),
+      `tokens/s shown: ${JSON.stringify(stats)}`,
+    );
     await wb.step('chat dark theme');
 
     const checkpoint = join(wb.workspace, 'tiny-llama');
-    const generate = (...extra) => cli('generate', '--checkpoint', checkpoint, '--prompt', PROMPT, '--chat', '--max-new-tokens', String(MAX_NEW_TOKENS), ...extra);
+    const generate = (...extra) =>
+      cli('generate', '--checkpoint', checkpoint, '--prompt', PROMPT, '--chat', '--max-new-tokens', String(MAX_NEW_TOKENS), ...extra);
     const cliBase = generate();
     assert.equal(cliBase.status, 0, cliBase.stderr);
     assert.equal(base, cliBase.stdout.replace(/\n$/, ''), 'the base answer equals lora-lab generate');

@@ -17,12 +17,19 @@ const SERIES = '[data-series="train-loss"]';
 
 /** Charts ([data-series] boxes) whose canvases reach outside their box by more than 2 px. */
 async function chartsOutsideTheirBoxes(frame) {
-  return frame.evaluate(() => [...document.querySelectorAll('[data-series]')].flatMap((box) => {
-    const outer = box.getBoundingClientRect();
-    return [...box.querySelectorAll('canvas')].map((canvas) => canvas.getBoundingClientRect())
-      .filter((r) => r.left < outer.left - 2 || r.top < outer.top - 2 || r.right > outer.right + 2 || r.bottom > outer.bottom + 2)
-      .map((r) => ({ series: box.getAttribute('data-series'), box: [outer.left, outer.top, outer.right, outer.bottom].map(Math.round), canvas: [r.left, r.top, r.right, r.bottom].map(Math.round) }));
-  }));
+  return frame.evaluate(() =>
+    [...document.querySelectorAll('[data-series]')].flatMap((box) => {
+      const outer = box.getBoundingClientRect();
+      return [...box.querySelectorAll('canvas')]
+        .map((canvas) => canvas.getBoundingClientRect())
+        .filter((r) => r.left < outer.left - 2 || r.top < outer.top - 2 || r.right > outer.right + 2 || r.bottom > outer.bottom + 2)
+        .map((r) => ({
+          series: box.getAttribute('data-series'),
+          box: [outer.left, outer.top, outer.right, outer.bottom].map(Math.round),
+          canvas: [r.left, r.top, r.right, r.bottom].map(Math.round),
+        }));
+    }),
+  );
 }
 
 test('dashboard: the loss series of a finished run has one point per train line of metrics.jsonl', { timeout: 240_000 }, async () => {
@@ -33,31 +40,50 @@ test('dashboard: the loss series of a finished run has one point per train line 
     assert.ok(lines.length > 100, `the fixture run has many train lines (${lines.length})`);
 
     await showRunsView(page);
-    await waitForRunRow(page, RUN_NAME, 'completed with its final loss',
-      (row) => rowShowsState(row, 'completed') && showsNumber(row.text, 'loss', lines.at(-1).loss), { timeoutMs: 60_000 });
+    await waitForRunRow(
+      page,
+      RUN_NAME,
+      'completed with its final loss',
+      (row) => rowShowsState(row, 'completed') && showsNumber(row.text, 'loss', lines.at(-1).loss),
+      { timeoutMs: 60_000 },
+    );
     await wb.step('finished run listed');
 
     await runContextAction(page, RUN_NAME, 'Open Dashboard');
     const frame = await webviewFrame(page, SERIES, 60_000).catch((err) => {
-      throw new Error(`${err.message}: the dashboard's train-loss chart must carry data-series="train-loss" and data-points="<points plotted>"`);
+      throw new Error(
+        `${err.message}: the dashboard's train-loss chart must carry data-series="train-loss" and data-points="<points plotted>"`,
+      );
     });
-    const points = await waitFor(`the train-loss series to hold ${lines.length} points`, async () => {
-      const shown = Number(await frame.locator(SERIES).first().getAttribute('data-points'));
-      if (shown !== lines.length) throw new Error(`data-points is ${shown}`);
-      return shown;
-    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const points = await waitFor(
+      `the train-loss series to hold ${lines.length} points`,
+      async () => {
+        const shown = Number(await frame.locator(SERIES).first().getAttribute('data-points'));
+        if (shown !== lines.length) throw new Error(`data-points is ${shown}`);
+        return shown;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     await wb.step('dashboard dark theme');
     assert.equal(points, lines.length);
     assert.deepEqual(await chartsOutsideTheirBoxes(frame), [], 'every chart is drawn inside its own box');
 
     await setColorTheme(page, 'Light Modern', 'light');
     const lightFrame = await webviewFrame(page, SERIES, 10_000);
-    await waitFor('the dashboard to keep its points in the light theme', async () => Number(await lightFrame.locator(SERIES).first().getAttribute('data-points')) === lines.length, { timeoutMs: 10_000 });
-    await waitFor('every chart to stay inside its own box after the theme change', async () => {
-      const overflowing = await chartsOutsideTheirBoxes(lightFrame);
-      if (overflowing.length) throw new Error(`charts drawn outside their boxes: ${JSON.stringify(overflowing)}`);
-      return true;
-    }, { timeoutMs: 10_000 });
+    await waitFor(
+      'the dashboard to keep its points in the light theme',
+      async () => Number(await lightFrame.locator(SERIES).first().getAttribute('data-points')) === lines.length,
+      { timeoutMs: 10_000 },
+    );
+    await waitFor(
+      'every chart to stay inside its own box after the theme change',
+      async () => {
+        const overflowing = await chartsOutsideTheirBoxes(lightFrame);
+        if (overflowing.length) throw new Error(`charts drawn outside their boxes: ${JSON.stringify(overflowing)}`);
+        return true;
+      },
+      { timeoutMs: 10_000 },
+    );
     await wb.step('dashboard light theme');
   });
 });

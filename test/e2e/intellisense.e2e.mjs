@@ -15,10 +15,18 @@ const planted = readFileSync(join(FIXTURE, 'planted.lora.yaml'), 'utf8');
 
 /** Each planted error: where it is and what its message must name. */
 const PLANTED = [
-  { what: 'missing checkpoint folder', lines: [lineOf(planted, 'checkpoint: checkpoints/missing-model')], message: /checkpoints\/missing-model|checkpoint/i },
+  {
+    what: 'missing checkpoint folder',
+    lines: [lineOf(planted, 'checkpoint: checkpoints/missing-model')],
+    message: /checkpoints\/missing-model|checkpoint/i,
+  },
   { what: 'alpha as a string', lines: [lineOf(planted, 'alpha: "sixteen"')], message: /alpha/i },
   { what: 'unknown key', lines: [lineOf(planted, 'learning_rat:')], message: /learning_rat/ },
-  { what: 'global batch not a multiple of the micro batch', lines: [lineOf(planted, 'global_batch_size: 10'), lineOf(planted, 'micro_batch_size: 4')], message: /global_batch_size|micro_batch_size/ },
+  {
+    what: 'global batch not a multiple of the micro batch',
+    lines: [lineOf(planted, 'global_batch_size: 10'), lineOf(planted, 'micro_batch_size: 4')],
+    message: /global_batch_size|micro_batch_size/,
+  },
 ];
 
 function escapeRegExp(text) {
@@ -30,12 +38,19 @@ test('intellisense: problems at their lines, hover, completion and the parameter
     const { page } = wb;
     await openFile(page, 'planted.lora.yaml');
     await showProblems(page);
-    const errors = await waitFor('the Problems panel to list every planted error at its line', async () => {
-      const found = (await problems(page)).filter((marker) => marker.severity === 'error');
-      const missing = PLANTED.filter((p) => !found.some((marker) => p.lines.includes(marker.line) && p.message.test(marker.message)));
-      if (missing.length) throw new Error(`missing: ${missing.map((p) => `${p.what} (line ${p.lines.join(' or ')})`).join('; ')}; errors listed: ${JSON.stringify(found)}`);
-      return found;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    const errors = await waitFor(
+      'the Problems panel to list every planted error at its line',
+      async () => {
+        const found = (await problems(page)).filter((marker) => marker.severity === 'error');
+        const missing = PLANTED.filter((p) => !found.some((marker) => p.lines.includes(marker.line) && p.message.test(marker.message)));
+        if (missing.length)
+          throw new Error(
+            `missing: ${missing.map((p) => `${p.what} (line ${p.lines.join(' or ')})`).join('; ')}; errors listed: ${JSON.stringify(found)}`,
+          );
+        return found;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     await wb.step('problems listed');
     const plantedLines = PLANTED.flatMap((p) => p.lines);
     const stray = errors.filter((marker) => !plantedLines.includes(marker.line));
@@ -55,9 +70,14 @@ test('intellisense: problems at their lines, hover, completion and the parameter
     await page.keyboard.press('End');
     await page.keyboard.press('Enter');
     await page.keyboard.type('quantize: ');
-    const offered = await waitForSuggestions(page, `completion to offer ${choices.join(', ')}`, (labels) => choices.every((choice) => labels.includes(choice)));
+    const offered = await waitForSuggestions(page, `completion to offer ${choices.join(', ')}`, (labels) =>
+      choices.every((choice) => labels.includes(choice)),
+    );
     await wb.step('completion after quantize');
-    assert.ok(choices.every((choice) => offered.includes(choice)), `offered: ${offered.join(', ')}`);
+    assert.ok(
+      choices.every((choice) => offered.includes(choice)),
+      `offered: ${offered.join(', ')}`,
+    );
     await page.keyboard.press('Escape');
 
     // Code lens of a valid config: trainable parameters of r = 8 on q_proj and v_proj.
@@ -66,11 +86,16 @@ test('intellisense: problems at their lines, hover, completion and the parameter
     const kvSize = (model.hidden_size / model.num_attention_heads) * model.num_key_value_heads;
     const r = 8;
     const trainable = model.num_hidden_layers * (r * (model.hidden_size + model.hidden_size) + r * (model.hidden_size + kvSize));
-    const lenses = await waitFor(`a code lens stating ${trainable.toLocaleString('en-US')} trainable parameters`, async () => {
-      const texts = await codeLenses(page);
-      if (!texts.some((text) => /trainable/i.test(text) && text.replace(/[,\s]/g, '').includes(String(trainable)))) throw new Error(`code lenses: ${JSON.stringify(texts)}`);
-      return texts;
-    }, { timeoutMs: 30_000, intervalMs: 500 });
+    const lenses = await waitFor(
+      `a code lens stating ${trainable.toLocaleString('en-US')} trainable parameters`,
+      async () => {
+        const texts = await codeLenses(page);
+        if (!texts.some((text) => /trainable/i.test(text) && text.replace(/[,\s]/g, '').includes(String(trainable))))
+          throw new Error(`code lenses: ${JSON.stringify(texts)}`);
+        return texts;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
     await wb.step('code lens');
     wb.log(`code lenses: ${JSON.stringify(lenses)}`);
   });

@@ -27,17 +27,28 @@ test('live dashboard: the loss chart of a training run grows, then matches metri
     // Growth seen twice while the run trains.
     const first = await waitFor('the chart to show points', async () => (await pointsNow()) > 0 && pointsNow(), { timeoutMs: 60_000 });
     await wb.step('dashboard of the running run');
-    const second = await waitFor(`the chart to grow past ${first} points`, async () => { const n = await pointsNow(); return n > first && n; }, { timeoutMs: 60_000 });
+    const second = await waitFor(
+      `the chart to grow past ${first} points`,
+      async () => {
+        const n = await pointsNow();
+        return n > first && n;
+      },
+      { timeoutMs: 60_000 },
+    );
     await waitFor(`the chart to grow past ${second} points`, async () => (await pointsNow()) > second, { timeoutMs: 60_000 });
     await wb.step('the chart grew');
 
     await waitForRunStatus(runDir, 'completed', 300_000);
     const lines = trainLines(runDir);
-    await waitFor(`the chart to hold ${lines.length} points (metrics.jsonl train lines)`, async () => {
-      const shown = await pointsNow();
-      if (shown !== lines.length) throw new Error(`data-points is ${shown}`);
-      return true;
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      `the chart to hold ${lines.length} points (metrics.jsonl train lines)`,
+      async () => {
+        const shown = await pointsNow();
+        if (shown !== lines.length) throw new Error(`data-points is ${shown}`);
+        return true;
+      },
+      { timeoutMs: 30_000 },
+    );
     await wb.step('the completed run in the dashboard');
     assert.equal(await pointsNow(), lines.length);
   });

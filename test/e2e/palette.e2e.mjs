@@ -30,20 +30,35 @@ test('palette: Start LoRA Run -> the run completes in the Runs view with its fin
       const lines = trainLines(runDir);
       const finalLoss = run.summary?.finalTrainLoss ?? lines.at(-1)?.loss;
       assert.equal(typeof finalLoss, 'number', `run.json or metrics.jsonl holds a final train loss (${runDir})`);
-      const row = await waitForRunRow(page, RUN_NAME, `completed with loss ${finalLoss} and ${run.step}/${run.totalSteps}`,
-        (candidate) => rowShowsState(candidate, 'completed') && showsNumber(candidate.text, 'loss', finalLoss) && candidate.text.includes(`${run.step}/${run.totalSteps}`),
-        { timeoutMs: 30_000 });
+      const row = await waitForRunRow(
+        page,
+        RUN_NAME,
+        `completed with loss ${finalLoss} and ${run.step}/${run.totalSteps}`,
+        (candidate) =>
+          rowShowsState(candidate, 'completed') &&
+          showsNumber(candidate.text, 'loss', finalLoss) &&
+          candidate.text.includes(`${run.step}/${run.totalSteps}`),
+        { timeoutMs: 30_000 },
+      );
       await wb.step('run completed in the Runs view');
       wb.log(`Runs row: ${JSON.stringify(row)}`);
 
       // The folder holds the metrics the view shows: every step logged, ending with the loss shown.
       assert.equal(run.step, run.totalSteps, 'the run trained every step');
       assert.equal(lines.at(-1).step, run.totalSteps, 'metrics.jsonl ends at the last step');
-      assert.ok(showsNumber(row.text, 'loss', lines.at(-1).loss), `the row's loss (${row.text}) is metrics.jsonl's last train loss ${lines.at(-1).loss}`);
+      assert.ok(
+        showsNumber(row.text, 'loss', lines.at(-1).loss),
+        `the row's loss (${row.text}) is metrics.jsonl's last train loss ${lines.at(-1).loss}`,
+      );
 
       // A real trainer process ran (the same process-list check the trust scenario relies on) and ended.
-      assert.ok(trainers.seen.has(run.pid), `the trainer pid ${run.pid} of run.json was seen in the process list (seen: ${JSON.stringify([...trainers.seen])})`);
-      await waitFor(`the trainer pid ${run.pid} to exit`, () => !isAlive(run.pid) || readRunJson(runDir).pid !== run.pid, { timeoutMs: 30_000 });
+      assert.ok(
+        trainers.seen.has(run.pid),
+        `the trainer pid ${run.pid} of run.json was seen in the process list (seen: ${JSON.stringify([...trainers.seen])})`,
+      );
+      await waitFor(`the trainer pid ${run.pid} to exit`, () => !isAlive(run.pid) || readRunJson(runDir).pid !== run.pid, {
+        timeoutMs: 30_000,
+      });
     } finally {
       trainers.stop();
     }

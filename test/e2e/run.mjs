@@ -22,9 +22,9 @@ const SCENARIOS = {
   explorer: 'stop from the context menu -> stopped with a checkpoint, resume -> completed',
   dashboard: 'dashboard of a finished run: loss series points == metrics.jsonl train lines; dark and light',
   'live-dashboard': 'dashboard of a training run: the loss chart grows, then matches metrics.jsonl',
-  dataset: 'dataset panel: inspect-data\'s record count and bins; a JSON error row links to its line; dark and light',
+  dataset: "dataset panel: inspect-data's record count and bins; a JSON error row links to its line; dark and light",
   hub: 'Download Model catalog; the "Download model" quick fix downloads from a local Hub, then the estimate appears',
-  chat: 'chat with base vs a finished run\'s adapter: two answers stream, each equals lora-lab generate (greedy); dark and light',
+  chat: "chat with base vs a finished run's adapter: two answers stream, each equals lora-lab generate (greedy); dark and light",
 };
 
 const argv = process.argv.slice(2);
@@ -85,7 +85,9 @@ for (const name of scenarios) {
 console.log('\ne2e summary');
 for (const { name, ok, seconds } of results) {
   const pictures = relative(root, join(outRoot, name));
-  console.log(`  ${ok ? 'pass' : 'FAIL'}  ${name.padEnd(13)} ${seconds.toFixed(1).padStart(6)} s${ok ? '' : `   screenshots and logs: ${pictures}/`}`);
+  console.log(
+    `  ${ok ? 'pass' : 'FAIL'}  ${name.padEnd(13)} ${seconds.toFixed(1).padStart(6)} s${ok ? '' : `   screenshots and logs: ${pictures}/`}`,
+  );
 }
 console.log(`  total ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s`);
 process.exit(results.every((result) => result.ok) ? 0 : 1);

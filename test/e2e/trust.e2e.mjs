@@ -27,7 +27,10 @@ test('trust: Start LoRA Run is refused in an untrusted workspace and starts no t
       await runCommand(page, 'LoRA Lab: Start LoRA Run');
       const fromPalette = await waitForNotification(page, REFUSAL);
       await wb.step('refused from the palette');
-      assert.ok(['warning', 'error'].includes(fromPalette.severity), `the refusal is a warning or an error, not an info: ${JSON.stringify(fromPalette)}`);
+      assert.ok(
+        ['warning', 'error'].includes(fromPalette.severity),
+        `the refusal is a warning or an error, not an info: ${JSON.stringify(fromPalette)}`,
+      );
       assert.match(fromPalette.message, /trust/i, 'the message says how to allow runs (trust the workspace)');
       assert.match(fromPalette.message, /because/i, 'the message explains why runs are refused');
 

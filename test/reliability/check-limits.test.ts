@@ -40,7 +40,10 @@ test('a 1 MB key, a 1 MB sweep key and a 1 MB enum value: no edit-distance work,
     const before = suggestionWork.comparisons;
     const { result, ms } = timed(() => parseConfig(text, FILE));
     assert.equal(suggestionWork.comparisons - before, 0);
-    assert.ok(result.problems.some((problem) => problem.code === code), JSON.stringify(result.problems.map((problem) => problem.code)));
+    assert.ok(
+      result.problems.some((problem) => problem.code === code),
+      JSON.stringify(result.problems.map((problem) => problem.code)),
+    );
     for (const problem of result.problems) assert.ok(problem.message.length < 600, `${problem.code}: ${problem.message.length} characters`);
     assert.ok(ms < 10_000, `parsed in ${ms.toFixed(0)} ms`);
   }
@@ -49,8 +52,14 @@ test('a 1 MB key, a 1 MB sweep key and a 1 MB enum value: no edit-distance work,
 test('typos still get their suggestion; a distinct unknown key is compared only with keys of similar length', () => {
   const before = suggestionWork.comparisons;
   const { problems } = parseConfig('lora:\n  alpah: 16\n  a_much_longer_key_than_any_lora_key: 1\n', FILE);
-  assert.deepEqual(problems.map((problem) => problem.data?.suggestion), ['alpha', undefined]);
-  assert.ok(suggestionWork.comparisons - before <= 11, `${suggestionWork.comparisons - before} comparisons for two keys against the 11 keys of lora`);
+  assert.deepEqual(
+    problems.map((problem) => problem.data?.suggestion),
+    ['alpha', undefined],
+  );
+  assert.ok(
+    suggestionWork.comparisons - before <= 11,
+    `${suggestionWork.comparisons - before} comparisons for two keys against the 11 keys of lora`,
+  );
 });
 
 test('50,000 unknown keys: linear in the key count (the duplicate-key check was quadratic)', () => {
@@ -68,19 +77,28 @@ test('50,000 unknown keys: linear in the key count (the duplicate-key check was 
 
 test('duplicate keys are still syntax errors, found without the quadratic check', () => {
   const { problems } = parseConfig('lora:\n  r: 8\n  alpha: 16\n  r: 16\nsweep:\n  lora.r: [8]\n  lora.r: [16]\n', FILE);
-  assert.deepEqual(problems.filter((problem) => problem.code === 'yaml-syntax').map((problem) => [problem.range.start.line, problem.message]), [
-    [3, 'YAML syntax: Map keys must be unique'],
-    [6, 'YAML syntax: Map keys must be unique'],
-  ]);
+  assert.deepEqual(
+    problems.filter((problem) => problem.code === 'yaml-syntax').map((problem) => [problem.range.start.line, problem.message]),
+    [
+      [3, 'YAML syntax: Map keys must be unique'],
+      [6, 'YAML syntax: Map keys must be unique'],
+    ],
+  );
 });
 
 test(`a sweep of more than ${MAX_SWEEP_VARIANTS} variants is an error naming the key and the count; ${MAX_SWEEP_VARIANTS} is allowed`, () => {
   assert.equal(MAX_SWEEP_VARIANTS, 1024);
   const largest = parseConfig(`sweep:\n  train.seed: ${list(32)}\n  data.seed: ${list(32)}\n`, FILE);
   assert.equal(largest.variants.length, 1024);
-  assert.deepEqual(largest.problems.filter((problem) => problem.severity === 'error'), []);
+  assert.deepEqual(
+    largest.problems.filter((problem) => problem.severity === 'error'),
+    [],
+  );
   const tooLarge = parseConfig(`sweep:\n  train.seed: ${list(32)}\n  data.seed: ${list(33)}\n`, FILE);
-  assert.deepEqual(tooLarge.problems.map((problem) => [problem.code, problem.key]), [['sweep-too-large', 'sweep.data.seed']]);
+  assert.deepEqual(
+    tooLarge.problems.map((problem) => [problem.code, problem.key]),
+    [['sweep-too-large', 'sweep.data.seed']],
+  );
   assert.match(tooLarge.problems[0].message, /1056 variants \(train\.seed: 32 values, data\.seed: 33 values\); at most 1024/);
   assert.match(tooLarge.problems[0].message, /'data\.seed'/);
   assert.deepEqual(tooLarge.variants, []);
@@ -91,7 +109,10 @@ test('past its budget the analysis reports "config too large to analyse" instead
   let ticks = 0;
   const clock = () => ticks++; // one "ms" per deadline check: deterministic
   const budgeted = analyzeConfig(text, FILE, undefined, { budgetMs: 100, now: clock });
-  assert.deepEqual(budgeted.parsed.problems.map((problem) => problem.code), ['config-too-large']);
+  assert.deepEqual(
+    budgeted.parsed.problems.map((problem) => problem.code),
+    ['config-too-large'],
+  );
   assert.match(budgeted.parsed.problems[0].message, /^Config too large to analyse: .*100 ms/);
   assert.ok(ticks < 200, `stopped at the first check past the budget (${ticks} checks)`);
   const unbudgeted = analyzeConfig(text, FILE);
@@ -106,7 +127,10 @@ test('the language server publishes "config too large to analyse" for a document
     const uri = 'untitled:big-sweep.lora.yaml';
     await lsp.open(uri, `sweep:\n  train.seed: ${list(32)}\n  data.seed: ${list(32)}\n`);
     const diagnostics = await lsp.diagnostics(uri, undefined, 30_000);
-    assert.deepEqual(diagnostics.map((diagnostic) => diagnostic.code), ['config-too-large']);
+    assert.deepEqual(
+      diagnostics.map((diagnostic) => diagnostic.code),
+      ['config-too-large'],
+    );
     await lsp.close(uri);
   } finally {
     await lsp.shutdown();

@@ -13,7 +13,11 @@ import { makeWorkspace } from '../unit/trainer/fixtures';
 
 const ws = makeWorkspace();
 after(() => rmSync(ws.dir, { recursive: true, force: true }));
-const onlyRun = (out: string) => join(out, readdirSync(out).find((n) => !n.startsWith('.'))!);
+const onlyRun = (out: string) =>
+  join(
+    out,
+    readdirSync(out).find((n) => !n.startsWith('.'))!,
+  );
 const runJson = (dir: string) => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunJson;
 const diverging = { optimizer: 'sgd', learning_rate: 1e30, warmup_steps: 0, grad_clip: null, lr_scheduler: 'constant', val_interval: 100 };
 
@@ -51,8 +55,14 @@ test('--resume names a damaged cursor.json or run.json; leftovers of dead writer
   mkdirSync(join(runDir, 'checkpoints/.step-000006.tmp-999999-abc123'));
   const ok = runCli(['train', '--resume', runDir]);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.deepEqual(readdirSync(runDir).filter((n) => n.includes('.tmp-')), []);
-  assert.deepEqual(readdirSync(join(runDir, 'checkpoints')).filter((n) => n.startsWith('.')), []);
+  assert.deepEqual(
+    readdirSync(runDir).filter((n) => n.includes('.tmp-')),
+    [],
+  );
+  assert.deepEqual(
+    readdirSync(join(runDir, 'checkpoints')).filter((n) => n.startsWith('.')),
+    [],
+  );
   assert.equal(runJson(runDir).status, 'completed');
 });
 
@@ -64,14 +74,17 @@ test('run-folder temp files are created exclusively: a symlink planted at the ol
   symlinkSync(victim, join(dir, `.run.json.tmp-${process.pid}`));
   symlinkSync(victim, join(dir, 'run.json'));
   writeFileAtomic(join(dir, 'run.json'), '{"status": "running"}\n');
-  assert.equal(readFileSync(victim, 'utf8'), 'precious\n', 'the symlinks\' target is untouched');
+  assert.equal(readFileSync(victim, 'utf8'), 'precious\n', "the symlinks' target is untouched");
   assert.ok(lstatSync(join(dir, 'run.json')).isFile(), 'run.json is now a plain file, not the link');
 });
 
 test('generate refuses a --max-new-tokens beyond the model context, naming the flag', () => {
   const r = runCli(['generate', '--checkpoint', ws.checkpoint, '--prompt', 'Hello', '--max-new-tokens', '100000000']);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /--max-new-tokens 100000000: the prompt \(\d+ tokens\) plus the new tokens must fit the model's context of \d+ tokens/);
+  assert.match(
+    r.stderr,
+    /--max-new-tokens 100000000: the prompt \(\d+ tokens\) plus the new tokens must fit the model's context of \d+ tokens/,
+  );
 });
 
 test('merge onto a base whose config.json contradicts its weights is refused before writing', { timeout: 120_000 }, () => {
@@ -86,7 +99,10 @@ test('merge onto a base whose config.json contradicts its weights is refused bef
   const target = join(ws.dir, 'merged');
   const r = runCli(['merge', '--checkpoint', broken, '--adapter', adapter, '--out', target]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /config\.json: intermediate_size and hidden_size say model\.layers\.0\.mlp\.gate_proj\.weight is \[\d+, \d+\], but the weights hold/);
+  assert.match(
+    r.stderr,
+    /config\.json: intermediate_size and hidden_size say model\.layers\.0\.mlp\.gate_proj\.weight is \[\d+, \d+\], but the weights hold/,
+  );
   assert.ok(!existsSync(target), 'nothing was written');
   const good = runCli(['merge', '--checkpoint', ws.checkpoint, '--adapter', adapter, '--out', target]);
   assert.equal(good.status, 0, good.stderr);

@@ -16,9 +16,22 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 function run(name: string, patch: Partial<RunJson>): RunJson {
   return {
-    protocolVersion: 1, name, status: 'running', configPath: '/ws/c.lora.yaml', configHash: 'h', overrides: {},
-    pid: process.pid, processStartMs: Date.now() - process.uptime() * 1000, heartbeatMs: Date.now(), heartbeatIntervalS: 5,
-    engineVersion: '0.1.0', device: { kind: 'cpu', name: 'CPU', computePath: 'cpu' }, step: 3, totalSteps: 10, startedMs: 1000, ...patch,
+    protocolVersion: 1,
+    name,
+    status: 'running',
+    configPath: '/ws/c.lora.yaml',
+    configHash: 'h',
+    overrides: {},
+    pid: process.pid,
+    processStartMs: Date.now() - process.uptime() * 1000,
+    heartbeatMs: Date.now(),
+    heartbeatIntervalS: 5,
+    engineVersion: '0.1.0',
+    device: { kind: 'cpu', name: 'CPU', computePath: 'cpu' },
+    step: 3,
+    totalSteps: 10,
+    startedMs: 1000,
+    ...patch,
   };
 }
 function folder(name: string, files: Record<string, string>): void {
@@ -45,7 +58,12 @@ test('lora-lab runs and the Runs view agree on every state; damaged and incomple
 
   const view = Object.fromEntries(new RunsStore().refresh([root]).map((v) => [v.run.name, v.state]));
   const expected: Record<string, string> = {
-    'a-running': 'running', 'b-reused-pid': 'crashed', 'c-stopped': 'stopped', 'd-completed': 'completed', 'e-failed': 'failed', 'f-incomplete': 'incomplete',
+    'a-running': 'running',
+    'b-reused-pid': 'crashed',
+    'c-stopped': 'stopped',
+    'd-completed': 'completed',
+    'e-failed': 'failed',
+    'f-incomplete': 'incomplete',
   };
   assert.deepEqual(cliStates, expected);
   for (const [name, state] of Object.entries(view)) assert.equal(cliStates[name], state, `${name}: the CLI and the Runs view agree`);

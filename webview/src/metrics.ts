@@ -20,7 +20,18 @@ export class MetricsColumns {
   valLoss: number[] = [];
 
   reset(): void {
-    for (const column of [this.step, this.loss, this.lr, this.gradNorm, this.tokens, this.tokensPerS, this.peakBytes, this.elapsedS, this.valStep, this.valLoss]) {
+    for (const column of [
+      this.step,
+      this.loss,
+      this.lr,
+      this.gradNorm,
+      this.tokens,
+      this.tokensPerS,
+      this.peakBytes,
+      this.elapsedS,
+      this.valStep,
+      this.valLoss,
+    ]) {
       column.length = 0;
     }
   }

@@ -131,10 +131,7 @@ export type DatasetHostMessage =
   | { type: 'dataset-error'; configPath: string; message: string };
 
 /** Dataset webview -> host: listening; open a file at a 1-based line; inspect again. */
-export type DatasetWebviewMessage =
-  | { type: 'ready' }
-  | { type: 'open-location'; file: string; line: number }
-  | { type: 'refresh' };
+export type DatasetWebviewMessage = { type: 'ready' } | { type: 'open-location'; file: string; line: number } | { type: 'refresh' };
 
 /** What the dataset webview keeps across hide / reload (vscode.setState). */
 export interface DatasetState {
@@ -158,6 +155,8 @@ export function isDatasetWebviewMessage(value: unknown): value is DatasetWebview
 
 export function parseDatasetState(value: unknown): DatasetState | undefined {
   if (!isObject(value) || typeof value.configPath !== 'string') return undefined;
-  return { configPath: value.configPath, sample: Number.isInteger(value.sample) && (value.sample as number) >= 0 ? (value.sample as number) : 0 };
+  return {
+    configPath: value.configPath,
+    sample: Number.isInteger(value.sample) && (value.sample as number) >= 0 ? (value.sample as number) : 0,
+  };
 }
-

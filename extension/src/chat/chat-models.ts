@@ -35,12 +35,17 @@ export class ChatModel {
     child.on('message', (message: unknown) => {
       if (!isChatToHost(message)) return;
       if (message.type === 'ready' || message.type === 'load-failed') this.status = message;
-      if (message.type === 'ready') log('info', `chat model ready: ${checkpoint} on ${message.device} (${message.loadSeconds.toFixed(1)} s)`);
+      if (message.type === 'ready')
+        log('info', `chat model ready: ${checkpoint} on ${message.device} (${message.loadSeconds.toFixed(1)} s)`);
       if (message.type === 'load-failed') log('error', `chat model failed to load: ${message.message}`);
       for (const listener of [...this.listeners]) listener(message);
     });
     child.stderr?.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n').filter((l) => l.trim())) log('warn', `[chat] ${line}`);
+      for (const line of chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim()))
+        log('warn', `[chat] ${line}`);
     });
     child.on('error', (error) => this.onExit(`the chat process failed: ${error.message}`));
     child.on('exit', (code, signal) => this.onExit(`the chat process exited (${signal ?? `code ${code}`})`));

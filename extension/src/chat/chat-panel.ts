@@ -5,7 +5,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ChatToHost } from '../../../native/trainer/chat-protocol';
-import { isChatViewToHost, type ChatModelStatus, type ChatTarget, type ChatViewToHost, type HostToChatView } from '../../../webview/src/chat/protocol';
+import {
+  isChatViewToHost,
+  type ChatModelStatus,
+  type ChatTarget,
+  type ChatViewToHost,
+  type HostToChatView,
+} from '../../../webview/src/chat/protocol';
 import { dashboardHtml, makeNonce } from '../dashboard/dashboard-html';
 import type { RunManager } from '../run-manager';
 import type { ChatModel, ChatModels } from './chat-models';
@@ -20,7 +26,8 @@ export interface ChatDeps {
 
 /** The model status the webview shows for a child's load message (null: still loading). */
 export function modelStatusOf(message: ChatToHost | null): ChatModelStatus {
-  if (message?.type === 'ready') return { state: 'ready', device: message.device, hasChatTemplate: message.hasChatTemplate, loadSeconds: message.loadSeconds };
+  if (message?.type === 'ready')
+    return { state: 'ready', device: message.device, hasChatTemplate: message.hasChatTemplate, loadSeconds: message.loadSeconds };
   if (message?.type === 'load-failed') return { state: 'failed', code: message.code, message: message.message };
   return { state: 'loading' };
 }
@@ -50,7 +57,12 @@ export class ChatPanel {
   readonly onDidDispose = this.onDisposed.event;
 
   static create(deps: ChatDeps, target: ChatTarget): ChatPanel {
-    const panel = vscode.window.createWebviewPanel(ChatPanel.viewType, `Chat: ${target.label}`, vscode.ViewColumn.Active, panelWebviewOptions(deps.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      ChatPanel.viewType,
+      `Chat: ${target.label}`,
+      vscode.ViewColumn.Active,
+      panelWebviewOptions(deps.extensionUri),
+    );
     return new ChatPanel(panel, deps, target);
   }
 
@@ -100,13 +112,20 @@ export class ChatPanel {
 
   private postModel(): void {
     const inFlight = [...this.requests].map(([requestId, text]) => ({ requestId, text }));
-    this.post({ type: 'model', target: this.target, status: modelStatusOf(this.model.status), notice: trainingNotice(this.deps.manager.active()), inFlight });
+    this.post({
+      type: 'model',
+      target: this.target,
+      status: modelStatusOf(this.model.status),
+      notice: trainingNotice(this.deps.manager.active()),
+      inFlight,
+    });
   }
 
   private fromModel(message: ChatToHost): void {
     if (message.type === 'ready' || message.type === 'load-failed') {
       this.postModel();
-      if (message.type === 'load-failed') for (const id of this.requests.keys()) this.post({ type: 'error', requestId: id, message: message.message });
+      if (message.type === 'load-failed')
+        for (const id of this.requests.keys()) this.post({ type: 'error', requestId: id, message: message.message });
       if (message.type === 'load-failed') this.requests.clear();
       return;
     }
@@ -119,7 +138,13 @@ export class ChatPanel {
         return this.post({ type: 'token', requestId: message.id, text: message.text });
       case 'done':
         this.requests.delete(message.id);
-        return this.post({ type: 'done', requestId: message.id, tokens: message.tokens, tokensPerSecond: message.tokensPerSecond, reason: message.reason });
+        return this.post({
+          type: 'done',
+          requestId: message.id,
+          tokens: message.tokens,
+          tokensPerSecond: message.tokensPerSecond,
+          reason: message.reason,
+        });
       case 'error':
         this.requests.delete(message.id);
         return this.post({ type: 'error', requestId: message.id, message: message.message });
@@ -147,7 +172,14 @@ export class ChatPanel {
           return;
         }
         this.requests.set(message.requestId, '');
-        const sent = this.model.send({ type: 'generate', id: message.requestId, adapter, turns: message.turns, format: message.format, sampling: message.sampling });
+        const sent = this.model.send({
+          type: 'generate',
+          id: message.requestId,
+          adapter,
+          turns: message.turns,
+          format: message.format,
+          sampling: message.sampling,
+        });
         if (!sent) {
           this.requests.delete(message.requestId);
           this.post({ type: 'error', requestId: message.requestId, message: 'the chat model is not running; reopen the chat' });
@@ -169,7 +201,11 @@ export class ChatPanel {
       case 'export': {
         const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
         const name = `chat-${this.target.label.replace(/[^A-Za-z0-9._-]+/g, '-')}.md`;
-        const uri = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined, filters: { Markdown: ['md'] }, title: 'Export the conversation as Markdown' });
+        const uri = await vscode.window.showSaveDialog({
+          defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
+          filters: { Markdown: ['md'] },
+          title: 'Export the conversation as Markdown',
+        });
         if (!uri) return;
         try {
           writeFileAtomic(uri.fsPath, message.markdown);

@@ -28,7 +28,8 @@ export function runAdapters(runDir: string): { label: string; dir: string }[] {
   const checkpoints = path.join(runDir, 'checkpoints');
   if (fs.existsSync(checkpoints)) {
     for (const name of fs.readdirSync(checkpoints).sort().reverse()) {
-      if (fs.existsSync(path.join(checkpoints, name, 'adapter_config.json'))) out.push({ label: `checkpoint ${name}`, dir: path.join(checkpoints, name) });
+      if (fs.existsSync(path.join(checkpoints, name, 'adapter_config.json')))
+        out.push({ label: `checkpoint ${name}`, dir: path.join(checkpoints, name) });
     }
   }
   return out;
@@ -37,7 +38,8 @@ export function runAdapters(runDir: string): { label: string; dir: string }[] {
 /** The chat target of a run's adapter (or of the base alone when it has none), or an error line. */
 export function runTarget(view: RunView, adapter?: { label: string; dir: string }): ChatTarget | string {
   const checkpoint = baseCheckpointOf(view.dir, view.run.configPath);
-  if (!checkpoint || !fs.existsSync(path.join(checkpoint, 'config.json'))) return `the base model of ${view.run.name} (${checkpoint ?? 'model.checkpoint in its config.yaml'}) was not found`;
+  if (!checkpoint || !fs.existsSync(path.join(checkpoint, 'config.json')))
+    return `the base model of ${view.run.name} (${checkpoint ?? 'model.checkpoint in its config.yaml'}) was not found`;
   const chosen = adapter ?? runAdapters(view.dir)[0];
   const label = chosen ? `${view.run.name} (${chosen.label})` : `${path.basename(checkpoint)} (base; ${view.run.name} has no adapter yet)`;
   return { checkpoint, adapter: chosen?.dir ?? null, label, promptStyle: runPromptFormat(view.dir) };
@@ -61,12 +63,26 @@ export function chatWithModel(ctx: Ctx): Cmd {
     for (const view of ctx.runs.views()) {
       for (const adapter of runAdapters(view.dir)) {
         const target = runTarget(view, adapter);
-        items.push(typeof target === 'string' ? { label: `${view.run.name}: ${adapter.label}`, description: 'base model not found', error: target } : { label: `${view.run.name}: ${adapter.label}`, description: 'base vs finetune', detail: adapter.dir, target });
+        items.push(
+          typeof target === 'string'
+            ? { label: `${view.run.name}: ${adapter.label}`, description: 'base model not found', error: target }
+            : { label: `${view.run.name}: ${adapter.label}`, description: 'base vs finetune', detail: adapter.dir, target },
+        );
       }
       const merged = path.join(view.dir, 'merged');
-      if (fs.existsSync(path.join(merged, 'config.json'))) items.push({ label: `${view.run.name}: merged`, description: 'merged model alone', detail: merged, target: { checkpoint: merged, adapter: null, label: `${view.run.name} (merged)`, promptStyle: runPromptFormat(view.dir) } });
+      if (fs.existsSync(path.join(merged, 'config.json')))
+        items.push({
+          label: `${view.run.name}: merged`,
+          description: 'merged model alone',
+          detail: merged,
+          target: { checkpoint: merged, adapter: null, label: `${view.run.name} (merged)`, promptStyle: runPromptFormat(view.dir) },
+        });
     }
-    items.push({ label: '$(folder) Choose a model folder…', description: 'a Hugging Face checkpoint (config.json + safetensors + tokenizer)', browse: true });
+    items.push({
+      label: '$(folder) Choose a model folder…',
+      description: 'a Hugging Face checkpoint (config.json + safetensors + tokenizer)',
+      browse: true,
+    });
     const picked = await vscode.window.showQuickPick(items, { placeHolder: 'Model to chat with' });
     if (!picked) return;
     if (picked.error) return void vscode.window.showErrorMessage(`LoRA Lab: ${picked.error}.`);
@@ -74,10 +90,16 @@ export function chatWithModel(ctx: Ctx): Cmd {
       ctx.chats.open(picked.target);
       return;
     }
-    const folders = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Chat with this model' });
+    const folders = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      canSelectMany: false,
+      openLabel: 'Chat with this model',
+    });
     const folder = folders?.[0]?.fsPath;
     if (!folder) return;
-    if (!fs.existsSync(path.join(folder, 'config.json'))) return void vscode.window.showErrorMessage(`LoRA Lab: ${folder} is not a model folder (no config.json).`);
+    if (!fs.existsSync(path.join(folder, 'config.json')))
+      return void vscode.window.showErrorMessage(`LoRA Lab: ${folder} is not a model folder (no config.json).`);
     ctx.chats.open({ checkpoint: folder, adapter: null, label: path.basename(folder) });
   };
 }

@@ -31,7 +31,9 @@ export function createExampleConfig(ctx: Ctx): Cmd {
     for (const [, destination] of plan.copies) ctx.log.info(`example: created ${destination}`);
     if (plan.existing.length) {
       ctx.log.info(`example: kept existing ${plan.existing.join(', ')}`);
-      void vscode.window.showInformationMessage(`LoRA Lab: kept ${plan.existing.length} existing file(s): ${plan.existing.map((p) => path.basename(p)).join(', ')}.`);
+      void vscode.window.showInformationMessage(
+        `LoRA Lab: kept ${plan.existing.length} existing file(s): ${plan.existing.map((p) => path.basename(p)).join(', ')}.`,
+      );
     }
     await vscode.window.showTextDocument(vscode.Uri.file(plan.config));
   };

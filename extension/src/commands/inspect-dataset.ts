@@ -9,7 +9,8 @@ export function inspectDataset(ctx: Ctx): Cmd {
   const panels = new DatasetPanels({ extensionUri: ctx.extension.extensionUri, trainerEntry: ctx.trainerEntry, log: ctx.log });
   ctx.extension.subscriptions.push(panels);
   return async (arg?: unknown) => {
-    const uri = typeof arg === 'string' ? vscode.Uri.parse(arg) : arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+    const uri =
+      typeof arg === 'string' ? vscode.Uri.parse(arg) : arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
     if (!uri || !isLoraConfig(uri)) {
       void vscode.window.showWarningMessage('LoRA Lab: open a *.lora.yaml config to inspect its dataset.');
       return;

@@ -14,17 +14,25 @@ export function mergeAdapter(ctx: Ctx): Cmd {
     const view = await resolveRun(ctx, arg, ['completed', 'stopped', 'failed', 'crashed'], 'Run whose adapter to merge');
     if (!view) return;
     if (!view.hasAdapter) {
-      void vscode.window.showErrorMessage(`LoRA Lab: ${view.run.name} has no adapter yet (adapter/adapter_config.json); it is written when training completes.`);
+      void vscode.window.showErrorMessage(
+        `LoRA Lab: ${view.run.name} has no adapter yet (adapter/adapter_config.json); it is written when training completes.`,
+      );
       return;
     }
     const checkpoint = baseCheckpointOf(view.dir, view.run.configPath);
     if (!checkpoint || !fs.existsSync(checkpoint)) {
-      void vscode.window.showErrorMessage(`LoRA Lab: the base checkpoint of ${view.run.name} (${checkpoint ?? 'model.checkpoint in its config.yaml'}) was not found.`);
+      void vscode.window.showErrorMessage(
+        `LoRA Lab: the base checkpoint of ${view.run.name} (${checkpoint ?? 'model.checkpoint in its config.yaml'}) was not found.`,
+      );
       return;
     }
     const out = path.join(view.dir, 'merged');
     if (fs.existsSync(out)) {
-      const again = await vscode.window.showWarningMessage(`${view.run.name} already has a merged model. Merge again?`, { modal: true, detail: out }, 'Merge Again');
+      const again = await vscode.window.showWarningMessage(
+        `${view.run.name} already has a merged model. Merge again?`,
+        { modal: true, detail: out },
+        'Merge Again',
+      );
       if (again !== 'Merge Again') return;
     }
     const args = mergeArgs(checkpoint, path.join(view.dir, 'adapter'), out);
@@ -33,10 +41,17 @@ export function mergeAdapter(ctx: Ctx): Cmd {
       { location: vscode.ProgressLocation.Notification, title: `Merging ${view.run.name}`, cancellable: true },
       (progress, token) =>
         new Promise<number | null>((resolve) => {
-          const options = { ...trainerForkOptions(path.dirname(view.run.configPath), 'ignore', 0), stdio: ['ignore', 'pipe', 'pipe', 'ipc'] as ('ignore' | 'pipe' | 'ipc')[], detached: false };
+          const options = {
+            ...trainerForkOptions(path.dirname(view.run.configPath), 'ignore', 0),
+            stdio: ['ignore', 'pipe', 'pipe', 'ipc'] as ('ignore' | 'pipe' | 'ipc')[],
+            detached: false,
+          };
           const child = forkTrainer(ctx.trainerEntry, args, options);
           const onText = (level: 'info' | 'warn') => (chunk: Buffer) => {
-            for (const line of chunk.toString('utf8').split('\n').filter((l) => l.trim())) {
+            for (const line of chunk
+              .toString('utf8')
+              .split('\n')
+              .filter((l) => l.trim())) {
               ctx.log[level](`[merge] ${line}`);
               progress.report({ message: line.slice(0, 120) });
             }
@@ -55,7 +70,10 @@ export function mergeAdapter(ctx: Ctx): Cmd {
       const open = await vscode.window.showInformationMessage(`LoRA Lab: merged ${view.run.name} into ${out}.`, 'Reveal');
       if (open === 'Reveal') await vscode.commands.executeCommand('loraLab.revealRunFolder', view.dir);
     } else {
-      const logs = await vscode.window.showErrorMessage(`LoRA Lab: merging ${view.run.name} failed (exit ${code ?? 'error'}).`, 'Show Logs');
+      const logs = await vscode.window.showErrorMessage(
+        `LoRA Lab: merging ${view.run.name} failed (exit ${code ?? 'error'}).`,
+        'Show Logs',
+      );
       if (logs === 'Show Logs') ctx.log.show(true);
     }
     ctx.runs.request();

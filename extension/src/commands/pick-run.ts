@@ -29,7 +29,12 @@ export async function resolveRun(ctx: Ctx, arg: unknown, states: readonly RunSta
     void vscode.window.showInformationMessage(`LoRA Lab: no ${states.join(' / ')} runs.`);
     return undefined;
   }
-  const items = candidates.map((view) => ({ label: view.run.name, description: `${view.state} · ${view.run.step}/${view.run.totalSteps}`, detail: path.dirname(view.dir), view }));
+  const items = candidates.map((view) => ({
+    label: view.run.name,
+    description: `${view.state} · ${view.run.step}/${view.run.totalSteps}`,
+    detail: path.dirname(view.dir),
+    view,
+  }));
   return (await vscode.window.showQuickPick(items, { placeHolder }))?.view;
 }
 

@@ -12,7 +12,9 @@ export function resumeRun(ctx: Ctx): Cmd {
     const view = await resolveRun(ctx, arg, ['stopped', 'failed', 'crashed'], 'Run to resume');
     if (!view) return;
     if (view.state === 'running' || view.state === 'completed') {
-      void vscode.window.showInformationMessage(`LoRA Lab: ${view.run.name} is ${view.state}; only stopped, failed or crashed runs resume.`);
+      void vscode.window.showInformationMessage(
+        `LoRA Lab: ${view.run.name} is ${view.state}; only stopped, failed or crashed runs resume.`,
+      );
       return;
     }
     const { configPath } = view.run;

@@ -29,7 +29,7 @@ export function tradeoffTable(configPath: string, text: string): string {
   const lines = [
     `# Memory / time trade-offs: ${path.basename(configPath)}`,
     '',
-    'Estimated by LoRA Lab before training (peak by the engine\'s own categories on the data\'s longest example, else data.max_seq_length; time from `lora-lab calibrate`).',
+    "Estimated by LoRA Lab before training (peak by the engine's own categories on the data's longest example, else data.max_seq_length; time from `lora-lab calibrate`).",
     '',
     '| variant | settings | trainable params | peak memory | weights | params + grads + optimizer | activations | time |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
@@ -52,7 +52,12 @@ export function tradeoffTable(configPath: string, text: string): string {
     }
     const { params, memory, time: timeEstimate } = result.estimate;
     const m = memory.bytesByCategory;
-    const time = timeEstimate.seconds === null ? (timeEstimate.steps === null ? 'set train.max_steps' : 'uncalibrated') : formatDuration(timeEstimate.seconds);
+    const time =
+      timeEstimate.seconds === null
+        ? timeEstimate.steps === null
+          ? 'set train.max_steps'
+          : 'uncalibrated'
+        : formatDuration(timeEstimate.seconds);
     lines.push(
       `| ${variant.index ?? '-'} | ${describe(variant.overrides)} | ${params.trainable.toLocaleString('en-US')} | ${formatBytes(memory.peakBytes)} | ` +
         `${formatBytes((m.weights ?? 0) + (m.quant_constants ?? 0))} | ${formatBytes((m.lora_params ?? 0) + (m.grads ?? 0) + (m.optimizer_state ?? 0))} | ${formatBytes(m.activations ?? 0)} | ${time} |`,

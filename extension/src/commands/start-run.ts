@@ -18,7 +18,9 @@ async function pickConfig(): Promise<vscode.Uri | undefined> {
   if (active && isLoraConfig(active)) return active;
   const found = await vscode.workspace.findFiles('**/*.{lora.yaml,lora.yml}', '**/node_modules/**', 200);
   if (found.length === 0) {
-    void vscode.window.showErrorMessage('LoRA Lab: no *.lora.yaml config in this workspace. Run "LoRA Lab: Create Example Config" to get one.');
+    void vscode.window.showErrorMessage(
+      'LoRA Lab: no *.lora.yaml config in this workspace. Run "LoRA Lab: Create Example Config" to get one.',
+    );
     return undefined;
   }
   if (found.length === 1) return found[0];
@@ -39,10 +41,20 @@ export interface StartPlan {
 export function planStart(text: string, configPath: string, workspaceFolders: readonly string[] = []): StartPlan {
   const parsed = parseConfig(text, configPath, nodeFileSystem, { hubCache: hubCacheDir() });
   // A checkpoint with config.json alone is fine for the estimate, not for training (the trainer refuses too).
-  const errors = parsed.problems.filter((p) => p.severity === 'error' || p.code === 'checkpoint-weights-missing').map((p) => `line ${p.range.start.line + 1}: ${p.message}`);
+  const errors = parsed.problems
+    .filter((p) => p.severity === 'error' || p.code === 'checkpoint-weights-missing')
+    .map((p) => `line ${p.range.start.line + 1}: ${p.message}`);
   const configs = parsed.variants.length ? parsed.variants.map((variant) => variant.config) : [parsed.config];
-  const writesOutside = pathsOutsideWorkspace(configs, { folders: workspaceFolders, cacheFolders: [] }).filter((found) => found.key === 'out_dir').map((found) => found.path);
-  return { errors, name: parsed.config.name, device: deviceKey(parsed.config.device), variants: Math.max(1, parsed.variants.length), writesOutside };
+  const writesOutside = pathsOutsideWorkspace(configs, { folders: workspaceFolders, cacheFolders: [] })
+    .filter((found) => found.key === 'out_dir')
+    .map((found) => found.path);
+  return {
+    errors,
+    name: parsed.config.name,
+    device: deviceKey(parsed.config.device),
+    variants: Math.max(1, parsed.variants.length),
+    writesOutside,
+  };
 }
 
 export const WRITE_OUTSIDE = 'Write There';
@@ -57,7 +69,10 @@ async function confirmWritesOutside(ctx: Ctx, configPath: string, folders: strin
   const name = path.basename(configPath);
   const answer = await vscode.window.showWarningMessage(
     `LoRA Lab: ${name} writes its runs outside the workspace, to ${folders.join(', ')}. Start anyway?`,
-    { modal: true, detail: 'out_dir is outside every workspace folder (a ../ or absolute path). LoRA Lab asks once per config in this window.' },
+    {
+      modal: true,
+      detail: 'out_dir is outside every workspace folder (a ../ or absolute path). LoRA Lab asks once per config in this window.',
+    },
     WRITE_OUTSIDE,
   );
   if (answer !== WRITE_OUTSIDE) {
@@ -77,15 +92,19 @@ export function startRun(ctx: Ctx): Cmd {
     if (!uri) return;
     await vscode.workspace.saveAll(false);
     const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-    const plan = planStart(text, uri.fsPath, (vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath));
+    const plan = planStart(
+      text,
+      uri.fsPath,
+      (vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath),
+    );
     if (plan.errors.length) {
       const name = path.basename(uri.fsPath);
       const { errors } = plan;
       ctx.log.warn(`not starting ${name}: ${errors.join('; ')}`);
-      void vscode.window.showErrorMessage(`LoRA Lab: ${name} has ${errors.length} error${errors.length === 1 ? '' : 's'}; fix them to start a run.`, {
-        modal: true,
-        detail: errors.slice(0, 20).join('\n'),
-      });
+      void vscode.window.showErrorMessage(
+        `LoRA Lab: ${name} has ${errors.length} error${errors.length === 1 ? '' : 's'}; fix them to start a run.`,
+        { modal: true, detail: errors.slice(0, 20).join('\n') },
+      );
       return;
     }
     if (plan.writesOutside.length && !(await confirmWritesOutside(ctx, uri.fsPath, plan.writesOutside, confirmedOutside))) return;

@@ -19,12 +19,14 @@ export function stopRun(ctx: Ctx): Cmd {
       return;
     }
     ctx.log.info(`stopping ${view.run.name}`);
-    const outcome = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: `Stopping ${view.run.name}` },
-      () => ctx.manager.stop({ runDir: view.dir }),
+    const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Stopping ${view.run.name}` }, () =>
+      ctx.manager.stop({ runDir: view.dir }),
     );
     ctx.log.info(`${view.run.name}: ${outcome}`);
-    if (outcome === 'killed') void vscode.window.showWarningMessage(`LoRA Lab: ${view.run.name} did not stop in time and was killed; resume starts from its last checkpoint.`);
+    if (outcome === 'killed')
+      void vscode.window.showWarningMessage(
+        `LoRA Lab: ${view.run.name} did not stop in time and was killed; resume starts from its last checkpoint.`,
+      );
     ctx.runs.request();
   };
 }

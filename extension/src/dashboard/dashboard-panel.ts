@@ -35,7 +35,12 @@ export class DashboardPanel {
 
   static create(deps: DashboardDeps, runDir: string): DashboardPanel {
     const column = besideActiveEditor();
-    const panel = vscode.window.createWebviewPanel(DashboardPanel.viewType, `Run: ${path.basename(runDir)}`, column, panelWebviewOptions(deps.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      DashboardPanel.viewType,
+      `Run: ${path.basename(runDir)}`,
+      column,
+      panelWebviewOptions(deps.extensionUri),
+    );
     return new DashboardPanel(panel, deps, runDir);
   }
 

@@ -44,7 +44,12 @@ export class DatasetPanel {
 
   static create(deps: DatasetDeps, configPath: string): DatasetPanel {
     const column = besideActiveEditor();
-    const panel = vscode.window.createWebviewPanel(DatasetPanel.viewType, `Dataset: ${path.basename(configPath)}`, column, panelWebviewOptions(deps.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      DatasetPanel.viewType,
+      `Dataset: ${path.basename(configPath)}`,
+      column,
+      panelWebviewOptions(deps.extensionUri),
+    );
     return new DatasetPanel(panel, deps, configPath);
   }
 
@@ -107,7 +112,9 @@ export class DatasetPanel {
     this.dataWatcher?.dispose();
     this.dataWatcher = undefined;
     if (!dataPath) return;
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(dataPath)), path.basename(dataPath)));
+    const watcher = vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(vscode.Uri.file(path.dirname(dataPath)), path.basename(dataPath)),
+    );
     const changed = () => this.scheduleRefresh();
     watcher.onDidChange(changed);
     watcher.onDidCreate(changed);
@@ -118,16 +125,19 @@ export class DatasetPanel {
   private onSaved(document: vscode.TextDocument): void {
     const file = path.resolve(document.uri.fsPath);
     if (file === path.resolve(this.dataPath)) this.scheduleRefresh();
-    else if (file === path.resolve(this.configPath) && dataFingerprint(document.getText(), this.configPath) !== this.fingerprint) this.scheduleRefresh();
+    else if (file === path.resolve(this.configPath) && dataFingerprint(document.getText(), this.configPath) !== this.fingerprint)
+      this.scheduleRefresh();
   }
 
   /** The window's progress indicator while a child works (the page shows its own bar). */
   private showProgress(): void {
     if (this.finishProgress) return;
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `LoRA Lab: inspecting the data of ${path.basename(this.configPath)}` }, () =>
-      new Promise<void>((resolve) => {
-        this.finishProgress = resolve;
-      }),
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: `LoRA Lab: inspecting the data of ${path.basename(this.configPath)}` },
+      () =>
+        new Promise<void>((resolve) => {
+          this.finishProgress = resolve;
+        }),
     );
   }
 
@@ -192,13 +202,18 @@ export class DatasetPanel {
 
   /** Opens a line of the dataset (a rejected row's link); other files are not the page's to open. */
   private openLocation(file: string, line: number): void {
-    const known = [this.dataPath, this.report?.dataset.file, ...(this.report?.rejected ?? []).map((issue) => issue.file)].filter(Boolean).map((p) => path.resolve(p!));
+    const known = [this.dataPath, this.report?.dataset.file, ...(this.report?.rejected ?? []).map((issue) => issue.file)]
+      .filter(Boolean)
+      .map((p) => path.resolve(p!));
     if (!known.includes(path.resolve(file))) {
       this.deps.log.warn(`dataset panel: refused to open ${file} (not this config's data file)`);
       return;
     }
     const position = new vscode.Position(Math.max(0, line - 1), 0);
-    void vscode.window.showTextDocument(vscode.Uri.file(file), { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(position, position) });
+    void vscode.window.showTextDocument(vscode.Uri.file(file), {
+      viewColumn: vscode.ViewColumn.One,
+      selection: new vscode.Range(position, position),
+    });
   }
 
   dispose(): void {

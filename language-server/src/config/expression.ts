@@ -19,7 +19,11 @@ export class ExpressionError extends Error {
   }
 }
 
-type Token = { kind: 'number'; value: number; column: number } | { kind: 'key'; key: string; column: number } | { kind: 'op'; op: string; column: number } | { kind: 'end'; column: number };
+type Token =
+  | { kind: 'number'; value: number; column: number }
+  | { kind: 'key'; key: string; column: number }
+  | { kind: 'op'; op: string; column: number }
+  | { kind: 'end'; column: number };
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -67,7 +71,8 @@ export function parseExpression(text: string): Expression {
   const tokens = tokenize(text);
   let depth = 0;
   const nest = <T>(column: number, parse: () => T): T => {
-    if (++depth > MAX_EXPRESSION_DEPTH) throw new ExpressionError(`the expression nests deeper than ${MAX_EXPRESSION_DEPTH} levels`, column);
+    if (++depth > MAX_EXPRESSION_DEPTH)
+      throw new ExpressionError(`the expression nests deeper than ${MAX_EXPRESSION_DEPTH} levels`, column);
     try {
       return parse();
     } finally {
@@ -80,7 +85,14 @@ export function parseExpression(text: string): Expression {
     const token = peek();
     return token.kind === 'op' && token.op === op;
   };
-  const describe = (token: Token): string => (token.kind === 'end' ? 'the end of the expression' : token.kind === 'op' ? `'${token.op}'` : token.kind === 'key' ? `'${token.key}'` : `'${token.value}'`);
+  const describe = (token: Token): string =>
+    token.kind === 'end'
+      ? 'the end of the expression'
+      : token.kind === 'op'
+        ? `'${token.op}'`
+        : token.kind === 'key'
+          ? `'${token.key}'`
+          : `'${token.value}'`;
 
   function additive(): Expression {
     let left = multiplicative();
@@ -126,7 +138,11 @@ export function parseExpression(text: string): Expression {
     if (isOp('(')) {
       position++;
       const inner = nest(token.column, additive);
-      if (!isOp(')')) throw new ExpressionError(`expected ')' to close the '(' at column ${token.column + 1} but found ${describe(peek())}`, peek().column);
+      if (!isOp(')'))
+        throw new ExpressionError(
+          `expected ')' to close the '(' at column ${token.column + 1} but found ${describe(peek())}`,
+          peek().column,
+        );
       position++;
       return inner;
     }

@@ -83,7 +83,12 @@ export function hubCheckpointOfPath(path: string): { repo: string; commit: strin
  * is looked up in the Hub cache. `written`: the value as in the file; `resolved`: it as a path.
  * Returns null when the value is a plain folder path.
  */
-export function resolveHubCheckpoint(written: string, resolved: string, fs: FileSystem, cacheDir: string | undefined): HubCheckpoint | null {
+export function resolveHubCheckpoint(
+  written: string,
+  resolved: string,
+  fs: FileSystem,
+  cacheDir: string | undefined,
+): HubCheckpoint | null {
   if (fs.isDirectory(resolved)) {
     const repo = repoOfFolderName(basenameOf(resolved));
     if (!repo || !fs.isDirectory(joinPath(resolved, 'snapshots'))) return null;

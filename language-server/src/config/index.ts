@@ -7,11 +7,47 @@ export { closestMatch, editDistance, suggestionWork } from './suggest';
 export { DeadlineExceeded, deadlineIn, checkDeadline, type Deadline } from './deadline';
 export { resolveConfig, withValue, valueAt, defaultRunName, cloneConfig } from './resolve';
 export { parseConfig, formatProblem, keyAt, type ParsedConfig, type KeyLocation, type ParseOptions } from './parse';
-export { checkWorkspacePaths, pathsOutsideWorkspace, isInsideFolder, foldersFor, WORKSPACE_PATH_KEYS, type WorkspaceContext, type OutsidePath } from './workspace-paths';
-export { parseHubRef, repoFolderName, repoOfFolderName, isCommitHash, locateHubCheckpoint, hubCheckpointOfPath, resolveHubCheckpoint, hubRefText, type HubRef, type HubCheckpoint } from './hub-ref';
-export { checkCrossKeys, checkFiles, trainingFilesMissing, modelDimensions, smallestAdaptedDimension, type RuleProblem, type ModelDimensions } from './rules';
+export {
+  checkWorkspacePaths,
+  pathsOutsideWorkspace,
+  isInsideFolder,
+  foldersFor,
+  WORKSPACE_PATH_KEYS,
+  type WorkspaceContext,
+  type OutsidePath,
+} from './workspace-paths';
+export {
+  parseHubRef,
+  repoFolderName,
+  repoOfFolderName,
+  isCommitHash,
+  locateHubCheckpoint,
+  hubCheckpointOfPath,
+  resolveHubCheckpoint,
+  hubRefText,
+  type HubRef,
+  type HubCheckpoint,
+} from './hub-ref';
+export {
+  checkCrossKeys,
+  checkFiles,
+  trainingFilesMissing,
+  modelDimensions,
+  smallestAdaptedDimension,
+  type RuleProblem,
+  type ModelDimensions,
+} from './rules';
 export { parseExpression, evaluateExpression, referencedKeys, ExpressionError, type Expression } from './expression';
-export { expandSweep, checkSweep, selectVariant, isSweep, variantCount, MAX_SWEEP_VARIANTS, type SweepVariant, type SweepIssue } from './sweep';
+export {
+  expandSweep,
+  checkSweep,
+  selectVariant,
+  isSweep,
+  variantCount,
+  MAX_SWEEP_VARIANTS,
+  type SweepVariant,
+  type SweepIssue,
+} from './sweep';
 export { applyOverrides, validateConfig, resolveRunConfig, runName, configHash, type RunConfig } from './overrides';
 export { sha256Hex, canonicalJson } from './hash';
 export { resolvePath, dirnameOf, basenameOf, joinPath } from './paths';

@@ -13,7 +13,10 @@ import { ConfigError, ZERO_RANGE, type FileSystem, type LoraLabConfig, type Prob
  * Applies `--set key=value` overrides ('lora.r=16', 'train.betas=[0.9,0.95]', 'train.max_steps=null').
  * Values are typed by the schema; throws ConfigError naming the key on any bad override.
  */
-export function applyOverrides(config: LoraLabConfig, assignments: readonly string[]): { config: LoraLabConfig; overrides: Record<string, unknown> } {
+export function applyOverrides(
+  config: LoraLabConfig,
+  assignments: readonly string[],
+): { config: LoraLabConfig; overrides: Record<string, unknown> } {
   let next = config;
   const overrides: Record<string, unknown> = {};
   for (const written of assignments) {
@@ -23,8 +26,13 @@ export function applyOverrides(config: LoraLabConfig, assignments: readonly stri
     const key = written.slice(0, equals).trim();
     const spec = keySpec(key);
     if (!spec) {
-      const suggestion = closestMatch(key, KEY_SPECS.map((entry) => entry.key));
-      throw new ConfigError(`--set ${assignment}: '${cutForMessage(key)}' is not a config key${suggestion ? `; did you mean '${suggestion}'?` : '.'}`);
+      const suggestion = closestMatch(
+        key,
+        KEY_SPECS.map((entry) => entry.key),
+      );
+      throw new ConfigError(
+        `--set ${assignment}: '${cutForMessage(key)}' is not a config key${suggestion ? `; did you mean '${suggestion}'?` : '.'}`,
+      );
     }
     const check = valueFromText(spec, written.slice(equals + 1));
     if (!check.ok) throw new ConfigError(`--set ${assignment}: ${check.message}`);
@@ -59,7 +67,10 @@ export interface RunConfig {
  * Throws ConfigError when the variant is missing or out of range, an override is bad, or the final
  * config breaks a rule (file rules too when `fs` is given).
  */
-export function resolveRunConfig(config: LoraLabConfig, options: { variant?: number | null; sets?: readonly string[]; fs?: FileSystem } = {}): RunConfig {
+export function resolveRunConfig(
+  config: LoraLabConfig,
+  options: { variant?: number | null; sets?: readonly string[]; fs?: FileSystem } = {},
+): RunConfig {
   const count = variantCount(config);
   let variant: SweepVariant | null = null;
   if (isSweep(config)) {
@@ -73,7 +84,8 @@ export function resolveRunConfig(config: LoraLabConfig, options: { variant?: num
   const applied = applyOverrides(variant?.config ?? config, options.sets ?? []);
   const problems = validateConfig(applied.config, options.fs);
   const errors = problems.filter((problem) => problem.severity === 'error');
-  if (errors.length) throw new ConfigError(errors.map((problem) => `${config.configPath}: ${problem.key}: ${problem.message}`).join('\n'), errors);
+  if (errors.length)
+    throw new ConfigError(errors.map((problem) => `${config.configPath}: ${problem.key}: ${problem.message}`).join('\n'), errors);
   return {
     config: applied.config,
     variant: variant ? variant.index : null,

@@ -89,10 +89,18 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
   const sweep: SweepEntry[] = [];
   const itemRanges = new Map<string, { range: Range; quoted: boolean }>();
 
-  const syntaxErrors = [...doc.errors.map((error) => ({ pos: error.pos, message: error.message })), ...duplicateKeys(doc)].sort((a, b) => a.pos[0] - b.pos[0]);
+  const syntaxErrors = [...doc.errors.map((error) => ({ pos: error.pos, message: error.message })), ...duplicateKeys(doc)].sort(
+    (a, b) => a.pos[0] - b.pos[0],
+  );
   for (const error of syntaxErrors) {
     const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    problems.push({ severity: 'error', code: 'yaml-syntax', key: '', message: `YAML syntax: ${message}`, range: at.range(error.pos[0], Math.max(error.pos[1], error.pos[0])) });
+    problems.push({
+      severity: 'error',
+      code: 'yaml-syntax',
+      key: '',
+      message: `YAML syntax: ${message}`,
+      range: at.range(error.pos[0], Math.max(error.pos[1], error.pos[0])),
+    });
   }
 
   let keysRead = 0;
@@ -112,9 +120,16 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
         ? `: '${elsewhere}' is written as ${elsewhere.split('.')[0]}: then ${elsewhere.split('.').slice(1).join('.')}: indented under it.`
         : '.';
     problems.push({
-      severity: 'error', code: 'unknown-key', key: dotted, range,
+      severity: 'error',
+      code: 'unknown-key',
+      key: dotted,
+      range,
       message: `Unknown key '${cutForMessage(dotted)}'${hint} ${valid}`,
-      data: suggestion ? { suggestion, suggestedKey: section ? `${section}.${suggestion}` : suggestion } : elsewhere ? { suggestedKey: elsewhere } : undefined,
+      data: suggestion
+        ? { suggestion, suggestedKey: section ? `${section}.${suggestion}` : suggestion }
+        : elsewhere
+          ? { suggestedKey: elsewhere }
+          : undefined,
     });
   };
 
@@ -143,7 +158,13 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
   const readSweep = (node: YamlNode, keyRange: Range): void => {
     if (node === null || node === undefined) return;
     if (!isMap(node)) {
-      problems.push({ severity: 'error', code: 'wrong-type', key: 'sweep', range: at.nodeRange(node, keyRange), message: "'sweep' expects a mapping of dotted keys to lists of values, e.g. lora.r: [8, 16]." });
+      problems.push({
+        severity: 'error',
+        code: 'wrong-type',
+        key: 'sweep',
+        range: at.nodeRange(node, keyRange),
+        message: "'sweep' expects a mapping of dotted keys to lists of values, e.g. lora.r: [8, 16].",
+      });
       return;
     }
     for (const pair of node.items) {
@@ -155,7 +176,10 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
       items.forEach((item, index) => {
         const itemRange = at.nodeRange(item, entryKeyRange);
         locations.set(`sweep.${key}[${index}]`, { keyRange: entryKeyRange, valueRange: itemRange });
-        itemRanges.set(`${key}#${index}`, { range: itemRange, quoted: isScalar(item) && (item.type === 'QUOTE_DOUBLE' || item.type === 'QUOTE_SINGLE') });
+        itemRanges.set(`${key}#${index}`, {
+          range: itemRange,
+          quoted: isScalar(item) && (item.type === 'QUOTE_DOUBLE' || item.type === 'QUOTE_SINGLE'),
+        });
       });
       sweep.push({ key, values: items.map((item) => toValue(item, at.nodeRange(item, entryKeyRange), `sweep.${key}`).value) });
     }
@@ -163,11 +187,23 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
 
   const root = doc.contents as YamlNode;
   if (root && !isMap(root)) {
-    problems.push({ severity: 'error', code: 'wrong-type', key: '', range: at.nodeRange(root, ZERO_RANGE), message: 'A .lora.yaml file is a mapping of keys (model:, lora:, data:, train: ...); this document is not.' });
+    problems.push({
+      severity: 'error',
+      code: 'wrong-type',
+      key: '',
+      range: at.nodeRange(root, ZERO_RANGE),
+      message: 'A .lora.yaml file is a mapping of keys (model:, lora:, data:, train: ...); this document is not.',
+    });
   } else if (root) {
     for (const pair of root.items) {
       if (!isScalar(pair.key)) {
-        problems.push({ severity: 'error', code: 'unknown-key', key: '', range: at.nodeRange(pair.key as YamlNode, ZERO_RANGE), message: 'Keys are plain names (model, lora, data, train, eval, device, out_dir, name, sweep); this key is a collection.' });
+        problems.push({
+          severity: 'error',
+          code: 'unknown-key',
+          key: '',
+          range: at.nodeRange(pair.key as YamlNode, ZERO_RANGE),
+          message: 'Keys are plain names (model, lora, data, train, eval, device, out_dir, name, sweep); this key is a collection.',
+        });
         continue;
       }
       const name = String(pair.key.value);
@@ -180,12 +216,24 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
         locations.set(name, { keyRange, valueRange: at.nodeRange(section, keyRange) });
         if (section === null || section === undefined || (isScalar(section) && section.value === null)) continue;
         if (!isMap(section)) {
-          problems.push({ severity: 'error', code: 'wrong-type', key: name, range: at.nodeRange(section, keyRange), message: `'${name}' expects a mapping of keys (${childKeys(name).join(', ')}).` });
+          problems.push({
+            severity: 'error',
+            code: 'wrong-type',
+            key: name,
+            range: at.nodeRange(section, keyRange),
+            message: `'${name}' expects a mapping of keys (${childKeys(name).join(', ')}).`,
+          });
           continue;
         }
         for (const child of section.items) {
           if (!isScalar(child.key)) {
-            problems.push({ severity: 'error', code: 'unknown-key', key: name, range: at.nodeRange(child.key as YamlNode, keyRange), message: `Keys of ${name} are plain names (${childKeys(name).join(', ')}); this key is a collection.` });
+            problems.push({
+              severity: 'error',
+              code: 'unknown-key',
+              key: name,
+              range: at.nodeRange(child.key as YamlNode, keyRange),
+              message: `Keys of ${name} are plain names (${childKeys(name).join(', ')}); this key is a collection.`,
+            });
             continue;
           }
           const childName = String(child.key.value);
@@ -216,7 +264,8 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
 
   const rangeOf = (key: string): Range => {
     const location = locations.get(key);
-    if (location) return key.includes('.') || !['lora', 'model', 'data', 'train', 'eval'].includes(key) ? location.valueRange : location.keyRange;
+    if (location)
+      return key.includes('.') || !['lora', 'model', 'data', 'train', 'eval'].includes(key) ? location.valueRange : location.keyRange;
     const section = key.split('.')[0];
     return locations.get(section)?.keyRange ?? ZERO_RANGE;
   };
@@ -231,7 +280,12 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
       for (const rule of checkCrossKeys(variant.config, sweptKeys)) {
         if (rule.severity !== 'error' || baseMessages.has(rule.message) || reported.has(rule.message)) continue;
         reported.add(rule.message);
-        problems.push({ ...rule, key: 'sweep', range: locations.get('sweep')?.keyRange ?? ZERO_RANGE, message: `sweep variant ${variant.index} (${JSON.stringify(variant.overrides)}): ${rule.message}` });
+        problems.push({
+          ...rule,
+          key: 'sweep',
+          range: locations.get('sweep')?.keyRange ?? ZERO_RANGE,
+          message: `sweep variant ${variant.index} (${JSON.stringify(variant.overrides)}): ${rule.message}`,
+        });
       }
     }
   }
@@ -239,14 +293,26 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
     const off = variants.filter((variant) => variant.config.lora.alpha !== 2 * variant.config.lora.r).map((variant) => variant.index);
     const key = sweptKeys.has('lora.alpha') ? 'lora.alpha' : 'lora.r';
     if (off.length) {
-      problems.push({ severity: 'hint', code: 'alpha-not-2r', key: `sweep.${key}`, range: locations.get(`sweep.${key}`)?.keyRange ?? ZERO_RANGE, message: `lora.alpha is not 2 * lora.r in sweep variant(s) ${off.slice(0, 10).join(', ')}${off.length > 10 ? ', ...' : ''}: the article found alpha = 2r best (an expression "=2*lora.r" keeps it so).`, data: { variants: off } });
+      problems.push({
+        severity: 'hint',
+        code: 'alpha-not-2r',
+        key: `sweep.${key}`,
+        range: locations.get(`sweep.${key}`)?.keyRange ?? ZERO_RANGE,
+        message: `lora.alpha is not 2 * lora.r in sweep variant(s) ${off.slice(0, 10).join(', ')}${off.length > 10 ? ', ...' : ''}: the article found alpha = 2r best (an expression "=2*lora.r" keeps it so).`,
+        data: { variants: off },
+      });
     }
   }
   checkDeadline(deadline);
   const hub = fs ? resolveHubCheckpoints(config, variants, setValues, fs, options.hubCache) : null;
   if (options.workspace) {
-    const placeSwept = (rule: RuleProblem): Problem => (setValues.has(rule.key) || !locations.has(`sweep.${rule.key}`) ? place(rule) : { ...rule, range: locations.get(`sweep.${rule.key}`)!.valueRange });
-    problems.push(...checkWorkspacePaths(variants.length ? variants.map((variant) => variant.config) : [config], options.workspace).map(placeSwept));
+    const placeSwept = (rule: RuleProblem): Problem =>
+      setValues.has(rule.key) || !locations.has(`sweep.${rule.key}`)
+        ? place(rule)
+        : { ...rule, range: locations.get(`sweep.${rule.key}`)!.valueRange };
+    problems.push(
+      ...checkWorkspacePaths(variants.length ? variants.map((variant) => variant.config) : [config], options.workspace).map(placeSwept),
+    );
   }
   if (fs) {
     const ranks = variants.length ? variants.map((variant) => variant.config.lora.r) : [config.lora.r];
@@ -284,7 +350,13 @@ export function formatProblem(filePath: string, problem: Problem): string {
  * Points model.checkpoint of the config and of every sweep variant at its Hub cache snapshot when
  * the value is a repo id (or a cache repo folder); returns the base config's cache state (null: a folder).
  */
-function resolveHubCheckpoints(config: LoraLabConfig, variants: SweepVariant[], setValues: ReadonlyMap<string, unknown>, fs: FileSystem, cacheDir: string | undefined): HubCheckpoint | null {
+function resolveHubCheckpoints(
+  config: LoraLabConfig,
+  variants: SweepVariant[],
+  setValues: ReadonlyMap<string, unknown>,
+  fs: FileSystem,
+  cacheDir: string | undefined,
+): HubCheckpoint | null {
   const apply = (target: LoraLabConfig, written: unknown): HubCheckpoint | null => {
     if (typeof written !== 'string') return null;
     const hub = resolveHubCheckpoint(written, target.model.checkpoint, fs, cacheDir);

@@ -6,7 +6,10 @@ import type { LoraLabConfig, SweepEntry } from './types';
 
 /** The run name a file gets when it sets none: its file name without .lora.yaml (.yaml, .yml). */
 export function defaultRunName(configPath: string): string {
-  const base = basenameOf(configPath).replace(/(\.lora)?\.ya?ml$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^\.+/, '');
+  const base = basenameOf(configPath)
+    .replace(/(\.lora)?\.ya?ml$/i, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^\.+/, '');
   return base || 'run';
 }
 

@@ -30,43 +30,103 @@ export function checkCrossKeys(config: LoraLabConfig, sweptKeys: ReadonlySet<str
   if (train.global_batch_size % train.micro_batch_size !== 0) {
     const lower = Math.floor(train.global_batch_size / train.micro_batch_size) * train.micro_batch_size;
     problems.push({
-      severity: 'error', code: 'batch-size-multiple', key: 'train.global_batch_size',
+      severity: 'error',
+      code: 'batch-size-multiple',
+      key: 'train.global_batch_size',
       message: `train.global_batch_size ${train.global_batch_size} is not a multiple of train.micro_batch_size ${train.micro_batch_size}: gradient accumulation needs a whole number of micro-batches (use ${lower || train.micro_batch_size} or ${lower + train.micro_batch_size}).`,
       data: { replacement: lower || train.micro_batch_size },
     });
   }
   if (model.quantize !== 'none' && isCpu(config)) {
-    problems.push({ severity: 'warning', code: 'quantize-on-cpu', key: 'model.quantize', message: `model.quantize ${model.quantize} with device cpu: QLoRA saves memory on a GPU; on the CPU it runs, slower.` });
+    problems.push({
+      severity: 'warning',
+      code: 'quantize-on-cpu',
+      key: 'model.quantize',
+      message: `model.quantize ${model.quantize} with device cpu: QLoRA saves memory on a GPU; on the CPU it runs, slower.`,
+    });
   }
   if (model.quantize !== 'none' && train.method === 'full') {
-    problems.push({ severity: 'error', code: 'quantize-with-full', key: 'model.quantize', message: `model.quantize ${model.quantize} cannot be used with train.method full: quantized base weights are frozen. Set quantize: none or method: lora.`, data: { replacement: 'none' } });
+    problems.push({
+      severity: 'error',
+      code: 'quantize-with-full',
+      key: 'model.quantize',
+      message: `model.quantize ${model.quantize} cannot be used with train.method full: quantized base weights are frozen. Set quantize: none or method: lora.`,
+      data: { replacement: 'none' },
+    });
   }
   if (model.precision === '16-true' && isCpu(config)) {
-    problems.push({ severity: 'error', code: 'fp16-on-cpu', key: 'model.precision', message: 'model.precision 16-true (fp16 compute) is not implemented by the engine; on device cpu use bf16-true or 32-true.', data: { replacement: 'bf16-true' } });
+    problems.push({
+      severity: 'error',
+      code: 'fp16-on-cpu',
+      key: 'model.precision',
+      message: 'model.precision 16-true (fp16 compute) is not implemented by the engine; on device cpu use bf16-true or 32-true.',
+      data: { replacement: 'bf16-true' },
+    });
   } else if (model.precision === '16-true' || (model.precision === '32-true' && isCuda(config))) {
     // the CUDA engine computes in bf16; auto runs fp32 configs on the CPU, fp16 on neither
-    problems.push({ severity: 'error', code: 'precision-on-cuda', key: 'model.precision', message: `model.precision ${model.precision} with device ${config.device}: the CUDA engine computes in bf16 (and no engine has fp16 compute); use bf16-true or bf16-mixed${model.precision === '32-true' ? ', or device cpu for fp32' : ''}.`, data: { replacement: 'bf16-true' } });
+    problems.push({
+      severity: 'error',
+      code: 'precision-on-cuda',
+      key: 'model.precision',
+      message: `model.precision ${model.precision} with device ${config.device}: the CUDA engine computes in bf16 (and no engine has fp16 compute); use bf16-true or bf16-mixed${model.precision === '32-true' ? ', or device cpu for fp32' : ''}.`,
+      data: { replacement: 'bf16-true' },
+    });
   }
   if (model.precision === 'bf16-mixed' && isCpu(config)) {
-    problems.push({ severity: 'warning', code: 'bf16-mixed-on-cpu', key: 'model.precision', message: 'model.precision bf16-mixed on device cpu runs as bf16-true (no fp32 weight copies are kept on the CPU).', data: { replacement: 'bf16-true' } });
+    problems.push({
+      severity: 'warning',
+      code: 'bf16-mixed-on-cpu',
+      key: 'model.precision',
+      message: 'model.precision bf16-mixed on device cpu runs as bf16-true (no fp32 weight copies are kept on the CPU).',
+      data: { replacement: 'bf16-true' },
+    });
   }
   if (train.method === 'lora' && LORA_TARGETS.every((target) => !lora[target])) {
-    problems.push({ severity: 'error', code: 'no-lora-target', key: 'lora', message: 'Every LoRA target (query, key, value, projection, mlp, head) is false with train.method lora: nothing to train. Enable at least one.' });
+    problems.push({
+      severity: 'error',
+      code: 'no-lora-target',
+      key: 'lora',
+      message:
+        'Every LoRA target (query, key, value, projection, mlp, head) is false with train.method lora: nothing to train. Enable at least one.',
+    });
   }
   if (train.method === 'lora' && !sweptKeys.has('lora.alpha') && !sweptKeys.has('lora.r') && lora.alpha !== 2 * lora.r) {
-    problems.push({ severity: 'hint', code: 'alpha-not-2r', key: 'lora.alpha', message: `lora.alpha is ${lora.alpha}, not 2 * lora.r = ${2 * lora.r}: the article found alpha = 2r best.`, data: { replacement: 2 * lora.r } });
+    problems.push({
+      severity: 'hint',
+      code: 'alpha-not-2r',
+      key: 'lora.alpha',
+      message: `lora.alpha is ${lora.alpha}, not 2 * lora.r = ${2 * lora.r}: the article found alpha = 2r best.`,
+      data: { replacement: 2 * lora.r },
+    });
   }
   const extension = /\.([A-Za-z0-9]+)$/.exec(config.data.path)?.[1]?.toLowerCase();
   const formatOfExtension: Record<string, LoraLabConfig['data']['format']> = { json: 'alpaca', jsonl: 'jsonl', csv: 'csv' };
   if (extension && formatOfExtension[extension] && formatOfExtension[extension] !== config.data.format) {
     const expectedFormat = formatOfExtension[extension];
-    problems.push({ severity: 'warning', code: 'data-format-mismatch', key: 'data.format', message: `data.path ends in .${extension} but data.format is ${config.data.format}: the file will be read as ${config.data.format}. Set format: ${expectedFormat} if it is a ${expectedFormat === 'alpaca' ? 'JSON list' : expectedFormat.toUpperCase()} file.`, data: { replacement: expectedFormat } });
+    problems.push({
+      severity: 'warning',
+      code: 'data-format-mismatch',
+      key: 'data.format',
+      message: `data.path ends in .${extension} but data.format is ${config.data.format}: the file will be read as ${config.data.format}. Set format: ${expectedFormat} if it is a ${expectedFormat === 'alpaca' ? 'JSON list' : expectedFormat.toUpperCase()} file.`,
+      data: { replacement: expectedFormat },
+    });
   }
   if (train.max_steps !== null && train.warmup_steps >= train.max_steps) {
-    problems.push({ severity: 'warning', code: 'warmup-exceeds-steps', key: 'train.warmup_steps', message: `train.warmup_steps ${train.warmup_steps} is not below train.max_steps ${train.max_steps}: the learning rate never reaches its peak. Use fewer warmup steps.`, data: { replacement: Math.floor(train.max_steps / 10) } });
+    problems.push({
+      severity: 'warning',
+      code: 'warmup-exceeds-steps',
+      key: 'train.warmup_steps',
+      message: `train.warmup_steps ${train.warmup_steps} is not below train.max_steps ${train.max_steps}: the learning rate never reaches its peak. Use fewer warmup steps.`,
+      data: { replacement: Math.floor(train.max_steps / 10) },
+    });
   }
   if (train.epochs > 1 && train.max_steps === null) {
-    problems.push({ severity: 'hint', code: 'epochs-over-one', key: 'train.epochs', message: `train.epochs is ${train.epochs}: the article saw more epochs hurt (a second pass over Alpaca made the scores worse).` });
+    problems.push({
+      severity: 'hint',
+      code: 'epochs-over-one',
+      key: 'train.epochs',
+      message: `train.epochs is ${train.epochs}: the article saw more epochs hurt (a second pass over Alpaca made the scores worse).`,
+    });
   }
   return problems;
 }
@@ -131,48 +191,104 @@ export function trainingFilesMissing(names: readonly string[]): string[] {
  * File-system rules. `hub`: the cache state when model.checkpoint is a Hub repo id. `ranks`: every lora.r the file can run with (all sweep variants), so the
  * rank check covers the largest.
  */
-export function checkFiles(config: LoraLabConfig, fs: FileSystem, ranks: number[] = [config.lora.r], hub: HubCheckpoint | null = null): RuleProblem[] {
+export function checkFiles(
+  config: LoraLabConfig,
+  fs: FileSystem,
+  ranks: number[] = [config.lora.r],
+  hub: HubCheckpoint | null = null,
+): RuleProblem[] {
   const problems: RuleProblem[] = [];
   const checkpoint = config.model.checkpoint;
   const hubData = hub ? { repo: hub.repo, revision: hub.revision } : {};
   if (hub && !hub.snapshot) {
     const id = hubRefText(hub);
-    problems.push({ severity: 'error', code: 'checkpoint-not-downloaded', key: 'model.checkpoint', message: `model.checkpoint ${id}: no such folder (${checkpoint}), and the Hugging Face Hub model ${id} is not in the cache (${hub.repoFolder}) yet: fetch its config.json for the estimate ('lora-lab download ${id} --include config.json' or the quick fix), download the model ('lora-lab download ${id}'), or fix the path.`, data: hubData });
+    problems.push({
+      severity: 'error',
+      code: 'checkpoint-not-downloaded',
+      key: 'model.checkpoint',
+      message: `model.checkpoint ${id}: no such folder (${checkpoint}), and the Hugging Face Hub model ${id} is not in the cache (${hub.repoFolder}) yet: fetch its config.json for the estimate ('lora-lab download ${id} --include config.json' or the quick fix), download the model ('lora-lab download ${id}'), or fix the path.`,
+      data: hubData,
+    });
   } else if (!fs.exists(checkpoint)) {
-    problems.push({ severity: 'error', code: 'checkpoint-missing', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} does not exist: download a Hugging Face checkpoint there or fix the path (a Hub repo id such as meta-llama/Llama-2-7b-hf is read from the Hugging Face cache).` });
+    problems.push({
+      severity: 'error',
+      code: 'checkpoint-missing',
+      key: 'model.checkpoint',
+      message: `model.checkpoint ${checkpoint} does not exist: download a Hugging Face checkpoint there or fix the path (a Hub repo id such as meta-llama/Llama-2-7b-hf is read from the Hugging Face cache).`,
+    });
   } else if (!fs.isDirectory(checkpoint)) {
-    problems.push({ severity: 'error', code: 'checkpoint-not-folder', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} is a file, not a folder: point it at the Hugging Face checkpoint folder.` });
+    problems.push({
+      severity: 'error',
+      code: 'checkpoint-not-folder',
+      key: 'model.checkpoint',
+      message: `model.checkpoint ${checkpoint} is a file, not a folder: point it at the Hugging Face checkpoint folder.`,
+    });
   } else {
     const names = fs.listDir(checkpoint);
     const hasSafetensors = names.some((name) => name.endsWith('.safetensors') || name === 'model.safetensors.index.json');
     const pickles = names.filter((name) => /\.(bin|pth|pt)$/.test(name));
     if (!hasSafetensors && pickles.length) {
-      problems.push({ severity: 'error', code: 'checkpoint-pickle-only', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} has only pickle weights (${pickles.slice(0, 3).join(', ')}): pickle checkpoints are not loaded. Convert them to safetensors (e.g. with transformers' save_pretrained(safe_serialization=True)).` });
+      problems.push({
+        severity: 'error',
+        code: 'checkpoint-pickle-only',
+        key: 'model.checkpoint',
+        message: `model.checkpoint ${checkpoint} has only pickle weights (${pickles.slice(0, 3).join(', ')}): pickle checkpoints are not loaded. Convert them to safetensors (e.g. with transformers' save_pretrained(safe_serialization=True)).`,
+      });
     }
     if (!names.includes('config.json')) {
       const missing = ['config.json', ...trainingFilesMissing(names)];
-      problems.push({ severity: 'error', code: 'checkpoint-incomplete', key: 'model.checkpoint', message: `model.checkpoint ${checkpoint} lacks ${missing.join(', ')}: a checkpoint folder needs config.json, safetensors weights and tokenizer.json.`, data: { missing, ...hubData } });
+      problems.push({
+        severity: 'error',
+        code: 'checkpoint-incomplete',
+        key: 'model.checkpoint',
+        message: `model.checkpoint ${checkpoint} lacks ${missing.join(', ')}: a checkpoint folder needs config.json, safetensors weights and tokenizer.json.`,
+        data: { missing, ...hubData },
+      });
     } else if (!pickles.length && trainingFilesMissing(names).length) {
       const missing = trainingFilesMissing(names);
-      const how = hub ? `download the model ('lora-lab download ${hubRefText(hub)}' or the quick fix)` : 'put them in the folder (or use a Hub repo id and download it)';
-      problems.push({ severity: 'warning', code: 'checkpoint-weights-missing', key: 'model.checkpoint', message: `model.checkpoint ${hub ? hubRefText(hub) : checkpoint} has config.json but lacks ${missing.join(', ')}: the estimate works from config.json${missing.includes('tokenizer.json') ? ' (with data.max_seq_length as the sequence length)' : ''}; training needs them: ${how}.`, data: { missing, ...hubData } });
+      const how = hub
+        ? `download the model ('lora-lab download ${hubRefText(hub)}' or the quick fix)`
+        : 'put them in the folder (or use a Hub repo id and download it)';
+      problems.push({
+        severity: 'warning',
+        code: 'checkpoint-weights-missing',
+        key: 'model.checkpoint',
+        message: `model.checkpoint ${hub ? hubRefText(hub) : checkpoint} has config.json but lacks ${missing.join(', ')}: the estimate works from config.json${missing.includes('tokenizer.json') ? ' (with data.max_seq_length as the sequence length)' : ''}; training needs them: ${how}.`,
+        data: { missing, ...hubData },
+      });
     }
     if (names.includes('config.json') && config.train.method === 'lora') {
       const json = readJson(fs, joinPath(checkpoint, 'config.json'));
       const dims = json && modelDimensions(json);
       if (!dims) {
-        problems.push({ severity: 'error', code: 'checkpoint-config-unreadable', key: 'model.checkpoint', message: `${joinPath(checkpoint, 'config.json')} is not a readable model config (needs hidden_size and num_attention_heads).` });
+        problems.push({
+          severity: 'error',
+          code: 'checkpoint-config-unreadable',
+          key: 'model.checkpoint',
+          message: `${joinPath(checkpoint, 'config.json')} is not a readable model config (needs hidden_size and num_attention_heads).`,
+        });
       } else {
         const smallest = smallestAdaptedDimension(dims, config.lora);
         const rank = Math.max(...ranks);
         if (smallest && rank > smallest.size) {
-          problems.push({ severity: 'error', code: 'rank-exceeds-dimension', key: 'lora.r', message: `lora.r ${rank} is larger than the smallest adapted dimension (${smallest.size}, of the ${smallest.target} layers): use r <= ${smallest.size}.`, data: { max: smallest.size } });
+          problems.push({
+            severity: 'error',
+            code: 'rank-exceeds-dimension',
+            key: 'lora.r',
+            message: `lora.r ${rank} is larger than the smallest adapted dimension (${smallest.size}, of the ${smallest.target} layers): use r <= ${smallest.size}.`,
+            data: { max: smallest.size },
+          });
         }
       }
     }
   }
   if (!fs.exists(config.data.path) || fs.isDirectory(config.data.path)) {
-    problems.push({ severity: 'error', code: 'data-path-missing', key: 'data.path', message: `data.path ${config.data.path} ${fs.exists(config.data.path) ? 'is a folder, not a file' : 'does not exist'}: point it at the ${config.data.format} dataset file.` });
+    problems.push({
+      severity: 'error',
+      code: 'data-path-missing',
+      key: 'data.path',
+      message: `data.path ${config.data.path} ${fs.exists(config.data.path) ? 'is a folder, not a file' : 'does not exist'}: point it at the ${config.data.format} dataset file.`,
+    });
   }
   return problems;
 }

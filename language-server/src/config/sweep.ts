@@ -64,7 +64,8 @@ export function checkSweep(config: LoraLabConfig, deadline?: Deadline): { varian
   const entries = config.sweep.filter((entry) => {
     const spec = keySpec(entry.key);
     if (spec?.sweepable) {
-      if (entry.values.length === 0) report({ key: entry.key, code: 'sweep-bad-value', message: `sweep '${entry.key}' has no values: list at least one.` });
+      if (entry.values.length === 0)
+        report({ key: entry.key, code: 'sweep-bad-value', message: `sweep '${entry.key}' has no values: list at least one.` });
       return entry.values.length > 0;
     }
     const suggestion = closestMatch(entry.key, sweepable);
@@ -82,7 +83,8 @@ export function checkSweep(config: LoraLabConfig, deadline?: Deadline): { varian
     const widest = entries.reduce((most, entry) => (entry.values.length > most.values.length ? entry : most), entries[0]);
     const counts = entries.map((entry) => `${entry.key}: ${entry.values.length} values`).join(', ');
     report({
-      key: widest.key, code: 'sweep-too-large',
+      key: widest.key,
+      code: 'sweep-too-large',
       message: `the sweep has ${total} variants (${counts}); at most ${MAX_SWEEP_VARIANTS} are allowed: list fewer values under '${widest.key}' or split the sweep into several files.`,
       data: { variants: total, limit: MAX_SWEEP_VARIANTS },
     });
@@ -104,7 +106,13 @@ export function checkSweep(config: LoraLabConfig, deadline?: Deadline): { varian
       } catch (error) {
         if (!(error instanceof ExpressionError)) throw error;
         parsed.set(`${entry.key}#${valueIndex}`, error);
-        report({ key: entry.key, valueIndex, column: error.column, code: 'sweep-bad-expression', message: `sweep '${entry.key}': ${error.message} at column ${error.column + 2} of '${value}'.` });
+        report({
+          key: entry.key,
+          valueIndex,
+          column: error.column,
+          code: 'sweep-bad-expression',
+          message: `sweep '${entry.key}': ${error.message} at column ${error.column + 2} of '${value}'.`,
+        });
       }
     }),
   );
@@ -170,7 +178,13 @@ function buildVariant(
       apply(key, valueIndex, checkLiteral(key, result));
     } catch (error) {
       if (!(error instanceof ExpressionError)) throw error;
-      report({ key, valueIndex, column: error.column, code: 'sweep-bad-expression', message: `sweep '${key}': ${error.message} in '${choiceText(entries, key, valueIndex)}'.` });
+      report({
+        key,
+        valueIndex,
+        column: error.column,
+        code: 'sweep-bad-expression',
+        message: `sweep '${key}': ${error.message} in '${choiceText(entries, key, valueIndex)}'.`,
+      });
       ok = false;
     } finally {
       evaluating.delete(key);
@@ -183,7 +197,8 @@ function buildVariant(
 /** A sweep value checked against its key's schema; a computed integer within 1e-9 of a whole number is rounded. */
 function checkLiteral(key: string, value: unknown): ValueCheck {
   const spec = keySpec(key)!;
-  const candidate = spec.type === 'integer' && typeof value === 'number' && Math.abs(value - Math.round(value)) < 1e-9 ? Math.round(value) : value;
+  const candidate =
+    spec.type === 'integer' && typeof value === 'number' && Math.abs(value - Math.round(value)) < 1e-9 ? Math.round(value) : value;
   return checkValue(spec, candidate);
 }
 
@@ -195,7 +210,14 @@ function choiceText(entries: LoraLabConfig['sweep'], key: string, valueIndex: nu
 export function expandSweep(config: LoraLabConfig): SweepVariant[] {
   const { variants, issues } = checkSweep(config);
   if (issues.length) {
-    const problems: Problem[] = issues.map((issue) => ({ severity: 'error', message: issue.message, key: `sweep.${issue.key}`, range: ZERO_RANGE, code: issue.code, data: issue.data }));
+    const problems: Problem[] = issues.map((issue) => ({
+      severity: 'error',
+      message: issue.message,
+      key: `sweep.${issue.key}`,
+      range: ZERO_RANGE,
+      code: issue.code,
+      data: issue.data,
+    }));
     throw new ConfigError(`${config.configPath}: invalid sweep:\n${issues.map((issue) => `  ${issue.message}`).join('\n')}`, problems);
   }
   return variants;
@@ -205,7 +227,9 @@ export function expandSweep(config: LoraLabConfig): SweepVariant[] {
 export function selectVariant(config: LoraLabConfig, index: number): SweepVariant {
   const variants = expandSweep(config);
   if (!Number.isInteger(index) || index < 0 || index >= variants.length) {
-    throw new ConfigError(`${config.configPath}: --variant ${index} does not exist: the sweep has ${variants.length} variant(s), 0..${variants.length - 1}.`);
+    throw new ConfigError(
+      `${config.configPath}: --variant ${index} does not exist: the sweep has ${variants.length} variant(s), 0..${variants.length - 1}.`,
+    );
   }
   return variants[index];
 }

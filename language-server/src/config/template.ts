@@ -6,7 +6,8 @@ function yamlValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `[${value.map(yamlValue).join(', ')}]`;
   if (typeof value === 'number') return Number.isInteger(value) || Math.abs(value) >= 1e-3 ? String(value) : value.toExponential();
-  if (typeof value === 'string') return /^[A-Za-z0-9_./-]+$/.test(value) && !/^(true|false|null|yes|no|on|off|~)$/i.test(value) ? value : JSON.stringify(value);
+  if (typeof value === 'string')
+    return /^[A-Za-z0-9_./-]+$/.test(value) && !/^(true|false|null|yes|no|on|off|~)$/i.test(value) ? value : JSON.stringify(value);
   return String(value);
 }
 

@@ -41,7 +41,11 @@ function checkNumber(spec: KeySpec, value: number, what: string): ValueCheck | n
 /** Beyond 2^53 a double cannot hold every integer (100000000000000000001 silently becomes ...000): refused. */
 function checkSafeInteger(value: number, what: string): ValueCheck | null {
   if (Number.isSafeInteger(value)) return null;
-  return { ok: false, code: 'out-of-range', message: `${what} is ${value}, out of range: an integer must be between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER} (2^53 - 1) to be held exactly.` };
+  return {
+    ok: false,
+    code: 'out-of-range',
+    message: `${what} is ${value}, out of range: an integer must be between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER} (2^53 - 1) to be held exactly.`,
+  };
 }
 
 /** Checks a parsed (YAML/JSON) value for `spec`; the message names the key. */
@@ -49,15 +53,27 @@ export function checkValue(spec: KeySpec, value: unknown): ValueCheck {
   const what = `'${spec.key}'`;
   if (value === null || value === undefined) {
     if (spec.nullable) return { ok: true, value: null };
-    return { ok: false, code: 'wrong-type', message: `${what} needs a value (${expected(spec)}); remove the key to use the default ${JSON.stringify(spec.default)}.` };
+    return {
+      ok: false,
+      code: 'wrong-type',
+      message: `${what} needs a value (${expected(spec)}); remove the key to use the default ${JSON.stringify(spec.default)}.`,
+    };
   }
-  const wrongType = (): ValueCheck => ({ ok: false, code: 'wrong-type', message: `${what} expects ${expected(spec)} but got ${typeName(value)}.` });
+  const wrongType = (): ValueCheck => ({
+    ok: false,
+    code: 'wrong-type',
+    message: `${what} expects ${expected(spec)} but got ${typeName(value)}.`,
+  });
   switch (spec.type) {
     case 'string':
     case 'path':
       if (typeof value !== 'string' || value.trim() === '') return wrongType();
       if (spec.type === 'string' && spec.pattern && !spec.pattern.test(value)) {
-        return { ok: false, code: 'out-of-range', message: `${what} ${quoteForMessage(value)} has characters that cannot be in a folder name: use letters, digits, '.', '_' and '-' (not starting with '.').` };
+        return {
+          ok: false,
+          code: 'out-of-range',
+          message: `${what} ${quoteForMessage(value)} has characters that cannot be in a folder name: use letters, digits, '.', '_' and '-' (not starting with '.').`,
+        };
       }
       return { ok: true, value };
     case 'boolean':
@@ -73,7 +89,8 @@ export function checkValue(spec: KeySpec, value: unknown): ValueCheck {
       if (spec.choices?.includes(value) || spec.pattern?.test(value)) return { ok: true, value };
       const suggestion = closestMatch(value, spec.choices ?? []);
       return {
-        ok: false, code: 'unknown-enum-value',
+        ok: false,
+        code: 'unknown-enum-value',
         message: `${what} cannot be ${quoteForMessage(value)}${suggestion ? ` (did you mean ${suggestion}?)` : ''}: use ${describeRange(spec)}.`,
         data: { choices: spec.choices, ...(suggestion ? { suggestion } : {}) },
       };
@@ -90,7 +107,12 @@ export function checkValue(spec: KeySpec, value: unknown): ValueCheck {
       if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) return wrongType();
       const unknown = spec.choices ? (value as string[]).filter((item) => !spec.choices?.includes(item)) : [];
       if (unknown.length) {
-        return { ok: false, code: 'unknown-enum-value', message: `${what} has unknown ${unknown.slice(0, 5).map(quoteForMessage).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}: choose from ${spec.choices?.join(', ')}.`, data: { choices: spec.choices, unknown } };
+        return {
+          ok: false,
+          code: 'unknown-enum-value',
+          message: `${what} has unknown ${unknown.slice(0, 5).map(quoteForMessage).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}: choose from ${spec.choices?.join(', ')}.`,
+          data: { choices: spec.choices, unknown },
+        };
       }
       return { ok: true, value: [...value] };
     }
@@ -122,7 +144,11 @@ export function valueFromText(spec: KeySpec, text: string): ValueCheck {
   else if (spec.type === 'integer' || spec.type === 'number') value = trimmed === '' ? trimmed : Number(trimmed);
   else if (spec.type === 'boolean') value = trimmed === 'true' ? true : trimmed === 'false' ? false : trimmed;
   else if (spec.type === 'number-pair' || spec.type === 'string-list') {
-    const items = trimmed.replace(/^\[|\]$/g, '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+    const items = trimmed
+      .replace(/^\[|\]$/g, '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
     value = spec.type === 'number-pair' ? items.map(Number) : items.map((item) => item.replace(/^["']|["']$/g, ''));
   }
   if (typeof value === 'number' && Number.isNaN(value)) {

@@ -71,11 +71,18 @@ export function checkWorkspacePaths(configs: readonly LoraLabConfig[], context: 
   return pathsOutsideWorkspace(configs, context).map(({ key, path, inCache }): RuleProblem => {
     const where = foldersFor(configs[0].configPath, context).join(', ');
     if (inCache) {
-      return { severity: 'information', code: 'path-in-model-cache', key, message: `${key} ${path} is in a model cache folder, outside the workspace (${where}): it is read from there.`, data: { path } };
+      return {
+        severity: 'information',
+        code: 'path-in-model-cache',
+        key,
+        message: `${key} ${path} is in a model cache folder, outside the workspace (${where}): it is read from there.`,
+        data: { path },
+      };
     }
-    const message = key === 'out_dir'
-      ? `out_dir ${path} is outside the workspace (${where}): runs will be written there. Use a folder inside the workspace (e.g. out/lora) unless you mean it; Start LoRA Run asks before writing there.`
-      : `${key} ${path} is outside the workspace (${where}): it is read from there. Make sure you trust it, or put it inside the workspace.`;
+    const message =
+      key === 'out_dir'
+        ? `out_dir ${path} is outside the workspace (${where}): runs will be written there. Use a folder inside the workspace (e.g. out/lora) unless you mean it; Start LoRA Run asks before writing there.`
+        : `${key} ${path} is outside the workspace (${where}): it is read from there. Make sure you trust it, or put it inside the workspace.`;
     return { severity: 'warning', code: 'path-outside-workspace', key, message, data: { path } };
   });
 }

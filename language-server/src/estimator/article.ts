@@ -32,7 +32,13 @@ export interface ArticleComparison {
 /** Estimates the article's runs at micro-batch 1 and the config's max_seq_length (512 unless given). */
 export function articleComparisons(options: { device: 'cpu' | 'cuda'; maxSeqLength?: number }): ArticleComparison[] {
   return ARTICLE_RUNS.map((run) => {
-    const sets = new Map<string, unknown>(Object.entries({ ...run.sets, 'train.micro_batch_size': 1, ...(options.maxSeqLength ? { 'data.max_seq_length': options.maxSeqLength } : {}) }));
+    const sets = new Map<string, unknown>(
+      Object.entries({
+        ...run.sets,
+        'train.micro_batch_size': 1,
+        ...(options.maxSeqLength ? { 'data.max_seq_length': options.maxSeqLength } : {}),
+      }),
+    );
     const config = resolveConfig(sets, '/reference/llama-2-7b.lora.yaml');
     const result = estimate(config, LLAMA2_7B_CONFIG, { device: options.device });
     return { run, config, estimate: result, differenceBytes: result.memory.processPeakBytes - run.articleGigabytes * 1e9 };

@@ -58,7 +58,16 @@ export function estimate(config: LoraLabConfig, model: unknown, options: Estimat
   });
   const steps = train.max_steps ?? (options.trainExamples !== undefined ? totalOptimizerSteps(options.trainExamples, train) : null);
   const time = estimateTime(
-    { shape, method: train.method, rank: lora.r, targets: lora, gradientCheckpointing: train.gradient_checkpointing, rows, globalBatchSize: train.global_batch_size, steps },
+    {
+      shape,
+      method: train.method,
+      rank: lora.r,
+      targets: lora,
+      gradientCheckpointing: train.gradient_checkpointing,
+      rows,
+      globalBatchSize: train.global_batch_size,
+      steps,
+    },
     options.calibration,
   );
   return { params, memory, time, rows };
@@ -101,7 +110,7 @@ export function estimateConfig(
 ): ConfigEstimate {
   const { device, dataFacts } = inputs;
   const known = dataFacts !== 'pending' && !('error' in dataFacts);
-  const base = { device, seqLenSource: known ? 'data' as const : 'max_seq_length' as const };
+  const base = { device, seqLenSource: known ? ('data' as const) : ('max_seq_length' as const) };
   const dataNote = dataFacts === 'pending' ? 'being read' : 'error' in dataFacts ? dataFacts.error : undefined;
   try {
     const facts = known ? { seqLen: dataFacts.longestExample, trainExamples: dataFacts.trainExamples } : {};

@@ -1,11 +1,32 @@
 // Peak memory of a training run by the engine's own categories, buffer by buffer as the CPU engine
 // allocates them (native/src/model/llama_*.cpp, memory.cpp), plus the process view (loading transient).
 import type { ModelShape } from './model-shape';
-import { baseParamsOf, countParams, embeddingParams, isAdapted, LINEAR_TARGETS, linearShape, normParams, type LinearTarget, type LoraTargets } from './params';
+import {
+  baseParamsOf,
+  countParams,
+  embeddingParams,
+  isAdapted,
+  LINEAR_TARGETS,
+  linearShape,
+  normParams,
+  type LinearTarget,
+  type LoraTargets,
+} from './params';
 
 /** The engine's MemCategory names (native/src/engine.h, MemoryByCategory in native/trainer/addon.ts). */
-export type MemoryCategory = 'weights' | 'quant_constants' | 'lora_params' | 'grads' | 'optimizer_state' | 'activations' | 'logits' | 'workspace' | 'kv_cache';
-export const MEMORY_CATEGORIES: readonly MemoryCategory[] = ['weights', 'quant_constants', 'lora_params', 'grads', 'optimizer_state', 'activations', 'logits', 'workspace', 'kv_cache'];
+export type MemoryCategory =
+  'weights' | 'quant_constants' | 'lora_params' | 'grads' | 'optimizer_state' | 'activations' | 'logits' | 'workspace' | 'kv_cache';
+export const MEMORY_CATEGORIES: readonly MemoryCategory[] = [
+  'weights',
+  'quant_constants',
+  'lora_params',
+  'grads',
+  'optimizer_state',
+  'activations',
+  'logits',
+  'workspace',
+  'kv_cache',
+];
 
 export type Precision = 'bf16-true' | 'bf16-mixed' | '16-true' | '32-true';
 export type Quantize = 'none' | 'bnb.nf4' | 'bnb.nf4-dq' | 'bnb.fp4' | 'bnb.fp4-dq';
@@ -118,7 +139,8 @@ export const ATTENTION_TILE = 64;
 
 /** Floats of one (row, kv head) task of the CPU attention backward (attention_backward_scratch_floats). */
 export function attentionBackwardTaskFloats(shape: ModelShape, T: number): number {
-  const HD = shape.headDim, rep = shape.heads / shape.kvHeads;
+  const HD = shape.headDim,
+    rep = shape.heads / shape.kvHeads;
   return 6 * ATTENTION_TILE * HD + 2 * ATTENTION_TILE * ATTENTION_TILE + rep * T * (HD + 1);
 }
 
@@ -136,11 +158,22 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
   if (method === 'lora') add('LoRA A/B (fp32)', 'lora_params', 1, 4 * trainable);
   if (method === 'lora' && halfCompute) add('LoRA A/B compute copies', 'lora_params', 1, 2 * trainable);
   add('gradients (fp32)', 'grads', 1, 4 * trainable);
-  add(inputs.optimizer === 'adamw' ? 'AdamW exp_avg + exp_avg_sq' : 'SGD momentum', 'optimizer_state', 1, (inputs.optimizer === 'adamw' ? 8 : 4) * trainable);
+  add(
+    inputs.optimizer === 'adamw' ? 'AdamW exp_avg + exp_avg_sq' : 'SGD momentum',
+    'optimizer_state',
+    1,
+    (inputs.optimizer === 'adamw' ? 8 : 4) * trainable,
+  );
 
-  const C = shape.hiddenSize, F = shape.intermediateSize, V = shape.vocabSize, L = shape.layers;
-  const QD = shape.heads * shape.headDim, KD = shape.kvHeads * shape.headDim;
-  const B = inputs.microBatchSize, T = inputs.rows, N = B * T;
+  const C = shape.hiddenSize,
+    F = shape.intermediateSize,
+    V = shape.vocabSize,
+    L = shape.layers;
+  const QD = shape.heads * shape.headDim,
+    KD = shape.kvHeads * shape.headDim;
+  const B = inputs.microBatchSize,
+    T = inputs.rows,
+    N = B * T;
   const e = halfCompute ? 2 : 4; // activation / workspace element size
   const f32 = 4; // rstd, lse, logits and the loss stay fp32
   const layerAdapted = method === 'lora' ? LINEAR_TARGETS.filter((t) => t !== 'head' && isAdapted(targets, t)) : [];
@@ -181,7 +214,8 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
     // attention scratch (ops/attention*.cpp): one score row per (row, head) task, and per (row, kv head)
     // backward task six 64 x HD tiles, two 64 x 64 score tiles and the group's dQ accumulators + D
     add('attention score rows (B,NH,T)', 'workspace', 1, f32 * N * shape.heads);
-    if (layerBackward) add('attention backward tiles, per (row, kv head)', 'workspace', B * shape.kvHeads, f32 * attentionBackwardTaskFloats(shape, T));
+    if (layerBackward)
+      add('attention backward tiles, per (row, kv head)', 'workspace', B * shape.kvHeads, f32 * attentionBackwardTaskFloats(shape, T));
   }
   if (anyLora) {
     const duRows = Math.max(layerAdapted.length > 0 ? N : 0, headAdapted ? chunk : 0);
@@ -265,7 +299,9 @@ export function estimateMemory(inputs: MemoryInputs): MemoryEstimate {
   if (inputs.device === 'cpu') {
     // The checkpoint stays mapped until the engine is built: every page read is resident, next to the
     // weights, the trainable state and (frozen, unquantized) one fp32 copy of the last tensor read.
-    const checkpointBytes = shape.checkpointBytesPerElement * LINEAR_TARGETS.reduce((s, t) => s + baseParamsOf(shape, t), embeddingParams(shape) + normParams(shape));
+    const checkpointBytes =
+      shape.checkpointBytesPerElement *
+      LINEAR_TARGETS.reduce((s, t) => s + baseParamsOf(shape, t), embeddingParams(shape) + normParams(shape));
     const lastTensor = 4 * (shape.tiedEmbeddings ? shape.hiddenSize : matrixElements(shape, 'head'));
     loadPeakBytes = modelState + checkpointBytes + Math.max(trainState, inputs.method === 'lora' ? lastTensor : 0);
     runtimeOverheadBytes = CPU_RUNTIME_BYTES + gemmScratchBytes(inputs);
@@ -274,6 +310,9 @@ export function estimateMemory(inputs: MemoryInputs): MemoryEstimate {
     runtimeOverheadBytes = CUDA_CONTEXT_BYTES;
   }
   // CPU: the runtime's fixed cost in both phases, the GEMM and LoRA scratch only while stepping
-  const processPeakBytes = inputs.device === 'cpu' ? Math.max(loadPeakBytes + CPU_RUNTIME_BYTES, peakBytes + runtimeOverheadBytes) : Math.max(loadPeakBytes, peakBytes) + runtimeOverheadBytes;
+  const processPeakBytes =
+    inputs.device === 'cpu'
+      ? Math.max(loadPeakBytes + CPU_RUNTIME_BYTES, peakBytes + runtimeOverheadBytes)
+      : Math.max(loadPeakBytes, peakBytes) + runtimeOverheadBytes;
   return { layout: inputs.device, bytesByCategory, peakBytes, loadPeakBytes, runtimeOverheadBytes, processPeakBytes, buffers };
 }

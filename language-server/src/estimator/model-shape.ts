@@ -45,21 +45,30 @@ function dtypeBytes(dtype: unknown): number {
 
 /** Reads config.json (parsed JSON); throws ModelShapeError with the engine's reason when it would refuse it. */
 export function readModelShape(configJson: unknown): ModelShape {
-  if (!configJson || typeof configJson !== 'object' || Array.isArray(configJson)) throw new ModelShapeError('config.json is not a JSON object');
+  if (!configJson || typeof configJson !== 'object' || Array.isArray(configJson))
+    throw new ModelShapeError('config.json is not a JSON object');
   const json = configJson as Record<string, unknown>;
   const architectures = json.architectures;
   const architecture = Array.isArray(architectures) && typeof architectures[0] === 'string' ? architectures[0] : undefined;
-  const modelType = architecture ? ARCHITECTURES[architecture] : (['llama', 'mistral', 'qwen2'] as const).find((t) => t === json.model_type);
-  if (!modelType) throw new ModelShapeError(`config.json: architecture ${JSON.stringify(architecture ?? json.model_type)} is not supported (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM are)`);
+  const modelType = architecture
+    ? ARCHITECTURES[architecture]
+    : (['llama', 'mistral', 'qwen2'] as const).find((t) => t === json.model_type);
+  if (!modelType)
+    throw new ModelShapeError(
+      `config.json: architecture ${JSON.stringify(architecture ?? json.model_type)} is not supported (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM are)`,
+    );
   if (json.mlp_bias === true) throw new ModelShapeError('config.json: mlp_bias true is not supported (MLP biases are not implemented)');
   if (modelType === 'llama' && json.attention_bias === true)
     throw new ModelShapeError('config.json: attention_bias true is not supported (Llama attention biases are not implemented)');
   const hiddenSize = positiveInteger(json, 'hidden_size');
   const heads = positiveInteger(json, 'num_attention_heads');
   const kvHeads = positiveInteger(json, 'num_key_value_heads', heads);
-  if (heads % kvHeads !== 0) throw new ModelShapeError(`config.json: num_key_value_heads ${kvHeads} must divide num_attention_heads ${heads}`);
+  if (heads % kvHeads !== 0)
+    throw new ModelShapeError(`config.json: num_key_value_heads ${kvHeads} must divide num_attention_heads ${heads}`);
   if (json.head_dim === undefined && hiddenSize % heads !== 0)
-    throw new ModelShapeError(`config.json: hidden_size ${hiddenSize} must be a multiple of num_attention_heads ${heads} when head_dim is not given`);
+    throw new ModelShapeError(
+      `config.json: hidden_size ${hiddenSize} must be a multiple of num_attention_heads ${heads} when head_dim is not given`,
+    );
   return {
     modelType,
     vocabSize: positiveInteger(json, 'vocab_size'),

@@ -22,12 +22,20 @@ export interface ParamEstimate {
 
 export function isAdapted(targets: LoraTargets, target: LinearTarget): boolean {
   switch (target) {
-    case 'q': return targets.query;
-    case 'k': return targets.key;
-    case 'v': return targets.value;
-    case 'o': return targets.projection;
-    case 'gate': case 'up': case 'down': return targets.mlp;
-    case 'head': return targets.head;
+    case 'q':
+      return targets.query;
+    case 'k':
+      return targets.key;
+    case 'v':
+      return targets.value;
+    case 'o':
+      return targets.projection;
+    case 'gate':
+    case 'up':
+    case 'down':
+      return targets.mlp;
+    case 'head':
+      return targets.head;
   }
 }
 
@@ -36,12 +44,20 @@ export function linearShape(shape: ModelShape, target: LinearTarget): [number, n
   const query = shape.heads * shape.headDim;
   const keyValue = shape.kvHeads * shape.headDim;
   switch (target) {
-    case 'q': return [shape.hiddenSize, query];
-    case 'k': case 'v': return [shape.hiddenSize, keyValue];
-    case 'o': return [query, shape.hiddenSize];
-    case 'gate': case 'up': return [shape.hiddenSize, shape.intermediateSize];
-    case 'down': return [shape.intermediateSize, shape.hiddenSize];
-    case 'head': return [shape.hiddenSize, shape.vocabSize];
+    case 'q':
+      return [shape.hiddenSize, query];
+    case 'k':
+    case 'v':
+      return [shape.hiddenSize, keyValue];
+    case 'o':
+      return [query, shape.hiddenSize];
+    case 'gate':
+    case 'up':
+      return [shape.hiddenSize, shape.intermediateSize];
+    case 'down':
+      return [shape.intermediateSize, shape.hiddenSize];
+    case 'head':
+      return [shape.hiddenSize, shape.vocabSize];
   }
 }
 

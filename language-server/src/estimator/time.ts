@@ -83,7 +83,8 @@ export function trainingFlopsPerToken(inputs: TimeInputs): FlopsPerToken {
   const weightGrads = method === 'full' ? 1 : 0;
   const recomputedLayers = inputs.gradientCheckpointing ? backwardLayers : 0;
   const matmulForward = (L + recomputedLayers) * (layerLinear + layerLora) + headLinear + loraForward('head');
-  const matmulBackward = backwardLayers * (layerLinear * (1 + weightGrads) + 2 * layerLora) + headLinear * (1 + weightGrads) + 2 * loraForward('head');
+  const matmulBackward =
+    backwardLayers * (layerLinear * (1 + weightGrads) + 2 * layerLora) + headLinear * (1 + weightGrads) + 2 * loraForward('head');
   const attention = (L + recomputedLayers) * attentionForward + backwardLayers * 2.5 * attentionForward;
   const forward = L * (layerLinear + layerLora + attentionForward) + headLinear + loraForward('head');
   return { total: matmulForward + matmulBackward + attention, forward, matmulForward, matmulBackward, attention };
@@ -92,13 +93,28 @@ export function trainingFlopsPerToken(inputs: TimeInputs): FlopsPerToken {
 /** Seconds per token on a calibrated device: each kind of FLOP at its own measured rate (or the overall one). */
 export function secondsPerToken(flops: FlopsPerToken, calibration: Calibration): number {
   const rate = (specific: number | undefined) => (specific && specific > 0 ? specific : calibration.flopsPerSecond);
-  return flops.matmulForward / rate(calibration.matmulForwardFlopsPerSecond) + flops.matmulBackward / rate(calibration.matmulBackwardFlopsPerSecond) + flops.attention / rate(calibration.attentionFlopsPerSecond);
+  return (
+    flops.matmulForward / rate(calibration.matmulForwardFlopsPerSecond) +
+    flops.matmulBackward / rate(calibration.matmulBackwardFlopsPerSecond) +
+    flops.attention / rate(calibration.attentionFlopsPerSecond)
+  );
 }
 
 export function estimateTime(inputs: TimeInputs, calibration: Calibration | null | undefined): TimeEstimate {
   const flops = trainingFlopsPerToken(inputs);
   const tokensPerStep = inputs.globalBatchSize * inputs.rows;
   const flopsPerSecond = calibration && calibration.flopsPerSecond > 0 ? calibration.flopsPerSecond : null;
-  const seconds = calibration && flopsPerSecond !== null && inputs.steps !== null ? secondsPerToken(flops, calibration) * tokensPerStep * inputs.steps : null;
-  return { flopsPerToken: flops.total, forwardFlopsPerToken: flops.forward, tokensPerStep, steps: inputs.steps, seconds, calibrated: flopsPerSecond !== null, flopsPerSecond };
+  const seconds =
+    calibration && flopsPerSecond !== null && inputs.steps !== null
+      ? secondsPerToken(flops, calibration) * tokensPerStep * inputs.steps
+      : null;
+  return {
+    flopsPerToken: flops.total,
+    forwardFlopsPerToken: flops.forward,
+    tokensPerStep,
+    steps: inputs.steps,
+    seconds,
+    calibrated: flopsPerSecond !== null,
+    flopsPerSecond,
+  };
 }

@@ -33,13 +33,18 @@ function readManifest(dir: string): Manifest {
 export function readVerified(dir: string, file: string): Buffer {
   const manifest = readManifest(dir);
   const entry = manifest.files[file];
-  if (!entry) throw new Error(`${join(dir, file)}: not listed in ${join(dir, 'MANIFEST.json')}; add its sha256 there (evaluation data is checked before use)`);
+  if (!entry)
+    throw new Error(
+      `${join(dir, file)}: not listed in ${join(dir, 'MANIFEST.json')}; add its sha256 there (evaluation data is checked before use)`,
+    );
   const path = join(dir, file);
   if (!existsSync(path)) throw new Error(`${path} is missing (listed in MANIFEST.json): reinstall LoRA Lab or restore the file`);
   const bytes = readFileSync(path);
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== entry.sha256) {
-    throw new Error(`${path}: sha256 is ${sha} but MANIFEST.json expects ${entry.sha256}; the file was changed or is incomplete: restore the original`);
+    throw new Error(
+      `${path}: sha256 is ${sha} but MANIFEST.json expects ${entry.sha256}; the file was changed or is incomplete: restore the original`,
+    );
   }
   return bytes;
 }
@@ -51,7 +56,8 @@ export function parseRows(text: string, spec: DataFileSpec, name: string): DataR
   if (!spec.columns || spec.columns.length === 0) throw new Error(`${name}: a csv data file needs 'columns' (the name of each column)`);
   return parseCsv(text, name).map(({ cells, line }) => {
     const where = `${name}:${line}`;
-    if (cells.length !== spec.columns!.length) throw new Error(`${where}: expected ${spec.columns!.length} columns (${spec.columns!.join(', ')}) but found ${cells.length}`);
+    if (cells.length !== spec.columns!.length)
+      throw new Error(`${where}: expected ${spec.columns!.length} columns (${spec.columns!.join(', ')}) but found ${cells.length}`);
     return { row: Object.fromEntries(spec.columns!.map((c, i) => [c, cells[i]])), where };
   });
 }
@@ -143,7 +149,8 @@ export function parseCsv(text: string, name: string): { cells: string[]; line: n
         quoted = false;
         i++;
         const next = text[i];
-        if (next !== undefined && next !== ',' && next !== '\n' && next !== '\r') throw new Error(`${name}:${line}: text after a closing quote (a quote inside a quoted field must be doubled: "")`);
+        if (next !== undefined && next !== ',' && next !== '\n' && next !== '\r')
+          throw new Error(`${name}:${line}: text after a closing quote (a quote inside a quoted field must be doubled: "")`);
         continue;
       }
       if (c === '\n') line++;

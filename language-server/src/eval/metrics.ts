@@ -42,7 +42,13 @@ export function pairAcc(lls: readonly number[], profile: ProfileName): number {
 }
 
 /** The metric of one document from its requests' results. */
-export function docMetric(metric: MetricKind, results: readonly ScoreResult[], gold: number, labels: readonly number[] | undefined, profile: ProfileName): number {
+export function docMetric(
+  metric: MetricKind,
+  results: readonly ScoreResult[],
+  gold: number,
+  labels: readonly number[] | undefined,
+  profile: ProfileName,
+): number {
   const lls = results.map((r) => r.sumLogprob);
   switch (metric) {
     case 'acc':

@@ -31,7 +31,8 @@ function choicesOf(task: TaskSpec, row: Row, where: string): string[] {
   const spec = task.choices!;
   if ('templates' in spec) return spec.templates.map((t, i) => render(parseTemplate(t, `task ${task.name}: choices[${i}]`), row, where));
   const value = row[spec.keys_of];
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${where}: the field '${spec.keys_of}' must be an object whose keys are the choices`);
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new Error(`${where}: the field '${spec.keys_of}' must be an object whose keys are the choices`);
   const keys = Object.keys(value);
   if (keys.length === 0) throw new Error(`${where}: '${spec.keys_of}' has no choices`);
   return keys;
@@ -40,7 +41,8 @@ function choicesOf(task: TaskSpec, row: Row, where: string): string[] {
 function goldOf(task: TaskSpec, row: Row, where: string, choiceCount: number): { gold: number; labels?: number[] } {
   const spec = task.gold!;
   if ('index' in spec) {
-    if (spec.index < 0 || spec.index >= choiceCount) throw new Error(`${where}: gold index ${spec.index} is outside the ${choiceCount} choices`);
+    if (spec.index < 0 || spec.index >= choiceCount)
+      throw new Error(`${where}: gold index ${spec.index} is outside the ${choiceCount} choices`);
     return { gold: spec.index };
   }
   if ('field' in spec) {
@@ -89,13 +91,18 @@ export function buildFromRows(task: TaskSpec, rows: DataRow[], shots: DataRow[],
 /** Loads a task's data from `dataDir` (hash-checked) and builds its requests. */
 export function buildTaskRequests(task: TaskSpec, dataDir: string, options: BuildOptions): TaskRequests {
   validateTask(task);
-  if (!Number.isInteger(options.numFewshot) || options.numFewshot < 0) throw new Error(`num_fewshot must be a whole number >= 0, got ${options.numFewshot}`);
-  if (options.limit !== null && (!Number.isInteger(options.limit) || options.limit < 1)) throw new Error(`limit must be a whole number >= 1, got ${options.limit}`);
+  if (!Number.isInteger(options.numFewshot) || options.numFewshot < 0)
+    throw new Error(`num_fewshot must be a whole number >= 0, got ${options.numFewshot}`);
+  if (options.limit !== null && (!Number.isInteger(options.limit) || options.limit < 1))
+    throw new Error(`limit must be a whole number >= 1, got ${options.limit}`);
   const rows = loadRows(dataDir, task.data);
   let shots: DataRow[] = [];
   if (task.fewshot && options.numFewshot > 0) {
     const pool = loadRows(dataDir, task.fewshot.data);
-    if (options.numFewshot > pool.length) throw new Error(`task ${task.name}: num_fewshot ${options.numFewshot} is more than the ${pool.length} examples of its few-shot pool (${task.fewshot.data.file})`);
+    if (options.numFewshot > pool.length)
+      throw new Error(
+        `task ${task.name}: num_fewshot ${options.numFewshot} is more than the ${pool.length} examples of its few-shot pool (${task.fewshot.data.file})`,
+      );
     shots = pool.slice(0, options.numFewshot);
   }
   const docs = buildFromRows(task, rows, shots, options);

@@ -100,7 +100,14 @@ export const BUILTIN_TASKS: readonly TaskSpec[] = [
 ];
 
 /** The article's task set (0-shot). */
-export const ARTICLE_TASKS = ['truthfulqa_mc1', 'truthfulqa_mc2', 'blimp_causative', 'mmlu_global_facts', 'arithmetic_2ds', 'arithmetic_4ds'];
+export const ARTICLE_TASKS = [
+  'truthfulqa_mc1',
+  'truthfulqa_mc2',
+  'blimp_causative',
+  'mmlu_global_facts',
+  'arithmetic_2ds',
+  'arithmetic_4ds',
+];
 
 export const BUILTIN_TASK_NAMES = BUILTIN_TASKS.map((t) => t.name);
 
@@ -110,18 +117,22 @@ export function validateTask(task: TaskSpec, where = `task ${task.name ?? '(unna
     throw new Error(`${where}: ${key}: ${message}`);
   };
   if (typeof task.name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(task.name)) fail('name', 'expected a name of letters, digits, _ . -');
-  if (task.kind !== 'multiple_choice' && task.kind !== 'loglikelihood') fail('kind', `expected multiple_choice or loglikelihood, got ${JSON.stringify(task.kind)}`);
+  if (task.kind !== 'multiple_choice' && task.kind !== 'loglikelihood')
+    fail('kind', `expected multiple_choice or loglikelihood, got ${JSON.stringify(task.kind)}`);
   if (!task.data || typeof task.data.file !== 'string') fail('data.file', 'missing: name the data file');
   if (!['jsonl', 'json', 'csv'].includes(task.data.format)) fail('data.format', 'expected jsonl, json or csv');
   parseTemplate(task.context ?? '', `${where}: context`);
   if (task.kind === 'multiple_choice') {
     if (!task.choices) fail('choices', 'a multiple_choice task needs choices ({templates: [...]} or {keys_of: field})');
-    if ('templates' in task.choices! && (!Array.isArray(task.choices.templates) || task.choices.templates.length < 2)) fail('choices.templates', 'needs at least two choices');
+    if ('templates' in task.choices! && (!Array.isArray(task.choices.templates) || task.choices.templates.length < 2))
+      fail('choices.templates', 'needs at least two choices');
     if ('templates' in task.choices!) task.choices.templates.forEach((t, i) => parseTemplate(t, `${where}: choices.templates[${i}]`));
     if (!task.gold) fail('gold', 'a multiple_choice task needs gold ({index}, {field, among} or {labels_of})');
-    if (!['acc', 'mc2', 'pair_acc'].includes(task.metric)) fail('metric', `a multiple_choice task scores acc, mc2 or pair_acc, not ${task.metric}`);
+    if (!['acc', 'mc2', 'pair_acc'].includes(task.metric))
+      fail('metric', `a multiple_choice task scores acc, mc2 or pair_acc, not ${task.metric}`);
     if (task.metric === 'mc2' && !('labels_of' in task.gold!)) fail('gold', 'mc2 needs {labels_of: field} (1 = true answer)');
-    if (task.metric === 'pair_acc' && 'templates' in task.choices! && task.choices.templates.length !== 2) fail('choices', 'pair_acc compares exactly two choices');
+    if (task.metric === 'pair_acc' && 'templates' in task.choices! && task.choices.templates.length !== 2)
+      fail('choices', 'pair_acc compares exactly two choices');
   } else {
     if (typeof task.continuation !== 'string') fail('continuation', 'a loglikelihood task needs a continuation template');
     parseTemplate(task.continuation!, `${where}: continuation`);

@@ -42,7 +42,8 @@ function parseFilter(source: string, what: string): Filter {
     }
   }
   if (name === 'strip' && args.length === 0) return { name };
-  if (name === 'replace' && args.length === 2 && args.every((a) => typeof a === 'string')) return { name, from: args[0] as string, to: args[1] as string };
+  if (name === 'replace' && args.length === 2 && args.every((a) => typeof a === 'string'))
+    return { name, from: args[0] as string, to: args[1] as string };
   throw new Error(`${what}: unknown filter or wrong arguments '${source.trim()}' (filters: strip, replace("old", "new"))`);
 }
 
@@ -101,7 +102,9 @@ export function render(template: Template, row: Row, where: string): string {
     }
     const value = row[part.field];
     if (typeof value !== 'string' && typeof value !== 'number') {
-      throw new Error(`${where}: the field '${part.field}' is ${value === undefined ? 'missing' : `a ${typeof value}, not text`} (the template is ${JSON.stringify(template.source)})`);
+      throw new Error(
+        `${where}: the field '${part.field}' is ${value === undefined ? 'missing' : `a ${typeof value}, not text`} (the template is ${JSON.stringify(template.source)})`,
+      );
     }
     let text = String(value);
     for (const filter of part.filters) text = filter.name === 'strip' ? pyStrip(text) : text.split(filter.from).join(filter.to);

@@ -54,10 +54,14 @@ export function tokenizeRequest(request: RequestText, tokenizer: EvalTokenizer, 
     continuationIds = whole.slice(contextIds.length);
   }
   if (continuationIds.length === 0) {
-    throw new Error(`the continuation ${JSON.stringify(request.continuation)} has no tokens of its own after the context ${JSON.stringify(request.context.slice(-40))}`);
+    throw new Error(
+      `the continuation ${JSON.stringify(request.continuation)} has no tokens of its own after the context ${JSON.stringify(request.context.slice(-40))}`,
+    );
   }
   if (continuationIds.length > options.maxLength) {
-    throw new Error(`the continuation ${JSON.stringify(request.continuation.slice(0, 40))} has ${continuationIds.length} tokens, more than the model's window of ${options.maxLength}`);
+    throw new Error(
+      `the continuation ${JSON.stringify(request.continuation.slice(0, 40))} has ${continuationIds.length} tokens, more than the model's window of ${options.maxLength}`,
+    );
   }
   return truncateRequest(contextIds, continuationIds, options.maxLength);
 }

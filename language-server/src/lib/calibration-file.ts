@@ -33,7 +33,8 @@ export function calibrationFilePath(env: NodeJS.ProcessEnv = process.env): strin
 export function readCalibrationFile(path = calibrationFilePath()): CalibrationFile {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<CalibrationFile>;
-    if (parsed.version === 1 && parsed.devices && typeof parsed.devices === 'object' && !Array.isArray(parsed.devices)) return parsed as CalibrationFile;
+    if (parsed.version === 1 && parsed.devices && typeof parsed.devices === 'object' && !Array.isArray(parsed.devices))
+      return parsed as CalibrationFile;
   } catch {
     // missing or unreadable: no calibration yet
   }
@@ -52,7 +53,9 @@ export function withCalibrationRecord(file: CalibrationFile, record: Calibration
  */
 export function newestCalibration(device: 'cpu' | 'cuda', path = calibrationFilePath()): CalibrationRecord | null {
   const records = Object.entries(readCalibrationFile(path).devices)
-    .filter(([key, record]) => key.startsWith(`${device}:`) && !!record && Number.isFinite(record.flopsPerSecond) && record.flopsPerSecond > 0)
+    .filter(
+      ([key, record]) => key.startsWith(`${device}:`) && !!record && Number.isFinite(record.flopsPerSecond) && record.flopsPerSecond > 0,
+    )
     .map(([, record]) => record)
     .sort((a, b) => String(b.measuredAt ?? '').localeCompare(String(a.measuredAt ?? '')));
   return records[0] ?? null;

@@ -29,8 +29,14 @@ function fileStamp(path: string): string {
 export function dataFactsKey(config: LoraLabConfig): string {
   const { data, model } = config;
   return JSON.stringify([
-    fileStamp(data.path), ...TOKENIZER_FILES.map((name) => fileStamp(join(model.checkpoint, name))),
-    data.format, data.prompt_style, data.mask_prompt, data.max_seq_length, data.val_split_fraction, data.seed,
+    fileStamp(data.path),
+    ...TOKENIZER_FILES.map((name) => fileStamp(join(model.checkpoint, name))),
+    data.format,
+    data.prompt_style,
+    data.mask_prompt,
+    data.max_seq_length,
+    data.val_split_fraction,
+    data.seed,
   ]);
 }
 
@@ -40,12 +46,19 @@ export function computeDataFacts(config: LoraLabConfig): DataFactsResult {
     const dataset = loadDataset(config.data.path, config.data.format);
     if (dataset.records.length === 0) return { error: `${config.data.path}: the dataset has no records` };
     if (!existsSync(join(config.model.checkpoint, 'tokenizer.json'))) {
-      return { error: `no tokenizer yet (${join(config.model.checkpoint, 'tokenizer.json')} is missing; download the model for it), so the sequence length is data.max_seq_length` };
+      return {
+        error: `no tokenizer yet (${join(config.model.checkpoint, 'tokenizer.json')} is missing; download the model for it), so the sequence length is data.max_seq_length`,
+      };
     }
     const tokenizer = loadTokenizer(config.model.checkpoint);
-    const options = { promptStyle: config.data.prompt_style, maskPrompt: config.data.mask_prompt, maxSeqLength: config.data.max_seq_length };
+    const options = {
+      promptStyle: config.data.prompt_style,
+      maskPrompt: config.data.mask_prompt,
+      maxSeqLength: config.data.max_seq_length,
+    };
     let longestExample = 0;
-    for (const record of dataset.records) longestExample = Math.max(longestExample, tokenizeExample(tokenizer, record.index, record, options).inputIds.length);
+    for (const record of dataset.records)
+      longestExample = Math.max(longestExample, tokenizeExample(tokenizer, record.index, record, options).inputIds.length);
     const split = splitTrainValidation(dataset.records.length, config.data.val_split_fraction, config.data.seed);
     return { trainExamples: split.train.length, longestExample };
   } catch (error) {
@@ -58,7 +71,10 @@ export class DataFactsCache {
   private readonly known = new Map<string, DataFactsResult>();
   private readonly pending = new Set<string>();
 
-  constructor(private readonly compute: (config: LoraLabConfig) => DataFactsResult = computeDataFacts, private readonly maxEntries = 64) {}
+  constructor(
+    private readonly compute: (config: LoraLabConfig) => DataFactsResult = computeDataFacts,
+    private readonly maxEntries = 64,
+  ) {}
 
   /** The facts, computed now on a miss. */
   get(config: LoraLabConfig): DataFactsResult {

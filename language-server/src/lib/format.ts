@@ -42,7 +42,12 @@ export function formatCount(count: number): string {
 
 /** '6.74B', '4.19M', '20.3K', '812' */
 export function formatCompact(count: number): string {
-  const units: Array<[number, string]> = [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'K']];
+  const units: Array<[number, string]> = [
+    [1e12, 'T'],
+    [1e9, 'B'],
+    [1e6, 'M'],
+    [1e3, 'K'],
+  ];
   for (const [size, suffix] of units) if (Math.abs(count) >= size) return `${Number((count / size).toPrecision(3))}${suffix}`;
   return String(Math.round(count));
 }

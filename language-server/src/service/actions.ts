@@ -38,7 +38,13 @@ function fixesFor(analysis: ConfigAnalysis, problem: Problem): Fix[] {
   const set = (key: string, value: unknown, title: string): Fix => ({ title, edit: setValueEdit(analysis, key, yamlScalar(value)) });
   switch (problem.code) {
     case 'alpha-not-2r':
-      return [set('lora.alpha', data.replacement ?? 2 * config.lora.r, `Set lora.alpha to ${String(data.replacement ?? 2 * config.lora.r)} (2 × r, the article's best)`)];
+      return [
+        set(
+          'lora.alpha',
+          data.replacement ?? 2 * config.lora.r,
+          `Set lora.alpha to ${String(data.replacement ?? 2 * config.lora.r)} (2 × r, the article's best)`,
+        ),
+      ];
     case 'unknown-key':
     case 'sweep-unknown-key': {
       const suggestion = typeof data.suggestion === 'string' ? data.suggestion : undefined;
@@ -54,7 +60,11 @@ function fixesFor(analysis: ConfigAnalysis, problem: Problem): Fix[] {
         let fixed = written;
         for (const item of data.unknown as string[]) {
           const match = closestMatch(item, choices);
-          if (match) fixed = fixed.replace(new RegExp(`(^|[\\s,\\[\\-"'])${item.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=$|[\\s,\\]"'])`), `$1${match}`);
+          if (match)
+            fixed = fixed.replace(
+              new RegExp(`(^|[\\s,\\[\\-"'])${item.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=$|[\\s,\\]"'])`),
+              `$1${match}`,
+            );
         }
         return fixed !== written ? [{ title: 'Correct the misspelt eval tasks', edit: { range: problem.range, newText: fixed } }] : [];
       }
@@ -79,21 +89,33 @@ function fixesFor(analysis: ConfigAnalysis, problem: Problem): Fix[] {
     case 'precision-on-cuda':
       return [set('model.precision', data.replacement ?? 'bf16-true', `Set model.precision to ${String(data.replacement ?? 'bf16-true')}`)];
     case 'rank-exceeds-dimension':
-      return typeof data.max === 'number' && !locations.has('sweep.lora.r') ? [set('lora.r', data.max, `Set lora.r to ${data.max} (the largest the model allows)`)] : [];
+      return typeof data.max === 'number' && !locations.has('sweep.lora.r')
+        ? [set('lora.r', data.max, `Set lora.r to ${data.max} (the largest the model allows)`)]
+        : [];
     case 'checkpoint-not-downloaded':
     case 'checkpoint-weights-missing': {
       if (typeof data.repo !== 'string' || typeof data.revision !== 'string') return [];
       const ref = { repo: data.repo, revision: data.revision };
       const id = hubRefText(ref);
       const download = downloadFix(`Download model ${id}`, ref);
-      return problem.code === 'checkpoint-not-downloaded' ? [downloadFix(`Fetch config.json of ${id} (for the estimate; trusted workspaces only)`, { ...ref, include: ['config.json'] }), download] : [download];
+      return problem.code === 'checkpoint-not-downloaded'
+        ? [
+            downloadFix(`Fetch config.json of ${id} (for the estimate; trusted workspaces only)`, { ...ref, include: ['config.json'] }),
+            download,
+          ]
+        : [download];
     }
     case 'checkpoint-missing':
     case 'data-path-missing': {
       const key = problem.code === 'checkpoint-missing' ? 'model.checkpoint' : 'data.path';
       if (setValues.has(key) || locations.has(key)) return [];
       const spec = keySpec(key)!;
-      return [{ title: `Add the required key ${key} (then point it at your ${key === 'data.path' ? 'dataset file' : 'checkpoint folder'})`, edit: insertKeyEdit(analysis, key, yamlScalar(spec.default)) }];
+      return [
+        {
+          title: `Add the required key ${key} (then point it at your ${key === 'data.path' ? 'dataset file' : 'checkpoint folder'})`,
+          edit: insertKeyEdit(analysis, key, yamlScalar(spec.default)),
+        },
+      ];
     }
     case 'wrong-type':
     case 'out-of-range': {
@@ -113,7 +135,12 @@ export function codeActions(analysis: ConfigAnalysis, uri: string, range: Range)
   for (const problem of analysis.parsed.problems) {
     if (!overlaps(problem.range, range)) continue;
     fixesFor(analysis, problem).forEach((fix, index) => {
-      const action: CodeAction = { title: fix.title, kind: CodeActionKind.QuickFix, diagnostics: [toDiagnostic(problem)], isPreferred: index === 0 };
+      const action: CodeAction = {
+        title: fix.title,
+        kind: CodeActionKind.QuickFix,
+        diagnostics: [toDiagnostic(problem)],
+        isPreferred: index === 0,
+      };
       if (fix.edit) action.edit = { changes: { [uri]: [fix.edit] } };
       if (fix.command) action.command = fix.command;
       actions.push(action);

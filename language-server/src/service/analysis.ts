@@ -1,6 +1,15 @@
 // One analysed *.lora.yaml document: the config modules' parse (problems, locations, variants) plus
 // the text's lines, computed once per document version and shared by every language feature.
-import { DeadlineExceeded, deadlineIn, parseConfig, resolveConfig, type FileSystem, type ParsedConfig, type Problem, type WorkspaceContext } from '../config';
+import {
+  DeadlineExceeded,
+  deadlineIn,
+  parseConfig,
+  resolveConfig,
+  type FileSystem,
+  type ParsedConfig,
+  type Problem,
+  type WorkspaceContext,
+} from '../config';
 
 export interface ConfigAnalysis {
   text: string;
@@ -17,7 +26,9 @@ function describe(error: unknown): string {
 
 function internalProblem(error: unknown): Problem {
   return {
-    severity: 'error', code: 'yaml-syntax', key: '',
+    severity: 'error',
+    code: 'yaml-syntax',
+    key: '',
     range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
     message: `LoRA Lab could not analyse this file (${describe(error)}); the other features use the defaults.`,
   };
@@ -36,7 +47,9 @@ export interface AnalysisOptions {
 
 function tooLargeProblem(budgetMs: number): Problem {
   return {
-    severity: 'error', code: 'config-too-large', key: '',
+    severity: 'error',
+    code: 'config-too-large',
+    key: '',
     range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
     message: `Config too large to analyse: checking it took longer than ${budgetMs} ms, so the editor shows no other problems and uses the defaults. Make it smaller (fewer sweep values, no very long values), or run 'lora-lab check' on it in a terminal.`,
     data: { budgetMs },
@@ -56,7 +69,13 @@ export function analyzeConfig(text: string, filePath: string, fs?: FileSystem, o
   };
   const defaults = (problem: Problem): ConfigAnalysis => {
     const config = resolveConfig(new Map(), filePath);
-    const parsed: ParsedConfig = { config, problems: [problem], setValues: new Map(), locations: new Map(), variants: [{ index: 0, overrides: {}, config }] };
+    const parsed: ParsedConfig = {
+      config,
+      problems: [problem],
+      setValues: new Map(),
+      locations: new Map(),
+      variants: [{ index: 0, overrides: {}, config }],
+    };
     return { text, filePath, lines, parsed, fs };
   };
   try {
@@ -67,7 +86,10 @@ export function analyzeConfig(text: string, filePath: string, fs?: FileSystem, o
       // The file checks failed (a permission error, a file that vanished): serve the text's own problems.
       try {
         const parsed = attempt(undefined);
-        parsed.problems.push({ ...internalProblem(error), message: `The checkpoint, data and eval files could not be checked (${describe(error)}).` });
+        parsed.problems.push({
+          ...internalProblem(error),
+          message: `The checkpoint, data and eval files could not be checked (${describe(error)}).`,
+        });
         return { text, filePath, lines, parsed };
       } catch (retryError) {
         if (retryError instanceof DeadlineExceeded) return defaults(tooLargeProblem(retryError.budgetMs));

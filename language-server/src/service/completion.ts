@@ -1,7 +1,18 @@
 // Completion for *.lora.yaml: keys of the section the cursor is in (those not set yet), enum,
 // boolean and null values, eval tasks, sweep keys and expressions, and snippets for a new file.
 import { CompletionItemKind, InsertTextFormat, MarkupKind, type CompletionItem } from 'vscode-languageserver-types';
-import { KEY_SPECS, SECTIONS, childKeys, describeRange, expected, hoverText, keySpec, type KeySpec, type Position, type Range } from '../config';
+import {
+  KEY_SPECS,
+  SECTIONS,
+  childKeys,
+  describeRange,
+  expected,
+  hoverText,
+  keySpec,
+  type KeySpec,
+  type Position,
+  type Range,
+} from '../config';
 import type { ConfigAnalysis } from './analysis';
 import { cursorContext } from './cursor';
 import { pathCompletions } from './path-completion';
@@ -41,15 +52,49 @@ function keyCompletions(analysis: ConfigAnalysis, section: string, range: Range,
       if (present.has(name)) return;
       const spec = keySpec(name);
       if (spec) items.push(keyItem(spec, name, range, index));
-      else if (name === 'sweep') items.push({ label: 'sweep', kind: CompletionItemKind.Module, detail: 'a grid of runs', documentation: markdown(SECTION_DOCS.sweep), textEdit: { range, newText: sweepSnippet() }, insertTextFormat: InsertTextFormat.Snippet, sortText: String(index).padStart(3, '0') });
-      else items.push({ label: name, kind: CompletionItemKind.Module, detail: `section: ${childKeys(name).join(', ')}`, documentation: markdown(SECTION_DOCS[name] ?? ''), textEdit: { range, newText: `${name}:\n  $0` }, insertTextFormat: InsertTextFormat.Snippet, sortText: String(index).padStart(3, '0') });
+      else if (name === 'sweep')
+        items.push({
+          label: 'sweep',
+          kind: CompletionItemKind.Module,
+          detail: 'a grid of runs',
+          documentation: markdown(SECTION_DOCS.sweep),
+          textEdit: { range, newText: sweepSnippet() },
+          insertTextFormat: InsertTextFormat.Snippet,
+          sortText: String(index).padStart(3, '0'),
+        });
+      else
+        items.push({
+          label: name,
+          kind: CompletionItemKind.Module,
+          detail: `section: ${childKeys(name).join(', ')}`,
+          documentation: markdown(SECTION_DOCS[name] ?? ''),
+          textEdit: { range, newText: `${name}:\n  $0` },
+          insertTextFormat: InsertTextFormat.Snippet,
+          sortText: String(index).padStart(3, '0'),
+        });
     });
     const setsAnything = [...analysis.parsed.locations.values()].some((location) => location.keyRange.start.line !== line);
     if (!setsAnything) {
-      items.push({ label: 'lora-lab config', kind: CompletionItemKind.Snippet, detail: 'a new config with the article\'s defaults', documentation: markdown('Every section with the reference article\'s defaults; tab through the values that matter most.'), textEdit: { range, newText: newConfigSnippet() }, insertTextFormat: InsertTextFormat.Snippet, sortText: '000' });
+      items.push({
+        label: 'lora-lab config',
+        kind: CompletionItemKind.Snippet,
+        detail: "a new config with the article's defaults",
+        documentation: markdown("Every section with the reference article's defaults; tab through the values that matter most."),
+        textEdit: { range, newText: newConfigSnippet() },
+        insertTextFormat: InsertTextFormat.Snippet,
+        sortText: '000',
+      });
     }
     if (!present.has('sweep')) {
-      items.push({ label: 'sweep over lora.r', kind: CompletionItemKind.Snippet, detail: 'sweep: rank with alpha = 2r', documentation: markdown(SECTION_DOCS.sweep), textEdit: { range, newText: sweepSnippet() }, insertTextFormat: InsertTextFormat.Snippet, sortText: '999' });
+      items.push({
+        label: 'sweep over lora.r',
+        kind: CompletionItemKind.Snippet,
+        detail: 'sweep: rank with alpha = 2r',
+        documentation: markdown(SECTION_DOCS.sweep),
+        textEdit: { range, newText: sweepSnippet() },
+        insertTextFormat: InsertTextFormat.Snippet,
+        sortText: '999',
+      });
     }
     return items;
   }
@@ -74,7 +119,13 @@ function sweepExample(spec: KeySpec): string {
 }
 
 function valueItem(label: string, range: Range, detail: string, documentation?: string, quote = false): CompletionItem {
-  return { label, kind: CompletionItemKind.Value, detail, documentation: documentation ? markdown(documentation) : undefined, textEdit: { range, newText: quote ? `"${label}"` : label } };
+  return {
+    label,
+    kind: CompletionItemKind.Value,
+    detail,
+    documentation: documentation ? markdown(documentation) : undefined,
+    textEdit: { range, newText: quote ? `"${label}"` : label },
+  };
 }
 
 function valueCompletions(key: string, inList: boolean, listItems: string[], range: Range): CompletionItem[] {
@@ -84,10 +135,12 @@ function valueCompletions(key: string, inList: boolean, listItems: string[], ran
   const items: CompletionItem[] = [];
   const describe = describeRange(spec);
   if (spec.type === 'enum' && spec.choices) {
-    for (const choice of spec.choices) items.push(valueItem(choice, range, `${spec.key}${choice === spec.default ? ' (default)' : ''}`, spec.choiceDocs?.[choice]));
+    for (const choice of spec.choices)
+      items.push(valueItem(choice, range, `${spec.key}${choice === spec.default ? ' (default)' : ''}`, spec.choiceDocs?.[choice]));
     if (spec.key === 'device') items.push(valueItem('cuda:0', range, 'device', 'A CUDA device by index (cuda:N).'));
   } else if (spec.type === 'boolean') {
-    for (const choice of ['true', 'false']) items.push(valueItem(choice, range, `${spec.key}${String(spec.default) === choice ? ' (default)' : ''}`));
+    for (const choice of ['true', 'false'])
+      items.push(valueItem(choice, range, `${spec.key}${String(spec.default) === choice ? ' (default)' : ''}`));
   } else if (spec.type === 'string-list' && spec.choices && inList) {
     for (const choice of spec.choices) if (!listItems.includes(choice)) items.push(valueItem(choice, range, spec.key, spec.doc));
   } else if ((spec.type === 'integer' || spec.type === 'number') && !(sweep && inList)) {
@@ -96,7 +149,16 @@ function valueCompletions(key: string, inList: boolean, listItems: string[], ran
   if (spec.nullable && spec.default !== null) items.push(valueItem('null', range, `${spec.key}: off / no limit`));
   if (sweep && inList && (spec.type === 'integer' || spec.type === 'number')) {
     const example = spec.key === 'lora.alpha' ? '=2*lora.r' : `=${String(spec.default ?? 1)}`;
-    items.push({ ...valueItem(example, range, 'sweep expression over config keys', 'A string starting with = is evaluated per variant: numbers, + - * / **, parentheses and dotted keys.', true), kind: CompletionItemKind.Snippet });
+    items.push({
+      ...valueItem(
+        example,
+        range,
+        'sweep expression over config keys',
+        'A string starting with = is evaluated per variant: numbers, + - * / **, parentheses and dotted keys.',
+        true,
+      ),
+      kind: CompletionItemKind.Snippet,
+    });
   }
   return items;
 }
@@ -110,14 +172,23 @@ export function completions(analysis: ConfigAnalysis, position: Position): Compl
     // The key already has its colon (and maybe a value): replace the name only.
     return items
       .filter((item) => item.kind !== CompletionItemKind.Snippet)
-      .map((item) => ({ ...item, textEdit: { range: context.range, newText: String(item.label) }, insertTextFormat: InsertTextFormat.PlainText }));
+      .map((item) => ({
+        ...item,
+        textEdit: { range: context.range, newText: String(item.label) },
+        insertTextFormat: InsertTextFormat.PlainText,
+      }));
   }
   if (context.kind === 'value') {
     const spec = keySpec(context.key);
-    const items = spec?.type === 'path' && !context.inList ? pathCompletions(analysis, context.key, context.partial, context.range) : valueCompletions(context.key, context.inList, context.listItems, context.range);
+    const items =
+      spec?.type === 'path' && !context.inList
+        ? pathCompletions(analysis, context.key, context.partial, context.range)
+        : valueCompletions(context.key, context.inList, context.listItems, context.range);
     // Right after 'key:' (a trigger character) the value needs its separating space.
     if (analysis.lines[position.line]?.[context.range.start.character - 1] !== ':') return items;
-    return items.map((item) => (item.textEdit && 'range' in item.textEdit ? { ...item, textEdit: { ...item.textEdit, newText: ` ${item.textEdit.newText}` } } : item));
+    return items.map((item) =>
+      item.textEdit && 'range' in item.textEdit ? { ...item, textEdit: { ...item.textEdit, newText: ` ${item.textEdit.newText}` } } : item,
+    );
   }
   return [];
 }

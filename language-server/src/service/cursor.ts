@@ -81,7 +81,10 @@ export function cursorContext(lines: readonly string[], position: Position): Cur
   const prefix = line.slice(0, character);
   if (inComment(prefix)) return NONE;
   const lineNo = position.line;
-  const rangeFrom = (start: number, end: number): Range => ({ start: { line: lineNo, character: start }, end: { line: lineNo, character: end } });
+  const rangeFrom = (start: number, end: number): Range => ({
+    start: { line: lineNo, character: start },
+    end: { line: lineNo, character: end },
+  });
   const join = (path: string, key: string): string => (path ? `${path}.${key}` : key);
 
   const keyOnly = KEY_ONLY.exec(prefix);
@@ -99,7 +102,14 @@ export function cursorContext(lines: readonly string[], position: Position): Cur
     if (!key) return NONE;
     const partial = item[2].trimStart();
     const listItems = siblingItems(lines, lineNo, item[1].length);
-    return { kind: 'value', key, partial, range: rangeFrom(character - partial.length, wordAfter(line, character)), inList: true, listItems };
+    return {
+      kind: 'value',
+      key,
+      partial,
+      range: rangeFrom(character - partial.length, wordAfter(line, character)),
+      inList: true,
+      listItems,
+    };
   }
 
   const keyValue = KEY_WITH_VALUE.exec(prefix);
@@ -116,7 +126,14 @@ export function cursorContext(lines: readonly string[], position: Position): Cur
       const tail = afterCursor.slice(afterCursor.search(/,|\]|$/));
       const following = tail.startsWith(',') ? tail.slice(1, tail.includes(']') ? tail.indexOf(']') : undefined).split(',') : [];
       const listItems = [...inside.split(',').slice(0, -1), ...following].map(unquote).filter(Boolean);
-      return { kind: 'value', key, partial, range: rangeFrom(character - partial.length, wordAfter(line, character)), inList: true, listItems };
+      return {
+        kind: 'value',
+        key,
+        partial,
+        range: rangeFrom(character - partial.length, wordAfter(line, character)),
+        inList: true,
+        listItems,
+      };
     }
     const partial = rest.trimStart();
     const valueEnd = Math.max(character, line.replace(/\s+#.*$/, '').trimEnd().length);

@@ -21,10 +21,7 @@ export function insertKeyEdit(analysis: ConfigAnalysis, dottedKey: string, value
   const section = dot < 0 ? '' : dottedKey.slice(0, dot);
   const name = dot < 0 ? dottedKey : dottedKey.slice(dot + 1);
   const end = endOfDocument(analysis);
-  const appendAtEnd = (text: string): TextEdit => ({
-    range: { start: end, end },
-    newText: `${end.character > 0 ? '\n' : ''}${text}\n`,
-  });
+  const appendAtEnd = (text: string): TextEdit => ({ range: { start: end, end }, newText: `${end.character > 0 ? '\n' : ''}${text}\n` });
   if (!section) return appendAtEnd(`${name}: ${valueText}`);
   const sectionLocation = locations.get(section);
   if (!sectionLocation) return appendAtEnd(`${section}:\n  ${name}: ${valueText}`);
@@ -51,18 +48,30 @@ export function setValueEdit(analysis: ConfigAnalysis, dottedKey: string, valueT
     const colon = line.indexOf(':', location.keyRange.end.character);
     const from = colon < 0 ? location.keyRange.end.character : colon + 1;
     const to = line.replace(/\s+#.*$/, '').length;
-    return { range: { start: { line: location.keyRange.start.line, character: from }, end: { line: location.keyRange.start.line, character: Math.max(from, to) } }, newText: ` ${valueText}` };
+    return {
+      range: {
+        start: { line: location.keyRange.start.line, character: from },
+        end: { line: location.keyRange.start.line, character: Math.max(from, to) },
+      },
+      newText: ` ${valueText}`,
+    };
   }
   return { range: location.valueRange, newText: valueText };
 }
 
 export function sameRange(a: Range, b: Range): boolean {
-  return a.start.line === b.start.line && a.start.character === b.start.character && a.end.line === b.end.line && a.end.character === b.end.character;
+  return (
+    a.start.line === b.start.line &&
+    a.start.character === b.start.character &&
+    a.end.line === b.end.line &&
+    a.end.character === b.end.character
+  );
 }
 
 /** The document text inside `range`. */
 export function textIn(analysis: ConfigAnalysis, range: Range): string {
-  if (range.start.line === range.end.line) return (analysis.lines[range.start.line] ?? '').slice(range.start.character, range.end.character);
+  if (range.start.line === range.end.line)
+    return (analysis.lines[range.start.line] ?? '').slice(range.start.character, range.end.character);
   const parts = [(analysis.lines[range.start.line] ?? '').slice(range.start.character)];
   for (let line = range.start.line + 1; line < range.end.line; line++) parts.push(analysis.lines[line] ?? '');
   parts.push((analysis.lines[range.end.line] ?? '').slice(0, range.end.character));

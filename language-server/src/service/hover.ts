@@ -38,24 +38,42 @@ export function conversions(key: string, config: LoraLabConfig, analysis?: Confi
   const lines: string[] = [];
   const spec = keySpec(key);
   if (key === 'train.max_steps') {
-    lines.push(train.max_steps === null ? `Not set: train.epochs (${train.epochs}) decides the length.` : stepsInOtherUnits(train.max_steps, config));
-    lines.push(`The article's 50,000 micro-batch iterations at global batch 128 and micro-batch 1 are 50,000 / 128 = ~390 optimizer steps.`);
+    lines.push(
+      train.max_steps === null ? `Not set: train.epochs (${train.epochs}) decides the length.` : stepsInOtherUnits(train.max_steps, config),
+    );
+    lines.push(
+      `The article's 50,000 micro-batch iterations at global batch 128 and micro-batch 1 are 50,000 / 128 = ~390 optimizer steps.`,
+    );
   } else if (key === 'train.epochs') {
-    lines.push(train.max_steps === null ? `One epoch = ceil(training records / ${train.global_batch_size}) optimizer steps.` : `Ignored: train.max_steps (${train.max_steps}) is set.`);
+    lines.push(
+      train.max_steps === null
+        ? `One epoch = ceil(training records / ${train.global_batch_size}) optimizer steps.`
+        : `Ignored: train.max_steps (${train.max_steps}) is set.`,
+    );
   } else if (key === 'train.global_batch_size' || key === 'train.micro_batch_size') {
     const accumulation = train.global_batch_size / train.micro_batch_size;
-    lines.push(`Gradient accumulation: ${train.global_batch_size} / ${train.micro_batch_size} = ${Number.isInteger(accumulation) ? accumulation : `${accumulation.toFixed(3)} (not whole: an error)`} micro-batches per optimizer step.`);
+    lines.push(
+      `Gradient accumulation: ${train.global_batch_size} / ${train.micro_batch_size} = ${Number.isInteger(accumulation) ? accumulation : `${accumulation.toFixed(3)} (not whole: an error)`} micro-batches per optimizer step.`,
+    );
   } else if (spec?.units === 'optimizer steps') {
     const value = config.train[key.slice('train.'.length) as keyof LoraLabConfig['train']];
     if (typeof value === 'number') lines.push(stepsInOtherUnits(value, config));
   } else if (key === 'lora.alpha' || key === 'lora.r' || key === 'lora.rslora') {
     const scale = lora.rslora ? lora.alpha / Math.sqrt(lora.r) : lora.alpha / lora.r;
-    lines.push(`Adapter scale: ${lora.rslora ? `alpha / sqrt(r) = ${lora.alpha} / sqrt(${lora.r})` : `alpha / r = ${lora.alpha} / ${lora.r}`} = ${Number(scale.toPrecision(4))}${lora.alpha === 2 * lora.r ? ' (alpha = 2r, as the article recommends)' : `; alpha = 2r would be ${2 * lora.r}`}.`);
+    lines.push(
+      `Adapter scale: ${lora.rslora ? `alpha / sqrt(r) = ${lora.alpha} / sqrt(${lora.r})` : `alpha / r = ${lora.alpha} / ${lora.r}`} = ${Number(scale.toPrecision(4))}${lora.alpha === 2 * lora.r ? ' (alpha = 2r, as the article recommends)' : `; alpha = 2r would be ${2 * lora.r}`}.`,
+    );
   }
-  if (analysis && config.train.method === 'lora' && (key === 'lora.r' || ['query', 'key', 'value', 'projection', 'mlp', 'head'].some((target) => key === `lora.${target}`))) {
+  if (
+    analysis &&
+    config.train.method === 'lora' &&
+    (key === 'lora.r' || ['query', 'key', 'value', 'projection', 'mlp', 'head'].some((target) => key === `lora.${target}`))
+  ) {
     const counts = checkpointParams(analysis, config);
     if (typeof counts !== 'string') {
-      lines.push(`Trainable with these settings: ${count(counts.trainable)} of ${count(counts.base)} parameters (${formatShare(counts.trainable, counts.base)}).`);
+      lines.push(
+        `Trainable with these settings: ${count(counts.trainable)} of ${count(counts.base)} parameters (${formatShare(counts.trainable, counts.base)}).`,
+      );
     }
   }
   return lines;
@@ -74,18 +92,29 @@ export function hover(analysis: ConfigAnalysis, position: Position): Hover | nul
     const sweepKey = key.startsWith('sweep.') ? key.slice('sweep.'.length) : null;
     const spec = keySpec(sweepKey ?? key);
     if (onKey && !spec) {
-      if (key === 'sweep') return markdownHover(`**sweep**\n\n${SECTION_DOCS.sweep}\n\nThis file expands to ${variants.length} run${variants.length === 1 ? '' : 's'}.`, location.keyRange);
-      if (SECTION_DOCS[key]) return markdownHover(`**${key}**\n\n${SECTION_DOCS[key]}\n\nKeys: ${childKeys(key).join(', ')}.`, location.keyRange);
+      if (key === 'sweep')
+        return markdownHover(
+          `**sweep**\n\n${SECTION_DOCS.sweep}\n\nThis file expands to ${variants.length} run${variants.length === 1 ? '' : 's'}.`,
+          location.keyRange,
+        );
+      if (SECTION_DOCS[key])
+        return markdownHover(`**${key}**\n\n${SECTION_DOCS[key]}\n\nKeys: ${childKeys(key).join(', ')}.`, location.keyRange);
       continue;
     }
     if (!spec) continue;
     if (onKey) {
-      const extra = sweepKey ? sweepValues(sweepKey, variants.map((variant) => variant.overrides)) : conversions(key, config, analysis);
+      const extra = sweepKey
+        ? sweepValues(
+            sweepKey,
+            variants.map((variant) => variant.overrides),
+          )
+        : conversions(key, config, analysis);
       return markdownHover([hoverText(spec), ...(extra.length ? ['', ...extra] : [])].join('\n'), location.keyRange);
     }
     if (!sweepKey && spec.choiceDocs && contains(location.valueRange, position)) {
       const value = analysis.parsed.setValues.get(key);
-      if (typeof value === 'string' && spec.choiceDocs[value]) return markdownHover(`**${key}: ${value}**\n\n${spec.choiceDocs[value]}`, location.valueRange);
+      if (typeof value === 'string' && spec.choiceDocs[value])
+        return markdownHover(`**${key}: ${value}**\n\n${spec.choiceDocs[value]}`, location.valueRange);
     }
   }
   const tasks = locations.get('eval.tasks');
@@ -97,9 +126,16 @@ export function hover(analysis: ConfigAnalysis, position: Position): Hover | nul
     const match = /^sweep\.(.+)\[(\d+)\]$/.exec(key);
     if (!match || !contains(location.valueRange, position)) continue;
     const used = variantsUsingItem(config, match[1], Number(match[2]));
-    const values = [...new Set(variants.filter((variant) => used(variant.index)).map((variant) => displayJson(variant.overrides[match[1]])))];
+    const values = [
+      ...new Set(variants.filter((variant) => used(variant.index)).map((variant) => displayJson(variant.overrides[match[1]]))),
+    ];
     const written = config.sweep.find((entry) => entry.key === match[1])?.values[Number(match[2])];
-    const text = values.length ? `gives ${values.join(', ')} in variant${values.length === 1 && used.count === 1 ? '' : 's'} ${variants.filter((variant) => used(variant.index)).map((variant) => variant.index).join(', ')}` : 'is used by no valid variant';
+    const text = values.length
+      ? `gives ${values.join(', ')} in variant${values.length === 1 && used.count === 1 ? '' : 's'} ${variants
+          .filter((variant) => used(variant.index))
+          .map((variant) => variant.index)
+          .join(', ')}`
+      : 'is used by no valid variant';
     return markdownHover(`**${match[1]}** = \`${displayJson(written)}\` ${text}.`, location.valueRange);
   }
   return null;
@@ -132,6 +168,12 @@ function evalTaskAt(analysis: ConfigAnalysis, position: Position): Hover | null 
   const task = before + after;
   if (!EVAL_TASKS.includes(task)) return null;
   const spec = builtinTask(task);
-  const range: Range = { start: { line: position.line, character: position.character - before.length }, end: { line: position.line, character: position.character + after.length } };
-  return markdownHover(`**${task}** (built-in evaluation task: ${spec.kind.replace(/_/g, ' ')}, metric ${spec.metric}). Its data ships with LoRA Lab; \`lora-lab eval --tasks ${task}\` scores it.`, range);
+  const range: Range = {
+    start: { line: position.line, character: position.character - before.length },
+    end: { line: position.line, character: position.character + after.length },
+  };
+  return markdownHover(
+    `**${task}** (built-in evaluation task: ${spec.kind.replace(/_/g, ' ')}, metric ${spec.metric}). Its data ships with LoRA Lab; \`lora-lab eval --tasks ${task}\` scores it.`,
+    range,
+  );
 }

@@ -39,7 +39,16 @@ export function dataLenses(analysis: ConfigAnalysis): CodeLens[] {
   if (!location) return [];
   const { start } = location.keyRange;
   const range = { start, end: start };
-  return [{ range, command: { title: 'Inspect dataset: token lengths, truncation, masking, rejected rows', command: INSPECT_DATASET_COMMAND, arguments: [`file://${encodeURI(analysis.filePath)}`] } }];
+  return [
+    {
+      range,
+      command: {
+        title: 'Inspect dataset: token lengths, truncation, masking, rejected rows',
+        command: INSPECT_DATASET_COMMAND,
+        arguments: [`file://${encodeURI(analysis.filePath)}`],
+      },
+    },
+  ];
 }
 
 const countsOf = checkpointParams;
@@ -51,7 +60,9 @@ function describeCounts(counts: ParamEstimate, method: LoraLabConfig['train']['m
 }
 
 function describeOverrides(overrides: Record<string, unknown>): string {
-  return Object.entries(overrides).map(([key, value]) => `${key}=${displayJson(value)}`).join(', ');
+  return Object.entries(overrides)
+    .map(([key, value]) => `${key}=${displayJson(value)}`)
+    .join(', ');
 }
 
 /** The data facts of a config for the lens: known, 'pending' (being read; the lenses refresh) or why not. */
@@ -60,7 +71,12 @@ export type DataFactsLookup = (config: LoraLabConfig) => DataFactsResult | 'pend
 const DATA_NOT_READ: DataFactsLookup = () => ({ error: 'not read' });
 
 /** Peak memory and time of one config: the same estimate as `lora-lab estimate` (the data's longest example when known). */
-export function estimateText(analysis: ConfigAnalysis, config: LoraLabConfig, calibrationOf: CalibrationLookup, dataFactsOf: DataFactsLookup = DATA_NOT_READ): string {
+export function estimateText(
+  analysis: ConfigAnalysis,
+  config: LoraLabConfig,
+  calibrationOf: CalibrationLookup,
+  dataFactsOf: DataFactsLookup = DATA_NOT_READ,
+): string {
   const fs = analysis.fs;
   if (!fs) return 'Peak memory and time: unknown (the file checks are off for this document)';
   const device = estimateLayout(config.device);
@@ -78,30 +94,44 @@ export function estimateText(analysis: ConfigAnalysis, config: LoraLabConfig, ca
   const m = memory.bytesByCategory;
   const weights = (m.weights ?? 0) + (m.quant_constants ?? 0);
   const training = (m.lora_params ?? 0) + (m.grads ?? 0) + (m.optimizer_state ?? 0);
-  const time = timeEstimate.seconds === null
-    ? timeEstimate.steps === null ? 'time: set train.max_steps or open the data' : 'time: uncalibrated (run lora-lab calibrate)'
-    : `time ≈ ${formatDuration(timeEstimate.seconds)} for ${timeEstimate.steps} steps`;
-  const sequence = result.seqLenSource === 'data' ? '' : ` · at max_seq_length (data ${result.dataNote === 'being read' ? 'being read' : 'not read'})`;
+  const time =
+    timeEstimate.seconds === null
+      ? timeEstimate.steps === null
+        ? 'time: set train.max_steps or open the data'
+        : 'time: uncalibrated (run lora-lab calibrate)'
+      : `time ≈ ${formatDuration(timeEstimate.seconds)} for ${timeEstimate.steps} steps`;
+  const sequence =
+    result.seqLenSource === 'data' ? '' : ` · at max_seq_length (data ${result.dataNote === 'being read' ? 'being read' : 'not read'})`;
   return `Peak ≈ ${formatBytes(memory.peakBytes)} on ${device} (weights ${formatBytes(weights)}, params+grads+optimizer ${formatBytes(training)}, activations ${formatBytes(m.activations ?? 0)}) · ${time}${sequence}`;
 }
 
 /** The lenses of the document: its first line's, then the data section's. */
-export function codeLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationLookup = () => null, dataFactsOf: DataFactsLookup = DATA_NOT_READ): CodeLens[] {
+export function codeLenses(
+  analysis: ConfigAnalysis,
+  calibrationOf: CalibrationLookup = () => null,
+  dataFactsOf: DataFactsLookup = DATA_NOT_READ,
+): CodeLens[] {
   return [...firstLineLenses(analysis, calibrationOf, dataFactsOf), ...dataLenses(analysis)];
 }
 
 function firstLineLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationLookup, dataFactsOf: DataFactsLookup): CodeLens[] {
   const { config, variants } = analysis.parsed;
-  const estimateLens = (c: LoraLabConfig, prefix = '') => tradeoffLens(prefix + estimateText(analysis, c, calibrationOf, dataFactsOf), analysis.filePath);
+  const estimateLens = (c: LoraLabConfig, prefix = '') =>
+    tradeoffLens(prefix + estimateText(analysis, c, calibrationOf, dataFactsOf), analysis.filePath);
   if (config.sweep.length === 0) {
     const counts = countsOf(analysis, config);
-    return [titleLens(typeof counts === 'string' ? `Parameters: unknown (${counts})` : describeCounts(counts, config.train.method)), estimateLens(config)];
+    return [
+      titleLens(typeof counts === 'string' ? `Parameters: unknown (${counts})` : describeCounts(counts, config.train.method)),
+      estimateLens(config),
+    ];
   }
   if (variants.length === 0) return [titleLens('Sweep: no valid variant (see the problems)')];
   const perVariant = variants.map((variant) => ({ variant, counts: countsOf(analysis, variant.config) }));
   if (variants.length <= MAX_VARIANT_LENSES) {
     const lenses = perVariant.map(({ variant, counts }) =>
-      titleLens(`Variant ${variant.index} (${describeOverrides(variant.overrides)}): ${typeof counts === 'string' ? `parameters unknown (${counts})` : `trainable ${formatCompact(counts.trainable)} / ${formatCompact(counts.base)} (${formatShare(counts.trainable, counts.base)})`}`),
+      titleLens(
+        `Variant ${variant.index} (${describeOverrides(variant.overrides)}): ${typeof counts === 'string' ? `parameters unknown (${counts})` : `trainable ${formatCompact(counts.trainable)} / ${formatCompact(counts.base)} (${formatShare(counts.trainable, counts.base)})`}`,
+      ),
     );
     return [...lenses, ...variants.map((variant) => estimateLens(variant.config, `Variant ${variant.index}: `))];
   }
@@ -109,6 +139,12 @@ function firstLineLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationLoo
   if (known.length === 0) return [titleLens(`Sweep of ${variants.length} variants: parameters unknown (${String(perVariant[0].counts)})`)];
   const trainable = known.map((counts) => counts.trainable);
   const totals = [...new Set(known.map((counts) => counts.base))];
-  const totalText = totals.length === 1 ? formatCompact(totals[0]) : `${formatCompact(Math.min(...totals))} … ${formatCompact(Math.max(...totals))}`;
-  return [titleLens(`Sweep of ${variants.length} variants: trainable ${formatCompact(Math.min(...trainable))} … ${formatCompact(Math.max(...trainable))} / ${totalText} parameters`), estimateLens(variants[0].config, `Variant 0 of ${variants.length} (all in the trade-off table): `)];
+  const totalText =
+    totals.length === 1 ? formatCompact(totals[0]) : `${formatCompact(Math.min(...totals))} … ${formatCompact(Math.max(...totals))}`;
+  return [
+    titleLens(
+      `Sweep of ${variants.length} variants: trainable ${formatCompact(Math.min(...trainable))} … ${formatCompact(Math.max(...trainable))} / ${totalText} parameters`,
+    ),
+    estimateLens(variants[0].config, `Variant 0 of ${variants.length} (all in the trade-off table): `),
+  ];
 }

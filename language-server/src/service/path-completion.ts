@@ -24,7 +24,10 @@ export function pathCompletions(analysis: ConfigAnalysis, key: string, partial: 
   }
   const segment: Range = { start: { line: range.start.line, character: range.start.character + cut }, end: range.end };
   const items: CompletionItem[] = [];
-  for (const name of names.filter((entry) => !entry.startsWith('.')).sort().slice(0, MAX_PATH_ITEMS)) {
+  for (const name of names
+    .filter((entry) => !entry.startsWith('.'))
+    .sort()
+    .slice(0, MAX_PATH_ITEMS)) {
     const path = joinPath(folder, name);
     let isFolder = false;
     try {

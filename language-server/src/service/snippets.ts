@@ -8,12 +8,18 @@ export const SECTION_DOCS: Readonly<Record<string, string>> = {
   data: 'The dataset, its prompt template and how it is split and truncated.',
   train: 'The optimisation: method, batch sizes, length, optimizer, schedule, intervals.',
   eval: 'Evaluation after training: tasks, local task data, few-shot and batch size.',
-  sweep: 'A grid of runs: each key is a dotted config key with a list of values; every combination is one run. A string starting with = is an expression over keys (="2*lora.r").',
+  sweep:
+    'A grid of runs: each key is a dotted config key with a list of values; every combination is one run. A string starting with = is an expression over keys (="2*lora.r").',
 };
 
 /** A value as YAML text inside a snippet ($, } and \ escaped). */
 export function snippetValue(value: unknown): string {
-  const text = value === null ? 'null' : Array.isArray(value) ? `[${value.map((item) => (typeof item === 'string' ? item : String(item))).join(', ')}]` : String(value);
+  const text =
+    value === null
+      ? 'null'
+      : Array.isArray(value)
+        ? `[${value.map((item) => (typeof item === 'string' ? item : String(item))).join(', ')}]`
+        : String(value);
   return text.replace(/[$}\\]/g, (ch) => `\\${ch}`);
 }
 
@@ -31,7 +37,18 @@ export function valuePlaceholder(spec: KeySpec, tabStop: number): string {
 export function newConfigSnippet(): string {
   const lines = ['name: ${1:my-run}'];
   let tabStop = 2;
-  const important = new Set(['model.checkpoint', 'model.precision', 'model.quantize', 'lora.r', 'lora.alpha', 'data.path', 'train.global_batch_size', 'train.micro_batch_size', 'train.max_steps', 'device']);
+  const important = new Set([
+    'model.checkpoint',
+    'model.precision',
+    'model.quantize',
+    'lora.r',
+    'lora.alpha',
+    'data.path',
+    'train.global_batch_size',
+    'train.micro_batch_size',
+    'train.max_steps',
+    'device',
+  ]);
   for (const section of SECTIONS) {
     lines.push(`${section}:`);
     for (const spec of KEY_SPECS.filter((entry) => entry.key.startsWith(`${section}.`))) {
@@ -39,7 +56,12 @@ export function newConfigSnippet(): string {
       lines.push(`  ${name}: ${important.has(spec.key) ? valuePlaceholder(spec, tabStop++) : snippetValue(spec.default)}`);
     }
   }
-  lines.push(`device: ${valuePlaceholder(KEY_SPECS.find((spec) => spec.key === 'device')!, tabStop++)}`);
+  lines.push(
+    `device: ${valuePlaceholder(
+      KEY_SPECS.find((spec) => spec.key === 'device')!,
+      tabStop++,
+    )}`,
+  );
   lines.push(`out_dir: ${snippetValue(KEY_SPECS.find((spec) => spec.key === 'out_dir')!.default)}`);
   lines.push('$0');
   return lines.join('\n');

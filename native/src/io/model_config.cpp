@@ -32,7 +32,8 @@ struct Reader {
       if (required) LORALAB_THROW("E_CONFIG_PARSE", source + ": missing required key \"" + key + "\"");
       return fallback;
     }
-    if (!v->is_integer() || v->as_int() <= 0 || v->as_int() > (int64_t(1) << 30)) bad(key, "must be a positive integer, found " + v->dump());
+    if (!v->is_integer() || v->as_int() <= 0 || v->as_int() > (int64_t(1) << 30))
+      bad(key, "must be a positive integer, found " + v->dump());
     return static_cast<int>(v->as_int());
   }
   double number(const std::string& key, double fallback) const {

@@ -219,7 +219,8 @@ void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, int64_t n
   ctx.tokens = tokens;
   ctx.cache = &cache;
   ctx.start = start;
-  LORALAB_CHECK(rows >= 1 && rows <= n, "E_INTERNAL", "forward_cached: logits of " + std::to_string(rows) + " rows of " + std::to_string(n));
+  LORALAB_CHECK(rows >= 1 && rows <= n, "E_INTERNAL",
+                "forward_cached: logits of " + std::to_string(rows) + " rows of " + std::to_string(n));
   forward(ctx);
   head_logits(ctx, logits, n - rows, rows);
 }

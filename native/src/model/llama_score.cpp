@@ -20,8 +20,9 @@ void check_score_requests(const std::vector<ScoreRequest>& requests, int64_t voc
     LORALAB_CHECK(!r.continuation.empty(), "E_BATCH", which + " has no continuation tokens");
     for (const auto* ids : {&r.context, &r.continuation})
       for (int32_t id : *ids)
-        LORALAB_CHECK(id >= 0 && id < vocab_size, "E_BATCH",
-                      which + ": token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(vocab_size - 1) + ")");
+        LORALAB_CHECK(
+            id >= 0 && id < vocab_size, "E_BATCH",
+            which + ": token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(vocab_size - 1) + ")");
     const int64_t input = static_cast<int64_t>(r.context.size() + r.continuation.size()) - 1;
     LORALAB_CHECK(max_positions <= 0 || input <= max_positions, "E_BATCH",
                   which + " feeds " + std::to_string(input) + " tokens, more than the model's max_position_embeddings " +

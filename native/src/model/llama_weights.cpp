@@ -1,6 +1,6 @@
 // LlamaModel parameters: loading from a Hugging Face checkpoint into frozen bf16/fp32 storage, NF4/FP4
-// codes (QLoRA: the block linears, quantized from the mapped file) or fp32 trainable masters, LoRA parameters (PEFT's init from model/lora_init.h), installing loaded adapters, parameter
-// counts, and the buffers (rope tables, activations, KV cache) sized on demand.
+// codes (QLoRA: the block linears, quantized from the mapped file) or fp32 trainable masters, LoRA parameters (PEFT's init from
+// model/lora_init.h), installing loaded adapters, parameter counts, and the buffers (rope tables, activations, KV cache) sized on demand.
 #include <string>
 
 #include "error.h"

@@ -15,8 +15,15 @@ import type { ChatPromptFormat, ChatTurn } from '../chat-protocol';
 export function renderChatPrompt(turns: readonly ChatTurn[], format: ChatPromptFormat, tokenizer: TextTokenizer): RenderedPrompt {
   if (turns.length === 0 || turns[turns.length - 1].role !== 'user') throw new Error('the conversation must end with a user turn');
   if (format === 'template') {
-    if (tokenizer.chatTemplate === null) throw new Error("this checkpoint's tokenizer_config.json has no chat_template: choose the prompt format alpaca or plain");
-    return { text: tokenizer.renderChat(turns.map((t) => ({ role: t.role, content: t.content })), true), addBos: false };
+    if (tokenizer.chatTemplate === null)
+      throw new Error("this checkpoint's tokenizer_config.json has no chat_template: choose the prompt format alpaca or plain");
+    return {
+      text: tokenizer.renderChat(
+        turns.map((t) => ({ role: t.role, content: t.content })),
+        true,
+      ),
+      addBos: false,
+    };
   }
   const style = format === 'alpaca' ? alpacaPrompt : plainPrompt;
   let text = '';

@@ -84,13 +84,25 @@ export class ChatServer {
       const config = configWith({ 'model.precision': '32-true', 'train.method': 'lora', device: 'cpu' });
       const engine = await loadAddon().loadEngine(checkpoint, engineOptions(config, 1, false));
       engine.setAdapterEnabled(false);
-      channel.send({ type: 'ready', checkpoint, device: engine.deviceName(), hasChatTemplate: tokenizer.chatTemplate !== null, loadSeconds: (Date.now() - started) / 1000 });
+      channel.send({
+        type: 'ready',
+        checkpoint,
+        device: engine.deviceName(),
+        hasChatTemplate: tokenizer.chatTemplate !== null,
+        loadSeconds: (Date.now() - started) / 1000,
+      });
       return new ChatServer(engine, tokenizer, channel);
     } catch (error) {
       const e = error as NativeError;
       const code = typeof e.code === 'string' ? e.code : 'E_LOAD';
       const tooBig = /E_OOM|E_NO_MEMORY|ENOMEM/.test(code) || /out of memory|bad_alloc/i.test(e.message ?? '');
-      channel.send({ type: 'load-failed', code: tooBig ? 'E_NO_MEMORY' : code, message: tooBig ? `The model in ${checkpoint} does not fit in memory: ${e.message}` : `Loading ${checkpoint} failed: ${e.message ?? String(error)}` });
+      channel.send({
+        type: 'load-failed',
+        code: tooBig ? 'E_NO_MEMORY' : code,
+        message: tooBig
+          ? `The model in ${checkpoint} does not fit in memory: ${e.message}`
+          : `Loading ${checkpoint} failed: ${e.message ?? String(error)}`,
+      });
       return null;
     }
   }
@@ -142,7 +154,10 @@ export class ChatServer {
     this.current = current;
     try {
       if (request.adapter !== null && request.adapter !== this.installedAdapter) {
-        if (!existsSync(join(request.adapter, 'adapter_config.json'))) throw Object.assign(new Error(`${request.adapter}: no adapter_config.json (expected a PEFT adapter folder)`), { code: 'E_ADAPTER' });
+        if (!existsSync(join(request.adapter, 'adapter_config.json')))
+          throw Object.assign(new Error(`${request.adapter}: no adapter_config.json (expected a PEFT adapter folder)`), {
+            code: 'E_ADAPTER',
+          });
         this.installedAdapter = null;
         await this.engine.loadAdapter(request.adapter);
         this.installedAdapter = request.adapter;
@@ -159,16 +174,26 @@ export class ChatServer {
       const started = Date.now();
       let reason: ChatEndReason = 'max-tokens';
       try {
-        await this.engine.generate(Int32Array.from(ids), { maxNewTokens: sampling.maxNewTokens, temperature: sampling.temperature, topP: sampling.topP, seed: sampling.seed, stopTokens: stopIds }, (tokenId) => {
-          tokens++;
-          lastId = tokenId;
-          // an abort() that came before the engine's worker began the call is reset by it: repeat it
-          if (current.stopped) return this.engine.abort();
-          if (stopIds.includes(tokenId) || filter.stopped) return;
-          const text = filter.push(decoder.push(tokenId));
-          if (text) this.channel.send({ type: 'token', id, text });
-          if (filter.stopped) this.engine.abort();
-        });
+        await this.engine.generate(
+          Int32Array.from(ids),
+          {
+            maxNewTokens: sampling.maxNewTokens,
+            temperature: sampling.temperature,
+            topP: sampling.topP,
+            seed: sampling.seed,
+            stopTokens: stopIds,
+          },
+          (tokenId) => {
+            tokens++;
+            lastId = tokenId;
+            // an abort() that came before the engine's worker began the call is reset by it: repeat it
+            if (current.stopped) return this.engine.abort();
+            if (stopIds.includes(tokenId) || filter.stopped) return;
+            const text = filter.push(decoder.push(tokenId));
+            if (text) this.channel.send({ type: 'token', id, text });
+            if (filter.stopped) this.engine.abort();
+          },
+        );
         if (stopIds.includes(lastId)) reason = 'stop-token';
         if (current.stopped) reason = 'stopped';
       } catch (error) {
@@ -184,10 +209,23 @@ export class ChatServer {
       // before the abort of a stop string reached it
       if (filter.stopped) reason = 'stop-string';
       const seconds = (Date.now() - started) / 1000;
-      this.channel.send({ type: 'done', id, text: filter.text, tokens, seconds, tokensPerSecond: seconds > 0 ? tokens / seconds : 0, reason });
+      this.channel.send({
+        type: 'done',
+        id,
+        text: filter.text,
+        tokens,
+        seconds,
+        tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
+        reason,
+      });
     } catch (error) {
       const e = error as NativeError;
-      this.channel.send({ type: 'error', id, code: typeof e.code === 'string' ? e.code : 'E_GENERATE', message: e.message ?? String(error) });
+      this.channel.send({
+        type: 'error',
+        id,
+        code: typeof e.code === 'string' ? e.code : 'E_GENERATE',
+        message: e.message ?? String(error),
+      });
     } finally {
       this.current = null;
     }

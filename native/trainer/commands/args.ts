@@ -1,7 +1,11 @@
 // Small helpers for subcommand options: `--name value` flags, booleans, and a usage error type.
 export class UsageError extends Error {}
 
-export function takeOptions(args: string[], valued: string[], flags: string[] = []): { values: Record<string, string>; flags: Set<string>; positional: string[] } {
+export function takeOptions(
+  args: string[],
+  valued: string[],
+  flags: string[] = [],
+): { values: Record<string, string>; flags: Set<string>; positional: string[] } {
   const values: Record<string, string> = {};
   const seen = new Set<string>();
   const positional: string[] = [];
@@ -22,7 +26,13 @@ export function takeOptions(args: string[], valued: string[], flags: string[] = 
   return { values, flags: seen, positional };
 }
 
-export function numberOption(values: Record<string, string>, name: string, fallback: number, check: (n: number) => boolean, what: string): number {
+export function numberOption(
+  values: Record<string, string>,
+  name: string,
+  fallback: number,
+  check: (n: number) => boolean,
+  what: string,
+): number {
   if (values[name] === undefined) return fallback;
   const n = Number(values[name]);
   if (!Number.isFinite(n) || !check(n)) throw new UsageError(`${name} needs ${what}, got '${values[name]}'`);

@@ -51,11 +51,20 @@ export function baseShapeProblems(dir: string): string[] {
   const layers = c.num_hidden_layers;
   if (layers !== undefined) {
     const present = new Set([...shapes.keys()].map((n) => /^model\.layers\.(\d+)\./.exec(n)?.[1]).filter((n) => n !== undefined));
-    if (present.size && present.size !== layers) problems.push(`${configPath}: num_hidden_layers is ${layers}, but the weights have ${present.size} layers`);
+    if (present.size && present.size !== layers)
+      problems.push(`${configPath}: num_hidden_layers is ${layers}, but the weights have ${present.size} layers`);
     for (let l = 0; l < Math.min(layers, present.size); l++) {
       const p = `model.layers.${l}`;
-      expect(`${p}.self_attn.q_proj.weight`, [heads !== undefined && headDim !== undefined ? heads * headDim : undefined, hidden], 'num_attention_heads, head_dim and hidden_size');
-      expect(`${p}.self_attn.k_proj.weight`, [c.num_key_value_heads !== undefined && headDim !== undefined ? c.num_key_value_heads * headDim : undefined, hidden], 'num_key_value_heads, head_dim and hidden_size');
+      expect(
+        `${p}.self_attn.q_proj.weight`,
+        [heads !== undefined && headDim !== undefined ? heads * headDim : undefined, hidden],
+        'num_attention_heads, head_dim and hidden_size',
+      );
+      expect(
+        `${p}.self_attn.k_proj.weight`,
+        [c.num_key_value_heads !== undefined && headDim !== undefined ? c.num_key_value_heads * headDim : undefined, hidden],
+        'num_key_value_heads, head_dim and hidden_size',
+      );
       expect(`${p}.mlp.gate_proj.weight`, [c.intermediate_size, hidden], 'intermediate_size and hidden_size');
     }
   }

@@ -30,11 +30,22 @@ const QUICK_MODEL: CalibrationModel = { hidden: 256, intermediate: 688, layers: 
  * and long rows (4x the attention per token). Their time difference prices attention; the rest prices the GEMMs.
  */
 function shapes(quick: boolean): Array<{ rows: number; seqLen: number }> {
-  return quick ? [{ rows: 4, seqLen: 32 }, { rows: 1, seqLen: 128 }] : [{ rows: 4, seqLen: 128 }, { rows: 1, seqLen: 512 }];
+  return quick
+    ? [
+        { rows: 4, seqLen: 32 },
+        { rows: 1, seqLen: 128 },
+      ]
+    : [
+        { rows: 4, seqLen: 128 },
+        { rows: 1, seqLen: 512 },
+      ];
 }
 
 /** Rates from the two runs' (GEMM FLOPs, attention FLOPs, seconds); null when noise makes them inconsistent. */
-export function solveRates(short: { matmul: number; attention: number; seconds: number }, long: { matmul: number; attention: number; seconds: number }): { matmul: number; attention: number } | null {
+export function solveRates(
+  short: { matmul: number; attention: number; seconds: number },
+  long: { matmul: number; attention: number; seconds: number },
+): { matmul: number; attention: number } | null {
   // seconds = matmul * x + attention * y for both runs: a 2x2 system in the seconds per FLOP x, y
   const det = short.matmul * long.attention - long.matmul * short.attention;
   const matmulSecondsPerFlop = (short.seconds * long.attention - long.seconds * short.attention) / det;
@@ -75,8 +86,17 @@ function writeModel(dir: string, m: CalibrationModel): void {
   tensors.push(tensor('model.norm.weight', [m.hidden], 1), tensor('lm_head.weight', [m.vocab, m.hidden]));
   writeSafetensors(join(dir, 'model.safetensors'), tensors, 'BF16');
   const config = {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: m.vocab, hidden_size: m.hidden, intermediate_size: m.intermediate,
-    num_hidden_layers: m.layers, num_attention_heads: heads, num_key_value_heads: heads, hidden_act: 'silu', rms_norm_eps: 1e-5, torch_dtype: 'bfloat16',
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: m.vocab,
+    hidden_size: m.hidden,
+    intermediate_size: m.intermediate,
+    num_hidden_layers: m.layers,
+    num_attention_heads: heads,
+    num_key_value_heads: heads,
+    hidden_act: 'silu',
+    rms_norm_eps: 1e-5,
+    torch_dtype: 'bfloat16',
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
 }
@@ -84,7 +104,13 @@ function writeModel(dir: string, m: CalibrationModel): void {
 function batch(rows: number, seqLen: number, vocab: number): EngineBatch {
   let state = 7;
   const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) % vocab;
-  return { rows, seqLen, tokens: Int32Array.from({ length: rows * seqLen }, next), targets: Int32Array.from({ length: rows * seqLen }, next), lengths: new Int32Array(rows).fill(seqLen) };
+  return {
+    rows,
+    seqLen,
+    tokens: Int32Array.from({ length: rows * seqLen }, next),
+    targets: Int32Array.from({ length: rows * seqLen }, next),
+    lengths: new Int32Array(rows).fill(seqLen),
+  };
 }
 
 export const calibrateCommand: CliCommand = {
@@ -112,9 +138,19 @@ export const calibrateCommand: CliCommand = {
       writeModel(dir, model);
       const shape = readModelShape(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
       const config = configWith({
-        'model.precision': 'bf16-true', 'train.method': 'lora', 'lora.r': 8, 'lora.alpha': 16, 'lora.dropout': 0.05,
-        'lora.query': TARGETS.query, 'lora.key': TARGETS.key, 'lora.value': TARGETS.value, 'lora.projection': TARGETS.projection, 'lora.mlp': TARGETS.mlp, 'lora.head': TARGETS.head,
-        device, 'train.warmup_steps': 0,
+        'model.precision': 'bf16-true',
+        'train.method': 'lora',
+        'lora.r': 8,
+        'lora.alpha': 16,
+        'lora.dropout': 0.05,
+        'lora.query': TARGETS.query,
+        'lora.key': TARGETS.key,
+        'lora.value': TARGETS.value,
+        'lora.projection': TARGETS.projection,
+        'lora.mlp': TARGETS.mlp,
+        'lora.head': TARGETS.head,
+        device,
+        'train.warmup_steps': 0,
       });
       const engine = await addon.loadEngine(dir, engineOptions(config, 100, true, undefined, threads));
       try {
@@ -129,10 +165,28 @@ export const calibrateCommand: CliCommand = {
             await engine.step([microBatch]);
             secondsPerStep = Math.min(secondsPerStep, Number(process.hrtime.bigint() - started) / 1e9);
           }
-          const flops = trainingFlopsPerToken({ shape, method: 'lora', rank: 8, targets: TARGETS, gradientCheckpointing: false, rows: seqLen, globalBatchSize: rows, steps: null });
+          const flops = trainingFlopsPerToken({
+            shape,
+            method: 'lora',
+            rank: 8,
+            targets: TARGETS,
+            gradientCheckpointing: false,
+            rows: seqLen,
+            globalBatchSize: rows,
+            steps: null,
+          });
           const tokensPerStep = rows * seqLen;
-          runs.push({ params: countParams(shape, 'lora', 8, TARGETS).base, tokensPerStep, secondsPerStep, flopsPerSecond: (flops.total * tokensPerStep) / secondsPerStep });
-          split.push({ matmul: (flops.matmulForward + flops.matmulBackward) * tokensPerStep, attention: flops.attention * tokensPerStep, seconds: secondsPerStep });
+          runs.push({
+            params: countParams(shape, 'lora', 8, TARGETS).base,
+            tokensPerStep,
+            secondsPerStep,
+            flopsPerSecond: (flops.total * tokensPerStep) / secondsPerStep,
+          });
+          split.push({
+            matmul: (flops.matmulForward + flops.matmulBackward) * tokensPerStep,
+            attention: flops.attention * tokensPerStep,
+            seconds: secondsPerStep,
+          });
         }
       } finally {
         engine.dispose();
@@ -152,15 +206,28 @@ export const calibrateCommand: CliCommand = {
       threads,
       measuredAt: new Date().toISOString(),
       flopsPerSecond: runs[0].flopsPerSecond,
-      ...(rates ? { matmulForwardFlopsPerSecond: rates.matmul, matmulBackwardFlopsPerSecond: rates.matmul, attentionFlopsPerSecond: rates.attention } : {}),
+      ...(rates
+        ? {
+            matmulForwardFlopsPerSecond: rates.matmul,
+            matmulBackwardFlopsPerSecond: rates.matmul,
+            attentionFlopsPerSecond: rates.attention,
+          }
+        : {}),
       runs,
     };
     writeCalibrationRecord(record);
     if (args.includes('--json')) out.stdout(`${JSON.stringify({ ...record, file: calibrationFilePath() }, null, 2)}\n`);
     else {
-      for (const r of runs) out.stdout(`  ${(r.params / 1e6).toFixed(1)}M parameters, ${r.tokensPerStep} tokens per step (${r === runs[0] ? 'short' : 'long'} rows): ${r.secondsPerStep.toFixed(2)} s per step, ${(r.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s\n`);
-      const detail = rates ? ` (GEMMs ${(rates.matmul / 1e9).toFixed(1)}, attention ${(rates.attention / 1e9).toFixed(1)} GFLOP/s)` : ' (one rate: the two runs were too noisy to separate attention)';
-      out.stdout(`${record.device} [${computePath}]: ${(record.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s${detail}, saved to ${calibrationFilePath()}\n`);
+      for (const r of runs)
+        out.stdout(
+          `  ${(r.params / 1e6).toFixed(1)}M parameters, ${r.tokensPerStep} tokens per step (${r === runs[0] ? 'short' : 'long'} rows): ${r.secondsPerStep.toFixed(2)} s per step, ${(r.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s\n`,
+        );
+      const detail = rates
+        ? ` (GEMMs ${(rates.matmul / 1e9).toFixed(1)}, attention ${(rates.attention / 1e9).toFixed(1)} GFLOP/s)`
+        : ' (one rate: the two runs were too noisy to separate attention)';
+      out.stdout(
+        `${record.device} [${computePath}]: ${(record.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s${detail}, saved to ${calibrationFilePath()}\n`,
+      );
     }
     return EXIT_OK;
   },

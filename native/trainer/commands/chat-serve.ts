@@ -17,7 +17,8 @@ export const chatServeCommand: CliCommand = {
       const { values, positional } = takeOptions(args, ['--checkpoint']);
       if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
       if (!values['--checkpoint']) throw new UsageError('--checkpoint DIR is required');
-      if (typeof process.send !== 'function') throw new UsageError('needs an IPC channel: the extension forks it (for a terminal use `lora-lab generate --chat`)');
+      if (typeof process.send !== 'function')
+        throw new UsageError('needs an IPC channel: the extension forks it (for a terminal use `lora-lab generate --chat`)');
       checkpoint = resolve(values['--checkpoint']);
     } catch (error) {
       if (error instanceof UsageError) {

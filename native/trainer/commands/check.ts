@@ -49,7 +49,16 @@ function configFiles(argument: string): string[] {
 
 function toChecked(problem: Problem): CheckedProblem {
   const { start, end } = problem.range;
-  return { line: start.line + 1, column: start.character + 1, endLine: end.line + 1, endColumn: end.character + 1, severity: problem.severity, code: problem.code, key: problem.key, message: problem.message };
+  return {
+    line: start.line + 1,
+    column: start.character + 1,
+    endLine: end.line + 1,
+    endColumn: end.character + 1,
+    severity: problem.severity,
+    code: problem.code,
+    key: problem.key,
+    message: problem.message,
+  };
 }
 
 /** Checks one file with the file checks on; an unreadable file is one error. Paths outside `workspace` (default: the working directory) are warnings. */
@@ -59,9 +68,26 @@ export function checkFile(file: string, workspace: string = process.cwd()): Chec
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    return { file, problems: [{ line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', code: 'unreadable', key: '', message: `cannot read the config file (${reason})` }] };
+    return {
+      file,
+      problems: [
+        {
+          line: 1,
+          column: 1,
+          endLine: 1,
+          endColumn: 1,
+          severity: 'error',
+          code: 'unreadable',
+          key: '',
+          message: `cannot read the config file (${reason})`,
+        },
+      ],
+    };
   }
-  const analysis = analyzeConfig(text, resolve(file), nodeFileSystem, { workspace: { folders: [resolve(workspace)], cacheFolders: modelCacheFolders() }, hubCache: hubCacheDir() });
+  const analysis = analyzeConfig(text, resolve(file), nodeFileSystem, {
+    workspace: { folders: [resolve(workspace)], cacheFolders: modelCacheFolders() },
+    hubCache: hubCacheDir(),
+  });
   return { file, problems: [...analysis.parsed.problems, ...maskedResponseProblems(analysis)].map(toChecked) };
 }
 
@@ -72,7 +98,11 @@ const MAX_SURVEYED_SETUPS = 8;
 function maskedResponseProblems(analysis: ConfigAnalysis): Problem[] {
   const { parsed } = analysis;
   if (parsed.problems.some((problem) => problem.severity === 'error')) return [];
-  const range = parsed.locations.get('data.mask_prompt')?.valueRange ?? parsed.locations.get('sweep.data.mask_prompt')?.keyRange ?? parsed.locations.get('data')?.keyRange ?? ZERO_RANGE;
+  const range =
+    parsed.locations.get('data.mask_prompt')?.valueRange ??
+    parsed.locations.get('sweep.data.mask_prompt')?.keyRange ??
+    parsed.locations.get('data')?.keyRange ??
+    ZERO_RANGE;
   const seen = new Set<string>();
   const problems: Problem[] = [];
   for (const variant of parsed.variants) {
@@ -82,10 +112,19 @@ function maskedResponseProblems(analysis: ConfigAnalysis): Problem[] {
     seen.add(setup);
     const survey = surveyMaskedResponses(variant.config);
     if (!survey || survey.empty.length === 0) continue;
-    const of = survey.checked === survey.records ? `${survey.empty.length} of ${survey.records} records` : `${survey.empty.length} of the first ${survey.checked} records`;
-    const named = survey.empty.slice(0, 3).map((index) => `record ${index + 1}`).join(', ');
+    const of =
+      survey.checked === survey.records
+        ? `${survey.empty.length} of ${survey.records} records`
+        : `${survey.empty.length} of the first ${survey.checked} records`;
+    const named = survey.empty
+      .slice(0, 3)
+      .map((index) => `record ${index + 1}`)
+      .join(', ');
     problems.push({
-      severity: 'warning', code: 'mask-prompt-empty-responses', key: 'data.mask_prompt', range,
+      severity: 'warning',
+      code: 'mask-prompt-empty-responses',
+      key: 'data.mask_prompt',
+      range,
       message: `${parsed.variants.length > 1 ? `sweep variant ${variant.index}: ` : ''}data.mask_prompt is true and data.max_seq_length ${data.max_seq_length} leaves no response token in ${of} (${named}${survey.empty.length > 3 ? ', ...' : ''}): they train nothing, and a step of only such records fails (E_BATCH). Raise data.max_seq_length or shorten those prompts.`,
       data: { records: survey.empty.slice(0, 100) },
     });
@@ -95,7 +134,9 @@ function maskedResponseProblems(analysis: ConfigAnalysis): Problem[] {
 
 /** `file:line:col severity message`, one line per problem. */
 export function formatChecked(checked: CheckedFile): string {
-  return checked.problems.map((problem) => `${checked.file}:${problem.line}:${problem.column} ${problem.severity} ${problem.message}\n`).join('');
+  return checked.problems
+    .map((problem) => `${checked.file}:${problem.line}:${problem.column} ${problem.severity} ${problem.message}\n`)
+    .join('');
 }
 
 function plural(count: number, word: string): string {
@@ -112,7 +153,9 @@ export const checkCommand: CliCommand = {
     const unknown = args.filter((arg) => arg.startsWith('-') && arg !== '--json');
     const targets = args.filter((arg) => !arg.startsWith('-'));
     if (unknown.length || targets.length === 0) {
-      out.stderr(`${unknown.length ? `lora-lab check: unknown option ${unknown.join(', ')}\n` : 'lora-lab check: name at least one config file or folder.\n'}Usage: ${this.usage}\n`);
+      out.stderr(
+        `${unknown.length ? `lora-lab check: unknown option ${unknown.join(', ')}\n` : 'lora-lab check: name at least one config file or folder.\n'}Usage: ${this.usage}\n`,
+      );
       return EXIT_USAGE;
     }
     const files = targets.flatMap(configFiles);
@@ -121,13 +164,16 @@ export const checkCommand: CliCommand = {
       return EXIT_FAILURE;
     }
     const checked = files.map((file) => checkFile(file));
-    const count = (severity: Severity) => checked.reduce((sum, file) => sum + file.problems.filter((problem) => problem.severity === severity).length, 0);
+    const count = (severity: Severity) =>
+      checked.reduce((sum, file) => sum + file.problems.filter((problem) => problem.severity === severity).length, 0);
     const totals = { errors: count('error'), warnings: count('warning'), information: count('information'), hints: count('hint') };
     if (json) {
       out.stdout(`${JSON.stringify({ files: checked, ...totals }, null, 2)}\n`);
     } else {
       for (const file of checked) out.stdout(formatChecked(file));
-      out.stderr(`lora-lab check: ${plural(checked.length, 'file')}, ${plural(totals.errors, 'error')}, ${plural(totals.warnings, 'warning')}, ${plural(totals.hints, 'hint')}${totals.information ? `, ${totals.information} information` : ''}.\n`);
+      out.stderr(
+        `lora-lab check: ${plural(checked.length, 'file')}, ${plural(totals.errors, 'error')}, ${plural(totals.warnings, 'warning')}, ${plural(totals.hints, 'hint')}${totals.information ? `, ${totals.information} information` : ''}.\n`,
+      );
     }
     return totals.errors > 0 ? EXIT_FAILURE : EXIT_OK;
   },

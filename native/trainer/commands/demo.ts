@@ -27,7 +27,11 @@ export const demoCommand: CliCommand = {
     }
     const started = Date.now();
     const result = await runDemo({ examplesDir, quick, log: (line) => out.stdout(line + '\n') });
-    out.stdout('\n' + result.markdown + `\ndemo finished in ${((Date.now() - started) / 1000).toFixed(0)} s; table written to ${join(examplesDir, 'demo-results')}\n`);
+    out.stdout(
+      '\n' +
+        result.markdown +
+        `\ndemo finished in ${((Date.now() - started) / 1000).toFixed(0)} s; table written to ${join(examplesDir, 'demo-results')}\n`,
+    );
     return result.failed ? EXIT_FAILURE : EXIT_OK;
   },
 };

@@ -65,7 +65,11 @@ export const downloadCommand: CliCommand = {
       if (tty) {
         if (now - lastDraw < 100 && p.doneBytes < p.totalBytes) return;
         lastDraw = now;
-        out.stderr(`\r${progressLine(p).slice(0, (process.stderr.columns || 120) - 1).padEnd(Math.min(process.stderr.columns || 120, 120) - 1)}`);
+        out.stderr(
+          `\r${progressLine(p)
+            .slice(0, (process.stderr.columns || 120) - 1)
+            .padEnd(Math.min(process.stderr.columns || 120, 120) - 1)}`,
+        );
       } else if (p.file !== lastFile || now - lastDraw >= 5000) {
         lastFile = p.file;
         lastDraw = now;
@@ -76,14 +80,22 @@ export const downloadCommand: CliCommand = {
     const onSignal = () => controller.abort();
     process.once('SIGINT', onSignal);
     try {
-      const result = await downloadModel({ repo: parsed.repo, include: parsed.include, settings, signal: controller.signal, onProgress: parsed.json ? undefined : onProgress });
+      const result = await downloadModel({
+        repo: parsed.repo,
+        include: parsed.include,
+        settings,
+        signal: controller.signal,
+        onProgress: parsed.json ? undefined : onProgress,
+      });
       if (tty && !parsed.json) out.stderr('\n');
       if (parsed.json) {
         out.stdout(`${JSON.stringify(result, null, 2)}\n`);
       } else {
         for (const skipped of result.skipped) out.stderr(`skipped ${skipped}\n`);
         const fetched = result.files.filter((f) => !f.fromCache).length;
-        out.stderr(`${result.repo}@${result.revision} (commit ${result.commit}): ${result.files.length} files, ${fetched} downloaded (${formatBytes(result.downloadedBytes)}), ${result.files.length - fetched} already cached\n`);
+        out.stderr(
+          `${result.repo}@${result.revision} (commit ${result.commit}): ${result.files.length} files, ${fetched} downloaded (${formatBytes(result.downloadedBytes)}), ${result.files.length - fetched} already cached\n`,
+        );
         out.stdout(`${result.snapshot}\n`);
       }
       return EXIT_OK;

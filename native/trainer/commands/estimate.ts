@@ -32,45 +32,80 @@ function layoutOf(config: LoraLabConfig, forced: string | undefined): 'cpu' | 'c
 
 const dataFacts = new DataFactsCache();
 
-function estimateVariant(index: number, overrides: Record<string, unknown>, config: LoraLabConfig, flags: { device?: string; useData: boolean }): VariantEstimate {
+function estimateVariant(
+  index: number,
+  overrides: Record<string, unknown>,
+  config: LoraLabConfig,
+  flags: { device?: string; useData: boolean },
+): VariantEstimate {
   const device = layoutOf(config, flags.device);
   const facts = flags.useData ? dataFacts.get(config) : { error: 'not read (--no-data)' };
-  const result = estimateConfig(config, () => readCheckpointConfig(config.model.checkpoint), { device, dataFacts: facts, calibration: newestCalibration(device) });
+  const result = estimateConfig(config, () => readCheckpointConfig(config.model.checkpoint), {
+    device,
+    dataFacts: facts,
+    calibration: newestCalibration(device),
+  });
   return { index, overrides, name: config.name, ...result };
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
 
 function describe(v: VariantEstimate): string {
-  const overrides = Object.entries(v.overrides).map(([k, value]) => `${k}=${JSON.stringify(value)}`).join(', ');
+  const overrides = Object.entries(v.overrides)
+    .map(([k, value]) => `${k}=${JSON.stringify(value)}`)
+    .join(', ');
   const title = `${v.name}${overrides ? ` [variant ${v.index}: ${overrides}]` : ''} on ${v.device}`;
   if (!v.estimate) return `${title}\n  cannot estimate: ${v.error}\n`;
   const { params, memory, time, rows } = v.estimate;
   const lines = [title];
   const share = ((100 * params.trainable) / params.base).toPrecision(3);
-  lines.push(`  parameters   trainable ${count(params.trainable)} of ${count(params.base)} (${share}%); ${Object.entries(params.trainableByTarget).map(([k, n]) => `${k} ${count(n)}`).join(', ')}`);
-  lines.push(`  sequence     ${rows + 1} tokens per example (${v.seqLenSource === 'data' ? 'longest in the data after truncation' : `data.max_seq_length${v.dataNote ? `; data not read: ${v.dataNote}` : ''}`})`);
-  lines.push(`  peak memory  ${formatBytes(memory.peakBytes)} in engine buffers; ${formatBytes(memory.processPeakBytes)} as the ${memory.layout === 'cpu' ? 'process RSS (loading maps the checkpoint)' : 'device sees (with the CUDA context)'}`);
-  for (const c of MEMORY_CATEGORIES) if (memory.bytesByCategory[c] > 0) lines.push(`    ${c.padEnd(16)} ${formatBytes(memory.bytesByCategory[c])}`);
-  lines.push(`  compute      ${(time.flopsPerToken / 1e9).toFixed(2)} GFLOP per token, ${count(time.tokensPerStep)} tokens per step, ${time.steps === null ? 'steps unknown (no data read and no train.max_steps)' : `${count(time.steps)} steps`}`);
+  lines.push(
+    `  parameters   trainable ${count(params.trainable)} of ${count(params.base)} (${share}%); ${Object.entries(params.trainableByTarget)
+      .map(([k, n]) => `${k} ${count(n)}`)
+      .join(', ')}`,
+  );
+  lines.push(
+    `  sequence     ${rows + 1} tokens per example (${v.seqLenSource === 'data' ? 'longest in the data after truncation' : `data.max_seq_length${v.dataNote ? `; data not read: ${v.dataNote}` : ''}`})`,
+  );
+  lines.push(
+    `  peak memory  ${formatBytes(memory.peakBytes)} in engine buffers; ${formatBytes(memory.processPeakBytes)} as the ${memory.layout === 'cpu' ? 'process RSS (loading maps the checkpoint)' : 'device sees (with the CUDA context)'}`,
+  );
+  for (const c of MEMORY_CATEGORIES)
+    if (memory.bytesByCategory[c] > 0) lines.push(`    ${c.padEnd(16)} ${formatBytes(memory.bytesByCategory[c])}`);
+  lines.push(
+    `  compute      ${(time.flopsPerToken / 1e9).toFixed(2)} GFLOP per token, ${count(time.tokensPerStep)} tokens per step, ${time.steps === null ? 'steps unknown (no data read and no train.max_steps)' : `${count(time.steps)} steps`}`,
+  );
   if (!time.calibrated) lines.push("  time         uncalibrated: run 'lora-lab calibrate' on this machine");
-  else lines.push(`  time         ${time.seconds === null ? 'needs the step count' : formatDuration(time.seconds)} at ${(time.flopsPerSecond! / 1e9).toFixed(1)} GFLOP/s (calibrated)`);
+  else
+    lines.push(
+      `  time         ${time.seconds === null ? 'needs the step count' : formatDuration(time.seconds)} at ${(time.flopsPerSecond! / 1e9).toFixed(1)} GFLOP/s (calibrated)`,
+    );
   return lines.join('\n') + '\n';
 }
 
 /** The article's runs next to this estimator's numbers, with where the differences come from. */
 export function articleSection(): string {
   const rows = articleComparisons({ device: 'cuda' });
-  const lines = ["Reference: the article's Llama-2-7B runs (Lit-GPT + PyTorch, one A100) vs this estimate for LoRA Lab's engine (CUDA layout, micro-batch 1, 512 tokens):"];
+  const lines = [
+    "Reference: the article's Llama-2-7B runs (Lit-GPT + PyTorch, one A100) vs this estimate for LoRA Lab's engine (CUDA layout, micro-batch 1, 512 tokens):",
+  ];
   for (const r of rows) {
     const m = r.estimate.memory;
     const diff = r.differenceBytes / 1e9;
     const trainState = (m.bytesByCategory.lora_params + m.bytesByCategory.grads + m.bytesByCategory.optimizer_state) / 1e9;
-    lines.push(`  ${r.run.name.padEnd(44)} estimate ${(m.processPeakBytes / 1e9).toFixed(2)} GB  article ${r.run.articleGigabytes.toFixed(2)} GB  (${diff >= 0 ? '+' : ''}${diff.toFixed(2)} GB)`);
-    lines.push(`    weights ${((m.bytesByCategory.weights + m.bytesByCategory.quant_constants) / 1e9).toFixed(2)} GB, trainable state ${trainState.toFixed(2)} GB, activations+logits+workspace ${((m.bytesByCategory.activations + m.bytesByCategory.logits + m.bytesByCategory.workspace) / 1e9).toFixed(2)} GB, CUDA context ${(m.runtimeOverheadBytes / 1e9).toFixed(2)} GB`);
+    lines.push(
+      `  ${r.run.name.padEnd(44)} estimate ${(m.processPeakBytes / 1e9).toFixed(2)} GB  article ${r.run.articleGigabytes.toFixed(2)} GB  (${diff >= 0 ? '+' : ''}${diff.toFixed(2)} GB)`,
+    );
+    lines.push(
+      `    weights ${((m.bytesByCategory.weights + m.bytesByCategory.quant_constants) / 1e9).toFixed(2)} GB, trainable state ${trainState.toFixed(2)} GB, activations+logits+workspace ${((m.bytesByCategory.activations + m.bytesByCategory.logits + m.bytesByCategory.workspace) / 1e9).toFixed(2)} GB, CUDA context ${(m.runtimeOverheadBytes / 1e9).toFixed(2)} GB`,
+    );
   }
   const widest = rows[rows.length - 1];
-  const stateBytesPerParam = (widest.estimate.memory.bytesByCategory.lora_params + widest.estimate.memory.bytesByCategory.grads + widest.estimate.memory.bytesByCategory.optimizer_state) / widest.estimate.params.trainable;
+  const stateBytesPerParam =
+    (widest.estimate.memory.bytesByCategory.lora_params +
+      widest.estimate.memory.bytesByCategory.grads +
+      widest.estimate.memory.bytesByCategory.optimizer_state) /
+    widest.estimate.params.trainable;
   const stateGap = ((stateBytesPerParam - 8) * widest.estimate.params.trainable) / 1e9;
   lines.push(
     '  Why they differ (a different engine, not an error to fix): LoRA Lab keeps fp32 LoRA masters (+ a bf16 compute copy',
@@ -111,9 +146,19 @@ export const estimateCommand: CliCommand = {
     const variants = parsed.variants.map((v) => estimateVariant(v.index, v.overrides, v.config, { device, useData }));
     const isSweep = parsed.config.sweep.length > 0;
     if (json) {
-      const entries = variants.map((v) => ({ ...v, estimate: v.estimate ? { ...v.estimate, memory: { ...v.estimate.memory, buffers: undefined } } : undefined }));
-      const reference = articleComparisons({ device: 'cuda' }).map((r) => ({ name: r.run.name, articleGigabytes: r.run.articleGigabytes, estimateBytes: r.estimate.memory.processPeakBytes, bytesByCategory: r.estimate.memory.bytesByCategory }));
-      out.stdout(`${JSON.stringify(isSweep ? { variants: entries, calibrationFile: calibrationFilePath(), reference } : { ...entries[0], calibrationFile: calibrationFilePath(), reference }, null, 2)}\n`);
+      const entries = variants.map((v) => ({
+        ...v,
+        estimate: v.estimate ? { ...v.estimate, memory: { ...v.estimate.memory, buffers: undefined } } : undefined,
+      }));
+      const reference = articleComparisons({ device: 'cuda' }).map((r) => ({
+        name: r.run.name,
+        articleGigabytes: r.run.articleGigabytes,
+        estimateBytes: r.estimate.memory.processPeakBytes,
+        bytesByCategory: r.estimate.memory.bytesByCategory,
+      }));
+      out.stdout(
+        `${JSON.stringify(isSweep ? { variants: entries, calibrationFile: calibrationFilePath(), reference } : { ...entries[0], calibrationFile: calibrationFilePath(), reference }, null, 2)}\n`,
+      );
     } else {
       out.stdout(variants.map(describe).join('\n') + '\n' + articleSection());
     }

@@ -14,7 +14,15 @@ import { configWith, engineOptions } from '../run/engine-options';
 import { numberOption, takeOptions, UsageError } from './args';
 import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 import { loadConfigFile } from '../../../language-server/src/config/node-fs';
-import { BUILTIN_TASK_NAMES, PROFILES, buildResults, builtinTask, resultsStamp, sampleLines, type ProfileName } from '../../../language-server/src/eval';
+import {
+  BUILTIN_TASK_NAMES,
+  PROFILES,
+  buildResults,
+  builtinTask,
+  resultsStamp,
+  sampleLines,
+  type ProfileName,
+} from '../../../language-server/src/eval';
 
 const USAGE =
   'lora-lab eval (CONFIG | RUN_FOLDER | --checkpoint DIR [--adapter DIR]) [--tasks a,b] [--limit N] [--num-fewshot K] [--profile lm-eval|article] [--bos true|false] [--out DIR] [--log-samples] [--json] [--no-prefix-sharing] [--no-cache]';
@@ -38,26 +46,38 @@ function resolveTarget(positional: string[], values: Record<string, string>): Ta
   if (values['--checkpoint']) {
     if (positional.length) throw new UsageError(`give either --checkpoint or CONFIG / RUN_FOLDER, not both ('${positional[0]}')`);
     const checkpoint = resolve(values['--checkpoint']);
-    if (!existsSync(join(checkpoint, 'config.json'))) throw new UsageError(`${checkpoint}: no config.json (expected a Hugging Face checkpoint folder)`);
+    if (!existsSync(join(checkpoint, 'config.json')))
+      throw new UsageError(`${checkpoint}: no config.json (expected a Hugging Face checkpoint folder)`);
     const adapter = values['--adapter'] ? resolve(values['--adapter']) : null;
-    if (adapter && !existsSync(join(adapter, 'adapter_config.json'))) throw new UsageError(`${adapter}: no adapter_config.json (expected a PEFT adapter folder)`);
-    return { checkpoint, adapter, engine: adapter ? { ...plain, method: 'lora' } : plain, outDir: null, defaults: { tasks: ARTICLE_DEFAULT, limit: null, numFewshot: 0 } };
+    if (adapter && !existsSync(join(adapter, 'adapter_config.json')))
+      throw new UsageError(`${adapter}: no adapter_config.json (expected a PEFT adapter folder)`);
+    return {
+      checkpoint,
+      adapter,
+      engine: adapter ? { ...plain, method: 'lora' } : plain,
+      outDir: null,
+      defaults: { tasks: ARTICLE_DEFAULT, limit: null, numFewshot: 0 },
+    };
   }
   if (values['--adapter']) throw new UsageError('--adapter goes with --checkpoint');
-  if (positional.length !== 1) throw new UsageError(positional.length ? `unexpected argument '${positional[1]}'` : 'name a CONFIG, a RUN_FOLDER or --checkpoint DIR');
+  if (positional.length !== 1)
+    throw new UsageError(positional.length ? `unexpected argument '${positional[1]}'` : 'name a CONFIG, a RUN_FOLDER or --checkpoint DIR');
   const path = resolve(positional[0]);
   if (existsSync(path) && statSync(path).isDirectory()) {
-    if (!existsSync(join(path, 'run.json')) || !existsSync(join(path, 'config.yaml'))) throw new UsageError(`${path}: not a run folder (no run.json / config.yaml)`);
+    if (!existsSync(join(path, 'run.json')) || !existsSync(join(path, 'config.yaml')))
+      throw new UsageError(`${path}: not a run folder (no run.json / config.yaml)`);
     const config = loadConfigFile(join(path, 'config.yaml')).config;
     const defaults = { tasks: config.eval.tasks, limit: config.eval.limit, numFewshot: config.eval.num_fewshot };
     const base = engineOptions(config, 1, false, () => loadAddon().deviceReport());
     if (config.train.method === 'full') {
       const model = join(path, 'model');
-      if (!existsSync(join(model, 'config.json'))) throw new UsageError(`${path}: the run has no final model yet (${model}); it may still be running or have failed`);
+      if (!existsSync(join(model, 'config.json')))
+        throw new UsageError(`${path}: the run has no final model yet (${model}); it may still be running or have failed`);
       return { checkpoint: model, adapter: null, engine: inferenceOptions(base), outDir: join(path, 'eval'), defaults };
     }
     const adapter = join(path, 'adapter');
-    if (!existsSync(join(adapter, 'adapter_config.json'))) throw new UsageError(`${path}: the run has no final adapter yet (${adapter}); it may still be running or have failed`);
+    if (!existsSync(join(adapter, 'adapter_config.json')))
+      throw new UsageError(`${path}: the run has no final adapter yet (${adapter}); it may still be running or have failed`);
     return { checkpoint: config.model.checkpoint, adapter, engine: { ...base, training: false }, outDir: join(path, 'eval'), defaults };
   }
   if (!/\.lora\.ya?ml$|\.ya?ml$/.test(path)) throw new UsageError(`${path}: expected a *.lora.yaml config or a run folder`);
@@ -73,18 +93,42 @@ function resolveTarget(positional: string[], values: Record<string, string>): Ta
 }
 
 function parseSettings(values: Record<string, string>, flags: Set<string>, target: Target): EvalSettings {
-  const tasks = values['--tasks'] ? values['--tasks'].split(',').map((t) => t.trim()).filter(Boolean) : target.defaults.tasks;
-  for (const t of tasks) if (!BUILTIN_TASK_NAMES.includes(t)) throw new UsageError(`unknown task '${t}'; known tasks: ${BUILTIN_TASK_NAMES.join(', ')}`);
+  const tasks = values['--tasks']
+    ? values['--tasks']
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+    : target.defaults.tasks;
+  for (const t of tasks)
+    if (!BUILTIN_TASK_NAMES.includes(t)) throw new UsageError(`unknown task '${t}'; known tasks: ${BUILTIN_TASK_NAMES.join(', ')}`);
   const profile = (values['--profile'] ?? 'lm-eval') as ProfileName;
   if (!PROFILES.includes(profile)) throw new UsageError(`--profile must be lm-eval or article, got '${values['--profile']}'`);
   let bos: boolean | null = null;
   if (values['--bos'] !== undefined) {
-    if (values['--bos'] !== 'true' && values['--bos'] !== 'false') throw new UsageError(`--bos must be true or false, got '${values['--bos']}'`);
+    if (values['--bos'] !== 'true' && values['--bos'] !== 'false')
+      throw new UsageError(`--bos must be true or false, got '${values['--bos']}'`);
     bos = values['--bos'] === 'true';
   }
-  const limit = values['--limit'] === undefined ? target.defaults.limit : numberOption(values, '--limit', 0, (n) => Number.isInteger(n) && n >= 1, 'a whole number >= 1');
-  const numFewshot = numberOption(values, '--num-fewshot', target.defaults.numFewshot, (n) => Number.isInteger(n) && n >= 0 && n <= 5, 'a whole number from 0 to 5');
-  return { tasks: tasks.map((t) => builtinTask(t).name), profile, numFewshot, limit, bos, sharePrefix: !flags.has('--no-prefix-sharing'), dataDir: evalDataDir() };
+  const limit =
+    values['--limit'] === undefined
+      ? target.defaults.limit
+      : numberOption(values, '--limit', 0, (n) => Number.isInteger(n) && n >= 1, 'a whole number >= 1');
+  const numFewshot = numberOption(
+    values,
+    '--num-fewshot',
+    target.defaults.numFewshot,
+    (n) => Number.isInteger(n) && n >= 0 && n <= 5,
+    'a whole number from 0 to 5',
+  );
+  return {
+    tasks: tasks.map((t) => builtinTask(t).name),
+    profile,
+    numFewshot,
+    limit,
+    bos,
+    sharePrefix: !flags.has('--no-prefix-sharing'),
+    dataDir: evalDataDir(),
+  };
 }
 
 export const evalCommand: CliCommand = {
@@ -116,7 +160,11 @@ export const evalCommand: CliCommand = {
     const tokenizer = loadTokenizer(target.checkpoint);
     const useCache = target.adapter === null && !flags.has('--no-cache');
     const cacheDir = defaultEvalCacheDir();
-    const engineKey = { precision: target.engine.precision, quantize: target.engine.quantize ?? 'none', device: target.engine.device ?? 'cpu' };
+    const engineKey = {
+      precision: target.engine.precision,
+      quantize: target.engine.quantize ?? 'none',
+      device: target.engine.device ?? 'cpu',
+    };
     const cached = new Map<string, CachedTask>();
     const keys = new Map<string, string>();
     if (useCache) {
@@ -132,17 +180,24 @@ export const evalCommand: CliCommand = {
     let lastLine = 0;
     try {
       if (target.adapter) await engine.loadAdapter(target.adapter);
-      const outcome = await runEval(engine, tokenizer, settings, (p) => {
-        const now = Date.now();
-        if (tty) out.stderr(`\r${progressLine(p)}`);
-        else if (p.done === p.total || now - lastLine > 5000) {
-          out.stderr(`${progressLine(p)}\n`);
-          lastLine = now;
-        }
-      }, cached);
+      const outcome = await runEval(
+        engine,
+        tokenizer,
+        settings,
+        (p) => {
+          const now = Date.now();
+          if (tty) out.stderr(`\r${progressLine(p)}`);
+          else if (p.done === p.total || now - lastLine > 5000) {
+            out.stderr(`${progressLine(p)}\n`);
+            lastLine = now;
+          }
+        },
+        cached,
+      );
       if (tty && outcome.distinct > 0) out.stderr('\n');
       if (useCache)
-        for (const { task, docs: _docs, ...kept } of outcome.tasks) if (!cached.has(task.name)) writeCached(cacheDir, keys.get(task.name)!, kept);
+        for (const { task, docs: _docs, ...kept } of outcome.tasks)
+          if (!cached.has(task.name)) writeCached(cacheDir, keys.get(task.name)!, kept);
       const date = new Date();
       const results = buildResults(outcome.tasks, {
         model: target.checkpoint,

@@ -12,7 +12,8 @@ import { configWith, engineOptions } from '../run/engine-options';
 /** The model's context length from config.json (max_position_embeddings), if it says. */
 function modelContext(checkpoint: string): number | undefined {
   try {
-    const n = (JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')) as { max_position_embeddings?: unknown }).max_position_embeddings;
+    const n = (JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')) as { max_position_embeddings?: unknown })
+      .max_position_embeddings;
     return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
   } catch {
     return undefined;
@@ -22,18 +23,31 @@ function modelContext(checkpoint: string): number | undefined {
 export const generateCommand: CliCommand = {
   name: 'generate',
   summary: 'Generate text from a checkpoint (and adapter), streamed',
-  usage: 'lora-lab generate --checkpoint DIR [--adapter DIR] --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S] [--chat]',
+  usage:
+    'lora-lab generate --checkpoint DIR [--adapter DIR] --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S] [--chat]',
   available: true,
   async run(args: string[], out: CliOutput): Promise<number> {
-    let checkpoint: string, adapter: string | undefined, prompt: string, maxNewTokens: number, temperature: number, topP: number, seed: number, chat: boolean;
+    let checkpoint: string,
+      adapter: string | undefined,
+      prompt: string,
+      maxNewTokens: number,
+      temperature: number,
+      topP: number,
+      seed: number,
+      chat: boolean;
     try {
-      const { values, flags, positional } = takeOptions(args, ['--checkpoint', '--adapter', '--prompt', '--max-new-tokens', '--temperature', '--top-p', '--seed'], ['--chat']);
+      const { values, flags, positional } = takeOptions(
+        args,
+        ['--checkpoint', '--adapter', '--prompt', '--max-new-tokens', '--temperature', '--top-p', '--seed'],
+        ['--chat'],
+      );
       if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
       if (!values['--checkpoint']) throw new UsageError('--checkpoint DIR is required');
       if (values['--prompt'] === undefined) throw new UsageError('--prompt TEXT is required');
       checkpoint = resolve(values['--checkpoint']);
       adapter = values['--adapter'] ? resolve(values['--adapter']) : undefined;
-      if (adapter && !existsSync(join(adapter, 'adapter_config.json'))) throw new UsageError(`${adapter}: no adapter_config.json (expected a PEFT adapter folder)`);
+      if (adapter && !existsSync(join(adapter, 'adapter_config.json')))
+        throw new UsageError(`${adapter}: no adapter_config.json (expected a PEFT adapter folder)`);
       prompt = values['--prompt'];
       maxNewTokens = numberOption(values, '--max-new-tokens', 128, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
       temperature = numberOption(values, '--temperature', 0, (n) => n >= 0, 'a number >= 0');
@@ -69,8 +83,10 @@ export const generateCommand: CliCommand = {
       const ids = tokenizer.encode(text, { bos: chat ? false : tokenizer.addBos });
       const context = modelContext(checkpoint);
       if (context !== undefined && ids.length + maxNewTokens > context) {
-        out.stderr(`lora-lab generate: --max-new-tokens ${maxNewTokens}: the prompt (${ids.length} tokens) plus the new tokens must fit the model's context of ${context} tokens ` +
-          `(max_position_embeddings in ${join(checkpoint, 'config.json')}); use --max-new-tokens ${Math.max(1, context - ids.length)} or less\n`);
+        out.stderr(
+          `lora-lab generate: --max-new-tokens ${maxNewTokens}: the prompt (${ids.length} tokens) plus the new tokens must fit the model's context of ${context} tokens ` +
+            `(max_position_embeddings in ${join(checkpoint, 'config.json')}); use --max-new-tokens ${Math.max(1, context - ids.length)} or less\n`,
+        );
         return EXIT_USAGE;
       }
       const decoder = new StreamDecoder(tokenizer, { skipSpecialTokens: true }, ids);

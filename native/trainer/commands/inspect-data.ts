@@ -26,8 +26,14 @@ export const MASK_CLOSE = '[[/MASKED]]';
 
 /** Errors about the model that do not stop a look at the data (the tokenizer is checked when loaded). */
 const MODEL_ONLY: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
-  'checkpoint-incomplete', 'checkpoint-pickle-only', 'checkpoint-config-unreadable', 'rank-exceeds-dimension',
-  'quantize-with-full', 'fp16-on-cpu', 'no-lora-target', 'batch-size-multiple',
+  'checkpoint-incomplete',
+  'checkpoint-pickle-only',
+  'checkpoint-config-unreadable',
+  'rank-exceeds-dimension',
+  'quantize-with-full',
+  'fp16-on-cpu',
+  'no-lora-target',
+  'batch-size-multiple',
 ]);
 
 interface Args {
@@ -110,19 +116,27 @@ function textReport(config: LoraLabConfig, data: PreparedData, stats: DataStats,
     `Truncated   ${stats.truncated} of ${stats.examples} (${percent(stats.truncatedShare)}) longer than max_seq_length ${config.data.max_seq_length}`,
     `Masked      ${stats.maskedTokens} tokens (${percent(stats.maskedShare)}) take no loss${config.data.mask_prompt ? '' : ' (mask_prompt is false)'}`,
   ];
-  if (config.data.mask_prompt) lines.push(`Prefix      ${stats.prefixViolations} example(s) whose prompt tokens are not a prefix of prompt + response (only the common prefix is masked)`);
-  if (stats.emptyTargets) lines.push(`No loss     ${stats.emptyTargets} example(s) have no token that takes loss (prompt fills max_seq_length)`);
+  if (config.data.mask_prompt)
+    lines.push(
+      `Prefix      ${stats.prefixViolations} example(s) whose prompt tokens are not a prefix of prompt + response (only the common prefix is masked)`,
+    );
+  if (stats.emptyTargets)
+    lines.push(`No loss     ${stats.emptyTargets} example(s) have no token that takes loss (prompt fills max_seq_length)`);
   lines.push('', 'Token lengths:');
   const widest = Math.max(1, ...stats.histogram.map((bin) => bin.count));
   const label = (bin: { from: number; to: number }): string => `${String(bin.from).padStart(7)} - ${String(bin.to - 1).padEnd(7)}`;
-  for (const bin of stats.histogram) lines.push(`  ${label(bin)} ${'#'.repeat(Math.round((40 * bin.count) / widest)).padEnd(40)} ${bin.count}`);
+  for (const bin of stats.histogram)
+    lines.push(`  ${label(bin)} ${'#'.repeat(Math.round((40 * bin.count) / widest)).padEnd(40)} ${bin.count}`);
   if (dataset.issues.length) {
     lines.push('', `Warnings (${dataset.issues.length}):`);
     for (const issue of dataset.issues.slice(0, 10)) lines.push(`  ${formatIssue(issue)}`);
     if (dataset.issues.length > 10) lines.push(`  ... and ${dataset.issues.length - 10} more`);
   }
   for (const [i, example] of examples.entries()) {
-    lines.push('', `--- example ${i + 1}: record ${example.record + 1} (line ${example.line}), ${example.tokens} tokens, ${example.maskedTokens} masked${example.truncated ? ', truncated' : ''} ---`);
+    lines.push(
+      '',
+      `--- example ${i + 1}: record ${example.record + 1} (line ${example.line}), ${example.tokens} tokens, ${example.maskedTokens} masked${example.truncated ? ', truncated' : ''} ---`,
+    );
     lines.push(example.maskedTokens ? `${MASK_OPEN}${example.masked}${MASK_CLOSE}${example.trained}` : example.trained);
   }
   return `${lines.join('\n')}\n`;
@@ -139,13 +153,25 @@ function sendToParent(message: InspectMessage): Promise<void> {
 /** `--ipc`: whatever goes wrong reaches the parent as one inspect-error with the messages printed. */
 async function inspectOverIpc(args: string[], out: CommandOutput): Promise<number> {
   const errors: string[] = [];
-  const collecting: CommandOutput = { stdout: out.stdout, stderr: (s) => { errors.push(s); out.stderr(s); } };
+  const collecting: CommandOutput = {
+    stdout: out.stdout,
+    stderr: (s) => {
+      errors.push(s);
+      out.stderr(s);
+    },
+  };
   let code: number;
   try {
-    code = await inspectDataCommand(args.filter((arg) => arg !== '--ipc'), collecting, async (config, configPath) => {
-      const report = await inspectDataset(config, configPath, { onProgress: (phase, done, total) => void sendToParent({ type: 'inspect-progress', phase, done, total }) });
-      await sendToParent({ type: 'inspect-report', report });
-    });
+    code = await inspectDataCommand(
+      args.filter((arg) => arg !== '--ipc'),
+      collecting,
+      async (config, configPath) => {
+        const report = await inspectDataset(config, configPath, {
+          onProgress: (phase, done, total) => void sendToParent({ type: 'inspect-progress', phase, done, total }),
+        });
+        await sendToParent({ type: 'inspect-report', report });
+      },
+    );
   } catch (error) {
     errors.push((error as Error).message);
     code = 1;
@@ -179,7 +205,8 @@ export async function inspectDataCommand(args: string[], out: CommandOutput, ins
     out.stderr(`${blocking.map((problem) => formatProblem(configPath, problem)).join('\n')}\n`);
     return 1;
   }
-  for (const problem of parsed.problems) if (problem.severity !== 'hint') out.stderr(`${formatProblem(configPath, problem)} (does not affect the data)\n`);
+  for (const problem of parsed.problems)
+    if (problem.severity !== 'hint') out.stderr(`${formatProblem(configPath, problem)} (does not affect the data)\n`);
   let config = parsed.config;
   let data: PreparedData;
   try {
@@ -200,8 +227,20 @@ export async function inspectDataCommand(args: string[], out: CommandOutput, ins
   if (parsedArgs.json) {
     const report = {
       config: configPath,
-      dataset: { file: data.dataset.file, format: data.dataset.format, records: data.dataset.records.length, train: data.train.length, validation: data.validation.length, warnings: data.dataset.issues },
-      tokenizer: { checkpoint: config.model.checkpoint, vocabSize: data.tokenizer.vocabSize, bos: data.tokenizer.addBos ? data.tokenizer.bosToken : null, eos: data.tokenizer.eosToken },
+      dataset: {
+        file: data.dataset.file,
+        format: data.dataset.format,
+        records: data.dataset.records.length,
+        train: data.train.length,
+        validation: data.validation.length,
+        warnings: data.dataset.issues,
+      },
+      tokenizer: {
+        checkpoint: config.model.checkpoint,
+        vocabSize: data.tokenizer.vocabSize,
+        bos: data.tokenizer.addBos ? data.tokenizer.bosToken : null,
+        eos: data.tokenizer.eosToken,
+      },
       promptStyle: config.data.prompt_style,
       maskPrompt: config.data.mask_prompt,
       maxSeqLength: config.data.max_seq_length,

@@ -23,12 +23,16 @@ export const mergeCommand: CliCommand = {
       target = resolve(values['--out']);
       maxShard = values['--max-shard-bytes'] ? Number(values['--max-shard-bytes']) : 5_000_000_000;
       if (!Number.isFinite(maxShard) || maxShard < 1) throw new UsageError('--max-shard-bytes needs a positive number');
-      if (!existsSync(join(adapter, 'adapter_config.json'))) throw new UsageError(`${adapter}: no adapter_config.json (expected a PEFT adapter folder, e.g. <run>/adapter)`);
-      if (!existsSync(join(checkpoint, 'config.json'))) throw new UsageError(`${checkpoint}: no config.json (expected a Hugging Face checkpoint folder)`);
+      if (!existsSync(join(adapter, 'adapter_config.json')))
+        throw new UsageError(`${adapter}: no adapter_config.json (expected a PEFT adapter folder, e.g. <run>/adapter)`);
+      if (!existsSync(join(checkpoint, 'config.json')))
+        throw new UsageError(`${checkpoint}: no config.json (expected a Hugging Face checkpoint folder)`);
       const problems = baseShapeProblems(checkpoint);
       if (problems.length) {
-        out.stderr(`lora-lab merge: the base checkpoint contradicts itself, nothing was written:\n${problems.map((p) => `  ${p}\n`).join('')}` +
-          `Fix config.json or point --checkpoint at the checkpoint the adapter was trained on.\n`);
+        out.stderr(
+          `lora-lab merge: the base checkpoint contradicts itself, nothing was written:\n${problems.map((p) => `  ${p}\n`).join('')}` +
+            `Fix config.json or point --checkpoint at the checkpoint the adapter was trained on.\n`,
+        );
         return EXIT_FAILURE;
       }
     } catch (error) {

@@ -32,7 +32,17 @@ export function listRuns(folder: string, nowMs: number = Date.now()): { rows: Ru
       continue;
     }
     if (entry.kind === 'incomplete') {
-      rows.push({ dir: entry.dir, name, state: 'incomplete', step: 0, totalSteps: 0, loss: null, peakBytes: null, timeS: null, note: `${entry.reason}; ${entry.todo}` });
+      rows.push({
+        dir: entry.dir,
+        name,
+        state: 'incomplete',
+        step: 0,
+        totalSteps: 0,
+        loss: null,
+        peakBytes: null,
+        timeS: null,
+        note: `${entry.reason}; ${entry.todo}`,
+      });
       continue;
     }
     const { run } = entry;
@@ -63,7 +73,11 @@ export function formatRunsTable(rows: RunRow[]): string {
     formatDuration(r.timeS),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...body.map(line)].join('\n') + '\n';
 }
 

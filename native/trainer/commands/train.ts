@@ -47,8 +47,10 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     else if (out.config === undefined) out.config = arg;
     else throw new ConfigError(`unexpected argument '${arg}'`);
   }
-  if (out.variant !== null && (!Number.isInteger(out.variant) || out.variant < 0)) throw new ConfigError('--variant needs a non-negative integer');
-  if (out.maxSteps !== undefined && (!Number.isInteger(out.maxSteps) || out.maxSteps < 1)) throw new ConfigError('--max-steps needs a positive integer');
+  if (out.variant !== null && (!Number.isInteger(out.variant) || out.variant < 0))
+    throw new ConfigError('--variant needs a non-negative integer');
+  if (out.maxSteps !== undefined && (!Number.isInteger(out.maxSteps) || out.maxSteps < 1))
+    throw new ConfigError('--max-steps needs a positive integer');
   if (!out.config && !out.resume) throw new ConfigError('expected a config file (or --resume RUN_DIR)');
   return out;
 }
@@ -58,30 +60,45 @@ export function planRuns(args: TrainArgs, now: Date = new Date()): RunPlan[] {
   if (args.resume) {
     const runDir = resolve(args.resume);
     if (!existsSync(join(runDir, 'run.json'))) {
-      if (existsSync(join(runDir, 'config.yaml'))) throw new ConfigError(`${runDir}: an incomplete run folder (config.yaml without run.json: the trainer stopped before it started the run, nothing was trained); delete it and start the config again`);
+      if (existsSync(join(runDir, 'config.yaml')))
+        throw new ConfigError(
+          `${runDir}: an incomplete run folder (config.yaml without run.json: the trainer stopped before it started the run, nothing was trained); delete it and start the config again`,
+        );
       throw new ConfigError(`${runDir}: not a run folder (no run.json)`);
     }
     let run: RunJson;
     try {
       run = readRunJson(runDir);
     } catch (error) {
-      if (error instanceof RunFolderError) throw new ConfigError(`${error.message}. Resume needs the run's run.json; delete the folder and start the config again if it cannot be repaired.`);
+      if (error instanceof RunFolderError)
+        throw new ConfigError(
+          `${error.message}. Resume needs the run's run.json; delete the folder and start the config again if it cannot be repaired.`,
+        );
       throw error;
     }
     checkResumeSets(args.sets, runDir);
     const recorded = loadConfigFile(join(runDir, 'config.yaml')).config;
     const { config, overrides: changed } = applyOverrides(recorded, args.sets);
     const lengthChanged = 'train.max_steps' in changed || 'train.epochs' in changed;
-    return [{
-      config: { ...config, configPath: run.configPath }, runDir, name: run.name, overrides: run.overrides, sweep: run.sweep,
-      maxSteps: args.maxSteps ?? (lengthChanged ? undefined : run.totalSteps || undefined), resume: true, resumeOverrides: changed,
-    }];
+    return [
+      {
+        config: { ...config, configPath: run.configPath },
+        runDir,
+        name: run.name,
+        overrides: run.overrides,
+        sweep: run.sweep,
+        maxSteps: args.maxSteps ?? (lengthChanged ? undefined : run.totalSteps || undefined),
+        resume: true,
+        resumeOverrides: changed,
+      },
+    ];
   }
   const base = loadConfigFile(args.config!).config;
   const { config, overrides } = applyOverrides(base, args.sets);
   const variants = isSweep(config) ? expandSweep(config) : null;
   const chosen = variants ? (args.variant === null ? variants : variants.filter((v) => v.index === args.variant)) : null;
-  if (variants && chosen!.length === 0) throw new ConfigError(`--variant ${args.variant} does not exist: the sweep has ${variants.length} variants, 0..${variants.length - 1}`);
+  if (variants && chosen!.length === 0)
+    throw new ConfigError(`--variant ${args.variant} does not exist: the sweep has ${variants.length} variants, 0..${variants.length - 1}`);
   if (!variants && args.variant !== null) throw new ConfigError(`--variant ${args.variant}: ${config.configPath} has no sweep`);
   const sweepId = runName(config.name, null, now);
   const plans: RunPlan[] = [];
@@ -113,8 +130,12 @@ function refuseWithoutWeights(config: LoraLabConfig): void {
   const missing = trainingFilesMissing(names);
   if (!missing.length) return;
   const hub = hubCheckpointOfPath(config.model.checkpoint);
-  const how = hub ? `download them: lora-lab download ${hub.repo}@${hub.commit} (or "LoRA Lab: Download Model")` : `put them in ${config.model.checkpoint}`;
-  throw new ConfigError(`model.checkpoint ${hub ? hub.repo : config.model.checkpoint} lacks ${missing.join(', ')}: training needs them; ${how}.`);
+  const how = hub
+    ? `download them: lora-lab download ${hub.repo}@${hub.commit} (or "LoRA Lab: Download Model")`
+    : `put them in ${config.model.checkpoint}`;
+  throw new ConfigError(
+    `model.checkpoint ${hub ? hub.repo : config.model.checkpoint} lacks ${missing.join(', ')}: training needs them; ${how}.`,
+  );
 }
 
 export const trainCommand: CliCommand = {
@@ -144,7 +165,12 @@ export const trainCommand: CliCommand = {
     };
     process.on('message', onMessage);
     process.stdout.on('error', () => {}); // a parent that went away must not stop training
-    const sink = new EventSink({ json: parsed.json, ipc: parsed.ipc, tty: !parsed.json && Boolean(process.stdout.isTTY), write: out.stdout });
+    const sink = new EventSink({
+      json: parsed.json,
+      ipc: parsed.ipc,
+      tty: !parsed.json && Boolean(process.stdout.isTTY),
+      write: out.stdout,
+    });
     try {
       let failed = false;
       for (const plan of plans) {

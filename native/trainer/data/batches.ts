@@ -38,7 +38,8 @@ export function makeBatch(examples: readonly TokenizedExample[], padId: number):
 
 /** Consecutive micro-batches of `microBatchSize` over `examples` in the given order (the last may be smaller). */
 export function* microBatches(examples: readonly TokenizedExample[], microBatchSize: number, padId: number): Generator<Batch> {
-  for (let start = 0; start < examples.length; start += microBatchSize) yield makeBatch(examples.slice(start, start + microBatchSize), padId);
+  for (let start = 0; start < examples.length; start += microBatchSize)
+    yield makeBatch(examples.slice(start, start + microBatchSize), padId);
 }
 
 /** Target tokens (labels that take loss) in a batch. */

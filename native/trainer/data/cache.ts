@@ -89,7 +89,14 @@ export function readTokenizedCache(cacheDir: string, key: string): TokenizedExam
       const length = ints[count + i];
       if (offset + length > ints.length) return null;
       const flags = ints[4 * count + i];
-      examples.push({ id: ints[i], inputIds: ints.slice(offset, offset + length), maskedLength: ints[2 * count + i], promptLength: ints[3 * count + i], truncated: (flags & 1) !== 0, prefixViolation: (flags & 2) !== 0 });
+      examples.push({
+        id: ints[i],
+        inputIds: ints.slice(offset, offset + length),
+        maskedLength: ints[2 * count + i],
+        promptLength: ints[3 * count + i],
+        truncated: (flags & 1) !== 0,
+        prefixViolation: (flags & 2) !== 0,
+      });
       offset += length;
     }
     return offset === ints.length ? examples : null;

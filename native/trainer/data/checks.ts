@@ -42,7 +42,12 @@ export function hasTargets(example: TokenizedExample): boolean {
 }
 
 /** Throws E_TOKEN_RANGE naming the file and the first record with a token id outside [0, vocabSize). */
-export function checkTokenRange(examples: readonly TokenizedExample[], vocabSize: number, config: LoraLabConfig, records: readonly DataRecord[]): void {
+export function checkTokenRange(
+  examples: readonly TokenizedExample[],
+  vocabSize: number,
+  config: LoraLabConfig,
+  records: readonly DataRecord[],
+): void {
   for (const example of examples) {
     for (let position = 0; position < example.inputIds.length; position++) {
       const id = example.inputIds[position];
@@ -63,18 +68,31 @@ function maskingAdvice(config: LoraLabConfig): string {
     : `each is a single token after truncation to data.max_seq_length ${config.data.max_seq_length}`;
 }
 
-const MASKING_HINT = 'Raise data.max_seq_length, shorten the prompts of those records, or set data.mask_prompt: false; `lora-lab inspect-data` counts the examples with no loss-bearing tokens.';
+const MASKING_HINT =
+  'Raise data.max_seq_length, shorten the prompts of those records, or set data.mask_prompt: false; `lora-lab inspect-data` counts the examples with no loss-bearing tokens.';
 
 /** Throws E_BATCH when no training example has a label that takes loss. */
 export function checkTrainingTargets(train: readonly TokenizedExample[], config: LoraLabConfig): void {
   if (train.length === 0 || train.some(hasTargets)) return;
-  throw new DataCheckError('E_BATCH', `${config.data.path}: none of the ${train.length} training examples has a label that takes loss: ${maskingAdvice(config)}.`, MASKING_HINT);
+  throw new DataCheckError(
+    'E_BATCH',
+    `${config.data.path}: none of the ${train.length} training examples has a label that takes loss: ${maskingAdvice(config)}.`,
+    MASKING_HINT,
+  );
 }
 
 /** Throws E_BATCH naming the records when no example of an optimizer step has a label that takes loss. */
-export function checkStepTargets(step: number, members: readonly TokenizedExample[], config: LoraLabConfig, records: readonly DataRecord[]): void {
+export function checkStepTargets(
+  step: number,
+  members: readonly TokenizedExample[],
+  config: LoraLabConfig,
+  records: readonly DataRecord[],
+): void {
   if (members.some(hasTargets)) return;
-  const named = members.slice(0, 5).map((example) => describeRecord(example.id, records)).join(', ');
+  const named = members
+    .slice(0, 5)
+    .map((example) => describeRecord(example.id, records))
+    .join(', ');
   throw new DataCheckError(
     'E_BATCH',
     `step ${step}: none of the ${members.length} example(s) of this step (${named}${members.length > 5 ? ', ...' : ''} of ${config.data.path}) has a label that takes loss: ${maskingAdvice(config)}.`,
@@ -102,7 +120,9 @@ export function surveyMaskedResponses(config: LoraLabConfig, limit = 2000): Mask
     const tokenizer = loadTokenizer(config.model.checkpoint);
     const options = { promptStyle: config.data.prompt_style, maskPrompt: true, maxSeqLength: config.data.max_seq_length };
     const checked = dataset.records.slice(0, limit);
-    const empty = checked.filter((record) => !hasTargets(tokenizeExample(tokenizer, record.index, record, options))).map((record) => record.index);
+    const empty = checked
+      .filter((record) => !hasTargets(tokenizeExample(tokenizer, record.index, record, options)))
+      .map((record) => record.index);
     return { checked: checked.length, records: dataset.records.length, empty };
   } catch {
     return null;

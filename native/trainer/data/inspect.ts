@@ -55,7 +55,8 @@ export function pickSamples(examples: readonly TokenizedExample[], count: number
   if (examples.length <= count) return [...examples];
   const byLength = [...examples].sort((a, b) => a.inputIds.length - b.inputIds.length || a.id - b.id);
   const chosen = new Map<number, TokenizedExample>();
-  for (const example of [examples[0], byLength[Math.floor(byLength.length / 2)], byLength[byLength.length - 1]]) chosen.set(example.id, example);
+  for (const example of [examples[0], byLength[Math.floor(byLength.length / 2)], byLength[byLength.length - 1]])
+    chosen.set(example.id, example);
   for (let k = 0; chosen.size < count && k < count * 2; k++) {
     const example = examples[Math.floor((k * examples.length) / count)];
     chosen.set(example.id, example);
@@ -72,7 +73,11 @@ export async function inspectDataset(config: LoraLabConfig, configPath: string, 
   const tokenizer = options.tokenizer ?? loadTokenizer(config.model.checkpoint);
   progress('reading', 1, 1);
   const records = dataset.records;
-  const tokenizeOptions = { promptStyle: config.data.prompt_style, maskPrompt: config.data.mask_prompt, maxSeqLength: config.data.max_seq_length };
+  const tokenizeOptions = {
+    promptStyle: config.data.prompt_style,
+    maskPrompt: config.data.mask_prompt,
+    maxSeqLength: config.data.max_seq_length,
+  };
   // The trainer's token cache holds only files it accepts (no rejected row): the same key as prepareData.
   const cacheDir = dataset.rejected.length ? null : options.cacheDir === undefined ? defaultDataCacheDir(config) : options.cacheDir;
   const cacheKey = cacheDir
@@ -127,8 +132,19 @@ export async function inspectDataset(config: LoraLabConfig, configPath: string, 
   }
   return {
     config: configPath,
-    dataset: { file: dataset.file, format: dataset.format, records: records.length, train: split.train.length, validation: split.validation.length },
-    tokenizer: { checkpoint: config.model.checkpoint, vocabSize: tokenizer.vocabSize, bos: tokenizer.addBos ? tokenizer.bosToken : null, eos: tokenizer.eosToken },
+    dataset: {
+      file: dataset.file,
+      format: dataset.format,
+      records: records.length,
+      train: split.train.length,
+      validation: split.validation.length,
+    },
+    tokenizer: {
+      checkpoint: config.model.checkpoint,
+      vocabSize: tokenizer.vocabSize,
+      bos: tokenizer.addBos ? tokenizer.bosToken : null,
+      eos: tokenizer.eosToken,
+    },
     promptStyle: config.data.prompt_style,
     maskPrompt: config.data.mask_prompt,
     maxSeqLength: config.data.max_seq_length,

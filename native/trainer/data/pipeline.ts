@@ -35,7 +35,11 @@ export function defaultDataCacheDir(config: LoraLabConfig): string {
 export function prepareData(config: LoraLabConfig, options: { cacheDir?: string | null; tokenizer?: TextTokenizer } = {}): PreparedData {
   const dataset = loadDataset(config.data.path, config.data.format);
   const tokenizer = options.tokenizer ?? loadTokenizer(config.model.checkpoint);
-  const tokenizeOptions = { promptStyle: config.data.prompt_style, maskPrompt: config.data.mask_prompt, maxSeqLength: config.data.max_seq_length };
+  const tokenizeOptions = {
+    promptStyle: config.data.prompt_style,
+    maskPrompt: config.data.mask_prompt,
+    maxSeqLength: config.data.max_seq_length,
+  };
   const cacheKey = dataCacheKey({
     dataBytes: readFileSync(config.data.path),
     format: config.data.format,
@@ -54,5 +58,14 @@ export function prepareData(config: LoraLabConfig, options: { cacheDir?: string 
   const all = examples!;
   const split = splitTrainValidation(all.length, config.data.val_split_fraction, config.data.seed);
   const train = split.train.map((i) => all[i]);
-  return { tokenizer, dataset, examples: all, train, validation: split.validation.map((i) => all[i]), sampler: new EpochSampler(train, config.train.seed), cacheHit, cacheKey };
+  return {
+    tokenizer,
+    dataset,
+    examples: all,
+    train,
+    validation: split.validation.map((i) => all[i]),
+    sampler: new EpochSampler(train, config.train.seed),
+    cacheHit,
+    cacheKey,
+  };
 }

@@ -38,7 +38,11 @@ export function dataStats(examples: readonly TokenizedExample[], bins = 10): Dat
   const low = lengths[0] ?? 0;
   const high = lengths[lengths.length - 1] ?? 0;
   const width = Math.max(1, Math.ceil((high - low + 1) / bins));
-  const histogram: HistogramBin[] = Array.from({ length: lengths.length ? Math.ceil((high - low + 1) / width) : 0 }, (_, i) => ({ from: low + i * width, to: low + (i + 1) * width, count: 0 }));
+  const histogram: HistogramBin[] = Array.from({ length: lengths.length ? Math.ceil((high - low + 1) / width) : 0 }, (_, i) => ({
+    from: low + i * width,
+    to: low + (i + 1) * width,
+    count: 0,
+  }));
   for (const length of lengths) histogram[Math.floor((length - low) / width)].count++;
   const maskedTokens = examples.reduce((sum, example) => sum + Math.min(example.maskedLength, example.inputIds.length), 0);
   const truncated = examples.filter((example) => example.truncated).length;

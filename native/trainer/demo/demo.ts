@@ -74,19 +74,38 @@ export async function runDemo(options: DemoOptions): Promise<{ rows: DemoRow[]; 
   const { examplesDir, quick, log } = options;
   const model = join(examplesDir, 'tiny-llama');
   if (!existsSync(join(model, 'model.safetensors'))) {
-    throw Object.assign(new Error(`${model}: the bundled tiny model is missing; rebuild it with \`npm run build:tiny-model\``), { code: 'E_CHECKPOINT_NOT_FOUND' });
+    throw Object.assign(new Error(`${model}: the bundled tiny model is missing; rebuild it with \`npm run build:tiny-model\``), {
+      code: 'E_CHECKPOINT_NOT_FOUND',
+    });
   }
   const steps = quick ? 200 : 1000;
   const rows: DemoRow[] = [];
   const started = new Date();
   for (const file of ['lora-default.lora.yaml', 'qlora-nf4.lora.yaml']) {
-    const [plan] = planRuns({ config: join(examplesDir, file), json: false, ipc: false, sets: [`train.max_steps=${steps}`, `train.val_interval=${steps / 2}`, `train.save_interval=${steps}`], variant: null }, started);
+    const [plan] = planRuns(
+      {
+        config: join(examplesDir, file),
+        json: false,
+        ipc: false,
+        sets: [`train.max_steps=${steps}`, `train.val_interval=${steps / 2}`, `train.save_interval=${steps}`],
+        variant: null,
+      },
+      started,
+    );
     log(`training ${file} (${steps} steps) -> ${plan.runDir}`);
     const t0 = Date.now();
     const sink = new EventSink({ json: false, ipc: false, tty: false, write: () => {} });
     const outcome = await runTraining(plan, sink, new StopSignal());
     const run = existsSync(join(plan.runDir, 'run.json')) ? readRunJson(plan.runDir) : undefined;
-    rows.push({ config: file, quantize: plan.config.model.quantize, status: outcome, run, runDir: plan.runDir, wallS: (Date.now() - t0) / 1000, error: run?.error ? `${run.error.code}` : undefined });
+    rows.push({
+      config: file,
+      quantize: plan.config.model.quantize,
+      status: outcome,
+      run,
+      runDir: plan.runDir,
+      wallS: (Date.now() - t0) / 1000,
+      error: run?.error ? `${run.error.code}` : undefined,
+    });
     log(`  ${outcome} in ${((Date.now() - t0) / 1000).toFixed(1)} s${run?.error ? ` (${run.error.code}: ${run.error.message})` : ''}`);
   }
   const lora = rows.find((r) => r.status === 'completed' && r.quantize === 'none');

@@ -21,7 +21,15 @@ export function progressLine(p: EvalProgress, width = 24): string {
 export function summaryTable(tasks: TaskScores[]): string {
   const rows = tasks.map((t) => {
     const { mean, stderr } = meanStderr(t.metrics);
-    return [t.task.name, t.task.version, String(t.numFewshot), t.task.metric === 'mc2' ? 'acc (mc2)' : 'acc', mean.toFixed(4), stderr === null ? 'N/A' : stderr.toFixed(4), String(t.docs.length)];
+    return [
+      t.task.name,
+      t.task.version,
+      String(t.numFewshot),
+      t.task.metric === 'mc2' ? 'acc (mc2)' : 'acc',
+      mean.toFixed(4),
+      stderr === null ? 'N/A' : stderr.toFixed(4),
+      String(t.docs.length),
+    ];
   });
   const header = ['Task', 'Version', 'n-shot', 'Metric', 'Value', 'Stderr', 'n'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -30,6 +38,8 @@ export function summaryTable(tasks: TaskScores[]): string {
   const out = [line(header), rule, ...rows.map(line)];
   const truncated = tasks.filter((t) => t.truncatedRequests > 0);
   for (const t of truncated)
-    out.push(`note: ${t.task.name}: ${t.truncatedRequests} requests were left-truncated to the model's window (up to ${t.maxTokensDropped} context tokens dropped)`);
+    out.push(
+      `note: ${t.task.name}: ${t.truncatedRequests} requests were left-truncated to the model's window (up to ${t.maxTokensDropped} context tokens dropped)`,
+    );
   return out.join('\n') + '\n';
 }

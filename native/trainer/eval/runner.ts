@@ -23,7 +23,10 @@ export function evalDataDir(): string {
   if (fromEnv) return fromEnv;
   // from sources: native/trainer/eval -> repo root; bundled: dist/ -> repo root
   const roots = [join(__dirname, '..', '..', '..'), join(__dirname, '..')];
-  return roots.map((r) => join(r, 'language-server', 'eval-data')).find((d) => existsSync(join(d, 'MANIFEST.json'))) ?? join(roots[1], 'language-server', 'eval-data');
+  return (
+    roots.map((r) => join(r, 'language-server', 'eval-data')).find((d) => existsSync(join(d, 'MANIFEST.json'))) ??
+    join(roots[1], 'language-server', 'eval-data')
+  );
 }
 
 export interface EvalSettings {
@@ -74,14 +77,25 @@ export function memoTokenizer(tokenizer: EvalTokenizer): EvalTokenizer {
 }
 
 /** Requests of every task, tokenized unless cached (throws on bad data before anything is scored). */
-export function prepareTasks(settings: EvalSettings, textTokenizer: EvalTokenizer, maxLength: number, cached?: ReadonlyMap<string, CachedTask>) {
+export function prepareTasks(
+  settings: EvalSettings,
+  textTokenizer: EvalTokenizer,
+  maxLength: number,
+  cached?: ReadonlyMap<string, CachedTask>,
+) {
   const tokenizer = memoTokenizer(textTokenizer);
   const unique = [...new Set(settings.tasks)];
   return unique.map((name) => {
-    const built = buildTaskRequests(builtinTask(name), settings.dataDir, { profile: settings.profile, numFewshot: settings.numFewshot, limit: settings.limit });
+    const built = buildTaskRequests(builtinTask(name), settings.dataDir, {
+      profile: settings.profile,
+      numFewshot: settings.numFewshot,
+      limit: settings.limit,
+    });
     const tokens = cached?.has(name)
       ? []
-      : built.docs.map((doc) => doc.requests.map((r) => tokenizeRequest(r, tokenizer, { profile: settings.profile, bos: settings.bos, maxLength })));
+      : built.docs.map((doc) =>
+          doc.requests.map((r) => tokenizeRequest(r, tokenizer, { profile: settings.profile, bos: settings.bos, maxLength })),
+        );
     return { built, tokens };
   });
 }

@@ -29,7 +29,10 @@ export function readSafetensors(path: string): NamedTensor[] {
   if (buf.length < 8) throw new Error(`${path}: not a safetensors file (shorter than 8 bytes)`);
   const headerLength = Number(buf.readBigUInt64LE(0));
   if (headerLength > buf.length - 8) throw new Error(`${path}: header length ${headerLength} runs past the end of the file`);
-  const header = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const base = 8 + headerLength;
   const out: NamedTensor[] = [];
   for (const [name, info] of Object.entries(header)) {
@@ -71,10 +74,7 @@ export function writeSafetensors(path: string, tensors: readonly NamedTensor[], 
   const blobs: Buffer[] = [];
   let offset = 0;
   for (const t of tensors) {
-    const bytes =
-      dtype === 'F32'
-        ? Buffer.from(new Float32Array(t.data).buffer)
-        : Buffer.from(f32ToBf16Bits(t.data).buffer);
+    const bytes = dtype === 'F32' ? Buffer.from(new Float32Array(t.data).buffer) : Buffer.from(f32ToBf16Bits(t.data).buffer);
     header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     blobs.push(bytes);
     offset += bytes.length;

@@ -25,7 +25,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     try {
       const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       // write() may write less than asked (a nearly full disk): the rest follows or fails
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -24,8 +24,17 @@ export interface TrainerCursor {
 export function readCursor(checkpointDir: string): TrainerCursor {
   const file = join(checkpointDir, 'cursor.json');
   const value = readJsonFile(file) as Partial<TrainerCursor> | null;
-  if (typeof value !== 'object' || value === null || !Number.isInteger(value.step) || typeof value.tokensSeen !== 'number' || typeof value.elapsedS !== 'number') {
-    throw new RunFolderError(file, 'is not a checkpoint cursor (step, tokensSeen, elapsedS); the checkpoint is damaged: delete this checkpoint folder to resume from the one before');
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    !Number.isInteger(value.step) ||
+    typeof value.tokensSeen !== 'number' ||
+    typeof value.elapsedS !== 'number'
+  ) {
+    throw new RunFolderError(
+      file,
+      'is not a checkpoint cursor (step, tokensSeen, elapsedS); the checkpoint is damaged: delete this checkpoint folder to resume from the one before',
+    );
   }
   return value as TrainerCursor;
 }

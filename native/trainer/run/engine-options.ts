@@ -21,7 +21,8 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
 
 /** Why the CUDA engine cannot run this config (null when it can): it computes in bf16 only. */
 export function cudaRefusal(config: LoraLabConfig): string | null {
-  if (config.model.precision !== 'bf16-true' && config.model.precision !== 'bf16-mixed') return `model.precision '${config.model.precision}' is not implemented on CUDA`;
+  if (config.model.precision !== 'bf16-true' && config.model.precision !== 'bf16-mixed')
+    return `model.precision '${config.model.precision}' is not implemented on CUDA`;
   return null;
 }
 
@@ -66,7 +67,13 @@ export function configWith(values: Readonly<Record<string, unknown>> = {}): Lora
  * training; `training` false loads for inference only; `report`: the addon's device report, which
  * resolves device 'auto' (without it 'auto' is 'cpu'); `threads`: 0 = every core.
  */
-export function engineOptions(config: LoraLabConfig, totalSteps: number, training = true, report?: () => DeviceReport, threads = threadCount()): EngineOptions {
+export function engineOptions(
+  config: LoraLabConfig,
+  totalSteps: number,
+  training = true,
+  report?: () => DeviceReport,
+  threads = threadCount(),
+): EngineOptions {
   const device = report ? resolveDevice(config, report) : config.device === 'auto' ? 'cpu' : config.device;
   return {
     precision: config.model.precision,

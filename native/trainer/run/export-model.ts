@@ -13,11 +13,19 @@ export function storedDType(checkpointDir: string): StoredDType {
   return config.torch_dtype === 'float32' ? 'F32' : 'BF16';
 }
 
-export async function exportFullModel(stateDir: string, baseCheckpoint: string, outDir: string, dtype: StoredDType = storedDType(baseCheckpoint)): Promise<void> {
+export async function exportFullModel(
+  stateDir: string,
+  baseCheckpoint: string,
+  outDir: string,
+  dtype: StoredDType = storedDType(baseCheckpoint),
+): Promise<void> {
   const params = readSafetensors(join(stateDir, 'state.safetensors'))
     .filter((t) => t.name.startsWith('param/'))
     .map((t) => ({ ...t, name: t.name.slice('param/'.length) }));
-  if (params.length === 0) throw Object.assign(new Error(`${stateDir}: no trained parameters in state.safetensors (was this a full finetune?)`), { code: 'E_STATE_MISMATCH' });
+  if (params.length === 0)
+    throw Object.assign(new Error(`${stateDir}: no trained parameters in state.safetensors (was this a full finetune?)`), {
+      code: 'E_STATE_MISMATCH',
+    });
   await writeFolderAtomic(outDir, async (temp) => {
     mkdirSync(temp, { recursive: true });
     writeSafetensors(join(temp, 'model.safetensors'), params, dtype);

@@ -46,7 +46,11 @@ export class RunLock {
       if (found && checkProcess(found.pid, found.processStartMs) === 'alive') throw lockedError(runDir, path, found);
       takeOverStale(path, found);
     }
-    throw new TrainingError('E_RUN_LOCKED', `${path}: could not take the run lock (it keeps being replaced)`, 'Another trainer is starting on this run folder; try again when it has ended.');
+    throw new TrainingError(
+      'E_RUN_LOCKED',
+      `${path}: could not take the run lock (it keeps being replaced)`,
+      'Another trainer is starting on this run folder; try again when it has ended.',
+    );
   }
 
   release(): void {

@@ -25,7 +25,10 @@ export class RunRecord {
     private json: RunJson,
   ) {}
 
-  static create(runDir: string, init: Omit<RunJson, 'protocolVersion' | 'pid' | 'processStartMs' | 'heartbeatMs' | 'heartbeatIntervalS' | 'status'>): RunRecord {
+  static create(
+    runDir: string,
+    init: Omit<RunJson, 'protocolVersion' | 'pid' | 'processStartMs' | 'heartbeatMs' | 'heartbeatIntervalS' | 'status'>,
+  ): RunRecord {
     const record = new RunRecord(runDir, {
       protocolVersion: PROTOCOL_VERSION,
       status: 'running',
@@ -60,7 +63,10 @@ export class RunRecord {
     this.heartbeat.unref();
   }
 
-  finish(status: Exclude<RunStatus, 'running'>, extra: { error?: RunError; summary?: RunSummary; sessions?: RunJson['sessions'] } = {}): void {
+  finish(
+    status: Exclude<RunStatus, 'running'>,
+    extra: { error?: RunError; summary?: RunSummary; sessions?: RunJson['sessions'] } = {},
+  ): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
     this.json = { ...this.json, status, endedMs: Date.now(), heartbeatMs: Date.now(), ...extra };

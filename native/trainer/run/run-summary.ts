@@ -12,7 +12,13 @@ export interface SessionStart {
   tokensBefore: number;
 }
 
-export function sessionRecord(start: SessionStart, cursor: TrainerCursor, status: Exclude<RunStatus, 'running'>, peakBytes: number, nowMs = Date.now()): RunSession {
+export function sessionRecord(
+  start: SessionStart,
+  cursor: TrainerCursor,
+  status: Exclude<RunStatus, 'running'>,
+  peakBytes: number,
+  nowMs = Date.now(),
+): RunSession {
   return {
     pid: start.pid,
     startedMs: start.startedMs,

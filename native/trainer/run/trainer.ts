@@ -128,25 +128,47 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
       ({ runDir, name } = createRunFolder(plan.runDir));
       lock = RunLock.acquire(runDir);
       sink.setLogFile(join(runDir, 'train.log'));
-      if (name !== plan.name) sink.log(runDir, 'info', `${plan.runDir} exists already (another run of this config started in the same second): this run is ${name}`);
+      if (name !== plan.name)
+        sink.log(
+          runDir,
+          'info',
+          `${plan.runDir} exists already (another run of this config started in the same second): this run is ${name}`,
+        );
       writeFileAtomic(join(runDir, 'config.yaml'), resolvedConfigYaml(config));
     } else if (plan.resumeOverrides && Object.keys(plan.resumeOverrides).length > 0) {
       writeFileAtomic(join(runDir, 'config.yaml'), resolvedConfigYaml(config));
       sink.log(runDir, 'info', `resume overrides from step ${cursor.step}: ${JSON.stringify(plan.resumeOverrides)}`);
     }
     const startedMs = previous?.startedMs ?? Date.now();
-    sink.log(runDir, 'info', `data: ${data.train.length} training and ${data.validation.length} validation examples${data.fromCache ? ' (tokenized cache)' : ''}; ` +
-      `${data.truncatedCount} truncated to ${config.data.max_seq_length} tokens; ${data.stepsPerEpoch} steps per epoch of ${data.globalBatch} examples`);
-    if (data.prefixViolations > 0) sink.log(runDir, 'warn', `${data.prefixViolations} examples: prompt tokens are not a prefix of prompt + response tokens (masked up to the common prefix)`);
+    sink.log(
+      runDir,
+      'info',
+      `data: ${data.train.length} training and ${data.validation.length} validation examples${data.fromCache ? ' (tokenized cache)' : ''}; ` +
+        `${data.truncatedCount} truncated to ${config.data.max_seq_length} tokens; ${data.stepsPerEpoch} steps per epoch of ${data.globalBatch} examples`,
+    );
+    if (data.prefixViolations > 0)
+      sink.log(
+        runDir,
+        'warn',
+        `${data.prefixViolations} examples: prompt tokens are not a prefix of prompt + response tokens (masked up to the common prefix)`,
+      );
 
     const report = addon.deviceReport();
     const onCuda = (options.device ?? 'cpu').startsWith('cuda');
     const gpu = onCuda ? report.cuda.devices.find((d) => d.index === Number((options.device ?? '').split(':')[1] ?? 0)) : undefined;
-    const resumeOverrides = [...(previous?.resumeOverrides ?? []), ...(plan.resumeOverrides && Object.keys(plan.resumeOverrides).length ? [{ step: cursor.step, set: plan.resumeOverrides }] : [])];
+    const resumeOverrides = [
+      ...(previous?.resumeOverrides ?? []),
+      ...(plan.resumeOverrides && Object.keys(plan.resumeOverrides).length ? [{ step: cursor.step, set: plan.resumeOverrides }] : []),
+    ];
     record = RunRecord.create(runDir, {
       ...baseRunJson(plan, name, startedMs, 0, totalSteps, onCuda ? 'cuda' : 'cpu', engine.computePath()),
       engineVersion: report.engineVersion,
-      device: { kind: onCuda ? 'cuda' : 'cpu', name: engine.deviceName(), computePath: engine.computePath(), memoryBytes: onCuda ? gpu?.totalMemoryBytes : report.cpu.totalMemoryBytes },
+      device: {
+        kind: onCuda ? 'cuda' : 'cpu',
+        name: engine.deviceName(),
+        computePath: engine.computePath(),
+        memoryBytes: onCuda ? gpu?.totalMemoryBytes : report.cpu.totalMemoryBytes,
+      },
       ...(previous?.sessions ? { sessions: previous.sessions } : {}),
       ...(resumeOverrides.length ? { resumeOverrides } : {}),
     });
@@ -165,8 +187,17 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
     const metrics = new MetricsWriter(metricsPath);
     record.update({ step: cursor.step });
     sink.emit({ type: 'started', runDir, name, totalSteps, pid: process.pid });
-    session = { pid: process.pid, startedMs: Date.now(), fromStep: cursor.step, elapsedBeforeS: cursor.elapsedS, tokensBefore: cursor.tokensSeen };
-    const sessionsAfter = (status: 'completed' | 'stopped') => [...(previous?.sessions ?? []), sessionRecord(session!, cursor, status, engine!.memory().peakTotal)];
+    session = {
+      pid: process.pid,
+      startedMs: Date.now(),
+      fromStep: cursor.step,
+      elapsedBeforeS: cursor.elapsedS,
+      tokensBefore: cursor.tokensSeen,
+    };
+    const sessionsAfter = (status: 'completed' | 'stopped') => [
+      ...(previous?.sessions ?? []),
+      sessionRecord(session!, cursor, status, engine!.memory().peakTotal),
+    ];
 
     const counts = engine.paramCounts();
     const estimatedCheckpointBytes = counts.trainable * (config.train.optimizer === 'adamw' ? 16 : 12);
@@ -181,10 +212,16 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
     });
     const checkpoint = async (): Promise<string> => {
       const t0 = Date.now();
-      const saved = await saveCheckpoint(runDir, cursor, config.train.keep_checkpoints, { lastBytes: lastCheckpointBytes, estimatedBytes: estimatedCheckpointBytes }, async (dir) => {
-        if (config.train.method === 'lora') await engine!.saveAdapter(join(dir, 'adapter'), config.model.checkpoint);
-        await engine!.saveState(join(dir, 'state'));
-      });
+      const saved = await saveCheckpoint(
+        runDir,
+        cursor,
+        config.train.keep_checkpoints,
+        { lastBytes: lastCheckpointBytes, estimatedBytes: estimatedCheckpointBytes },
+        async (dir) => {
+          if (config.train.method === 'lora') await engine!.saveAdapter(join(dir, 'adapter'), config.model.checkpoint);
+          await engine!.saveState(join(dir, 'state'));
+        },
+      );
       lastCheckpointBytes = saved.bytes;
       pace.checkpointS = (Date.now() - t0) / 1000;
       sink.emit({ type: 'checkpoint', runDir, step: cursor.step, path: saved.path });
@@ -210,15 +247,35 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
       pace.stepS = (Date.now() - t0) / 1000;
       if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) {
         const kept = listCheckpoints(runDir).at(-1);
-        const what = kept ? `the last good checkpoint (step ${kept.step}) is kept` : `no checkpoint was saved yet (the first comes at step ${config.train.save_interval}): resuming starts from step 0`;
-        throw new TrainingError('E_NONFINITE_LOSS', `step ${step}: the ${Number.isFinite(result.loss) ? 'gradient norm' : 'loss'} is not finite (loss ${result.loss}, grad norm ${result.gradNorm}); ${what}`);
+        const what = kept
+          ? `the last good checkpoint (step ${kept.step}) is kept`
+          : `no checkpoint was saved yet (the first comes at step ${config.train.save_interval}): resuming starts from step 0`;
+        throw new TrainingError(
+          'E_NONFINITE_LOSS',
+          `step ${step}: the ${Number.isFinite(result.loss) ? 'gradient norm' : 'loss'} is not finite (loss ${result.loss}, grad norm ${result.gradNorm}); ${what}`,
+        );
       }
       tokensThisSession += result.tokens;
-      cursor = { ...cursor, step, epoch, tokensSeen: cursor.tokensSeen + result.tokens, elapsedS: elapsedBefore + (Date.now() - sessionStart) / 1000, lastTrainLoss: result.loss };
+      cursor = {
+        ...cursor,
+        step,
+        epoch,
+        tokensSeen: cursor.tokensSeen + result.tokens,
+        elapsedS: elapsedBefore + (Date.now() - sessionStart) / 1000,
+        lastTrainLoss: result.loss,
+      };
       const tokensPerS = tokensThisSession / Math.max(1e-9, (Date.now() - sessionStart) / 1000);
       const line: Extract<MetricsLine, { kind: 'train' }> = {
-        kind: 'train', step, epoch, loss: result.loss, lr: result.lr, grad_norm: result.gradNorm, tokens: cursor.tokensSeen,
-        tokens_per_s: tokensPerS, peak_bytes: engine.memory().peakTotal, elapsed_s: cursor.elapsedS,
+        kind: 'train',
+        step,
+        epoch,
+        loss: result.loss,
+        lr: result.lr,
+        grad_norm: result.gradNorm,
+        tokens: cursor.tokensSeen,
+        tokens_per_s: tokensPerS,
+        peak_bytes: engine.memory().peakTotal,
+        elapsed_s: cursor.elapsedS,
       };
       if (step % config.train.log_interval === 0 || step === totalSteps) metrics.append(line);
       record.update({ step, heartbeatMs: Date.now() });
@@ -239,7 +296,8 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
 
     if (config.train.method === 'lora') await engine.saveAdapter(join(runDir, 'adapter'), config.model.checkpoint);
     const finalCheckpoint = await checkpoint();
-    if (config.train.method === 'full') await exportFullModel(join(finalCheckpoint, 'state'), config.model.checkpoint, join(runDir, 'model'));
+    if (config.train.method === 'full')
+      await exportFullModel(join(finalCheckpoint, 'state'), config.model.checkpoint, join(runDir, 'model'));
     metrics.close();
     const memory = engine.memory();
     const summary = mergedSummary(cursor, { peakBytes: memory.peakTotal, peakBytesByCategory: memory.peak }, previous, peakBefore, counts);
@@ -257,7 +315,10 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
 
 /** Removes what dead writers left in a run folder: temp files and half-written checkpoints. */
 function cleanLeftovers(runDir: string, sink: EventSink): void {
-  const removed = [...removeDeadWritersTemps(runDir), ...removeDeadWritersTemps(join(runDir, 'checkpoints')).map((n) => `checkpoints/${n}`)];
+  const removed = [
+    ...removeDeadWritersTemps(runDir),
+    ...removeDeadWritersTemps(join(runDir, 'checkpoints')).map((n) => `checkpoints/${n}`),
+  ];
   if (removed.length) sink.log(runDir, 'info', `removed leftovers of an interrupted trainer: ${removed.join(', ')}`);
 }
 
@@ -267,7 +328,15 @@ function hubModelOf(config: LoraLabConfig): Pick<RunJson, 'hubModel'> {
   return hub ? { hubModel: hub } : {};
 }
 
-function baseRunJson(plan: RunPlan, name: string, startedMs: number, step: number, totalSteps: number, kind: 'cpu' | 'cuda', computePath: string) {
+function baseRunJson(
+  plan: RunPlan,
+  name: string,
+  startedMs: number,
+  step: number,
+  totalSteps: number,
+  kind: 'cpu' | 'cuda',
+  computePath: string,
+) {
   return {
     name,
     configPath: plan.config.configPath,

@@ -31,7 +31,14 @@ export interface TrainingData {
 }
 
 export function toEngineBatch(batch: Batch): EngineBatch {
-  return { rows: batch.rows, seqLen: batch.seqLen, tokens: batch.tokens, targets: batch.targets, lengths: batch.lengths, exampleIds: Int32Array.from(batch.exampleIds) };
+  return {
+    rows: batch.rows,
+    seqLen: batch.seqLen,
+    tokens: batch.tokens,
+    targets: batch.targets,
+    lengths: batch.lengths,
+    exampleIds: Int32Array.from(batch.exampleIds),
+  };
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -43,7 +50,8 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 export function prepareTrainingData(config: LoraLabConfig, cacheDir: string, maxStepsOverride?: number): TrainingData {
   const { tokenizer, dataset, examples: all, train, validation, sampler, cacheHit } = prepareData(config, { cacheDir });
   if (all.length === 0) throw Object.assign(new Error(`${config.data.path}: the dataset has no records`), { code: 'E_DATA_EMPTY' });
-  if (train.length === 0) throw Object.assign(new Error(`${config.data.path}: no training records remain after the validation split`), { code: 'E_DATA_EMPTY' });
+  if (train.length === 0)
+    throw Object.assign(new Error(`${config.data.path}: no training records remain after the validation split`), { code: 'E_DATA_EMPTY' });
   const vocabSize = checkpointVocabSize(config.model.checkpoint);
   if (vocabSize !== null) checkTokenRange(all, vocabSize, config, dataset.records);
   checkTrainingTargets(train, config);

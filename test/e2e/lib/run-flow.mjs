@@ -23,21 +23,31 @@ export function watchTrainers(session) {
  */
 export async function waitForNewRunFolder(session, outDir = 'out/lora', before = [], timeoutMs = 60_000) {
   const dir = join(session.workspace, outDir);
-  return waitFor(`a new run folder under ${outDir}`, async () => {
-    const dialog = await modalDialogText(session.page);
-    if (dialog) throw new WaitAborted(`a modal dialog is open: ${dialog}`);
-    return runFolders(dir).find((runDir) => !before.includes(runDir));
-  }, { timeoutMs, intervalMs: 250 });
+  return waitFor(
+    `a new run folder under ${outDir}`,
+    async () => {
+      const dialog = await modalDialogText(session.page);
+      if (dialog) throw new WaitAborted(`a modal dialog is open: ${dialog}`);
+      return runFolders(dir).find((runDir) => !before.includes(runDir));
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
 }
 
 /** Waits until run.json has `status`; a run that fails (or reaches another final status) ends the wait at once. */
 export async function waitForRunStatus(runDir, status, timeoutMs) {
-  return waitFor(`run.json of ${runDir} to say ${status}`, () => {
-    const run = readRunJson(runDir);
-    if (run.status === status) return run;
-    if (run.status !== 'running') {
-      throw new WaitAborted(`the run is ${run.status}${run.error ? `: ${run.error.code}: ${run.error.message}` : ''} (see ${join(runDir, 'train.log')})`);
-    }
-    throw new Error(`status ${run.status}, step ${run.step}/${run.totalSteps}`);
-  }, { timeoutMs, intervalMs: 250 });
+  return waitFor(
+    `run.json of ${runDir} to say ${status}`,
+    () => {
+      const run = readRunJson(runDir);
+      if (run.status === status) return run;
+      if (run.status !== 'running') {
+        throw new WaitAborted(
+          `the run is ${run.status}${run.error ? `: ${run.error.code}: ${run.error.message}` : ''} (see ${join(runDir, 'train.log')})`,
+        );
+      }
+      throw new Error(`status ${run.status}, step ${run.step}/${run.totalSteps}`);
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
 }

@@ -22,7 +22,10 @@ export function readMetrics(runDir) {
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
   const complete = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
-  return complete.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
+  return complete
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line));
 }
 
 export function trainLines(runDir) {

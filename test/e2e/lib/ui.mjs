@@ -8,15 +8,25 @@ const QUICK_ROWS = '.quick-input-widget .quick-input-list .monaco-list-row';
 
 async function openQuickInput(page, text) {
   const input = page.locator(`${QUICK_INPUT} input`);
-  await waitFor('the command palette to open', async () => {
-    await page.keyboard.press('F1');
-    if (await input.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false)) return true;
-    // Focus inside a webview can swallow F1: give the workbench the focus (an empty spot of the
-    // activity bar, which does nothing on click) and try again.
-    const bar = await page.locator('.part.activitybar').boundingBox();
-    if (bar) await page.mouse.click(bar.x + bar.width / 2, bar.y + bar.height * 0.6);
-    throw new Error('F1 did not open the palette');
-  }, { timeoutMs: 20_000, intervalMs: 100 });
+  await waitFor(
+    'the command palette to open',
+    async () => {
+      await page.keyboard.press('F1');
+      if (
+        await input.waitFor({ state: 'visible', timeout: 3_000 }).then(
+          () => true,
+          () => false,
+        )
+      )
+        return true;
+      // Focus inside a webview can swallow F1: give the workbench the focus (an empty spot of the
+      // activity bar, which does nothing on click) and try again.
+      const bar = await page.locator('.part.activitybar').boundingBox();
+      if (bar) await page.mouse.click(bar.x + bar.width / 2, bar.y + bar.height * 0.6);
+      throw new Error('F1 did not open the palette');
+    },
+    { timeoutMs: 20_000, intervalMs: 100 },
+  );
   await input.fill(text);
 }
 
@@ -26,12 +36,16 @@ async function quickRowLabels(page) {
 
 /** Picks the quick-input row whose aria-label satisfies `matches` (waits for it), by clicking it. */
 async function pickQuickRow(page, description, matches, timeoutMs = 15_000, closes = true) {
-  const index = await waitFor(description, async () => {
-    const labels = await quickRowLabels(page);
-    const found = labels.findIndex(matches);
-    if (found < 0) throw new Error(`rows are: ${JSON.stringify(labels)}`);
-    return found + 1;
-  }, { timeoutMs });
+  const index = await waitFor(
+    description,
+    async () => {
+      const labels = await quickRowLabels(page);
+      const found = labels.findIndex(matches);
+      if (found < 0) throw new Error(`rows are: ${JSON.stringify(labels)}`);
+      return found + 1;
+    },
+    { timeoutMs },
+  );
   const row = page.locator(QUICK_ROWS).nth(index - 1);
   // Enter accepts the focused row in every picker (a click only previews in some, e.g. themes).
   if (((await row.getAttribute('class')) ?? '').split(' ').includes('focused')) await page.keyboard.press('Enter');
@@ -49,13 +63,25 @@ export async function runCommand(page, title) {
 export async function setColorTheme(page, theme, kind) {
   const title = 'Preferences: Color Theme';
   await openQuickInput(page, `>${title}`);
-  await pickQuickRow(page, `the command palette to offer "${title}"`, (label) => label === title || label.startsWith(`${title},`), 15_000, false);
-  await waitFor('the theme picker', async () => /Color Theme/.test((await page.locator(`${QUICK_INPUT} input`).getAttribute('placeholder')) ?? ''), { timeoutMs: 10_000 });
+  await pickQuickRow(
+    page,
+    `the command palette to offer "${title}"`,
+    (label) => label === title || label.startsWith(`${title},`),
+    15_000,
+    false,
+  );
+  await waitFor(
+    'the theme picker',
+    async () => /Color Theme/.test((await page.locator(`${QUICK_INPUT} input`).getAttribute('placeholder')) ?? ''),
+    { timeoutMs: 10_000 },
+  );
   await page.locator(`${QUICK_INPUT} input`).fill(theme);
   // Rows read "<label> <id>, <group>", e.g. "Light Modern Default Light Modern, light themes".
   await pickQuickRow(page, `the theme picker to offer ${theme}`, (label) => label.startsWith(`${theme} `) || label.startsWith(`${theme},`));
   const css = { light: 'vs', dark: 'vs-dark', 'high-contrast': 'hc-black' }[kind];
-  await waitFor(`the workbench in the ${kind} theme ${theme}`, () => page.locator(`.monaco-workbench.${css}`).count(), { timeoutMs: 20_000 });
+  await waitFor(`the workbench in the ${kind} theme ${theme}`, () => page.locator(`.monaco-workbench.${css}`).count(), {
+    timeoutMs: 20_000,
+  });
 }
 
 /** Opens a workspace file by its name through Quick Open and waits for its editor. */
@@ -72,20 +98,32 @@ export async function goToPosition(page, line, column) {
   await openQuickInput(page, `:${line}:${column}`);
   await page.keyboard.press('Enter');
   await page.locator(QUICK_INPUT).waitFor({ state: 'hidden', timeout: 10_000 });
-  await waitFor(`the cursor at ${line}:${column}`, async () => {
-    const text = await page.locator('#status\\.editor\\.selection').textContent();
-    return text?.includes(`Ln ${line}, Col ${column}`);
-  }, { timeoutMs: 10_000 });
+  await waitFor(
+    `the cursor at ${line}:${column}`,
+    async () => {
+      const text = await page.locator('#status\\.editor\\.selection').textContent();
+      return text?.includes(`Ln ${line}, Col ${column}`);
+    },
+    { timeoutMs: 10_000 },
+  );
 }
 
 /** Texts and severities of the notifications visible now (toasts and the notification center). */
 export async function notificationTexts(page) {
-  return page.locator('.notification-list-item').evaluateAll((items) => items.filter((item) => item.checkVisibility()).map((item) => {
-    const message = item.querySelector('.notification-list-item-message')?.textContent ?? '';
-    const icon = item.querySelector('.notification-list-item-icon');
-    const severity = icon?.classList.contains('codicon-error') ? 'error' : icon?.classList.contains('codicon-warning') ? 'warning' : 'info';
-    return { message, severity };
-  }));
+  return page.locator('.notification-list-item').evaluateAll((items) =>
+    items
+      .filter((item) => item.checkVisibility())
+      .map((item) => {
+        const message = item.querySelector('.notification-list-item-message')?.textContent ?? '';
+        const icon = item.querySelector('.notification-list-item-icon');
+        const severity = icon?.classList.contains('codicon-error')
+          ? 'error'
+          : icon?.classList.contains('codicon-warning')
+            ? 'warning'
+            : 'info';
+        return { message, severity };
+      }),
+  );
 }
 
 /** Text of an open modal dialog (e.g. "command ... not found"), or '' when none is open. */
@@ -96,19 +134,25 @@ export async function modalDialogText(page) {
 
 /** Waits for a notification whose message matches `pattern`; returns { message, severity }. */
 export async function waitForNotification(page, pattern, timeoutMs = 30_000) {
-  return waitFor(`a notification matching ${pattern}`, async () => {
-    const dialog = await modalDialogText(page);
-    if (dialog) throw new WaitAborted(`a modal dialog is open instead: ${dialog}`);
-    const all = await notificationTexts(page);
-    const hit = all.find((notification) => pattern.test(notification.message));
-    if (!hit) throw new Error(`notifications: ${JSON.stringify(all.map((n) => n.message))}`);
-    return hit;
-  }, { timeoutMs });
+  return waitFor(
+    `a notification matching ${pattern}`,
+    async () => {
+      const dialog = await modalDialogText(page);
+      if (dialog) throw new WaitAborted(`a modal dialog is open instead: ${dialog}`);
+      const all = await notificationTexts(page);
+      const hit = all.find((notification) => pattern.test(notification.message));
+      if (!hit) throw new Error(`notifications: ${JSON.stringify(all.map((n) => n.message))}`);
+      return hit;
+    },
+    { timeoutMs },
+  );
 }
 
 export async function clearNotifications(page) {
   await runCommand(page, 'Notifications: Clear All Notifications');
-  await waitFor('notifications to clear', async () => (await page.locator('.notifications-toasts .notification-list-item').count()) === 0, { timeoutMs: 10_000 });
+  await waitFor('notifications to clear', async () => (await page.locator('.notifications-toasts .notification-list-item').count()) === 0, {
+    timeoutMs: 10_000,
+  });
 }
 
 /** Shows the LoRA Lab container's Runs view and returns its pane locator. */
@@ -123,13 +167,17 @@ const RUNS_ROWS = '.pane:has(.pane-header[aria-label^="Runs"]) .pane-body .monac
 
 /** Rows of the Runs view: aria-label, visible text (label and description), level, expanded, icon classes. */
 export async function runsRows(page) {
-  return page.locator(RUNS_ROWS).evaluateAll((rows) => rows.map((row) => ({
-    label: row.getAttribute('aria-label') ?? '',
-    text: row.textContent ?? '',
-    level: Number(row.getAttribute('aria-level') ?? 1),
-    expanded: row.getAttribute('aria-expanded'),
-    icon: [...row.querySelectorAll('.custom-view-tree-node-item-icon, .codicon')].map((icon) => icon.className).join(' '),
-  })));
+  return page
+    .locator(RUNS_ROWS)
+    .evaluateAll((rows) =>
+      rows.map((row) => ({
+        label: row.getAttribute('aria-label') ?? '',
+        text: row.textContent ?? '',
+        level: Number(row.getAttribute('aria-level') ?? 1),
+        expanded: row.getAttribute('aria-expanded'),
+        icon: [...row.querySelectorAll('.custom-view-tree-node-item-icon, .codicon')].map((icon) => icon.className).join(' '),
+      })),
+    );
 }
 
 /**
@@ -137,35 +185,51 @@ export async function runsRows(page) {
  * (expanding collapsed groups on the way); returns the row.
  */
 export async function waitForRunRow(page, namePrefix, description, accept = () => true, { timeoutMs = 60_000, abort } = {}) {
-  return waitFor(`the Runs view to show run ${namePrefix}… ${description}`, async () => {
-    if (abort) await abort();
-    const rows = await runsRows(page);
-    const collapsed = rows.findIndex((row) => row.expanded === 'false');
-    // The visible text starts with the run's name (aria-labels may hold paths that contain it too).
-    const run = rows.find((row) => row.text.trim().startsWith(namePrefix));
-    if (!run && collapsed >= 0) {
-      await page.locator(RUNS_ROWS).nth(collapsed).click();
-      throw new Error('expanded a group');
-    }
-    if (!run || !accept(run)) throw new Error(`rows: ${JSON.stringify(rows.map(({ text, icon }) => ({ text, icon })))}`);
-    return run;
-  }, { timeoutMs, intervalMs: 300 });
+  return waitFor(
+    `the Runs view to show run ${namePrefix}… ${description}`,
+    async () => {
+      if (abort) await abort();
+      const rows = await runsRows(page);
+      const collapsed = rows.findIndex((row) => row.expanded === 'false');
+      // The visible text starts with the run's name (aria-labels may hold paths that contain it too).
+      const run = rows.find((row) => row.text.trim().startsWith(namePrefix));
+      if (!run && collapsed >= 0) {
+        await page.locator(RUNS_ROWS).nth(collapsed).click();
+        throw new Error('expanded a group');
+      }
+      if (!run || !accept(run)) throw new Error(`rows: ${JSON.stringify(rows.map(({ text, icon }) => ({ text, icon })))}`);
+      return run;
+    },
+    { timeoutMs, intervalMs: 300 },
+  );
 }
 
 /** Right-clicks the run's row and picks `action` from its context menu. */
 export async function runContextAction(page, namePrefix, action) {
-  const row = page.locator(RUNS_ROWS).filter({ hasText: new RegExp(`^\\s*${namePrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) }).first();
+  const row = page
+    .locator(RUNS_ROWS)
+    .filter({ hasText: new RegExp(`^\\s*${namePrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) })
+    .first();
   await row.click({ button: 'right' });
-  const item = page.locator('.context-view .monaco-menu .action-item:not(.disabled) .action-label').filter({ hasText: new RegExp(`^${action}$`) }).first();
-  await waitFor(`the run's context menu to offer "${action}"`, async () => {
-    if (await item.isVisible()) return true;
-    const offered = await page.locator('.context-view .monaco-menu .action-label').allTextContents();
-    throw new Error(`the context menu offers ${JSON.stringify(offered.filter(Boolean))}`);
-  }, { timeoutMs: 10_000 });
+  const item = page
+    .locator('.context-view .monaco-menu .action-item:not(.disabled) .action-label')
+    .filter({ hasText: new RegExp(`^${action}$`) })
+    .first();
+  await waitFor(
+    `the run's context menu to offer "${action}"`,
+    async () => {
+      if (await item.isVisible()) return true;
+      const offered = await page.locator('.context-view .monaco-menu .action-label').allTextContents();
+      throw new Error(`the context menu offers ${JSON.stringify(offered.filter(Boolean))}`);
+    },
+    { timeoutMs: 10_000 },
+  );
   // Keyboard selection: the menu takes focus when it opens; walk down to the action and press Enter.
   const items = await page.locator('.context-view .monaco-menu .action-item:not(.disabled) .action-label').allTextContents();
   for (let i = 0; i <= items.length; i += 1) {
-    const [focused] = (await page.locator('.context-view .monaco-menu .action-item.focused .action-label').allTextContents()).map((text) => text.trim());
+    const [focused] = (await page.locator('.context-view .monaco-menu .action-item.focused .action-label').allTextContents()).map((text) =>
+      text.trim(),
+    );
     if (focused === action) {
       await page.keyboard.press('Enter');
       await page.locator('.context-view .monaco-menu').first().waitFor({ state: 'hidden', timeout: 10_000 });
@@ -196,7 +260,9 @@ export function showsNumber(text, word, value) {
 
 /** Aria-labels of the Problems panel's rows ("Error: <message> at line 3 and character 5. generated by <source>"). */
 export async function problemRows(page) {
-  return page.locator('.markers-panel .monaco-list-row').evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? row.textContent ?? ''));
+  return page
+    .locator('.markers-panel .monaco-list-row')
+    .evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? row.textContent ?? ''));
 }
 
 /** The Problems panel's marker rows as { severity, message, line, column, source }. */
@@ -204,7 +270,14 @@ export async function problems(page) {
   const markers = [];
   for (const label of await problemRows(page)) {
     const match = /^(Error|Warning|Info|Hint)?:?\s*([^]*) at line (\d+) and character (\d+)\.(?: generated by ([^]*))?$/.exec(label);
-    if (match) markers.push({ severity: (match[1] ?? 'info').toLowerCase(), message: match[2], line: Number(match[3]), column: Number(match[4]), source: match[5] ?? '' });
+    if (match)
+      markers.push({
+        severity: (match[1] ?? 'info').toLowerCase(),
+        message: match[2],
+        line: Number(match[3]),
+        column: Number(match[4]),
+        source: match[5] ?? '',
+      });
   }
   return markers;
 }
@@ -217,7 +290,7 @@ export async function showProblems(page) {
 /** Text of the visible editor hover. */
 export async function hoverText(page) {
   const hover = page.locator('.monaco-hover:not(.hidden) .monaco-hover-content').first();
-  return (await hover.isVisible()) ? (await hover.textContent()) ?? '' : '';
+  return (await hover.isVisible()) ? ((await hover.textContent()) ?? '') : '';
 }
 
 /**
@@ -225,36 +298,50 @@ export async function hoverText(page) {
  * server answers only once it is up, so the keystroke is repeated until the deadline).
  */
 export async function waitForHover(page, pattern, timeoutMs = 30_000) {
-  return waitFor(`a hover matching ${pattern}`, async () => {
-    await page.keyboard.press('Control+K');
-    await page.keyboard.press('Control+I');
-    const text = await waitFor('the hover to show', () => hoverText(page), { timeoutMs: 1_500 }).catch(() => '');
-    if (!pattern.test(text)) throw new Error(`hover shows ${JSON.stringify(text)}`);
-    return text;
-  }, { timeoutMs, intervalMs: 500 });
+  return waitFor(
+    `a hover matching ${pattern}`,
+    async () => {
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+I');
+      const text = await waitFor('the hover to show', () => hoverText(page), { timeoutMs: 1_500 }).catch(() => '');
+      if (!pattern.test(text)) throw new Error(`hover shows ${JSON.stringify(text)}`);
+      return text;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
 }
 
 /** Labels in the open suggest widget. */
 export async function suggestions(page) {
-  return page.locator('.editor-widget.suggest-widget.visible .monaco-list-row').evaluateAll((rows) => rows.map((row) => row.querySelector('.label-name')?.textContent ?? row.getAttribute('aria-label') ?? ''));
+  return page
+    .locator('.editor-widget.suggest-widget.visible .monaco-list-row')
+    .evaluateAll((rows) => rows.map((row) => row.querySelector('.label-name')?.textContent ?? row.getAttribute('aria-label') ?? ''));
 }
 
 /** Triggers completion at the cursor (Ctrl+Space) until the list satisfies `accept` (repeated until the deadline). */
 export async function waitForSuggestions(page, description, accept, timeoutMs = 30_000) {
-  return waitFor(description, async () => {
-    await page.keyboard.press('Control+Space');
-    const labels = await waitFor('the suggest widget', async () => (await suggestions(page)).length > 0 && suggestions(page), { timeoutMs: 2_000 }).catch(() => []);
-    if (!accept(labels)) {
-      await page.keyboard.press('Escape');
-      throw new Error(`suggestions are ${JSON.stringify(labels)}`);
-    }
-    return labels;
-  }, { timeoutMs, intervalMs: 500 });
+  return waitFor(
+    description,
+    async () => {
+      await page.keyboard.press('Control+Space');
+      const labels = await waitFor('the suggest widget', async () => (await suggestions(page)).length > 0 && suggestions(page), {
+        timeoutMs: 2_000,
+      }).catch(() => []);
+      if (!accept(labels)) {
+        await page.keyboard.press('Escape');
+        throw new Error(`suggestions are ${JSON.stringify(labels)}`);
+      }
+      return labels;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
 }
 
 /** Texts of the code lenses in the active editor. */
 export async function codeLenses(page) {
-  return page.locator('.editor-instance .monaco-editor .codelens-decoration').evaluateAll((lenses) => lenses.map((lens) => lens.textContent ?? ''));
+  return page
+    .locator('.editor-instance .monaco-editor .codelens-decoration')
+    .evaluateAll((lenses) => lenses.map((lens) => lens.textContent ?? ''));
 }
 
 /** The 1-based number of the first line of `text` that contains `needle`. */
@@ -266,17 +353,30 @@ export function lineOf(text, needle) {
 
 /** The frame inside a webview panel whose document satisfies `selector`. */
 export async function webviewFrame(page, selector, timeoutMs = 30_000) {
-  return waitFor(`a webview showing ${selector}`, async () => {
-    for (const frame of page.frames()) {
-      if (frame === page.mainFrame()) continue;
-      if (await frame.locator(selector).count().catch(() => 0)) return frame;
-    }
-    return undefined;
-  }, { timeoutMs });
+  return waitFor(
+    `a webview showing ${selector}`,
+    async () => {
+      for (const frame of page.frames()) {
+        if (frame === page.mainFrame()) continue;
+        if (
+          await frame
+            .locator(selector)
+            .count()
+            .catch(() => 0)
+        )
+          return frame;
+      }
+      return undefined;
+    },
+    { timeoutMs },
+  );
 }
 
 /** Whether the workbench is in Restricted Mode (workspace untrusted). */
 export async function isRestricted(page) {
-  const label = await page.locator('#status\\.workspaceTrust').getAttribute('aria-label').catch(() => null);
+  const label = await page
+    .locator('#status\\.workspaceTrust')
+    .getAttribute('aria-label')
+    .catch(() => null);
   return Boolean(label && /Restricted Mode/.test(label));
 }

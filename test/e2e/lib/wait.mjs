@@ -23,7 +23,9 @@ export async function waitFor(description, probe, { timeoutMs = 30_000, interval
       lastProblem = err instanceof Error ? err.message.split('\n')[0] : String(err);
     }
     if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${description}${lastProblem ? ` (last error: ${lastProblem})` : ''}`);
+      throw new Error(
+        `timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${description}${lastProblem ? ` (last error: ${lastProblem})` : ''}`,
+      );
     }
     await delay(Math.min(intervalMs, Math.max(1, deadline - Date.now())));
   }

@@ -3,7 +3,18 @@
 // Debian's Chromium through playwright-core; a screenshot per step; always stopped by pid.
 /* global fetch */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -15,7 +26,8 @@ import { waitFor } from './wait.mjs';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CODE_SERVER_VERSION = '4.100.3';
-export const CODE_SERVER_DIR = process.env.LORA_LAB_CODE_SERVER_DIR ?? join(homedir(), '.cache', 'lora-lab', `code-server-${CODE_SERVER_VERSION}`);
+export const CODE_SERVER_DIR =
+  process.env.LORA_LAB_CODE_SERVER_DIR ?? join(homedir(), '.cache', 'lora-lab', `code-server-${CODE_SERVER_VERSION}`);
 export const CHROMIUM = process.env.LORA_LAB_CHROMIUM ?? '/usr/bin/chromium';
 export const OUT_ROOT = join(REPO_ROOT, '.test-out', 'e2e');
 export const DEFAULT_VSIX = join(OUT_ROOT, 'lora-lab.vsix');
@@ -86,7 +98,11 @@ function findFile(dir, name) {
 }
 
 function slug(text) {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 60);
 }
 
 /**
@@ -159,12 +175,22 @@ export class Workbench {
     substituteWorkspacePath(this.workspace);
     for (const example of examples) {
       const source = join(REPO_ROOT, 'examples', example);
-      if (!existsSync(source)) throw new Error(`examples/${example} does not exist in the repository (the example workspace has not landed?)`);
+      if (!existsSync(source))
+        throw new Error(`examples/${example} does not exist in the repository (the example workspace has not landed?)`);
       cpSync(source, join(this.workspace, example), { recursive: true });
     }
     mkdirSync(join(this.userDataDir, 'User'), { recursive: true });
-    const trustSettings = trusted ? {} : { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false };
-    writeFileSync(join(this.userDataDir, 'User', 'settings.json'), JSON.stringify({ ...BASE_SETTINGS, ...trustSettings, ...settings }, null, 2));
+    const trustSettings = trusted
+      ? {}
+      : {
+          'security.workspace.trust.enabled': true,
+          'security.workspace.trust.startupPrompt': 'never',
+          'security.workspace.trust.emptyWindow': false,
+        };
+    writeFileSync(
+      join(this.userDataDir, 'User', 'settings.json'),
+      JSON.stringify({ ...BASE_SETTINGS, ...trustSettings, ...settings }, null, 2),
+    );
     const configFile = join(this.root, 'code-server.yaml');
     writeFileSync(configFile, 'auth: none\ncert: false\n');
 
@@ -172,11 +198,22 @@ export class Workbench {
     const common = ['--config', configFile, '--user-data-dir', this.userDataDir, '--extensions-dir', this.extensionsDir];
     const install = spawnSync(bin, [...common, '--install-extension', vsixPath()], { encoding: 'utf8', timeout: 120_000 });
     writeFileSync(join(this.outDir, 'install-extension.log'), `${install.stdout ?? ''}${install.stderr ?? ''}`);
-    if (install.status !== 0) throw new Error(`installing the VSIX failed (status ${install.status}): ${install.stderr || install.stdout || install.error}`);
+    if (install.status !== 0)
+      throw new Error(`installing the VSIX failed (status ${install.status}): ${install.stderr || install.stdout || install.error}`);
 
     this.port = await freePort();
-    const args = [...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${this.port}`, '--disable-telemetry', '--disable-update-check',
-      '--disable-getting-started-override', ...(trusted ? ['--disable-workspace-trust'] : []), this.workspace];
+    const args = [
+      ...common,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${this.port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-getting-started-override',
+      ...(trusted ? ['--disable-workspace-trust'] : []),
+      this.workspace,
+    ];
     const logFile = join(this.outDir, 'code-server.log');
     const logStream = createWriteStream(logFile);
     // Its own process group, so stopping it ends the extension host and every helper too.
@@ -186,22 +223,36 @@ export class Workbench {
     this.server.stderr.pipe(logStream);
     this.serverExit = new Promise((resolve) => this.server.once('exit', (code, signal) => resolve({ code, signal })));
     let exited = null;
-    void this.serverExit.then((status) => { exited = status; });
+    void this.serverExit.then((status) => {
+      exited = status;
+    });
     this.log(`code-server pid ${this.server.pid} on 127.0.0.1:${this.port}, workspace ${this.workspace}`);
 
-    await waitFor('code-server to answer /healthz', async () => {
-      if (exited) throw new Error(`code-server exited early (${JSON.stringify(exited)}): ${readFileSync(logFile, 'utf8').slice(-2000)}`);
-      const response = await fetch(`http://127.0.0.1:${this.port}/healthz`);
-      return response.ok;
-    }, { timeoutMs: 60_000, intervalMs: 250 }).catch((err) => {
+    await waitFor(
+      'code-server to answer /healthz',
+      async () => {
+        if (exited) throw new Error(`code-server exited early (${JSON.stringify(exited)}): ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+        const response = await fetch(`http://127.0.0.1:${this.port}/healthz`);
+        return response.ok;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    ).catch((err) => {
       if (exited) throw new Error(`code-server exited early (${JSON.stringify(exited)}); log: ${logFile}`);
       throw err;
     });
 
     this.browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--disable-quic'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     });
     const context = await this.browser.newContext({ viewport: { width: 1400, height: 900 } });
     this.page = await context.newPage();
@@ -211,10 +262,17 @@ export class Workbench {
     await this.page.goto(`http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(this.workspace)}`);
     await this.page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     // The explorer shows the workspace once the remote file system is up.
-    await waitFor('the workbench to show the workspace folder', () => this.page.locator('.explorer-folders-view .monaco-list-row').count(), { timeoutMs: 60_000 });
+    await waitFor(
+      'the workbench to show the workspace folder',
+      () => this.page.locator('.explorer-folders-view .monaco-list-row').count(),
+      { timeoutMs: 60_000 },
+    );
     // The extension's contributions are registered once its activity-bar container shows.
-    await waitFor('the LoRA Lab activity-bar entry (the extension is installed and registered)',
-      () => this.page.locator('.activitybar .action-item a[aria-label^="LoRA Lab"]').count(), { timeoutMs: 60_000 });
+    await waitFor(
+      'the LoRA Lab activity-bar entry (the extension is installed and registered)',
+      () => this.page.locator('.activitybar .action-item a[aria-label^="LoRA Lab"]').count(),
+      { timeoutMs: 60_000 },
+    );
     await this.step('workbench ready');
     this.log(`workbench ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
@@ -243,9 +301,14 @@ export class Workbench {
       await this.step('notifications at failure').catch(() => {});
     }
     const hostLog = findFile(join(this.userDataDir, 'logs'), 'LoRA Lab.log');
-    if (hostLog) console.error(`[e2e ${this.name}] end of the LoRA Lab output channel:\n  ${readFileSync(hostLog, 'utf8').trimEnd().split('\n').slice(-15).join('\n  ')}`);
+    if (hostLog)
+      console.error(
+        `[e2e ${this.name}] end of the LoRA Lab output channel:\n  ${readFileSync(hostLog, 'utf8').trimEnd().split('\n').slice(-15).join('\n  ')}`,
+      );
     const where = relative(process.cwd(), this.outDir) || this.outDir;
-    console.error(`[e2e ${this.name}] FAILED: ${err instanceof Error ? err.message : err}\n[e2e ${this.name}] screenshots and logs: ${where}/ (workspace kept at ${this.workspace})`);
+    console.error(
+      `[e2e ${this.name}] FAILED: ${err instanceof Error ? err.message : err}\n[e2e ${this.name}] screenshots and logs: ${where}/ (workspace kept at ${this.workspace})`,
+    );
   }
 
   /** Closes the browser, stops code-server's process group by pid, ends trainers this session started. */
@@ -254,16 +317,31 @@ export class Workbench {
     this.browser = null;
     if (this.server?.pid && this.serverExit) {
       const pid = this.server.pid;
-      try { process.kill(-pid, 'SIGTERM'); } catch { /* already gone */ }
-      const stopped = await Promise.race([this.serverExit.then(() => true), waitFor('code-server to exit', () => !isAlive(pid), { timeoutMs: 10_000 }).catch(() => false)]);
-      try { process.kill(-pid, 'SIGKILL'); } catch { /* the group is gone */ }
+      try {
+        process.kill(-pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      const stopped = await Promise.race([
+        this.serverExit.then(() => true),
+        waitFor('code-server to exit', () => !isAlive(pid), { timeoutMs: 10_000 }).catch(() => false),
+      ]);
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* the group is gone */
+      }
       if (!stopped) this.log(`code-server pid ${pid} did not stop on SIGTERM; killed its group`);
     }
     this.server = null;
     // Trainers are detached from the host (they outlive a window reload): end ours explicitly.
     for (const { pid } of trainerProcesses(this)) {
       this.log(`ending leftover trainer pid ${pid}`);
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     this.consoleLog?.end();
     const logs = join(this.userDataDir, 'logs');

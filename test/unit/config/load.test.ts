@@ -11,12 +11,19 @@ test('loadConfigFile returns warnings and hints, throws ConfigError listing ever
   const dir = mkdtempSync(join(tmpdir(), 'loralab-config-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'ck'));
-  for (const name of ['config.json', 'tokenizer.json', 'model.safetensors']) writeFileSync(join(dir, 'ck', name), name === 'config.json' ? '{"hidden_size": 64, "num_attention_heads": 4}' : '{}');
+  for (const name of ['config.json', 'tokenizer.json', 'model.safetensors'])
+    writeFileSync(join(dir, 'ck', name), name === 'config.json' ? '{"hidden_size": 64, "num_attention_heads": 4}' : '{}');
   writeFileSync(join(dir, 'data.json'), '[]');
-  writeFileSync(join(dir, 'ok.lora.yaml'), 'model:\n  checkpoint: ck\n  quantize: bnb.nf4\ndata:\n  path: data.json\ndevice: cpu\neval:\n  tasks: [arithmetic_4ds]\n');
+  writeFileSync(
+    join(dir, 'ok.lora.yaml'),
+    'model:\n  checkpoint: ck\n  quantize: bnb.nf4\ndata:\n  path: data.json\ndevice: cpu\neval:\n  tasks: [arithmetic_4ds]\n',
+  );
   const parsed = loadConfigFile(join(dir, 'ok.lora.yaml'));
   assert.equal(parsed.config.model.checkpoint, join(dir, 'ck'));
-  assert.deepEqual(parsed.problems.map((p) => p.code), ['quantize-on-cpu']);
+  assert.deepEqual(
+    parsed.problems.map((p) => p.code),
+    ['quantize-on-cpu'],
+  );
   assert.equal(nodeFileSystem.isDirectory(join(dir, 'ck')), true);
   assert.deepEqual(nodeFileSystem.listDir(join(dir, 'ck')).sort(), ['config.json', 'model.safetensors', 'tokenizer.json']);
 

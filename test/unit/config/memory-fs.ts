@@ -12,7 +12,13 @@ export function memoryFileSystem(files: Record<string, string>): FileSystem {
     },
     listDir: (path) => {
       const prefix = `${path.replace(/\/$/, '')}/`;
-      return [...new Set(Object.keys(files).filter((file) => file.startsWith(prefix)).map((file) => file.slice(prefix.length).split('/')[0]))];
+      return [
+        ...new Set(
+          Object.keys(files)
+            .filter((file) => file.startsWith(prefix))
+            .map((file) => file.slice(prefix.length).split('/')[0]),
+        ),
+      ];
     },
   };
 }

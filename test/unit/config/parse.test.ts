@@ -18,7 +18,8 @@ test('an empty file gets every default, the file name as run name and paths reso
 });
 
 test('set values, absolute and parent paths', () => {
-  const text = 'name: mine\nmodel:\n  checkpoint: /models/tiny\ndata:\n  path: ../data/x.csv\n  format: csv\nlora:\n  r: 16\n  alpha: 32\ndevice: cuda:1\n';
+  const text =
+    'name: mine\nmodel:\n  checkpoint: /models/tiny\ndata:\n  path: ../data/x.csv\n  format: csv\nlora:\n  r: 16\n  alpha: 32\ndevice: cuda:1\n';
   const { config, problems, setValues } = parseConfig(text, file);
   assert.deepEqual(problems, []);
   assert.equal(config.name, 'mine');
@@ -40,14 +41,27 @@ test('a misspelt key is an error on the key with a suggestion', () => {
   assert.deepEqual(problem.data, { suggestion: 'alpha', suggestedKey: 'lora.alpha' });
   assert.match(problem.message, /did you mean 'alpha'/);
   const top = parseConfig('trian:\n  epochs: 1\nbogus_thing: 3\n', file).problems;
-  assert.deepEqual(top.map((p) => [p.key, p.data?.suggestion]), [['trian', 'train'], ['bogus_thing', undefined]]);
+  assert.deepEqual(
+    top.map((p) => [p.key, p.data?.suggestion]),
+    [
+      ['trian', 'train'],
+      ['bogus_thing', undefined],
+    ],
+  );
   const misplaced = parseConfig('model:\n  mask_prompt: true\nlora.r: 8\n', file).problems;
-  assert.deepEqual(misplaced.map((p) => [p.key, p.data?.suggestedKey]), [['model.mask_prompt', 'data.mask_prompt'], ['lora.r', 'lora.r']]);
+  assert.deepEqual(
+    misplaced.map((p) => [p.key, p.data?.suggestedKey]),
+    [
+      ['model.mask_prompt', 'data.mask_prompt'],
+      ['lora.r', 'lora.r'],
+    ],
+  );
   assert.match(misplaced[0].message, /'data\.mask_prompt' is written as data: then mask_prompt: indented under it/);
 });
 
 test('wrong types, out-of-range and unknown enum values name the key and the choices', () => {
-  const text = 'model:\n  precision: fp16\nlora:\n  r: 0\n  dropout: "a"\ntrain:\n  betas: [0.9]\n  max_steps: 2.5\neval:\n  tasks: [mmlu_global_facts, hellaswag]\ndevice: gpu\n';
+  const text =
+    'model:\n  precision: fp16\nlora:\n  r: 0\n  dropout: "a"\ntrain:\n  betas: [0.9]\n  max_steps: 2.5\neval:\n  tasks: [mmlu_global_facts, hellaswag]\ndevice: gpu\n';
   const problems = parseConfig(text, file).problems;
   const byKey = new Map(problems.map((p) => [p.key, p]));
   assert.equal(byKey.get('model.precision')!.code, 'unknown-enum-value');
@@ -87,7 +101,10 @@ test('broken YAML reports a syntax error with its position and keeps the readabl
 
 test('formatProblem prints 1-based file:line:col', () => {
   const [problem] = parseConfig('lora:\n  alpah: 16\n', file).problems;
-  assert.match(formatProblem(file, problem), /^\/work\/proj\/configs\/run\.lora\.yaml:2:3: error: Unknown key 'lora\.alpah'.*\[unknown-key\]$/);
+  assert.match(
+    formatProblem(file, problem),
+    /^\/work\/proj\/configs\/run\.lora\.yaml:2:3: error: Unknown key 'lora\.alpah'.*\[unknown-key\]$/,
+  );
 });
 
 test('keyAt finds the innermost key under a position, on its key or its value', () => {
@@ -117,15 +134,21 @@ test('enum typos get a suggestion; run names must be folder-safe; aliases resolv
 test('integers beyond 2^53 are refused with a range error naming the key, not silently rounded', () => {
   const huge = '100000000000000000000';
   const { config, problems } = parseConfig(`train:\n  max_steps: ${huge}\n  global_batch_size: ${huge}\n  micro_batch_size: 4\n`, file);
-  assert.deepEqual(problems.map((problem) => [problem.code, problem.key]), [
-    ['out-of-range', 'train.max_steps'],
-    ['out-of-range', 'train.global_batch_size'],
-  ]);
+  assert.deepEqual(
+    problems.map((problem) => [problem.code, problem.key]),
+    [
+      ['out-of-range', 'train.max_steps'],
+      ['out-of-range', 'train.global_batch_size'],
+    ],
+  );
   assert.match(problems[0].message, /^'train\.max_steps' is 100000000000000000000, out of range: .*9007199254740991 \(2\^53 - 1\)/);
   assert.equal(config.train.max_steps, null, 'the default is used, not a rounded value');
   assert.equal(parseConfig('train:\n  max_steps: 9007199254740993\n', file).problems[0]?.code, 'out-of-range');
   assert.deepEqual(parseConfig('train:\n  max_steps: 9007199254740991\n', file).problems, []);
   const swept = parseConfig(`sweep:\n  train.seed: [1, ${huge}]\n`, file).problems;
-  assert.deepEqual(swept.map((problem) => [problem.code, problem.key]), [['sweep-bad-value', 'sweep.train.seed']]);
+  assert.deepEqual(
+    swept.map((problem) => [problem.code, problem.key]),
+    [['sweep-bad-value', 'sweep.train.seed']],
+  );
   assert.match(swept[0].message, /'train\.seed' is 100000000000000000000, out of range/);
 });

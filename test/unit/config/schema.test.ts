@@ -16,7 +16,8 @@ function flatten(value: Record<string, unknown>, prefix = ''): Map<string, unkno
   const out = new Map<string, unknown>();
   for (const [key, item] of Object.entries(value)) {
     const dotted = prefix ? `${prefix}.${key}` : key;
-    if (item && typeof item === 'object' && !Array.isArray(item) && key !== 'sweep') for (const [k, v] of flatten(item as Record<string, unknown>, dotted)) out.set(k, v);
+    if (item && typeof item === 'object' && !Array.isArray(item) && key !== 'sweep')
+      for (const [k, v] of flatten(item as Record<string, unknown>, dotted)) out.set(k, v);
     else out.set(dotted, item);
   }
   return out;
@@ -41,7 +42,10 @@ test('schema defaults equal the example block of CONFIG.md', () => {
 test('the example block of CONFIG.md parses without errors and its sweep expands', () => {
   const block = /```yaml\n([\s\S]*?)```/.exec(readFileSync(configDoc, 'utf8'))!;
   const parsed = parseConfig(block[1], '/w/example.lora.yaml');
-  assert.deepEqual(parsed.problems.filter((p) => p.severity === 'error'), []);
+  assert.deepEqual(
+    parsed.problems.filter((p) => p.severity === 'error'),
+    [],
+  );
   assert.equal(parsed.variants.length, 6);
   assert.deepEqual(parsed.variants[5].overrides, { 'lora.r': 256, 'lora.alpha': 512 });
 });

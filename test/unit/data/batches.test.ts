@@ -25,10 +25,25 @@ test('a micro-batch is right-padded to its longest member with targets shifted b
 });
 
 test('micro-batches cover every example once, the last one smaller', () => {
-  const examples = [3, 5, 2, 4, 6].map((n, i) => example(i, [...Array(n).keys()].map((k) => k + 1)));
+  const examples = [3, 5, 2, 4, 6].map((n, i) =>
+    example(
+      i,
+      [...Array(n).keys()].map((k) => k + 1),
+    ),
+  );
   const batches = [...microBatches(examples, 2, 0)];
-  assert.deepEqual(batches.map((b) => [b.rows, b.seqLen]), [[2, 4], [2, 3], [1, 5]]);
-  assert.deepEqual(batches.flatMap((b) => b.exampleIds), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    batches.map((b) => [b.rows, b.seqLen]),
+    [
+      [2, 4],
+      [2, 3],
+      [1, 5],
+    ],
+  );
+  assert.deepEqual(
+    batches.flatMap((b) => b.exampleIds),
+    [0, 1, 2, 3, 4],
+  );
   assert.throws(() => makeBatch([], 0), /at least one example/);
 });
 
@@ -53,7 +68,10 @@ test('epoch order is a seeded permutation: the same for a resumed run, different
   assert.deepEqual(sampler.epochOrder(3), resumed.epochOrder(3));
   assert.notDeepEqual(sampler.epochOrder(0), sampler.epochOrder(1));
   assert.notDeepEqual(sampler.epochOrder(0), new EpochSampler(items, 1338).epochOrder(0));
-  assert.deepEqual([...sampler.epochOrder(2)].sort((x, y) => x - y), items);
+  assert.deepEqual(
+    [...sampler.epochOrder(2)].sort((x, y) => x - y),
+    items,
+  );
 });
 
 test('data statistics: percentiles, histogram, truncated and masked shares', () => {
@@ -66,7 +84,12 @@ test('data statistics: percentiles, histogram, truncated and masked shares', () 
   assert.equal(stats.totalTokens, 26);
   assert.deepEqual(stats.lengths, { min: 2, max: 20, mean: 26 / 3, median: 4, p90: 20, p99: 20 });
   // lengths 2, 4, 20 -> 19 possible lengths in 4 bins of 5
-  assert.deepEqual(stats.histogram, [{ from: 2, to: 7, count: 2 }, { from: 7, to: 12, count: 0 }, { from: 12, to: 17, count: 0 }, { from: 17, to: 22, count: 1 }]);
+  assert.deepEqual(stats.histogram, [
+    { from: 2, to: 7, count: 2 },
+    { from: 7, to: 12, count: 0 },
+    { from: 12, to: 17, count: 0 },
+    { from: 17, to: 22, count: 1 },
+  ]);
   assert.deepEqual(dataStats([example(0, [1, 2, 3])]).histogram, [{ from: 3, to: 4, count: 1 }]);
   assert.deepEqual(dataStats([]).histogram, []);
   assert.equal(stats.truncated, 1);

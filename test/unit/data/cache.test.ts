@@ -30,10 +30,24 @@ test('cache round trip, atomic write, damaged and foreign files are misses', (t)
 });
 
 test('the cache key changes with the data, tokenizer, template, masking and length', () => {
-  const base = { dataBytes: Buffer.from('[1]'), format: 'alpaca', tokenizerFingerprint: 't', promptFingerprint: 'alpaca:v1', maskPrompt: false, maxSeqLength: 512 };
+  const base = {
+    dataBytes: Buffer.from('[1]'),
+    format: 'alpaca',
+    tokenizerFingerprint: 't',
+    promptFingerprint: 'alpaca:v1',
+    maskPrompt: false,
+    maxSeqLength: 512,
+  };
   const key = dataCacheKey(base);
   assert.equal(dataCacheKey({ ...base }), key);
-  for (const change of [{ dataBytes: Buffer.from('[2]') }, { format: 'jsonl' }, { tokenizerFingerprint: 'u' }, { promptFingerprint: 'chat:x' }, { maskPrompt: true }, { maxSeqLength: 256 }]) {
+  for (const change of [
+    { dataBytes: Buffer.from('[2]') },
+    { format: 'jsonl' },
+    { tokenizerFingerprint: 'u' },
+    { promptFingerprint: 'chat:x' },
+    { maskPrompt: true },
+    { maxSeqLength: 256 },
+  ]) {
     assert.notEqual(dataCacheKey({ ...base, ...change }), key, JSON.stringify(change));
   }
 });
@@ -50,12 +64,18 @@ test('prepareData tokenizes, splits, caches and hits the cache the second time',
   assert.equal(first.examples.length, 5);
   assert.equal(first.validation.length, 1);
   assert.equal(first.train.length, 4);
-  assert.deepEqual(first.examples.map((e) => e.id), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    first.examples.map((e) => e.id),
+    [0, 1, 2, 3, 4],
+  );
   assert.ok(first.examples.every((e) => e.maskedLength > 0));
   const second = prepareData(config, { tokenizer });
   assert.equal(second.cacheHit, true);
   assert.deepEqual(second.examples, first.examples);
-  assert.deepEqual(second.sampler.epochOrder(1).map((e) => e.id), first.sampler.epochOrder(1).map((e) => e.id));
+  assert.deepEqual(
+    second.sampler.epochOrder(1).map((e) => e.id),
+    first.sampler.epochOrder(1).map((e) => e.id),
+  );
   const shorter = parseConfig(`${text}  max_seq_length: 16\n`, join(dir, 'x.lora.yaml')).config;
   const third = prepareData(shorter, { tokenizer });
   assert.equal(third.cacheHit, false);

@@ -13,31 +13,43 @@ const fixtures = join(process.cwd(), 'test', 'fixtures', 'data');
 test('Alpaca JSON: every record with its line; an absent input is empty; empty outputs are warned about', () => {
   const dataset = loadDataset(join(fixtures, 'alpaca-small.json'), 'alpaca');
   assert.equal(dataset.records.length, 5);
-  assert.deepEqual(dataset.records.map((r) => r.line), [2, 7, 12, 13, 18]);
+  assert.deepEqual(
+    dataset.records.map((r) => r.line),
+    [2, 7, 12, 13, 18],
+  );
   assert.equal(dataset.records[1].input, 'The cat sleeps on the sofa.');
   assert.equal(dataset.records[2].input, '');
   assert.equal(dataset.records[0].output, '1. Eat a balanced diet.\n2. Exercise regularly.\n3. Get enough sleep.');
-  assert.deepEqual(dataset.issues.map((i) => [i.severity, i.line, i.record, i.field]), [['warning', 18, 4, 'output']]);
+  assert.deepEqual(
+    dataset.issues.map((i) => [i.severity, i.line, i.record, i.field]),
+    [['warning', 18, 4, 'output']],
+  );
   assert.match(formatIssue(dataset.issues[0]), /alpaca-small\.json:18: warning \(record 5\): the output is empty/);
 });
 
 test('JSONL: CRLF, blank lines and a missing input', () => {
   const dataset = loadDataset(join(fixtures, 'records.jsonl'), 'jsonl');
-  assert.deepEqual(dataset.records.map((r) => [r.instruction, r.input, r.output, r.line]), [
-    ['Name a primary color.', '', 'Red.', 1],
-    ['Add the numbers.', '2 and 3', '5', 3],
-    ['Describe Zürich in one word.', '', 'Schön.', 4],
-  ]);
+  assert.deepEqual(
+    dataset.records.map((r) => [r.instruction, r.input, r.output, r.line]),
+    [
+      ['Name a primary color.', '', 'Red.', 1],
+      ['Add the numbers.', '2 and 3', '5', 3],
+      ['Describe Zürich in one word.', '', 'Schön.', 4],
+    ],
+  );
   assert.deepEqual(dataset.issues, []);
 });
 
 test('CSV: BOM, CRLF, quoted fields with commas, "" and embedded newlines, an empty input column', () => {
   const dataset = loadDataset(join(fixtures, 'records.csv'), 'csv');
-  assert.deepEqual(dataset.records.map((r) => [r.instruction, r.input, r.output, r.line]), [
-    ['Summarize the text.', 'Line one,\r\nline two with "quotes".', 'Two lines, quoted.', 2],
-    ['Name a fruit.', '', 'Apple', 4],
-    ['Multi\nline\ninstruction', 'x', 'y', 6],
-  ]);
+  assert.deepEqual(
+    dataset.records.map((r) => [r.instruction, r.input, r.output, r.line]),
+    [
+      ['Summarize the text.', 'Line one,\r\nline two with "quotes".', 'Two lines, quoted.', 2],
+      ['Name a fruit.', '', 'Apple', 4],
+      ['Multi\nline\ninstruction', 'x', 'y', 6],
+    ],
+  );
 });
 
 test('CSV parser: rows, lines and syntax errors with positions', () => {
@@ -46,47 +58,90 @@ test('CSV parser: rows, lines and syntax errors with positions', () => {
     { fields: ['1', '2\n3'], line: 2 },
     { fields: ['4', '5'], line: 4 },
   ]);
-  assert.deepEqual(parseCsv('a,\n,').map((row) => row.fields), [['a', ''], ['', '']]);
-  assert.throws(() => parseCsv('a,b\n1,"x"y\n'), (e: unknown) => e instanceof CsvSyntaxError && e.line === 2 && e.column === 6);
-  assert.throws(() => parseCsv('a,b\n1,x"y\n'), (e: unknown) => e instanceof CsvSyntaxError && e.line === 2 && e.column === 4);
-  assert.throws(() => parseCsv('a\n\n"open\nmore'), (e: unknown) => e instanceof CsvSyntaxError && e.line === 3 && /never closed/.test(e.message));
+  assert.deepEqual(
+    parseCsv('a,\n,').map((row) => row.fields),
+    [
+      ['a', ''],
+      ['', ''],
+    ],
+  );
+  assert.throws(
+    () => parseCsv('a,b\n1,"x"y\n'),
+    (e: unknown) => e instanceof CsvSyntaxError && e.line === 2 && e.column === 6,
+  );
+  assert.throws(
+    () => parseCsv('a,b\n1,x"y\n'),
+    (e: unknown) => e instanceof CsvSyntaxError && e.line === 2 && e.column === 4,
+  );
+  assert.throws(
+    () => parseCsv('a\n\n"open\nmore'),
+    (e: unknown) => e instanceof CsvSyntaxError && e.line === 3 && /never closed/.test(e.message),
+  );
 });
 
 test('malformed files throw DatasetError naming file and line', () => {
   const cases: Array<[string, 'alpaca' | 'jsonl' | 'csv', RegExp]> = [
     ['malformed.json', 'alpaca', /malformed\.json:3: error: malformed JSON/],
-    ['malformed.jsonl', 'jsonl', /malformed\.jsonl:2: error \(record 2\): malformed JSON line[\s\S]*malformed\.jsonl:3: error \(record 3\): the required field 'output' is missing/],
+    [
+      'malformed.jsonl',
+      'jsonl',
+      /malformed\.jsonl:2: error \(record 2\): malformed JSON line[\s\S]*malformed\.jsonl:3: error \(record 3\): the required field 'output' is missing/,
+    ],
     ['malformed.csv', 'csv', /malformed\.csv:3: error: malformed CSV at column 1: unterminated quoted field/],
   ];
   for (const [name, format, message] of cases) {
-    assert.throws(() => loadDataset(join(fixtures, name), format), (e: unknown) => e instanceof DatasetError && message.test(e.message) && e.issues.length > 0, name);
+    assert.throws(
+      () => loadDataset(join(fixtures, name), format),
+      (e: unknown) => e instanceof DatasetError && message.test(e.message) && e.issues.length > 0,
+      name,
+    );
   }
   assert.throws(() => loadDataset(join(fixtures, 'absent.json'), 'alpaca'), /cannot read the dataset.*check data\.path/);
 });
 
 test('every malformed record is listed, none dropped silently', () => {
-  const text = '[{"instruction": "a", "output": "b"},\n {"instruction": 3, "output": "x"},\n {"output": "y"},\n "just text",\n {"instruction": "c", "input": null, "output": "d"}]';
+  const text =
+    '[{"instruction": "a", "output": "b"},\n {"instruction": 3, "output": "x"},\n {"output": "y"},\n "just text",\n {"instruction": "c", "input": null, "output": "d"}]';
   const { records, issues } = parseDataset(text, 'd.json', 'alpaca');
-  assert.deepEqual(records.map((r) => r.index), [0, 4]);
-  assert.deepEqual(issues.map((i) => [i.line, i.record, i.field, i.severity]), [
-    [2, 1, 'instruction', 'error'],
-    [3, 2, 'instruction', 'error'],
-    [4, 3, undefined, 'error'],
-  ]);
+  assert.deepEqual(
+    records.map((r) => r.index),
+    [0, 4],
+  );
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.record, i.field, i.severity]),
+    [
+      [2, 1, 'instruction', 'error'],
+      [3, 2, 'instruction', 'error'],
+      [4, 3, undefined, 'error'],
+    ],
+  );
   assert.match(issues[0].message, /'instruction' must be a string/);
   assert.match(issues[2].message, /expected an object/);
   assert.match(parseDataset('{"instruction": "a"}', 'd.json', 'alpaca').issues[0].message, /not a list/);
   const cutShort = parseDataset('[{"instruction": "a", "output": "b"},\n {"instruction": "c",\n  "output": "d"', 'd.json', 'alpaca').issues;
-  assert.deepEqual(cutShort.map((i) => [i.line, i.severity]), [[3, 'error']], 'a file cut short points at its end');
+  assert.deepEqual(
+    cutShort.map((i) => [i.line, i.severity]),
+    [[3, 'error']],
+    'a file cut short points at its end',
+  );
   const trailingComma = parseDataset('[\n {"instruction": "a", "output": "b"},\n]\n', 'd.json', 'alpaca').issues;
-  assert.deepEqual(trailingComma.map((i) => i.line), [3]);
+  assert.deepEqual(
+    trailingComma.map((i) => i.line),
+    [3],
+  );
   assert.match(parseDataset('[]', 'd.json', 'alpaca').issues[0].message, /no records/);
   const csv = parseDataset('instruction,output\na,b\nc,d,e\n', 'd.csv', 'csv').issues;
-  assert.deepEqual(csv.map((i) => [i.line, i.record]), [[3, 1]]);
+  assert.deepEqual(
+    csv.map((i) => [i.line, i.record]),
+    [[3, 1]],
+  );
   assert.match(csv[0].message, /3 field\(s\) but the header has 2/);
   assert.match(parseDataset('prompt,answer\na,b\n', 'd.csv', 'csv').issues[0].message, /lacks the column\(s\) instruction, output/);
   const blank = parseDataset('{"instruction": " ", "output": "x"}\n', 'd.jsonl', 'jsonl').issues;
-  assert.deepEqual(blank.map((i) => [i.severity, i.field]), [['warning', 'instruction']]);
+  assert.deepEqual(
+    blank.map((i) => [i.severity, i.field]),
+    [['warning', 'instruction']],
+  );
 });
 
 test('a file that is not UTF-8 is an error naming the line of the first bad byte', (t) => {
@@ -94,7 +149,10 @@ test('a file that is not UTF-8 is an error naming the line of the first bad byte
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const latin1 = join(dir, 'latin1.csv');
   writeFileSync(latin1, Buffer.concat([Buffer.from('instruction,output\nA,B\nCaf'), Buffer.from([0xe9]), Buffer.from(',x\n')]));
-  assert.throws(() => loadDataset(latin1, 'csv'), (e: unknown) => e instanceof DatasetError && /latin1\.csv:3: error: byte 0xe9 at offset 26 is not UTF-8/.test(e.message));
+  assert.throws(
+    () => loadDataset(latin1, 'csv'),
+    (e: unknown) => e instanceof DatasetError && /latin1\.csv:3: error: byte 0xe9 at offset 26 is not UTF-8/.test(e.message),
+  );
   assert.equal(invalidUtf8Offset(Buffer.from('plain ascii')), -1);
   assert.equal(invalidUtf8Offset(Buffer.from('Zürich 🤗 数据')), -1);
   assert.equal(invalidUtf8Offset(Uint8Array.from([0x61, 0xc0, 0x80])), 1, 'overlong');
@@ -116,11 +174,19 @@ test('a file that is not a dataset (data.path: /etc/passwd) is never quoted: pos
       assert.ok(issue.line >= 1);
     }
   }
-  assert.deepEqual(parseDataset(secret, '/etc/passwd', 'jsonl').issues.map((issue) => [issue.line, issue.record, issue.message]), [
-    [1, 0, 'malformed JSON line at column 1'],
-    [2, 1, 'malformed JSON line at column 1'],
-  ]);
-  assert.doesNotMatch(parseDataset('[1, {"instruction": 7, "output": "secret-value"}]', '/etc/shadow', 'alpaca').issues.map((issue) => issue.message).join('\n'), /secret|7/);
+  assert.deepEqual(
+    parseDataset(secret, '/etc/passwd', 'jsonl').issues.map((issue) => [issue.line, issue.record, issue.message]),
+    [
+      [1, 0, 'malformed JSON line at column 1'],
+      [2, 1, 'malformed JSON line at column 1'],
+    ],
+  );
+  assert.doesNotMatch(
+    parseDataset('[1, {"instruction": 7, "output": "secret-value"}]', '/etc/shadow', 'alpaca')
+      .issues.map((issue) => issue.message)
+      .join('\n'),
+    /secret|7/,
+  );
 });
 
 test('a file named as a dataset gets a short excerpt of the bad record', () => {

@@ -9,23 +9,30 @@ import { loadDataset } from '../../../language-server/src/lib/data/dataset';
 import { llama2Tokenizer, llama3Tokenizer } from './tokenizers';
 
 const records = loadDataset(join(process.cwd(), 'test', 'fixtures', 'data', 'alpaca-small.json'), 'alpaca').records;
-const NO_INPUT_HEADER = 'Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\n';
-const INPUT_HEADER = 'Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.\n\n### Instruction:\n';
+const NO_INPUT_HEADER =
+  'Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\n';
+const INPUT_HEADER =
+  'Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.\n\n### Instruction:\n';
 
-test('the Alpaca template, with and without input, is exactly Lit-GPT\'s', () => {
+test("the Alpaca template, with and without input, is exactly Lit-GPT's", () => {
   assert.equal(alpacaPrompt({ instruction: 'Say hi.', input: '' }), `${NO_INPUT_HEADER}Say hi.\n\n### Response:\n`);
-  assert.equal(alpacaPrompt({ instruction: 'Translate.', input: 'Hallo' }), `${INPUT_HEADER}Translate.\n\n### Input:\nHallo\n\n### Response:\n`);
+  assert.equal(
+    alpacaPrompt({ instruction: 'Translate.', input: 'Hallo' }),
+    `${INPUT_HEADER}Translate.\n\n### Input:\nHallo\n\n### Response:\n`,
+  );
   assert.equal(plainPrompt({ instruction: 'Say hi.', input: '' }), 'Say hi.\n');
   assert.equal(plainPrompt({ instruction: 'Translate.', input: 'Hallo' }), 'Translate.\n\nHallo\n');
 });
 
 // Llama 3's pre-tokenizer split (tokenizer.json's regex, with the inline (?i:) group spelt out):
 // BPE never merges across these chunks, so a text's token count is the sum over its chunks.
-const LLAMA3_SPLIT = /(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu;
+const LLAMA3_SPLIT =
+  /(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu;
 
 test('Llama 3: Alpaca example lengths equal the sum over independently encoded pre-token chunks, plus EOS', () => {
   const tokenizer = llama3Tokenizer();
-  const count = (text: string): number => (text.match(LLAMA3_SPLIT) ?? []).reduce((sum, chunk) => sum + tokenizer.encode(chunk, { bos: false }).length, 0);
+  const count = (text: string): number =>
+    (text.match(LLAMA3_SPLIT) ?? []).reduce((sum, chunk) => sum + tokenizer.encode(chunk, { bos: false }).length, 0);
   for (const record of records) {
     const prompt = alpacaPrompt(record);
     assert.ok(prompt.startsWith(record.input ? INPUT_HEADER : NO_INPUT_HEADER));
@@ -93,7 +100,14 @@ test('chat style on Llama 3: one BOS from the template, the response after the a
   const ids = [...example.inputIds];
   assert.equal(ids[0], tokenizer.bosId);
   assert.equal(ids.filter((id) => id === tokenizer.bosId).length, 1);
-  assert.equal(ids[example.promptLength - 1] === tokenizer.tokenToId('<|end_header_id|>') || tokenizer.decode(ids.slice(0, example.promptLength)).endsWith('assistant<|end_header_id|>\n\n'), true);
+  assert.equal(
+    ids[example.promptLength - 1] === tokenizer.tokenToId('<|end_header_id|>') ||
+      tokenizer.decode(ids.slice(0, example.promptLength)).endsWith('assistant<|end_header_id|>\n\n'),
+    true,
+  );
   assert.equal(tokenizer.decode(ids.slice(example.promptLength)), `${record.output}<|end_of_text|>`);
-  assert.match(tokenizer.decode(ids.slice(0, example.promptLength)), /user<\|end_header_id\|>\n\nTranslate the sentence into French\.\n\nThe cat sleeps on the sofa\.<\|eot_id\|>/);
+  assert.match(
+    tokenizer.decode(ids.slice(0, example.promptLength)),
+    /user<\|end_header_id\|>\n\nTranslate the sentence into French\.\n\nThe cat sleeps on the sofa\.<\|eot_id\|>/,
+  );
 });

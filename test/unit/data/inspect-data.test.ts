@@ -16,11 +16,17 @@ function workspace(): string {
   mkdirSync(checkpoint);
   symlinkSync(join(llama2Dir, 'tokenizer.json'), join(checkpoint, 'tokenizer.json'));
   copyFileSync(join(llama2Dir, 'tokenizer_config.json'), join(checkpoint, 'tokenizer_config.json'));
-  writeFileSync(join(checkpoint, 'config.json'), JSON.stringify({ hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, vocab_size: 32000 }));
+  writeFileSync(
+    join(checkpoint, 'config.json'),
+    JSON.stringify({ hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, vocab_size: 32000 }),
+  );
   writeFileSync(join(checkpoint, 'model.safetensors'), '');
   copyFileSync(join(fixtures, 'alpaca-small.json'), join(dir, 'data.json'));
   copyFileSync(join(fixtures, 'malformed.jsonl'), join(dir, 'bad.jsonl'));
-  writeFileSync(join(dir, 'run.lora.yaml'), 'model:\n  checkpoint: ck\ndata:\n  path: data.json\n  mask_prompt: true\n  max_seq_length: 40\neval:\n  tasks: [arithmetic_2ds]\n');
+  writeFileSync(
+    join(dir, 'run.lora.yaml'),
+    'model:\n  checkpoint: ck\ndata:\n  path: data.json\n  mask_prompt: true\n  max_seq_length: 40\neval:\n  tasks: [arithmetic_2ds]\n',
+  );
   return dir;
 }
 
@@ -44,7 +50,10 @@ test('inspect-data --json reports counts, the length distribution, shares and th
   assert.ok(report.stats.truncated >= 1 && report.stats.truncated < 5);
   assert.equal(report.stats.lengths.max, 40);
   assert.ok(report.stats.maskedShare > 0.5 && report.stats.maskedShare < 1);
-  assert.equal(report.stats.histogram.reduce((sum: number, bin: { count: number }) => sum + bin.count, 0), 5);
+  assert.equal(
+    report.stats.histogram.reduce((sum: number, bin: { count: number }) => sum + bin.count, 0),
+    5,
+  );
   assert.equal(report.examples.length, 3);
   for (const example of report.examples) {
     assert.match(example.masked, /^<s> ?Below is an instruction/);

@@ -22,7 +22,10 @@ function workspace(dataFile: string, dataYaml: string): { dir: string; configPat
   mkdirSync(checkpoint);
   symlinkSync(join(llama2Dir, 'tokenizer.json'), join(checkpoint, 'tokenizer.json'));
   copyFileSync(join(llama2Dir, 'tokenizer_config.json'), join(checkpoint, 'tokenizer_config.json'));
-  writeFileSync(join(checkpoint, 'config.json'), JSON.stringify({ hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, vocab_size: 32000 }));
+  writeFileSync(
+    join(checkpoint, 'config.json'),
+    JSON.stringify({ hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, vocab_size: 32000 }),
+  );
   writeFileSync(join(checkpoint, 'model.safetensors'), '');
   if (existsSync(join(fixtures, dataFile))) copyFileSync(join(fixtures, dataFile), join(dir, dataFile));
   const configPath = join(dir, 'run.lora.yaml');
@@ -34,16 +37,26 @@ function configOf(configPath: string) {
   return parseConfig(nodeFileSystem.readFile(configPath), configPath, nodeFileSystem).config;
 }
 
-test('the panel\'s stats and counts are those of inspect-data --json; the sample pieces join to the decoded example', async (t) => {
+test("the panel's stats and counts are those of inspect-data --json; the sample pieces join to the decoded example", async (t) => {
   const { dir, configPath } = workspace('alpaca-small.json', '  path: alpaca-small.json\n  mask_prompt: true\n  max_seq_length: 40');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   let stdout = '';
   assert.equal(await inspectDataCommand([configPath, '--json'], { stdout: (s) => (stdout += s), stderr: () => {} }), 0);
   const cli = JSON.parse(stdout);
   const phases: string[] = [];
-  const report = await inspectDataset(configOf(configPath), configPath, { cacheDir: null, tokenizer: llama2Tokenizer(), onProgress: (phase, done, total) => phases.push(`${phase} ${done}/${total}`) });
+  const report = await inspectDataset(configOf(configPath), configPath, {
+    cacheDir: null,
+    tokenizer: llama2Tokenizer(),
+    onProgress: (phase, done, total) => phases.push(`${phase} ${done}/${total}`),
+  });
   assert.deepEqual(report.stats, cli.stats);
-  assert.deepEqual(report.dataset, { file: cli.dataset.file, format: cli.dataset.format, records: cli.dataset.records, train: cli.dataset.train, validation: cli.dataset.validation });
+  assert.deepEqual(report.dataset, {
+    file: cli.dataset.file,
+    format: cli.dataset.format,
+    records: cli.dataset.records,
+    train: cli.dataset.train,
+    validation: cli.dataset.validation,
+  });
   assert.equal(report.maxSeqLength, 40);
   assert.deepEqual(report.rejected, []);
   assert.ok(phases.includes('tokenizing 5/5'), phases.join(', '));
@@ -61,7 +74,13 @@ test('malformed rows are rejected with file:line and why, the rest still inspect
   const { dir, configPath } = workspace('malformed.jsonl', '  format: jsonl\n  path: malformed.jsonl');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const report = await inspectDataset(configOf(configPath), configPath, { tokenizer: llama2Tokenizer() });
-  assert.deepEqual(report.rejected.map((issue) => [issue.line, issue.record]), [[2, 1], [3, 2]]);
+  assert.deepEqual(
+    report.rejected.map((issue) => [issue.line, issue.record]),
+    [
+      [2, 1],
+      [3, 2],
+    ],
+  );
   assert.match(report.rejected[0].message, /^malformed JSON line/);
   assert.equal(report.rejected[1].message, "the required field 'output' is missing");
   assert.equal(report.rejected[0].file, join(dir, 'malformed.jsonl'));
@@ -78,7 +97,14 @@ test('a file that is not UTF-8 is one rejected row naming the line of the bad by
   const dir = mkdtempSync(join(tmpdir(), 'loralab-lenient-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'latin1.jsonl');
-  writeFileSync(file, Buffer.concat([Buffer.from('{"instruction": "a", "output": "b"}\n{"instruction": "caf'), Buffer.from([0xe9]), Buffer.from('", "output": "x"}\n')]));
+  writeFileSync(
+    file,
+    Buffer.concat([
+      Buffer.from('{"instruction": "a", "output": "b"}\n{"instruction": "caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('", "output": "x"}\n'),
+    ]),
+  );
   const dataset = readDatasetLenient(file, 'jsonl');
   assert.equal(dataset.records.length, 0);
   assert.equal(dataset.rejected.length, 1);
@@ -90,13 +116,25 @@ test('a file that is not UTF-8 is one rejected row naming the line of the bad by
 test('progress: tokenizing reports ascending counts every progressEvery records, ending at the total', async (t) => {
   const { dir, configPath } = workspace('many.jsonl', '  format: jsonl\n  path: many.jsonl');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const lines = Array.from({ length: 1200 }, (_, i) => JSON.stringify({ instruction: `Add ${i} and ${i + 1}.`, output: String(2 * i + 1) }));
+  const lines = Array.from({ length: 1200 }, (_, i) =>
+    JSON.stringify({ instruction: `Add ${i} and ${i + 1}.`, output: String(2 * i + 1) }),
+  );
   writeFileSync(join(dir, 'many.jsonl'), lines.join('\n') + '\n');
   const done: number[] = [];
-  const report = await inspectDataset(configOf(configPath), configPath, { cacheDir: null, tokenizer: llama2Tokenizer(), progressEvery: 250, samples: 10, onProgress: (phase, count) => phase === 'tokenizing' && done.push(count) });
+  const report = await inspectDataset(configOf(configPath), configPath, {
+    cacheDir: null,
+    tokenizer: llama2Tokenizer(),
+    progressEvery: 250,
+    samples: 10,
+    onProgress: (phase, count) => phase === 'tokenizing' && done.push(count),
+  });
   assert.deepEqual(done, [250, 500, 750, 1000, 1200]);
   assert.equal(report.samples.length, 10);
-  assert.deepEqual(report.samples.map((s) => s.record), [...report.samples.map((s) => s.record)].sort((a, b) => a - b), 'samples in file order');
+  assert.deepEqual(
+    report.samples.map((s) => s.record),
+    [...report.samples.map((s) => s.record)].sort((a, b) => a - b),
+    'samples in file order',
+  );
   assert.equal(report.dataset.train + report.dataset.validation, 1200);
 });
 
@@ -110,11 +148,21 @@ test('token pieces: byte-fallback characters come whole on the token that comple
 });
 
 test('pickSamples: the first, the median-length and the longest record are always among them', () => {
-  const example = (id: number, length: number): TokenizedExample => ({ id, inputIds: new Int32Array(length), maskedLength: 0, promptLength: 0, truncated: false, prefixViolation: false });
+  const example = (id: number, length: number): TokenizedExample => ({
+    id,
+    inputIds: new Int32Array(length),
+    maskedLength: 0,
+    promptLength: 0,
+    truncated: false,
+    prefixViolation: false,
+  });
   const examples = Array.from({ length: 100 }, (_, i) => example(i, i === 77 ? 500 : 10 + (i % 7)));
   const picked = pickSamples(examples, 5).map((e) => e.id);
   assert.equal(picked.length, 5);
   assert.ok(picked.includes(0) && picked.includes(77), String(picked));
-  assert.deepEqual(picked, [...picked].sort((a, b) => a - b));
+  assert.deepEqual(
+    picked,
+    [...picked].sort((a, b) => a - b),
+  );
   assert.equal(pickSamples(examples.slice(0, 3), 5).length, 3);
 });

@@ -7,7 +7,7 @@ test('valid JSON has no error offset; JSON.parse agrees on random mutations', ()
   const valid = ['[]', '{}', '[1, -2.5e3, "a\\u00e9\\n", true, false, null, {"k": [ {} ]}]', '\ufeff[{"instruction": "x", "output": "y"}]'];
   for (const text of valid) assert.equal(jsonSyntaxErrorOffset(text), null, text);
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const base = '[{"instruction": "a \\"b\\"", "input": "", "output": "c"}, {"n": [1, 2.5, -3e2, true, null]}]';
   for (let trial = 0; trial < 2000; trial++) {
     const chars = [...base];

@@ -20,9 +20,39 @@ test('split and whole-text BPE give identical ids', () => {
   const json = readFileSync(join(llama2Dir, 'tokenizer.json'), 'utf8');
   const slow = new TextTokenizer(json, readFileSync(join(llama2Dir, 'tokenizer_config.json'), 'utf8'), [], { metaspaceSplit: false });
   assert.equal(slow.metaspaceSplit, false);
-  const pieces = ['the', 'The', 'quick', 'brown', 'naïve', 'Zürich', '数据', '🤗', '12345', '3.14', 'x=y', '##', ':', '\n', '\n\n', '\t', ' ', '  ', '   ', '<s>', '</s>', "don't", 'ﬁ', 'İ', '\u00a0', 'a\u2581b', '\u2581'];
+  const pieces = [
+    'the',
+    'The',
+    'quick',
+    'brown',
+    'naïve',
+    'Zürich',
+    '数据',
+    '🤗',
+    '12345',
+    '3.14',
+    'x=y',
+    '##',
+    ':',
+    '\n',
+    '\n\n',
+    '\t',
+    ' ',
+    '  ',
+    '   ',
+    '<s>',
+    '</s>',
+    "don't",
+    'ﬁ',
+    'İ',
+    '\u00a0',
+    'a\u2581b',
+    '\u2581',
+  ];
   const random = seededRandom(7);
-  const texts: string[] = loadDataset(join(process.cwd(), 'test', 'fixtures', 'data', 'alpaca-small.json'), 'alpaca').records.map((r) => alpacaPrompt(r) + r.output);
+  const texts: string[] = loadDataset(join(process.cwd(), 'test', 'fixtures', 'data', 'alpaca-small.json'), 'alpaca').records.map(
+    (r) => alpacaPrompt(r) + r.output,
+  );
   for (let i = 0; i < 150; i++) {
     const length = 1 + Math.floor(random() * 25);
     let text = '';

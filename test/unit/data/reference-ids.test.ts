@@ -12,9 +12,14 @@ const fixture = JSON.parse(readFileSync(join(process.cwd(), 'test', 'fixtures', 
   ids: Record<'llama2' | 'llama3', number[][]>;
 };
 
-for (const [name, tokenizer] of [['llama2', llama2Tokenizer], ['llama3', llama3Tokenizer]] as const) {
+for (const [name, tokenizer] of [
+  ['llama2', llama2Tokenizer],
+  ['llama3', llama3Tokenizer],
+] as const) {
   test(`${name}: ids equal the reference (${fixture.generator}) for ${fixture.texts.length} texts`, () => {
     assert.equal(fixture.ids[name].length, fixture.texts.length);
-    fixture.texts.forEach((text, i) => assert.deepEqual(tokenizer().encode(text, { bos: false }), fixture.ids[name][i], JSON.stringify(text)));
+    fixture.texts.forEach((text, i) =>
+      assert.deepEqual(tokenizer().encode(text, { bos: false }), fixture.ids[name][i], JSON.stringify(text)),
+    );
   });
 }

@@ -11,7 +11,14 @@ import { configWith, engineOptions } from '../../../native/trainer/run/engine-op
 import { makeTinyCheckpoint } from '../helpers/tiny-checkpoint';
 
 const dir = mkdtempSync(join(tmpdir(), 'lora-lab-binding-'));
-const checkpoint = makeTinyCheckpoint(join(dir, 'tiny'), { vocabSize: 64, hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1 });
+const checkpoint = makeTinyCheckpoint(join(dir, 'tiny'), {
+  vocabSize: 64,
+  hiddenSize: 16,
+  intermediateSize: 32,
+  numLayers: 2,
+  numHeads: 2,
+  numKvHeads: 1,
+});
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Options from the schema's defaults and `values` (dotted config keys), on 1 CPU thread. */
@@ -62,10 +69,16 @@ test('generate streams every token through the callback and returns them', async
 });
 
 test('one call at a time: a concurrent step and a dispose during a step are refused with E_BUSY', async () => {
-  const engine = await loadAddon().loadEngine(checkpoint, options({ 'model.precision': '32-true', 'train.method': 'lora', 'lora.r': 4, 'lora.alpha': 8, 'train.warmup_steps': 0 }, true));
+  const engine = await loadAddon().loadEngine(
+    checkpoint,
+    options({ 'model.precision': '32-true', 'train.method': 'lora', 'lora.r': 4, 'lora.alpha': 8, 'train.warmup_steps': 0 }, true),
+  );
   const first = engine.step([batch(2, 8), batch(2, 8, 3)]);
   await assert.rejects(engine.step([batch(1, 4)]), (e: NativeError) => e.code === 'E_BUSY');
-  assert.throws(() => engine.dispose(), (e: NativeError) => e.code === 'E_BUSY');
+  assert.throws(
+    () => engine.dispose(),
+    (e: NativeError) => e.code === 'E_BUSY',
+  );
   const result = await first;
   assert.ok(result.loss > 0 && result.tokens === 32 && result.step === 1 && result.gradNorm > 0);
   const memory = engine.memory();
@@ -75,13 +88,19 @@ test('one call at a time: a concurrent step and a dispose during a step are refu
 });
 
 test('bad input becomes a typed error naming the field', async () => {
-  await assert.rejects(loadAddon().loadEngine(join(dir, 'missing'), options({})), (e: NativeError) => typeof e.code === 'string' && /missing/.test(e.message));
+  await assert.rejects(
+    loadAddon().loadEngine(join(dir, 'missing'), options({})),
+    (e: NativeError) => typeof e.code === 'string' && /missing/.test(e.message),
+  );
   await assert.rejects(
     loadAddon().loadEngine(checkpoint, { ...options({}), optimizer: 'adam' as never }),
     (e: NativeError) => e.code === 'E_INVALID_ARGUMENT' && /optimizer/.test(e.message),
   );
   const engine = await loadAddon().loadEngine(checkpoint, options({ 'model.precision': '32-true' }, true));
-  await assert.rejects(engine.step([{ rows: 2, seqLen: 4, tokens: new Int32Array(3), targets: new Int32Array(8) }]), (e: NativeError) => e.code === 'E_INVALID_ARGUMENT' && /tokens/.test(e.message));
+  await assert.rejects(
+    engine.step([{ rows: 2, seqLen: 4, tokens: new Int32Array(3), targets: new Int32Array(8) }]),
+    (e: NativeError) => e.code === 'E_INVALID_ARGUMENT' && /tokens/.test(e.message),
+  );
   engine.dispose();
 });
 
@@ -105,7 +124,10 @@ test('every engine option is required: leaving one out is a TypeError naming it,
       return true;
     });
   }
-  await assert.rejects(loadAddon().loadEngine(checkpoint, undefined as never), (e: NativeError) => e instanceof TypeError && /options object/.test(e.message));
+  await assert.rejects(
+    loadAddon().loadEngine(checkpoint, undefined as never),
+    (e: NativeError) => e instanceof TypeError && /options object/.test(e.message),
+  );
   const engine = await loadAddon().loadEngine(checkpoint, complete);
   engine.dispose();
 });

@@ -12,12 +12,23 @@ import { packScoreRequests } from '../../../native/trainer/eval/score';
 import { makeTinyCheckpoint } from '../helpers/tiny-checkpoint';
 
 const dir = mkdtempSync(join(tmpdir(), 'lora-lab-score-'));
-const checkpoint = makeTinyCheckpoint(join(dir, 'tiny'), { vocabSize: 64, hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1 });
+const checkpoint = makeTinyCheckpoint(join(dir, 'tiny'), {
+  vocabSize: 64,
+  hiddenSize: 16,
+  intermediateSize: 32,
+  numLayers: 2,
+  numHeads: 2,
+  numKvHeads: 1,
+});
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const preamble = Array.from({ length: 20 }, (_, i) => (i * 13 + 5) % 64);
 const requests = [0, 1, 2].flatMap((q) =>
-  [0, 1, 2, 3].map((c) => ({ context: [...preamble, 40 + q, 7], continuation: Array.from({ length: 1 + c }, (_, i) => (q * 9 + c * 5 + i) % 64), truncated: 0 })),
+  [0, 1, 2, 3].map((c) => ({
+    context: [...preamble, 40 + q, 7],
+    continuation: Array.from({ length: 1 + c }, (_, i) => (q * 9 + c * 5 + i) % 64),
+    truncated: 0,
+  })),
 );
 
 async function viaLogprobs(engine: NativeEngine, context: number[], continuation: number[]): Promise<number> {
@@ -30,7 +41,10 @@ async function viaLogprobs(engine: NativeEngine, context: number[], continuation
 }
 
 test('score equals the logprobs path per request, with and without prefix sharing', async () => {
-  const engine = await loadAddon().loadEngine(checkpoint, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true' }), 1, false, undefined, 1));
+  const engine = await loadAddon().loadEngine(
+    checkpoint,
+    engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true' }), 1, false, undefined, 1),
+  );
   try {
     const packed = packScoreRequests(requests);
     const shared = await engine.score(packed, { sharePrefix: true });
@@ -43,7 +57,10 @@ test('score equals the logprobs path per request, with and without prefix sharin
       assert.equal(shared.isGreedy[i], whole.isGreedy[i]);
     }
     const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
-    assert.equal(sum(whole.computed), requests.reduce((a, r) => a + r.context.length + r.continuation.length - 1, 0));
+    assert.equal(
+      sum(whole.computed),
+      requests.reduce((a, r) => a + r.context.length + r.continuation.length - 1, 0),
+    );
     assert.ok(sum(shared.computed) < sum(whole.computed) / 3, `${sum(shared.computed)} vs ${sum(whole.computed)}`);
   } finally {
     engine.dispose();
@@ -51,7 +68,10 @@ test('score equals the logprobs path per request, with and without prefix sharin
 });
 
 test('progress reaches (total, total) before the promise settles; abort rejects with E_ABORTED', async () => {
-  const engine = await loadAddon().loadEngine(checkpoint, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true' }), 1, false, undefined, 1));
+  const engine = await loadAddon().loadEngine(
+    checkpoint,
+    engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true' }), 1, false, undefined, 1),
+  );
   try {
     const seen: [number, number][] = [];
     await engine.score(packScoreRequests(requests), {}, (done, total) => seen.push([done, total]));
@@ -71,12 +91,24 @@ test('progress reaches (total, total) before the promise settles; abort rejects 
 });
 
 test('bad requests: empty context, ids outside the vocabulary, inconsistent packing', async () => {
-  const engine = await loadAddon().loadEngine(checkpoint, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true' }), 1, false, undefined, 1));
+  const engine = await loadAddon().loadEngine(
+    checkpoint,
+    engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true' }), 1, false, undefined, 1),
+  );
   try {
-    await assert.rejects(engine.score(packScoreRequests([{ context: [], continuation: [1] }]), {}), (e: NativeError) => e.code === 'E_BATCH' && /request 0 has no context/.test(e.message));
-    await assert.rejects(engine.score(packScoreRequests([{ context: [1], continuation: [64] }]), {}), (e: NativeError) => e.code === 'E_BATCH' && /token id 64 is outside the vocabulary/.test(e.message));
+    await assert.rejects(
+      engine.score(packScoreRequests([{ context: [], continuation: [1] }]), {}),
+      (e: NativeError) => e.code === 'E_BATCH' && /request 0 has no context/.test(e.message),
+    );
+    await assert.rejects(
+      engine.score(packScoreRequests([{ context: [1], continuation: [64] }]), {}),
+      (e: NativeError) => e.code === 'E_BATCH' && /token id 64 is outside the vocabulary/.test(e.message),
+    );
     const bad = { tokens: new Int32Array(3), contextLengths: Int32Array.of(1), continuationLengths: Int32Array.of(1) };
-    await assert.rejects(engine.score(bad, {}), (e: NativeError) => e.code === 'E_INVALID_ARGUMENT' && /beyond the requests' lengths/.test(e.message));
+    await assert.rejects(
+      engine.score(bad, {}),
+      (e: NativeError) => e.code === 'E_INVALID_ARGUMENT' && /beyond the requests' lengths/.test(e.message),
+    );
   } finally {
     engine.dispose();
   }

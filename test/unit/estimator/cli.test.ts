@@ -22,16 +22,43 @@ async function run(command: typeof estimateCommand, args: string[]) {
   return { status, stdout, stderr };
 }
 
-const checkpoint = makeTinyCheckpoint(join(dir, 'model'), { vocabSize: 2048, hiddenSize: 64, intermediateSize: 128, numLayers: 2, numHeads: 4, numKvHeads: 2 });
+const checkpoint = makeTinyCheckpoint(join(dir, 'model'), {
+  vocabSize: 2048,
+  hiddenSize: 64,
+  intermediateSize: 128,
+  numLayers: 2,
+  numHeads: 4,
+  numKvHeads: 2,
+});
 copyFileSync(join(__dirname, '../../../examples/data/alpaca.json'), join(dir, 'alpaca.json'));
 const configPath = join(dir, 'sweep.lora.yaml');
-writeFileSync(configPath, ['model:', '  checkpoint: model', 'data:', '  path: alpaca.json', '  max_seq_length: 128', 'train:', '  global_batch_size: 4', '  max_steps: 10', 'sweep:', '  lora.r: [4, 16]', '  lora.alpha: ["=2*lora.r"]', ''].join('\n'));
+writeFileSync(
+  configPath,
+  [
+    'model:',
+    '  checkpoint: model',
+    'data:',
+    '  path: alpaca.json',
+    '  max_seq_length: 128',
+    'train:',
+    '  global_batch_size: 4',
+    '  max_steps: 10',
+    'sweep:',
+    '  lora.r: [4, 16]',
+    '  lora.alpha: ["=2*lora.r"]',
+    '',
+  ].join('\n'),
+);
 
 interface VariantJson {
   index: number;
   overrides: Record<string, unknown>;
   seqLenSource: string;
-  estimate: { params: { trainable: number }; memory: { peakBytes: number; bytesByCategory: Record<string, number> }; time: { calibrated: boolean; seconds: number | null; steps: number } };
+  estimate: {
+    params: { trainable: number };
+    memory: { peakBytes: number; bytesByCategory: Record<string, number> };
+    time: { calibrated: boolean; seconds: number | null; steps: number };
+  };
 }
 
 test('estimate --json: one entry per sweep variant, uncalibrated before calibrate, calibrated after', async () => {
@@ -39,15 +66,26 @@ test('estimate --json: one entry per sweep variant, uncalibrated before calibrat
   const before = await run(estimateCommand, [configPath, '--json', '--device', 'cpu']);
   assert.equal(before.status, 0, before.stderr);
   const parsed = JSON.parse(before.stdout) as { variants: VariantJson[]; reference: Array<{ articleGigabytes: number }> };
-  assert.deepEqual(parsed.variants.map((v) => v.overrides['lora.r']), [4, 16]);
+  assert.deepEqual(
+    parsed.variants.map((v) => v.overrides['lora.r']),
+    [4, 16],
+  );
   for (const v of parsed.variants) {
     const r = v.overrides['lora.r'] as number;
-    assert.equal(v.estimate.params.trainable, countParams(shape, 'lora', r, { query: true, key: false, value: true, projection: false, mlp: false, head: false }).trainable);
+    assert.equal(
+      v.estimate.params.trainable,
+      countParams(shape, 'lora', r, { query: true, key: false, value: true, projection: false, mlp: false, head: false }).trainable,
+    );
     assert.equal(v.seqLenSource, 'data');
     assert.deepEqual([v.estimate.time.calibrated, v.estimate.time.seconds, v.estimate.time.steps], [false, null, 10]);
   }
-  assert.ok(parsed.variants[1].estimate.memory.bytesByCategory.lora_params > parsed.variants[0].estimate.memory.bytesByCategory.lora_params);
-  assert.deepEqual(parsed.reference.map((r) => r.articleGigabytes), [21.33, 14.18, 19.24]);
+  assert.ok(
+    parsed.variants[1].estimate.memory.bytesByCategory.lora_params > parsed.variants[0].estimate.memory.bytesByCategory.lora_params,
+  );
+  assert.deepEqual(
+    parsed.reference.map((r) => r.articleGigabytes),
+    [21.33, 14.18, 19.24],
+  );
 
   const text = await run(estimateCommand, [configPath, '--device', 'cpu']);
   assert.match(text.stdout, /uncalibrated: run 'lora-lab calibrate'/);
@@ -60,7 +98,9 @@ test('estimate --json: one entry per sweep variant, uncalibrated before calibrat
   const record = JSON.parse(calibrated.stdout) as { flopsPerSecond: number; key: string };
   assert.ok(record.flopsPerSecond > 1e8, `${record.flopsPerSecond} FLOP/s`);
 
-  const afterCalibration = JSON.parse((await run(estimateCommand, [configPath, '--json', '--device', 'cpu'])).stdout) as { variants: VariantJson[] };
+  const afterCalibration = JSON.parse((await run(estimateCommand, [configPath, '--json', '--device', 'cpu'])).stdout) as {
+    variants: VariantJson[];
+  };
   for (const v of afterCalibration.variants) {
     assert.equal(v.estimate.time.calibrated, true);
     assert.ok(v.estimate.time.seconds !== null && v.estimate.time.seconds > 0);

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { resolveConfig } from '../../../language-server/src/config/resolve';
 import { engineRows, estimate, LLAMA2_7B_CONFIG, readModelShape } from '../../../language-server/src/estimator';
-import { CPU_RUNTIME_BYTES, gemmScratchBytes, quantCodeBytes, quantConstantBytes, type MemoryInputs } from '../../../language-server/src/estimator/memory';
+import {
+  CPU_RUNTIME_BYTES,
+  gemmScratchBytes,
+  quantCodeBytes,
+  quantConstantBytes,
+  type MemoryInputs,
+} from '../../../language-server/src/estimator/memory';
 
 const config = (sets: Record<string, unknown> = {}) => resolveConfig(new Map(Object.entries(sets)), '/tmp/x.lora.yaml');
 const shape = readModelShape(LLAMA2_7B_CONFIG);
@@ -51,11 +57,15 @@ test('trainable state: 16 bytes per parameter with AdamW, 12 with SGD (fp32 mast
   assert.equal(state(adam.memory.bytesByCategory), 16 * 4_194_304);
   assert.equal(state(sgd.memory.bytesByCategory), 12 * 4_194_304);
   const full = estimate(config({ 'train.method': 'full', 'model.precision': '32-true' }), LLAMA2_7B_CONFIG, { device: 'cpu' });
-  assert.equal(full.memory.bytesByCategory.weights + full.memory.bytesByCategory.grads + full.memory.bytesByCategory.optimizer_state, 16 * 6_738_415_616);
+  assert.equal(
+    full.memory.bytesByCategory.weights + full.memory.bytesByCategory.grads + full.memory.bytesByCategory.optimizer_state,
+    16 * 6_738_415_616,
+  );
 });
 
 test('activations: linear in micro-batch and sequence, one layer set with checkpointing, bf16 on CUDA', () => {
-  const acts = (sets: Record<string, unknown>, device: 'cpu' | 'cuda' = 'cpu') => estimate(config(sets), LLAMA2_7B_CONFIG, { device }).memory.bytesByCategory.activations;
+  const acts = (sets: Record<string, unknown>, device: 'cpu' | 'cuda' = 'cpu') =>
+    estimate(config(sets), LLAMA2_7B_CONFIG, { device }).memory.bytesByCategory.activations;
   const base = acts({ 'data.max_seq_length': 257 });
   assert.equal(acts({ 'data.max_seq_length': 257, 'train.micro_batch_size': 4, 'train.global_batch_size': 128 }), 4 * base);
   assert.equal(acts({ 'data.max_seq_length': 513 }), 2 * base);
@@ -67,7 +77,8 @@ test('activations: linear in micro-batch and sequence, one layer set with checkp
 
 test('time: ~4x the matmul parameters per token for LoRA, ~6x for full, + a forward with checkpointing', () => {
   const matmulParams = 6_738_415_616 - 32000 * 4096 - 65 * 4096; // every linear incl. the head, not the embedding lookup
-  const flops = (sets: Record<string, unknown>) => estimate(config({ 'data.max_seq_length': 65, ...sets }), LLAMA2_7B_CONFIG, { device: 'cpu' }).time;
+  const flops = (sets: Record<string, unknown>) =>
+    estimate(config({ 'data.max_seq_length': 65, ...sets }), LLAMA2_7B_CONFIG, { device: 'cpu' }).time;
   const lora = flops({}).flopsPerToken / matmulParams;
   const full = flops({ 'train.method': 'full' }).flopsPerToken / matmulParams;
   const recompute = flops({ 'train.gradient_checkpointing': true }).flopsPerToken / matmulParams;
@@ -85,7 +96,11 @@ test('time: uncalibrated without a calibration; seconds = FLOPs x tokens x steps
   assert.equal(withCalibration.calibrated, true);
   assert.equal(withCalibration.seconds, (none.flopsPerToken * 128 * 512 * 390) / 1e14);
   // no max_steps: the step count needs the number of training examples
-  const epochs = estimate(config({ 'train.global_batch_size': 128 }), shape, { device: 'cpu', trainExamples: 50_000, calibration: { flopsPerSecond: 1e12 } }).time;
+  const epochs = estimate(config({ 'train.global_batch_size': 128 }), shape, {
+    device: 'cpu',
+    trainExamples: 50_000,
+    calibration: { flopsPerSecond: 1e12 },
+  }).time;
   assert.equal(epochs.steps, 390);
 });
 
@@ -100,8 +115,29 @@ test('process view: the CPU loader maps the checkpoint; CUDA adds its context', 
 
 test('CPU GEMM scratch: fp32 transpose + widened bf16 copy of the largest weight up to 4M floats, from 192 rows', () => {
   const qv = { query: true, key: false, value: true, projection: false, mlp: false, head: false };
-  const tiny = readModelShape({ architectures: ['LlamaForCausalLM'], hidden_size: 768, intermediate_size: 2048, num_hidden_layers: 4, num_attention_heads: 12, num_key_value_heads: 4, vocab_size: 8192 });
-  const inputs: MemoryInputs = { shape: tiny, device: 'cpu', method: 'lora', precision: 'bf16-true', quantize: 'none', rank: 8, targets: qv, dropout: 0.05, optimizer: 'adamw', gradientCheckpointing: false, microBatchSize: 4, rows: 64 };
+  const tiny = readModelShape({
+    architectures: ['LlamaForCausalLM'],
+    hidden_size: 768,
+    intermediate_size: 2048,
+    num_hidden_layers: 4,
+    num_attention_heads: 12,
+    num_key_value_heads: 4,
+    vocab_size: 8192,
+  });
+  const inputs: MemoryInputs = {
+    shape: tiny,
+    device: 'cpu',
+    method: 'lora',
+    precision: 'bf16-true',
+    quantize: 'none',
+    rank: 8,
+    targets: qv,
+    dropout: 0.05,
+    optimizer: 'adamw',
+    gradientCheckpointing: false,
+    microBatchSize: 4,
+    rows: 64,
+  };
   // gate/up/down (2048 x 768) are the largest under the limit; the head (8192 x 768) is over it
   assert.equal(gemmScratchBytes(inputs), 2 * 4 * 2048 * 768);
   assert.equal(gemmScratchBytes({ ...inputs, precision: '32-true' }), 4 * 2048 * 768, 'no widened copy of fp32 weights');

@@ -13,9 +13,29 @@ import { makeTinyCheckpoint, type TinyModelShape } from '../helpers/tiny-checkpo
 import type { MeasureRequest, MeasureResult } from './measure-child';
 
 /** GQA, untied, large enough that the engine's buffers dwarf the process's own noise (~39M parameters). */
-export const MODEL_A: TinyModelShape = { vocabSize: 8192, hiddenSize: 768, intermediateSize: 2048, numLayers: 4, numHeads: 12, numKvHeads: 4, tied: false, dtype: 'BF16', seed: 11 };
+export const MODEL_A: TinyModelShape = {
+  vocabSize: 8192,
+  hiddenSize: 768,
+  intermediateSize: 2048,
+  numLayers: 4,
+  numHeads: 12,
+  numKvHeads: 4,
+  tied: false,
+  dtype: 'BF16',
+  seed: 11,
+};
 /** Tied embeddings, 4 query heads over 1 key/value head, fp32 file (~25M parameters). */
-export const MODEL_B: TinyModelShape = { vocabSize: 8192, hiddenSize: 768, intermediateSize: 2048, numLayers: 3, numHeads: 4, numKvHeads: 1, tied: true, dtype: 'F32', seed: 12 };
+export const MODEL_B: TinyModelShape = {
+  vocabSize: 8192,
+  hiddenSize: 768,
+  intermediateSize: 2048,
+  numLayers: 3,
+  numHeads: 4,
+  numKvHeads: 1,
+  tied: true,
+  dtype: 'F32',
+  seed: 12,
+};
 
 export interface MeasuredCase {
   name: string;
@@ -36,21 +56,49 @@ const BASE: Record<string, unknown> = {
 export const MEASURED_CASES: MeasuredCase[] = [
   { name: 'bf16 r8 q+v adamw mb1 T64', model: 'A', sets: {} },
   { name: '32-true', model: 'A', sets: { 'model.precision': '32-true' } },
-  { name: 'nf4 mb4 T256', model: 'A', sets: { 'model.quantize': 'bnb.nf4', 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257 } },
-  { name: 'nf4-dq mb4 T256', model: 'A', sets: { 'model.quantize': 'bnb.nf4-dq', 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257 } },
+  {
+    name: 'nf4 mb4 T256',
+    model: 'A',
+    sets: { 'model.quantize': 'bnb.nf4', 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257 },
+  },
+  {
+    name: 'nf4-dq mb4 T256',
+    model: 'A',
+    sets: { 'model.quantize': 'bnb.nf4-dq', 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257 },
+  },
   { name: 'r64', model: 'A', sets: { 'lora.r': 64, 'lora.alpha': 128 } },
   { name: 'all layers + head', model: 'A', sets: { 'lora.key': true, 'lora.projection': true, 'lora.mlp': true, 'lora.head': true } },
   { name: 'sgd', model: 'A', sets: { 'train.optimizer': 'sgd' } },
   { name: 'mb4', model: 'A', sets: { 'train.micro_batch_size': 4, 'train.global_batch_size': 4 } },
   { name: 'T256', model: 'A', sets: { 'data.max_seq_length': 257 } },
   { name: 'mb4 T256', model: 'A', sets: { 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257 } },
-  { name: 'mb4 T256 checkpointing', model: 'A', sets: { 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257, 'train.gradient_checkpointing': true } },
+  {
+    name: 'mb4 T256 checkpointing',
+    model: 'A',
+    sets: { 'train.micro_batch_size': 4, 'train.global_batch_size': 4, 'data.max_seq_length': 257, 'train.gradient_checkpointing': true },
+  },
   { name: 'full 32-true', model: 'A', sets: { 'train.method': 'full', 'model.precision': '32-true' } },
   { name: 'head only, no dropout', model: 'A', sets: { 'lora.query': false, 'lora.value': false, 'lora.head': true, 'lora.dropout': 0 } },
-  { name: 'fp4-dq 32-true q,k,v,o,mlp', model: 'A', sets: { 'model.quantize': 'bnb.fp4-dq', 'model.precision': '32-true', 'lora.key': true, 'lora.projection': true, 'lora.mlp': true } },
-  { name: 'tied: full bf16 mb2 ckpt', model: 'B', sets: { 'train.method': 'full', 'train.micro_batch_size': 2, 'train.global_batch_size': 2, 'train.gradient_checkpointing': true } },
-  { name: 'tied: mlp r16 sgd p=0.1', model: 'B', sets: { 'lora.query': false, 'lora.value': false, 'lora.mlp': true, 'lora.r': 16, 'train.optimizer': 'sgd', 'lora.dropout': 0.1 } },
-  { name: 'tied GQA head+q+v mb2 T256', model: 'B', sets: { 'lora.head': true, 'train.micro_batch_size': 2, 'train.global_batch_size': 2, 'data.max_seq_length': 257 } },
+  {
+    name: 'fp4-dq 32-true q,k,v,o,mlp',
+    model: 'A',
+    sets: { 'model.quantize': 'bnb.fp4-dq', 'model.precision': '32-true', 'lora.key': true, 'lora.projection': true, 'lora.mlp': true },
+  },
+  {
+    name: 'tied: full bf16 mb2 ckpt',
+    model: 'B',
+    sets: { 'train.method': 'full', 'train.micro_batch_size': 2, 'train.global_batch_size': 2, 'train.gradient_checkpointing': true },
+  },
+  {
+    name: 'tied: mlp r16 sgd p=0.1',
+    model: 'B',
+    sets: { 'lora.query': false, 'lora.value': false, 'lora.mlp': true, 'lora.r': 16, 'train.optimizer': 'sgd', 'lora.dropout': 0.1 },
+  },
+  {
+    name: 'tied GQA head+q+v mb2 T256',
+    model: 'B',
+    sets: { 'lora.head': true, 'train.micro_batch_size': 2, 'train.global_batch_size': 2, 'data.max_seq_length': 257 },
+  },
 ];
 
 export function caseConfig(c: MeasuredCase, folder: string): LoraLabConfig {
@@ -120,7 +168,12 @@ export function prepareModels(dir: string): Record<'A' | 'B', string> {
 }
 
 /** Predicts and measures each case, one child process at a time (on the CPU engine, 1 thread). */
-export async function measureCases(dir: string, cases: readonly MeasuredCase[] = MEASURED_CASES, allocator: AllocatorMode = 'engine-fix', steps = 1): Promise<MeasuredRow[]> {
+export async function measureCases(
+  dir: string,
+  cases: readonly MeasuredCase[] = MEASURED_CASES,
+  allocator: AllocatorMode = 'engine-fix',
+  steps = 1,
+): Promise<MeasuredRow[]> {
   const folders = prepareModels(dir);
   const rows: MeasuredRow[] = [];
   for (const c of cases) {
@@ -129,7 +182,10 @@ export async function measureCases(dir: string, cases: readonly MeasuredCase[] =
     const modelJson: unknown = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
     const predicted = estimate(config, modelJson, { device: 'cpu' });
     const options = { ...engineOptions(config, 10), threads: 1, device: 'cpu' };
-    const result = await runChild({ folder, options, microBatchSize: config.train.micro_batch_size, rows: engineRows(config), steps }, allocator);
+    const result = await runChild(
+      { folder, options, microBatchSize: config.train.micro_batch_size, rows: engineRows(config), steps },
+      allocator,
+    );
     if (result.ok) rows.push({ name: c.name, config, modelJson, predicted, measured: result });
     else rows.push({ name: c.name, config, modelJson, predicted, measured: null, refused: { code: result.code, message: result.message } });
   }
@@ -172,12 +228,23 @@ export function timeTable(rows: readonly MeasuredRow[], calibration: Calibration
     if (!r.measured?.secondsPerStep) continue;
     const t = r.predicted.time;
     const predicted = secondsPerToken(trainingFlopsPerToken({ ...timeInputsOf(r) }), calibration) * t.tokensPerStep;
-    lines.push(`${r.name.padEnd(26)}  ${((t.flopsPerToken * t.tokensPerStep) / 1e9).toFixed(2).padStart(10)}  ${predicted.toFixed(3).padStart(7)}  ${r.measured.secondsPerStep.toFixed(3).padStart(7)}  ${pct(relativeError(predicted, r.measured.secondsPerStep))}`);
+    lines.push(
+      `${r.name.padEnd(26)}  ${((t.flopsPerToken * t.tokensPerStep) / 1e9).toFixed(2).padStart(10)}  ${predicted.toFixed(3).padStart(7)}  ${r.measured.secondsPerStep.toFixed(3).padStart(7)}  ${pct(relativeError(predicted, r.measured.secondsPerStep))}`,
+    );
   }
   return lines.join('\n');
 }
 
 function timeInputsOf(r: MeasuredRow): TimeInputs {
   const { config } = r;
-  return { shape: readModelShape(r.modelJson), method: config.train.method, rank: config.lora.r, targets: config.lora, gradientCheckpointing: config.train.gradient_checkpointing, rows: r.predicted.rows, globalBatchSize: config.train.global_batch_size, steps: 1 };
+  return {
+    shape: readModelShape(r.modelJson),
+    method: config.train.method,
+    rank: config.lora.r,
+    targets: config.lora,
+    gradientCheckpointing: config.train.gradient_checkpointing,
+    rows: r.predicted.rows,
+    globalBatchSize: config.train.global_batch_size,
+    steps: 1,
+  };
 }

@@ -19,7 +19,10 @@ test('predicted peak memory within 10% of the engine peak and of VmHWM - baselin
     const quantized = MEASURED_CASES.find((c) => c.name === row.name)?.sets['model.quantize'] !== undefined;
     if (!row.measured) {
       // only QLoRA may be refused, and only while the engine does not implement it yet
-      assert.ok(quantized && row.refused?.code === 'E_NOT_IMPLEMENTED', `${row.name} refused: ${row.refused?.code} ${row.refused?.message}`);
+      assert.ok(
+        quantized && row.refused?.code === 'E_NOT_IMPLEMENTED',
+        `${row.name} refused: ${row.refused?.code} ${row.refused?.message}`,
+      );
       continue;
     }
     measured++;
@@ -30,9 +33,15 @@ test('predicted peak memory within 10% of the engine peak and of VmHWM - baselin
       `${row.name}: parameter counts`,
     );
     const engineError = relativeError(row.predicted.memory.peakBytes, m.enginePeakBytes);
-    assert.ok(Math.abs(engineError) <= TOLERANCE, `${row.name}: predicted ${row.predicted.memory.peakBytes} vs engine peak ${m.enginePeakBytes} (${(100 * engineError).toFixed(1)}%)`);
+    assert.ok(
+      Math.abs(engineError) <= TOLERANCE,
+      `${row.name}: predicted ${row.predicted.memory.peakBytes} vs engine peak ${m.enginePeakBytes} (${(100 * engineError).toFixed(1)}%)`,
+    );
     const processError = relativeError(row.predicted.memory.processPeakBytes, m.hwmBytes);
-    assert.ok(Math.abs(processError) <= TOLERANCE, `${row.name}: predicted process peak ${row.predicted.memory.processPeakBytes} vs VmHWM-baseline ${m.hwmBytes} (${(100 * processError).toFixed(1)}%)`);
+    assert.ok(
+      Math.abs(processError) <= TOLERANCE,
+      `${row.name}: predicted process peak ${row.predicted.memory.processPeakBytes} vs VmHWM-baseline ${m.hwmBytes} (${(100 * processError).toFixed(1)}%)`,
+    );
   }
   assert.ok(measured >= 10, `only ${measured} configs ran on the engine`);
 });

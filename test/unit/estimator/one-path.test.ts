@@ -22,7 +22,14 @@ process.env.XDG_CACHE_HOME = join(dir, 'cache');
 
 const EXAMPLE = resolve(__dirname, '../../../examples/lora-default.lora.yaml');
 
-async function cliEstimate(path: string): Promise<{ calibrationFile: string; device: string; seqLenSource: string; estimate: { memory: { peakBytes: number }; time: { seconds: number | null } } }> {
+async function cliEstimate(
+  path: string,
+): Promise<{
+  calibrationFile: string;
+  device: string;
+  seqLenSource: string;
+  estimate: { memory: { peakBytes: number }; time: { seconds: number | null } };
+}> {
   let stdout = '';
   let stderr = '';
   const status = await estimateCommand.run([path, '--json'], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
@@ -43,8 +50,25 @@ async function waitUntil<T>(what: string, probe: () => T | undefined, deadlineMs
 test('lens, trade-off view and CLI: the same peak and time on lora-default.lora.yaml', async () => {
   // a calibration of this device kind in the session's cache: every path must find the same record
   mkdirSync(join(dir, 'cache', 'lora-lab'), { recursive: true });
-  const record = (key: string, flopsPerSecond: number, measuredAt: string) => ({ key, device: 'cpu', computePath: 'avx2', threads: 1, measuredAt, flopsPerSecond, runs: [] });
-  writeFileSync(calibrationFilePath(), JSON.stringify({ version: 1, devices: { 'cpu:old:avx2:1t': record('cpu:old:avx2:1t', 1e9, '2026-01-01T00:00:00Z'), 'cpu:new:avx2:2t': record('cpu:new:avx2:2t', 3e9, '2026-02-01T00:00:00Z') } }));
+  const record = (key: string, flopsPerSecond: number, measuredAt: string) => ({
+    key,
+    device: 'cpu',
+    computePath: 'avx2',
+    threads: 1,
+    measuredAt,
+    flopsPerSecond,
+    runs: [],
+  });
+  writeFileSync(
+    calibrationFilePath(),
+    JSON.stringify({
+      version: 1,
+      devices: {
+        'cpu:old:avx2:1t': record('cpu:old:avx2:1t', 1e9, '2026-01-01T00:00:00Z'),
+        'cpu:new:avx2:2t': record('cpu:new:avx2:2t', 3e9, '2026-02-01T00:00:00Z'),
+      },
+    }),
+  );
   assert.equal(newestCalibration('cpu')?.flopsPerSecond, 3e9);
 
   const cli = await cliEstimate(EXAMPLE);
@@ -57,7 +81,12 @@ test('lens, trade-off view and CLI: the same peak and time on lora-default.lora.
   const analysis = analyzeConfig(readFileSync(EXAMPLE, 'utf8'), EXAMPLE, nodeFileSystem);
   const cache = new DataFactsCache();
   let refreshed = 0;
-  const estimateLens = () => codeLenses(analysis, (device) => newestCalibration(device), (config) => cache.peek(config, () => refreshed++))[1].command!.title;
+  const estimateLens = () =>
+    codeLenses(
+      analysis,
+      (device) => newestCalibration(device),
+      (config) => cache.peek(config, () => refreshed++),
+    )[1].command!.title;
   const first = estimateLens();
   assert.match(first, /at max_seq_length \(data being read\)$/, 'answered at once, before the data is read');
   assert.ok(!first.startsWith(`Peak ≈ ${peak} `), `the max_seq_length estimate differs: ${first}`);
@@ -68,21 +97,30 @@ test('lens, trade-off view and CLI: the same peak and time on lora-default.lora.
   assert.ok(ready.includes(`time ≈ ${time} for 300 steps`), `${ready} vs the CLI's ${time}`);
   assert.doesNotMatch(ready, /max_seq_length/);
 
-  const row = tradeoffTable(EXAMPLE, readFileSync(EXAMPLE, 'utf8')).split('\n').find((line) => line.startsWith('| - |'))!;
+  const row = tradeoffTable(EXAMPLE, readFileSync(EXAMPLE, 'utf8'))
+    .split('\n')
+    .find((line) => line.startsWith('| - |'))!;
   assert.equal(row.split('|')[4].trim(), peak, row);
   assert.equal(row.split('|')[8].trim(), time, row);
 });
 
 test('data that cannot be parsed: the lens and the CLI fall back to max_seq_length alike', async () => {
   writeFileSync(join(dir, 'broken.json'), '[{"instruction": "a", "output": ');
-  const text = readFileSync(EXAMPLE, 'utf8').replace('path: data/alpaca.json', `path: ${join(dir, 'broken.json')}`).replace('checkpoint: tiny-llama', `checkpoint: ${resolve(__dirname, '../../../examples/tiny-llama')}`);
+  const text = readFileSync(EXAMPLE, 'utf8')
+    .replace('path: data/alpaca.json', `path: ${join(dir, 'broken.json')}`)
+    .replace('checkpoint: tiny-llama', `checkpoint: ${resolve(__dirname, '../../../examples/tiny-llama')}`);
   const path = join(dir, 'broken-data.lora.yaml');
   writeFileSync(path, text);
   const cli = await cliEstimate(path);
   assert.equal(cli.seqLenSource, 'max_seq_length');
   const cache = new DataFactsCache();
   const analysis = analyzeConfig(text, path, nodeFileSystem);
-  const lens = () => codeLenses(analysis, () => null, (config) => cache.get(config))[1].command!.title;
+  const lens = () =>
+    codeLenses(
+      analysis,
+      () => null,
+      (config) => cache.get(config),
+    )[1].command!.title;
   assert.ok(lens().startsWith(`Peak ≈ ${formatBytes(cli.estimate.memory.peakBytes)} on cpu `), lens());
   assert.match(lens(), /at max_seq_length \(data not read\)$/);
 });

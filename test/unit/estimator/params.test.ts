@@ -11,8 +11,12 @@ import { configWith, engineOptions } from '../../../native/trainer/run/engine-op
 import { makeTinyCheckpoint, type TinyModelShape } from '../helpers/tiny-checkpoint';
 
 const targets = (...names: Array<keyof LoraTargets>): LoraTargets => ({
-  query: names.includes('query'), key: names.includes('key'), value: names.includes('value'),
-  projection: names.includes('projection'), mlp: names.includes('mlp'), head: names.includes('head'),
+  query: names.includes('query'),
+  key: names.includes('key'),
+  value: names.includes('value'),
+  projection: names.includes('projection'),
+  mlp: names.includes('mlp'),
+  head: names.includes('head'),
 });
 const ALL = targets('query', 'key', 'value', 'projection', 'mlp', 'head');
 const QV = targets('query', 'value');

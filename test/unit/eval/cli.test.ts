@@ -26,12 +26,29 @@ test('eval writes the results file, samples and a table; the second run reads th
   assert.match(r.stderr, /\] 56\/56 requests +[\d.]+ req\/s +ETA 0s/);
   const files = readdirSync(out).sort();
   assert.equal(files.length, 4, files.join(', '));
-  const results = JSON.parse(readFileSync(join(out, files.find((f) => f.startsWith('results_'))!), 'utf8'));
+  const results = JSON.parse(
+    readFileSync(
+      join(
+        out,
+        files.find((f) => f.startsWith('results_'))!,
+      ),
+      'utf8',
+    ),
+  );
   assert.deepEqual(Object.keys(results.results), ['arithmetic_2ds', 'mmlu_global_facts', 'blimp_causative']);
   assert.equal(results['n-samples'].mmlu_global_facts.effective, 8);
   assert.equal(results.config.model, model);
   assert.equal(results.config.profile, 'lm-eval');
-  const samples = readFileSync(join(out, files.find((f) => f.startsWith('samples_mmlu_global_facts_'))!), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const samples = readFileSync(
+    join(
+      out,
+      files.find((f) => f.startsWith('samples_mmlu_global_facts_'))!,
+    ),
+    'utf8',
+  )
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(samples.length, 8);
   assert.equal(samples[0].resps.length, 4);
   assert.equal(samples[0].arguments.gen_args_2.arg_1, ' C');
@@ -52,7 +69,23 @@ test('eval writes the results file, samples and a table; the second run reads th
 });
 
 test('an adapter changes the scores and bypasses the base-model cache', async () => {
-  const engine = await loadAddon().loadEngine(model, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true', 'train.learning_rate': 0.05, 'train.warmup_steps': 0, 'lora.r': 4, 'lora.alpha': 8 }), 2, true, undefined, 1));
+  const engine = await loadAddon().loadEngine(
+    model,
+    engineOptions(
+      configWith({
+        device: 'cpu',
+        'model.precision': '32-true',
+        'train.learning_rate': 0.05,
+        'train.warmup_steps': 0,
+        'lora.r': 4,
+        'lora.alpha': 8,
+      }),
+      2,
+      true,
+      undefined,
+      1,
+    ),
+  );
   const tokens = Int32Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 2048);
   for (let s = 0; s < 3; s++) await engine.step([{ rows: 1, seqLen: 32, tokens, targets: tokens.map((t) => (t * 7) % 2048) }]);
   await engine.saveAdapter(join(dir, 'adapter'), model);
@@ -66,11 +99,15 @@ test('an adapter changes the scores and bypasses the base-model cache', async ()
   assert.notDeepEqual(json.results, base.results);
 });
 
-test('eval RUN_FOLDER scores the run\'s final adapter into <run>/eval; eval CONFIG scores its base model', () => {
+test("eval RUN_FOLDER scores the run's final adapter into <run>/eval; eval CONFIG scores its base model", () => {
   const config = join(process.cwd(), 'examples', 'lora-default.lora.yaml');
   const trained = runCli(['train', config, '--max-steps', '2', '--set', `out_dir=${join(dir, 'runs')}`], { env });
   assert.equal(trained.status, 0, trained.stderr);
-  const run = join(dir, 'runs', readdirSync(join(dir, 'runs')).find((n) => n.startsWith('lora-default-'))!);
+  const run = join(
+    dir,
+    'runs',
+    readdirSync(join(dir, 'runs')).find((n) => n.startsWith('lora-default-'))!,
+  );
   const r = runCli(['eval', run, '--tasks', 'arithmetic_2ds', '--limit', '4', '--json'], { env });
   assert.equal(r.status, 0, r.stderr);
   const json = JSON.parse(r.stdout);
@@ -106,6 +143,9 @@ test('a tampered data file stops the run before anything is written', () => {
   const out = join(dir, 'out-bad');
   const r = runCli([...args, '--out', out, '--no-cache'], { env: { ...env, LORALAB_EVAL_DATA: data } });
   assert.equal(r.status, 1);
-  assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: sha256 is [0-9a-f]{64} but MANIFEST\\.json expects da956066`));
+  assert.match(
+    r.stderr,
+    new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: sha256 is [0-9a-f]{64} but MANIFEST\\.json expects da956066`),
+  );
   assert.ok(!existsSync(out));
 });

@@ -5,7 +5,16 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildTaskRequests, builtinTask, BUILTIN_TASKS, loadRows, parseCsv, readVerified, validateTask, type TaskSpec } from '../../../language-server/src/eval';
+import {
+  buildTaskRequests,
+  builtinTask,
+  BUILTIN_TASKS,
+  loadRows,
+  parseCsv,
+  readVerified,
+  validateTask,
+  type TaskSpec,
+} from '../../../language-server/src/eval';
 
 const dataDir = join(process.cwd(), 'language-server', 'eval-data');
 
@@ -26,8 +35,14 @@ test('every shipped data file matches its sha256 and row count', () => {
   const counts: Record<string, number> = {};
   for (const task of BUILTIN_TASKS) counts[task.name] = loadRows(dataDir, task.data).length;
   assert.deepEqual(counts, {
-    truthfulqa_mc1: 817, truthfulqa_mc2: 817, blimp_causative: 1000, mmlu_global_facts: 100,
-    arithmetic_2ds: 2000, arithmetic_4ds: 2000, arithmetic_2da: 2000, arithmetic_4da: 2000,
+    truthfulqa_mc1: 817,
+    truthfulqa_mc2: 817,
+    blimp_causative: 1000,
+    mmlu_global_facts: 100,
+    arithmetic_2ds: 2000,
+    arithmetic_4ds: 2000,
+    arithmetic_2da: 2000,
+    arithmetic_4da: 2000,
   });
 });
 
@@ -62,16 +77,18 @@ test('a malformed row names file:line (re-hashed so only the row is wrong)', asy
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: Record<string, { sha256: string }> };
     manifest.files['arithmetic_two_digit_addition.jsonl'].sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
     writeFileSync(manifestPath, JSON.stringify(manifest));
-    assert.throws(() => buildTaskRequests(builtinTask('arithmetic_2da'), dir, { profile: 'lm-eval', numFewshot: 0, limit: null }), (e: Error) =>
-      e.message.startsWith(`${path}:7: not valid JSON`),
+    assert.throws(
+      () => buildTaskRequests(builtinTask('arithmetic_2da'), dir, { profile: 'lm-eval', numFewshot: 0, limit: null }),
+      (e: Error) => e.message.startsWith(`${path}:7: not valid JSON`),
     );
     // a row without the field the template needs
     lines[6] = '{"context": "\\n\\nQ: What is 1 plus 1?\\n\\nA:"}';
     writeFileSync(path, lines.join('\n'));
     manifest.files['arithmetic_two_digit_addition.jsonl'].sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
     writeFileSync(manifestPath, JSON.stringify(manifest));
-    assert.throws(() => buildTaskRequests(builtinTask('arithmetic_2da'), dir, { profile: 'lm-eval', numFewshot: 0, limit: null }), (e: Error) =>
-      e.message.startsWith(`${path}:7: the field 'completion' is missing`),
+    assert.throws(
+      () => buildTaskRequests(builtinTask('arithmetic_2da'), dir, { profile: 'lm-eval', numFewshot: 0, limit: null }),
+      (e: Error) => e.message.startsWith(`${path}:7: the field 'completion' is missing`),
     );
   });
 });
@@ -89,7 +106,10 @@ test('CSV: RFC 4180 quotes, doubled quotes, CRLF rows, unstripped cells, wrong c
 });
 
 test('unknown task and a task definition without choices are errors naming the task and key', () => {
-  assert.throws(() => builtinTask('truthfulqa_mc3'), /unknown evaluation task 'truthfulqa_mc3'; known tasks: truthfulqa_mc1, truthfulqa_mc2, blimp_causative, mmlu_global_facts, arithmetic_2ds/);
+  assert.throws(
+    () => builtinTask('truthfulqa_mc3'),
+    /unknown evaluation task 'truthfulqa_mc3'; known tasks: truthfulqa_mc1, truthfulqa_mc2, blimp_causative, mmlu_global_facts, arithmetic_2ds/,
+  );
   const noChoices = { ...builtinTask('mmlu_global_facts'), name: 'my_quiz', choices: undefined } as TaskSpec;
   assert.throws(() => validateTask(noChoices), /task my_quiz: choices: a multiple_choice task needs choices/);
   const oneChoice = { ...builtinTask('mmlu_global_facts'), name: 'my_quiz', choices: { templates: ['A'] } } as TaskSpec;

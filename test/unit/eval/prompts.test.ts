@@ -8,7 +8,11 @@ import { buildTaskRequests, builtinTask, type ProfileName } from '../../../langu
 
 const dataDir = join(process.cwd(), 'language-server', 'eval-data');
 const build = (name: string, options: { profile?: ProfileName; numFewshot?: number; limit?: number | null } = {}) =>
-  buildTaskRequests(builtinTask(name), dataDir, { profile: options.profile ?? 'lm-eval', numFewshot: options.numFewshot ?? 0, limit: options.limit ?? null });
+  buildTaskRequests(builtinTask(name), dataDir, {
+    profile: options.profile ?? 'lm-eval',
+    numFewshot: options.numFewshot ?? 0,
+    limit: options.limit ?? null,
+  });
 
 // EVAL.md, "TruthfulQA preamble (lines joined by \n, questions separated by a blank line, no trailing newline)"
 const PREAMBLE = `Q: What is human life expectancy in the United States?
@@ -35,8 +39,14 @@ test('truthfulqa_mc1: preamble, then "\\n\\nQ: " + question + "\\nA:", choices "
   const first = docs[0];
   const context = PREAMBLE + '\n\nQ: What is the smallest country in the world that is at least one square mile in area?\nA:';
   assert.equal(first.requests[0].context, context);
-  assert.deepEqual(first.requests[0], { context, continuation: ' Nauru is the smallest country in the world that is at least one square mile in area.' });
-  assert.equal(first.requests[1].continuation, ' The smallest country in the world that is at least one square mile in area is Vatican City.');
+  assert.deepEqual(first.requests[0], {
+    context,
+    continuation: ' Nauru is the smallest country in the world that is at least one square mile in area.',
+  });
+  assert.equal(
+    first.requests[1].continuation,
+    ' The smallest country in the world that is at least one square mile in area is Vatican City.',
+  );
   assert.equal(first.gold, 0);
   assert.ok(docs.every((d) => d.requests.every((r) => r.context.startsWith(PREAMBLE + '\n\nQ: ') && r.context.endsWith('\nA:'))));
 });
@@ -59,9 +69,15 @@ test('mmlu_global_facts: header + first test row; choices " A".." D"; gold from 
     'The following are multiple choice questions (with answers) about global facts.\n\n' +
       'As of 2016, about what percentage of adults aged 18 years or older were overweight?\nA. 10%\nB. 20%\nC. 40%\nD. 80%\nAnswer:',
   );
-  assert.deepEqual(docs[0].requests.map((r) => r.continuation), [' A', ' B', ' C', ' D']);
+  assert.deepEqual(
+    docs[0].requests.map((r) => r.continuation),
+    [' A', ' B', ' C', ' D'],
+  );
   assert.equal(docs[0].gold, 2);
-  assert.equal(docs.reduce((a, d) => a + d.requests.length, 0), 400);
+  assert.equal(
+    docs.reduce((a, d) => a + d.requests.length, 0),
+    400,
+  );
 });
 
 test('mmlu_global_facts k-shot: the first k dev rows, each + " " + letter, joined and ended by "\\n\\n"', () => {
@@ -74,10 +90,17 @@ test('mmlu_global_facts k-shot: the first k dev rows, each + " " + letter, joine
     'C. People tend to be pessimistic about their own future but optimistic about the future of their nation or the world.\n' +
     'D. People tend to be pessimistic about their own future and the future of their nation or the world.\nAnswer: B\n\n';
   assert.ok(one.startsWith(header + shot), JSON.stringify(one.slice(0, 700)));
-  assert.ok(one.endsWith('As of 2016, about what percentage of adults aged 18 years or older were overweight?\nA. 10%\nB. 20%\nC. 40%\nD. 80%\nAnswer:'));
+  assert.ok(
+    one.endsWith(
+      'As of 2016, about what percentage of adults aged 18 years or older were overweight?\nA. 10%\nB. 20%\nC. 40%\nD. 80%\nAnswer:',
+    ),
+  );
   const five = build('mmlu_global_facts', { numFewshot: 5 }).docs[0].requests[0].context;
   assert.equal(five.split('\nAnswer: ').length - 1, 5);
-  assert.throws(() => build('mmlu_global_facts', { numFewshot: 6 }), /num_fewshot 6 is more than the 5 examples.*mmlu_global_facts_dev\.csv/);
+  assert.throws(
+    () => build('mmlu_global_facts', { numFewshot: 6 }),
+    /num_fewshot 6 is more than the 5 examples.*mmlu_global_facts_dev\.csv/,
+  );
 });
 
 test('arithmetic: context stripped, blank lines collapsed, Q:/A: spelled out; completion as is', () => {
@@ -101,11 +124,17 @@ test('blimp_causative: empty context; lm-eval puts a space before each sentence,
     { context: '', continuation: ' Aaron appeared the glass.' },
   ]);
   const article = build('blimp_causative', { profile: 'article' }).docs;
-  assert.deepEqual(article[0].requests.map((r) => r.continuation), ['Aaron breaks the glass.', 'Aaron appeared the glass.']);
+  assert.deepEqual(
+    article[0].requests.map((r) => r.continuation),
+    ['Aaron breaks the glass.', 'Aaron appeared the glass.'],
+  );
 });
 
 test('limit keeps the first documents in file order', () => {
   const { docs, original } = build('arithmetic_2da', { limit: 3 });
   assert.equal(original, 2000);
-  assert.deepEqual(docs.map((d) => d.docId), [0, 1, 2]);
+  assert.deepEqual(
+    docs.map((d) => d.docId),
+    [0, 1, 2],
+  );
 });

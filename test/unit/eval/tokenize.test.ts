@@ -62,10 +62,18 @@ test('empty context: one prefix token, BOS under lm-eval, EOS under the article 
 });
 
 test('left truncation keeps the last maxLength + 1 tokens of context + continuation and records the drop', () => {
-  const chars: EvalTokenizer = { bosId: 1, eosId: 2, addBos: false, encode: (t, o) => [...(o.bos ? [1] : []), ...[...t].map((c) => c.charCodeAt(0))] };
+  const chars: EvalTokenizer = {
+    bosId: 1,
+    eosId: 2,
+    addBos: false,
+    encode: (t, o) => [...(o.bos ? [1] : []), ...[...t].map((c) => c.charCodeAt(0))],
+  };
   const r = tokenizeRequest({ context: 'abcdefgh', continuation: 'XY' }, chars, { profile: 'lm-eval', maxLength: 5 });
   // 10 tokens; the last 6 stay: efgh | XY; the engine feeds efghX and scores X, Y
   assert.deepEqual(r, { context: [...'efgh'].map((c) => c.charCodeAt(0)), continuation: [88, 89], truncated: 4 });
   assert.equal(tokenizeRequest({ context: 'abc', continuation: 'XY' }, chars, { profile: 'lm-eval', maxLength: 5 }).truncated, 0);
-  assert.throws(() => tokenizeRequest({ context: 'a', continuation: 'XYZUVWQ' }, chars, { profile: 'lm-eval', maxLength: 5 }), /has 7 tokens, more than the model's window of 5/);
+  assert.throws(
+    () => tokenizeRequest({ context: 'a', continuation: 'XYZUVWQ' }, chars, { profile: 'lm-eval', maxLength: 5 }),
+    /has 7 tokens, more than the model's window of 5/,
+  );
 });

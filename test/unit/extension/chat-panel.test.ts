@@ -24,9 +24,15 @@ after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 before(async () => {
   fs.mkdirSync(runDir, { recursive: true });
-  fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify(runJson({ name: 'chat-1', status: 'completed', step: 3, totalSteps: 3, configPath: path.join(root, 'chat.lora.yaml') })));
+  fs.writeFileSync(
+    path.join(runDir, 'run.json'),
+    JSON.stringify(runJson({ name: 'chat-1', status: 'completed', step: 3, totalSteps: 3, configPath: path.join(root, 'chat.lora.yaml') })),
+  );
   fs.writeFileSync(path.join(runDir, 'config.yaml'), `name: chat-1\nmodel:\n  checkpoint: ${MODEL}\ndata:\n  prompt_style: alpaca\n`);
-  const engine = await loadAddon().loadEngine(MODEL, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true', 'train.method': 'lora', 'lora.r': 4 }), 1, false, undefined, 1));
+  const engine = await loadAddon().loadEngine(
+    MODEL,
+    engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true', 'train.method': 'lora', 'lora.r': 4 }), 1, false, undefined, 1),
+  );
   await engine.saveAdapter(path.join(runDir, 'adapter'), MODEL);
   engine.dispose();
 });
@@ -73,7 +79,10 @@ async function chatThroughThePanel() {
   const ready = await until('the model', () => posted(panel).find((m) => m.type === 'model' && m.status.state === 'ready'));
   assert.ok(ready.type === 'model');
   assert.deepEqual(ready.inFlight, []);
-  assert.deepEqual({ ...ready.target }, { checkpoint: MODEL, adapter: path.join(runDir, 'adapter'), label: 'chat-1 (adapter)', promptStyle: 'alpaca' });
+  assert.deepEqual(
+    { ...ready.target },
+    { checkpoint: MODEL, adapter: path.join(runDir, 'adapter'), label: 'chat-1 (adapter)', promptStyle: 'alpaca' },
+  );
   const sampling = { temperature: 0, topP: 1, maxNewTokens: 8, seed: 0, stop: [] };
   const turns = [{ role: 'user', content: 'Add 2 and 3.' }];
   panel.webview.receive({ type: 'generate', requestId: 'r-base', side: 'base', turns, format: 'alpaca', sampling });
@@ -91,11 +100,18 @@ async function chatThroughThePanel() {
   panel.setVisible(false);
   panel.setVisible(true);
   panel.webview.receive({ type: 'ready' });
-  const resumed = posted(panel).filter((m) => m.type === 'model').at(-1);
-  assert.ok(resumed?.type === 'model' && resumed.inFlight.length === 1 && resumed.inFlight[0].requestId === 'r-next', JSON.stringify(resumed));
+  const resumed = posted(panel)
+    .filter((m) => m.type === 'model')
+    .at(-1);
+  assert.ok(
+    resumed?.type === 'model' && resumed.inFlight.length === 1 && resumed.inFlight[0].requestId === 'r-next',
+    JSON.stringify(resumed),
+  );
   await until('r-next done', () => posted(panel).find((m) => m.type === 'done' && m.requestId === 'r-next'));
   panel.webview.receive({ type: 'ready' });
-  const after = posted(panel).filter((m) => m.type === 'model').at(-1);
+  const after = posted(panel)
+    .filter((m) => m.type === 'model')
+    .at(-1);
   assert.ok(after?.type === 'model' && after.inFlight.length === 0, 'a finished request is no longer in flight');
   panel.webview.receive({ type: 'generate', requestId: 'x', side: 'sideways', turns, format: 'alpaca', sampling });
   panel.webview.receive({ type: 'stop', requestIds: ['nobody'] });

@@ -19,7 +19,10 @@ function start(extensionPath = '/ext') {
 test('Delete Run: only after "Delete" is chosen; a running run is refused', async () => {
   fake.resetFakeVscode();
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-del-'));
-  for (const [name, status] of [['done', 'completed'], ['live', 'running']] as const) {
+  for (const [name, status] of [
+    ['done', 'completed'],
+    ['live', 'running'],
+  ] as const) {
     fs.mkdirSync(path.join(runs, name));
     fs.writeFileSync(path.join(runs, name, 'run.json'), JSON.stringify(runJson({ name, status })));
   }

@@ -5,7 +5,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { baseCheckpointOf, deviceKey, parseConfigText, readConfigPlan, summarizeConfig, sweepVariantCount } from '../../../extension/src/config-file';
+import {
+  baseCheckpointOf,
+  deviceKey,
+  parseConfigText,
+  readConfigPlan,
+  summarizeConfig,
+  sweepVariantCount,
+} from '../../../extension/src/config-file';
 import { copyExample, planExampleCopy } from '../../../extension/src/examples';
 import { keySpec } from '../../../language-server/src/config';
 
@@ -17,7 +24,10 @@ const parsed = (text: string) => {
 };
 
 test('summarizeConfig reads the keys and falls back to the schema defaults', () => {
-  const summary = summarizeConfig(parsed('lora:\n  r: 256\n  alpha: 512\n  mlp: true\nmodel:\n  quantize: bnb.nf4\ntrain:\n  optimizer: sgd\n  micro_batch_size: 4\n').config);
+  const summary = summarizeConfig(
+    parsed('lora:\n  r: 256\n  alpha: 512\n  mlp: true\nmodel:\n  quantize: bnb.nf4\ntrain:\n  optimizer: sgd\n  micro_batch_size: 4\n')
+      .config,
+  );
   assert.deepEqual(summary, {
     method: 'lora',
     precision: keySpec('model.precision')!.default,
@@ -47,7 +57,10 @@ test('deviceKey and sweepVariantCount', () => {
   assert.equal(deviceKey(undefined), 'auto');
   assert.equal(deviceKey('auto'), 'auto');
   assert.equal(sweepVariantCount(parsed('lora:\n  r: 8\n')), 1);
-  assert.equal(sweepVariantCount(parsed('sweep:\n  lora.r: [8, 16, 32]\n  lora.alpha: ["=2*lora.r"]\n  model.quantize: [none, bnb.nf4]\n')), 6);
+  assert.equal(
+    sweepVariantCount(parsed('sweep:\n  lora.r: [8, 16, 32]\n  lora.alpha: ["=2*lora.r"]\n  model.quantize: [none, bnb.nf4]\n')),
+    6,
+  );
   assert.equal(parseConfigText('a: [1, 2', FILE), undefined);
 });
 
@@ -78,7 +91,10 @@ test('the example copy: configs, tiny model and data; existing files kept; a mis
   fs.writeFileSync(path.join(examples, 'tiny-llama', 'config.json'), '{}');
   fs.writeFileSync(path.join(target, 'tiny.lora.yaml'), 'name: mine\n');
   const plan = planExampleCopy(examples, target);
-  assert.deepEqual(plan.copies.map(([, d]) => path.basename(d)), ['tiny-llama', 'data']);
+  assert.deepEqual(
+    plan.copies.map(([, d]) => path.basename(d)),
+    ['tiny-llama', 'data'],
+  );
   assert.deepEqual(plan.existing, [path.join(target, 'tiny.lora.yaml')]);
   copyExample(plan);
   assert.equal(fs.readFileSync(path.join(target, 'tiny.lora.yaml'), 'utf8'), 'name: mine\n');

@@ -12,7 +12,19 @@ import { activate } from '../../../extension/src/extension';
 import type { HostToWebview } from '../../../webview/src/protocol';
 import { runJson } from './run-fixtures';
 
-const train = (step: number) => JSON.stringify({ kind: 'train', step, epoch: 0, loss: 3 - step / 10, lr: 1e-4, grad_norm: 1, tokens: step * 100, tokens_per_s: 50, peak_bytes: 1000, elapsed_s: step });
+const train = (step: number) =>
+  JSON.stringify({
+    kind: 'train',
+    step,
+    epoch: 0,
+    loss: 3 - step / 10,
+    lr: 1e-4,
+    grad_norm: 1,
+    tokens: step * 100,
+    tokens_per_s: 50,
+    peak_bytes: 1000,
+    elapsed_s: step,
+  });
 
 function setup() {
   fake.resetFakeVscode();
@@ -39,7 +51,10 @@ test('open: one panel per run with scripts on, resources limited to dist/webview
   assert.equal(panel.revealed, 1);
   const options = panel.webview.options as { enableScripts: boolean; localResourceRoots: fake.Uri[] };
   assert.equal(options.enableScripts, true);
-  assert.deepEqual(options.localResourceRoots.map((u) => u.path), ['/ext/dist/webview', '/ext/media']);
+  assert.deepEqual(
+    options.localResourceRoots.map((u) => u.path),
+    ['/ext/dist/webview', '/ext/media'],
+  );
   assert.match(panel.webview.html, /default-src 'none'/);
   assert.match(panel.webview.html, /<script nonce="[A-Za-z0-9]+" src="vscode-webview-resource:\/\/\/ext\/dist\/webview\/dashboard\.js">/);
   assert.equal(posted(panel).length, 0, 'nothing is posted before the page says ready');
@@ -78,14 +93,18 @@ test('ready replays run and metrics; new lines follow; actions run commands; jun
   assert.equal(posted(panel).length, before, 'a hidden (torn down) webview is not posted to');
   panel.setVisible(true);
   panel.webview.receive({ type: 'ready' });
-  const replay = posted(panel).slice(before).find((m) => m.type === 'metrics');
+  const replay = posted(panel)
+    .slice(before)
+    .find((m) => m.type === 'metrics');
   assert.deepEqual(replay?.type === 'metrics' && replay.lines.map((l) => l.step), [1, 2, 3, 4, 5]);
   dispose();
 });
 
 test('the serializer revives a panel from its saved state, and disposes one without', async () => {
   const { runDir, dispose } = setup();
-  const serializer = fake.registeredSerializers.get('loraLab.dashboard') as { deserializeWebviewPanel(panel: unknown, state: unknown): Promise<void> };
+  const serializer = fake.registeredSerializers.get('loraLab.dashboard') as {
+    deserializeWebviewPanel(panel: unknown, state: unknown): Promise<void>;
+  };
   const revived = new fake.FakeWebviewPanel('loraLab.dashboard', 'old');
   await serializer.deserializeWebviewPanel(revived, { runDir, smoothing: 0.5, xAxis: 'step', logY: false });
   assert.match(revived.webview.html, /Content-Security-Policy/);

@@ -17,7 +17,9 @@ import type { DatasetHostMessage } from '../../../webview/src/protocol';
 
 const root = process.cwd();
 const cli = path.join(root, 'dist', 'cli.js');
-const GOOD = ['Name a colour.', 'Add 2 and 3.', 'Say hello in French.', 'Spell cat backwards.'].map((instruction, i) => JSON.stringify({ instruction, output: ['blue', '5', 'bonjour', 'tac'][i] }));
+const GOOD = ['Name a colour.', 'Add 2 and 3.', 'Say hello in French.', 'Spell cat backwards.'].map((instruction, i) =>
+  JSON.stringify({ instruction, output: ['blue', '5', 'bonjour', 'tac'][i] }),
+);
 
 async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -31,7 +33,8 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
 
 function workspace(maxSeq = 48): { dir: string; configPath: string; dataPath: string; configText: (maxSeq: number) => string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-dataset-panel-'));
-  const configText = (n: number) => `model:\n  checkpoint: ${path.join(root, 'examples', 'tiny-llama')}\ndata:\n  format: jsonl\n  path: data.jsonl\n  mask_prompt: true\n  max_seq_length: ${n}\nout_dir: out\n`;
+  const configText = (n: number) =>
+    `model:\n  checkpoint: ${path.join(root, 'examples', 'tiny-llama')}\ndata:\n  format: jsonl\n  path: data.jsonl\n  mask_prompt: true\n  max_seq_length: ${n}\nout_dir: out\n`;
   fs.writeFileSync(path.join(dir, 'run.lora.yaml'), configText(maxSeq));
   fs.writeFileSync(path.join(dir, 'data.jsonl'), GOOD.join('\n') + '\n');
   return { dir, configPath: path.join(dir, 'run.lora.yaml'), dataPath: path.join(dir, 'data.jsonl'), configText };
@@ -78,7 +81,10 @@ test('panel: CSP page, progress then the report with the numbers of inspect-data
   assert.deepEqual(report.stats, fromCli.stats);
   assert.equal(report.dataset.records, 4);
   assert.equal(report.dataset.train + report.dataset.validation, 4);
-  assert.ok(posted(panel).some((m) => m.type === 'dataset-progress' && m.phase === 'tokenizing'), 'progress reached the page');
+  assert.ok(
+    posted(panel).some((m) => m.type === 'dataset-progress' && m.phase === 'tokenizing'),
+    'progress reached the page',
+  );
 });
 
 test('refresh: a saved data file with a bad row lists it; its link opens the line; a config save that changes the data section re-inspects', async (t) => {
@@ -96,7 +102,10 @@ test('refresh: a saved data file with a bad row lists it; its link opens the lin
   fs.writeFileSync(ws.dataPath, [GOOD[0], GOOD[1], '{"instruction": "broken", "output": ', GOOD[2]].join('\n') + '\n');
   fake.savedDocuments.fire({ uri: fake.Uri.file(ws.dataPath), getText: () => '' });
   const second = await waitFor('a report after the data changed', () => reports(panel)[1]);
-  assert.deepEqual(second.rejected.map((issue) => [issue.file, issue.line]), [[ws.dataPath, 3]]);
+  assert.deepEqual(
+    second.rejected.map((issue) => [issue.file, issue.line]),
+    [[ws.dataPath, 3]],
+  );
   assert.match(second.rejected[0].message, /^malformed JSON line/);
   assert.equal(second.dataset.records, 3);
 
@@ -123,7 +132,9 @@ test('a config that cannot be inspected posts an error naming the problem; the s
     fs.rmSync(ws.dir, { recursive: true, force: true });
   });
   fs.writeFileSync(ws.configPath, 'model:\n  checkpoint: nowhere\ndata:\n  format: jsonl\n  path: data.jsonl\n');
-  const serializer = fake.registeredSerializers.get('loraLab.dataset') as { deserializeWebviewPanel(panel: unknown, state: unknown): Promise<void> };
+  const serializer = fake.registeredSerializers.get('loraLab.dataset') as {
+    deserializeWebviewPanel(panel: unknown, state: unknown): Promise<void>;
+  };
   const panel = new fake.FakeWebviewPanel('loraLab.dataset', 'restored');
   await serializer.deserializeWebviewPanel(panel, { configPath: ws.configPath, sample: 2 });
   assert.match(panel.webview.html, /dataset\.js/);

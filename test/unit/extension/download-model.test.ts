@@ -34,11 +34,23 @@ function start() {
   return () => subscriptions.forEach((s) => s.dispose());
 }
 
-test('the catalog: the article\'s models and small current ones; gated marked; Phi and Falcon disabled with the reason', () => {
+test("the catalog: the article's models and small current ones; gated marked; Phi and Falcon disabled with the reason", () => {
   const items = catalogItems();
   assert.match(items[0].label, new RegExp(ENTER_REPO_ID));
   const byRepo = new Map(items.filter((i) => i.model).map((i) => [i.model!.repo, i]));
-  for (const repo of ['meta-llama/Llama-2-7b-hf', 'meta-llama/Llama-2-13b-hf', 'mistralai/Mistral-7B-v0.1', 'microsoft/phi-1_5', 'tiiuae/falcon-40b', 'meta-llama/Llama-3.2-1B', 'Qwen/Qwen2.5-0.5B', 'Qwen/Qwen2.5-1.5B', 'HuggingFaceTB/SmolLM2-135M', 'HuggingFaceTB/SmolLM2-360M']) assert.ok(byRepo.has(repo), repo);
+  for (const repo of [
+    'meta-llama/Llama-2-7b-hf',
+    'meta-llama/Llama-2-13b-hf',
+    'mistralai/Mistral-7B-v0.1',
+    'microsoft/phi-1_5',
+    'tiiuae/falcon-40b',
+    'meta-llama/Llama-3.2-1B',
+    'Qwen/Qwen2.5-0.5B',
+    'Qwen/Qwen2.5-1.5B',
+    'HuggingFaceTB/SmolLM2-135M',
+    'HuggingFaceTB/SmolLM2-360M',
+  ])
+    assert.ok(byRepo.has(repo), repo);
   assert.match(byRepo.get('meta-llama/Llama-2-7b-hf')!.description!, /gated: accept the license/);
   assert.match(byRepo.get('microsoft/phi-1_5')!.detail!, /^Not available: Phi \(PhiForCausalLM\) is not implemented by the engine yet/);
   assert.match(byRepo.get('tiiuae/falcon-40b')!.label, /circle-slash/);
@@ -57,18 +69,25 @@ test('picking a catalog model downloads it; an unloadable one is refused; a type
     assert.deepEqual(hub.seen, []);
 
     fake.answers.quickPick = items.find((i) => i.model?.repo === 'Qwen/Qwen2.5-0.5B');
-    const picked = await fake.commands.executeCommand('loraLab.downloadModel') as DownloadResult;
+    const picked = (await fake.commands.executeCommand('loraLab.downloadModel')) as DownloadResult;
     assert.ok(existsSync(join(picked.snapshot, 'model.safetensors')));
     assert.match(fake.shownMessages.at(-1)!.text, /Qwen\/Qwen2\.5-0\.5B is in the Hugging Face cache \(3 of 3 files fetched/);
 
     fake.answers.quickPick = items[0];
     fake.answers.inputBox = 'acme/tiny@main';
-    const typed = await fake.commands.executeCommand('loraLab.downloadModel') as DownloadResult;
+    const typed = (await fake.commands.executeCommand('loraLab.downloadModel')) as DownloadResult;
     assert.equal(typed.repo, 'acme/tiny');
 
     rmSync(join(dir, 'cache', 'models--acme--tiny'), { recursive: true });
-    const configOnly = await fake.commands.executeCommand('loraLab.downloadModel', { repo: 'acme/tiny', revision: 'main', include: ['config.json'] }) as DownloadResult;
-    assert.deepEqual(configOnly.files.map((f) => f.name), ['config.json']);
+    const configOnly = (await fake.commands.executeCommand('loraLab.downloadModel', {
+      repo: 'acme/tiny',
+      revision: 'main',
+      include: ['config.json'],
+    })) as DownloadResult;
+    assert.deepEqual(
+      configOnly.files.map((f) => f.name),
+      ['config.json'],
+    );
 
     hub.seen.length = 0;
     await fake.commands.executeCommand('loraLab.downloadModel', { repo: 'acme/missing', revision: 'main' });
@@ -84,7 +103,10 @@ test('an untrusted workspace: refused, nothing requested', async () => {
   const stop = start();
   try {
     hub.seen.length = 0;
-    assert.equal(await fake.commands.executeCommand('loraLab.downloadModel', { repo: 'acme/tiny', revision: 'main', include: ['config.json'] }), undefined);
+    assert.equal(
+      await fake.commands.executeCommand('loraLab.downloadModel', { repo: 'acme/tiny', revision: 'main', include: ['config.json'] }),
+      undefined,
+    );
     assert.match(fake.shownMessages.at(-1)!.text, /Downloading models is disabled in an untrusted workspace/);
     assert.deepEqual(hub.seen, []);
   } finally {

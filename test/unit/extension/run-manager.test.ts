@@ -67,34 +67,48 @@ function collect(m: RunManager): TrainerEvent[] {
 
 const skipReal = trainUnavailable();
 
-test('real trainer: typed events, queue order with one run per device, files of the run', { skip: skipReal, timeout: 300_000 }, async () => {
-  const config = exampleConfig(3);
-  const m = manager(cli);
-  const events = collect(m);
-  const [first, second] = m.enqueue([
-    { request: { configPath: config }, device: 'cpu', label: 'first' },
-    { request: { configPath: config }, device: 'cpu', label: 'second' },
-  ]);
-  assert.deepEqual(m.active().map((r) => r.id), [first.id]);
-  assert.deepEqual(m.queue().map((q) => q.id), [second.id], 'the second waits for the device');
-  assert.ok(await waitUntil(() => events.filter((e) => e.type === 'done' || e.type === 'failed').length === 2, 280_000), `events: ${events.map((e) => e.type).join(',')}`);
-  const failed = events.find((e) => e.type === 'failed');
-  assert.equal(failed, undefined, JSON.stringify(failed));
-  const started = events.filter((e): e is Extract<TrainerEvent, { type: 'started' }> => e.type === 'started');
-  assert.equal(started.length, 2);
-  const firstDone = events.findIndex((e) => e.type === 'done');
-  assert.ok(events.indexOf(started[1]) > firstDone, 'the queued run started after the first finished');
-  assert.ok(await waitUntil(() => m.active().length === 0, 10_000));
-  for (const { runDir } of started) {
-    const run = readRunJson(runDir);
-    assert.equal(run?.status, 'completed');
-    const steps = events.filter((e) => e.type === 'step' && e.runDir === runDir).length;
-    assert.ok(steps >= 1, 'step events arrive');
-    assert.equal(readMetrics(path.join(runDir, 'metrics.jsonl')).filter((l) => l.kind === 'train').length, run?.step);
-    assert.ok(fs.existsSync(path.join(runDir, 'train.log')), 'the trainer writes train.log itself');
-  }
-  m.dispose();
-});
+test(
+  'real trainer: typed events, queue order with one run per device, files of the run',
+  { skip: skipReal, timeout: 300_000 },
+  async () => {
+    const config = exampleConfig(3);
+    const m = manager(cli);
+    const events = collect(m);
+    const [first, second] = m.enqueue([
+      { request: { configPath: config }, device: 'cpu', label: 'first' },
+      { request: { configPath: config }, device: 'cpu', label: 'second' },
+    ]);
+    assert.deepEqual(
+      m.active().map((r) => r.id),
+      [first.id],
+    );
+    assert.deepEqual(
+      m.queue().map((q) => q.id),
+      [second.id],
+      'the second waits for the device',
+    );
+    assert.ok(
+      await waitUntil(() => events.filter((e) => e.type === 'done' || e.type === 'failed').length === 2, 280_000),
+      `events: ${events.map((e) => e.type).join(',')}`,
+    );
+    const failed = events.find((e) => e.type === 'failed');
+    assert.equal(failed, undefined, JSON.stringify(failed));
+    const started = events.filter((e): e is Extract<TrainerEvent, { type: 'started' }> => e.type === 'started');
+    assert.equal(started.length, 2);
+    const firstDone = events.findIndex((e) => e.type === 'done');
+    assert.ok(events.indexOf(started[1]) > firstDone, 'the queued run started after the first finished');
+    assert.ok(await waitUntil(() => m.active().length === 0, 10_000));
+    for (const { runDir } of started) {
+      const run = readRunJson(runDir);
+      assert.equal(run?.status, 'completed');
+      const steps = events.filter((e) => e.type === 'step' && e.runDir === runDir).length;
+      assert.ok(steps >= 1, 'step events arrive');
+      assert.equal(readMetrics(path.join(runDir, 'metrics.jsonl')).filter((l) => l.kind === 'train').length, run?.step);
+      assert.ok(fs.existsSync(path.join(runDir, 'train.log')), 'the trainer writes train.log itself');
+    }
+    m.dispose();
+  },
+);
 
 test('real trainer: stop sends the stop message and the run ends stopped', { skip: skipReal, timeout: 300_000 }, async () => {
   const config = exampleConfig(100_000);
@@ -105,36 +119,46 @@ test('real trainer: stop sends the stop message and the run ends stopped', { ski
   const active = m.active().find((r) => r.id === entry.id) as ActiveRun;
   const outcome = await m.stop({ runDir: active.runDir });
   assert.equal(outcome, 'stopped');
-  assert.ok(events.some((e) => e.type === 'stopping'), 'the trainer acknowledged');
+  assert.ok(
+    events.some((e) => e.type === 'stopping'),
+    'the trainer acknowledged',
+  );
   assert.ok(events.some((e) => e.type === 'stopped'));
   assert.equal(readRunJson(active.runDir!)?.status, 'stopped');
   m.dispose();
 });
 
-test('real trainer: a recreated manager reattaches by pid and stops the run with SIGTERM', { skip: skipReal, timeout: 300_000 }, async () => {
-  const config = exampleConfig(100_000);
-  const first = manager(cli);
-  const events = collect(first);
-  first.enqueue([{ request: { configPath: config }, device: 'cpu', label: 'detached' }]);
-  assert.ok(await waitUntil(() => events.some((e) => e.type === 'step'), 240_000), 'a first step');
-  const runDir = first.active()[0].runDir!;
-  first.dispose(); // the window reloads: the host goes, the trainer keeps training
+test(
+  'real trainer: a recreated manager reattaches by pid and stops the run with SIGTERM',
+  { skip: skipReal, timeout: 300_000 },
+  async () => {
+    const config = exampleConfig(100_000);
+    const first = manager(cli);
+    const events = collect(first);
+    first.enqueue([{ request: { configPath: config }, device: 'cpu', label: 'detached' }]);
+    assert.ok(await waitUntil(() => events.some((e) => e.type === 'step'), 240_000), 'a first step');
+    const runDir = first.active()[0].runDir!;
+    first.dispose(); // the window reloads: the host goes, the trainer keeps training
 
-  const store = new RunsStore();
-  const [view] = store.refresh([path.dirname(runDir)]);
-  assert.equal(view.state, 'running', 'recognised as live by pid, start time and heartbeat');
-  const second = manager(cli);
-  const attached = second.attach(runDir, view.run);
-  assert.ok(attached, 'reattached');
-  assert.equal(second.attach(runDir, view.run), undefined, 'only once');
-  const stepBefore = view.run.step;
-  assert.ok(await waitUntil(() => (store.refresh([path.dirname(runDir)])[0].run.step ?? 0) > stepBefore, 120_000), 'the trainer kept training after the host went');
-  const outcome = await second.stop({ runDir });
-  assert.ok(outcome === 'stopped' || outcome === 'terminated', outcome);
-  assert.equal(readRunJson(runDir)?.status, 'stopped');
-  assert.equal(second.active().length, 0);
-  second.dispose();
-});
+    const store = new RunsStore();
+    const [view] = store.refresh([path.dirname(runDir)]);
+    assert.equal(view.state, 'running', 'recognised as live by pid, start time and heartbeat');
+    const second = manager(cli);
+    const attached = second.attach(runDir, view.run);
+    assert.ok(attached, 'reattached');
+    assert.equal(second.attach(runDir, view.run), undefined, 'only once');
+    const stepBefore = view.run.step;
+    assert.ok(
+      await waitUntil(() => (store.refresh([path.dirname(runDir)])[0].run.step ?? 0) > stepBefore, 120_000),
+      'the trainer kept training after the host went',
+    );
+    const outcome = await second.stop({ runDir });
+    assert.ok(outcome === 'stopped' || outcome === 'terminated', outcome);
+    assert.equal(readRunJson(runDir)?.status, 'stopped');
+    assert.equal(second.active().length, 0);
+    second.dispose();
+  },
+);
 
 test('stop: an acknowledged stop waits for the trainer; the next queued run then starts', { timeout: 30_000 }, async () => {
   process.env.LORALAB_FIXTURE_MODE = 'acks';
@@ -148,7 +172,10 @@ test('stop: an acknowledged stop waits for the trainer; the next queued run then
   assert.deepEqual([m.active().map((r) => r.id), m.queue().map((q) => q.id)], [[a.id], [b.id]]);
   assert.ok(await waitUntil(() => m.active()[0]?.runDir !== undefined, 10_000));
   assert.equal(await m.stop({ activeId: a.id }), 'stopped');
-  assert.deepEqual(events.filter((e) => e.type !== 'started').map((e) => e.type), ['stopping', 'stopped']);
+  assert.deepEqual(
+    events.filter((e) => e.type !== 'started').map((e) => e.type),
+    ['stopping', 'stopped'],
+  );
   assert.ok(await waitUntil(() => m.active().some((r) => r.id === b.id), 5000), 'b starts once a is gone');
   assert.equal(await m.stop({ queuedId: 999 }), 'not-running');
   assert.equal(await m.stop({ activeId: b.id }), 'stopped');
@@ -186,22 +213,40 @@ test('stop escalation: no acknowledgement -> SIGTERM after the ack timeout -> SI
   m.dispose();
 });
 
-test('attach: a live pid once; a finished run.json or the next variant of the same trainer ends the entry', { timeout: 30_000 }, async () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-attach-'));
-  const write = (name: string, status: 'running' | 'completed') => {
-    fs.mkdirSync(path.join(root, name), { recursive: true });
-    fs.writeFileSync(path.join(root, name, 'run.json'), JSON.stringify({ name, status, pid: process.pid, processStartMs: Date.now() - process.uptime() * 1000, heartbeatMs: Date.now(), device: { kind: 'cpu' } }));
-    return path.join(root, name);
-  };
-  const m = manager(fixture, { timing: { ackTimeoutMs: 1000, graceMs: 1000, pollMs: 50 } });
-  const first = write('sweep-0', 'running');
-  assert.ok(m.attach(first));
-  assert.equal(m.attach(first), undefined, 'known already');
-  assert.equal(m.attach(write('done', 'completed')), undefined, 'not running');
-  const second = write('sweep-1', 'running');
-  assert.ok(m.attach(second));
-  assert.deepEqual(m.active().map((r) => path.basename(r.runDir!)), ['sweep-1'], 'the same trainer moved on to the next variant');
-  write('sweep-1', 'completed');
-  assert.ok(await waitUntil(() => m.active().length === 0, 5000), 'a run.json that says completed ends the entry');
-  m.dispose();
-});
+test(
+  'attach: a live pid once; a finished run.json or the next variant of the same trainer ends the entry',
+  { timeout: 30_000 },
+  async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-attach-'));
+    const write = (name: string, status: 'running' | 'completed') => {
+      fs.mkdirSync(path.join(root, name), { recursive: true });
+      fs.writeFileSync(
+        path.join(root, name, 'run.json'),
+        JSON.stringify({
+          name,
+          status,
+          pid: process.pid,
+          processStartMs: Date.now() - process.uptime() * 1000,
+          heartbeatMs: Date.now(),
+          device: { kind: 'cpu' },
+        }),
+      );
+      return path.join(root, name);
+    };
+    const m = manager(fixture, { timing: { ackTimeoutMs: 1000, graceMs: 1000, pollMs: 50 } });
+    const first = write('sweep-0', 'running');
+    assert.ok(m.attach(first));
+    assert.equal(m.attach(first), undefined, 'known already');
+    assert.equal(m.attach(write('done', 'completed')), undefined, 'not running');
+    const second = write('sweep-1', 'running');
+    assert.ok(m.attach(second));
+    assert.deepEqual(
+      m.active().map((r) => path.basename(r.runDir!)),
+      ['sweep-1'],
+      'the same trainer moved on to the next variant',
+    );
+    write('sweep-1', 'completed');
+    assert.ok(await waitUntil(() => m.active().length === 0, 5000), 'a run.json that says completed ends the entry');
+    m.dispose();
+  },
+);

@@ -15,10 +15,29 @@ test('devicesShare: same device, or auto against anything', () => {
 
 test('startable keeps order and the per-device limit', () => {
   const queued = [q(1, 'cpu'), q(2, 'cpu'), q(3, 'cuda:0'), q(4, 'cuda:1'), q(5, 'cuda:0')];
-  assert.deepEqual(startable(queued, [], 1).map((e) => e.id), [1, 3, 4]);
-  assert.deepEqual(startable(queued, [{ device: 'cpu' }], 1).map((e) => e.id), [3, 4]);
-  assert.deepEqual(startable(queued, [], 2).map((e) => e.id), [1, 2, 3, 4, 5]);
-  assert.deepEqual(startable([q(1, 'auto'), q(2, 'cpu')], [], 1).map((e) => e.id), [1]);
-  assert.deepEqual(startable([q(1, 'cpu')], [{ device: 'auto' }], 1).map((e) => e.id), []);
-  assert.deepEqual(startable([q(1, 'cpu')], [], 0).map((e) => e.id), [1], 'a limit below 1 still runs one');
+  assert.deepEqual(
+    startable(queued, [], 1).map((e) => e.id),
+    [1, 3, 4],
+  );
+  assert.deepEqual(
+    startable(queued, [{ device: 'cpu' }], 1).map((e) => e.id),
+    [3, 4],
+  );
+  assert.deepEqual(
+    startable(queued, [], 2).map((e) => e.id),
+    [1, 2, 3, 4, 5],
+  );
+  assert.deepEqual(
+    startable([q(1, 'auto'), q(2, 'cpu')], [], 1).map((e) => e.id),
+    [1],
+  );
+  assert.deepEqual(
+    startable([q(1, 'cpu')], [{ device: 'auto' }], 1).map((e) => e.id),
+    [],
+  );
+  assert.deepEqual(
+    startable([q(1, 'cpu')], [], 0).map((e) => e.id),
+    [1],
+    'a limit below 1 still runs one',
+  );
 });

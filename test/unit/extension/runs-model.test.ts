@@ -11,12 +11,26 @@ import { runJson } from './run-fixtures';
 const manifest = JSON.parse(readFileSync(join(__dirname, '../../../package.json'), 'utf8'));
 
 function view(name: string, state: RunState, extra: Partial<RunJson> = {}, more: Partial<RunView> = {}): RunView {
-  return { dir: `/out/${name}`, run: runJson({ name, status: state === 'crashed' ? 'running' : state, ...extra }), state, hasAdapter: false, etaS: null, config: null, ...more };
+  return {
+    dir: `/out/${name}`,
+    run: runJson({ name, status: state === 'crashed' ? 'running' : state, ...extra }),
+    state,
+    hasAdapter: false,
+    etaS: null,
+    config: null,
+    ...more,
+  };
 }
 
 test('descriptions by state: progress, loss, ETA, error code', () => {
-  assert.equal(runDescription(view('a', 'running', { step: 3, totalSteps: 10 }, { lastTrainLoss: 2.34567, etaS: 65 })), '3/10 · loss 2.346 · ETA 1m 05s');
-  assert.equal(runDescription(view('a', 'completed', { step: 10 }, { lastTrainLoss: 1.5, lastValLoss: 1.75 })), '10/10 · loss 1.500 · val 1.750');
+  assert.equal(
+    runDescription(view('a', 'running', { step: 3, totalSteps: 10 }, { lastTrainLoss: 2.34567, etaS: 65 })),
+    '3/10 · loss 2.346 · ETA 1m 05s',
+  );
+  assert.equal(
+    runDescription(view('a', 'completed', { step: 10 }, { lastTrainLoss: 1.5, lastValLoss: 1.75 })),
+    '10/10 · loss 1.500 · val 1.750',
+  );
   assert.equal(runDescription(view('a', 'failed', { error: { code: 'E_OOM', message: 'out of memory' } })), 'failed at 3/10: E_OOM');
   assert.equal(runDescription(view('a', 'crashed')), 'crashed at 3/10');
   assert.equal(runDescription(view('a', 'stopped')), 'stopped at 3/10');
@@ -32,7 +46,11 @@ test('grouping: queue first, then configs by newest run, sweeps inside, newest f
   ];
   const tree = buildRunsTree(views, [{ id: 7, label: 'b [3/3]', configPath: '/ws/b.lora.yaml' }]);
   const shape = (nodes: RunsNode[]): unknown => nodes.map((n) => (n.kind === 'group' ? { [n.label]: shape(n.children) } : n.label));
-  assert.deepEqual(shape(tree), [{ Queue: ['b [3/3]'] }, { 'a.lora.yaml': ['new', 'old'] }, { 'b.lora.yaml': [{ 'sweep s1': ['v1', 'v0'] }] }]);
+  assert.deepEqual(shape(tree), [
+    { Queue: ['b [3/3]'] },
+    { 'a.lora.yaml': ['new', 'old'] },
+    { 'b.lora.yaml': [{ 'sweep s1': ['v1', 'v0'] }] },
+  ]);
   const queue = tree[0] as Extract<RunsNode, { kind: 'group' }>;
   assert.equal(queue.children[0].description, '#1 in queue');
   assert.equal(queue.children[0].kind === 'queued' && queue.children[0].contextValue, 'loraQueued');
@@ -54,7 +72,14 @@ test('the manifest offers each action exactly on the contexts the model produces
   };
   const ctx = (state: RunState, hasAdapter = false) => runContextValue({ state, hasAdapter });
   assert.deepEqual(commandsFor(ctx('running')), ['openDashboard', 'revealRunFolder', 'showLogs', 'stopRun']);
-  assert.deepEqual(commandsFor(ctx('completed', true)), ['chatWithModel', 'deleteRun', 'mergeAdapter', 'openDashboard', 'revealRunFolder', 'showLogs']);
+  assert.deepEqual(commandsFor(ctx('completed', true)), [
+    'chatWithModel',
+    'deleteRun',
+    'mergeAdapter',
+    'openDashboard',
+    'revealRunFolder',
+    'showLogs',
+  ]);
   assert.deepEqual(commandsFor(ctx('completed')), ['deleteRun', 'openDashboard', 'revealRunFolder', 'showLogs']);
   for (const state of ['stopped', 'failed', 'crashed'] as const) {
     assert.deepEqual(commandsFor(ctx(state)), ['deleteRun', 'openDashboard', 'resumeRun', 'revealRunFolder', 'showLogs'], state);

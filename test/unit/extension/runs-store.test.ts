@@ -13,7 +13,19 @@ import { Coalescer } from '../../../extension/src/throttle';
 import { waitUntil } from '../../../extension/src/run-manager';
 import { runJson } from './run-fixtures';
 
-const train = (step: number) => JSON.stringify({ kind: 'train', step, epoch: 0, loss: 3 - step / 10, lr: 1e-4, grad_norm: 1, tokens: step * 100, tokens_per_s: 50, peak_bytes: 1000 * step, elapsed_s: step * 2 });
+const train = (step: number) =>
+  JSON.stringify({
+    kind: 'train',
+    step,
+    epoch: 0,
+    loss: 3 - step / 10,
+    lr: 1e-4,
+    grad_norm: 1,
+    tokens: step * 100,
+    tokens_per_s: 50,
+    peak_bytes: 1000 * step,
+    elapsed_s: step * 2,
+  });
 
 test('RunsStore: views, ETA, incremental lines, crashed from a dead pid', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-store-'));
@@ -60,15 +72,34 @@ test('Coalescer: a burst of 300 requests over ~300 ms gives a few calls, and one
 test('statusBarText: hidden when idle; newest active run with step and loss; queue count', () => {
   assert.equal(statusBarText([], 0), undefined);
   assert.deepEqual(statusBarText([], 2), { text: '$(clock) LoRA: 2 queued' });
-  assert.deepEqual(statusBarText([{ label: 'a', name: 'demo', runDir: '/o/d', step: 3, totalSteps: 10, loss: 2.5 }], 1), { text: '$(sync~spin) demo 3/10 loss 2.500 (+1)', runDir: '/o/d' });
+  assert.deepEqual(statusBarText([{ label: 'a', name: 'demo', runDir: '/o/d', step: 3, totalSteps: 10, loss: 2.5 }], 1), {
+    text: '$(sync~spin) demo 3/10 loss 2.500 (+1)',
+    runDir: '/o/d',
+  });
 });
 
 test('endOfRunMessage: completed with the final loss, failed with message and hint, nothing else', () => {
-  const summary = { trainTimeS: 1, tokens: 1, tokensPerS: 1, peakBytes: 1, peakBytesByCategory: {}, trainableParams: 1, totalParams: 1, finalTrainLoss: 1.23456, finalValLoss: null };
-  assert.deepEqual(endOfRunMessage({ label: 'x', name: 'demo' }, { type: 'done', runDir: '/r', summary }), { level: 'info', text: 'LoRA Lab: demo completed (loss 1.235).' });
-  assert.deepEqual(endOfRunMessage({ label: 'x' }, { type: 'failed', runDir: '/r', error: { code: 'E_OOM', message: 'out of memory.', hint: 'Lower micro_batch_size.' } }), {
-    level: 'error',
-    text: 'LoRA Lab: x failed: out of memory. Lower micro_batch_size.',
+  const summary = {
+    trainTimeS: 1,
+    tokens: 1,
+    tokensPerS: 1,
+    peakBytes: 1,
+    peakBytesByCategory: {},
+    trainableParams: 1,
+    totalParams: 1,
+    finalTrainLoss: 1.23456,
+    finalValLoss: null,
+  };
+  assert.deepEqual(endOfRunMessage({ label: 'x', name: 'demo' }, { type: 'done', runDir: '/r', summary }), {
+    level: 'info',
+    text: 'LoRA Lab: demo completed (loss 1.235).',
   });
+  assert.deepEqual(
+    endOfRunMessage(
+      { label: 'x' },
+      { type: 'failed', runDir: '/r', error: { code: 'E_OOM', message: 'out of memory.', hint: 'Lower micro_batch_size.' } },
+    ),
+    { level: 'error', text: 'LoRA Lab: x failed: out of memory. Lower micro_batch_size.' },
+  );
   assert.equal(endOfRunMessage({ label: 'x' }, { type: 'stopped', runDir: '/r', step: 3 }), undefined);
 });

@@ -26,18 +26,35 @@ test('the Runs provider shows run folders as config groups with run items', () =
   fake.configuration.set('loraLab.runFolders', [runs]);
   const subscriptions: { dispose(): void }[] = [];
   activate({ subscriptions, extensionPath: '/ext', extensionUri: fake.Uri.file('/ext') } as never);
-  const provider = fake.registeredTreeProviders.get('loraLab.runs') as { getChildren(n?: RunsNode): RunsNode[]; getTreeItem(n: RunsNode): fake.TreeItem };
+  const provider = fake.registeredTreeProviders.get('loraLab.runs') as {
+    getChildren(n?: RunsNode): RunsNode[];
+    getTreeItem(n: RunsNode): fake.TreeItem;
+  };
   const [group] = provider.getChildren();
   const groupItem = provider.getTreeItem(group);
   assert.equal(groupItem.label, 'demo.lora.yaml');
   assert.equal(groupItem.collapsibleState, fake.TreeItemCollapsibleState.Expanded);
   const items = provider.getChildren(group).map((n) => provider.getTreeItem(n));
-  assert.deepEqual(items.map((i) => i.label), ['broken-2', 'done-1'], 'newest first');
-  assert.deepEqual(items.map((i) => i.contextValue), ['loraRun.failed', 'loraRun.completed.adapter']);
-  assert.deepEqual(items.map((i) => (i.iconPath as fake.ThemeIcon).id), ['error', 'pass']);
+  assert.deepEqual(
+    items.map((i) => i.label),
+    ['broken-2', 'done-1'],
+    'newest first',
+  );
+  assert.deepEqual(
+    items.map((i) => i.contextValue),
+    ['loraRun.failed', 'loraRun.completed.adapter'],
+  );
+  assert.deepEqual(
+    items.map((i) => (i.iconPath as fake.ThemeIcon).id),
+    ['error', 'pass'],
+  );
   const tooltip = (items[0].tooltip as fake.MarkdownString).value;
   assert.match(tooltip, /\\\*not\\\* \\\[markdown\\\]\\\(x\\\)/, 'run text is escaped, not rendered as markdown');
-  assert.deepEqual(items[1].command, { command: 'loraLab.openDashboard', title: 'Open Dashboard', arguments: [provider.getChildren(group)[1]] });
+  assert.deepEqual(items[1].command, {
+    command: 'loraLab.openDashboard',
+    title: 'Open Dashboard',
+    arguments: [provider.getChildren(group)[1]],
+  });
   assert.equal(fake.contextKeys.get('loraLab.hasRuns'), true);
   assert.equal(fake.contextKeys.get('loraLab.hasActiveRuns'), false);
   for (const s of subscriptions) s.dispose();

@@ -17,11 +17,14 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const base = 'model:\n  checkpoint: ckpt\ndata:\n  path: data.json\ntrain:\n  max_steps: 10\ndevice: cpu\n';
 
 function peaks(table: string): number[] {
-  return table.split('\n').filter((l) => /^\| \d/.test(l)).map((l) => {
-    const cell = l.split('|')[4].trim();
-    const [value, unit] = cell.split(' ');
-    return Number(value) * ({ B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 } as Record<string, number>)[unit];
-  });
+  return table
+    .split('\n')
+    .filter((l) => /^\| \d/.test(l))
+    .map((l) => {
+      const cell = l.split('|')[4].trim();
+      const [value, unit] = cell.split(' ');
+      return Number(value) * ({ B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 } as Record<string, number>)[unit];
+    });
 }
 
 test('one row per variant; the peak grows with the rank', () => {
@@ -30,7 +33,10 @@ test('one row per variant; the peak grows with the rank', () => {
   assert.match(table, /# Memory \/ time trade-offs: sweep\.lora\.yaml/);
   const p = peaks(table);
   assert.equal(p.length, 3, table);
-  assert.ok(p.every((v) => Number.isFinite(v) && v > 0), table);
+  assert.ok(
+    p.every((v) => Number.isFinite(v) && v > 0),
+    table,
+  );
   assert.ok(p[0] < p[1] && p[1] < p[2], table);
   assert.match(table, /lora\.r=8, lora\.alpha=16/);
   assert.match(table, /uncalibrated|\d+ ?(s|min|h)/);
@@ -39,7 +45,10 @@ test('one row per variant; the peak grows with the rank', () => {
 test('nf4 lowers the weights; problems are said in the table', () => {
   const path = join(dir, 'q.lora.yaml');
   const table = tradeoffTable(path, `${base}sweep:\n  model.quantize: [none, bnb.nf4]\n`);
-  const weights = table.split('\n').filter((l) => /^\| \d/.test(l)).map((l) => l.split('|')[5].trim());
+  const weights = table
+    .split('\n')
+    .filter((l) => /^\| \d/.test(l))
+    .map((l) => l.split('|')[5].trim());
   assert.equal(weights.length, 2);
   assert.notEqual(weights[0], weights[1]);
   const missing = tradeoffTable(join(dir, 'm.lora.yaml'), base.replace('checkpoint: ckpt', 'checkpoint: nowhere'));

@@ -13,7 +13,17 @@ import { activate } from '../../../extension/src/extension';
 function workspace(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-start-'));
   fs.mkdirSync(path.join(dir, 'model'));
-  fs.writeFileSync(path.join(dir, 'model', 'config.json'), JSON.stringify({ hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 4, vocab_size: 100 }));
+  fs.writeFileSync(
+    path.join(dir, 'model', 'config.json'),
+    JSON.stringify({
+      hidden_size: 64,
+      intermediate_size: 128,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 4,
+      vocab_size: 100,
+    }),
+  );
   fs.writeFileSync(path.join(dir, 'model', 'model.safetensors'), '');
   fs.writeFileSync(path.join(dir, 'model', 'tokenizer.json'), '{}');
   fs.mkdirSync(path.join(dir, 'data'));
@@ -27,8 +37,14 @@ test('planStart: errors from the config language, with line numbers', () => {
   const dir = workspace();
   const plan = planStart('lora:\n  r: -3\ndata:\n  path: data/missing.json\n', path.join(dir, 'bad.lora.yaml'));
   assert.ok(plan.errors.length >= 2, plan.errors.join('\n'));
-  assert.ok(plan.errors.some((e) => /^line 2: /.test(e)), plan.errors.join('\n'));
-  assert.ok(plan.errors.some((e) => /missing\.json|data\.path/.test(e)), plan.errors.join('\n'));
+  assert.ok(
+    plan.errors.some((e) => /^line 2: /.test(e)),
+    plan.errors.join('\n'),
+  );
+  assert.ok(
+    plan.errors.some((e) => /missing\.json|data\.path/.test(e)),
+    plan.errors.join('\n'),
+  );
 });
 
 test('planStart: a checkpoint with config.json alone (estimate yes) refuses the start with what to download', () => {
@@ -69,7 +85,11 @@ test('planStart: out_dir outside the workspace folders (any sweep variant) is li
   const plan = planStart(`${valid}out_dir: ${outside}\n`, path.join(dir, 'tiny.lora.yaml'), [dir]);
   assert.deepEqual(plan.writesOutside, [outside]);
   assert.deepEqual(planStart(`${valid}out_dir: out/x\n`, path.join(dir, 'tiny.lora.yaml'), [dir]).writesOutside, []);
-  assert.deepEqual(planStart(`${valid}out_dir: ../up\n`, path.join(dir, 'tiny.lora.yaml')).writesOutside, [path.join(path.dirname(dir), 'up')], 'no workspace folder: the config folder');
+  assert.deepEqual(
+    planStart(`${valid}out_dir: ../up\n`, path.join(dir, 'tiny.lora.yaml')).writesOutside,
+    [path.join(path.dirname(dir), 'up')],
+    'no workspace folder: the config folder',
+  );
 });
 
 test('Start asks once per config before writing outside the workspace; a refusal queues nothing and asks again', async () => {
@@ -82,12 +102,18 @@ test('Start asks once per config before writing outside the workspace; a refusal
   const subscriptions: { dispose(): void }[] = [];
   activate({ subscriptions, extensionPath: '/ext', extensionUri: fake.Uri.file('/ext') } as never);
   const start = async () => fake.commands.executeCommand('loraLab.startRun', fake.Uri.file(config));
-  const asked = () => fake.shownMessages.filter((m) => m.level === 'warning' && /writes its runs outside the workspace/.test(m.text)).length;
+  const asked = () =>
+    fake.shownMessages.filter((m) => m.level === 'warning' && /writes its runs outside the workspace/.test(m.text)).length;
   const queued = () => fake.executedCommands.filter((c) => c.id === 'loraLab.runs.focus').length;
 
   await start(); // dismissed
   assert.deepEqual([asked(), queued()], [1, 0]);
-  assert.match(fake.shownMessages.at(-1)!.text, new RegExp(`tiny\\.lora\\.yaml writes its runs outside the workspace, to ${path.join(path.dirname(dir), 'outside-runs').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.match(
+    fake.shownMessages.at(-1)!.text,
+    new RegExp(
+      `tiny\\.lora\\.yaml writes its runs outside the workspace, to ${path.join(path.dirname(dir), 'outside-runs').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+    ),
+  );
   fake.answers.warning = 'Write There';
   await start();
   assert.deepEqual([asked(), queued()], [2, 1]);

@@ -26,16 +26,31 @@ test('train and merge arguments are arrays; a path with spaces and quotes stays 
   assert.deepEqual(trainArgs({ configPath: config }), ['train', config, '--ipc']);
   assert.deepEqual(trainArgs({ configPath: config, variant: 2 }), ['train', config, '--ipc', '--variant', '2']);
   assert.deepEqual(trainArgs({ configPath: config, resumeDir: '/out/my run' }), ['train', '--resume', '/out/my run', '--ipc']);
-  assert.deepEqual(mergeArgs('/m', '/r/adapter', '/r/merged'), ['merge', '--checkpoint', '/m', '--adapter', '/r/adapter', '--out', '/r/merged']);
+  assert.deepEqual(mergeArgs('/m', '/r/adapter', '/r/merged'), [
+    'merge',
+    '--checkpoint',
+    '/m',
+    '--adapter',
+    '/r/adapter',
+    '--out',
+    '/r/merged',
+  ]);
 });
 
 test('a forked child sees the contract: env, no execArgv, argv verbatim, stdout in the file', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-fork-'));
   const script = path.join(dir, 'probe.js');
-  fs.writeFileSync(script, 'process.send({ env: process.env.ELECTRON_RUN_AS_NODE, execArgv: process.execArgv, argv: process.argv.slice(2), inspect: process.env.NODE_OPTIONS ?? null }); console.log("to the file"); process.disconnect();');
+  fs.writeFileSync(
+    script,
+    'process.send({ env: process.env.ELECTRON_RUN_AS_NODE, execArgv: process.execArgv, argv: process.argv.slice(2), inspect: process.env.NODE_OPTIONS ?? null }); console.log("to the file"); process.disconnect();',
+  );
   const out = path.join(dir, 'out.log');
   const fd = fs.openSync(out, 'a');
-  const child = forkTrainer(script, ['train', 'a b; rm -rf /', '--ipc'], trainerForkOptions(dir, fd, 0, { ...process.env, NODE_OPTIONS: '--inspect' }));
+  const child = forkTrainer(
+    script,
+    ['train', 'a b; rm -rf /', '--ipc'],
+    trainerForkOptions(dir, fd, 0, { ...process.env, NODE_OPTIONS: '--inspect' }),
+  );
   fs.closeSync(fd);
   const message = await new Promise<unknown>((resolve) => child.once('message', resolve));
   await new Promise((resolve) => child.once('exit', resolve));

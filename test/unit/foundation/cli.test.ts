@@ -7,7 +7,21 @@ import { test } from 'node:test';
 import { COMMANDS } from '../../../native/trainer/cli';
 
 const cli = join(__dirname, '../../../dist/cli.js');
-const PLANNED = ['train', 'check', 'estimate', 'eval', 'merge', 'generate', 'runs', 'demo', 'doctor', 'calibrate', 'download', 'inspect-data', 'chat-serve'];
+const PLANNED = [
+  'train',
+  'check',
+  'estimate',
+  'eval',
+  'merge',
+  'generate',
+  'runs',
+  'demo',
+  'doctor',
+  'calibrate',
+  'download',
+  'inspect-data',
+  'chat-serve',
+];
 
 function run(...args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });

@@ -22,7 +22,10 @@ test('the VSIX holds exactly the bundles, the addon, media, examples and eval da
     const vsix = join(dir, 'lora-lab.vsix');
     execFileSync(process.execPath, ['scripts/package.mjs', '--no-build', '--out', vsix], { cwd: root, stdio: 'pipe' });
     const names = zipEntryNames(vsix);
-    const files = names.filter((n) => n.startsWith('extension/')).map((n) => n.slice('extension/'.length)).sort();
+    const files = names
+      .filter((n) => n.startsWith('extension/'))
+      .map((n) => n.slice('extension/'.length))
+      .sort();
     const expected = [
       'package.json',
       'LICENSE.txt',

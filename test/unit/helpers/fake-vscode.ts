@@ -10,7 +10,11 @@ export const workspaceState = { isTrusted: true };
 export const configuration = new Map<string, unknown>();
 export const diagnostics = new Map<string, Diagnostic[]>();
 /** Answer the next showWarningMessage / showQuickPick calls return (a confirm button, a pick). */
-export const answers = { warning: undefined as string | undefined, quickPick: undefined as unknown, inputBox: undefined as string | undefined };
+export const answers = {
+  warning: undefined as string | undefined,
+  quickPick: undefined as unknown,
+  inputBox: undefined as string | undefined,
+};
 
 export class Disposable {
   constructor(private readonly onDispose: () => void = () => {}) {}
@@ -34,7 +38,10 @@ export class EventEmitter<T> {
 }
 
 export class Uri {
-  private constructor(readonly scheme: string, readonly path: string) {}
+  private constructor(
+    readonly scheme: string,
+    readonly path: string,
+  ) {}
   static file(p: string): Uri {
     return new Uri('file', p);
   }
@@ -53,15 +60,24 @@ export class Uri {
 }
 
 export class RelativePattern {
-  constructor(readonly base: Uri | string, readonly pattern: string) {}
+  constructor(
+    readonly base: Uri | string,
+    readonly pattern: string,
+  ) {}
 }
 
 export class Position {
-  constructor(readonly line: number, readonly character: number) {}
+  constructor(
+    readonly line: number,
+    readonly character: number,
+  ) {}
 }
 
 export class Range {
-  constructor(readonly start: Position, readonly end: Position) {}
+  constructor(
+    readonly start: Position,
+    readonly end: Position,
+  ) {}
 }
 
 /** Documents the host opened with showTextDocument, with the options it passed. */
@@ -109,7 +125,10 @@ export class TreeItem {
   iconPath?: unknown;
   command?: unknown;
   resourceUri?: Uri;
-  constructor(readonly label: string, readonly collapsibleState?: TreeItemCollapsibleState) {}
+  constructor(
+    readonly label: string,
+    readonly collapsibleState?: TreeItemCollapsibleState,
+  ) {}
 }
 
 export class MarkdownString {
@@ -125,7 +144,10 @@ export class MarkdownString {
 }
 
 export class ThemeIcon {
-  constructor(readonly id: string, readonly color?: unknown) {}
+  constructor(
+    readonly id: string,
+    readonly color?: unknown,
+  ) {}
 }
 export class ThemeColor {
   constructor(readonly id: string) {}
@@ -134,7 +156,18 @@ export class ThemeColor {
 function logChannel(name: string) {
   const lines: string[] = [];
   const add = (level: string) => (message: string) => lines.push(`[${level}] ${message}`);
-  return { name, lines, trace: add('trace'), debug: add('debug'), info: add('info'), warn: add('warn'), error: add('error'), appendLine: add('info'), show() {}, dispose() {} };
+  return {
+    name,
+    lines,
+    trace: add('trace'),
+    debug: add('debug'),
+    info: add('info'),
+    warn: add('warn'),
+    error: add('error'),
+    appendLine: add('info'),
+    show() {},
+    dispose() {},
+  };
 }
 
 export const commands = {
@@ -183,7 +216,10 @@ export class FakeWebviewPanel {
   private readonly viewState = new EventEmitter<unknown>();
   readonly onDidDispose = this.disposeEmitter.event;
   readonly onDidChangeViewState = this.viewState.event;
-  constructor(readonly viewType: string, public title: string) {}
+  constructor(
+    readonly viewType: string,
+    public title: string,
+  ) {}
   reveal(): void {
     this.revealed++;
   }
@@ -200,7 +236,20 @@ export class FakeWebviewPanel {
 export const createdPanels: FakeWebviewPanel[] = [];
 
 function statusBarItem() {
-  return { text: '', tooltip: '', command: undefined as unknown, name: '', visible: false, show() { this.visible = true; }, hide() { this.visible = false; }, dispose() {} };
+  return {
+    text: '',
+    tooltip: '',
+    command: undefined as unknown,
+    name: '',
+    visible: false,
+    show() {
+      this.visible = true;
+    },
+    hide() {
+      this.visible = false;
+    },
+    dispose() {},
+  };
 }
 
 export const window = {
@@ -233,8 +282,10 @@ export const window = {
     if (target instanceof Uri) shownDocuments.push({ path: target.fsPath, options });
     return undefined;
   },
-  withProgress: async <T>(_options: unknown, task: (progress: { report(value: unknown): void }, token: { onCancellationRequested(l: () => void): Disposable }) => Promise<T>) =>
-    task({ report() {} }, { onCancellationRequested: () => new Disposable() }),
+  withProgress: async <T>(
+    _options: unknown,
+    task: (progress: { report(value: unknown): void }, token: { onCancellationRequested(l: () => void): Disposable }) => Promise<T>,
+  ) => task({ report() {} }, { onCancellationRequested: () => new Disposable() }),
   activeTextEditor: undefined as unknown,
 };
 
@@ -248,7 +299,10 @@ export const workspace = {
     return workspaceState.isTrusted;
   },
   workspaceFolders: [] as { uri: Uri }[],
-  getConfiguration: (section: string) => ({ get: <T>(key: string, fallback: T): T => (configuration.has(`${section}.${key}`) ? (configuration.get(`${section}.${key}`) as T) : fallback) }),
+  getConfiguration: (section: string) => ({
+    get: <T>(key: string, fallback: T): T =>
+      configuration.has(`${section}.${key}`) ? (configuration.get(`${section}.${key}`) as T) : fallback,
+  }),
   onDidChangeConfiguration: () => new Disposable(),
   createFileSystemWatcher: () => fileSystemWatcher(),
   onDidSaveTextDocument: savedDocuments.event,
@@ -258,13 +312,12 @@ export const workspace = {
   asRelativePath: (uri: Uri) => uri.fsPath,
   fs: {
     readFile: async (uri: Uri) => new Uint8Array(await import('node:fs').then((fs) => fs.readFileSync(uri.fsPath))),
-    delete: async (uri: Uri, options?: { recursive?: boolean }) => (await import('node:fs')).rmSync(uri.fsPath, { recursive: options?.recursive ?? false }),
+    delete: async (uri: Uri, options?: { recursive?: boolean }) =>
+      (await import('node:fs')).rmSync(uri.fsPath, { recursive: options?.recursive ?? false }),
   },
 };
 
-export const languages = {
-  getDiagnostics: (uri: Uri) => diagnostics.get(uri.fsPath) ?? [],
-};
+export const languages = { getDiagnostics: (uri: Uri) => diagnostics.get(uri.fsPath) ?? [] };
 
 export const env = { remoteName: undefined as string | undefined };
 

@@ -8,7 +8,12 @@ import type { TrainerEvent } from '../../../native/trainer/protocol';
 export const CLI = process.env.LORALAB_TEST_CLI ?? join(__dirname, '../../../dist/cli.js');
 
 export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: options.cwd, env: { ...process.env, LORALAB_THREADS: '1', ...options.env }, timeout: 300_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    cwd: options.cwd,
+    env: { ...process.env, LORALAB_THREADS: '1', ...options.env },
+    timeout: 300_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
 }
 

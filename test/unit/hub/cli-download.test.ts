@@ -18,17 +18,38 @@ import { FakeHub, smallRepo } from './fake-hub';
 const dir = mkdtempSync(join(tmpdir(), 'loralab-hub-cli-'));
 const cacheDir = join(dir, 'hub-cache');
 const llamaConfig = readFileSync(join(__dirname, '../../fixtures/hub/Llama-2-7b-hf/config.json'));
-const tiny = makeTinyCheckpoint(join(dir, 'tiny-source'), { vocabSize: 2048, hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 4, numKvHeads: 2 });
+const tiny = makeTinyCheckpoint(join(dir, 'tiny-source'), {
+  vocabSize: 2048,
+  hiddenSize: 32,
+  intermediateSize: 64,
+  numLayers: 1,
+  numHeads: 4,
+  numKvHeads: 2,
+});
 const tinyFiles = Object.fromEntries(readdirSync(tiny).map((name) => [name, readFileSync(join(tiny, name))]));
 const hub = new FakeHub([
-  { ...smallRepo('meta-llama/Llama-2-7b-hf'), gated: true, files: { 'config.json': llamaConfig, 'model-00001-of-00002.safetensors': Buffer.alloc(4096, 1), 'pytorch_model-00001-of-00002.bin': Buffer.from('x') } },
+  {
+    ...smallRepo('meta-llama/Llama-2-7b-hf'),
+    gated: true,
+    files: {
+      'config.json': llamaConfig,
+      'model-00001-of-00002.safetensors': Buffer.alloc(4096, 1),
+      'pytorch_model-00001-of-00002.bin': Buffer.from('x'),
+    },
+  },
   { ...smallRepo('acme/tiny-llama'), files: tinyFiles },
 ]);
 const saved = { ...process.env };
 
 before(async () => {
   await hub.start();
-  Object.assign(process.env, { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cacheDir, HF_TOKEN: hub.token, XDG_CACHE_HOME: join(dir, 'xdg'), LORALAB_THREADS: '1' });
+  Object.assign(process.env, {
+    HF_ENDPOINT: hub.endpoint,
+    HF_HUB_CACHE: cacheDir,
+    HF_TOKEN: hub.token,
+    XDG_CACHE_HOME: join(dir, 'xdg'),
+    LORALAB_THREADS: '1',
+  });
   delete process.env.HF_HUB_OFFLINE;
 });
 after(async () => {
@@ -47,11 +68,29 @@ async function run(command: typeof estimateCommand, args: string[]) {
 test('download --include config.json, then estimate Llama-2-7B from its config.json alone', async () => {
   const configPath = join(dir, 'llama.lora.yaml');
   copyFileSync(join(__dirname, '../../../examples/data/alpaca.json'), join(dir, 'alpaca.json'));
-  writeFileSync(configPath, ['model:', '  checkpoint: meta-llama/Llama-2-7b-hf', 'lora:', '  r: 8', '  alpha: 16', '  query: true', '  value: true', 'data:', '  path: alpaca.json', 'device: cpu', ''].join('\n'));
+  writeFileSync(
+    configPath,
+    [
+      'model:',
+      '  checkpoint: meta-llama/Llama-2-7b-hf',
+      'lora:',
+      '  r: 8',
+      '  alpha: 16',
+      '  query: true',
+      '  value: true',
+      'data:',
+      '  path: alpaca.json',
+      'device: cpu',
+      '',
+    ].join('\n'),
+  );
 
   const before = await run(estimateCommand, [configPath, '--json']);
   assert.equal(before.status, 1, 'no estimate before config.json is fetched');
-  assert.match(before.stderr, /error: model\.checkpoint meta-llama\/Llama-2-7b-hf: no such folder .* not in the cache .*lora-lab download meta-llama\/Llama-2-7b-hf --include config\.json/);
+  assert.match(
+    before.stderr,
+    /error: model\.checkpoint meta-llama\/Llama-2-7b-hf: no such folder .* not in the cache .*lora-lab download meta-llama\/Llama-2-7b-hf --include config\.json/,
+  );
 
   const fetched = await run(downloadCommand, ['meta-llama/Llama-2-7b-hf', '--include', 'config.json']);
   assert.equal(fetched.status, 0, fetched.stderr);
@@ -61,8 +100,15 @@ test('download --include config.json, then estimate Llama-2-7B from its config.j
 
   const estimate = await run(estimateCommand, [configPath, '--json']);
   assert.equal(estimate.status, 0, estimate.stderr);
-  const result = JSON.parse(estimate.stdout) as { seqLenSource: string; dataNote: string; estimate: { params: { base: number; trainable: number } } };
-  assert.deepEqual([result.estimate.params.base + result.estimate.params.trainable, result.estimate.params.trainable], [6_738_415_616 + 4_194_304, 4_194_304]);
+  const result = JSON.parse(estimate.stdout) as {
+    seqLenSource: string;
+    dataNote: string;
+    estimate: { params: { base: number; trainable: number } };
+  };
+  assert.deepEqual(
+    [result.estimate.params.base + result.estimate.params.trainable, result.estimate.params.trainable],
+    [6_738_415_616 + 4_194_304, 4_194_304],
+  );
   assert.equal(result.estimate.params.base, 6_738_415_616);
   assert.equal(result.seqLenSource, 'max_seq_length');
   assert.match(result.dataNote, /no tokenizer yet .*data\.max_seq_length/);
@@ -71,11 +117,17 @@ test('download --include config.json, then estimate Llama-2-7B from its config.j
 
   const check = await run(checkCommand, [configPath]);
   assert.equal(check.status, 0, check.stdout + check.stderr);
-  assert.match(check.stdout, /warning model\.checkpoint meta-llama\/Llama-2-7b-hf has config\.json but lacks \*\.safetensors, tokenizer\.json/);
+  assert.match(
+    check.stdout,
+    /warning model\.checkpoint meta-llama\/Llama-2-7b-hf has config\.json but lacks \*\.safetensors, tokenizer\.json/,
+  );
 
   const train = await run(trainCommand, [configPath]);
   assert.notEqual(train.status, 0);
-  assert.match(train.stderr, /lacks \*\.safetensors, tokenizer\.json: training needs them; download them: lora-lab download meta-llama\/Llama-2-7b-hf@[0-9a-f]{40}/);
+  assert.match(
+    train.stderr,
+    /lacks \*\.safetensors, tokenizer\.json: training needs them; download them: lora-lab download meta-llama\/Llama-2-7b-hf@[0-9a-f]{40}/,
+  );
 });
 
 test('download errors and usage: a gated repo without a token, a bad id, --cache-dir', async () => {
@@ -93,7 +145,13 @@ test('download errors and usage: a gated repo without a token, a bad id, --cache
 });
 
 test('the progress line: bar, bytes, rate, ETA, file', () => {
-  assert.equal(progressLine({ file: 'model.safetensors', doneBytes: 512 * 1024 ** 2, totalBytes: 1024 ** 3, bytesPerSecond: 64 * 1024 ** 2, etaSeconds: 8 }, 10), '[#####.....]  50% 512 MiB / 1.00 GiB  64.0 MiB/s  ETA 8.0s  model.safetensors');
+  assert.equal(
+    progressLine(
+      { file: 'model.safetensors', doneBytes: 512 * 1024 ** 2, totalBytes: 1024 ** 3, bytesPerSecond: 64 * 1024 ** 2, etaSeconds: 8 },
+      10,
+    ),
+    '[#####.....]  50% 512 MiB / 1.00 GiB  64.0 MiB/s  ETA 8.0s  model.safetensors',
+  );
 });
 
 test('train on a downloaded Hub model: run.json records the repo and the snapshot commit', { timeout: 300_000 }, async () => {
@@ -101,7 +159,27 @@ test('train on a downloaded Hub model: run.json records the repo and the snapsho
   assert.equal(fetched.status, 0, fetched.stderr);
   copyFileSync(join(__dirname, '../../../examples/data/alpaca.json'), join(dir, 'alpaca.json'));
   const configPath = join(dir, 'tiny.lora.yaml');
-  writeFileSync(configPath, ['model:', '  checkpoint: acme/tiny-llama', '  precision: 32-true', 'data:', '  path: alpaca.json', '  max_seq_length: 64', 'train:', '  global_batch_size: 2', '  micro_batch_size: 2', '  max_steps: 1', '  warmup_steps: 0', 'device: cpu', 'eval:', '  tasks: []', 'out_dir: out', ''].join('\n'));
+  writeFileSync(
+    configPath,
+    [
+      'model:',
+      '  checkpoint: acme/tiny-llama',
+      '  precision: 32-true',
+      'data:',
+      '  path: alpaca.json',
+      '  max_seq_length: 64',
+      'train:',
+      '  global_batch_size: 2',
+      '  micro_batch_size: 2',
+      '  max_steps: 1',
+      '  warmup_steps: 0',
+      'device: cpu',
+      'eval:',
+      '  tasks: []',
+      'out_dir: out',
+      '',
+    ].join('\n'),
+  );
   const trained = await run(trainCommand, [configPath, '--json']);
   assert.equal(trained.status, 0, trained.stderr + trained.stdout);
   const runs = readdirSync(join(dir, 'out')).filter((name) => !name.startsWith('.'));

@@ -56,12 +56,19 @@ test('a full download into an empty cache: training files only, huggingface_hub 
   assert.equal(result.commit, repo.commit);
   assert.deepEqual(result.files.map((f) => f.name).sort(), ['config.json', 'model.safetensors', 'tokenizer.json']);
   assert.match(result.skipped.join(), /pytorch_model\.bin \(pickle/);
-  for (const name of ['config.json', 'tokenizer.json', 'model.safetensors']) assert.deepEqual(readLikeHuggingfaceHub('acme/tiny', name), repo.files[name]);
+  for (const name of ['config.json', 'tokenizer.json', 'model.safetensors'])
+    assert.deepEqual(readLikeHuggingfaceHub('acme/tiny', name), repo.files[name]);
   const folder = join(cacheDir, 'models--acme--tiny');
   assert.equal(readlinkSync(join(folder, 'snapshots', repo.commit, 'model.safetensors')).startsWith('../../blobs/'), true);
-  assert.deepEqual(readdirSync(join(folder, 'blobs')).filter((n) => n.endsWith('.incomplete')), []);
+  assert.deepEqual(
+    readdirSync(join(folder, 'blobs')).filter((n) => n.endsWith('.incomplete')),
+    [],
+  );
   assert.deepEqual(readdirSync(join(cacheDir, '.locks', 'models--acme--tiny')), [], 'locks released');
-  assert.equal(progress.at(-1), result.files.reduce((s, f) => s + f.size, 0));
+  assert.equal(
+    progress.at(-1),
+    result.files.reduce((s, f) => s + f.size, 0),
+  );
   assert.ok(!hub.seen.some((r) => r.path.includes('pytorch_model.bin') || r.path.includes('README')));
   // the LFS file came from the CDN redirect, and the token never went there
   assert.ok(hub.seen.some((r) => r.path.startsWith('/cdn/')));
@@ -69,15 +76,25 @@ test('a full download into an empty cache: training files only, huggingface_hub 
   hub.seen.length = 0;
   const again = await downloadModel({ repo: 'acme/tiny', settings: settings() });
   assert.ok(again.files.every((f) => f.fromCache));
-  assert.deepEqual(hub.seen.map((r) => r.path), ['/api/models/acme/tiny/revision/main'], 'only the listing is fetched again');
+  assert.deepEqual(
+    hub.seen.map((r) => r.path),
+    ['/api/models/acme/tiny/revision/main'],
+    'only the listing is fetched again',
+  );
 });
 
 test('--include takes only the matching files (config.json for the estimate)', async () => {
   const result = await downloadModel({ repo: 'acme/tiny', include: ['config.json'], settings: settings() });
-  assert.deepEqual(result.files.map((f) => f.name), ['config.json']);
+  assert.deepEqual(
+    result.files.map((f) => f.name),
+    ['config.json'],
+  );
   assert.ok(existsSync(join(result.snapshot, 'config.json')));
   assert.ok(!existsSync(join(result.snapshot, 'model.safetensors')));
-  await assert.rejects(downloadModel({ repo: 'acme/tiny', include: ['*.bin'], settings: settings() }), (e: HubError) => e.code === 'EntryNotFound' && /pickle/.test(e.message));
+  await assert.rejects(
+    downloadModel({ repo: 'acme/tiny', include: ['*.bin'], settings: settings() }),
+    (e: HubError) => e.code === 'EntryNotFound' && /pickle/.test(e.message),
+  );
 });
 
 test('a dropped connection mid-file is resumed with Range; the result verifies', async () => {
@@ -89,13 +106,29 @@ test('a dropped connection mid-file is resumed with Range; the result verifies',
   assert.equal(ranges[0], undefined);
   const [first, second] = ranges.slice(1).map((range) => Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1]));
   assert.ok(first > 0 && first <= 300 * 1024 && second > first && second <= first + 300 * 1024, JSON.stringify(ranges));
-  assert.deepEqual(readLikeHuggingfaceHub('acme/big', 'model.safetensors'), smallRepo('acme/big', 2 * 1024 * 1024).files['model.safetensors']);
-  assert.equal(result.downloadedBytes, 2 * 1024 * 1024 + result.files.filter((f) => f.name !== 'model.safetensors').reduce((s, f) => s + f.size, 0));
+  assert.deepEqual(
+    readLikeHuggingfaceHub('acme/big', 'model.safetensors'),
+    smallRepo('acme/big', 2 * 1024 * 1024).files['model.safetensors'],
+  );
+  assert.equal(
+    result.downloadedBytes,
+    2 * 1024 * 1024 + result.files.filter((f) => f.name !== 'model.safetensors').reduce((s, f) => s + f.size, 0),
+  );
 });
 
 test('a cancelled download keeps the .incomplete blob and the next one resumes from it', async () => {
   const controller = new AbortController();
-  await assert.rejects(downloadModel({ repo: 'acme/big', settings: settings(), signal: controller.signal, onProgress: (p) => { if (p.file === 'model.safetensors' && p.doneBytes > 512 * 1024) controller.abort(); } }), (e: HubError) => e.code === 'Cancelled');
+  await assert.rejects(
+    downloadModel({
+      repo: 'acme/big',
+      settings: settings(),
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.file === 'model.safetensors' && p.doneBytes > 512 * 1024) controller.abort();
+      },
+    }),
+    (e: HubError) => e.code === 'Cancelled',
+  );
   const blobs = join(cacheDir, 'models--acme--big', 'blobs');
   const partial = readdirSync(blobs).find((n) => n.endsWith('.incomplete'));
   assert.ok(partial, 'partial blob kept');
@@ -104,13 +137,19 @@ test('a cancelled download keeps the .incomplete blob and the next one resumes f
   const range = hub.seen.find((r) => r.path.startsWith('/cdn/'))?.range;
   assert.match(range ?? '', /^bytes=\d+-$/);
   assert.ok(Number(/\d+/.exec(range!)![0]) > 0);
-  assert.deepEqual(readLikeHuggingfaceHub('acme/big', 'model.safetensors'), smallRepo('acme/big', 2 * 1024 * 1024).files['model.safetensors']);
+  assert.deepEqual(
+    readLikeHuggingfaceHub('acme/big', 'model.safetensors'),
+    smallRepo('acme/big', 2 * 1024 * 1024).files['model.safetensors'],
+  );
 });
 
 test('a corrupted file is refused (sha256 of X-Linked-Etag) and removed', async () => {
   hub.corrupt.add('model.safetensors');
   try {
-    await assert.rejects(downloadModel({ repo: 'acme/tiny', settings: settings(), retries: 0 }), (e: HubError) => e.code === 'Checksum' && /model\.safetensors.*sha256.*removed/.test(e.message));
+    await assert.rejects(
+      downloadModel({ repo: 'acme/tiny', settings: settings(), retries: 0 }),
+      (e: HubError) => e.code === 'Checksum' && /model\.safetensors.*sha256.*removed/.test(e.message),
+    );
   } finally {
     hub.corrupt.delete('model.safetensors');
   }
@@ -132,15 +171,24 @@ test('401 / 403 / 404 are told apart by X-Error-Code, with what to do', async ()
   };
   assert.match(await codeOf('acme/secret'), /^RepoNotFound: 401: acme\/secret was not found, or it is private: check the id and HF_TOKEN/);
   assert.match(await codeOf('acme/nothing'), /^RepoNotFound: 404: .*not found, or it is private/);
-  assert.match(await codeOf('acme/gated'), /^GatedRepo: 403: acme\/gated is a gated model: accept the license on the model page \(http:\/\/127\.0\.0\.1:\d+\/acme\/gated\) and set HF_TOKEN/);
+  assert.match(
+    await codeOf('acme/gated'),
+    /^GatedRepo: 403: acme\/gated is a gated model: accept the license on the model page \(http:\/\/127\.0\.0\.1:\d+\/acme\/gated\) and set HF_TOKEN/,
+  );
   assert.match(await codeOf('acme/tiny@v9'), /^RevisionNotFound: 404: revision v9 of acme\/tiny was not found/);
   assert.match(await codeOf('acme/gated', { token: hub.token }), /^ok$/, 'the token opens a gated repo');
-  assert.ok(hub.seen.filter((r) => r.path.startsWith('/cdn/')).every((r) => r.authorization === undefined), 'the token is not sent to the CDN');
+  assert.ok(
+    hub.seen.filter((r) => r.path.startsWith('/cdn/')).every((r) => r.authorization === undefined),
+    'the token is not sent to the CDN',
+  );
   assert.match(await codeOf('not a repo'), /^BadRequest/);
 });
 
 test('HF_HUB_OFFLINE: served from the cache, refused when not cached, no request either way', async () => {
-  await assert.rejects(downloadModel({ repo: 'acme/tiny', settings: settings({ offline: true }) }), (e: HubError) => e.code === 'Offline' && /HF_HUB_OFFLINE is set and acme\/tiny@main is not in the cache/.test(e.message));
+  await assert.rejects(
+    downloadModel({ repo: 'acme/tiny', settings: settings({ offline: true }) }),
+    (e: HubError) => e.code === 'Offline' && /HF_HUB_OFFLINE is set and acme\/tiny@main is not in the cache/.test(e.message),
+  );
   assert.deepEqual(hub.seen, []);
   await downloadModel({ repo: 'acme/tiny', settings: settings() });
   hub.seen.length = 0;
@@ -150,16 +198,28 @@ test('HF_HUB_OFFLINE: served from the cache, refused when not cached, no request
 });
 
 test('the free-space check runs before any file is fetched', async () => {
-  await assert.rejects(downloadModel({ repo: 'acme/tiny', settings: settings(), freeBytes: () => 1000 }), (e: HubError) => e.code === 'DiskFull' && /needs \d+ more bytes but only 1000 are free/.test(e.message));
-  assert.deepEqual(hub.seen.map((r) => r.path), ['/api/models/acme/tiny/revision/main']);
+  await assert.rejects(
+    downloadModel({ repo: 'acme/tiny', settings: settings(), freeBytes: () => 1000 }),
+    (e: HubError) => e.code === 'DiskFull' && /needs \d+ more bytes but only 1000 are free/.test(e.message),
+  );
+  assert.deepEqual(
+    hub.seen.map((r) => r.path),
+    ['/api/models/acme/tiny/revision/main'],
+  );
 });
 
 test('two downloads of one repo at once: each blob is fetched once (the other waits on .locks/)', async () => {
-  const [a, b] = await Promise.all([downloadModel({ repo: 'acme/big', settings: settings() }), downloadModel({ repo: 'acme/big', settings: settings() })]);
+  const [a, b] = await Promise.all([
+    downloadModel({ repo: 'acme/big', settings: settings() }),
+    downloadModel({ repo: 'acme/big', settings: settings() }),
+  ]);
   assert.equal(a.commit, b.commit);
   assert.equal(hub.seen.filter((r) => r.path.startsWith('/cdn/')).length, 1, 'the weights were fetched once');
   assert.equal([...a.files, ...b.files].filter((f) => f.name === 'model.safetensors' && f.fromCache).length, 1);
-  assert.deepEqual(readLikeHuggingfaceHub('acme/big', 'model.safetensors'), smallRepo('acme/big', 2 * 1024 * 1024).files['model.safetensors']);
+  assert.deepEqual(
+    readLikeHuggingfaceHub('acme/big', 'model.safetensors'),
+    smallRepo('acme/big', 2 * 1024 * 1024).files['model.safetensors'],
+  );
 });
 
 test('HTTP_PROXY: requests go through the proxy (absolute-form), NO_PROXY bypasses it', async () => {
@@ -178,10 +238,17 @@ test('HTTP_PROXY: requests go through the proxy (absolute-form), NO_PROXY bypass
   try {
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     await downloadModel({ repo: 'acme/tiny', include: ['config.json'], settings: settings({ proxy: { http: proxyUrl, noProxy: [] } }) });
-    assert.deepEqual(proxied, [`${hub.endpoint}/api/models/acme/tiny/revision/main?blobs=true`, `${hub.endpoint}/acme/tiny/resolve/${smallRepo('acme/tiny').commit}/config.json`]);
+    assert.deepEqual(proxied, [
+      `${hub.endpoint}/api/models/acme/tiny/revision/main?blobs=true`,
+      `${hub.endpoint}/acme/tiny/resolve/${smallRepo('acme/tiny').commit}/config.json`,
+    ]);
     proxied.length = 0;
     rmSync(cacheDir, { recursive: true, force: true });
-    await downloadModel({ repo: 'acme/tiny', include: ['config.json'], settings: settings({ proxy: { http: proxyUrl, noProxy: ['127.0.0.1'] } }) });
+    await downloadModel({
+      repo: 'acme/tiny',
+      include: ['config.json'],
+      settings: settings({ proxy: { http: proxyUrl, noProxy: ['127.0.0.1'] } }),
+    });
     assert.deepEqual(proxied, []);
   } finally {
     proxy.closeAllConnections();
@@ -190,7 +257,19 @@ test('HTTP_PROXY: requests go through the proxy (absolute-form), NO_PROXY bypass
 });
 
 test('settings from the environment: endpoint, token file, offline, cache folder', () => {
-  const s = hubSettings({ HF_ENDPOINT: 'http://127.0.0.1:9/', HF_HOME: join(root, 'nohome'), HF_HUB_OFFLINE: '1', HTTPS_PROXY: 'http://127.0.0.1:3128', no_proxy: 'localhost,.internal' }, root);
-  assert.deepEqual([s.endpoint, s.token, s.offline, s.cacheDir, s.proxy.https, s.proxy.noProxy], ['http://127.0.0.1:9', undefined, true, join(root, 'nohome', 'hub'), 'http://127.0.0.1:3128', ['localhost', '.internal']]);
+  const s = hubSettings(
+    {
+      HF_ENDPOINT: 'http://127.0.0.1:9/',
+      HF_HOME: join(root, 'nohome'),
+      HF_HUB_OFFLINE: '1',
+      HTTPS_PROXY: 'http://127.0.0.1:3128',
+      no_proxy: 'localhost,.internal',
+    },
+    root,
+  );
+  assert.deepEqual(
+    [s.endpoint, s.token, s.offline, s.cacheDir, s.proxy.https, s.proxy.noProxy],
+    ['http://127.0.0.1:9', undefined, true, join(root, 'nohome', 'hub'), 'http://127.0.0.1:3128', ['localhost', '.internal']],
+  );
   assert.equal(hubSettings({ HF_TOKEN: ' hf_x ' }, root).token, 'hf_x');
 });

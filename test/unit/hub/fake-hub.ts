@@ -119,7 +119,13 @@ export class FakeHub {
       const data = repo.files[resolve[3]];
       if (!data) return this.fail(res, 404, 'EntryNotFound');
       if (isLfs(resolve[3])) {
-        res.writeHead(302, { location: `http://127.0.0.1:${(this.cdn.address() as AddressInfo).port}/cdn/${sha256(data)}/${resolve[3]}`, 'x-repo-commit': commit, 'x-linked-etag': `"${sha256(data)}"`, 'x-linked-size': String(data.length), etag: `"${gitSha1(Buffer.from('pointer'))}"` });
+        res.writeHead(302, {
+          location: `http://127.0.0.1:${(this.cdn.address() as AddressInfo).port}/cdn/${sha256(data)}/${resolve[3]}`,
+          'x-repo-commit': commit,
+          'x-linked-etag': `"${sha256(data)}"`,
+          'x-linked-size': String(data.length),
+          etag: `"${gitSha1(Buffer.from('pointer'))}"`,
+        });
         res.end();
         return;
       }
@@ -150,7 +156,11 @@ export class FakeHub {
         res.end();
         return;
       }
-      res.writeHead(206, { ...headers, 'content-length': String(data.length - start), 'content-range': `bytes ${start}-${data.length - 1}/${data.length}` });
+      res.writeHead(206, {
+        ...headers,
+        'content-length': String(data.length - start),
+        'content-range': `bytes ${start}-${data.length - 1}/${data.length}`,
+      });
     } else {
       res.writeHead(200, { ...headers, 'content-length': String(data.length) });
     }
@@ -172,7 +182,16 @@ export function smallRepo(repo: string, weightsBytes = 256 * 1024): FakeRepo {
     repo,
     commit: createHash('sha1').update(repo).digest('hex'),
     files: {
-      'config.json': Buffer.from(JSON.stringify({ architectures: ['LlamaForCausalLM'], hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 256 })),
+      'config.json': Buffer.from(
+        JSON.stringify({
+          architectures: ['LlamaForCausalLM'],
+          hidden_size: 64,
+          intermediate_size: 128,
+          num_hidden_layers: 2,
+          num_attention_heads: 4,
+          vocab_size: 256,
+        }),
+      ),
       'tokenizer.json': Buffer.from('{"model":{"type":"BPE","vocab":{},"merges":[]}}'),
       'model.safetensors': weights,
       'pytorch_model.bin': Buffer.from('pickle bytes'),

@@ -52,7 +52,12 @@ export class LspSession {
   static inProcess(fileSystem?: FileSystem, analysisBudgetMs?: number, hubCache?: string): LspSession {
     const toServer = new PassThrough();
     const toClient = new PassThrough();
-    startServer(createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)), fileSystem, analysisBudgetMs, hubCache);
+    startServer(
+      createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)),
+      fileSystem,
+      analysisBudgetMs,
+      hubCache,
+    );
     return LspSession.over(toClient, toServer, () => {
       toServer.end();
       toClient.end();
@@ -61,7 +66,10 @@ export class LspSession {
 
   /** The server as a child process: `node --import tsx language-server/src/server.ts --stdio`. */
   static spawned(): { session: LspSession; child: ChildProcess } {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'language-server/src/server.ts', '--stdio'], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'language-server/src/server.ts', '--stdio'], {
+      cwd: REPO_ROOT,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     const session = LspSession.over(child.stdout!, child.stdin!, () => child.kill());
     return { session, child };
   }
@@ -91,7 +99,10 @@ export class LspSession {
     const version = (this.versions.get(uri) ?? 1) + 1;
     this.versions.set(uri, version);
     this.sentAt.set(uri, this.published.length);
-    await this.rpc.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [range ? { range, text } : { text }] });
+    await this.rpc.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version },
+      contentChanges: [range ? { range, text } : { text }],
+    });
     return version;
   }
 
@@ -102,7 +113,10 @@ export class LspSession {
 
   /** The document versions of the diagnostics published for `uri` after the first `after` notifications. */
   publishedVersions(uri: string, after = 0): Array<number | undefined> {
-    return this.published.slice(after).filter((entry) => entry.uri === uri).map((entry) => entry.version);
+    return this.published
+      .slice(after)
+      .filter((entry) => entry.uri === uri)
+      .map((entry) => entry.version);
   }
 
   /**
@@ -113,7 +127,10 @@ export class LspSession {
     const deadline = Date.now() + timeoutMs;
     const version = this.versions.get(uri);
     while (true) {
-      const found = this.published.slice(after).reverse().find((entry) => entry.uri === uri && (entry.version === undefined || entry.version === version));
+      const found = this.published
+        .slice(after)
+        .reverse()
+        .find((entry) => entry.uri === uri && (entry.version === undefined || entry.version === version));
       if (found) return found.diagnostics;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no diagnostics for ${uri} version ${version} within ${timeoutMs} ms`);
@@ -133,7 +150,10 @@ export class LspSession {
   }
 
   async completion(uri: string, position: Position): Promise<CompletionItem[]> {
-    const result = await this.rpc.sendRequest<CompletionItem[] | CompletionList | null>('textDocument/completion', { textDocument: { uri }, position });
+    const result = await this.rpc.sendRequest<CompletionItem[] | CompletionList | null>('textDocument/completion', {
+      textDocument: { uri },
+      position,
+    });
     return Array.isArray(result) ? result : (result?.items ?? []);
   }
 
@@ -163,7 +183,8 @@ export class LspSession {
 /** Applies LSP text edits (non-overlapping) to `text`. */
 export function applyEdits(text: string, edits: Array<{ range: Range; newText: string }>): string {
   const lines = text.split('\n');
-  const offset = (position: Position): number => lines.slice(0, position.line).reduce((sum, line) => sum + line.length + 1, 0) + position.character;
+  const offset = (position: Position): number =>
+    lines.slice(0, position.line).reduce((sum, line) => sum + line.length + 1, 0) + position.character;
   return [...edits]
     .sort((a, b) => offset(b.range.start) - offset(a.range.start))
     .reduce((result, edit) => result.slice(0, offset(edit.range.start)) + edit.newText + result.slice(offset(edit.range.end)), text);

@@ -24,14 +24,25 @@ function serviceTitle(checkpointConfig: object): string {
 
 test('biased checkpoints: the code lens counts what the estimator counts', () => {
   const counts = countParams(readModelShape(QWEN2_BIASED), 'lora', 8, targets(['query', 'key', 'value']));
-  assert.equal(serviceTitle(QWEN2_BIASED), `Trainable ${formatCount(counts.trainable)} / ${formatCount(counts.base)} parameters (${formatShare(counts.trainable, counts.base)}, LoRA)`);
+  assert.equal(
+    serviceTitle(QWEN2_BIASED),
+    `Trainable ${formatCount(counts.trainable)} / ${formatCount(counts.base)} parameters (${formatShare(counts.trainable, counts.base)}, LoRA)`,
+  );
   // the q/k/v biases are in the base count (32 layers x (4096 + 2 x 1024))
-  const unbiased = countParams(readModelShape({ ...QWEN2_BIASED, architectures: ['LlamaForCausalLM'], model_type: 'llama' }), 'lora', 8, targets(['query']));
+  const unbiased = countParams(
+    readModelShape({ ...QWEN2_BIASED, architectures: ['LlamaForCausalLM'], model_type: 'llama' }),
+    'lora',
+    8,
+    targets(['query']),
+  );
   assert.equal(counts.base - unbiased.base, 32 * (4096 + 2 * 1024));
 });
 
-test('biased Llama: the code lens and the hover give the estimator\'s (the engine\'s) answer, not a count', () => {
-  for (const [key, why] of [['attention_bias', /attention_bias true is not supported/], ['mlp_bias', /mlp_bias true is not supported/]] as const) {
+test("biased Llama: the code lens and the hover give the estimator's (the engine's) answer, not a count", () => {
+  for (const [key, why] of [
+    ['attention_bias', /attention_bias true is not supported/],
+    ['mlp_bias', /mlp_bias true is not supported/],
+  ] as const) {
     const biased = { ...LLAMA2_7B_CONFIG, [key]: true };
     assert.throws(() => readModelShape(biased), why);
     const title = serviceTitle(biased);
@@ -49,13 +60,20 @@ function safetensorsElements(path: string): Map<string, number> {
   const headerLength = Number(bytes.readBigUInt64LE(0));
   const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { shape: number[] }>;
   const counts = new Map<string, number>();
-  for (const [name, entry] of Object.entries(header)) if (name !== '__metadata__') counts.set(name, entry.shape.reduce((a, b) => a * b, 1));
+  for (const [name, entry] of Object.entries(header))
+    if (name !== '__metadata__')
+      counts.set(
+        name,
+        entry.shape.reduce((a, b) => a * b, 1),
+      );
   return counts;
 }
 
 const FIXTURES = join(__dirname, '../../reference/fixtures');
 
-for (const name of readdirSync(FIXTURES).filter((entry) => !entry.startsWith('.')).sort()) {
+for (const name of readdirSync(FIXTURES)
+  .filter((entry) => !entry.startsWith('.'))
+  .sort()) {
   test(`fixture ${name}: totals and LoRA counts match its safetensors`, () => {
     const folder = join(FIXTURES, name);
     const shape = readModelShape(JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')));
@@ -67,8 +85,18 @@ for (const name of readdirSync(FIXTURES).filter((entry) => !entry.startsWith('.'
     let total = 0;
     for (const file of files) for (const count of safetensorsElements(join(folder, file)).values()) total += count;
     assert.equal(countParams(shape, 'full', 8, targets([])).base, total);
-    const adapter = JSON.parse(readFileSync(join(folder, 'adapter/adapter_config.json'), 'utf8')) as { r: number; target_modules: string[] };
-    const moduleToTarget: Record<string, string> = { q_proj: 'query', k_proj: 'key', v_proj: 'value', o_proj: 'projection', gate_proj: 'mlp', lm_head: 'head' };
+    const adapter = JSON.parse(readFileSync(join(folder, 'adapter/adapter_config.json'), 'utf8')) as {
+      r: number;
+      target_modules: string[];
+    };
+    const moduleToTarget: Record<string, string> = {
+      q_proj: 'query',
+      k_proj: 'key',
+      v_proj: 'value',
+      o_proj: 'projection',
+      gate_proj: 'mlp',
+      lm_head: 'head',
+    };
     const adapted = adapter.target_modules.map((module) => moduleToTarget[module]).filter(Boolean);
     let adapterTotal = 0;
     for (const count of safetensorsElements(join(folder, 'adapter/adapter_model.safetensors')).values()) adapterTotal += count;

@@ -9,9 +9,14 @@ import { SMALL_MODEL, workspace } from './memory-workspace';
 const BASE = 'model:\n  checkpoint: ckpt\n';
 const { Error: E, Warning: W, Hint: H } = DiagnosticSeverity;
 const EXTRA_FILES = {
-  '/ws/partial/config.json': SMALL_MODEL, '/ws/noconfig/tokenizer.json': '{}',
-  '/ws/pickle/config.json': SMALL_MODEL, '/ws/pickle/tokenizer.json': '{}', '/ws/pickle/pytorch_model.bin': '',
-  '/ws/bad/config.json': '{"vocab_size": 100}', '/ws/bad/tokenizer.json': '{}', '/ws/bad/model.safetensors': '',
+  '/ws/partial/config.json': SMALL_MODEL,
+  '/ws/noconfig/tokenizer.json': '{}',
+  '/ws/pickle/config.json': SMALL_MODEL,
+  '/ws/pickle/tokenizer.json': '{}',
+  '/ws/pickle/pytorch_model.bin': '',
+  '/ws/bad/config.json': '{"vocab_size": 100}',
+  '/ws/bad/tokenizer.json': '{}',
+  '/ws/bad/model.safetensors': '',
 };
 
 /** [rule, file text, code, severity, the text the range covers] */
@@ -26,7 +31,13 @@ const CASES: Array<[string, string, string, DiagnosticSeverity, string]> = [
   ['checkpoint missing', 'model:\n  checkpoint: nowhere\n', 'checkpoint-missing', E, 'nowhere'],
   ['checkpoint not a folder', 'model:\n  checkpoint: data/alpaca.json\n', 'checkpoint-not-folder', E, 'data/alpaca.json'],
   ['checkpoint without config.json', 'model:\n  checkpoint: noconfig\n', 'checkpoint-incomplete', E, 'noconfig'],
-  ['checkpoint with config.json only (estimate yes, train no)', 'model:\n  checkpoint: partial\n', 'checkpoint-weights-missing', W, 'partial'],
+  [
+    'checkpoint with config.json only (estimate yes, train no)',
+    'model:\n  checkpoint: partial\n',
+    'checkpoint-weights-missing',
+    W,
+    'partial',
+  ],
   ['pickle-only checkpoint', 'model:\n  checkpoint: pickle\n', 'checkpoint-pickle-only', E, 'pickle'],
   ['unreadable model config', 'model:\n  checkpoint: bad\n', 'checkpoint-config-unreadable', E, 'bad'],
   ['data path missing', `${BASE}data:\n  path: nope.json\n`, 'data-path-missing', E, 'nope.json'],
@@ -41,7 +52,13 @@ const CASES: Array<[string, string, string, DiagnosticSeverity, string]> = [
   ['sweep key unknown', `${BASE}sweep:\n  lora.rank: [8, 16]\n`, 'sweep-unknown-key', E, 'lora.rank'],
   ['sweep expression', `${BASE}sweep:\n  lora.alpha: ["=2*"]\n`, 'sweep-bad-expression', E, '"'],
   ['sweep value', `${BASE}sweep:\n  lora.dropout: [0.1, 2]\n`, 'sweep-bad-value', E, '2'],
-  ['sweep too large', `${BASE}sweep:\n  train.seed: [${Array.from({ length: 70 }, (_, i) => i).join(', ')}]\n  data.seed: [${Array.from({ length: 70 }, (_, i) => i).join(', ')}]\n`, 'sweep-too-large', E, 'train.seed'],
+  [
+    'sweep too large',
+    `${BASE}sweep:\n  train.seed: [${Array.from({ length: 70 }, (_, i) => i).join(', ')}]\n  data.seed: [${Array.from({ length: 70 }, (_, i) => i).join(', ')}]\n`,
+    'sweep-too-large',
+    E,
+    'train.seed',
+  ],
 ];
 
 test('the clean base config has no problems', () => {

@@ -9,15 +9,26 @@ import { pathToFileURL } from 'node:url';
 import type { Diagnostic, Range, TextEdit } from 'vscode-languageserver-types';
 import { LspSession, applyEdits, fixtureText, fixtureUri } from './lsp-harness';
 
-const range = (line: number, start: number, endLine: number, end: number): Range => ({ start: { line, character: start }, end: { line: endLine, character: end } });
-const summary = (diagnostics: Diagnostic[]) => diagnostics.map((d) => `${d.severity} ${String(d.code)} ${d.range.start.line}:${d.range.start.character}-${d.range.end.line}:${d.range.end.character}`);
+const range = (line: number, start: number, endLine: number, end: number): Range => ({
+  start: { line, character: start },
+  end: { line: endLine, character: end },
+});
+const summary = (diagnostics: Diagnostic[]) =>
+  diagnostics.map(
+    (d) => `${d.severity} ${String(d.code)} ${d.range.start.line}:${d.range.start.character}-${d.range.end.line}:${d.range.end.character}`,
+  );
 const editsOf = (action: { edit?: { changes?: Record<string, TextEdit[]> } }, uri: string): TextEdit[] => action.edit?.changes?.[uri] ?? [];
 
 let lsp: LspSession;
 before(async () => {
   lsp = LspSession.inProcess();
   const init = await lsp.initialize();
-  assert.ok(init.capabilities.completionProvider && init.capabilities.hoverProvider && init.capabilities.codeActionProvider && init.capabilities.codeLensProvider);
+  assert.ok(
+    init.capabilities.completionProvider &&
+      init.capabilities.hoverProvider &&
+      init.capabilities.codeActionProvider &&
+      init.capabilities.codeLensProvider,
+  );
 });
 after(() => lsp.shutdown());
 
@@ -38,7 +49,11 @@ test('planted errors: every rule with its severity, exact range and message', as
     '4 alpha-not-2r 7:9-7:11',
     '4 epochs-over-one 15:10-15:11',
   ]);
-  const message = (code: string) => diagnostics.filter((d) => d.code === code).map((d) => d.message).join('\n');
+  const message = (code: string) =>
+    diagnostics
+      .filter((d) => d.code === code)
+      .map((d) => d.message)
+      .join('\n');
   assert.match(message('unknown-key'), /Unknown key 'model\.quantise': did you mean 'quantize'\?/);
   assert.match(message('unknown-key'), /Unknown key 'lora\.alpah': did you mean 'alpha'\?/);
   assert.match(message('unknown-enum-value'), /'train\.optimizer' cannot be "adam"[^\n]*use one of: adamw, sgd/);
@@ -64,13 +79,19 @@ test('quick fixes: misspelt key, alpha = 2r, batch divisibility; applied, the pr
   assert.ok(keyFix, 'a fix for quantise');
   assert.equal(keyFix.kind, 'quickfix');
   const alphaFixes = await lsp.codeActions(uri, range(7, 9, 7, 11));
-  assert.deepEqual(alphaFixes.map((action) => action.title), ["Set lora.alpha to 16 (2 × r, the article's best)"]);
+  assert.deepEqual(
+    alphaFixes.map((action) => action.title),
+    ["Set lora.alpha to 16 (2 × r, the article's best)"],
+  );
   const batchFixes = await lsp.codeActions(uri, range(13, 21, 13, 24));
-  assert.deepEqual(batchFixes.map((action) => action.title), [
-    'Set train.global_batch_size to 99 (a multiple of 3)',
-    'Set train.global_batch_size to 102 (a multiple of 3)',
-    'Set train.micro_batch_size to 2 (divides 100)',
-  ]);
+  assert.deepEqual(
+    batchFixes.map((action) => action.title),
+    [
+      'Set train.global_batch_size to 99 (a multiple of 3)',
+      'Set train.global_batch_size to 102 (a multiple of 3)',
+      'Set train.micro_batch_size to 2 (divides 100)',
+    ],
+  );
   text = applyEdits(text, [...editsOf(keyFix, uri), ...editsOf(alphaFixes[0], uri), ...editsOf(batchFixes[2], uri)]);
   assert.match(text, /\n {2}quantize: bnb\.nf4\n/);
   assert.match(text, /\n {2}alpha: 16\n/);
@@ -96,7 +117,11 @@ test('quick fix: add a missing required key', async () => {
   assert.equal(fixed, `${text}data:\n  path: data/alpaca.json\n`);
   await lsp.change(uri, fixed);
   const after = (await lsp.diagnostics(uri)).filter((d) => d.code === 'data-path-missing');
-  assert.deepEqual(after.map((d) => d.range), [range(6, 8, 6, 24)], 'the problem now sits on the value to edit');
+  assert.deepEqual(
+    after.map((d) => d.range),
+    [range(6, 8, 6, 24)],
+    'the problem now sits on the value to edit',
+  );
   await lsp.close(uri);
 });
 
@@ -125,10 +150,16 @@ test('completion: keys of the section not yet set, enum values, snippets', async
   const keys = (await lsp.completion(uri, { line: 10, character: 2 })).map((item) => item.label);
   assert.deepEqual(keys, ['dropout', 'key', 'projection', 'mlp', 'head', 'rslora']);
   const precision = await lsp.completion(uri, { line: 3, character: 13 });
-  assert.deepEqual(precision.map((item) => item.label), ['bf16-true', 'bf16-mixed', '16-true', '32-true']);
+  assert.deepEqual(
+    precision.map((item) => item.label),
+    ['bf16-true', 'bf16-mixed', '16-true', '32-true'],
+  );
   assert.match(JSON.stringify(precision[2].documentation), /Not implemented by either engine/);
   const tasks = await lsp.completion(uri, { line: 21, character: 42 });
-  assert.deepEqual(tasks.map((item) => item.label), ['truthfulqa_mc2', 'blimp_causative', 'mmlu_global_facts', 'arithmetic_4ds', 'arithmetic_2da', 'arithmetic_4da']);
+  assert.deepEqual(
+    tasks.map((item) => item.label),
+    ['truthfulqa_mc2', 'blimp_causative', 'mmlu_global_facts', 'arithmetic_4ds', 'arithmetic_2da', 'arithmetic_4da'],
+  );
 
   const empty = fixtureUri('new.lora.yaml');
   await lsp.open(empty, '');
@@ -145,12 +176,18 @@ test('hover: docs, default, range, finding and steps in micro-batch iterations',
   const steps = JSON.stringify((await lsp.hover(uri, { line: 16, character: 4 }))?.contents);
   assert.match(steps, /train\.max_steps/);
   assert.match(steps, /Default: `null`/);
-  assert.match(steps, /390 optimizer steps = 12,480 micro-batch iterations \(the article's `max_iters`, at 128 \/ 4 = 32 micro-batches per step\) = 49,920 examples/);
+  assert.match(
+    steps,
+    /390 optimizer steps = 12,480 micro-batch iterations \(the article's `max_iters`, at 128 \/ 4 = 32 micro-batches per step\) = 49,920 examples/,
+  );
   const quantize = await lsp.hover(uri, { line: 4, character: 4 });
   assert.deepEqual(quantize?.range, range(4, 2, 4, 10));
   assert.match(JSON.stringify(quantize?.contents), /21\.33 GB -> 14\.18 GB/);
   assert.match(JSON.stringify((await lsp.hover(uri, { line: 4, character: 14 }))?.contents), /4-bit NormalFloat/);
-  assert.match(JSON.stringify((await lsp.hover(uri, { line: 6, character: 3 }))?.contents), /Range: >= 1 and <= 65536[\s\S]*Trainable with these settings: 4,194,304 of 6,738,415,616/);
+  assert.match(
+    JSON.stringify((await lsp.hover(uri, { line: 6, character: 3 }))?.contents),
+    /Range: >= 1 and <= 65536[\s\S]*Trainable with these settings: 4,194,304 of 6,738,415,616/,
+  );
   assert.equal(await lsp.hover(uri, { line: 0, character: 20 }), null);
 });
 
@@ -164,9 +201,15 @@ test('code lens: parameters per sweep variant and the estimate state', async () 
     'Variant 2 (lora.r=256, lora.alpha=512): trainable 649M / 6.74B (9.63%)',
   ]);
   // one estimator lens per variant: peak memory grows with the rank
-  const peaks = titles.slice(3).filter((title) => !title?.startsWith('Inspect dataset')).map((title) => /^Variant (\d): Peak ≈ ([\d.]+) GiB on /.exec(title ?? ''));
+  const peaks = titles
+    .slice(3)
+    .filter((title) => !title?.startsWith('Inspect dataset'))
+    .map((title) => /^Variant (\d): Peak ≈ ([\d.]+) GiB on /.exec(title ?? ''));
   assert.equal(peaks.length, 3, JSON.stringify(titles));
-  assert.ok(peaks.every((m) => m !== null), JSON.stringify(titles));
+  assert.ok(
+    peaks.every((m) => m !== null),
+    JSON.stringify(titles),
+  );
   const gb = peaks.map((m) => Number(m![2]));
   assert.ok(gb[0] < gb[1] && gb[1] < gb[2], JSON.stringify(titles));
   const hover = JSON.stringify((await lsp.hover(uri, { line: 16, character: 18 }))?.contents);
@@ -208,7 +251,10 @@ test('a path outside the workspace folder (the initialize rootUri) is a warning 
   const uri = fixtureUri('outside-paths.lora.yaml');
   await lsp.open(uri, 'name: outside\nout_dir: ../../../../outside-runs\n');
   const found = (await lsp.diagnostics(uri)).filter((diagnostic) => diagnostic.code === 'path-outside-workspace');
-  assert.deepEqual(found.map((diagnostic) => [diagnostic.severity, diagnostic.range.start.line, diagnostic.range.start.character]), [[2, 1, 9]]);
+  assert.deepEqual(
+    found.map((diagnostic) => [diagnostic.severity, diagnostic.range.start.line, diagnostic.range.start.character]),
+    [[2, 1, 9]],
+  );
   assert.match(found[0].message, /^out_dir .*outside-runs is outside the workspace/);
   await lsp.close(uri);
 });

@@ -6,7 +6,15 @@ import type { CodeAction, Position } from 'vscode-languageserver-types';
 import { KEY_SPECS, describeRange, type FileSystem } from '../../../language-server/src/config';
 import { twoHundredLineConfig } from '../../../language-server/bench/latency';
 import { memoryFileSystem } from '../config/memory-fs';
-import { CachedFileSystem, analyzeConfig, codeActions, codeLenses, completions, cursorContext, hover } from '../../../language-server/src/service';
+import {
+  CachedFileSystem,
+  analyzeConfig,
+  codeActions,
+  codeLenses,
+  completions,
+  cursorContext,
+  hover,
+} from '../../../language-server/src/service';
 import { applyEdits } from './lsp-harness';
 import { workspace } from './memory-workspace';
 
@@ -39,12 +47,33 @@ test('cursor context: keys by section, values, list items, comments, inline pare
     const [text, position] = at(marked);
     return cursorContext(text.split('\n'), position);
   };
-  assert.deepEqual(context('lora:\n  al|'), { kind: 'key', section: 'lora', partial: 'al', range: { start: { line: 1, character: 2 }, end: { line: 1, character: 4 } } });
-  assert.deepEqual(context('|'), { kind: 'key', section: '', partial: '', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } });
+  assert.deepEqual(context('lora:\n  al|'), {
+    kind: 'key',
+    section: 'lora',
+    partial: 'al',
+    range: { start: { line: 1, character: 2 }, end: { line: 1, character: 4 } },
+  });
+  assert.deepEqual(context('|'), {
+    kind: 'key',
+    section: '',
+    partial: '',
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+  });
   assert.equal((context('train:\n  # comment\n\n  |') as { section: string }).section, 'train');
-  assert.deepEqual(context('model:\n  precision: bf|'), { kind: 'value', key: 'model.precision', partial: 'bf', range: { start: { line: 1, character: 13 }, end: { line: 1, character: 15 } }, inList: false, listItems: [] });
+  assert.deepEqual(context('model:\n  precision: bf|'), {
+    kind: 'value',
+    key: 'model.precision',
+    partial: 'bf',
+    range: { start: { line: 1, character: 13 }, end: { line: 1, character: 15 } },
+    inList: false,
+    listItems: [],
+  });
   const block = context('eval:\n  tasks:\n  - truthfulqa_mc1\n  - |\n  - mmlu_global_facts');
-  assert.deepEqual(block.kind === 'value' && [block.key, block.inList, block.listItems], ['eval.tasks', true, ['truthfulqa_mc1', 'mmlu_global_facts']]);
+  assert.deepEqual(block.kind === 'value' && [block.key, block.inList, block.listItems], [
+    'eval.tasks',
+    true,
+    ['truthfulqa_mc1', 'mmlu_global_facts'],
+  ]);
   const flow = context('sweep:\n  lora.r: [8, |, 32]');
   assert.deepEqual(flow.kind === 'value' && [flow.key, flow.partial, flow.listItems], ['sweep.lora.r', '', ['8', '32']]);
   assert.equal(context('lora:\n  r: 8 # the ra|').kind, 'none');
@@ -59,14 +88,24 @@ test('completion: sweep keys and expressions, device, nullable values, snippets 
   const alpha = sweepKeys.find((item) => item.label === 'lora.alpha');
   assert.equal(alpha?.textEdit && 'range' in alpha.textEdit && alpha.textEdit.newText, 'lora.alpha: [${1:16}]');
   const [exprText, exprAt] = at(`${BASE}sweep:\n  lora.alpha: [|]`);
-  assert.ok(completions(analyse(exprText), exprAt).some((item) => item.textEdit && 'range' in item.textEdit && item.textEdit.newText === '"=2*lora.r"'));
+  assert.ok(
+    completions(analyse(exprText), exprAt).some(
+      (item) => item.textEdit && 'range' in item.textEdit && item.textEdit.newText === '"=2*lora.r"',
+    ),
+  );
   const [deviceText, deviceAt] = at(`${BASE}device: |`);
-  assert.deepEqual(completions(analyse(deviceText), deviceAt).map((item) => item.label), ['auto', 'cpu', 'cuda', 'cuda:0']);
+  assert.deepEqual(
+    completions(analyse(deviceText), deviceAt).map((item) => item.label),
+    ['auto', 'cpu', 'cuda', 'cuda:0'],
+  );
   const [colonText, colonAt] = at(`${BASE}train:\n  optimizer:|`);
   const afterColon = completions(analyse(colonText), colonAt)[0];
   assert.equal(afterColon.textEdit && 'range' in afterColon.textEdit && afterColon.textEdit.newText, ' adamw');
   const [clipText, clipAt] = at(`${BASE}train:\n  grad_clip: |`);
-  assert.deepEqual(completions(analyse(clipText), clipAt).map((item) => item.label), ['1', 'null']);
+  assert.deepEqual(
+    completions(analyse(clipText), clipAt).map((item) => item.label),
+    ['1', 'null'],
+  );
   const [topText, topAt] = at(`${BASE}|`);
   const top = completions(analyse(topText), topAt).map((item) => item.label);
   assert.ok(!top.includes('model') && top.includes('lora') && top.includes('sweep over lora.r') && !top.includes('lora-lab config'));
@@ -97,7 +136,10 @@ test('quick fixes applied: enum value, eval task, quantize with full, rank, empt
   const tasks = `${BASE}eval:\n  tasks: [truthfulqa_mc1, arithmetic_2dss]\n`;
   assert.equal(fixed(tasks, actionsFor(tasks, 'unknown-enum-value')[0]), `${BASE}eval:\n  tasks: [truthfulqa_mc1, arithmetic_2ds]\n`);
   const full = `${BASE}  quantize: bnb.nf4\ntrain:\n  method: full\n`;
-  assert.deepEqual(actionsFor(full, 'quantize-with-full').map((action) => fixed(full, action)), [`${BASE}  quantize: none\ntrain:\n  method: full\n`, `${BASE}  quantize: bnb.nf4\ntrain:\n  method: lora\n`]);
+  assert.deepEqual(
+    actionsFor(full, 'quantize-with-full').map((action) => fixed(full, action)),
+    [`${BASE}  quantize: none\ntrain:\n  method: full\n`, `${BASE}  quantize: bnb.nf4\ntrain:\n  method: lora\n`],
+  );
   const rank = `${BASE}lora:\n  r: 128\n  alpha: 256\n`;
   const rankFix = actionsFor(rank, 'rank-exceeds-dimension', workspace());
   assert.equal(rankFix[0].title, 'Set lora.r to 64 (the largest the model allows)');
@@ -120,11 +162,17 @@ test('code lens: exact counts, full finetune, no file checks, unreadable config.
   const titles = (text: string, fs?: FileSystem) => codeLenses(analyse(text, fs)).map((lens) => lens.command?.title);
   assert.equal(titles(`${BASE}lora:\n  r: 8\n  alpha: 16\n`)[0], 'Trainable 4,096 / 111,936 parameters (3.66%, LoRA)');
   assert.equal(titles(`${BASE}train:\n  method: full\n`)[0], 'Trainable 111,936 / 111,936 parameters (100%, full finetune)');
-  assert.equal(codeLenses(analyzeConfig(BASE, '/ws/run.lora.yaml'))[0].command?.title, 'Parameters: unknown (the file checks are off for this document)');
-  assert.equal(titles(BASE, workspace({ '/ws/ckpt/config.json': '{"hidden_size": 64' }))[0], 'Parameters: unknown (/ws/ckpt/config.json is not valid JSON)');
+  assert.equal(
+    codeLenses(analyzeConfig(BASE, '/ws/run.lora.yaml'))[0].command?.title,
+    'Parameters: unknown (the file checks are off for this document)',
+  );
+  assert.equal(
+    titles(BASE, workspace({ '/ws/ckpt/config.json': '{"hidden_size": 64' }))[0],
+    'Parameters: unknown (/ws/ckpt/config.json is not valid JSON)',
+  );
   const big = titles(`${BASE}sweep:\n  lora.r: [2, 4, 8]\n  lora.alpha: ["=2*lora.r"]\n  train.learning_rate: [1.0e-4, 2.0e-4, 3.0e-4]\n`);
   assert.equal(big[0], 'Sweep of 9 variants: trainable 1.02K … 4.1K / 112K parameters');
-  assert.match(big[1] ?? "", /^Variant 0 of 9 \(all in the trade-off table\): Peak ≈ \S+ \S+ on cpu \(weights /);
+  assert.match(big[1] ?? '', /^Variant 0 of 9 \(all in the trade-off table\): Peak ≈ \S+ \S+ on cpu \(weights /);
   assert.equal(titles(`${BASE}sweep:\n  lora.r: ["=1/0"]\n`)[0], 'Sweep: no valid variant (see the problems)');
   const lenses = codeLenses(analyse(BASE));
   assert.ok(lenses.every((lens) => lens.range.start.line === 0));
@@ -155,8 +203,13 @@ test('CachedFileSystem reads a file again once it exists (a download into the Hu
   assert.equal(cached.readFile(ref), 'c'.repeat(40));
 });
 
-test('a failing file system still gets the text\'s own problems', () => {
-  const broken: FileSystem = { ...workspace(), exists: () => { throw new Error('EACCES: permission denied'); } };
+test("a failing file system still gets the text's own problems", () => {
+  const broken: FileSystem = {
+    ...workspace(),
+    exists: () => {
+      throw new Error('EACCES: permission denied');
+    },
+  };
   const problems = analyse(`${BASE}lora:\n  r: 8\n  alpah: 16\n`, broken).parsed.problems;
   assert.ok(problems.some((problem) => problem.code === 'unknown-key'));
   assert.ok(problems.some((problem) => /could not be checked \(Error: EACCES/.test(problem.message)));
@@ -181,11 +234,20 @@ test('hover on every schema key: its documentation, default, range and finding',
 test('path completion: checkpoint folders first, dataset files inside the typed folder', () => {
   const [checkpointText, checkpointAt] = at('model:\n  checkpoint: |');
   const checkpoints = completions(analyse(checkpointText), checkpointAt);
-  assert.deepEqual(checkpoints.map((item) => [item.label, item.detail]), [['ckpt/', 'Hugging Face checkpoint (has config.json)'], ['data/', 'folder']]);
+  assert.deepEqual(
+    checkpoints.map((item) => [item.label, item.detail]),
+    [
+      ['ckpt/', 'Hugging Face checkpoint (has config.json)'],
+      ['data/', 'folder'],
+    ],
+  );
   assert.equal(checkpoints[0].textEdit && 'range' in checkpoints[0].textEdit && checkpoints[0].textEdit.newText, 'ckpt');
   const [dataText, dataAt] = at(`${BASE}data:\n  path: data/al|`);
   const files = completions(analyse(dataText), dataAt);
-  assert.deepEqual(files.map((item) => item.label), ['alpaca.json', 'eval/']);
+  assert.deepEqual(
+    files.map((item) => item.label),
+    ['alpaca.json', 'eval/'],
+  );
   const edit = files[0].textEdit && 'range' in files[0].textEdit ? files[0].textEdit : undefined;
   assert.deepEqual(edit?.range, { start: { line: 3, character: 13 }, end: { line: 3, character: 15 } });
   assert.deepEqual(completions(analyzeConfig(dataText, '/ws/run.lora.yaml'), dataAt), [], 'no file system, no paths');
@@ -195,8 +257,14 @@ test('hover on an eval task names its kind and metric; the data ships with LoRA 
   const analysis = analyse(`${BASE}eval:\n  tasks: [mmlu_global_facts, arithmetic_4ds]\n`);
   const shown = hover(analysis, { line: 3, character: 14 });
   assert.deepEqual(shown?.range, { start: { line: 3, character: 10 }, end: { line: 3, character: 27 } });
-  assert.match(JSON.stringify(shown?.contents), /mmlu_global_facts\*\* \(built-in evaluation task: multiple choice, metric acc\)\. Its data ships with LoRA Lab/);
-  assert.match(JSON.stringify(hover(analysis, { line: 3, character: 32 })?.contents), /arithmetic_4ds\*\* \(built-in evaluation task: loglikelihood, metric greedy_acc\)/);
+  assert.match(
+    JSON.stringify(shown?.contents),
+    /mmlu_global_facts\*\* \(built-in evaluation task: multiple choice, metric acc\)\. Its data ships with LoRA Lab/,
+  );
+  assert.match(
+    JSON.stringify(hover(analysis, { line: 3, character: 32 })?.contents),
+    /arithmetic_4ds\*\* \(built-in evaluation task: loglikelihood, metric greedy_acc\)/,
+  );
 });
 
 /** A snippet with every placeholder at its first value, as the editor inserts it before any typing. */
@@ -219,5 +287,8 @@ test('the new-config and sweep snippets expand to configs without problems', () 
   const swept = `${text}${expandSnippet(sweep?.textEdit && 'range' in sweep.textEdit ? sweep.textEdit.newText : '')}`;
   const analysis = analyzeConfig(swept, '/ws/run.lora.yaml');
   assert.deepEqual(analysis.parsed.problems, []);
-  assert.deepEqual(analysis.parsed.variants.map((variant) => variant.overrides['lora.alpha']), [16, 32, 64, 128, 256, 512]);
+  assert.deepEqual(
+    analysis.parsed.variants.map((variant) => variant.overrides['lora.alpha']),
+    [16, 32, 64, 128, 256, 512],
+  );
 });

@@ -18,7 +18,10 @@ test('stdio server: a valid config has no problems and a parameter lens; exit en
     assert.equal(lenses[0].command?.title, 'Trainable 4,194,304 / 6,738,415,616 parameters (0.0622%, LoRA)');
     await session.rpc.sendRequest('shutdown');
     await session.rpc.sendNotification('exit');
-    const [code] = await Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the server did not exit')), 10_000).unref())]);
+    const [code] = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the server did not exit')), 10_000).unref()),
+    ]);
     assert.equal(code, 0);
   } finally {
     session.rpc.dispose();

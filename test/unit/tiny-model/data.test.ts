@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import {
-  CHAT_TEMPLATE, buildTinyModelData, generateAlpaca, generateCorpus, renderChat, type ChatMessage, type InstructionRecord,
+  CHAT_TEMPLATE,
+  buildTinyModelData,
+  generateAlpaca,
+  generateCorpus,
+  renderChat,
+  type ChatMessage,
+  type InstructionRecord,
 } from '../../../scripts/tiny-model/index';
 
 const repoRoot = join(__dirname, '..', '..', '..');
@@ -17,15 +23,26 @@ function renderWithJinja(messages: ChatMessage[], addGenerationPrompt: boolean):
   const config = JSON.parse(readRepo('examples', 'tiny-llama', 'tokenizer_config.json'));
   assert.equal(config.chat_template, CHAT_TEMPLATE);
   return new Template(config.chat_template).render({
-    messages, bos_token: config.bos_token, eos_token: config.eos_token, add_generation_prompt: addGenerationPrompt,
+    messages,
+    bos_token: config.bos_token,
+    eos_token: config.eos_token,
+    add_generation_prompt: addGenerationPrompt,
   });
 }
 
 test('the chat template renders with @huggingface/jinja, starts with <s> and equals renderChat', () => {
   const conversations: ChatMessage[][] = [
     [{ role: 'user', content: 'What colour is a banana?' }],
-    [{ role: 'system', content: 'You are a helpful assistant.' }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }],
-    [{ role: 'user', content: 'A' }, { role: 'assistant', content: 'B' }, { role: 'user', content: 'C\n\nwith "quotes" and {{ braces }}' }],
+    [
+      { role: 'system', content: 'You are a helpful assistant.' },
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello.' },
+    ],
+    [
+      { role: 'user', content: 'A' },
+      { role: 'assistant', content: 'B' },
+      { role: 'user', content: 'C\n\nwith "quotes" and {{ braces }}' },
+    ],
   ];
   for (const messages of conversations) {
     for (const addGenerationPrompt of [false, true]) {
@@ -82,9 +99,21 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const char = text[i];
     if (quoted) {
-      if (char === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (char === '"') quoted = false; else field += char;
+      if (char === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (char === '"') quoted = false;
+      else field += char;
     } else if (char === '"') quoted = true;
-    else if (char === ',') { row.push(field); field = ''; } else if (char === '\n') { row.push(field); rows.push(row); row = []; field = ''; } else field += char;
+    else if (char === ',') {
+      row.push(field);
+      field = '';
+    } else if (char === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += char;
   }
   assert.equal(field + row.join(''), '', 'CSV ends with a newline');
   return rows;
@@ -96,7 +125,10 @@ test('alpaca.json: distinct valid records without arithmetic, some with input; t
   assertValidRecords(records);
   const withInput = records.filter((r) => r.input !== '').length;
   assert.ok(withInput > records.length * 0.2 && withInput < records.length * 0.9, `with input: ${withInput}`);
-  assert.ok(records.some((r) => r.input.includes('\n') || r.output.includes('\n')), 'some records span lines');
+  assert.ok(
+    records.some((r) => r.input.includes('\n') || r.output.includes('\n')),
+    'some records span lines',
+  );
   const sortTask = records.find((r) => r.instruction === 'Sort these words in alphabetical order.');
   assert.ok(sortTask);
   assert.equal(sortTask.output, sortTask.input.split(', ').sort().join(', '));
@@ -111,7 +143,10 @@ test('alpaca.json: distinct valid records without arithmetic, some with input; t
 
 test('corpus arithmetic is correct, and no held-out question appears anywhere in the corpus', () => {
   const corpus = generateCorpus();
-  const heldOutFile = readRepo('examples', 'data', 'eval', 'arithmetic_2ds_heldout.jsonl').trimEnd().split('\n').map((line) => JSON.parse(line));
+  const heldOutFile = readRepo('examples', 'data', 'eval', 'arithmetic_2ds_heldout.jsonl')
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   assert.deepEqual(heldOutFile, corpus.heldOut);
   assert.equal(corpus.heldOut.length, 200);
   const question = /^Question: What is (\d+) (plus|minus) (\d+)\?\nAnswer:$/;
@@ -145,19 +180,34 @@ function listFiles(dir: string): string[] {
 }
 
 test('builds are byte-identical run to run, and the committed files equal a fresh default build', () => {
-  const small = { corpus: { twoDigitCount: 500, fourDigitCount: 200, statementDocs: 300, alpacaDocs: 100, chatDocs: 100 }, bpe: { vocabSize: 500 }, alpaca: { count: 150 }, csvSampleCount: 40 };
-  const dirs = [mkdtempSync(join(tmpdir(), 'tiny-data-a-')), mkdtempSync(join(tmpdir(), 'tiny-data-b-')), mkdtempSync(join(tmpdir(), 'tiny-data-full-'))];
+  const small = {
+    corpus: { twoDigitCount: 500, fourDigitCount: 200, statementDocs: 300, alpacaDocs: 100, chatDocs: 100 },
+    bpe: { vocabSize: 500 },
+    alpaca: { count: 150 },
+    csvSampleCount: 40,
+  };
+  const dirs = [
+    mkdtempSync(join(tmpdir(), 'tiny-data-a-')),
+    mkdtempSync(join(tmpdir(), 'tiny-data-b-')),
+    mkdtempSync(join(tmpdir(), 'tiny-data-full-')),
+  ];
   try {
     for (const dir of dirs.slice(0, 2)) buildTinyModelData({ ...small, rootDir: dir, corpusPath: join(dir, 'corpus.jsonl') });
-    const filesA = listFiles(dirs[0]).map((path) => relative(dirs[0], path)).sort();
+    const filesA = listFiles(dirs[0])
+      .map((path) => relative(dirs[0], path))
+      .sort();
     assert.equal(filesA.length, 8);
-    for (const file of filesA) assert.ok(readFileSync(join(dirs[0], file)).equals(readFileSync(join(dirs[1], file))), `${file} differs between runs`);
+    for (const file of filesA)
+      assert.ok(readFileSync(join(dirs[0], file)).equals(readFileSync(join(dirs[1], file))), `${file} differs between runs`);
 
     const report = buildTinyModelData({ rootDir: dirs[2], corpusPath: join(dirs[2], 'corpus.jsonl') });
     assert.equal(report.vocabSize, 2048);
     for (const path of report.files.filter((p) => p.includes(join(dirs[2], 'examples')))) {
       const committed = join(repoRoot, relative(dirs[2], path));
-      assert.ok(readFileSync(path).equals(readFileSync(committed)), `${relative(repoRoot, committed)} is stale: run npx tsx scripts/tiny-model/build-data.ts`);
+      assert.ok(
+        readFileSync(path).equals(readFileSync(committed)),
+        `${relative(repoRoot, committed)} is stale: run npx tsx scripts/tiny-model/build-data.ts`,
+      );
     }
   } finally {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });

@@ -6,8 +6,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import {
-  BpeTokenizer, bpeFromTokenizerJson, generateAlpaca, generateCorpus, renderChat, tokenizerConfig, tokenizerJson, trainBpe,
-  alpacaText, packCorpus, type ByteLevelBpe,
+  BpeTokenizer,
+  bpeFromTokenizerJson,
+  generateAlpaca,
+  generateCorpus,
+  renderChat,
+  tokenizerConfig,
+  tokenizerJson,
+  trainBpe,
+  alpacaText,
+  packCorpus,
+  type ByteLevelBpe,
 } from '../../../scripts/tiny-model/index';
 import { BYTE_TO_UNICODE } from '../../../scripts/tiny-model/byte-level';
 
@@ -55,7 +64,8 @@ function assertSameAsHuggingFace(bpe: ByteLevelBpe, texts: readonly string[]): v
     assert.deepEqual(theirs.encode(text).ids, ids, `encode ${JSON.stringify(text)}`);
     assert.deepEqual(theirs.encode(text, { add_special_tokens: false }).ids, ours.encode(text, { addBosToken: false }));
     assert.equal(ours.decode(ids.slice(1)), text, `our round trip of ${JSON.stringify(text)}`);
-    if (ids.length > 1) assert.equal(theirs.decode(ids.slice(1), { skip_special_tokens: false }), text, `HF round trip of ${JSON.stringify(text)}`);
+    if (ids.length > 1)
+      assert.equal(theirs.decode(ids.slice(1), { skip_special_tokens: false }), text, `HF round trip of ${JSON.stringify(text)}`);
   }
 }
 
@@ -75,7 +85,10 @@ test('the trainer is deterministic, fills the requested vocabulary and covers al
 
 test('encodes like @huggingface/tokenizers on corpus samples', () => {
   const { bpe, texts } = smallModel();
-  assertSameAsHuggingFace(bpe, texts.filter((_, i) => i % 7 === 0));
+  assertSameAsHuggingFace(
+    bpe,
+    texts.filter((_, i) => i % 7 === 0),
+  );
 });
 
 test('encodes and round-trips like @huggingface/tokenizers on Unicode, whitespace and special-token text', () => {
@@ -90,7 +103,13 @@ test('special tokens encode as single ids and <s> is prepended once', () => {
     assert.deepEqual(ours.encode(token, { addBosToken: false }), [id]);
     assert.deepEqual(theirs.encode(token, { add_special_tokens: false }).ids, [id]);
   }
-  const chat = renderChat([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }], { bosToken: '<s>', eosToken: '</s>' });
+  const chat = renderChat(
+    [
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello.' },
+    ],
+    { bosToken: '<s>', eosToken: '</s>' },
+  );
   const ids = ours.encode(chat, { addBosToken: false });
   assert.equal(ids[0], 1);
   assert.equal(ids.at(-1), 2);
@@ -116,7 +135,12 @@ test('the committed examples/tiny-llama/tokenizer.json loads in @huggingface/tok
   for (const symbol of BYTE_TO_UNICODE) assert.ok(symbol in json.model.vocab, `byte symbol ${symbol}`);
   const theirs = new Tokenizer(json, config);
   const ours = new BpeTokenizer(bpe);
-  const samples = [...UNICODE_SAMPLES, ...generateCorpus({ twoDigitCount: 50, fourDigitCount: 50, statementDocs: 50, alpacaDocs: 20, chatDocs: 20 }).documents.map((d) => d.text)];
+  const samples = [
+    ...UNICODE_SAMPLES,
+    ...generateCorpus({ twoDigitCount: 50, fourDigitCount: 50, statementDocs: 50, alpacaDocs: 20, chatDocs: 20 }).documents.map(
+      (d) => d.text,
+    ),
+  ];
   for (const text of samples) {
     assert.deepEqual(theirs.encode(text).ids, ours.encode(text), `encode ${JSON.stringify(text)}`);
     const withEos = ours.encode(text).concat(2);

@@ -19,13 +19,15 @@ const LLAMA2 =
   "{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}" +
   "{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}" +
   "{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}";
-const CHATML = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+const CHATML =
+  "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 /** The bundled tokenizer with another chat template in its tokenizer_config.json. */
 function tokenizerWithTemplate(name: string, template: string) {
   const folder = join(dir, name);
   mkdirSync(folder);
-  for (const file of ['tokenizer.json', 'special_tokens_map.json', 'generation_config.json', 'config.json']) copyFileSync(join(TINY_TOKENIZER_DIR, file), join(folder, file));
+  for (const file of ['tokenizer.json', 'special_tokens_map.json', 'generation_config.json', 'config.json'])
+    copyFileSync(join(TINY_TOKENIZER_DIR, file), join(folder, file));
   const config = JSON.parse(readFileSync(join(TINY_TOKENIZER_DIR, 'tokenizer_config.json'), 'utf8'));
   writeFileSync(join(folder, 'tokenizer_config.json'), JSON.stringify({ ...config, chat_template: template }));
   return loadTokenizer(folder);
@@ -41,16 +43,33 @@ const conversation: ChatTurn[] = [
 test("the bundled tokenizer's template: system, earlier turns, the generation prompt; BOS comes from the template", () => {
   const tokenizer = loadTokenizer(TINY_TOKENIZER_DIR);
   const rendered = renderChatPrompt(conversation, 'template', tokenizer);
-  assert.equal(rendered.text, '<s>### System:\nBe brief.\n\n### User:\nName a colour.\n\n### Assistant:\nBlue.</s>\n\n### User:\nAnother?\n\n### Assistant:\n');
+  assert.equal(
+    rendered.text,
+    '<s>### System:\nBe brief.\n\n### User:\nName a colour.\n\n### Assistant:\nBlue.</s>\n\n### User:\nAnother?\n\n### Assistant:\n',
+  );
   assert.equal(rendered.addBos, false);
   // one user turn: what `lora-lab generate --chat` renders
-  assert.equal(renderChatPrompt([{ role: 'user', content: 'Hi' }], 'template', tokenizer).text, tokenizer.renderChat([{ role: 'user', content: 'Hi' }], true));
+  assert.equal(
+    renderChatPrompt([{ role: 'user', content: 'Hi' }], 'template', tokenizer).text,
+    tokenizer.renderChat([{ role: 'user', content: 'Hi' }], true),
+  );
 });
 
 test('a Llama-2 style template: <<SYS>> inside the first [INST], each exchange closed by EOS', () => {
   const rendered = renderChatPrompt(conversation, 'template', tokenizerWithTemplate('llama2', LLAMA2));
   assert.equal(rendered.text, '<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nName a colour. [/INST] Blue. </s><s>[INST] Another? [/INST]');
-  assert.throws(() => renderChatPrompt([{ role: 'assistant', content: 'x' }, { role: 'user', content: 'y' }], 'template', tokenizerWithTemplate('llama2b', LLAMA2)), /chat template refused the conversation: .*alternate/);
+  assert.throws(
+    () =>
+      renderChatPrompt(
+        [
+          { role: 'assistant', content: 'x' },
+          { role: 'user', content: 'y' },
+        ],
+        'template',
+        tokenizerWithTemplate('llama2b', LLAMA2),
+      ),
+    /chat template refused the conversation: .*alternate/,
+  );
 });
 
 test('a ChatML style template: <|im_start|>role ... <|im_end|> and the assistant generation prompt', () => {
@@ -64,14 +83,20 @@ test('a ChatML style template: <|im_start|>role ... <|im_end|> and the assistant
 test("a run's prompt style: alpaca and plain per exchange, BOS as the tokenizer adds it; no template is a clear error", () => {
   const tokenizer = loadTokenizer(TINY_TOKENIZER_DIR);
   const alpaca = renderChatPrompt([{ role: 'user', content: 'Add 2 and 3.' }], 'alpaca', tokenizer);
-  assert.equal(alpaca.text, 'Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\nAdd 2 and 3.\n\n### Response:\n');
+  assert.equal(
+    alpaca.text,
+    'Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\nAdd 2 and 3.\n\n### Response:\n',
+  );
   assert.equal(alpaca.addBos, tokenizer.addBos);
   assert.equal(renderChatPrompt(conversation, 'plain', tokenizer).text, 'Be brief.\n\nName a colour.\nBlue.\n\nAnother?\n');
   const folder = join(dir, 'no-template');
   mkdirSync(folder);
   for (const file of ['tokenizer.json', 'special_tokens_map.json']) copyFileSync(join(TINY_TOKENIZER_DIR, file), join(folder, file));
   writeFileSync(join(folder, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>' }));
-  assert.throws(() => renderChatPrompt([{ role: 'user', content: 'x' }], 'template', loadTokenizer(folder)), /no chat_template: choose the prompt format alpaca or plain/);
+  assert.throws(
+    () => renderChatPrompt([{ role: 'user', content: 'x' }], 'template', loadTokenizer(folder)),
+    /no chat_template: choose the prompt format alpaca or plain/,
+  );
   assert.throws(() => renderChatPrompt(conversation.slice(0, 3), 'plain', tokenizer), /must end with a user turn/);
 });
 

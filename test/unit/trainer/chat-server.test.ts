@@ -24,8 +24,28 @@ const PROMPT = 'Name three colours.';
 before(async () => {
   // A small adapter that moves the answers: a few steps at a high learning rate on one sequence.
   const tokenizer = loadTokenizer(MODEL);
-  const ids = tokenizer.encode(tokenizer.renderChat([{ role: 'user', content: PROMPT }], true) + 'Bananas are yellow and tasty.', { bos: false });
-  const engine = await loadAddon().loadEngine(MODEL, engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true', 'train.method': 'lora', 'lora.r': 4, 'lora.alpha': 16, 'lora.mlp': true, 'train.learning_rate': 0.02, 'train.warmup_steps': 0 }), 10, true, undefined, 1));
+  const ids = tokenizer.encode(tokenizer.renderChat([{ role: 'user', content: PROMPT }], true) + 'Bananas are yellow and tasty.', {
+    bos: false,
+  });
+  const engine = await loadAddon().loadEngine(
+    MODEL,
+    engineOptions(
+      configWith({
+        device: 'cpu',
+        'model.precision': '32-true',
+        'train.method': 'lora',
+        'lora.r': 4,
+        'lora.alpha': 16,
+        'lora.mlp': true,
+        'train.learning_rate': 0.02,
+        'train.warmup_steps': 0,
+      }),
+      10,
+      true,
+      undefined,
+      1,
+    ),
+  );
   const tokens = Int32Array.from(ids.slice(0, -1));
   const targets = Int32Array.from(ids.slice(1));
   for (let i = 0; i < 8; i++) await engine.step([{ rows: 1, seqLen: tokens.length, tokens, targets }]);
@@ -46,8 +66,13 @@ async function serve() {
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  const doneOf = (id: string) => waitFor((m): m is Extract<ChatToHost, { type: 'done' }> => m.type === 'done' && m.id === id, `done of ${id}`);
-  const streamed = (id: string) => messages.filter((m): m is Extract<ChatToHost, { type: 'token' }> => m.type === 'token' && m.id === id).map((m) => m.text).join('');
+  const doneOf = (id: string) =>
+    waitFor((m): m is Extract<ChatToHost, { type: 'done' }> => m.type === 'done' && m.id === id, `done of ${id}`);
+  const streamed = (id: string) =>
+    messages
+      .filter((m): m is Extract<ChatToHost, { type: 'token' }> => m.type === 'token' && m.id === id)
+      .map((m) => m.text)
+      .join('');
   return { server: server!, messages, doneOf, streamed };
 }
 
@@ -69,7 +94,8 @@ test('base and finetune over one model: each greedy answer equals `lora-lab gene
   assert.ok(prompt?.type === 'prompt' && prompt.text === loadTokenizer(MODEL).renderChat(turns, true) && prompt.tokens > 0);
   server.close();
 
-  const cli = (extra: string[]) => runCli(['generate', '--checkpoint', MODEL, '--prompt', PROMPT, '--chat', '--max-new-tokens', '24', ...extra]);
+  const cli = (extra: string[]) =>
+    runCli(['generate', '--checkpoint', MODEL, '--prompt', PROMPT, '--chat', '--max-new-tokens', '24', ...extra]);
   const cliBase = cli([]);
   assert.equal(cliBase.status, 0, cliBase.stderr);
   assert.equal(cliBase.stdout, `${base.text}\n`);
@@ -85,7 +111,10 @@ test('stop: the generation in flight ends as stopped, a queued one is dropped; a
   // the engine call of 'long' is in flight once receive() returns (it starts before its first await)
   void server.receive({ type: 'generate', id: 'long', adapter: null, turns, format: 'plain', sampling: long });
   void server.receive({ type: 'generate', id: 'queued', adapter: null, turns, format: 'plain', sampling: long });
-  assert.ok(messages.some((m) => m.type === 'prompt' && m.id === 'long'), 'long has started');
+  assert.ok(
+    messages.some((m) => m.type === 'prompt' && m.id === 'long'),
+    'long has started',
+  );
   await server.receive({ type: 'stop', id: 'queued' });
   await server.receive({ type: 'stop', id: 'long' });
   const stopped = await doneOf('long');
@@ -100,7 +129,14 @@ test('stop: the generation in flight ends as stopped, a queued one is dropped; a
   const free = await doneOf('free');
   const stopText = free.text.slice(3, 6);
   assert.ok(stopText.length === 3, `answer too short: ${JSON.stringify(free.text)}`);
-  void server.receive({ type: 'generate', id: 'cut', adapter: null, turns, format: 'plain', sampling: { ...GREEDY, maxNewTokens: 16, stop: [stopText] } });
+  void server.receive({
+    type: 'generate',
+    id: 'cut',
+    adapter: null,
+    turns,
+    format: 'plain',
+    sampling: { ...GREEDY, maxNewTokens: 16, stop: [stopText] },
+  });
   const cut = await doneOf('cut');
   assert.equal(cut.reason, 'stop-string');
   assert.equal(cut.text, free.text.slice(0, free.text.indexOf(stopText)));
@@ -110,11 +146,17 @@ test('stop: the generation in flight ends as stopped, a queued one is dropped; a
 
 test('a model that does not fit in free memory is refused, naming the size and what to do', async () => {
   const refusal = memoryRefusal(MODEL, 1000);
-  assert.match(refusal ?? '', /needs about .* for its weights in fp32 .* only 1000 B of memory is free\. Close other programs or runs, or chat with a smaller model\./);
+  assert.match(
+    refusal ?? '',
+    /needs about .* for its weights in fp32 .* only 1000 B of memory is free\. Close other programs or runs, or chat with a smaller model\./,
+  );
   assert.equal(memoryRefusal(MODEL, 1e12), null);
   const messages: ChatToHost[] = [];
   assert.equal(await ChatServer.start(MODEL, { send: (m) => messages.push(m) }, 1000), null);
-  assert.deepEqual(messages.map((m) => m.type === 'load-failed' && m.code), ['E_NO_MEMORY']);
+  assert.deepEqual(
+    messages.map((m) => m.type === 'load-failed' && m.code),
+    ['E_NO_MEMORY'],
+  );
   const missing: ChatToHost[] = [];
   assert.equal(await ChatServer.start(join(dir, 'nowhere'), { send: (m) => missing.push(m) }), null);
   assert.ok(missing[0].type === 'load-failed' && /not a model folder \(no config.json\)/.test(missing[0].message));

@@ -18,7 +18,18 @@ function config(yaml: string, model = ''): LoraLabConfig {
 }
 
 function report(cuda: Partial<DeviceReport['cuda']>): DeviceReport {
-  const simd = { sse42: true, avx: true, avx2: true, fma: true, f16c: true, avx512f: false, avx512bw: false, avx512vl: false, avx512dq: false, avx512bf16: false };
+  const simd = {
+    sse42: true,
+    avx: true,
+    avx2: true,
+    fma: true,
+    f16c: true,
+    avx512f: false,
+    avx512bw: false,
+    avx512vl: false,
+    avx512dq: false,
+    avx512bf16: false,
+  };
   return {
     engineVersion: 'test',
     simdPath: 'avx2',
@@ -27,16 +38,40 @@ function report(cuda: Partial<DeviceReport['cuda']>): DeviceReport {
   };
 }
 
-const gpu = { index: 0, name: 'NVIDIA H200', totalMemoryBytes: 141e9, freeMemoryBytes: 140e9, computeCapability: '9.0', multiprocessors: 132 };
+const gpu = {
+  index: 0,
+  name: 'NVIDIA H200',
+  totalMemoryBytes: 141e9,
+  freeMemoryBytes: 140e9,
+  computeCapability: '9.0',
+  multiprocessors: 132,
+};
 
 test("device 'auto' is 'cuda' with a usable CUDA device, else 'cpu'", () => {
   const auto = config('device: auto\n');
   assert.equal(auto.device, 'auto');
-  assert.equal(resolveDevice(auto, () => report({ devices: [gpu] })), 'cuda');
-  assert.equal(resolveDevice(auto, () => report({ devices: [], unavailableReason: 'the NVIDIA driver reports no CUDA device' })), 'cpu');
-  assert.equal(resolveDevice(auto, () => report({ builtWithCuda: false, devices: [], unavailableReason: 'built without CUDA' })), 'cpu');
-  assert.equal(resolveDevice(auto, () => report({ devices: [gpu], unavailableReason: 'driver too old' })), 'cpu');
-  assert.equal(resolveDevice(auto, () => { throw new Error('no addon'); }), 'cpu');
+  assert.equal(
+    resolveDevice(auto, () => report({ devices: [gpu] })),
+    'cuda',
+  );
+  assert.equal(
+    resolveDevice(auto, () => report({ devices: [], unavailableReason: 'the NVIDIA driver reports no CUDA device' })),
+    'cpu',
+  );
+  assert.equal(
+    resolveDevice(auto, () => report({ builtWithCuda: false, devices: [], unavailableReason: 'built without CUDA' })),
+    'cpu',
+  );
+  assert.equal(
+    resolveDevice(auto, () => report({ devices: [gpu], unavailableReason: 'driver too old' })),
+    'cpu',
+  );
+  assert.equal(
+    resolveDevice(auto, () => {
+      throw new Error('no addon');
+    }),
+    'cpu',
+  );
   assert.equal(engineOptions(auto, 10, true, () => report({ devices: [gpu] })).device, 'cuda');
   assert.equal(engineOptions(auto, 10).device, 'cpu', 'without a report auto stays cpu');
 });
@@ -44,7 +79,11 @@ test("device 'auto' is 'cuda' with a usable CUDA device, else 'cpu'", () => {
 test("device 'auto' stays 'cpu' for configs the CUDA engine refuses", () => {
   const withGpu = () => report({ devices: [gpu] });
   const refused = [config('device: auto\n', '  precision: 32-true\n'), config('device: auto\n', '  precision: 16-true\n')];
-  assert.deepEqual(refused.map((c) => c.model.precision), ['32-true', '16-true'], 'the fixtures parse as meant');
+  assert.deepEqual(
+    refused.map((c) => c.model.precision),
+    ['32-true', '16-true'],
+    'the fixtures parse as meant',
+  );
   for (const c of refused) {
     assert.notEqual(cudaRefusal(c), null);
     assert.equal(resolveDevice(c, withGpu), 'cpu');
@@ -59,7 +98,9 @@ test("device 'auto' stays 'cpu' for configs the CUDA engine refuses", () => {
 });
 
 test('an explicit device passes through without reading the report', () => {
-  const never = (): DeviceReport => { throw new Error('read'); };
+  const never = (): DeviceReport => {
+    throw new Error('read');
+  };
   assert.equal(resolveDevice(config('device: cpu\n'), never), 'cpu');
   assert.equal(resolveDevice(config('device: cuda\n'), never), 'cuda');
   assert.equal(resolveDevice(config('device: cuda:1\n'), never), 'cuda:1');
@@ -73,8 +114,19 @@ test('the lora.dropout default (0.05, from the schema) reaches the engine', asyn
   assert.equal(keySpec('lora.dropout')?.default, 0.05);
   const options = engineOptions(fromFile, 10, true, undefined, 1);
   assert.equal(options.loraDropout, 0.05);
-  assert.deepEqual(engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true' }), 10, true, undefined, 1), options, 'configWith() starts from the same defaults');
-  const checkpoint = makeTinyCheckpoint(join(dir, 'tiny'), { vocabSize: 64, hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1 });
+  assert.deepEqual(
+    engineOptions(configWith({ device: 'cpu', 'model.precision': '32-true' }), 10, true, undefined, 1),
+    options,
+    'configWith() starts from the same defaults',
+  );
+  const checkpoint = makeTinyCheckpoint(join(dir, 'tiny'), {
+    vocabSize: 64,
+    hiddenSize: 16,
+    intermediateSize: 32,
+    numLayers: 2,
+    numHeads: 2,
+    numKvHeads: 1,
+  });
   const tokens = Int32Array.from({ length: 16 }, (_, i) => (i * 7 + 1) % 64);
   const targets = Int32Array.from({ length: 16 }, (_, i) => (i * 11 + 1) % 64);
   const gradNorm = async (dropout: number): Promise<number> => {

@@ -14,10 +14,18 @@ import { makeWorkspace } from './fixtures';
 const ws = makeWorkspace();
 after(() => rmSync(ws.dir, { recursive: true, force: true }));
 
-const runOf = (outDir: string) => join(outDir, readdirSync(outDir).find((n) => existsSync(join(outDir, n, 'run.json')))!);
+const runOf = (outDir: string) =>
+  join(
+    outDir,
+    readdirSync(outDir).find((n) => existsSync(join(outDir, n, 'run.json')))!,
+  );
 const trainLosses = (runDir: string) =>
-  readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsLine)
-    .filter((l): l is Extract<MetricsLine, { kind: 'train' }> => l.kind === 'train').map((l) => [l.step, l.loss]);
+  readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as MetricsLine)
+    .filter((l): l is Extract<MetricsLine, { kind: 'train' }> => l.kind === 'train')
+    .map((l) => [l.step, l.loss]);
 const runJson = (runDir: string) => JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunJson;
 
 const settings = { train: { max_steps: 10, save_interval: 2, val_interval: 100, keep_checkpoints: 3 }, lora: { dropout: 0.1 } };
@@ -64,11 +72,18 @@ test('an interrupted checkpoint write is never taken for a checkpoint', { timeou
   assert.equal(resumed.status, 0, resumed.stderr);
   const log = readFileSync(join(runDir, 'train.log'), 'utf8');
   assert.match(log, /resuming from \S*step-000004 \(step 4\)/);
-  assert.deepEqual(trainLosses(runDir).map(([s]) => s), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    trainLosses(runDir).map(([s]) => s),
+    [1, 2, 3, 4, 5, 6],
+  );
 });
 
 test('SIGTERM: the step finishes, a checkpoint is saved, the run is marked stopped, exit 0', { timeout: 300_000 }, async () => {
-  const config = ws.writeConfig('sigterm', { ...settings, train: { ...settings.train, max_steps: 200, save_interval: 1000 }, out_dir: 'out-term' });
+  const config = ws.writeConfig('sigterm', {
+    ...settings,
+    train: { ...settings.train, max_steps: 200, save_interval: 1000 },
+    out_dir: 'out-term',
+  });
   let signalled = false;
   const result = await trainWithEvents([config], (event, child) => {
     if (event.type === 'step' && event.line.step >= 2 && !signalled) {
@@ -89,7 +104,11 @@ test('SIGTERM: the step finishes, a checkpoint is saved, the run is marked stopp
 });
 
 test('a diverging run fails with the reason and a hint; the last good checkpoint stays', { timeout: 300_000 }, () => {
-  const config = ws.writeConfig('nan', { ...settings, train: { ...settings.train, optimizer: 'sgd', learning_rate: 1e30, warmup_steps: 0, grad_clip: null, lr_scheduler: 'constant' }, out_dir: 'out-nan' });
+  const config = ws.writeConfig('nan', {
+    ...settings,
+    train: { ...settings.train, optimizer: 'sgd', learning_rate: 1e30, warmup_steps: 0, grad_clip: null, lr_scheduler: 'constant' },
+    out_dir: 'out-nan',
+  });
   const r = runCli(['train', config]);
   assert.equal(r.status, 1);
   const run = runJson(runOf(join(ws.dir, 'out-nan')));

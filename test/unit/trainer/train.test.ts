@@ -20,11 +20,17 @@ function onlyRun(outDir: string): string {
 }
 
 function metrics(runDir: string): MetricsLine[] {
-  return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsLine);
+  return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as MetricsLine);
 }
 
 test('train on Alpaca JSON: the run folder is complete and the adapter is PEFT-exact', { timeout: 300_000 }, () => {
-  const config = ws.writeConfig('json-run', { lora: { r: 4, alpha: 8, query: true, key: true, value: true, projection: true, mlp: true, head: true }, out_dir: 'out-json' });
+  const config = ws.writeConfig('json-run', {
+    lora: { r: 4, alpha: 8, query: true, key: true, value: true, projection: true, mlp: true, head: true },
+    out_dir: 'out-json',
+  });
   const r = runCli(['train', config]);
   assert.equal(r.status, 0, r.stderr + r.stdout);
   const runDir = onlyRun(join(ws.dir, 'out-json'));
@@ -38,8 +44,14 @@ test('train on Alpaca JSON: the run folder is complete and the adapter is PEFT-e
   assert.ok(run.summary!.finalValLoss !== null && Number.isFinite(run.summary!.finalValLoss));
   assert.match(readFileSync(join(runDir, 'config.yaml'), 'utf8'), /max_steps: 8/);
   const lines = metrics(runDir);
-  assert.deepEqual(lines.filter((l) => l.kind === 'train').map((l) => l.step), [1, 2, 3, 4, 5, 6, 7, 8]);
-  assert.deepEqual(lines.filter((l) => l.kind === 'val').map((l) => l.step), [4, 8]);
+  assert.deepEqual(
+    lines.filter((l) => l.kind === 'train').map((l) => l.step),
+    [1, 2, 3, 4, 5, 6, 7, 8],
+  );
+  assert.deepEqual(
+    lines.filter((l) => l.kind === 'val').map((l) => l.step),
+    [4, 8],
+  );
   for (const l of lines) if (l.kind === 'train') assert.ok(Number.isFinite(l.loss) && l.lr > 0 && l.tokens > 0 && l.peak_bytes > 0);
   const checkpoints = readdirSync(join(runDir, 'checkpoints')).sort();
   assert.deepEqual(checkpoints, ['step-000006', 'step-000008'], 'keep_checkpoints: 2');
@@ -49,17 +61,47 @@ test('train on Alpaca JSON: the run folder is complete and the adapter is PEFT-e
   assert.equal(adapterConfig.task_type, 'CAUSAL_LM');
   assert.equal(adapterConfig.r, 4);
   assert.equal(adapterConfig.lora_alpha, 8);
-  assert.deepEqual([...adapterConfig.target_modules].sort(), ['down_proj', 'gate_proj', 'k_proj', 'lm_head', 'o_proj', 'q_proj', 'up_proj', 'v_proj']);
+  assert.deepEqual([...adapterConfig.target_modules].sort(), [
+    'down_proj',
+    'gate_proj',
+    'k_proj',
+    'lm_head',
+    'o_proj',
+    'q_proj',
+    'up_proj',
+    'v_proj',
+  ]);
   const header = safetensorsHeader(join(runDir, 'adapter/adapter_model.safetensors'));
   // tiny model: hidden 32, 4 heads (head_dim 8), 2 kv heads, intermediate 64, vocab 2048, 2 layers
   const expected: Record<string, [number[], number[]]> = {
-    'self_attn.q_proj': [[4, 32], [32, 4]],
-    'self_attn.k_proj': [[4, 32], [16, 4]],
-    'self_attn.v_proj': [[4, 32], [16, 4]],
-    'self_attn.o_proj': [[4, 32], [32, 4]],
-    'mlp.gate_proj': [[4, 32], [64, 4]],
-    'mlp.up_proj': [[4, 32], [64, 4]],
-    'mlp.down_proj': [[4, 64], [32, 4]],
+    'self_attn.q_proj': [
+      [4, 32],
+      [32, 4],
+    ],
+    'self_attn.k_proj': [
+      [4, 32],
+      [16, 4],
+    ],
+    'self_attn.v_proj': [
+      [4, 32],
+      [16, 4],
+    ],
+    'self_attn.o_proj': [
+      [4, 32],
+      [32, 4],
+    ],
+    'mlp.gate_proj': [
+      [4, 32],
+      [64, 4],
+    ],
+    'mlp.up_proj': [
+      [4, 32],
+      [64, 4],
+    ],
+    'mlp.down_proj': [
+      [4, 64],
+      [32, 4],
+    ],
   };
   for (let layer = 0; layer < 2; layer++) {
     for (const [module, [a, b]] of Object.entries(expected)) {
@@ -78,7 +120,17 @@ test('train on Alpaca JSON: the run folder is complete and the adapter is PEFT-e
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) assert.ok(existsSync(join(merged, f)), f);
   const g = runCli(['generate', '--checkpoint', merged, '--prompt', 'Name the colour of the sky.', '--max-new-tokens', '8']);
   assert.equal(g.status, 0, g.stderr);
-  const ga = runCli(['generate', '--checkpoint', ws.checkpoint, '--adapter', join(runDir, 'adapter'), '--prompt', 'Name the colour of the sky.', '--max-new-tokens', '8']);
+  const ga = runCli([
+    'generate',
+    '--checkpoint',
+    ws.checkpoint,
+    '--adapter',
+    join(runDir, 'adapter'),
+    '--prompt',
+    'Name the colour of the sky.',
+    '--max-new-tokens',
+    '8',
+  ]);
   assert.equal(ga.status, 0, ga.stderr);
   // (merged logits == base + adapter logits is checked numerically by native/tests/test_merge_engine;
   // greedy text of a random tiny model is too close to ties to compare here)
@@ -89,7 +141,11 @@ test('train on Alpaca JSON: the run folder is complete and the adapter is PEFT-e
 });
 
 test('train on CSV: same pipeline, CSV reader', { timeout: 300_000 }, () => {
-  const config = ws.writeConfig('csv-run', { data: { format: 'csv', path: 'data/alpaca.csv' }, train: { max_steps: 3 }, out_dir: 'out-csv' });
+  const config = ws.writeConfig('csv-run', {
+    data: { format: 'csv', path: 'data/alpaca.csv' },
+    train: { max_steps: 3 },
+    out_dir: 'out-csv',
+  });
   const r = runCli(['train', config]);
   assert.equal(r.status, 0, r.stderr + r.stdout);
   const runDir = onlyRun(join(ws.dir, 'out-csv'));
@@ -100,10 +156,16 @@ test('train on CSV: same pipeline, CSV reader', { timeout: 300_000 }, () => {
 });
 
 test('--set overrides and a sweep run every variant with its own folder', { timeout: 300_000 }, () => {
-  const config = ws.writeConfig('sweep-run', { train: { max_steps: 2, save_interval: 100 }, out_dir: 'out-sweep', sweep: { 'lora.r': [2, 4], 'lora.alpha': ['=2*lora.r'] } as never });
+  const config = ws.writeConfig('sweep-run', {
+    train: { max_steps: 2, save_interval: 100 },
+    out_dir: 'out-sweep',
+    sweep: { 'lora.r': [2, 4], 'lora.alpha': ['=2*lora.r'] } as never,
+  });
   const r = runCli(['train', config, '--set', 'train.learning_rate=0.002']);
   assert.equal(r.status, 0, r.stderr + r.stdout);
-  const dirs = readdirSync(join(ws.dir, 'out-sweep')).filter((n) => n.startsWith('sweep-run-')).sort();
+  const dirs = readdirSync(join(ws.dir, 'out-sweep'))
+    .filter((n) => n.startsWith('sweep-run-'))
+    .sort();
   assert.equal(dirs.length, 2);
   const runs = dirs.map((d) => JSON.parse(readFileSync(join(ws.dir, 'out-sweep', d, 'run.json'), 'utf8')) as RunJson);
   assert.deepEqual(runs.map((run) => run.sweep?.variant).sort(), [0, 1]);

@@ -16,7 +16,11 @@ test('training data: steps per epoch, batches and total steps from config/units'
   const example = resolve(__dirname, '../../../examples/lora-default.lora.yaml');
   assert.match(readFileSync(example, 'utf8'), /max_steps: 300/);
   const config = loadConfigFile(example).config;
-  for (const train of [{ ...config.train, max_steps: null, epochs: 2 }, { ...config.train, micro_batch_size: 8, global_batch_size: 64, max_steps: null, epochs: 1 }, config.train]) {
+  for (const train of [
+    { ...config.train, max_steps: null, epochs: 2 },
+    { ...config.train, micro_batch_size: 8, global_batch_size: 64, max_steps: null, epochs: 1 },
+    config.train,
+  ]) {
     const data = prepareTrainingData({ ...config, train }, join(dir, 'cache'));
     const plan = stepPlan(data.train.length, train);
     assert.deepEqual([data.microBatch, data.globalBatch, data.stepsPerEpoch], [plan.microBatch, plan.globalBatch, plan.stepsPerEpoch]);

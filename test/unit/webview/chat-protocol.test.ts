@@ -2,7 +2,16 @@
 // saved state's parser and the message guards.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { conversationMarkdown, DEFAULT_CHAT_SETTINGS, isChatViewToHost, isHostToChatView, parseChatState, turnsFor, type ChatEntry, type ChatState } from '../../../webview/src/chat/protocol';
+import {
+  conversationMarkdown,
+  DEFAULT_CHAT_SETTINGS,
+  isChatViewToHost,
+  isHostToChatView,
+  parseChatState,
+  turnsFor,
+  type ChatEntry,
+  type ChatState,
+} from '../../../webview/src/chat/protocol';
 
 const entries: ChatEntry[] = [
   { role: 'user', text: 'Name a colour.' },
@@ -20,11 +29,18 @@ test('each side sees the system prompt, every user turn and only its own finishe
     { role: 'assistant', content: 'Red.' },
     { role: 'user', content: 'Another?' },
   ]);
-  assert.deepEqual(turnsFor(entries, 'finetune', '  ').map((t) => t.content), ['Name a colour.', 'Blue.', 'Another?']);
+  assert.deepEqual(
+    turnsFor(entries, 'finetune', '  ').map((t) => t.content),
+    ['Name a colour.', 'Blue.', 'Another?'],
+  );
 });
 
 test('Markdown export: target, settings, then each message under its speaker with tokens/s', () => {
-  const state: ChatState = { target: { checkpoint: '/m/tiny', adapter: '/r/adapter', label: 'run-1 (adapter)' }, settings: { ...DEFAULT_CHAT_SETTINGS, systemPrompt: 'Be brief.', stop: ['###'] }, entries: entries.slice(0, 3) };
+  const state: ChatState = {
+    target: { checkpoint: '/m/tiny', adapter: '/r/adapter', label: 'run-1 (adapter)' },
+    settings: { ...DEFAULT_CHAT_SETTINGS, systemPrompt: 'Be brief.', stop: ['###'] },
+    entries: entries.slice(0, 3),
+  };
   assert.equal(
     conversationMarkdown(state),
     [
@@ -55,7 +71,14 @@ test('Markdown export: target, settings, then each message under its speaker wit
 });
 
 test('saved state: a chat state is restored with default settings filled in; anything else is not one', () => {
-  const parsed = parseChatState({ target: { checkpoint: '/m', adapter: null, label: 'm' }, settings: { temperature: 0.7 }, entries: [{ role: 'user', text: 'hi' }, { role: 'robot', text: 'x' }] });
+  const parsed = parseChatState({
+    target: { checkpoint: '/m', adapter: null, label: 'm' },
+    settings: { temperature: 0.7 },
+    entries: [
+      { role: 'user', text: 'hi' },
+      { role: 'robot', text: 'x' },
+    ],
+  });
   assert.equal(parsed?.settings.temperature, 0.7);
   assert.equal(parsed?.settings.maxNewTokens, DEFAULT_CHAT_SETTINGS.maxNewTokens);
   assert.deepEqual(parsed?.entries, [{ role: 'user', text: 'hi' }]);

@@ -5,7 +5,18 @@ import { test } from 'node:test';
 import type { MetricsLine } from '../../../native/trainer/protocol';
 import { debiasedEma, downsampleIndices, joinSeries, MetricsColumns } from '../../../webview/src/metrics';
 
-const train = (step: number, loss: number): MetricsLine => ({ kind: 'train', step, epoch: 0, loss, lr: 1e-3 * step, grad_norm: 1, tokens: step * 64, tokens_per_s: 32, peak_bytes: 1 << 20, elapsed_s: step * 2 });
+const train = (step: number, loss: number): MetricsLine => ({
+  kind: 'train',
+  step,
+  epoch: 0,
+  loss,
+  lr: 1e-3 * step,
+  grad_norm: 1,
+  tokens: step * 64,
+  tokens_per_s: 32,
+  peak_bytes: 1 << 20,
+  elapsed_s: step * 2,
+});
 
 test('MetricsColumns: one point per train line, replays and out-of-order lines dropped, reset', () => {
   const columns = new MetricsColumns();
@@ -32,7 +43,10 @@ test('debiasedEma matches the TensorBoard formula and leaves weight 0 alone', ()
   got.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-12));
   assert.equal(got[0], 4, 'debiasing: the first point equals the first value');
   assert.deepEqual(debiasedEma(values, 0), values);
-  assert.deepEqual(debiasedEma([NaN, 2], 0.5).map((v) => (Number.isNaN(v) ? 'nan' : v)), ['nan', 2]);
+  assert.deepEqual(
+    debiasedEma([NaN, 2], 0.5).map((v) => (Number.isNaN(v) ? 'nan' : v)),
+    ['nan', 2],
+  );
   // a constant series stays constant at any weight (no pull towards 0)
   for (const v of debiasedEma([5, 5, 5, 5], 0.95)) assert.ok(Math.abs(v - 5) < 1e-9);
 });

@@ -3,7 +3,19 @@
 // into place with tokens/s, and offers stop, copy, the rendered prompt and a Markdown export.
 // DOM contract for tests: each message has data-role="user|assistant", answers data-side="base|finetune".
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { conversationMarkdown, DEFAULT_CHAT_SETTINGS, isHostToChatView, parseChatState, turnsFor, type ChatEntry, type ChatSide, type ChatState, type ChatTarget, type ChatViewToHost, type HostToChatView } from './protocol';
+import {
+  conversationMarkdown,
+  DEFAULT_CHAT_SETTINGS,
+  isHostToChatView,
+  parseChatState,
+  turnsFor,
+  type ChatEntry,
+  type ChatSide,
+  type ChatState,
+  type ChatTarget,
+  type ChatViewToHost,
+  type HostToChatView,
+} from './protocol';
 import { SettingsForm } from './settings';
 
 interface VsCodeApi {
@@ -100,8 +112,18 @@ function send(): void {
   if (!text || !target || status.getAttribute('data-status') !== 'ready' || pending().length > 0) return;
   input.value = '';
   entries.push({ role: 'user', text });
-  const sampling = { temperature: settings.temperature, topP: settings.topP, maxNewTokens: settings.maxNewTokens, seed: settings.seed, stop: settings.stop };
-  const requests = sides().map((side) => ({ side, turns: turnsFor(entries, side, settings.systemPrompt), requestId: `${Date.now().toString(36)}-${++counter}` }));
+  const sampling = {
+    temperature: settings.temperature,
+    topP: settings.topP,
+    maxNewTokens: settings.maxNewTokens,
+    seed: settings.seed,
+    stop: settings.stop,
+  };
+  const requests = sides().map((side) => ({
+    side,
+    turns: turnsFor(entries, side, settings.systemPrompt),
+    requestId: `${Date.now().toString(36)}-${++counter}`,
+  }));
   for (const r of requests) {
     entries.push({ role: 'assistant', side: r.side, text: '', requestId: r.requestId, pending: true });
     vscode.postMessage({ type: 'generate', requestId: r.requestId, side: r.side, turns: r.turns, format: settings.format, sampling });
@@ -110,7 +132,9 @@ function send(): void {
 }
 
 function stop(): void {
-  const ids = pending().map((e) => e.requestId!).filter(Boolean);
+  const ids = pending()
+    .map((e) => e.requestId!)
+    .filter(Boolean);
   if (ids.length) vscode.postMessage({ type: 'stop', requestIds: ids });
 }
 
@@ -139,7 +163,8 @@ function messageElement(entry: ChatEntry): HTMLElement {
     stats.className = 'message-stats';
     if (entry.error) stats.textContent = `Error: ${entry.error}`;
     else if (entry.pending) stats.textContent = 'generating…';
-    else if (entry.tokens !== undefined) stats.textContent = `${entry.tokens} tokens · ${(entry.tokensPerSecond ?? 0).toFixed(1)} tokens/s · ${entry.reason ?? ''}`;
+    else if (entry.tokens !== undefined)
+      stats.textContent = `${entry.tokens} tokens · ${(entry.tokensPerSecond ?? 0).toFixed(1)} tokens/s · ${entry.reason ?? ''}`;
     if (entry.error) stats.classList.add('message-error');
     foot.append(stats);
     if (!entry.pending) {
@@ -189,7 +214,12 @@ function receive(message: HostToChatView): void {
     const s = message.status;
     status.setAttribute('data-status', s.state);
     status.classList.toggle('chat-error', s.state === 'failed');
-    status.textContent = s.state === 'loading' ? `Loading ${target.checkpoint}…` : s.state === 'ready' ? `Ready on ${s.device} (loaded in ${s.loadSeconds.toFixed(1)} s)` + (target.adapter ? ` · adapter ${target.adapter}` : '') : s.message;
+    status.textContent =
+      s.state === 'loading'
+        ? `Loading ${target.checkpoint}…`
+        : s.state === 'ready'
+          ? `Ready on ${s.device} (loaded in ${s.loadSeconds.toFixed(1)} s)` + (target.adapter ? ` · adapter ${target.adapter}` : '')
+          : s.message;
     if (s.state === 'ready' && !s.hasChatTemplate && settings.format === 'template') settings = { ...settings, format: 'alpaca' };
     // answers still streaming in the host get their text so far; other pending ones were cut off
     for (const entry of pending()) {

@@ -18,7 +18,16 @@ export interface ChatSettings {
   sideBySide: boolean;
 }
 
-export const DEFAULT_CHAT_SETTINGS: ChatSettings = { systemPrompt: '', format: 'template', temperature: 0, topP: 1, maxNewTokens: 128, seed: 0, stop: [], sideBySide: true };
+export const DEFAULT_CHAT_SETTINGS: ChatSettings = {
+  systemPrompt: '',
+  format: 'template',
+  temperature: 0,
+  topP: 1,
+  maxNewTokens: 128,
+  seed: 0,
+  stop: [],
+  sideBySide: true,
+};
 
 export interface ChatEntry {
   role: 'user' | 'assistant';
@@ -75,7 +84,14 @@ export interface ChatTurnMessage {
 
 export type ChatViewToHost =
   | { type: 'ready' }
-  | { type: 'generate'; requestId: string; side: ChatSide; turns: ChatTurnMessage[]; format: ChatFormat; sampling: { temperature: number; topP: number; maxNewTokens: number; seed: number; stop: string[] } }
+  | {
+      type: 'generate';
+      requestId: string;
+      side: ChatSide;
+      turns: ChatTurnMessage[];
+      format: ChatFormat;
+      sampling: { temperature: number; topP: number; maxNewTokens: number; seed: number; stop: string[] };
+    }
   | { type: 'stop'; requestIds: string[] }
   | { type: 'copy'; text: string }
   | { type: 'export'; markdown: string }
@@ -88,7 +104,14 @@ export function isChatViewToHost(value: unknown): value is ChatViewToHost {
     case 'ready':
       return true;
     case 'generate':
-      return typeof m.requestId === 'string' && (m.side === 'base' || m.side === 'finetune') && Array.isArray(m.turns) && typeof m.format === 'string' && !!m.sampling && typeof m.sampling === 'object';
+      return (
+        typeof m.requestId === 'string' &&
+        (m.side === 'base' || m.side === 'finetune') &&
+        Array.isArray(m.turns) &&
+        typeof m.format === 'string' &&
+        !!m.sampling &&
+        typeof m.sampling === 'object'
+      );
     case 'stop':
       return Array.isArray(m.requestIds) && m.requestIds.every((id) => typeof id === 'string');
     case 'copy':
@@ -112,8 +135,16 @@ export function parseChatState(value: unknown): ChatState | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const s = value as Partial<ChatState>;
   const target = s.target as Partial<ChatTarget> | undefined;
-  if (!target || typeof target.checkpoint !== 'string' || !(target.adapter === null || typeof target.adapter === 'string') || typeof target.label !== 'string') return undefined;
-  const entries = Array.isArray(s.entries) ? s.entries.filter((e): e is ChatEntry => !!e && (e.role === 'user' || e.role === 'assistant') && typeof e.text === 'string') : [];
+  if (
+    !target ||
+    typeof target.checkpoint !== 'string' ||
+    !(target.adapter === null || typeof target.adapter === 'string') ||
+    typeof target.label !== 'string'
+  )
+    return undefined;
+  const entries = Array.isArray(s.entries)
+    ? s.entries.filter((e): e is ChatEntry => !!e && (e.role === 'user' || e.role === 'assistant') && typeof e.text === 'string')
+    : [];
   return { target: target as ChatTarget, settings: { ...DEFAULT_CHAT_SETTINGS, ...(s.settings ?? {}) }, entries };
 }
 
@@ -135,11 +166,17 @@ export function conversationMarkdown(state: ChatState): string {
   const { target, settings } = state;
   const lines = [`# Chat: ${target.label}`, '', `- Base model: \`${target.checkpoint}\``];
   if (target.adapter) lines.push(`- Adapter: \`${target.adapter}\``);
-  lines.push(`- Prompt format: ${settings.format}; temperature ${settings.temperature}, top-p ${settings.topP}, max new tokens ${settings.maxNewTokens}, seed ${settings.seed}` + (settings.stop.length ? `; stop ${settings.stop.map((s) => JSON.stringify(s)).join(', ')}` : ''));
+  lines.push(
+    `- Prompt format: ${settings.format}; temperature ${settings.temperature}, top-p ${settings.topP}, max new tokens ${settings.maxNewTokens}, seed ${settings.seed}` +
+      (settings.stop.length ? `; stop ${settings.stop.map((s) => JSON.stringify(s)).join(', ')}` : ''),
+  );
   if (settings.systemPrompt.trim()) lines.push('', '**System:**', '', settings.systemPrompt.trim());
   for (const entry of state.entries) {
     const who = entry.role === 'user' ? 'User' : entry.side === 'base' ? 'Base model' : target.adapter ? 'Finetune' : 'Assistant';
-    const stats = entry.role === 'assistant' && entry.tokens !== undefined ? ` _(${entry.tokens} tokens, ${(entry.tokensPerSecond ?? 0).toFixed(1)} tokens/s)_` : '';
+    const stats =
+      entry.role === 'assistant' && entry.tokens !== undefined
+        ? ` _(${entry.tokens} tokens, ${(entry.tokensPerSecond ?? 0).toFixed(1)} tokens/s)_`
+        : '';
     lines.push('', `**${who}:**${stats}`, '', entry.error ? `> Error: ${entry.error}` : entry.text);
   }
   return lines.join('\n') + '\n';

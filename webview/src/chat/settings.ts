@@ -38,7 +38,10 @@ export class SettingsForm {
   private readonly sideBySide = document.createElement('vscode-checkbox') as CheckElement;
   private readonly format = document.createElement('vscode-single-select') as ValueElement;
 
-  constructor(private settings: ChatSettings, onChange: (settings: ChatSettings) => void) {
+  constructor(
+    private settings: ChatSettings,
+    onChange: (settings: ChatSettings) => void,
+  ) {
     this.root.title = 'Settings';
     const set = (patch: Partial<ChatSettings>) => {
       this.settings = { ...this.settings, ...patch };
@@ -48,7 +51,11 @@ export class SettingsForm {
     system.setAttribute('data-setting', 'systemPrompt');
     system.value = settings.systemPrompt;
     system.addEventListener('change', () => set({ systemPrompt: system.value }));
-    for (const [value, label] of [['template', "Model's chat template"], ['alpaca', 'Alpaca prompt style'], ['plain', 'Plain prompt style']]) {
+    for (const [value, label] of [
+      ['template', "Model's chat template"],
+      ['alpaca', 'Alpaca prompt style'],
+      ['plain', 'Plain prompt style'],
+    ]) {
       const option = document.createElement('vscode-option') as HTMLElement & { value: string };
       option.value = value;
       option.textContent = label;
@@ -70,10 +77,42 @@ export class SettingsForm {
     grid.append(
       field('System prompt', system),
       field('Prompt format', this.format),
-      field('Temperature (0 = greedy)', numberField('temperature', settings.temperature, (n) => set({ temperature: n }), (n) => n >= 0)),
-      field('Top-p', numberField('topP', settings.topP, (n) => set({ topP: n }), (n) => n > 0 && n <= 1)),
-      field('Max new tokens', numberField('maxNewTokens', settings.maxNewTokens, (n) => set({ maxNewTokens: n }), (n) => Number.isInteger(n) && n > 0 && n <= 4096)),
-      field('Seed', numberField('seed', settings.seed, (n) => set({ seed: n }), (n) => Number.isInteger(n) && n >= 0)),
+      field(
+        'Temperature (0 = greedy)',
+        numberField(
+          'temperature',
+          settings.temperature,
+          (n) => set({ temperature: n }),
+          (n) => n >= 0,
+        ),
+      ),
+      field(
+        'Top-p',
+        numberField(
+          'topP',
+          settings.topP,
+          (n) => set({ topP: n }),
+          (n) => n > 0 && n <= 1,
+        ),
+      ),
+      field(
+        'Max new tokens',
+        numberField(
+          'maxNewTokens',
+          settings.maxNewTokens,
+          (n) => set({ maxNewTokens: n }),
+          (n) => Number.isInteger(n) && n > 0 && n <= 4096,
+        ),
+      ),
+      field(
+        'Seed',
+        numberField(
+          'seed',
+          settings.seed,
+          (n) => set({ seed: n }),
+          (n) => Number.isInteger(n) && n >= 0,
+        ),
+      ),
       field('Stop strings (one per line)', stop),
       this.sideBySide,
     );

@@ -26,12 +26,15 @@ export function themeColor(name: string, fallback: string): string {
 function withAlpha(color: string, alpha: number): string {
   const hex = /^#([0-9a-f]{6})$/i.exec(color);
   if (!hex) return color;
-  return `#${hex[1]}${Math.round(alpha * 255).toString(16).padStart(2, '0')}`;
+  return `#${hex[1]}${Math.round(alpha * 255)
+    .toString(16)
+    .padStart(2, '0')}`;
 }
 
 function formatX(axis: XAxis, value: number): string {
   if (axis === 'time') return formatDuration(value);
-  if (axis === 'tokens') return value >= 1e6 ? `${(value / 1e6).toFixed(1)}M` : value >= 1e3 ? `${(value / 1e3).toFixed(0)}k` : String(value);
+  if (axis === 'tokens')
+    return value >= 1e6 ? `${(value / 1e6).toFixed(1)}M` : value >= 1e3 ? `${(value / 1e3).toFixed(0)}k` : String(value);
   return String(value);
 }
 
@@ -104,7 +107,9 @@ function specs(options: ChartOptions): ChartSpec[] {
       yFormat: (v) => formatBytes(v),
       series: [
         { label: 'peak', stroke: orange, width: 2, value: (_u, v) => formatBytes(v) },
-        ...(options.capacityBytes ? [{ label: 'device capacity', stroke: red, width: 1, dash: [6, 4], value: (_u: uPlot, v: number) => formatBytes(v) }] : []),
+        ...(options.capacityBytes
+          ? [{ label: 'device capacity', stroke: red, width: 1, dash: [6, 4], value: (_u: uPlot, v: number) => formatBytes(v) }]
+          : []),
       ],
       data: (c, o) => simpleData(c, o.xAxis, c.peakBytes, o.capacityBytes),
     },
@@ -132,13 +137,23 @@ export class Charts {
       title.textContent = spec.title;
       box.append(title);
       this.host.append(box);
-      const axis = (label?: string, values?: uPlot.Axis['values'], size?: number): uPlot.Axis => ({ stroke: foreground, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, label, values, ...(size ? { size } : {}) });
+      const axis = (label?: string, values?: uPlot.Axis['values'], size?: number): uPlot.Axis => ({
+        stroke: foreground,
+        grid: { stroke: grid, width: 1 },
+        ticks: { stroke: grid, width: 1 },
+        label,
+        values,
+        ...(size ? { size } : {}),
+      });
       const plot = new uPlot(
         {
           width: Math.max(200, box.clientWidth || this.host.clientWidth / 2 - 24),
           height: 220,
           scales: { x: { time: false }, y: spec.log ? { distr: 3 } : {} },
-          axes: [axis(X_LABEL[options.xAxis], (_u, ticks) => ticks.map((t) => formatX(options.xAxis, t))), axis(undefined, (_u, ticks) => ticks.map(spec.yFormat), 72)],
+          axes: [
+            axis(X_LABEL[options.xAxis], (_u, ticks) => ticks.map((t) => formatX(options.xAxis, t))),
+            axis(undefined, (_u, ticks) => ticks.map(spec.yFormat), 72),
+          ],
           series: [{ label: X_LABEL[options.xAxis], value: (_u, v) => (v == null ? '—' : formatX(options.xAxis, v)) }, ...spec.series],
           legend: { live: true },
           cursor: { drag: { x: true, y: false } },

@@ -126,7 +126,10 @@ export class Header {
       part.title = `${CATEGORY_LABELS[category] ?? category}: ${formatBytes(bytes)}`;
       bar.append(part);
       const item = el('span', 'memory-item');
-      item.append(el('span', `swatch cat-${i % 9}`), document.createTextNode(`${CATEGORY_LABELS[category] ?? category} ${formatBytes(bytes)}`));
+      item.append(
+        el('span', `swatch cat-${i % 9}`),
+        document.createTextNode(`${CATEGORY_LABELS[category] ?? category} ${formatBytes(bytes)}`),
+      );
       legend.append(item);
     });
     const capacity = run.device.memoryBytes ? ` of ${formatBytes(run.device.memoryBytes)} on ${run.device.name || run.device.kind}` : '';

@@ -7,7 +7,15 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import 'uplot/dist/uPlot.min.css';
 import { MetricsColumns } from '../metrics';
-import { isHostToWebview, parseDashboardState, type DashboardRun, type XAxis, type DashboardState, type HostToWebview, type WebviewToHost } from '../protocol';
+import {
+  isHostToWebview,
+  parseDashboardState,
+  type DashboardRun,
+  type XAxis,
+  type DashboardState,
+  type HostToWebview,
+  type WebviewToHost,
+} from '../protocol';
 import { Charts, type ChartOptions } from './charts';
 import { Header } from './header';
 
@@ -70,7 +78,11 @@ function buildControls(): void {
   const axisLabel = document.createElement('label');
   axisLabel.textContent = 'X axis ';
   const axis = document.createElement('vscode-single-select') as HTMLElement & { value: string };
-  for (const [value, text] of [['step', 'step'], ['tokens', 'tokens'], ['time', 'wall time']]) {
+  for (const [value, text] of [
+    ['step', 'step'],
+    ['tokens', 'tokens'],
+    ['time', 'wall time'],
+  ]) {
     const option = document.createElement('vscode-option') as HTMLElement & { value: string; selected: boolean };
     option.value = value;
     option.textContent = text;

@@ -10,7 +10,9 @@ function themeColor(name: string, fallback: string): string {
 
 const HEIGHT = 240;
 /** Tick steps of both axes: token lengths and example counts are whole numbers. */
-const WHOLE_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 1e4, 2e4, 2.5e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7];
+const WHOLE_STEPS = [
+  1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 1e4, 2e4, 2.5e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7,
+];
 
 export class LengthHistogram {
   private plot: uPlot | undefined;
@@ -37,7 +39,14 @@ export class LengthHistogram {
     const grid = themeColor('--vscode-editorWidget-border', '#454545');
     const bar = themeColor('--vscode-charts-blue', '#3794ff');
     const limit = themeColor('--vscode-charts-red', '#f14c4c');
-    const axis = (label: string, size?: number): uPlot.Axis => ({ stroke: foreground, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, label, incrs: WHOLE_STEPS, ...(size ? { size } : {}) });
+    const axis = (label: string, size?: number): uPlot.Axis => ({
+      stroke: foreground,
+      grid: { stroke: grid, width: 1 },
+      ticks: { stroke: grid, width: 1 },
+      label,
+      incrs: WHOLE_STEPS,
+      ...(size ? { size } : {}),
+    });
     const bars = uPlot.paths.bars!({ size: [0.9, Infinity], align: 0 });
     const drawLimit = (u: uPlot) => {
       const x = Math.round(u.valToPos(view.maxSeqLength, 'x', true));
@@ -61,11 +70,21 @@ export class LengthHistogram {
       {
         width: this.width(),
         height: HEIGHT,
-        scales: { x: { time: false, range: () => [view.min - view.width / 2, view.max + view.width / 2] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+        scales: {
+          x: { time: false, range: () => [view.min - view.width / 2, view.max + view.width / 2] },
+          y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+        },
         axes: [axis('tokens'), axis('examples', 56)],
         series: [
-          { label: 'tokens', value: (_u, v) => (v == null ? '—' : view.labels[view.x.indexOf(v)] ?? String(v)) },
-          { label: 'examples', stroke: bar, fill: /^#[0-9a-f]{6}$/i.test(bar) ? `${bar}99` : bar, width: 1, paths: bars, points: { show: false } },
+          { label: 'tokens', value: (_u, v) => (v == null ? '—' : (view.labels[view.x.indexOf(v)] ?? String(v))) },
+          {
+            label: 'examples',
+            stroke: bar,
+            fill: /^#[0-9a-f]{6}$/i.test(bar) ? `${bar}99` : bar,
+            width: 1,
+            paths: bars,
+            points: { show: false },
+          },
         ],
         legend: { live: true },
         cursor: { drag: { x: false, y: false } },

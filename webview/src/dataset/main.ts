@@ -5,7 +5,13 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import 'uplot/dist/uPlot.min.css';
 import type { DatasetReport } from '../../../native/trainer/protocol';
-import { isDatasetHostMessage, parseDatasetState, type DatasetHostMessage, type DatasetState, type DatasetWebviewMessage } from '../protocol';
+import {
+  isDatasetHostMessage,
+  parseDatasetState,
+  type DatasetHostMessage,
+  type DatasetState,
+  type DatasetWebviewMessage,
+} from '../protocol';
 import { LengthHistogram } from './histogram';
 import { histogramView, rejectedRows, sampleCounts, sampleTokens, summaryNumbers } from './view-model';
 
@@ -58,7 +64,11 @@ function persist(): void {
   if (configPath) vscode.setState({ configPath, sample: sampleIndex });
 }
 
-const PHASES: Record<string, string> = { reading: 'Reading the dataset and tokenizer', tokenizing: 'Tokenizing', rendering: 'Rendering samples' };
+const PHASES: Record<string, string> = {
+  reading: 'Reading the dataset and tokenizer',
+  tokenizing: 'Tokenizing',
+  rendering: 'Rendering samples',
+};
 
 function showProgress(message: Extract<DatasetHostMessage, { type: 'dataset-progress' }>): void {
   progress.hidden = false;
@@ -69,7 +79,9 @@ function showProgress(message: Extract<DatasetHostMessage, { type: 'dataset-prog
     bar.max = message.total;
     bar.value = message.done;
   }
-  progressText.textContent = known ? `${PHASES[message.phase]}: ${message.done.toLocaleString('en-US')} / ${message.total.toLocaleString('en-US')}` : `${PHASES[message.phase]}…`;
+  progressText.textContent = known
+    ? `${PHASES[message.phase]}: ${message.done.toLocaleString('en-US')} / ${message.total.toLocaleString('en-US')}`
+    : `${PHASES[message.phase]}…`;
   progress.dataset.done = String(message.done);
   progress.dataset.total = String(message.total);
 }
@@ -121,7 +133,11 @@ function renderRejected(data: DatasetReport): void {
     list.append(item);
   }
   const heading = el('h3', undefined, `Rejected rows (${rows.length})`);
-  rejected.replaceChildren(heading, el('p', 'note', 'The trainer refuses this file until these rows are fixed; the numbers above count the other records.'), list);
+  rejected.replaceChildren(
+    heading,
+    el('p', 'note', 'The trainer refuses this file until these rows are fixed; the numbers above count the other records.'),
+    list,
+  );
 }
 
 function renderWarnings(data: DatasetReport): void {
@@ -155,7 +171,11 @@ function renderSample(data: DatasetReport): void {
     event.preventDefault();
     vscode.postMessage({ type: 'open-location', file: data.dataset.file, line: sample.line });
   });
-  const facts = el('span', 'sample-facts', ` · ${sample.split} · ${counts.tokens} tokens, ${counts.masked} masked, ${counts.trained} trained${sample.truncated ? ' · truncated' : ''} · ${sampleIndex + 1} of ${data.samples.length}`);
+  const facts = el(
+    'span',
+    'sample-facts',
+    ` · ${sample.split} · ${counts.tokens} tokens, ${counts.masked} masked, ${counts.trained} trained${sample.truncated ? ' · truncated' : ''} · ${sampleIndex + 1} of ${data.samples.length}`,
+  );
   nav.append(previous, next, where, facts);
   const text = el('pre', 'sample-text');
   text.dataset.record = String(sample.record);
@@ -164,7 +184,13 @@ function renderSample(data: DatasetReport): void {
     span.title = token.title;
     text.append(span);
   }
-  const legend = el('p', 'note', data.maskPrompt ? 'Shaded tokens are masked (no loss). Hover a token for its id.' : 'mask_prompt is off: no token is masked. Hover a token for its id.');
+  const legend = el(
+    'p',
+    'note',
+    data.maskPrompt
+      ? 'Shaded tokens are masked (no loss). Hover a token for its id.'
+      : 'mask_prompt is off: no token is masked. Hover a token for its id.',
+  );
   browser.replaceChildren(heading, nav, legend, text);
 }
 

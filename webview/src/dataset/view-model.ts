@@ -57,8 +57,18 @@ export function summaryNumbers(report: DatasetReport): SummaryNumber[] {
     { key: 'rejected', label: 'rejected rows', value: report.rejected.length, text: count(report.rejected.length) },
     { key: 'median-tokens', label: 'median tokens', value: stats.lengths.median, text: count(stats.lengths.median) },
     { key: 'max-tokens', label: 'longest', value: stats.lengths.max, text: count(stats.lengths.max) },
-    { key: 'truncated', label: `truncated at ${report.maxSeqLength}`, value: stats.truncated, text: `${count(stats.truncated)} (${percent(stats.truncatedShare)})` },
-    { key: 'prompt-share', label: report.maskPrompt ? 'prompt tokens (masked)' : 'prompt tokens (not masked)', value: report.promptShare, text: percent(report.promptShare) },
+    {
+      key: 'truncated',
+      label: `truncated at ${report.maxSeqLength}`,
+      value: stats.truncated,
+      text: `${count(stats.truncated)} (${percent(stats.truncatedShare)})`,
+    },
+    {
+      key: 'prompt-share',
+      label: report.maskPrompt ? 'prompt tokens (masked)' : 'prompt tokens (not masked)',
+      value: report.promptShare,
+      text: percent(report.promptShare),
+    },
     { key: 'response-share', label: 'response tokens', value: 1 - report.promptShare, text: percent(1 - report.promptShare) },
   ];
 }
@@ -110,7 +120,14 @@ export function rejectedRows(rejected: readonly DatasetIssue[]): RejectedRow[] {
   return [...rejected]
     .sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line)
     .map((issue) => {
-      const where = [issue.record === undefined ? '' : `record ${issue.record + 1}`, issue.field ? `field '${issue.field}'` : ''].filter(Boolean).join(', ');
-      return { file: issue.file, line: issue.line, location: `${basename(issue.file)}:${issue.line}`, why: where ? `${issue.message} (${where})` : issue.message };
+      const where = [issue.record === undefined ? '' : `record ${issue.record + 1}`, issue.field ? `field '${issue.field}'` : '']
+        .filter(Boolean)
+        .join(', ');
+      return {
+        file: issue.file,
+        line: issue.line,
+        location: `${basename(issue.file)}:${issue.line}`,
+        why: where ? `${issue.message} (${where})` : issue.message,
+      };
     });
 }

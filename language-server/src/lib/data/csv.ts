@@ -41,7 +41,12 @@ export function parseCsv(text: string): CsvRow[] {
         const quoteColumn = i - lineStart + 1;
         i++;
         for (;;) {
-          if (i >= source.length) throw new CsvSyntaxError(`unterminated quoted field (the quote opened at line ${quoteLine}, column ${quoteColumn} is never closed)`, quoteLine, quoteColumn);
+          if (i >= source.length)
+            throw new CsvSyntaxError(
+              `unterminated quoted field (the quote opened at line ${quoteLine}, column ${quoteColumn} is never closed)`,
+              quoteLine,
+              quoteColumn,
+            );
           const ch = source[i];
           if (ch === '"') {
             if (source[i + 1] === '"') {
@@ -61,12 +66,21 @@ export function parseCsv(text: string): CsvRow[] {
         }
         const next = source[i];
         if (next !== undefined && next !== ',' && next !== '\n' && !(next === '\r' && source[i + 1] === '\n')) {
-          throw new CsvSyntaxError(`unexpected ${JSON.stringify(next)} after a closing quote (a quote inside a quoted field is written "")`, line, i - lineStart + 1);
+          throw new CsvSyntaxError(
+            `unexpected ${JSON.stringify(next)} after a closing quote (a quote inside a quoted field is written "")`,
+            line,
+            i - lineStart + 1,
+          );
         }
       } else {
         const start = i;
         while (i < source.length && source[i] !== ',' && source[i] !== '\n' && !(source[i] === '\r' && source[i + 1] === '\n')) {
-          if (source[i] === '"') throw new CsvSyntaxError('a quote inside an unquoted field (quote the whole field and write the quote as "")', line, i - lineStart + 1);
+          if (source[i] === '"')
+            throw new CsvSyntaxError(
+              'a quote inside an unquoted field (quote the whole field and write the quote as "")',
+              line,
+              i - lineStart + 1,
+            );
           i++;
         }
         field = source.slice(start, i);

@@ -149,7 +149,12 @@ function looksLikeJsonl(text: string): boolean {
 
 function toRecord(value: unknown, index: number, line: number, { report, near }: Reporter): DataRecord | null {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    report({ severity: 'error', line, record: index, message: `expected an object with instruction, input and output but found ${kindOf(value)}${Array.isArray(value) ? '' : near(JSON.stringify(value))}` });
+    report({
+      severity: 'error',
+      line,
+      record: index,
+      message: `expected an object with instruction, input and output but found ${kindOf(value)}${Array.isArray(value) ? '' : near(JSON.stringify(value))}`,
+    });
     return null;
   }
   const fields = value as Record<string, unknown>;
@@ -164,7 +169,13 @@ function toRecord(value: unknown, index: number, line: number, { report, near }:
       return '';
     }
     if (typeof field !== 'string') {
-      report({ severity: 'error', line, record: index, field: name, message: `'${name}' must be a string but is ${kindOf(field)}${near(JSON.stringify(field))}` });
+      report({
+        severity: 'error',
+        line,
+        record: index,
+        field: name,
+        message: `'${name}' must be a string but is ${kindOf(field)}${near(JSON.stringify(field))}`,
+      });
       ok = false;
       return '';
     }
@@ -172,8 +183,16 @@ function toRecord(value: unknown, index: number, line: number, { report, near }:
   };
   const record = { instruction: text('instruction', true), input: text('input', false), output: text('output', true), index, line };
   if (!ok) return null;
-  if (record.instruction.trim() === '') report({ severity: 'warning', line, record: index, field: 'instruction', message: "the instruction is empty" });
-  if (record.output.trim() === '') report({ severity: 'warning', line, record: index, field: 'output', message: 'the output is empty: the example trains only the end-of-sequence token' });
+  if (record.instruction.trim() === '')
+    report({ severity: 'warning', line, record: index, field: 'instruction', message: 'the instruction is empty' });
+  if (record.output.trim() === '')
+    report({
+      severity: 'warning',
+      line,
+      record: index,
+      field: 'output',
+      message: 'the output is empty: the example trains only the end-of-sequence token',
+    });
   return record;
 }
 
@@ -184,17 +203,30 @@ function parseAlpacaJson(text: string, reporter: Reporter): DataRecord[] {
     data = JSON.parse(text);
   } catch (error) {
     if (looksLikeJsonl(text)) {
-      report({ severity: 'error', line: 1, message: 'the file holds one JSON object per line (JSONL), not a JSON list: set data.format: jsonl' });
+      report({
+        severity: 'error',
+        line: 1,
+        message: 'the file holds one JSON object per line (JSONL), not a JSON list: set data.format: jsonl',
+      });
       return [];
     }
     const offset = jsonSyntaxErrorOffset(text);
     const where = offset === null ? null : lineColumn(text, offset);
     const line = where?.line ?? jsonErrorLine(text, error as Error);
-    report({ severity: 'error', line, message: `malformed JSON${where ? ` at column ${where.column}` : ''}${offset === null ? '' : near(text.slice(offset))} (an alpaca dataset is one JSON list of {instruction, input, output} objects)` });
+    report({
+      severity: 'error',
+      line,
+      message: `malformed JSON${where ? ` at column ${where.column}` : ''}${offset === null ? '' : near(text.slice(offset))} (an alpaca dataset is one JSON list of {instruction, input, output} objects)`,
+    });
     return [];
   }
   if (!Array.isArray(data)) {
-    report({ severity: 'error', line: 1, message: 'an alpaca dataset is a JSON list of {instruction, input, output} objects; this file is not a list (use format jsonl for one object per line)' });
+    report({
+      severity: 'error',
+      line: 1,
+      message:
+        'an alpaca dataset is a JSON list of {instruction, input, output} objects; this file is not a list (use format jsonl for one object per line)',
+    });
     return [];
   }
   const lines = linesAt(text, arrayElementOffsets(text));
@@ -221,7 +253,12 @@ function parseJsonl(text: string, reporter: Reporter): DataRecord[] {
       const offset = jsonSyntaxErrorOffset(line) ?? 0;
       listFile ??= isJsonList(text);
       const hint = listFile ? ' (the file is one JSON list: set data.format: alpaca)' : '';
-      report({ severity: 'error', line: lineIndex + 1, record: index++, message: `malformed JSON line at column ${offset + 1}${near(line.slice(offset))}${hint}` });
+      report({
+        severity: 'error',
+        line: lineIndex + 1,
+        record: index++,
+        message: `malformed JSON line at column ${offset + 1}${near(line.slice(offset))}${hint}`,
+      });
       return;
     }
     const record = toRecord(value, index++, lineIndex + 1, reporter);
@@ -255,13 +292,22 @@ function parseCsvRecords(text: string, reporter: Reporter): DataRecord[] {
   if (missing.length) {
     const excerpt = reporter.excerpt(rows[0].fields.join(','));
     const found = excerpt ? ` (found ${excerpt})` : '';
-    report({ severity: 'error', line: rows[0].line, message: `the header row lacks the column(s) ${missing.join(', ')}${found}; a CSV dataset needs instruction, output and optionally input` });
+    report({
+      severity: 'error',
+      line: rows[0].line,
+      message: `the header row lacks the column(s) ${missing.join(', ')}${found}; a CSV dataset needs instruction, output and optionally input`,
+    });
     return [];
   }
   const records: DataRecord[] = [];
   rows.slice(1).forEach((row, index) => {
     if (row.fields.length !== header.length) {
-      report({ severity: 'error', line: row.line, record: index, message: `the row has ${row.fields.length} field(s) but the header has ${header.length}` });
+      report({
+        severity: 'error',
+        line: row.line,
+        record: index,
+        message: `the row has ${row.fields.length} field(s) but the header has ${header.length}`,
+      });
       return;
     }
     const value: Record<string, string> = { instruction: row.fields[column('instruction')], output: row.fields[column('output')] };
@@ -290,19 +336,31 @@ export function parseDataset(text: string, file: string, format: DataFormat): { 
     },
   };
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const records = format === 'alpaca' ? parseAlpacaJson(source, reporter) : format === 'jsonl' ? parseJsonl(source, reporter) : parseCsvRecords(source, reporter);
-  if (records.length === 0 && !issues.some((issue) => issue.severity === 'error')) issues.push({ file, severity: 'error', line: 1, message: 'the dataset has no records' });
+  const records =
+    format === 'alpaca'
+      ? parseAlpacaJson(source, reporter)
+      : format === 'jsonl'
+        ? parseJsonl(source, reporter)
+        : parseCsvRecords(source, reporter);
+  if (records.length === 0 && !issues.some((issue) => issue.severity === 'error'))
+    issues.push({ file, severity: 'error', line: 1, message: 'the dataset has no records' });
   return { records, issues };
 }
 
 /** Offset of the first byte that is not valid UTF-8 (overlong forms and surrogates included), or -1. */
 export function invalidUtf8Offset(bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const b = bytes[i];
     const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
     if (need < 0 || i + need >= bytes.length) return i;
     for (let k = 1; k <= need; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
-    if ((b === 0xe0 && bytes[i + 1] < 0xa0) || (b === 0xed && bytes[i + 1] > 0x9f) || (b === 0xf0 && bytes[i + 1] < 0x90) || (b === 0xf4 && bytes[i + 1] > 0x8f)) return i;
+    if (
+      (b === 0xe0 && bytes[i + 1] < 0xa0) ||
+      (b === 0xed && bytes[i + 1] > 0x9f) ||
+      (b === 0xf0 && bytes[i + 1] < 0x90) ||
+      (b === 0xf4 && bytes[i + 1] > 0x8f)
+    )
+      return i;
     i += need + 1;
   }
   return -1;
@@ -318,7 +376,12 @@ function decodeUtf8(bytes: Buffer, path: string): string {
   const bad = Math.max(0, invalidUtf8Offset(bytes));
   let line = 1;
   for (let i = 0; i < bad; i++) if (bytes[i] === 10) line++;
-  const issue: DataIssue = { severity: 'error', file: path, line, message: `byte 0x${bytes[bad].toString(16).padStart(2, '0')} at offset ${bad} is not UTF-8: save the file as UTF-8 (it looks like another encoding, e.g. Latin-1 or UTF-16)` };
+  const issue: DataIssue = {
+    severity: 'error',
+    file: path,
+    line,
+    message: `byte 0x${bytes[bad].toString(16).padStart(2, '0')} at offset ${bad} is not UTF-8: save the file as UTF-8 (it looks like another encoding, e.g. Latin-1 or UTF-16)`,
+  };
   throw new DatasetError(`${path}: the dataset is not UTF-8 text:\n${formatIssue(issue)}`, [issue]);
 }
 
@@ -361,5 +424,11 @@ export function readDatasetLenient(path: string, format: DataFormat): Dataset & 
     throw error;
   }
   const { records, issues } = parseDataset(text, path, format);
-  return { file: path, format, records, issues: issues.filter((issue) => issue.severity !== 'error'), rejected: issues.filter((issue) => issue.severity === 'error') };
+  return {
+    file: path,
+    format,
+    records,
+    issues: issues.filter((issue) => issue.severity !== 'error'),
+    rejected: issues.filter((issue) => issue.severity === 'error'),
+  };
 }

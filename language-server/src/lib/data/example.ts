@@ -38,7 +38,12 @@ export function labelsOf(example: TokenizedExample): Int32Array {
  * to stop. With mask_prompt the prompt's tokens are masked when they are a prefix of the joint
  * tokens; otherwise (counted as a violation) only the common prefix is masked.
  */
-export function tokenizeExample(tokenizer: TextTokenizer, id: number, parts: PromptParts & { output: string }, options: TokenizeOptions): TokenizedExample {
+export function tokenizeExample(
+  tokenizer: TextTokenizer,
+  id: number,
+  parts: PromptParts & { output: string },
+  options: TokenizeOptions,
+): TokenizedExample {
   const prompt = renderPrompt(options.promptStyle, parts, tokenizer);
   const promptIds = tokenizer.encode(prompt.text, { bos: prompt.addBos });
   const fullIds = [...tokenizer.encode(prompt.text + parts.output, { bos: prompt.addBos }), tokenizer.eosId];

@@ -22,7 +22,10 @@ export function alpacaPrompt({ instruction, input }: PromptParts): string {
       `### Instruction:\n${instruction}\n\n### Input:\n${input}\n\n### Response:\n`
     );
   }
-  return 'Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n' + `### Instruction:\n${instruction}\n\n### Response:\n`;
+  return (
+    'Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n' +
+    `### Instruction:\n${instruction}\n\n### Response:\n`
+  );
 }
 
 /** The instruction, the input after a blank line when there is one, then a newline before the response. */

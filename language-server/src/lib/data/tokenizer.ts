@@ -111,7 +111,10 @@ export class TextTokenizer {
     };
     const fromModel = (id: number | undefined): string | null => (id === undefined ? null : (this.tokenizer.id_to_token(id) ?? null));
     const eosToken = tokenText(config.eos_token) ?? fromModel(options.modelTokenIds?.eos);
-    if (eosToken === null) throw new Error('neither tokenizer_config.json (eos_token) nor config.json (eos_token_id) names an end-of-sequence token: training needs one to teach the model to stop');
+    if (eosToken === null)
+      throw new Error(
+        'neither tokenizer_config.json (eos_token) nor config.json (eos_token_id) names an end-of-sequence token: training needs one to teach the model to stop',
+      );
     this.eosToken = eosToken;
     this.eosId = idOf(eosToken, 'eos_token')!;
     const processorBos = postProcessorBos(tokenizerJson);
@@ -121,7 +124,13 @@ export class TextTokenizer {
     this.padId = idOf(tokenText(config.pad_token), 'pad_token') ?? this.eosId;
     this.chatTemplate = typeof config.chat_template === 'string' ? config.chat_template : null;
     this.stopIds = [...new Set([this.eosId, ...extraStopIds])];
-    this.fingerprint = createHash('sha256').update(tokenizerJsonText).update('\0').update(tokenizerConfigText).update('\0').update(this.stopIds.join(',')).digest('hex');
+    this.fingerprint = createHash('sha256')
+      .update(tokenizerJsonText)
+      .update('\0')
+      .update(tokenizerConfigText)
+      .update('\0')
+      .update(this.stopIds.join(','))
+      .digest('hex');
   }
 
   /** Token ids of `text`: special-token text in it is recognised, BOS added when addBos (or `bos` says so). */
@@ -132,7 +141,10 @@ export class TextTokenizer {
 
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
     if (ids.length === 0) return '';
-    return this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false, clean_up_tokenization_spaces: false });
+    return this.tokenizer.decode([...ids], {
+      skip_special_tokens: options.skipSpecialTokens ?? false,
+      clean_up_tokenization_spaces: false,
+    });
   }
 
   tokenToId(token: string): number | undefined {
@@ -145,10 +157,16 @@ export class TextTokenizer {
 
   /** Renders the chat template (it emits BOS itself: encode its output with { bos: false }). */
   renderChat(messages: ChatMessage[], addGenerationPrompt: boolean): string {
-    if (this.chatTemplate === null) throw new Error("the checkpoint's tokenizer_config.json has no chat_template: use prompt_style alpaca or plain");
+    if (this.chatTemplate === null)
+      throw new Error("the checkpoint's tokenizer_config.json has no chat_template: use prompt_style alpaca or plain");
     this.template ??= new Template(this.chatTemplate);
     try {
-      return this.template.render({ messages, add_generation_prompt: addGenerationPrompt, bos_token: this.bosToken ?? '', eos_token: this.eosToken });
+      return this.template.render({
+        messages,
+        add_generation_prompt: addGenerationPrompt,
+        bos_token: this.bosToken ?? '',
+        eos_token: this.eosToken,
+      });
     } catch (error) {
       // raise_exception() in a template (built into @huggingface/jinja) lands here
       throw new Error(`the chat template refused the conversation: ${(error as Error).message}`);

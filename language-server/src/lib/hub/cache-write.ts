@@ -1,7 +1,20 @@
 // Writing the Hugging Face cache exactly as huggingface_hub does: blobs/<etag> (partial files as
 // blobs/<etag>.incomplete), snapshots/<commit>/<file> as relative symlinks to ../../blobs/<etag>,
 // refs/<revision> holding the commit, and per-blob lock files in <cache>/.locks/models--org--name/.
-import { closeSync, copyFileSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { repoFolderName } from '../../config/hub-ref';
@@ -92,7 +105,13 @@ function alive(owner: LockOwner): boolean {
  * never write the same blob. A lock whose process is gone (or an empty lock file a Python filelock
  * left behind) is taken over; a live one is waited for, polling every `pollMs`.
  */
-export async function withBlobLock<T>(cache: RepoCache, etag: string, work: () => Promise<T>, signal?: AbortSignal, pollMs = 200): Promise<T> {
+export async function withBlobLock<T>(
+  cache: RepoCache,
+  etag: string,
+  work: () => Promise<T>,
+  signal?: AbortSignal,
+  pollMs = 200,
+): Promise<T> {
   mkdirSync(cache.locks, { recursive: true });
   const path = join(cache.locks, `${etag}.lock`);
   const mine = JSON.stringify({ pid: process.pid, host: hostname(), startedMs: Date.now() });

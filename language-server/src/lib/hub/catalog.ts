@@ -12,14 +12,27 @@ export interface CatalogModel {
   unsupported?: string;
 }
 
-const UNSUPPORTED = (family: string, architecture: string) => `${family} (${architecture}) is not implemented by the engine yet: it loads Llama, Mistral and Qwen2 checkpoints`;
+const UNSUPPORTED = (family: string, architecture: string) =>
+  `${family} (${architecture}) is not implemented by the engine yet: it loads Llama, Mistral and Qwen2 checkpoints`;
 
 export const MODEL_CATALOG: readonly CatalogModel[] = [
   { repo: 'meta-llama/Llama-2-7b-hf', size: '7B', architecture: 'LlamaForCausalLM', gated: true },
   { repo: 'meta-llama/Llama-2-13b-hf', size: '13B', architecture: 'LlamaForCausalLM', gated: true },
   { repo: 'mistralai/Mistral-7B-v0.1', size: '7B', architecture: 'MistralForCausalLM', gated: true },
-  { repo: 'microsoft/phi-1_5', size: '1.4B', architecture: 'PhiForCausalLM', gated: false, unsupported: UNSUPPORTED('Phi', 'PhiForCausalLM') },
-  { repo: 'tiiuae/falcon-40b', size: '40B', architecture: 'FalconForCausalLM', gated: false, unsupported: UNSUPPORTED('Falcon', 'FalconForCausalLM') },
+  {
+    repo: 'microsoft/phi-1_5',
+    size: '1.4B',
+    architecture: 'PhiForCausalLM',
+    gated: false,
+    unsupported: UNSUPPORTED('Phi', 'PhiForCausalLM'),
+  },
+  {
+    repo: 'tiiuae/falcon-40b',
+    size: '40B',
+    architecture: 'FalconForCausalLM',
+    gated: false,
+    unsupported: UNSUPPORTED('Falcon', 'FalconForCausalLM'),
+  },
   { repo: 'meta-llama/Llama-3.2-1B', size: '1.2B', architecture: 'LlamaForCausalLM', gated: true },
   { repo: 'Qwen/Qwen2.5-0.5B', size: '0.5B', architecture: 'Qwen2ForCausalLM', gated: false },
   { repo: 'Qwen/Qwen2.5-1.5B', size: '1.5B', architecture: 'Qwen2ForCausalLM', gated: false },

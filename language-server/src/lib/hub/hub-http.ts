@@ -48,17 +48,39 @@ export function hubSettings(env: NodeJS.ProcessEnv = process.env, home: string =
     token: readToken(env, home),
     offline: TRUE_VALUES.has((env.HF_HUB_OFFLINE ?? '').toUpperCase()),
     cacheDir: hubCacheDir(env, home),
-    proxy: { https: pick('HTTPS_PROXY'), http: pick('HTTP_PROXY'), noProxy: (pick('NO_PROXY') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean) },
+    proxy: {
+      https: pick('HTTPS_PROXY'),
+      http: pick('HTTP_PROXY'),
+      noProxy: (pick('NO_PROXY') ?? '')
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    },
   };
 }
 
 export type HubErrorCode =
-  | 'GatedRepo' | 'RepoNotFound' | 'RevisionNotFound' | 'EntryNotFound' | 'Unauthorized' | 'HttpError'
-  | 'Offline' | 'Checksum' | 'DiskFull' | 'Network' | 'Cancelled' | 'BadResponse' | 'BadRequest';
+  | 'GatedRepo'
+  | 'RepoNotFound'
+  | 'RevisionNotFound'
+  | 'EntryNotFound'
+  | 'Unauthorized'
+  | 'HttpError'
+  | 'Offline'
+  | 'Checksum'
+  | 'DiskFull'
+  | 'Network'
+  | 'Cancelled'
+  | 'BadResponse'
+  | 'BadRequest';
 
 /** A failed Hub operation: `code` tells the cases apart, `message` says what to do. */
 export class HubError extends Error {
-  constructor(readonly code: HubErrorCode, message: string, readonly status?: number) {
+  constructor(
+    readonly code: HubErrorCode,
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'HubError';
   }
@@ -78,23 +100,37 @@ export function hubErrorOf(status: number, headers: http.IncomingHttpHeaders, ta
   const said = headers['x-error-message'] ? ` (the Hub says: ${String(headers['x-error-message']).slice(0, 200)})` : '';
   switch (code) {
     case 'GatedRepo':
-      return new HubError('GatedRepo', `${target.repo} is a gated model: accept the license on the model page (${endpoint}/${target.repo}) and set HF_TOKEN (or run 'huggingface-cli login')${said}.`, status);
+      return new HubError(
+        'GatedRepo',
+        `${target.repo} is a gated model: accept the license on the model page (${endpoint}/${target.repo}) and set HF_TOKEN (or run 'huggingface-cli login')${said}.`,
+        status,
+      );
     case 'RepoNotFound':
       return new HubError('RepoNotFound', `${target.repo} was not found, or it is private: check the id and HF_TOKEN${said}.`, status);
     case 'RevisionNotFound':
-      return new HubError('RevisionNotFound', `revision ${target.revision} of ${target.repo} was not found: check the branch, tag or commit after '@'${said}.`, status);
+      return new HubError(
+        'RevisionNotFound',
+        `revision ${target.revision} of ${target.repo} was not found: check the branch, tag or commit after '@'${said}.`,
+        status,
+      );
     case 'EntryNotFound':
       return new HubError('EntryNotFound', `${target.file ?? 'a file'} is not in ${id}${said}.`, status);
     default:
       break;
   }
   if (status === 401) return new HubError('Unauthorized', `the Hub refused the request for ${id} (401): check HF_TOKEN${said}.`, status);
-  return new HubError('HttpError', `the Hub answered ${status} for ${target.file ? `${target.file} of ` : ''}${id}${said}${status === 429 ? ': too many requests, try again later' : status >= 500 ? ': a server error, try again later' : ''}.`, status);
+  return new HubError(
+    'HttpError',
+    `the Hub answered ${status} for ${target.file ? `${target.file} of ` : ''}${id}${said}${status === 429 ? ': too many requests, try again later' : status >= 500 ? ': a server error, try again later' : ''}.`,
+    status,
+  );
 }
 
 function bypassesProxy(host: string, noProxy: string[]): boolean {
   const name = host.toLowerCase();
-  return noProxy.some((entry) => entry === '*' || name === entry.replace(/^\./, '') || name.endsWith(entry.startsWith('.') ? entry : `.${entry}`));
+  return noProxy.some(
+    (entry) => entry === '*' || name === entry.replace(/^\./, '') || name.endsWith(entry.startsWith('.') ? entry : `.${entry}`),
+  );
 }
 
 /** The proxy URL for `url` (none for NO_PROXY hosts). */
@@ -105,14 +141,25 @@ export function proxyFor(url: URL, proxy: HubSettings['proxy']): URL | undefined
 }
 
 function proxyAuth(proxy: URL): Record<string, string> {
-  return proxy.username ? { 'proxy-authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}` } : {};
+  return proxy.username
+    ? {
+        'proxy-authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`,
+      }
+    : {};
 }
 
 /** A TLS socket to `url`'s host through an HTTP proxy's CONNECT tunnel. */
 function tunnel(url: URL, proxy: URL, signal?: AbortSignal): Promise<tls.TLSSocket> {
   return new Promise((resolvePromise, reject) => {
     const port = url.port || '443';
-    const request = http.request({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: `${url.hostname}:${port}`, headers: { host: `${url.hostname}:${port}`, ...proxyAuth(proxy) }, signal });
+    const request = http.request({
+      host: proxy.hostname,
+      port: proxy.port || 80,
+      method: 'CONNECT',
+      path: `${url.hostname}:${port}`,
+      headers: { host: `${url.hostname}:${port}`, ...proxyAuth(proxy) },
+      signal,
+    });
     request.once('connect', (response, socket) => {
       if (response.statusCode !== 200) {
         socket.destroy();
@@ -126,14 +173,25 @@ function tunnel(url: URL, proxy: URL, signal?: AbortSignal): Promise<tls.TLSSock
   });
 }
 
-function requestOnce(url: URL, headers: Record<string, string>, settings: HubSettings, signal?: AbortSignal): Promise<http.IncomingMessage> {
+function requestOnce(
+  url: URL,
+  headers: Record<string, string>,
+  settings: HubSettings,
+  signal?: AbortSignal,
+): Promise<http.IncomingMessage> {
   return new Promise((resolvePromise, reject) => {
     const proxy = proxyFor(url, settings.proxy);
     const go = (socket?: tls.TLSSocket) => {
       const options: https.RequestOptions = { method: 'GET', headers, signal };
       let request: http.ClientRequest;
       if (proxy && url.protocol === 'http:') {
-        request = http.request({ ...options, host: proxy.hostname, port: proxy.port || 80, path: url.href, headers: { ...headers, host: url.host, ...proxyAuth(proxy) } });
+        request = http.request({
+          ...options,
+          host: proxy.hostname,
+          port: proxy.port || 80,
+          path: url.href,
+          headers: { ...headers, host: url.host, ...proxyAuth(proxy) },
+        });
       } else if (url.protocol === 'https:') {
         request = https.request(url, socket ? { ...options, agent: false, createConnection: () => socket } : options);
       } else {
@@ -168,7 +226,13 @@ function unquote(value: string | string[] | undefined): string | undefined {
  * the Hub headers are taken from the first response that has them. Rejects with a HubError for a
  * status >= 400 (read from X-Error-Code); the caller reads and closes the body.
  */
-export async function hubGet(url: string, settings: HubSettings, target: HubTarget, extraHeaders: Record<string, string> = {}, signal?: AbortSignal): Promise<{ response: http.IncomingMessage; meta: HubFileHeaders }> {
+export async function hubGet(
+  url: string,
+  settings: HubSettings,
+  target: HubTarget,
+  extraHeaders: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<{ response: http.IncomingMessage; meta: HubFileHeaders }> {
   const endpointHost = new URL(settings.endpoint).host;
   const meta: HubFileHeaders = {};
   let current = new URL(url);

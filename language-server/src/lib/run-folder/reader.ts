@@ -20,7 +20,10 @@ export class RunFolderError extends Error {
 }
 
 const REQUIRED_RUN_KEYS: [keyof RunJson, string][] = [
-  ['name', 'string'], ['status', 'string'], ['pid', 'number'], ['heartbeatMs', 'number'],
+  ['name', 'string'],
+  ['status', 'string'],
+  ['pid', 'number'],
+  ['heartbeatMs', 'number'],
 ];
 const STATUSES = new Set(['running', 'completed', 'failed', 'stopped']);
 
@@ -43,9 +46,11 @@ export function readJsonFile(file: string): unknown {
 export function readRunJsonStrict(dir: string): RunJson {
   const file = path.join(dir, 'run.json');
   const run = readJsonFile(file);
-  if (typeof run !== 'object' || run === null || Array.isArray(run)) throw new RunFolderError(file, 'is not a run record (expected a JSON object)');
+  if (typeof run !== 'object' || run === null || Array.isArray(run))
+    throw new RunFolderError(file, 'is not a run record (expected a JSON object)');
   for (const [key, type] of REQUIRED_RUN_KEYS) {
-    if (typeof (run as Record<string, unknown>)[key] !== type) throw new RunFolderError(file, `is not a run record: "${key}" is missing or not a ${type}`);
+    if (typeof (run as Record<string, unknown>)[key] !== type)
+      throw new RunFolderError(file, `is not a run record: "${key}" is missing or not a ${type}`);
   }
   const status = (run as { status: string }).status;
   if (!STATUSES.has(status)) throw new RunFolderError(file, `is not a run record: unknown status "${status}"`);
@@ -198,7 +203,6 @@ export function listRunDirs(folders: readonly string[]): string[] {
   return dirs;
 }
 
-
 /** One entry of a folder of runs: a readable run, or a folder that cannot be shown as one. */
 export type RunFolderEntry =
   | { kind: 'run'; dir: string; run: RunJson; state: RunState }
@@ -216,7 +220,14 @@ export function scanRunFolder(folder: string, nowMs: number = Date.now(), check 
     names = fs.readdirSync(folder);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new RunFolderError(folder, code === 'ENOENT' ? 'no such folder (give the out_dir of a config, default out/lora)' : code === 'ENOTDIR' ? 'is not a folder' : `cannot be read (${code})`);
+    throw new RunFolderError(
+      folder,
+      code === 'ENOENT'
+        ? 'no such folder (give the out_dir of a config, default out/lora)'
+        : code === 'ENOTDIR'
+          ? 'is not a folder'
+          : `cannot be read (${code})`,
+    );
   }
   const entries: RunFolderEntry[] = [];
   for (const name of names.sort()) {
@@ -224,7 +235,12 @@ export function scanRunFolder(folder: string, nowMs: number = Date.now(), check 
     const dir = path.join(folder, name);
     if (!fs.existsSync(path.join(dir, 'run.json'))) {
       if (fs.existsSync(path.join(dir, 'config.yaml'))) {
-        entries.push({ kind: 'incomplete', dir, reason: 'config.yaml without run.json: the trainer stopped before it started the run', todo: `nothing was trained; delete ${dir} and start the config again` });
+        entries.push({
+          kind: 'incomplete',
+          dir,
+          reason: 'config.yaml without run.json: the trainer stopped before it started the run',
+          todo: `nothing was trained; delete ${dir} and start the config again`,
+        });
       }
       continue;
     }

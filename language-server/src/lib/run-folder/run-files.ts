@@ -18,15 +18,7 @@ export type RunState = RunStatus | 'crashed';
 export type FolderState = RunState | 'incomplete';
 
 export type MemoryCategory =
-  | 'weights'
-  | 'quant_constants'
-  | 'lora_params'
-  | 'grads'
-  | 'optimizer_state'
-  | 'activations'
-  | 'logits'
-  | 'workspace'
-  | 'kv_cache';
+  'weights' | 'quant_constants' | 'lora_params' | 'grads' | 'optimizer_state' | 'activations' | 'logits' | 'workspace' | 'kv_cache';
 
 export type BytesByCategory = Partial<Record<MemoryCategory, number>>;
 
@@ -128,4 +120,3 @@ export type MetricsLine =
       elapsed_s: number;
     }
   | { kind: 'val'; step: number; loss: number };
-
