@@ -1,50 +1,29 @@
 // All open dataset panels, one per config, and the serializer that restores them after a reload
 // from the webview's saved state (its configPath).
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import { parseDatasetState } from '../../../webview/src/protocol';
+import { KeyedPanels } from '../keyed-panels';
 import { DatasetPanel, type DatasetDeps } from './dataset-panel';
 
-export class DatasetPanels implements vscode.Disposable, vscode.WebviewPanelSerializer {
-  private readonly panels = new Map<string, DatasetPanel>();
-  private readonly registration: vscode.Disposable;
-
+export class DatasetPanels extends KeyedPanels<DatasetPanel> {
   constructor(private readonly deps: DatasetDeps) {
-    this.registration = vscode.window.registerWebviewPanelSerializer(DatasetPanel.viewType, this);
+    super(DatasetPanel.viewType);
   }
 
   /** Opens the panel of a config, or reveals it and inspects again. */
   open(configPath: string): void {
-    const key = path.resolve(configPath);
-    const existing = this.panels.get(key);
-    if (existing) {
-      existing.reveal();
-      existing.refresh();
-      return;
-    }
-    this.track(key, DatasetPanel.create(this.deps, key));
+    this.openKey(configPath, (panel) => panel.refresh());
   }
 
-  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
-    const saved = parseDatasetState(state);
-    if (!saved) {
-      panel.dispose();
-      return;
-    }
-    const key = path.resolve(saved.configPath);
-    this.panels.get(key)?.dispose();
-    this.track(key, DatasetPanel.revive(panel, this.deps, key));
+  protected create(configPath: string): DatasetPanel {
+    return DatasetPanel.create(this.deps, configPath);
   }
 
-  private track(key: string, panel: DatasetPanel): void {
-    this.panels.set(key, panel);
-    panel.onDidDispose(() => {
-      if (this.panels.get(key) === panel) this.panels.delete(key);
-    });
+  protected revive(panel: vscode.WebviewPanel, configPath: string): DatasetPanel {
+    return DatasetPanel.revive(panel, this.deps, configPath);
   }
 
-  dispose(): void {
-    this.registration.dispose();
-    for (const panel of [...this.panels.values()]) panel.dispose();
+  protected keyOfState(state: unknown): string | undefined {
+    return parseDatasetState(state)?.configPath;
   }
 }
