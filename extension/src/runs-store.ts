@@ -99,7 +99,7 @@ export class RunsStore {
         entry.elapsedS.push(line.elapsed_s);
         entry.lastTrainLoss = line.loss;
         entry.lastPeakBytes = Math.max(entry.lastPeakBytes ?? 0, line.peak_bytes);
-      } else {
+      } else if (line.kind === 'val') {
         entry.lastValLoss = line.loss;
       }
     }

@@ -131,7 +131,8 @@ export function parseMetricsChunk(chunk: Buffer): { lines: MetricsLine[]; consum
     if (!text.trim()) continue;
     try {
       const line = JSON.parse(text) as MetricsLine;
-      if (line && (line.kind === 'train' || line.kind === 'val') && typeof line.step === 'number') lines.push(line);
+      if (!line || typeof line.step !== 'number') continue;
+      if (line.kind === 'train' || line.kind === 'val' || (line.kind === 'eval' && typeof line.task === 'string')) lines.push(line);
     } catch {
       // a torn line cannot occur before the last newline (one write() per line); skip garbage
     }

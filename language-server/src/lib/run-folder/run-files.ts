@@ -40,6 +40,48 @@ export interface RunSummary {
   finalValLoss: number | null;
   /** The step of the validation pass that gave finalValLoss (null when none completed). */
   finalValStep?: number | null;
+  /** The newest evaluation of this run (after training, or "Evaluate Run" later). */
+  eval?: EvalSummary;
+}
+
+export type EvalStatus = 'running' | 'completed' | 'stopped' | 'failed';
+
+/** One task's headline metric, as its results file has it (e.g. `acc,none` and `acc_stderr,none`). */
+export interface TaskScore {
+  /** Metric name as results files spell it: acc, mc2, exact_match, contains, perplexity... */
+  metric: string;
+  value: number;
+  /** null where lm-eval writes "N/A". */
+  stderr: number | null;
+  higherIsBetter: boolean;
+  /** Documents scored. */
+  n: number;
+  /** The base model's value of the same task and settings, when it was evaluated (else absent). */
+  base?: { value: number; stderr: number | null };
+}
+
+/**
+ * `summary.eval`: the newest evaluation of the run. Readers (dashboard, Runs view, comparison panel,
+ * demo) take scores from here and from the results files it names, never from anywhere else.
+ */
+export interface EvalSummary {
+  status: EvalStatus;
+  /** The newest finished results file, relative to the run folder: `eval/results_<ISO time>.json` (null until one is written). */
+  resultsFile: string | null;
+  /** The base model's results file for the same tasks and settings, relative to the run folder (`eval/base_results_<ISO time>.json`). */
+  baseResultsFile: string | null;
+  /** What was evaluated: 'final' (the run's adapter) or a checkpoint folder relative to the run (`checkpoints/step-000200`). */
+  adapter: string;
+  /** The training step of that adapter. */
+  step: number;
+  profile: string;
+  limit: number | null;
+  numFewshot: number;
+  /** Per task name. */
+  tasks: Record<string, TaskScore>;
+  startedMs: number;
+  endedMs?: number;
+  error?: RunError;
 }
 
 /**
@@ -119,4 +161,20 @@ export type MetricsLine =
       peak_bytes: number;
       elapsed_s: number;
     }
-  | { kind: 'val'; step: number; loss: number };
+  | { kind: 'val'; step: number; loss: number }
+  /**
+   * One task's score of the adapter at `step`: after training (final: true), or every eval.interval
+   * steps with a small limit (final: false; the dashboard draws these as curves).
+   */
+  | {
+      kind: 'eval';
+      step: number;
+      task: string;
+      metric: string;
+      value: number;
+      stderr: number | null;
+      limit: number | null;
+      final: boolean;
+      /** The base model's value, when known. */
+      base?: number | null;
+    };
