@@ -18,8 +18,11 @@ export {
   type MetricsLine,
   type RunSession,
   type ResumeOverride,
+  type EvalSummary,
+  type EvalStatus,
+  type TaskScore,
 } from '../../language-server/src/lib/run-folder/run-files';
-import type { MetricsLine, RunError, RunSummary } from '../../language-server/src/lib/run-folder/run-files';
+import type { EvalSummary, MetricsLine, RunError, RunSummary } from '../../language-server/src/lib/run-folder/run-files';
 
 /**
  * Trainer -> host. The host forks `cli.js train CONFIG --ipc [--variant i] [--resume RUN_DIR]`
@@ -136,4 +139,21 @@ export function isInspectMessage(value: unknown): value is InspectMessage {
   if (typeof value !== 'object' || value === null) return false;
   const type = (value as { type?: unknown }).type;
   return type === 'inspect-progress' || type === 'inspect-report' || type === 'inspect-error';
+}
+
+/**
+ * Child -> host over IPC while `lora-lab eval --run DIR --ipc` evaluates a run (the host's "Evaluate
+ * Run"). The host cancels with the IPC message `{ type: 'stop' }` (or SIGTERM); the child then
+ * writes summary.eval with status 'stopped' and exits 0. Errors of the evaluation never change the
+ * run's own status.
+ */
+export type EvalMessage =
+  | { type: 'eval-progress'; task: string | null; done: number; total: number; elapsedS: number }
+  | { type: 'eval-done'; runDir: string; summary: EvalSummary }
+  | { type: 'eval-error'; code: string; message: string; hint?: string };
+
+export function isEvalMessage(value: unknown): value is EvalMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const type = (value as { type?: unknown }).type;
+  return type === 'eval-progress' || type === 'eval-done' || type === 'eval-error';
 }
