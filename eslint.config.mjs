@@ -121,7 +121,7 @@ export default tseslint.config(
           patterns: [
             NO_TRAINER_INTERNALS,
             {
-              regex: '(^|/)webview/src/(?!(chat/)?protocol$)',
+              regex: '(^|/)webview/src/(?!((chat|compare)/)?protocol$)',
               message:
                 'The host may import the webview protocol (webview/src/protocol.ts), not the webview UI; shared logic goes to language-server/src/lib.',
             },

@@ -20,6 +20,7 @@ const bundles = [
   ['webview/src/dashboard/main.ts', 'dist/webview/dashboard.js', browser],
   ['webview/src/dataset/main.ts', 'dist/webview/dataset.js', browser],
   ['webview/src/chat/main.ts', 'dist/webview/chat.js', browser],
+  ['webview/src/compare/main.ts', 'dist/webview/compare.js', browser],
 ];
 
 mkdirSync(join(root, 'dist'), { recursive: true });

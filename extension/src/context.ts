@@ -6,6 +6,7 @@ import type { RunManager } from './run-manager';
 import type { RunsController } from './runs-controller';
 import type { DashboardPanels } from './dashboard/dashboard-panels';
 import type { ChatPanels } from './chat/chat-panels';
+import type { ComparePanels } from './compare/compare-panels';
 
 export interface Ctx {
   extension: vscode.ExtensionContext;
@@ -19,6 +20,8 @@ export interface Ctx {
   notifyServer?: (method: string) => void;
   /** Chat panels ("Chat with Model") and their model children. */
   chats: ChatPanels;
+  /** Comparison panels ("Show Memory/Time Trade-offs", "Compare Runs"). */
+  compare: ComparePanels;
 }
 
 export function trainerEntryOf(extension: vscode.ExtensionContext): string {

@@ -8,6 +8,7 @@ import { COMMAND_TABLE } from './commands';
 import { trainerEntryOf, type Ctx } from './context';
 import { ChatModels } from './chat/chat-models';
 import { ChatPanels } from './chat/chat-panels';
+import { ComparePanels } from './compare/compare-panels';
 import { DashboardPanels } from './dashboard/dashboard-panels';
 import { RunManager } from './run-manager';
 import { notifyRunEnds } from './run-notifications';
@@ -41,8 +42,9 @@ export function activate(extension: vscode.ExtensionContext): void {
       log: (level, message) => log[level](message),
     });
     const chats = new ChatPanels({ extensionUri: extension.extensionUri, models, manager, log });
-    const ctx: Ctx = { extension, log, trainerEntry, manager, runs, dashboards, chats };
-    extension.subscriptions.push(manager, runs, dashboards, chats);
+    const compare = new ComparePanels({ extensionUri: extension.extensionUri, runs, manager, log });
+    const ctx: Ctx = { extension, log, trainerEntry, manager, runs, dashboards, chats, compare };
+    extension.subscriptions.push(manager, runs, dashboards, chats, compare);
     for (const [id, make] of Object.entries(COMMAND_TABLE)) {
       extension.subscriptions.push(vscode.commands.registerCommand(id, make(ctx)));
     }

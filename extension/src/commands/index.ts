@@ -14,6 +14,7 @@ import { showLogs } from './show-logs';
 import { showTradeoffs } from './show-tradeoffs';
 import { startRun } from './start-run';
 import { stopRun } from './stop-run';
+import { compareRuns } from './compare-runs';
 
 export const COMMAND_TABLE: Record<string, (ctx: Ctx) => Cmd> = {
   'loraLab.startRun': startRun,
@@ -29,4 +30,5 @@ export const COMMAND_TABLE: Record<string, (ctx: Ctx) => Cmd> = {
   'loraLab.inspectDataset': inspectDataset,
   'loraLab.downloadModel': downloadModel,
   'loraLab.chatWithModel': chatWithModel,
+  'loraLab.compareRuns': compareRuns,
 };

@@ -1,82 +1,24 @@
-// "LoRA Lab: Show Memory/Time Trade-offs": the estimator's table for a config (one row per sweep
-// variant: trainable parameters, peak memory by category, time) opened beside the config.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// "LoRA Lab: Show Memory/Time Trade-offs" (palette, editor title, the estimate code lens): the
+// comparison panel of a config beside it: its sweep variants with their predicted cost, its runs with
+// the measured cost and evaluation scores (extension/src/compare).
 import * as vscode from 'vscode';
-import { newestCalibration } from '../../../language-server/src/lib/calibration-file';
-import { parseConfig } from '../../../language-server/src/config/parse';
-import { hubCacheDir, nodeFileSystem } from '../../../language-server/src/config/node-fs';
-import { estimateConfig, estimateLayout } from '../../../language-server/src/estimator';
-import { DataFactsCache } from '../../../language-server/src/lib/data-facts';
-import { formatBytes, formatDuration } from '../../../language-server/src/lib/format';
-import type { LoraLabConfig } from '../../../language-server/src/config/types';
 import type { Cmd, Ctx } from '../context';
 import { isLoraConfig } from './start-run';
 
-function describe(overrides: Record<string, unknown>): string {
-  const parts = Object.entries(overrides).map(([key, value]) => `${key}=${JSON.stringify(value)}`);
-  return parts.length ? parts.join(', ') : '(base config)';
+/** The config a command argument names (the lens passes its file path), else the active editor's. */
+export function configUriOfArg(arg: unknown): vscode.Uri | undefined {
+  if (typeof arg === 'string') return arg.includes('://') ? vscode.Uri.parse(arg) : vscode.Uri.file(arg);
+  if (arg instanceof vscode.Uri) return arg;
+  return vscode.window.activeTextEditor?.document.uri;
 }
 
-/** The data facts of the configs shown, per data file + tokenizer (the same computation as the lens and the CLI). */
-const dataFacts = new DataFactsCache();
-
-/** The Markdown table for a config file's text: the same estimate path as the code lens and `lora-lab estimate`. */
-export function tradeoffTable(configPath: string, text: string): string {
-  const parsed = parseConfig(text, configPath, nodeFileSystem, { hubCache: hubCacheDir() });
-  const variants: { index: number | null; overrides: Record<string, unknown>; config: LoraLabConfig }[] =
-    parsed.config.sweep.length > 0 ? parsed.variants : [{ index: null, overrides: {}, config: parsed.config }];
-  const lines = [
-    `# Memory / time trade-offs: ${path.basename(configPath)}`,
-    '',
-    "Estimated by LoRA Lab before training (peak by the engine's own categories on the data's longest example, else data.max_seq_length; time from `lora-lab calibrate`).",
-    '',
-    '| variant | settings | trainable params | peak memory | weights | params + grads + optimizer | activations | time |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
-  ];
-  if (variants.length === 0) lines.push('| - | the sweep has no valid variant: see the Problems panel | | | | | | |');
-  for (const variant of variants) {
-    const config = variant.config;
-    const device = estimateLayout(config.device);
-    const readModel = (): unknown => {
-      try {
-        return JSON.parse(fs.readFileSync(path.join(config.model.checkpoint, 'config.json'), 'utf8'));
-      } catch {
-        throw new Error(`${config.model.checkpoint}/config.json cannot be read`);
-      }
-    };
-    const result = estimateConfig(config, readModel, { device, dataFacts: dataFacts.get(config), calibration: newestCalibration(device) });
-    if (!result.estimate) {
-      lines.push(`| ${variant.index ?? '-'} | ${describe(variant.overrides)} | ${result.error} | | | | | |`);
-      continue;
-    }
-    const { params, memory, time: timeEstimate } = result.estimate;
-    const m = memory.bytesByCategory;
-    const time =
-      timeEstimate.seconds === null
-        ? timeEstimate.steps === null
-          ? 'set train.max_steps'
-          : 'uncalibrated'
-        : formatDuration(timeEstimate.seconds);
-    lines.push(
-      `| ${variant.index ?? '-'} | ${describe(variant.overrides)} | ${params.trainable.toLocaleString('en-US')} | ${formatBytes(memory.peakBytes)} | ` +
-        `${formatBytes((m.weights ?? 0) + (m.quant_constants ?? 0))} | ${formatBytes((m.lora_params ?? 0) + (m.grads ?? 0) + (m.optimizer_state ?? 0))} | ${formatBytes(m.activations ?? 0)} | ${time} |`,
-    );
-  }
-  return lines.join('\n') + '\n';
-}
-
-export function showTradeoffs(_ctx: Ctx): Cmd {
+export function showTradeoffs(ctx: Ctx): Cmd {
   return async (arg?: unknown) => {
-    const uri =
-      typeof arg === 'string' ? vscode.Uri.parse(arg) : arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+    const uri = configUriOfArg(arg);
     if (!uri || !isLoraConfig(uri)) {
-      void vscode.window.showWarningMessage('LoRA Lab: open a *.lora.yaml config to see its memory/time trade-offs.');
+      void vscode.window.showWarningMessage('LoRA Lab: open a *.lora.yaml config to see its memory/time trade-offs and runs.');
       return;
     }
-    const document = await vscode.workspace.openTextDocument(uri);
-    const content = tradeoffTable(uri.fsPath, document.getText());
-    const table = await vscode.workspace.openTextDocument({ content, language: 'markdown' });
-    await vscode.window.showTextDocument(table, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+    ctx.compare.open({ mode: 'config', configPath: uri.fsPath });
   };
 }

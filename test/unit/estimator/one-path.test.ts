@@ -1,5 +1,5 @@
 // One estimate path: on examples/lora-default.lora.yaml the code lens (through the language server's
-// data-facts cache), the trade-off view and `lora-lab estimate` quote the same peak (the data's longest
+// data-facts cache), the comparison panel's prediction and `lora-lab estimate` quote the same peak (the data's longest
 // tokenized example) and the same calibrated time from the same calibration file; the lens falls back to
 // max_seq_length while the data is being read and when it cannot be read.
 import '../helpers/install-fake-vscode';
@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { tradeoffTable } from '../../../extension/src/commands/show-tradeoffs';
+import { variantFacts } from '../../../language-server/src/lib/compare/predict';
 import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
 import { calibrationFilePath, newestCalibration } from '../../../language-server/src/lib/calibration-file';
 import { DataFactsCache } from '../../../language-server/src/lib/data-facts';
@@ -97,11 +97,9 @@ test('lens, trade-off view and CLI: the same peak and time on lora-default.lora.
   assert.ok(ready.includes(`time ≈ ${time} for 300 steps`), `${ready} vs the CLI's ${time}`);
   assert.doesNotMatch(ready, /max_seq_length/);
 
-  const row = tradeoffTable(EXAMPLE, readFileSync(EXAMPLE, 'utf8'))
-    .split('\n')
-    .find((line) => line.startsWith('| - |'))!;
-  assert.equal(row.split('|')[4].trim(), peak, row);
-  assert.equal(row.split('|')[8].trim(), time, row);
+  const [variant] = variantFacts(EXAMPLE, readFileSync(EXAMPLE, 'utf8'), new DataFactsCache()).variants;
+  assert.equal(formatBytes(variant.predicted?.peakBytes), peak, 'the comparison panel predicts the same peak');
+  assert.equal(formatDuration(variant.predicted?.timeS), time, 'the comparison panel predicts the same time');
 });
 
 test('data that cannot be parsed: the lens and the CLI fall back to max_seq_length alike', async () => {
