@@ -38,6 +38,7 @@ test('the VSIX holds exactly the bundles, the addon, media, examples and eval da
       ...(existsSync(join(root, 'webview/src/chat/main.ts')) ? ['dist/webview/chat.js'] : []),
       ...(existsSync(join(root, 'dist/webview/dashboard.css')) ? ['dist/webview/dashboard.css'] : []),
       ...(existsSync(join(root, 'webview/src/dataset/main.ts')) ? ['dist/webview/dataset.js', 'dist/webview/dataset.css'] : []),
+      ...(existsSync(join(root, 'webview/src/compare/main.ts')) ? ['dist/webview/compare.js', 'dist/webview/compare.css'] : []),
       ...tracked('media'),
       ...tracked('examples/tiny-llama', 'examples/data'),
       ...tracked('examples/*.lora.yaml'),
