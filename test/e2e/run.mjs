@@ -25,6 +25,8 @@ const SCENARIOS = {
   dataset: "dataset panel: inspect-data's record count and bins; a JSON error row links to its line; dark and light",
   hub: 'Download Model catalog; the "Download model" quick fix downloads from a local Hub, then the estimate appears',
   chat: "chat with base vs a finished run's adapter: two answers stream, each equals lora-lab generate (greedy); dark and light",
+  compare:
+    'comparison panel of a sweep: rows and numbers of the fixture runs, sort, start a variant -> new row; 200 folders read incrementally',
 };
 
 const argv = process.argv.slice(2);
