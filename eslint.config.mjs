@@ -102,7 +102,7 @@ export default tseslint.config(
             PROTOCOL_TYPES_ONLY,
             {
               regex:
-                '(^|/)language-server/src/(lib/(data|data-facts|calibration-file|run-folder/reader)|config/node-fs|service|server|client)(/|$)',
+                '(^|/)language-server/src/(lib/(data|data-facts|calibration-file|run-folder/reader|compare/(read-run|predict))|config/node-fs|service|server|client)(/|$)',
               message:
                 'The webview may import the pure parts of language-server (lib/format, lib/eta, config, estimator), nothing that reads files.',
             },
