@@ -82,6 +82,12 @@ export function renderTable(
   rowHeader.scope = 'col';
   header.append(rowHeader);
   for (const column of table.columns) header.append(headerCell(column, sort, handlers));
+  const actionsHeader = document.createElement('th');
+  actionsHeader.scope = 'col';
+  actionsHeader.textContent = 'actions';
+  header.append(actionsHeader);
+  const actionsGroup = document.createElement('th');
+  groups.append(actionsGroup);
 
   const body = element.createTBody();
   for (const row of rows) {
@@ -100,8 +106,10 @@ export function renderTable(
     const label = document.createElement('span');
     label.className = 'row-label';
     label.textContent = row.label;
+    label.title = row.label;
     labelCell.append(label);
-    const actions = document.createElement('span');
+    tr.append(labelCell);
+    const actions = document.createElement('td');
     actions.className = 'row-actions';
     for (const b of actionsOf(row, canStart)) {
       b.addEventListener('click', (event) => {
@@ -110,8 +118,6 @@ export function renderTable(
       });
       actions.append(b);
     }
-    labelCell.append(actions);
-    tr.append(labelCell);
     for (const column of table.columns) {
       const cell = row.cells[column.key];
       const td = tr.insertCell();
@@ -126,6 +132,7 @@ export function renderTable(
       if (column.group !== 'setting' && column.group !== 'info') td.classList.add('num');
       if (column.group === 'error' && cell.value !== null && Math.abs(cell.value) > 15) td.classList.add('off');
     }
+    tr.append(actions);
     tr.addEventListener('click', () => handlers.toggleSelected(row));
     tr.addEventListener('keydown', (event) => onRowKey(event, tr, row, handlers));
   }
