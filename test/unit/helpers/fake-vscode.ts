@@ -84,6 +84,8 @@ export class Range {
 export const shownDocuments: { path: string; options: unknown }[] = [];
 /** Fire to play "the user saved this document" (workspace.onDidSaveTextDocument). */
 export const savedDocuments = new EventEmitter<{ uri: Uri; getText(): string }>();
+/** Fire to play an edit of an open document (the comparison panel follows its config). */
+export const changedDocuments = new EventEmitter<{ document: { uri: Uri; getText(): string } }>();
 
 export enum TreeItemCollapsibleState {
   None = 0,
@@ -183,6 +185,9 @@ export const commands = {
     }
     executedCommands.push({ id, args });
     return registeredCommands.get(id)?.(...args);
+  },
+  async getCommands(_filterInternal?: boolean) {
+    return [...registeredCommands.keys()];
   },
 };
 
@@ -306,6 +311,7 @@ export const workspace = {
   onDidChangeConfiguration: () => new Disposable(),
   createFileSystemWatcher: () => fileSystemWatcher(),
   onDidSaveTextDocument: savedDocuments.event,
+  onDidChangeTextDocument: changedDocuments.event,
   textDocuments: [] as { uri: Uri; isDirty: boolean; save(): Promise<boolean> }[],
   findFiles: async () => [] as Uri[],
   saveAll: async () => true,
@@ -319,7 +325,15 @@ export const workspace = {
 
 export const languages = { getDiagnostics: (uri: Uri) => diagnostics.get(uri.fsPath) ?? [] };
 
-export const env = { remoteName: undefined as string | undefined };
+export const env = {
+  remoteName: undefined as string | undefined,
+  clipboard: {
+    text: '',
+    async writeText(text: string) {
+      env.clipboard.text = text;
+    },
+  },
+};
 
 export function resetFakeVscode(): void {
   registeredCommands.clear();
