@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunFacts } from '../../../language-server/src/lib/compare/facts';
 import { readRunFacts, runFolderStamp, type ReadRunOptions } from '../../../language-server/src/lib/compare/read-run';
+import { readRunJson } from '../../../language-server/src/lib/run-folder/reader';
 import type { CompareRunsMessage, CompareSubject } from '../../../webview/src/compare/protocol';
 
 /** Folders read per turn of the event loop. */
@@ -94,6 +95,13 @@ export class RunSource {
     return facts.configPath !== '' && path.resolve(facts.configPath) === path.resolve(subject.configPath);
   }
 
+  private otherConfig(dir: string): boolean {
+    const subject = this.options.subject;
+    if (subject.mode !== 'config') return false;
+    const run = readRunJson(dir);
+    return run !== undefined && path.resolve(run.configPath ?? '') !== path.resolve(subject.configPath);
+  }
+
   private async pass(): Promise<void> {
     const subject = this.options.subject;
     const dirs = subject.mode === 'runs' ? subject.runDirs.map((d) => path.resolve(d)) : candidateDirs(this.options.folders());
@@ -113,7 +121,8 @@ export class RunSource {
         const stamp = runFolderStamp(dir);
         if (this.stamps.get(dir) === stamp) continue;
         this.stamps.set(dir, stamp);
-        const facts = readRunFacts(dir, { predict: this.options.predict });
+        // Another config's run is skipped on its run.json alone (its config.yaml is not parsed).
+        const facts = this.otherConfig(dir) ? undefined : readRunFacts(dir, { predict: this.options.predict });
         const had = this.facts.has(dir);
         if (facts && this.belongs(facts)) {
           this.facts.set(dir, facts);
