@@ -8,8 +8,10 @@ import { readRunFacts, runFolderStamp, type ReadRunOptions } from '../../../lang
 import { readRunJson } from '../../../language-server/src/lib/run-folder/reader';
 import type { CompareRunsMessage, CompareSubject } from '../../../webview/src/compare/protocol';
 
-/** Folders read per turn of the event loop. */
-export const FOLDERS_PER_CHUNK = 4;
+/** Folders read per turn of the event loop at most. */
+export const FOLDERS_PER_CHUNK = 8;
+/** A turn stops reading once it has taken this long (after at least one run was read). */
+export const TURN_BUDGET_MS = 15;
 
 export interface RunSourceOptions {
   subject: CompareSubject;
@@ -114,10 +116,15 @@ export class RunSource {
     const chunk = Math.max(1, this.options.foldersPerChunk ?? FOLDERS_PER_CHUNK);
     let pendingRemoved = removed;
     let sentAny = false;
-    for (let start = 0; start < dirs.length || !sentAny; start += chunk) {
+    let next = 0;
+    for (;;) {
       if (this.disposed) return;
       const changed: RunFacts[] = [];
-      for (const dir of dirs.slice(start, start + chunk)) {
+      // At most `chunk` folders, and no more once a turn has used its time budget.
+      const turnStarted = Date.now();
+      const end = Math.min(dirs.length, next + chunk);
+      while (next < end && (next === 0 || Date.now() - turnStarted < TURN_BUDGET_MS || changed.length === 0)) {
+        const dir = dirs[next++];
         const stamp = runFolderStamp(dir);
         if (this.stamps.get(dir) === stamp) continue;
         this.stamps.set(dir, stamp);
@@ -133,12 +140,11 @@ export class RunSource {
           pendingRemoved = [...pendingRemoved, dir];
         }
       }
-      const read = Math.min(dirs.length, start + chunk);
-      const last = read >= dirs.length;
-      this.read.read = read;
+      const last = next >= dirs.length;
+      this.read.read = next;
       this.read.total = dirs.length;
       if (changed.length || pendingRemoved.length || !sentAny || last) {
-        this.options.emit({ type: 'compare-runs', runs: changed, removed: pendingRemoved, read, total: dirs.length });
+        this.options.emit({ type: 'compare-runs', runs: changed, removed: pendingRemoved, read: next, total: dirs.length });
         pendingRemoved = [];
         sentAny = true;
       }
