@@ -71,18 +71,23 @@ test('the manifest offers each action exactly on the contexts the model produces
     return [...found].sort();
   };
   const ctx = (state: RunState, hasAdapter = false) => runContextValue({ state, hasAdapter });
-  assert.deepEqual(commandsFor(ctx('running')), ['openDashboard', 'revealRunFolder', 'showLogs', 'stopRun']);
+  assert.deepEqual(commandsFor(ctx('running')), ['compareRuns', 'openDashboard', 'revealRunFolder', 'showLogs', 'stopRun']);
   assert.deepEqual(commandsFor(ctx('completed', true)), [
     'chatWithModel',
+    'compareRuns',
     'deleteRun',
     'mergeAdapter',
     'openDashboard',
     'revealRunFolder',
     'showLogs',
   ]);
-  assert.deepEqual(commandsFor(ctx('completed')), ['deleteRun', 'openDashboard', 'revealRunFolder', 'showLogs']);
+  assert.deepEqual(commandsFor(ctx('completed')), ['compareRuns', 'deleteRun', 'openDashboard', 'revealRunFolder', 'showLogs']);
   for (const state of ['stopped', 'failed', 'crashed'] as const) {
-    assert.deepEqual(commandsFor(ctx(state)), ['deleteRun', 'openDashboard', 'resumeRun', 'revealRunFolder', 'showLogs'], state);
+    assert.deepEqual(
+      commandsFor(ctx(state)),
+      ['compareRuns', 'deleteRun', 'openDashboard', 'resumeRun', 'revealRunFolder', 'showLogs'],
+      state,
+    );
   }
   assert.deepEqual(commandsFor('loraQueued'), ['stopRun']);
   assert.deepEqual(commandsFor('loraGroup'), []);
