@@ -9,6 +9,8 @@
 #include "io/files.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "model/config.h"
+#include "model/family.h"
 #include "reference_fixture.h"
 #include "test_util.h"
 
@@ -21,7 +23,7 @@ namespace {
 void check_case(const std::string& name) {
   reference::Fixture fx = reference::load_fixture(name);
   auto ckpt = CheckpointReader::open(fx.dir);
-  CHECK(ckpt->has("model.embed_tokens.weight"));
+  CHECK(ckpt->has(embed_tensor_name(load_model_config(fx.dir).family)));
   const Batch batch = fx.batch();
   CHECK(batch.rows == 2 && batch.seq_len == 8 && batch.lengths[1] == 5 && batch.targets[0] == -100);
   for (const char* which : {"", "_lora"}) {

@@ -3,6 +3,7 @@
 import type { ModelShape } from './model-shape';
 import {
   baseParamsOf,
+  biasParams,
   countParams,
   embeddingParams,
   isAdapted,
@@ -102,7 +103,7 @@ function weightBuffers(inputs: MemoryInputs): BufferGroup[] {
   const add = (name: string, category: MemoryCategory, count: number, bytes: number) => {
     if (count > 0 && bytes > 0) out.push({ name, category, count, bytes });
   };
-  const vectors = normParams(shape) + (shape.qkvBias ? shape.layers * (shape.heads + 2 * shape.kvHeads) * shape.headDim : 0);
+  const vectors = normParams(shape) + biasParams(shape);
   if (method === 'full') {
     add('weights (fp32, trainable)', 'weights', 1, 4 * countParams(shape, 'full', 0, inputs.targets).base);
     return out;
@@ -176,7 +177,7 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
     N = B * T;
   const e = halfCompute ? 2 : 4; // activation / workspace element size
   const f32 = 4; // rstd, lse, logits and the loss stay fp32
-  const layerAdapted = method === 'lora' ? LINEAR_TARGETS.filter((t) => t !== 'head' && isAdapted(targets, t)) : [];
+  const layerAdapted = method === 'lora' ? LINEAR_TARGETS.filter((t) => t !== 'head' && isAdapted(targets, t, shape)) : [];
   const headAdapted = method === 'lora' && targets.head;
   const anyLora = layerAdapted.length > 0 || headAdapted;
   const R = rank;
@@ -257,7 +258,7 @@ export function gemmScratchBytes(inputs: MemoryInputs): number {
   const chunk = Math.max(1, Math.min(N, Math.floor(LOGITS_CHUNK_FLOATS / shape.vocabSize)));
   const quantized = method === 'lora' && inputs.quantize !== 'none';
   const bf16Frozen = method === 'lora' && inputs.precision !== '32-true';
-  const layerAdapted = method === 'lora' ? LINEAR_TARGETS.filter((t) => t !== 'head' && isAdapted(targets, t)) : [];
+  const layerAdapted = method === 'lora' ? LINEAR_TARGETS.filter((t) => t !== 'head' && isAdapted(targets, t, shape)) : [];
   const layerBackward = method === 'full' || layerAdapted.length > 0;
   let transposed = 0;
   let widened = 0;
@@ -272,7 +273,7 @@ export function gemmScratchBytes(inputs: MemoryInputs): number {
     const frozenWeight = !(t !== 'head' && quantized); // 4-bit linears run their own kernels
     if (frozenWeight) use(rows, inFeatures * outFeatures, 'nt');
     if (frozenWeight && bf16Frozen && (t === 'head' || layerBackward)) use(rows, inFeatures * outFeatures, 'nn');
-    if (method === 'lora' && isAdapted(targets, t)) {
+    if (method === 'lora' && isAdapted(targets, t, shape)) {
       use(rows, rank * inFeatures, 'nt'); // u = x A^T
       use(rows, outFeatures * rank, 'nt'); // out += (s u) B^T
     }
