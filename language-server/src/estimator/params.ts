@@ -130,3 +130,28 @@ export function countParams(shape: ModelShape, method: 'lora' | 'full', rank: nu
   }
   return { total: base + trainable, base, trainable, trainableByTarget };
 }
+
+/** The Hugging Face module names (PEFT target_modules) a config switch adapts on a family's layers, as the
+ * engine's lora_config_from_options maps them; Falcon's query, key and value all mean the fused query_key_value. */
+export function adaptedModules(family: ModelShape['family'], target: keyof LoraTargets): string[] {
+  const names: Record<ModelShape['family'], Record<keyof LoraTargets, string[]>> = {
+    llama: {
+      query: ['q_proj'],
+      key: ['k_proj'],
+      value: ['v_proj'],
+      projection: ['o_proj'],
+      mlp: ['gate_proj', 'up_proj', 'down_proj'],
+      head: ['lm_head'],
+    },
+    phi: { query: ['q_proj'], key: ['k_proj'], value: ['v_proj'], projection: ['dense'], mlp: ['fc1', 'fc2'], head: ['lm_head'] },
+    falcon: {
+      query: ['query_key_value'],
+      key: ['query_key_value'],
+      value: ['query_key_value'],
+      projection: ['dense'],
+      mlp: ['dense_h_to_4h', 'dense_4h_to_h'],
+      head: ['lm_head'],
+    },
+  };
+  return names[family][target];
+}
