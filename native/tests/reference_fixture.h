@@ -27,7 +27,8 @@ inline const std::vector<std::string>& case_names() {
 }
 // Cases that also hold train_golden.{json,safetensors}.
 inline const std::vector<std::string>& training_case_names() {
-  static const std::vector<std::string> names = {"llama_gqa_llama3_f32", "qwen2_bias_tied_bf16"};
+  static const std::vector<std::string> names = {"llama_gqa_llama3_f32", "qwen2_bias_tied_bf16", "phi_f32",
+                                                 "falcon_grouped_bias_bf16"};
   return names;
 }
 

@@ -82,7 +82,8 @@ void check_training(const std::string& dir) {
     const double peak = o.find("learning_rate")->as_number();
     if (warmup > 0) CHECK_NEAR(lrs[0].as_number(), peak / warmup, 1e-15);
     if (o.find("lr_schedule")->as_string() == "constant") CHECK_NEAR(lrs.back().as_number(), peak, 1e-15);
-    CHECK(finals->has(kv.first + (lora ? ".base_model.model.lm_head.lora_B.weight" : ".model.norm.weight")));
+    const std::string final_norm = final_norm_name(load_model_config(dir).family) + ".weight";
+    CHECK(finals->has(kv.first + (lora ? ".base_model.model.lm_head.lora_B.weight" : "." + final_norm)));
     ++runs;
   }
   CHECK(runs == 3);

@@ -55,7 +55,7 @@ CASES = [
          multi_query=False, new_arch=True, num_ln=1, bias=True, rope_theta=10000.0, rslora=True, shards=1, seed=25),
 ]
 # Fixtures that also get reference training runs (train_ref.RUNS).
-TRAIN_CASES = ["llama_gqa_llama3_f32", "qwen2_bias_tied_bf16"]
+TRAIN_CASES = ["llama_gqa_llama3_f32", "qwen2_bias_tied_bf16", "phi_f32", "falcon_grouped_bias_bf16"]
 # Fixtures that also get QLoRA goldens (quant_ref: nf4, nf4-dq, fp4, fp4-dq).
 QUANT_CASES = ["llama_gqa_llama3_bf16", "qwen2_bias_tied_bf16", "phi_bf16", "falcon_grouped_bias_bf16"]
 VOCAB, HIDDEN, INTER, LAYERS = 80, 32, 48, 2

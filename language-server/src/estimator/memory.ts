@@ -188,23 +188,30 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
 
   // activations saved per layer (LayerActs): all L without checkpointing, one scratch set with it
   const actSets = inputs.gradientCheckpointing ? 1 : L;
-  add('rstd1 + rstd2 (N)', 'activations', 2 * actSets, f32 * N);
+  const parallelBlock = shape.family !== 'llama'; // Phi / Falcon (model/parallel_block.cpp): LayerNorm mean + rstd, no up
+  add(
+    parallelBlock ? 'LayerNorm mean + rstd per norm (N)' : 'rstd1 + rstd2 (N)',
+    'activations',
+    (parallelBlock ? 2 * shape.normsPerLayer : 2) * actSets,
+    f32 * N,
+  );
   add('q, att (N,QD)', 'activations', 2 * actSets, e * N * QD);
   add('k, v (N,KD)', 'activations', 2 * actSets, e * N * KD);
   add('lse (B,NH,T)', 'activations', actSets, f32 * N * shape.heads);
   add('x_mid (N,C)', 'activations', actSets, e * N * C);
-  add('gate, up (N,F)', 'activations', 2 * actSets, e * N * F);
+  add(parallelBlock ? 'fc1 pre-activation (N,F)' : 'gate, up (N,F)', 'activations', (parallelBlock ? 1 : 2) * actSets, e * N * F);
   if (anyLora) add('LoRA u (N,R), one per linear slot', 'activations', 7 * actSets, e * N * R);
   add('residual stream (L+1) x (N,C)', 'activations', L + 1, e * N * C);
-  add('final norm rstd (N)', 'activations', 1, f32 * N);
+  add(parallelBlock ? 'final LayerNorm mean + rstd (N)' : 'final norm rstd (N)', 'activations', parallelBlock ? 2 : 1, f32 * N);
   add('final norm output + its gradient (N,C)', 'activations', 2, e * N * C);
 
   // workspace reused by every layer
   add('normed input (N,C)', 'workspace', 1, e * N * C);
   add('SwiGLU output (N,F)', 'workspace', 1, e * N * F);
+  if (shape.family === 'falcon') add('fused query_key_value output (N,QD+2KD)', 'workspace', 1, e * N * (QD + 2 * KD));
   add('residual gradient (N,C)', 'workspace', 1, e * N * C);
   if (layerBackward) {
-    add('dh, dgate, dup (N,F)', 'workspace', 3, e * N * F);
+    add(parallelBlock ? 'dh, d fc1 (N,F)' : 'dh, dgate, dup (N,F)', 'workspace', parallelBlock ? 2 : 3, e * N * F);
     add('dxn (N,C)', 'workspace', 1, e * N * C);
     add('datt, dq (N,QD)', 'workspace', 2, e * N * QD);
     add('dk, dv (N,KD)', 'workspace', 2, e * N * KD);

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { countParams, ModelShapeError, readModelShape, type LoraTargets } from '../../../language-server/src/estimator';
+import { estimateMemory } from '../../../language-server/src/estimator/memory';
 import { loadAddon } from '../../../native/trainer/addon';
 import { configWith, engineOptions } from '../../../native/trainer/run/engine-options';
 import { safetensorsHeader } from '../helpers/safetensors-header';
@@ -121,6 +122,54 @@ test("the estimate equals the engine's paramCounts() on each Phi / Falcon fixtur
         assert.deepEqual(predicted.trainableByTarget, actual.trainableByTarget, what);
       } finally {
         engine.dispose();
+      }
+    }
+  }
+});
+
+test("the memory estimate equals the engine's tracked peak, category by category, on Phi / Falcon (CPU, fp32)", async () => {
+  const addon = loadAddon();
+  const settings = [
+    { 'train.method': 'lora', 'lora.dropout': 0 },
+    { 'train.method': 'lora', 'lora.dropout': 0.1, 'lora.mlp': true, 'lora.head': true, 'train.gradient_checkpointing': true },
+    { 'train.method': 'full' },
+  ] as const;
+  for (const name of FAMILY_FIXTURES.filter((n) => n.endsWith('_f32'))) {
+    const folder = join(FIXTURES, name);
+    const shape = readModelShape(readJson(join(folder, 'config.json')));
+    for (const over of settings) {
+      const config = configWith({ ...over, 'lora.r': 4, 'lora.alpha': 8, device: 'cpu', 'model.precision': '32-true' });
+      const engine = await addon.loadEngine(folder, engineOptions(config, 1, true, undefined, 1));
+      const [B, T] = [2, 8];
+      const tokens = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % 80);
+      let peak: Record<string, number>;
+      try {
+        await engine.step([{ rows: B, seqLen: T, tokens, targets: tokens, lengths: new Int32Array(B).fill(T) }]);
+        peak = engine.memory().peak as unknown as Record<string, number>;
+      } finally {
+        engine.dispose();
+      }
+      const predicted = estimateMemory({
+        shape,
+        device: 'cpu',
+        method: config.train.method,
+        precision: '32-true',
+        quantize: 'none',
+        rank: 4,
+        targets: config.lora,
+        dropout: config.lora.dropout,
+        optimizer: config.train.optimizer,
+        gradientCheckpointing: config.train.gradient_checkpointing,
+        microBatchSize: B,
+        rows: T,
+      }).bytesByCategory as unknown as Record<string, number>;
+      for (const [category, bytes] of Object.entries(predicted)) {
+        // full mode: the head chunk's LoRA u slot is sized r = 8 by the estimator (as for Llama), 448 bytes here
+        const slack = over['train.method'] === 'full' && category === 'workspace' ? 448 : 0;
+        assert.ok(
+          Math.abs(bytes - (peak[category] ?? 0)) <= slack,
+          `${name} ${JSON.stringify(over)} ${category}: ${bytes} vs ${peak[category]}`,
+        );
       }
     }
   }
