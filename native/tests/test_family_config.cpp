@@ -59,6 +59,7 @@ void test_refusals() {
   } cases[] = {
       {with(falcon, "alibi", "true"), "E_CONFIG_UNSUPPORTED", "alibi"},
       {with(falcon, "parallel_attn", "false"), "E_CONFIG_UNSUPPORTED", "parallel_attn"},
+      {with(falcon, "apply_residual_connection_post_layernorm", "true"), "E_CONFIG_UNSUPPORTED", "post_layernorm"},
       {with(falcon, "activation", "\"relu\""), "E_CONFIG_UNSUPPORTED", "activation"},
       {with(falcon, "attention_dropout", "0.1"), "E_CONFIG_UNSUPPORTED", "attention_dropout"},
       {with(with(falcon, "architectures", "[\"RWForCausalLM\"]"), "model_type", "\"RefinedWeb\""), "E_CONFIG_UNSUPPORTED", "RWForCausalLM"},

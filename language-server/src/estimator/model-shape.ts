@@ -118,6 +118,8 @@ function readParallelShape(json: Record<string, unknown>, modelType: 'phi' | 'fa
     throw new ModelShapeError('config.json: qk_layernorm true is not supported (the q/k LayerNorms of Phi are not implemented)');
   if (modelType === 'falcon' && json.alibi === true)
     throw new ModelShapeError('config.json: alibi true is not supported (ALiBi position biases are not implemented)');
+  if (modelType === 'falcon' && json.apply_residual_connection_post_layernorm === true)
+    throw new ModelShapeError('config.json: apply_residual_connection_post_layernorm true is not supported (pre-norm residual only)');
   if (modelType === 'falcon' && json.parallel_attn === false)
     throw new ModelShapeError("config.json: parallel_attn false is not supported (only Falcon's parallel block is implemented)");
   const hiddenSize = positiveInteger(json, 'hidden_size');

@@ -178,6 +178,9 @@ void parse_falcon(const Reader& r, ModelConfig& c) {
     r.unsupported("alibi", *r.get("alibi"), "ALiBi position biases are not implemented (rotary Falcon models only)");
   if (!r.boolean("parallel_attn", true))
     r.unsupported("parallel_attn", *r.get("parallel_attn"), "only Falcon's parallel attention + MLP block is implemented");
+  if (r.boolean("apply_residual_connection_post_layernorm", false))
+    r.unsupported("apply_residual_connection_post_layernorm", *r.get("apply_residual_connection_post_layernorm"),
+                  "the residual is the block's input (pre-norm) only");
   const bool new_arch = r.boolean("new_decoder_architecture", false);
   const bool multi_query = r.boolean("multi_query", true);
   parse_heads(r, c, "num_kv_heads");
