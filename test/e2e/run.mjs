@@ -25,6 +25,7 @@ const SCENARIOS = {
   dataset: "dataset panel: inspect-data's record count and bins; a JSON error row links to its line; dark and light",
   hub: 'Download Model catalog; the "Download model" quick fix downloads from a local Hub, then the estimate appears',
   chat: "chat with base vs a finished run's adapter: two answers stream, each equals lora-lab generate (greedy); dark and light",
+  families: 'Falcon: hover on lora.query names the fused query_key_value with the hint, LoRA code lens; Phi: lora.mlp is fc1, fc2',
 };
 
 const argv = process.argv.slice(2);
