@@ -4,8 +4,8 @@ import { MarkupKind, type Hover } from 'vscode-languageserver-types';
 import { EVAL_TASKS, childKeys, hoverText, keySpec, type LoraLabConfig, type Position, type Range } from '../config';
 import type { ConfigAnalysis } from './analysis';
 import { formatCount, formatShare } from '../lib/format';
-import { checkpointParams, checkpointShape } from './checkpoint';
-import { adaptedModules, type LoraTargets, type ModelShape } from '../estimator';
+import { checkpointShape } from './checkpoint';
+import { adaptedModules, countParams, type LoraTargets, type ModelShape } from '../estimator';
 import { SECTION_DOCS } from './snippets';
 import { builtinTask } from '../eval/tasks';
 
@@ -71,10 +71,10 @@ export function conversions(key: string, config: LoraLabConfig, analysis?: Confi
     (key === 'lora.r' || ['query', 'key', 'value', 'projection', 'mlp', 'head'].some((target) => key === `lora.${target}`))
   ) {
     const target = key.slice('lora.'.length);
-    const shape = checkpointShape(analysis, config);
+    const shape = checkpointShape(analysis, config); // read once: the layers line and the counts
     if (target !== 'r' && 'shape' in shape) lines.push(familyTargetLine(shape.shape, target as LoraTarget));
-    const counts = checkpointParams(analysis, config);
-    if (typeof counts !== 'string') {
+    const counts = 'shape' in shape ? countParams(shape.shape, config.train.method, config.lora.r, config.lora) : null;
+    if (counts) {
       lines.push(
         `Trainable with these settings: ${count(counts.trainable)} of ${count(counts.base)} parameters (${formatShare(counts.trainable, counts.base)}).`,
       );
