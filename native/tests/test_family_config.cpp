@@ -127,6 +127,14 @@ void test_lora_targets() {
   PeftAdapter a = load_peft_adapter(path_join(dir, "a"));
   CHECK(a.config.family == ModelFamily::Falcon && a.config.target_modules == std::vector<std::string>{"query_key_value"});
   falcon->load_adapter(path_join(dir, "a"));
+  // only "dense" targeted (a name Phi has too): the tensor keys under transformer.h say Falcon
+  EngineOptions dense_only = p;
+  dense_only.targets = LoraTargets{false, false, false, true, false, false};
+  auto falcon_dense = Engine::load(kFixtures + "falcon_mq_f32", dense_only);
+  falcon_dense->save_adapter(path_join(dir, "d"), "tiiuae/falcon-7b");
+  PeftAdapter d = load_peft_adapter(path_join(dir, "d"));
+  CHECK(d.config.family == ModelFamily::Falcon && d.pairs.size() == 2);
+  falcon_dense->load_adapter(path_join(dir, "d"));
   remove_tree(dir);
 }
 

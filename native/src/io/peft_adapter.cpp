@@ -279,6 +279,17 @@ PeftAdapter load_peft_adapter(const std::string& dir) {
     LORALAB_THROW("E_FILE_NOT_FOUND", dir + ": no adapter_model.safetensors");
   }
   auto file = SafetensorsFile::open(st_path);
+  // Falcon's own module names may be absent (e.g. only "dense" targeted): its keys live under transformer.h.
+  for (const auto& name : file->names())
+    if (c.family != ModelFamily::Falcon && name.rfind(std::string(kKeyPrefix) + "transformer.h.", 0) == 0) {
+      c.family = ModelFamily::Falcon;
+      for (const auto& t : c.target_modules) {
+        PeftModule m;
+        if (!parse_peft_module_name(t, &m, c.family))
+          LORALAB_THROW("E_ADAPTER_UNSUPPORTED", cfg_path + ": target module \"" + t + "\" is not one of " +
+                                                     peft_module_names(c.family) + " (the tensors are Falcon's)");
+      }
+    }
   std::map<std::pair<int, int>, std::pair<const TensorView*, const TensorView*>> found;  // (layer, module) -> (A, B)
   for (const auto& name : file->names()) {
     const std::string sa = ".lora_A.weight", sb = ".lora_B.weight";
