@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine_checks.h"
 #include "cuda_alloc.h"
 #include "cuda_check.h"
 #include "cuda_ops.h"
@@ -102,6 +103,7 @@ class LlamaCuda {
   LlamaCuda(const std::string& folder, MemTracker* tracker, int device, const LlamaCudaOptions& options)
       : cfg_(load_model_config(folder)), opt_(options), alloc_(tracker, device) {
     quantized_ = quant_scheme(opt_.quantize, &quant_type_, &double_quant_);
+    check_cuda_supports(cfg_);  // Phi / Falcon: refused naming the architecture (CPU engine only)
     LORALAB_CHECK(cfg_.num_heads > 0 && cfg_.num_kv_heads > 0 && cfg_.num_heads % cfg_.num_kv_heads == 0,
                   "E_CONFIG_UNSUPPORTED",
                   "config.json: num_attention_heads " + std::to_string(cfg_.num_heads) +

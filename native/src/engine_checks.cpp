@@ -4,6 +4,7 @@
 #include <string>
 
 #include "error.h"
+#include "model/family.h"
 #include "ops/cross_entropy.h"
 
 namespace loralab {
@@ -53,6 +54,14 @@ int64_t count_target_tokens(const std::vector<Batch>& mbs) {
   for (const Batch& b : mbs)
     for (int32_t t : b.targets) n += t != kIgnoreIndex;
   return n;
+}
+
+void check_cuda_supports(const ModelConfig& c) {
+  if (c.family == ModelFamily::Llama) return;
+  LORALAB_THROW("E_DEVICE_UNSUPPORTED", "config.json: architectures [\"" + c.architecture + "\"] (the " +
+                                            family_name(c.family) +
+                                            " family) is not implemented on the CUDA engine yet (it runs Llama, "
+                                            "Mistral and Qwen2); use device: cpu for this model");
 }
 
 }  // namespace loralab

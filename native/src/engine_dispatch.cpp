@@ -9,6 +9,8 @@
 #endif
 
 #include "cpu_engine.h"
+#include "engine_checks.h"
+#include "model/config.h"
 #include "engine.h"
 #include "error.h"
 #if defined(LORALAB_WITH_CUDA)
@@ -44,6 +46,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& folder, const EngineOpti
 #endif
   const int cuda_index = cuda_device_index(options.device);
   if (cuda_index < 0) return make_cpu_engine(folder, options);
+  check_cuda_supports(load_model_config(folder));  // Phi / Falcon: CPU only, refused before any device work
 #if defined(LORALAB_WITH_CUDA)
   return make_cuda_engine(folder, options, cuda_index);
 #else

@@ -19,12 +19,16 @@ namespace reference {
 inline const std::vector<std::string>& case_names() {
   static const std::vector<std::string> names = {"llama_gqa_llama3_f32", "llama_gqa_llama3_bf16",
                                                  "llama_tied_linear_f32", "mistral_f32",
-                                                 "qwen2_bias_f32",       "qwen2_bias_tied_bf16"};
+                                                 "qwen2_bias_f32",       "qwen2_bias_tied_bf16",
+                                                 "phi_f32",              "phi_bf16",
+                                                 "falcon_mq_f32",        "falcon_grouped_f32",
+                                                 "falcon_grouped_bias_bf16"};
   return names;
 }
 // Cases that also hold train_golden.{json,safetensors}.
 inline const std::vector<std::string>& training_case_names() {
-  static const std::vector<std::string> names = {"llama_gqa_llama3_f32", "qwen2_bias_tied_bf16"};
+  static const std::vector<std::string> names = {"llama_gqa_llama3_f32", "qwen2_bias_tied_bf16", "phi_f32",
+                                                 "falcon_grouped_bias_bf16"};
   return names;
 }
 

@@ -175,7 +175,9 @@ static void check_grads(const std::string& name, const std::string& dir, const G
 int main() {
   const std::vector<std::pair<std::string, bool>> cases = {
       {"llama_gqa_llama3_f32", false}, {"llama_gqa_llama3_bf16", true}, {"llama_tied_linear_f32", false},
-      {"mistral_f32", false},          {"qwen2_bias_f32", false},       {"qwen2_bias_tied_bf16", true}};
+      {"mistral_f32", false},          {"qwen2_bias_f32", false},       {"qwen2_bias_tied_bf16", true},
+      {"phi_f32", false},              {"phi_bf16", true},              {"falcon_mq_f32", false},
+      {"falcon_grouped_f32", false},   {"falcon_grouped_bias_bf16", true}};
   for (const auto& [name, bf16] : cases) {
     const std::string dir = std::string(kFixtures) + "/" + name;
     try {

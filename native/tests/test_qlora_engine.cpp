@@ -171,7 +171,7 @@ void check_generate(const reference::Fixture& f) {
 }  // namespace
 
 int main() {
-  for (const char* name : {"llama_gqa_llama3_bf16", "qwen2_bias_tied_bf16"}) {
+  for (const char* name : {"llama_gqa_llama3_bf16", "qwen2_bias_tied_bf16", "phi_bf16", "falcon_grouped_bias_bf16"}) {
     try {
       reference::Fixture f = reference::load_fixture(name);
       auto qg = SafetensorsFile::open(f.dir + "/quant_golden.safetensors");

@@ -9,6 +9,8 @@
 #include "io/files.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "model/config.h"
+#include "model/family.h"
 #include "reference_fixture.h"
 #include "test_util.h"
 
@@ -21,7 +23,7 @@ namespace {
 void check_case(const std::string& name) {
   reference::Fixture fx = reference::load_fixture(name);
   auto ckpt = CheckpointReader::open(fx.dir);
-  CHECK(ckpt->has("model.embed_tokens.weight"));
+  CHECK(ckpt->has(embed_tensor_name(load_model_config(fx.dir).family)));
   const Batch batch = fx.batch();
   CHECK(batch.rows == 2 && batch.seq_len == 8 && batch.lengths[1] == 5 && batch.targets[0] == -100);
   for (const char* which : {"", "_lora"}) {
@@ -80,7 +82,8 @@ void check_training(const std::string& dir) {
     const double peak = o.find("learning_rate")->as_number();
     if (warmup > 0) CHECK_NEAR(lrs[0].as_number(), peak / warmup, 1e-15);
     if (o.find("lr_schedule")->as_string() == "constant") CHECK_NEAR(lrs.back().as_number(), peak, 1e-15);
-    CHECK(finals->has(kv.first + (lora ? ".base_model.model.lm_head.lora_B.weight" : ".model.norm.weight")));
+    const std::string final_norm = final_norm_name(load_model_config(dir).family) + ".weight";
+    CHECK(finals->has(kv.first + (lora ? ".base_model.model.lm_head.lora_B.weight" : "." + final_norm)));
     ++runs;
   }
   CHECK(runs == 3);

@@ -127,7 +127,9 @@ int main() {
   char tmpl[] = "/tmp/loralab_train_golden_XXXXXX";
   std::string tmp = mkdtemp(tmpl);
   for (const auto& [name, bf16] : std::vector<std::pair<std::string, bool>>{{"llama_gqa_llama3_f32", false},
-                                                                           {"qwen2_bias_tied_bf16", true}}) {
+                                                                           {"qwen2_bias_tied_bf16", true},
+                                                                           {"phi_f32", false},
+                                                                           {"falcon_grouped_bias_bf16", true}}) {
     try {
       run_case(name, bf16, tmp);
     } catch (const Error& e) {

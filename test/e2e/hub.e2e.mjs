@@ -82,7 +82,8 @@ test(
               !llama ||
               !/gated/.test(llama) ||
               !falcon ||
-              !/Not available: Falcon/.test(falcon) ||
+              !/CPU engine only/.test(falcon) ||
+              /Not available/.test(falcon) ||
               !rows.some((row) => row.includes('Qwen/Qwen2.5-0.5B'))
             )
               throw new Error(`rows: ${JSON.stringify(rows)}`);

@@ -17,6 +17,7 @@ const outRoot = join(root, '.test-out', 'e2e');
 const SCENARIOS = {
   trust: 'untrusted workspace: Start LoRA Run refused, no trainer process',
   intellisense: 'Problems panel lines, hover on lora.r, completion after quantize:, parameter code lens',
+  families: 'Falcon: hover on lora.query names the fused query_key_value with the hint, LoRA code lens; Phi: lora.mlp is fc1, fc2',
   estimate: 'code lens shows the peak-memory and time estimates',
   palette: 'palette -> run completed in the Runs view with its final loss',
   explorer: 'stop from the context menu -> stopped with a checkpoint, resume -> completed',

@@ -167,13 +167,15 @@ def token_logprobs(logits, targets):
     return torch.where(targets == -100, torch.zeros_like(out), out)
 
 
-def greedy(cfg, params, prompt, max_new_tokens, lora=None, scale=1.0, stop_tokens=()):
-    """Greedy decoding by full recomputation. Returns (new ids, smallest top-1 minus top-2 logit gap)."""
+def greedy(cfg, params, prompt, max_new_tokens, lora=None, scale=1.0, stop_tokens=(), forward_fn=None):
+    """Greedy decoding by full recomputation (forward_fn: another family's forward, e.g. parallel_ref's).
+    Returns (new ids, smallest top-1 minus top-2 logit gap)."""
+    forward_fn = forward_fn or forward
     ids = list(prompt)
     out, margin = [], float("inf")
     for _ in range(max_new_tokens):
         t = torch.tensor([ids])
-        logits = forward(cfg, params, t, torch.tensor([len(ids)]), lora, scale)[0, -1]
+        logits = forward_fn(cfg, params, t, torch.tensor([len(ids)]), lora, scale)[0, -1]
         top2 = torch.topk(logits, 2).values
         margin = min(margin, float(top2[0] - top2[1]))
         nxt = int(torch.argmax(logits))

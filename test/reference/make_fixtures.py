@@ -13,6 +13,8 @@ import torch
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import llama_ref as ref  # noqa: E402
+import parallel_fixtures  # noqa: E402
+import parallel_ref  # noqa: E402
 import quant_ref  # noqa: E402
 import train_ref  # noqa: E402
 from safetensors_lite import read_safetensors, write_safetensors  # noqa: E402
@@ -37,11 +39,25 @@ CASES = [
          tie=False, rope_theta=1000000.0, rope_scaling=None, rslora=True, shards=1, seed=15),
     dict(name="qwen2_bias_tied_bf16", arch="Qwen2ForCausalLM", dtype="bfloat16", heads=4, kv_heads=2, head_dim=None,
          tie=True, rope_theta=1000000.0, rope_scaling=None, rslora=False, shards=1, seed=16),
+    # The parallel-block families (parallel_ref.py): phi-1.5-style (partial rotary 0.5, biases, untied head
+    # with bias), falcon-7b-style multi-query (1 kv head, tied head, no biases), falcon-40b-style grouped
+    # (new_decoder_architecture: 2 kv heads, ln_attn + ln_mlp), and grouped with num_ln_in_parallel_attn 1
+    # and bias: true in bf16.
+    dict(name="phi_f32", arch="PhiForCausalLM", dtype="float32", heads=4, kv_heads=4, rope_theta=10000.0,
+         rslora=False, shards=1, seed=21),
+    dict(name="phi_bf16", arch="PhiForCausalLM", dtype="bfloat16", heads=4, kv_heads=4, rope_theta=10000.0,
+         rslora=False, shards=2, seed=22),
+    dict(name="falcon_mq_f32", arch="FalconForCausalLM", dtype="float32", heads=4, kv_heads=1, multi_query=True,
+         new_arch=False, bias=False, rope_theta=10000.0, rslora=False, shards=1, seed=23),
+    dict(name="falcon_grouped_f32", arch="FalconForCausalLM", dtype="float32", heads=4, kv_heads=2, multi_query=True,
+         new_arch=True, bias=False, rope_theta=10000.0, rslora=False, shards=1, seed=24),
+    dict(name="falcon_grouped_bias_bf16", arch="FalconForCausalLM", dtype="bfloat16", heads=4, kv_heads=2,
+         multi_query=False, new_arch=True, num_ln=1, bias=True, rope_theta=10000.0, rslora=True, shards=1, seed=25),
 ]
 # Fixtures that also get reference training runs (train_ref.RUNS).
-TRAIN_CASES = ["llama_gqa_llama3_f32", "qwen2_bias_tied_bf16"]
+TRAIN_CASES = ["llama_gqa_llama3_f32", "qwen2_bias_tied_bf16", "phi_f32", "falcon_grouped_bias_bf16"]
 # Fixtures that also get QLoRA goldens (quant_ref: nf4, nf4-dq, fp4, fp4-dq).
-QUANT_CASES = ["llama_gqa_llama3_bf16", "qwen2_bias_tied_bf16"]
+QUANT_CASES = ["llama_gqa_llama3_bf16", "qwen2_bias_tied_bf16", "phi_bf16", "falcon_grouped_bias_bf16"]
 VOCAB, HIDDEN, INTER, LAYERS = 80, 32, 48, 2
 ROWS, SEQ = 2, 8
 LORA_R, LORA_ALPHA = 4, 8
@@ -54,7 +70,14 @@ TOLERANCES = {
 }
 
 
+def family(cfg):
+    """The reference module that computes this checkpoint: parallel_ref (Phi, Falcon) or llama_ref."""
+    return parallel_ref if parallel_ref.is_parallel(cfg) else ref
+
+
 def model_config(case):
+    if case["arch"] in ("PhiForCausalLM", "FalconForCausalLM"):
+        return parallel_fixtures.model_config(case, VOCAB, HIDDEN, INTER, LAYERS)
     nh, nkv = case["heads"], case["kv_heads"]
     model_type = {"LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral", "Qwen2ForCausalLM": "qwen2"}[case["arch"]]
     cfg = {"architectures": [case["arch"]], "model_type": model_type, "vocab_size": VOCAB, "hidden_size": HIDDEN,
@@ -77,6 +100,8 @@ def model_config(case):
 
 def random_weights(case, cfg):
     """name -> fp32 tensor, in Hugging Face order; scaled so logits are O(1..10) and greedy is decisive."""
+    if parallel_ref.is_parallel(cfg):
+        return parallel_fixtures.random_weights(case, cfg, VOCAB, HIDDEN, INTER, LAYERS)
     g = torch.Generator().manual_seed(case["seed"])
     nh, nkv, hd = ref.dims(cfg)
 
@@ -111,14 +136,18 @@ def random_adapter(case, cfg, weights):
     g = torch.Generator().manual_seed(case["seed"] + 1000)
     out = []
     modules = []
-    for layer in range(LAYERS):
-        for mod in TARGETS[:4]:
-            modules.append("model.layers.%d.self_attn.%s" % (layer, mod))
-        for mod in TARGETS[4:7]:
-            modules.append("model.layers.%d.mlp.%s" % (layer, mod))
-    modules.append("lm_head")
+    if parallel_ref.is_parallel(cfg):
+        modules = parallel_fixtures.adapter_modules(cfg, LAYERS)
+    else:
+        for layer in range(LAYERS):
+            for mod in TARGETS[:4]:
+                modules.append("model.layers.%d.self_attn.%s" % (layer, mod))
+            for mod in TARGETS[4:7]:
+                modules.append("model.layers.%d.mlp.%s" % (layer, mod))
+        modules.append("lm_head")
+    embed = parallel_ref.embed_name(cfg) if parallel_ref.is_parallel(cfg) else "model.embed_tokens.weight"
     for module in modules:
-        base = weights.get(module + ".weight", weights["model.embed_tokens.weight"])
+        base = weights.get(module + ".weight", weights[embed])
         out_f, in_f = base.shape
         bound = 1.0 / math.sqrt(in_f)
         a = (torch.rand(LORA_R, in_f, generator=g) * 2 - 1) * bound
@@ -128,12 +157,13 @@ def random_adapter(case, cfg, weights):
     return out
 
 
-def adapter_config(case):
+def adapter_config(case, cfg):
+    targets = parallel_fixtures.targets(cfg) if parallel_ref.is_parallel(cfg) else TARGETS
     return {"alpha_pattern": {}, "auto_mapping": None, "base_model_name_or_path": "fixtures/" + case["name"],
             "bias": "none", "fan_in_fan_out": False, "inference_mode": True, "init_lora_weights": True,
             "layers_pattern": None, "layers_to_transform": None, "lora_alpha": LORA_ALPHA, "lora_dropout": 0.0,
             "modules_to_save": None, "peft_type": "LORA", "r": LORA_R, "rank_pattern": {}, "revision": None,
-            "target_modules": TARGETS, "task_type": "CAUSAL_LM", "use_dora": False, "use_rslora": case["rslora"]}
+            "target_modules": targets, "task_type": "CAUSAL_LM", "use_dora": False, "use_rslora": case["rslora"]}
 
 
 def make_batch(seed):
@@ -182,8 +212,9 @@ def compute_goldens(folder, batch):
     params = {n: t.double().requires_grad_(True) for n, t in stored.items()}
     lora = {m: (a.double().requires_grad_(True), b.double().requires_grad_(True)) for m, (a, b) in lora_stored.items()}
     out, info = [], {"scale": scale}
+    fam = family(cfg)
 
-    logits = ref.forward(cfg, params, tokens, lengths)
+    logits = fam.forward(cfg, params, tokens, lengths)
     loss, count = ref.loss_and_count(logits, targets)
     loss.backward()
     info.update(loss_base=float(loss), target_tokens=count)
@@ -193,7 +224,7 @@ def compute_goldens(folder, batch):
         out.append(("grad_full." + n, p.grad))
 
     frozen = {n: t.double() for n, t in stored.items()}
-    logits_lora = ref.forward(cfg, frozen, tokens, lengths, lora, scale)
+    logits_lora = fam.forward(cfg, frozen, tokens, lengths, lora, scale)
     loss_lora, _ = ref.loss_and_count(logits_lora, targets)
     loss_lora.backward()
     info["loss_lora"] = float(loss_lora)
@@ -203,10 +234,10 @@ def compute_goldens(folder, batch):
         out.append(("grad_lora.base_model.model.%s.lora_A.weight" % m, a.grad))
         out.append(("grad_lora.base_model.model.%s.lora_B.weight" % m, b.grad))
 
-    merged = ref.merge(cfg, stored, lora_stored, scale)
+    merged = fam.merge(cfg, stored, lora_stored, scale)
     merged_cfg = dict(cfg, tie_word_embeddings=False) if "lm_head" in lora_stored else cfg
     merged_params = {n: t.double() for n, t in merged.items()}
-    logits_merged = ref.forward(merged_cfg, merged_params, tokens, lengths)
+    logits_merged = fam.forward(merged_cfg, merged_params, tokens, lengths)
     out.append(("logits_merged", logits_merged))
     tensors = [(n, t.float()) for n, t in out]
     for m in lora_stored:
@@ -219,8 +250,9 @@ def choose_prompt(cfg, frozen, lora, scale, seed):
     g = torch.Generator().manual_seed(seed + 3000)
     for _ in range(50):
         prompt = torch.randint(3, VOCAB, (5,), generator=g).tolist()
-        base, m1 = ref.greedy(cfg, frozen, prompt, 10)
-        with_lora, m2 = ref.greedy(cfg, frozen, prompt, 10, {k: (a.double(), b.double()) for k, (a, b) in lora.items()}, scale)
+        base, m1 = ref.greedy(cfg, frozen, prompt, 10, forward_fn=family(cfg).forward)
+        with_lora, m2 = ref.greedy(cfg, frozen, prompt, 10, {k: (a.double(), b.double()) for k, (a, b) in lora.items()}, scale,
+                                   forward_fn=family(cfg).forward)
         if min(m1, m2) >= 0.05:
             return {"prompt": prompt, "max_new_tokens": 10, "greedy": base, "greedy_lora": with_lora,
                     "min_margin": min(m1, m2)}
@@ -237,7 +269,7 @@ def build_case(case, root):
     adapter_dir = os.path.join(folder, "adapter")
     os.makedirs(adapter_dir)
     with open(os.path.join(adapter_dir, "adapter_config.json"), "w") as f:
-        json.dump(adapter_config(case), f, indent=2)
+        json.dump(adapter_config(case, cfg), f, indent=2)
     write_safetensors(os.path.join(adapter_dir, "adapter_model.safetensors"), random_adapter(case, cfg, dict(weights)))
     batch = make_batch(case["seed"])
     tensors, info, cfg, frozen, lora, scale = compute_goldens(folder, batch)
@@ -278,9 +310,10 @@ def check_case(name, root):
             problems.append("%s: %s %.12f != committed %.12f" % (name, key, info[key], golden[key]))
     gen = golden["generate"]
     lora64 = {k: (a.double(), b.double()) for k, (a, b) in lora.items()}
-    if ref.greedy(cfg, frozen, gen["prompt"], gen["max_new_tokens"])[0] != gen["greedy"]:
+    fwd = family(cfg).forward
+    if ref.greedy(cfg, frozen, gen["prompt"], gen["max_new_tokens"], forward_fn=fwd)[0] != gen["greedy"]:
         problems.append("%s: greedy ids differ" % name)
-    if ref.greedy(cfg, frozen, gen["prompt"], gen["max_new_tokens"], lora64, scale)[0] != gen["greedy_lora"]:
+    if ref.greedy(cfg, frozen, gen["prompt"], gen["max_new_tokens"], lora64, scale, forward_fn=fwd)[0] != gen["greedy_lora"]:
         problems.append("%s: greedy ids with the adapter differ" % name)
     if name in TRAIN_CASES:
         problems += train_ref.check_training_goldens(folder, golden["batch"])
@@ -300,18 +333,20 @@ def main():
     parser.add_argument("--write", action="store_true", help="rebuild checkpoints, adapters and goldens")
     parser.add_argument("--check", action="store_true", help="recompute goldens from the committed files")
     parser.add_argument("--root", default=FIXTURES)
+    parser.add_argument("--only", help="comma-separated case names (default: every case)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    cases = [c for c in CASES if not args.only or c["name"] in args.only.split(",")]
     if args.write:
-        for case in CASES:
+        for case in cases:
             build_case(case, args.root)
     if args.check or not args.write:
         problems = []
-        for case in CASES:
+        for case in cases:
             problems += check_case(case["name"], args.root)
         for p in problems:
             print("MISMATCH " + p)
-        print("reference check: %d cases, %d mismatches" % (len(CASES), len(problems)))
+        print("reference check: %d cases, %d mismatches" % (len(cases), len(problems)))
         return 1 if problems else 0
     return 0
 

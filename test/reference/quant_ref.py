@@ -16,6 +16,19 @@ FP4 = torch.cat([FP4_MAGNITUDES, -FP4_MAGNITUDES]).float()
 
 QUANT_MODULES = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
                  "mlp.up_proj", "mlp.down_proj"]
+# Every nn.Linear of the decoder blocks, as transformers' bnb integration quantizes them (lm_head stays).
+FAMILY_QUANT_MODULES = {
+    "phi": ("model.layers.%d.", ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.dense",
+                                 "mlp.fc1", "mlp.fc2"]),
+    "falcon": ("transformer.h.%d.", ["self_attention.query_key_value", "self_attention.dense", "mlp.dense_h_to_4h",
+                                     "mlp.dense_4h_to_h"]),
+}
+
+
+def quant_names(cfg, layer):
+    """The weight names quantized in one layer."""
+    prefix, modules = FAMILY_QUANT_MODULES.get(cfg.get("model_type"), ("model.layers.%d.", QUANT_MODULES))
+    return [(prefix % layer) + m + ".weight" for m in modules]
 QUANT_TYPES = ["nf4", "nf4-dq", "fp4", "fp4-dq"]
 
 
@@ -121,8 +134,7 @@ def quantized_weights(cfg, stored, qtype):
     """The checkpoint's tensors with every decoder linear replaced by its dequantized fp32 version."""
     out = dict(stored)
     for layer in range(cfg["num_hidden_layers"]):
-        for module in QUANT_MODULES:
-            name = "model.layers.%d.%s.weight" % (layer, module)
+        for name in quant_names(cfg, layer):
             out[name] = quantize_dequantize(stored[name], qtype)
     return out
 
@@ -133,22 +145,23 @@ def compute_quant_goldens(folder, batch):
     import os
 
     import llama_ref as ref
+    import parallel_ref
 
     cfg, stored = ref.load_checkpoint(folder)
+    forward = parallel_ref.forward if parallel_ref.is_parallel(cfg) else ref.forward
     _, lora_stored, scale = ref.load_adapter(os.path.join(folder, "adapter"))
     tokens, targets, lengths = (torch.tensor(batch[k]) for k in ("tokens", "targets", "lengths"))
     tensors, info = [("dynamic_map", create_dynamic_map())], {}
     for qtype in QUANT_TYPES:
         qweights = quantized_weights(cfg, stored, qtype)
-        for module in QUANT_MODULES:
-            name = "model.layers.0.%s.weight" % module
+        for name in quant_names(cfg, 0):
             tensors.append(("dequant.%s.%s" % (qtype, name), qweights[name].float()))
         params = {n: t.double() for n, t in qweights.items()}
-        logits = ref.forward(cfg, params, tokens, lengths)
+        logits = forward(cfg, params, tokens, lengths)
         loss, _ = ref.loss_and_count(logits, targets)
         lora = {m: (a.double().requires_grad_(qtype == "nf4"), b.double().requires_grad_(qtype == "nf4"))
                 for m, (a, b) in lora_stored.items()}
-        logits_lora = ref.forward(cfg, params, tokens, lengths, lora, scale)
+        logits_lora = forward(cfg, params, tokens, lengths, lora, scale)
         loss_lora, _ = ref.loss_and_count(logits_lora, targets)
         tensors.append(("logits_%s" % qtype, logits.float()))
         tensors.append(("logits_%s_lora" % qtype, logits_lora.detach().float()))
@@ -169,7 +182,9 @@ def write_quant_goldens(folder, batch):
     from safetensors_lite import write_safetensors
 
     tensors, info = compute_quant_goldens(folder, batch)
-    info["quantized"] = ["model.layers.*.%s.weight" % m for m in QUANT_MODULES]
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)
+    info["quantized"] = [n.replace(".0.", ".*.", 1) for n in quant_names(cfg, 0)]
     info["note"] = ("bitsandbytes blockwise 4-bit (blocks of 64 over the flattened weight, fp32 reciprocal of the "
                     "absmax, nearest code); -dq: absmax minus its mean quantized with the signed dynamic 8-bit map "
                     "in blocks of 256. Forward in float64 over the fp32 dequantized weights; embeddings, norms, "

@@ -1,12 +1,13 @@
 # Reference training runs for the engine's optimizer path: a few steps of LoRA or full finetuning
 # on a fixture's golden batch with torch.optim.AdamW / SGD, global-norm clipping
 # (torch.nn.utils.clip_grad_norm_) and the learning-rate schedules, recording loss, gradient norm,
-# learning rate per step and the final parameters. Uses llama_ref for the model.
+# learning rate per step and the final parameters. Uses llama_ref for the model (parallel_ref for Phi / Falcon).
 import math
 
 import torch
 
 import llama_ref as ref
+import parallel_ref
 
 # Each run: what the engine is configured with (EngineOptions names) and how many optimizer steps.
 RUNS = {
@@ -66,7 +67,8 @@ def run(cfg, stored, lora_stored, scale, batch, o, dtype=torch.float64):
         for group in opt.param_groups:
             group["lr"] = lr
         opt.zero_grad()
-        logits = ref.forward(cfg, params, tokens, lengths, lora, scale)
+        forward = parallel_ref.forward if parallel_ref.is_parallel(cfg) else ref.forward
+        logits = forward(cfg, params, tokens, lengths, lora, scale)
         loss, _ = ref.loss_and_count(logits, targets)
         loss.backward()
         norm = math.sqrt(sum(float((t.grad.double() ** 2).sum()) for t in tensors))

@@ -28,7 +28,7 @@ export function catalogItems(): CatalogItem[] {
     ...MODEL_CATALOG.map((model): CatalogItem => ({
       label: `${model.unsupported ? '$(circle-slash)' : model.gated ? '$(lock)' : '$(cloud-download)'} ${model.repo}`,
       description: `${model.size} · ${model.architecture}${model.gated ? ' · gated: accept the license on the model page, set HF_TOKEN' : ''}`,
-      detail: model.unsupported ? `Not available: ${model.unsupported}` : undefined,
+      detail: model.unsupported ? `Not available: ${model.unsupported}` : model.note,
       model,
     })),
   ];

@@ -144,15 +144,35 @@ export function modelDimensions(configJson: Record<string, unknown>): ModelDimen
   const hidden = Number(configJson.hidden_size);
   const heads = Number(configJson.num_attention_heads);
   if (!Number.isInteger(hidden) || !Number.isInteger(heads) || hidden <= 0 || heads <= 0) return null;
-  const kvHeads = Number(configJson.num_key_value_heads ?? heads);
+  const falcon = configJson.model_type === 'falcon';
+  const falconKv =
+    configJson.new_decoder_architecture === true ? (configJson.num_kv_heads ?? heads) : configJson.multi_query === false ? heads : 1;
+  const kvHeads = Number(falcon ? falconKv : (configJson.num_key_value_heads ?? heads));
   const headDim = Number(configJson.head_dim ?? hidden / heads);
+  const fused = (heads + 2 * kvHeads) * headDim; // Falcon: q, k and v are one query_key_value linear
   return {
     hiddenSize: hidden,
-    intermediateSize: Number(configJson.intermediate_size ?? 4 * hidden),
-    queryOut: heads * headDim,
-    keyValueOut: kvHeads * headDim,
+    intermediateSize: Number(configJson.intermediate_size ?? configJson.ffn_hidden_size ?? 4 * hidden),
+    queryOut: falcon ? fused : heads * headDim,
+    keyValueOut: falcon ? fused : kvHeads * headDim,
     vocabSize: Number(configJson.vocab_size ?? Infinity),
   };
+}
+
+/** Falcon has one fused query_key_value linear: with only some of lora.query / key / value set, the
+ * others are adapted anyway (PEFT's target is the whole fused layer). A hint on the keys that are set. */
+export function falconFusedQkvHint(configJson: Record<string, unknown>, lora: LoraLabConfig['lora']): RuleProblem[] {
+  const archs = configJson.architectures;
+  const falcon = configJson.model_type === 'falcon' || (Array.isArray(archs) && archs[0] === 'FalconForCausalLM');
+  const set = (['query', 'key', 'value'] as const).filter((t) => lora[t]);
+  if (!falcon || set.length === 0 || set.length === 3) return [];
+  const unset = (['query', 'key', 'value'] as const).filter((t) => !lora[t]);
+  return set.map((t) => ({
+    severity: 'hint' as const,
+    code: 'falcon-fused-qkv',
+    key: `lora.${t}`,
+    message: `lora.${t} on Falcon adapts the fused query_key_value, which also computes ${unset.map((u) => u).join(' and ')}: those get the adapter too (set lora.${unset.join(' and lora.')} true to say so).`,
+  }));
 }
 
 /** The smallest min(in, out) over the enabled targets, and which target it is. */
@@ -279,6 +299,7 @@ export function checkFiles(
             data: { max: smallest.size },
           });
         }
+        problems.push(...falconFusedQkvHint(json, config.lora));
       }
     }
   }

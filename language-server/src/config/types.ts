@@ -35,6 +35,7 @@ export type ProblemCode =
   | 'quantize-on-cpu'
   | 'alpha-not-2r'
   | 'rank-exceeds-dimension'
+  | 'falcon-fused-qkv'
   | 'no-lora-target'
   | 'epochs-over-one'
   | 'quantize-with-full'

@@ -8,7 +8,7 @@ import { countParams, type ParamEstimate } from './params';
 import { estimateTime, type Calibration, type TimeEstimate } from './time';
 
 export { ModelShapeError, readModelShape, LLAMA2_7B_CONFIG, type ModelShape } from './model-shape';
-export { countParams, LINEAR_TARGETS, type LinearTarget, type LoraTargets, type ParamEstimate } from './params';
+export { adaptedModules, countParams, LINEAR_TARGETS, type LinearTarget, type LoraTargets, type ParamEstimate } from './params';
 export { estimateMemory, MEMORY_CATEGORIES, type MemoryCategory, type MemoryEstimate, type MemoryInputs, type BufferGroup } from './memory';
 export { estimateTime, trainingFlopsPerToken, type Calibration, type TimeEstimate } from './time';
 

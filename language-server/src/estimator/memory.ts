@@ -3,6 +3,7 @@
 import type { ModelShape } from './model-shape';
 import {
   baseParamsOf,
+  biasParams,
   countParams,
   embeddingParams,
   isAdapted,
@@ -102,7 +103,7 @@ function weightBuffers(inputs: MemoryInputs): BufferGroup[] {
   const add = (name: string, category: MemoryCategory, count: number, bytes: number) => {
     if (count > 0 && bytes > 0) out.push({ name, category, count, bytes });
   };
-  const vectors = normParams(shape) + (shape.qkvBias ? shape.layers * (shape.heads + 2 * shape.kvHeads) * shape.headDim : 0);
+  const vectors = normParams(shape) + biasParams(shape);
   if (method === 'full') {
     add('weights (fp32, trainable)', 'weights', 1, 4 * countParams(shape, 'full', 0, inputs.targets).base);
     return out;
@@ -176,7 +177,7 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
     N = B * T;
   const e = halfCompute ? 2 : 4; // activation / workspace element size
   const f32 = 4; // rstd, lse, logits and the loss stay fp32
-  const layerAdapted = method === 'lora' ? LINEAR_TARGETS.filter((t) => t !== 'head' && isAdapted(targets, t)) : [];
+  const layerAdapted = method === 'lora' ? LINEAR_TARGETS.filter((t) => t !== 'head' && isAdapted(targets, t, shape)) : [];
   const headAdapted = method === 'lora' && targets.head;
   const anyLora = layerAdapted.length > 0 || headAdapted;
   const R = rank;
@@ -187,23 +188,30 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
 
   // activations saved per layer (LayerActs): all L without checkpointing, one scratch set with it
   const actSets = inputs.gradientCheckpointing ? 1 : L;
-  add('rstd1 + rstd2 (N)', 'activations', 2 * actSets, f32 * N);
+  const parallelBlock = shape.family !== 'llama'; // Phi / Falcon (model/parallel_block.cpp): LayerNorm mean + rstd, no up
+  add(
+    parallelBlock ? 'LayerNorm mean + rstd per norm (N)' : 'rstd1 + rstd2 (N)',
+    'activations',
+    (parallelBlock ? 2 * shape.normsPerLayer : 2) * actSets,
+    f32 * N,
+  );
   add('q, att (N,QD)', 'activations', 2 * actSets, e * N * QD);
   add('k, v (N,KD)', 'activations', 2 * actSets, e * N * KD);
   add('lse (B,NH,T)', 'activations', actSets, f32 * N * shape.heads);
   add('x_mid (N,C)', 'activations', actSets, e * N * C);
-  add('gate, up (N,F)', 'activations', 2 * actSets, e * N * F);
+  add(parallelBlock ? 'fc1 pre-activation (N,F)' : 'gate, up (N,F)', 'activations', (parallelBlock ? 1 : 2) * actSets, e * N * F);
   if (anyLora) add('LoRA u (N,R), one per linear slot', 'activations', 7 * actSets, e * N * R);
   add('residual stream (L+1) x (N,C)', 'activations', L + 1, e * N * C);
-  add('final norm rstd (N)', 'activations', 1, f32 * N);
+  add(parallelBlock ? 'final LayerNorm mean + rstd (N)' : 'final norm rstd (N)', 'activations', parallelBlock ? 2 : 1, f32 * N);
   add('final norm output + its gradient (N,C)', 'activations', 2, e * N * C);
 
   // workspace reused by every layer
   add('normed input (N,C)', 'workspace', 1, e * N * C);
   add('SwiGLU output (N,F)', 'workspace', 1, e * N * F);
+  if (shape.family === 'falcon') add('fused query_key_value output (N,QD+2KD)', 'workspace', 1, e * N * (QD + 2 * KD));
   add('residual gradient (N,C)', 'workspace', 1, e * N * C);
   if (layerBackward) {
-    add('dh, dgate, dup (N,F)', 'workspace', 3, e * N * F);
+    add(parallelBlock ? 'dh, d fc1 (N,F)' : 'dh, dgate, dup (N,F)', 'workspace', parallelBlock ? 2 : 3, e * N * F);
     add('dxn (N,C)', 'workspace', 1, e * N * C);
     add('datt, dq (N,QD)', 'workspace', 2, e * N * QD);
     add('dk, dv (N,KD)', 'workspace', 2, e * N * KD);
@@ -257,7 +265,7 @@ export function gemmScratchBytes(inputs: MemoryInputs): number {
   const chunk = Math.max(1, Math.min(N, Math.floor(LOGITS_CHUNK_FLOATS / shape.vocabSize)));
   const quantized = method === 'lora' && inputs.quantize !== 'none';
   const bf16Frozen = method === 'lora' && inputs.precision !== '32-true';
-  const layerAdapted = method === 'lora' ? LINEAR_TARGETS.filter((t) => t !== 'head' && isAdapted(targets, t)) : [];
+  const layerAdapted = method === 'lora' ? LINEAR_TARGETS.filter((t) => t !== 'head' && isAdapted(targets, t, shape)) : [];
   const layerBackward = method === 'full' || layerAdapted.length > 0;
   let transposed = 0;
   let widened = 0;
@@ -272,7 +280,7 @@ export function gemmScratchBytes(inputs: MemoryInputs): number {
     const frozenWeight = !(t !== 'head' && quantized); // 4-bit linears run their own kernels
     if (frozenWeight) use(rows, inFeatures * outFeatures, 'nt');
     if (frozenWeight && bf16Frozen && (t === 'head' || layerBackward)) use(rows, inFeatures * outFeatures, 'nn');
-    if (method === 'lora' && isAdapted(targets, t)) {
+    if (method === 'lora' && isAdapted(targets, t, shape)) {
       use(rows, rank * inFeatures, 'nt'); // u = x A^T
       use(rows, outFeatures * rank, 'nt'); // out += (s u) B^T
     }

@@ -72,7 +72,7 @@ export function trainingFlopsPerToken(inputs: TimeInputs): FlopsPerToken {
   // causal attention: QK^T and PV over (T + 1) / 2 keys on average
   const attentionForward = 4 * QD * ((inputs.rows + 1) / 2);
   const loraForward = (t: (typeof LINEAR_TARGETS)[number]) => {
-    if (method !== 'lora' || !isAdapted(targets, t)) return 0;
+    if (method !== 'lora' || !isAdapted(targets, t, shape)) return 0;
     const [inFeatures, outFeatures] = linearShape(shape, t);
     return 2 * rank * (inFeatures + outFeatures);
   };

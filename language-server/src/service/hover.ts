@@ -4,7 +4,8 @@ import { MarkupKind, type Hover } from 'vscode-languageserver-types';
 import { EVAL_TASKS, childKeys, hoverText, keySpec, type LoraLabConfig, type Position, type Range } from '../config';
 import type { ConfigAnalysis } from './analysis';
 import { formatCount, formatShare } from '../lib/format';
-import { checkpointParams } from './checkpoint';
+import { checkpointShape } from './checkpoint';
+import { adaptedModules, countParams, type LoraTargets, type ModelShape } from '../estimator';
 import { SECTION_DOCS } from './snippets';
 import { builtinTask } from '../eval/tasks';
 
@@ -69,14 +70,29 @@ export function conversions(key: string, config: LoraLabConfig, analysis?: Confi
     config.train.method === 'lora' &&
     (key === 'lora.r' || ['query', 'key', 'value', 'projection', 'mlp', 'head'].some((target) => key === `lora.${target}`))
   ) {
-    const counts = checkpointParams(analysis, config);
-    if (typeof counts !== 'string') {
+    const target = key.slice('lora.'.length);
+    const shape = checkpointShape(analysis, config); // read once: the layers line and the counts
+    if (target !== 'r' && 'shape' in shape) lines.push(familyTargetLine(shape.shape, target as LoraTarget));
+    const counts = 'shape' in shape ? countParams(shape.shape, config.train.method, config.lora.r, config.lora) : null;
+    if (counts) {
       lines.push(
         `Trainable with these settings: ${count(counts.trainable)} of ${count(counts.base)} parameters (${formatShare(counts.trainable, counts.base)}).`,
       );
     }
   }
   return lines;
+}
+
+type LoraTarget = keyof LoraTargets;
+
+/** Which of the checkpoint's layers a lora target switch adapts (each family names them its own way). */
+function familyTargetLine(shape: ModelShape, target: LoraTarget): string {
+  const modules = adaptedModules(shape.family, target).join(', ');
+  const fused =
+    shape.family === 'falcon' && (target === 'query' || target === 'key' || target === 'value')
+      ? ' (Falcon fuses q, k and v into one linear: any of lora.query, lora.key, lora.value adapts all three)'
+      : '';
+  return `On this ${shape.modelType} checkpoint: ${modules}${fused}.`;
 }
 
 function markdownHover(value: string, range: Range): Hover {

@@ -12,6 +12,8 @@
 #include "io/json.h"
 #include "io/peft_adapter.h"
 #include "io/safetensors.h"
+#include "model/config.h"
+#include "model/family.h"
 #include "threadpool.h"
 
 namespace loralab {
@@ -94,6 +96,8 @@ void merge_peft_adapter(const std::string& checkpoint_dir, const PeftAdapter& ad
   auto ckpt = CheckpointReader::open(checkpoint_dir);
   const std::string cfg_path = path_join(checkpoint_dir, "config.json");
   JsonValue config = read_json_file(cfg_path, "E_CONFIG_PARSE");
+  const ModelFamily family = parse_model_config(read_text_file(cfg_path), cfg_path).family;
+  const std::string embed_name = embed_tensor_name(family);
   const double scale = adapter.config.scale();
   const JsonValue* tie = config.find("tie_word_embeddings");
   const bool has_head = ckpt->has("lm_head.weight");
@@ -104,10 +108,10 @@ void merge_peft_adapter(const std::string& checkpoint_dir, const PeftAdapter& ad
   std::map<std::string, const PeftLoraPair*> merged_by_name;
   bool untie = false;
   for (const auto& pair : adapter.pairs) {
-    std::string name = peft_module_path(pair.module, pair.layer) + ".weight";
+    std::string name = peft_module_path(pair.module, pair.layer, family) + ".weight";
     std::string source_name = name;
     if (pair.module == PeftModule::Head && tied) {
-      source_name = "model.embed_tokens.weight";
+      source_name = embed_name;
       untie = true;
     }
     if (!ckpt->has(source_name))
@@ -130,7 +134,7 @@ void merge_peft_adapter(const std::string& checkpoint_dir, const PeftAdapter& ad
     plan.push_back(t);
   }
   if (untie) {
-    const TensorView& embed = ckpt->get("model.embed_tokens.weight");
+    const TensorView& embed = ckpt->get(embed_name);
     plan.push_back({"lm_head.weight", &embed, merged_by_name.at("lm_head.weight"), embed.nbytes});
   }
 

@@ -94,6 +94,125 @@ void parse_rope(const Reader& r, ModelConfig& c) {
     r.unsupported(key + ".attention_factor", *af, "no attention scaling factor is implemented");
 }
 
+// torch_dtype, bos_token_id and eos_token_id (every family).
+void parse_common_tail(const Reader& r, ModelConfig& c) {
+  if (const JsonValue* dt = r.get("torch_dtype") ? r.get("torch_dtype") : r.get("dtype")) {
+    if (!dt->is_string()) r.bad("torch_dtype", "must be a string");
+    c.torch_dtype = dt->as_string();
+  }
+  if (const JsonValue* bos = r.get("bos_token_id")) {
+    if (!bos->is_integer()) r.bad("bos_token_id", "must be an integer");
+    c.bos_token_id = static_cast<int>(bos->as_int());
+  }
+  if (const JsonValue* eos = r.get("eos_token_id")) {
+    if (eos->is_integer()) {
+      c.eos_token_ids.push_back(static_cast<int>(eos->as_int()));
+    } else if (eos->is_array()) {
+      for (const auto& e : eos->items()) {
+        if (!e.is_integer()) r.bad("eos_token_id", "must be an integer or a list of integers");
+        c.eos_token_ids.push_back(static_cast<int>(e.as_int()));
+      }
+    } else {
+      r.bad("eos_token_id", "must be an integer or a list of integers");
+    }
+  }
+}
+
+void refuse_dropout(const Reader& r, const char* key) {
+  if (r.number(key, 0.0) != 0.0) r.unsupported(key, *r.get(key), "training-time dropout inside the model is not implemented");
+}
+
+// The attention shape shared by Phi and Falcon: heads, kv heads, head_dim = hidden / heads.
+void parse_heads(const Reader& r, ModelConfig& c, const char* kv_key) {
+  c.vocab_size = r.positive_int("vocab_size", 0, true);
+  c.hidden_size = r.positive_int("hidden_size", 0, true);
+  c.num_layers = r.positive_int("num_hidden_layers", 0, true);
+  c.num_heads = r.positive_int("num_attention_heads", 0, true);
+  c.num_kv_heads = r.positive_int(kv_key, c.num_heads, false);
+  if (c.num_heads % c.num_kv_heads != 0)
+    r.bad(kv_key, std::to_string(c.num_kv_heads) + " must divide num_attention_heads " + std::to_string(c.num_heads));
+  if (c.hidden_size % c.num_heads != 0) r.bad("hidden_size", "must be a multiple of num_attention_heads");
+  c.head_dim = c.hidden_size / c.num_heads;
+  c.max_position_embeddings = r.positive_int("max_position_embeddings", 2048, false);
+  c.rope_theta = static_cast<float>(r.number("rope_theta", 10000.0));
+  parse_rope(r, c);
+  if (!(c.rope_theta > 0)) r.bad("rope_theta", "must be positive");
+  if (const JsonValue* q = r.get("quantization_config"))
+    r.unsupported("quantization_config", *q, "pre-quantized checkpoints cannot be loaded; use the original weights");
+}
+
+// PhiForCausalLM (phi-1, phi-1.5, phi-2): LayerNorm, parallel attention + fc1/fc2 MLP, partial rotary,
+// biases everywhere, untied head with bias.
+void parse_phi(const Reader& r, ModelConfig& c) {
+  c.family = ModelFamily::Phi;
+  parse_heads(r, c, "num_key_value_heads");
+  c.intermediate_size = r.positive_int("intermediate_size", 0, true);
+  c.rms_norm_eps = static_cast<float>(r.number("layer_norm_eps", 1e-5));
+  if (!(c.rms_norm_eps > 0)) r.bad("layer_norm_eps", "must be positive");
+  const double prf = r.number("partial_rotary_factor", 0.5);
+  if (!(prf > 0 && prf <= 1)) r.bad("partial_rotary_factor", "must be in (0, 1]");
+  c.rotary_dim = static_cast<int>(prf * c.head_dim);  // int(partial_rotary_factor * head_dim), as transformers
+  if (c.rotary_dim <= 0 || c.rotary_dim % 2 != 0)
+    r.bad("partial_rotary_factor", "gives " + std::to_string(c.rotary_dim) + " rotary dims per head; must be a positive even number");
+  const JsonValue* act = r.get("hidden_act");
+  if (act && !(act->is_string() && act->as_string() == "gelu_new"))
+    r.unsupported("hidden_act", *act, "Phi is implemented with gelu_new (the tanh GELU)");
+  c.mlp = MlpKind::GeluTanh;
+  if (r.boolean("qk_layernorm", false))
+    r.unsupported("qk_layernorm", *r.get("qk_layernorm"), "the q/k LayerNorms of Phi are not implemented");
+  for (const char* key : {"resid_pdrop", "embd_pdrop", "attention_dropout"}) refuse_dropout(r, key);
+  c.tie_word_embeddings = r.boolean("tie_word_embeddings", false);
+  if (c.tie_word_embeddings)
+    r.unsupported("tie_word_embeddings", *r.get("tie_word_embeddings"), "Phi's head has a bias and is never tied");
+  c.linear_bias = true;
+  c.head_bias = true;
+  c.attention_bias = true;
+  c.parallel_norms = 1;
+}
+
+// FalconForCausalLM: fused query_key_value (multi-query 7B, grouped new_decoder_architecture 40B, or
+// per-head interleaved), LayerNorm, parallel attention + exact GELU MLP, rotary, tied head.
+void parse_falcon(const Reader& r, ModelConfig& c) {
+  c.family = ModelFamily::Falcon;
+  if (r.boolean("alibi", false))
+    r.unsupported("alibi", *r.get("alibi"), "ALiBi position biases are not implemented (rotary Falcon models only)");
+  if (!r.boolean("parallel_attn", true))
+    r.unsupported("parallel_attn", *r.get("parallel_attn"), "only Falcon's parallel attention + MLP block is implemented");
+  if (r.boolean("apply_residual_connection_post_layernorm", false))
+    r.unsupported("apply_residual_connection_post_layernorm", *r.get("apply_residual_connection_post_layernorm"),
+                  "the residual is the block's input (pre-norm) only");
+  const bool new_arch = r.boolean("new_decoder_architecture", false);
+  const bool multi_query = r.boolean("multi_query", true);
+  parse_heads(r, c, "num_kv_heads");
+  if (new_arch) {
+    c.qkv_layout = QkvLayout::Grouped;
+    const int nln = r.positive_int("num_ln_in_parallel_attn", 2, false);
+    if (nln != 1 && nln != 2) r.bad("num_ln_in_parallel_attn", "must be 1 or 2");
+    c.parallel_norms = nln;
+  } else if (multi_query) {
+    c.qkv_layout = QkvLayout::MultiQuery;
+    c.num_kv_heads = 1;
+    c.parallel_norms = 1;
+  } else {
+    c.qkv_layout = QkvLayout::Interleaved;
+    if (c.num_kv_heads != c.num_heads)
+      r.bad("num_kv_heads", "must equal num_attention_heads without multi_query or new_decoder_architecture");
+    c.parallel_norms = 1;
+  }
+  c.intermediate_size = r.positive_int("ffn_hidden_size", 4 * c.hidden_size, false);
+  c.rms_norm_eps = static_cast<float>(r.number("layer_norm_epsilon", 1e-5));
+  if (!(c.rms_norm_eps > 0)) r.bad("layer_norm_epsilon", "must be positive");
+  const JsonValue* act = r.get("activation");
+  if (act && !(act->is_string() && act->as_string() == "gelu"))
+    r.unsupported("activation", *act, "Falcon is implemented with the exact (erf) gelu");
+  c.mlp = MlpKind::GeluErf;
+  for (const char* key : {"hidden_dropout", "attention_dropout"}) refuse_dropout(r, key);
+  c.tie_word_embeddings = r.boolean("tie_word_embeddings", true);
+  c.linear_bias = r.boolean("bias", false);
+  c.attention_bias = c.linear_bias;
+  c.head_bias = false;
+}
+
 }  // namespace
 
 std::string layer_tensor_name(int layer, const std::string& suffix) {
@@ -121,13 +240,33 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     if (c.model_type == "llama") c.architecture = "LlamaForCausalLM";
     else if (c.model_type == "mistral") c.architecture = "MistralForCausalLM";
     else if (c.model_type == "qwen2") c.architecture = "Qwen2ForCausalLM";
+    else if (c.model_type == "phi") c.architecture = "PhiForCausalLM";
+    else if (c.model_type == "falcon") c.architecture = "FalconForCausalLM";
+  }
+  if (c.architecture == "RWForCausalLM" || c.model_type == "RefinedWeb" || c.model_type == "RefinedWebModel")
+    r.unsupported(archs ? "architectures" : "model_type", archs ? *archs : *model_type,
+                  "the old remote-code Falcon layout (trust_remote_code); use the checkpoint's FalconForCausalLM "
+                  "revision, which transformers >= 4.33 loads natively");
+  if (c.model_type == "phi-msft" || c.model_type == "mixformer-sequential")
+    r.unsupported("model_type", *model_type,
+                  "the old remote-code Phi layout (Wqkv / mixer keys); use the checkpoint's PhiForCausalLM revision "
+                  "(transformers >= 4.37)");
+  if (c.architecture == "PhiForCausalLM" || c.architecture == "FalconForCausalLM") {
+    const std::string expected = c.architecture == "PhiForCausalLM" ? "phi" : "falcon";
+    if (c.model_type.empty()) c.model_type = expected;
+    if (c.model_type != expected)
+      r.unsupported("model_type", *model_type, "expected \"" + expected + "\" for " + c.architecture);
+    if (expected == "phi") parse_phi(r, c);
+    else parse_falcon(r, c);
+    parse_common_tail(r, c);
+    return c;
   }
   if (c.architecture == "LlamaForCausalLM") c.model_type = c.model_type.empty() ? "llama" : c.model_type;
   else if (c.architecture == "MistralForCausalLM") c.model_type = c.model_type.empty() ? "mistral" : c.model_type;
   else if (c.architecture == "Qwen2ForCausalLM") c.model_type = c.model_type.empty() ? "qwen2" : c.model_type;
   else
     r.unsupported("architectures", archs ? *archs : (model_type ? *model_type : JsonValue::null()),
-                  "LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM are");
+                  "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, PhiForCausalLM and FalconForCausalLM are");
   const std::string expected = c.architecture == "LlamaForCausalLM" ? "llama"
                                : c.architecture == "MistralForCausalLM" ? "mistral" : "qwen2";
   if (c.model_type != expected) r.unsupported("model_type", *model_type, "expected \"" + expected + "\" for " + c.architecture);
@@ -179,26 +318,7 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   } else if (r.boolean("attention_bias", false)) {
     r.unsupported("attention_bias", *r.get("attention_bias"), "Llama attention biases (q/k/v/o) are not implemented");
   }
-  if (const JsonValue* dt = r.get("torch_dtype") ? r.get("torch_dtype") : r.get("dtype")) {
-    if (!dt->is_string()) r.bad("torch_dtype", "must be a string");
-    c.torch_dtype = dt->as_string();
-  }
-  if (const JsonValue* bos = r.get("bos_token_id")) {
-    if (!bos->is_integer()) r.bad("bos_token_id", "must be an integer");
-    c.bos_token_id = static_cast<int>(bos->as_int());
-  }
-  if (const JsonValue* eos = r.get("eos_token_id")) {
-    if (eos->is_integer()) {
-      c.eos_token_ids.push_back(static_cast<int>(eos->as_int()));
-    } else if (eos->is_array()) {
-      for (const auto& e : eos->items()) {
-        if (!e.is_integer()) r.bad("eos_token_id", "must be an integer or a list of integers");
-        c.eos_token_ids.push_back(static_cast<int>(e.as_int()));
-      }
-    } else {
-      r.bad("eos_token_id", "must be an integer or a list of integers");
-    }
-  }
+  parse_common_tail(r, c);
   return c;
 }
 

@@ -15,20 +15,27 @@ namespace loralab {
 
 namespace {
 
-const char* const kModuleNames[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
-                                    "lm_head"};
+// Per family, by PeftModule: the Hugging Face module name ("" where the family has no such linear).
+const char* const kModuleNames[3][8] = {
+    {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head"},  // Llama
+    {"q_proj", "k_proj", "v_proj", "dense", "", "fc1", "fc2", "lm_head"},                       // Phi
+    {"query_key_value", "", "", "dense", "", "dense_h_to_4h", "dense_4h_to_h", "lm_head"},      // Falcon (Q = fused qkv)
+};
 const char* const kKeyPrefix = "base_model.model.";
 
+int family_index(ModelFamily f) { return static_cast<int>(f); }
 bool is_attention(PeftModule m) { return static_cast<int>(m) <= static_cast<int>(PeftModule::O); }
+const char* layers_prefix(ModelFamily f) { return f == ModelFamily::Falcon ? "transformer.h." : "model.layers."; }
+const char* attention_part(ModelFamily f) { return f == ModelFamily::Falcon ? ".self_attention." : ".self_attn."; }
 
 // Parses "<module path>" into (module, layer). Returns false when it is no adaptable linear.
-bool parse_module_path(const std::string& path, PeftModule* module, int* layer) {
+bool parse_module_path(const std::string& path, ModelFamily family, PeftModule* module, int* layer) {
   if (path == "lm_head") {
     *module = PeftModule::Head;
     *layer = -1;
     return true;
   }
-  const std::string layers = "model.layers.";
+  const std::string layers = layers_prefix(family);
   if (path.compare(0, layers.size(), layers) != 0) return false;
   size_t pos = layers.size(), digits = 0;
   long n = 0;
@@ -41,7 +48,8 @@ bool parse_module_path(const std::string& path, PeftModule* module, int* layer) 
   std::string rest = path.substr(pos);
   for (int i = 0; i < static_cast<int>(PeftModule::Head); ++i) {
     PeftModule m = static_cast<PeftModule>(i);
-    if (rest == std::string(is_attention(m) ? ".self_attn." : ".mlp.") + kModuleNames[i]) {
+    const char* mod = kModuleNames[family_index(family)][i];
+    if (*mod && rest == std::string(is_attention(m) ? attention_part(family) : ".mlp.") + mod) {
       *module = m;
       *layer = static_cast<int>(n);
       return true;
@@ -68,32 +76,66 @@ void refuse_if_set(const JsonValue& cfg, const std::string& key, const std::stri
   if (set) LORALAB_THROW("E_ADAPTER_UNSUPPORTED", path + ": \"" + key + "\" is set (" + v->dump() + "); " + why);
 }
 
+// The model family an adapter was made for, from its module names: Falcon's and Phi's own names
+// decide; q_proj/k_proj/v_proj/lm_head alone read the same on Llama and Phi (check_adapter_fits
+// accepts such an adapter on either).
+ModelFamily guess_family(const std::string& cfg_path, const JsonValue& targets) {
+  if (!targets.is_array()) return ModelFamily::Llama;
+  bool falcon = false, phi = false, llama = false;
+  for (const auto& t : targets.items()) {
+    if (!t.is_string()) continue;
+    const std::string& n = t.as_string();
+    falcon |= n == "query_key_value" || n == "dense_h_to_4h" || n == "dense_4h_to_h";
+    phi |= n == "fc1" || n == "fc2";
+    llama |= n == "o_proj" || n == "gate_proj" || n == "up_proj" || n == "down_proj";
+  }
+  if (falcon + phi + llama > 1)
+    LORALAB_THROW("E_ADAPTER_UNSUPPORTED",
+                  cfg_path + ": target_modules " + targets.dump() + " mix module names of different model families");
+  if (falcon) return ModelFamily::Falcon;
+  if (phi) return ModelFamily::Phi;
+  if (llama) return ModelFamily::Llama;
+  for (const auto& t : targets.items())  // "dense" alone: Phi unless Falcon's fused qkv is named
+    if (t.is_string() && t.as_string() == "dense") return ModelFamily::Phi;
+  return ModelFamily::Llama;
+}
+
 }  // namespace
 
-const char* peft_module_name(PeftModule m) { return kModuleNames[static_cast<int>(m)]; }
+const char* peft_module_name(PeftModule m, ModelFamily family) {
+  return kModuleNames[family_index(family)][static_cast<int>(m)];
+}
 
-bool parse_peft_module_name(const std::string& name, PeftModule* out) {
+bool parse_peft_module_name(const std::string& name, PeftModule* out, ModelFamily family) {
   for (int i = 0; i < static_cast<int>(PeftModule::Count); ++i)
-    if (name == kModuleNames[i]) {
+    if (*kModuleNames[family_index(family)][i] && name == kModuleNames[family_index(family)][i]) {
       *out = static_cast<PeftModule>(i);
       return true;
     }
   return false;
 }
 
-std::string peft_module_path(PeftModule m, int layer) {
-  if (m == PeftModule::Head) return "lm_head";
-  return "model.layers." + std::to_string(layer) + (is_attention(m) ? ".self_attn." : ".mlp.") + peft_module_name(m);
+std::string peft_module_names(ModelFamily family) {
+  std::string out;
+  for (int i = 0; i < static_cast<int>(PeftModule::Count); ++i)
+    if (*kModuleNames[family_index(family)][i]) out += (out.empty() ? "" : ", ") + std::string(kModuleNames[family_index(family)][i]);
+  return out;
 }
 
-std::string peft_tensor_key(PeftModule m, int layer, char which) {
-  return std::string(kKeyPrefix) + peft_module_path(m, layer) + (which == 'A' ? ".lora_A.weight" : ".lora_B.weight");
+std::string peft_module_path(PeftModule m, int layer, ModelFamily family) {
+  if (m == PeftModule::Head) return "lm_head";
+  return layers_prefix(family) + std::to_string(layer) + (is_attention(m) ? attention_part(family) : ".mlp.") +
+         peft_module_name(m, family);
+}
+
+std::string peft_tensor_key(PeftModule m, int layer, char which, ModelFamily family) {
+  return std::string(kKeyPrefix) + peft_module_path(m, layer, family) + (which == 'A' ? ".lora_A.weight" : ".lora_B.weight");
 }
 
 void peft_module_shape(const ModelConfig& c, PeftModule m, int64_t* out_features, int64_t* in_features) {
   const int64_t q = int64_t(c.num_heads) * c.head_dim, kv = int64_t(c.num_kv_heads) * c.head_dim;
   switch (m) {
-    case PeftModule::Q: *out_features = q; *in_features = c.hidden_size; break;
+    case PeftModule::Q: *out_features = c.family == ModelFamily::Falcon ? q + 2 * kv : q; *in_features = c.hidden_size; break;
     case PeftModule::K:
     case PeftModule::V: *out_features = kv; *in_features = c.hidden_size; break;
     case PeftModule::O: *out_features = c.hidden_size; *in_features = q; break;
@@ -107,7 +149,8 @@ void peft_module_shape(const ModelConfig& c, PeftModule m, int64_t* out_features
 double PeftAdapterConfig::scale() const { return use_rslora ? lora_alpha / std::sqrt(double(r)) : lora_alpha / r; }
 
 bool PeftAdapterConfig::targets(PeftModule m) const {
-  return std::find(target_modules.begin(), target_modules.end(), peft_module_name(m)) != target_modules.end();
+  const char* name = peft_module_name(m, family);
+  return *name && std::find(target_modules.begin(), target_modules.end(), name) != target_modules.end();
 }
 
 const PeftLoraPair* PeftAdapter::find(PeftModule m, int layer) const {
@@ -127,10 +170,10 @@ void save_peft_adapter(const std::string& dir, const PeftAdapterConfig& config, 
   std::vector<TensorToWrite> tensors;
   for (const auto& p : sorted) {
     if (!config.targets(p.module))
-      LORALAB_THROW("E_ADAPTER_CONFIG", dir + ": tensor for " + peft_module_path(p.module, p.layer) +
-                                            " but target_modules does not list " + peft_module_name(p.module));
-    tensors.push_back({peft_tensor_key(p.module, p.layer, 'A'), DType::F32, {config.r, p.in_features}, p.A});
-    tensors.push_back({peft_tensor_key(p.module, p.layer, 'B'), DType::F32, {p.out_features, config.r}, p.B});
+      LORALAB_THROW("E_ADAPTER_CONFIG", dir + ": tensor for " + peft_module_path(p.module, p.layer, config.family) +
+                                            " but target_modules does not list " + peft_module_name(p.module, config.family));
+    tensors.push_back({peft_tensor_key(p.module, p.layer, 'A', config.family), DType::F32, {config.r, p.in_features}, p.A});
+    tensors.push_back({peft_tensor_key(p.module, p.layer, 'B', config.family), DType::F32, {p.out_features, config.r}, p.B});
   }
   write_safetensors(path_join(dir, "adapter_model.safetensors"), tensors);
 
@@ -153,7 +196,8 @@ void save_peft_adapter(const std::string& dir, const PeftAdapterConfig& config, 
   cfg.set("revision", JsonValue::null());
   JsonValue targets = JsonValue::array();
   for (int i = 0; i < static_cast<int>(PeftModule::Count); ++i)  // canonical order
-    if (config.targets(static_cast<PeftModule>(i))) targets.push(JsonValue::string(kModuleNames[i]));
+    if (config.targets(static_cast<PeftModule>(i)))
+      targets.push(JsonValue::string(peft_module_name(static_cast<PeftModule>(i), config.family)));
   cfg.set("target_modules", targets);
   cfg.set("task_type", JsonValue::string("CAUSAL_LM"));
   cfg.set("use_dora", JsonValue::boolean(false));
@@ -210,15 +254,16 @@ PeftAdapter load_peft_adapter(const std::string& dir) {
     LORALAB_THROW("E_ADAPTER_UNSUPPORTED", cfg_path + ": task_type " + tt->dump() + " (only CAUSAL_LM)");
 
   const JsonValue& targets = require(cfg, "target_modules", cfg_path);
+  c.family = guess_family(cfg_path, targets);
   if (targets.is_string() && targets.as_string() == "all-linear") {  // PEFT: every linear but the head
-    for (int i = 0; i < static_cast<int>(PeftModule::Head); ++i) c.target_modules.push_back(kModuleNames[i]);
+    for (int i = 0; i < static_cast<int>(PeftModule::Head); ++i)
+      if (*kModuleNames[family_index(c.family)][i]) c.target_modules.push_back(kModuleNames[family_index(c.family)][i]);
   } else if (targets.is_array()) {
     for (const auto& t : targets.items()) {
       PeftModule m;
-      if (!t.is_string() || !parse_peft_module_name(t.as_string(), &m))
-        LORALAB_THROW("E_ADAPTER_UNSUPPORTED", cfg_path + ": target module " + t.dump() +
-                                                   " is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, "
-                                                   "down_proj, lm_head");
+      if (!t.is_string() || !parse_peft_module_name(t.as_string(), &m, c.family))
+        LORALAB_THROW("E_ADAPTER_UNSUPPORTED", cfg_path + ": target module " + t.dump() + " is not one of " +
+                                                   peft_module_names(c.family));
       c.target_modules.push_back(t.as_string());
     }
   } else {
@@ -234,6 +279,17 @@ PeftAdapter load_peft_adapter(const std::string& dir) {
     LORALAB_THROW("E_FILE_NOT_FOUND", dir + ": no adapter_model.safetensors");
   }
   auto file = SafetensorsFile::open(st_path);
+  // Falcon's own module names may be absent (e.g. only "dense" targeted): its keys live under transformer.h.
+  for (const auto& name : file->names())
+    if (c.family != ModelFamily::Falcon && name.rfind(std::string(kKeyPrefix) + "transformer.h.", 0) == 0) {
+      c.family = ModelFamily::Falcon;
+      for (const auto& t : c.target_modules) {
+        PeftModule m;
+        if (!parse_peft_module_name(t, &m, c.family))
+          LORALAB_THROW("E_ADAPTER_UNSUPPORTED", cfg_path + ": target module \"" + t + "\" is not one of " +
+                                                     peft_module_names(c.family) + " (the tensors are Falcon's)");
+      }
+    }
   std::map<std::pair<int, int>, std::pair<const TensorView*, const TensorView*>> found;  // (layer, module) -> (A, B)
   for (const auto& name : file->names()) {
     const std::string sa = ".lora_A.weight", sb = ".lora_B.weight";
@@ -243,12 +299,12 @@ PeftAdapter load_peft_adapter(const std::string& dir) {
     PeftModule m;
     int layer;
     if ((!is_a && !is_b) || name.compare(0, prefix.size(), prefix) != 0 ||
-        !parse_module_path(name.substr(prefix.size(), name.size() - prefix.size() - sa.size()), &m, &layer))
+        !parse_module_path(name.substr(prefix.size(), name.size() - prefix.size() - sa.size()), c.family, &m, &layer))
       LORALAB_THROW("E_ADAPTER_KEY", st_path + ": tensor '" + name +
-                                         "' is not a LoRA weight of a known module (expected e.g. "
-                                         "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight)");
+                                         "' is not a LoRA weight of a known module (expected e.g. " +
+                                         peft_tensor_key(PeftModule::Q, 0, 'A', c.family) + ")");
     if (!c.targets(m))
-      LORALAB_THROW("E_ADAPTER_KEY", st_path + ": tensor '" + name + "' adapts " + peft_module_name(m) +
+      LORALAB_THROW("E_ADAPTER_KEY", st_path + ": tensor '" + name + "' adapts " + peft_module_name(m, c.family) +
                                          ", which target_modules does not list");
     auto& slot = found[{layer, static_cast<int>(m)}];
     (is_a ? slot.first : slot.second) = &file->get(name);
@@ -259,7 +315,7 @@ PeftAdapter load_peft_adapter(const std::string& dir) {
     const TensorView* a = kv.second.first;
     const TensorView* b = kv.second.second;
     if (!a || !b)
-      LORALAB_THROW("E_TENSOR_MISSING", st_path + ": '" + peft_tensor_key(m, layer, a ? 'B' : 'A') +
+      LORALAB_THROW("E_TENSOR_MISSING", st_path + ": '" + peft_tensor_key(m, layer, a ? 'B' : 'A', c.family) +
                                             "' is missing (LoRA weights come in A/B pairs)");
     if (a->shape.size() != 2 || a->shape[0] != c.r)
       LORALAB_THROW("E_TENSOR_SHAPE", st_path + ": '" + a->name + "' must have shape [r=" + std::to_string(c.r) + ", in]");
@@ -284,16 +340,27 @@ PeftAdapter load_peft_adapter(const std::string& dir) {
 }
 
 void check_adapter_fits(const PeftAdapter& adapter, const ModelConfig& model) {
+  for (const auto& t : adapter.config.target_modules) {
+    PeftModule m;
+    if (!parse_peft_module_name(t, &m, model.family) ||
+        std::string(peft_module_name(m, adapter.config.family)) != peft_module_name(m, model.family))
+      LORALAB_THROW("E_ADAPTER_MISMATCH", "adapter target module '" + t + "' is not a linear of this " + model.architecture +
+                                              " model (its modules: " + peft_module_names(model.family) + ")");
+  }
+  for (const auto& p : adapter.pairs)
+    if (peft_module_path(p.module, p.layer, adapter.config.family) != peft_module_path(p.module, p.layer, model.family))
+      LORALAB_THROW("E_ADAPTER_MISMATCH", "adapter tensor '" + peft_tensor_key(p.module, p.layer, 'A', adapter.config.family) +
+                                              "' is not a module of this " + model.architecture + " model");
   for (const auto& p : adapter.pairs) {
     if (p.module != PeftModule::Head && (p.layer < 0 || p.layer >= model.num_layers))
-      LORALAB_THROW("E_ADAPTER_MISMATCH", "adapter tensor '" + peft_tensor_key(p.module, p.layer, 'A') +
+      LORALAB_THROW("E_ADAPTER_MISMATCH", "adapter tensor '" + peft_tensor_key(p.module, p.layer, 'A', model.family) +
                                               "' names layer " + std::to_string(p.layer) + " but the model has " +
                                               std::to_string(model.num_layers) + " layers (adapter for another model?)");
     int64_t out_f, in_f;
     peft_module_shape(model, p.module, &out_f, &in_f);
     if (p.in_features != in_f || p.out_features != out_f)
       LORALAB_THROW("E_ADAPTER_MISMATCH",
-                    "adapter for " + peft_module_path(p.module, p.layer) + " has B @ A of shape " +
+                    "adapter for " + peft_module_path(p.module, p.layer, model.family) + " has B @ A of shape " +
                         shape_text(p.out_features, p.in_features) + " but the model's weight is " +
                         shape_text(out_f, in_f) + " (adapter trained on another model?)");
   }

@@ -10,14 +10,19 @@
 
 namespace loralab {
 
-// The linear layers LoRA can adapt, in Hugging Face module names.
+// The linear layers LoRA can adapt, by role; each family names them (peft_module_name):
+//   Llama  q_proj k_proj v_proj o_proj gate_proj up_proj down_proj lm_head
+//   Phi    q_proj k_proj v_proj dense  -         fc1     fc2       lm_head
+//   Falcon query_key_value (Q: the fused q/k/v) - - dense - dense_h_to_4h dense_4h_to_h lm_head
 enum class PeftModule : int { Q, K, V, O, Gate, Up, Down, Head, Count };
-const char* peft_module_name(PeftModule m);  // "q_proj" "k_proj" "v_proj" "o_proj" "gate_proj" "up_proj" "down_proj" "lm_head"
-bool parse_peft_module_name(const std::string& name, PeftModule* out);
-// "model.layers.{layer}.self_attn.q_proj", "model.layers.{layer}.mlp.up_proj", or "lm_head" (layer ignored).
-std::string peft_module_path(PeftModule m, int layer);
+const char* peft_module_name(PeftModule m, ModelFamily family = ModelFamily::Llama);  // "" when the family has none
+bool parse_peft_module_name(const std::string& name, PeftModule* out, ModelFamily family = ModelFamily::Llama);
+std::string peft_module_names(ModelFamily family);  // "q_proj, k_proj, ..." for error messages
+// "model.layers.{layer}.self_attn.q_proj", "model.layers.{layer}.mlp.up_proj", Falcon's
+// "transformer.h.{layer}.self_attention.query_key_value", or "lm_head" (layer ignored).
+std::string peft_module_path(PeftModule m, int layer, ModelFamily family = ModelFamily::Llama);
 // "base_model.model.<module path>.lora_A.weight" (which = 'A') or ".lora_B.weight" (which = 'B').
-std::string peft_tensor_key(PeftModule m, int layer, char which);
+std::string peft_tensor_key(PeftModule m, int layer, char which, ModelFamily family = ModelFamily::Llama);
 // Shape of the adapted weight W (OUT, IN) for this model; used to check adapters against a model.
 void peft_module_shape(const ModelConfig& config, PeftModule m, int64_t* out_features, int64_t* in_features);
 
@@ -29,6 +34,7 @@ struct PeftAdapterConfig {
   double lora_dropout = 0;
   bool use_rslora = false;
   std::vector<std::string> target_modules;  // Hugging Face names, e.g. {"q_proj", "v_proj"}
+  ModelFamily family = ModelFamily::Llama;   // whose module names target_modules and the tensor keys use
   std::string base_model_name_or_path;
   double scale() const;  // alpha / r, or alpha / sqrt(r) with rsLoRA
   bool targets(PeftModule m) const;

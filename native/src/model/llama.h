@@ -68,6 +68,9 @@ struct LoraPair {
 struct LlamaLayer {
   Param attn_norm, q, k, v, o, mlp_norm, gate, up, down;  // HF shapes: q (QD,C), k/v (KD,C), o (C,QD), ...
   Param q_bias, k_bias, v_bias;                           // (QD), (KD), (KD) when attention_bias
+  // Phi / Falcon (model/parallel_block.cpp): o = dense, up = fc1 / dense_h_to_4h, down = fc2 / dense_4h_to_h;
+  // LayerNorm biases (C); linear biases when linear_bias; Falcon's fused query_key_value (QKV,C) in qkv.
+  Param attn_norm_bias, mlp_norm_bias, o_bias, up_bias, down_bias, qkv, qkv_bias;
   LoraPair* lora[7] = {};                                 // by PeftModule Q..Down
 };
 
@@ -75,10 +78,11 @@ struct LlamaLayer {
 // output are not kept: backward recomputes them from x_in / x_mid / gate / up (cheap, exact).
 struct LayerActs {
   Buffer<float> rstd1;                // (N)
+  Buffer<float> mean1, mean2;         // (N) LayerNorm means (Phi / Falcon)
   Buffer<float> q, k, v;              // (N,QD), (N,KD), (N,KD) after rope
   Buffer<float> att, lse;             // (N,QD), (B,NH,T)
   Buffer<float> x_mid, rstd2;         // (N,C), (N)
-  Buffer<float> gate, up;             // (N,F) x2
+  Buffer<float> gate, up;             // (N,F) x2 (Phi / Falcon: gate holds fc1's pre-activation, up unused)
   Buffer<float> lora_u[7];            // (N,R) per adapted linear: scale * dropout(x) A^T
 };
 
@@ -102,8 +106,9 @@ struct PassContext {
   int64_t start = 0;
 };
 
-// The PEFT adapter config that EngineOptions describe (targets, r, alpha, dropout, rsLoRA).
-PeftAdapterConfig lora_config_from_options(const EngineOptions& options);
+// The PEFT adapter config that EngineOptions describe (targets, r, alpha, dropout, rsLoRA), in the
+// family's module names (Falcon: any of query / key / value targets the fused query_key_value).
+PeftAdapterConfig lora_config_from_options(const EngineOptions& options, ModelFamily family = ModelFamily::Llama);
 // Parameter counts from shapes alone (what LlamaModel::param_counts reports): the base model, plus
 // LoRA A (r, in) + B (out, r) per adapted linear when lora is given (LoRA mode); every weight is
 // trainable in full mode (lora null). Full mode adds "embed" and "norm" entries to the per-target map.
@@ -150,6 +155,7 @@ class LlamaModel {
 
  private:
   void load_params(const CheckpointReader& ckpt);
+  void load_parallel_params(const CheckpointReader& ckpt);  // Phi / Falcon (model/parallel_block.cpp)
   void make_param(Param& p, const std::string& name, std::vector<int64_t> shape, const CheckpointReader* ckpt,
                   bool matrix);  // matrix: stored bf16 when frozen under bf16 precision
   // A block linear (q,k,v,o,gate,up,down): quantized straight from the mapped checkpoint when
@@ -169,6 +175,15 @@ class LlamaModel {
                      const NextNorm& next);
   // recomputed: a was refilled by layer_forward(x_out null), so Down's LoRA su is computed here.
   void layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid, bool recomputed);
+  // Phi / Falcon block: x_out = x_in + dense(attn(norm(x_in))) + fc2(gelu(fc1(norm'(x_in)))). x_out null:
+  // recomputation for backward, which stops after fc1 (as layer_forward stops after gate/up).
+  void parallel_layer_forward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* x_out);
+  // dresid holds d x_out on entry and d x_in on return.
+  void parallel_layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid, bool recomputed);
+  // q, k, v projections (separate, or Falcon's fused query_key_value split by qkv_src_) and their backward.
+  void qkv_forward(int l, PassContext& ctx, const float* xn, LayerActs& a);
+  void qkv_backward(int l, PassContext& ctx, const float* xn, LayerActs& a, float* dxn);
+  bool parallel() const { return cfg_.family != ModelFamily::Llama; }
   // A linear layer with its optional LoRA path; rows (N) identify tokens for the dropout key.
   struct Rows {
     const int64_t* examples;  // (N)
@@ -197,6 +212,9 @@ class LlamaModel {
   int64_t C_, F_, QD_, KD_, V_;
 
   Param embed_, final_norm_, head_;
+  Param final_norm_bias_, head_bias_;  // Phi / Falcon LayerNorm bias (C); Phi's lm_head bias (V)
+  std::vector<int32_t> qkv_src_;       // Falcon: per head-dim block of query_key_value, q head h (h), k (NH+g) or v (NH+NKV+g)
+  int64_t QKV_ = 0;                    // Falcon's fused width (NH + 2 NKV) * HD
   std::vector<LlamaLayer> layers_;
   std::vector<std::unique_ptr<LoraPair>> lora_;
   LoraPair* head_lora_ = nullptr;
@@ -213,6 +231,8 @@ class LlamaModel {
   std::vector<Buffer<float>> resid_;   // L+1 x (N,C)
   std::vector<LayerActs> acts_;        // L (training without checkpointing) or 1 (scratch)
   Buffer<float> rstd_f_, xn_f_, dxn_f_;  // (N), (N,C), (N,C)
+  Buffer<float> mean_f_;                 // (N) final LayerNorm mean (Phi / Falcon)
+  Buffer<float> ws_qkv_;                 // (N,QKV) Falcon's fused projection output / its gradient
   // workspace (Workspace category) reused by every layer
   Buffer<float> ws_xn_, ws_hmid_;                 // (N,C), (N,F): normed input / SwiGLU output of the layer at hand
   Buffer<float> ws_dresid_, ws_dxn_;              // (N,C) x2: gradient of the residual stream / normed input

@@ -8,6 +8,7 @@
 #include "model/llama.h"
 #include "ops/attention.h"
 #include "ops/embedding.h"
+#include "ops/layernorm.h"
 #include "ops/lora_fused.h"
 #include "ops/residual_rmsnorm.h"
 #include "ops/rmsnorm.h"
@@ -96,8 +97,13 @@ void LlamaModel::backward(PassContext& ctx) {
   ws_dresid_.ensure(mem_, MemCategory::Workspace, N * C_);
   float* dresid = ws_dresid_.data();  // (N,C)
   std::fill(dresid, dresid + N * C_, 0.0f);
-  residual_rmsnorm_backward<float>(pool_, dresid, final_norm_.trainable ? final_norm_.grad.data() : nullptr,
-                                   dxn_f_.data(), resid_[L].data(), final_norm_.f32(), rstd_f_.data(), N, C_);
+  if (parallel())
+    layernorm_backward(pool_, dresid, final_norm_.trainable ? final_norm_.grad.data() : nullptr,
+                       final_norm_bias_.trainable ? final_norm_bias_.grad.data() : nullptr, dxn_f_.data(),
+                       resid_[L].data(), final_norm_.f32(), mean_f_.data(), rstd_f_.data(), N, C_);
+  else
+    residual_rmsnorm_backward<float>(pool_, dresid, final_norm_.trainable ? final_norm_.grad.data() : nullptr,
+                                     dxn_f_.data(), resid_[L].data(), final_norm_.f32(), rstd_f_.data(), N, C_);
   // LoRA: layers below the lowest adapted one need no gradient
   int lowest = 0;
   if (opt_.method == Method::LoRA) {
@@ -110,6 +116,11 @@ void LlamaModel::backward(PassContext& ctx) {
   for (int l = L - 1; l >= lowest; --l) {
     check_abort();
     LayerActs& a = recompute ? acts_[0] : acts_[l];
+    if (parallel()) {
+      if (recompute) parallel_layer_forward(l, ctx, resid_[l].data(), a, nullptr);
+      parallel_layer_backward(l, ctx, resid_[l].data(), a, dresid, recompute);
+      continue;
+    }
     if (recompute) layer_forward(l, ctx, resid_[l].data(), a, nullptr, false, NextNorm{});
     layer_backward(l, ctx, resid_[l].data(), a, dresid, recompute);
   }

@@ -1,7 +1,7 @@
 // LlamaModel forward: embedding, decoder layers (RMSNorm, q/k/v with LoRA, rope, GQA attention or
 // the KV-cache variant, o, residual + RMSNorm fused, SwiGLU MLP, residual fused with the next layer's
 // norm or the final norm); then the LM head in token chunks with cross-entropy (and its gradient), or
-// as plain logits.
+// as plain logits. Phi / Falcon blocks: model/parallel_block.cpp.
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -11,6 +11,7 @@
 #include "ops/attention.h"
 #include "ops/cross_entropy.h"
 #include "ops/embedding.h"
+#include "ops/layernorm.h"
 #include "ops/lora_fused.h"
 #include "ops/residual.h"
 #include "ops/residual_rmsnorm.h"
@@ -131,6 +132,16 @@ void LlamaModel::forward(PassContext& ctx) {
   xn_f_.ensure(mem_, MemCategory::Activations, N * C_);
   acts_B_ = B, acts_T_ = T;
   embedding_forward(pool_, resid_[0].data(), ctx.tokens, embed_.view(), N, C_, V_);
+  if (parallel()) {  // Phi / Falcon: each block norms its own input; the final LayerNorm after the last
+    mean_f_.ensure(mem_, MemCategory::Activations, N);
+    for (int l = 0; l < L; ++l) {
+      check_abort();
+      parallel_layer_forward(l, ctx, resid_[l].data(), acts_[keep_all ? l : 0], resid_[l + 1].data());
+    }
+    layernorm_forward(pool_, xn_f_.data(), mean_f_.data(), rstd_f_.data(), resid_[L].data(), final_norm_.f32(),
+                      final_norm_bias_.f32(), N, C_, cfg_.rms_norm_eps);
+    return;
+  }
   // each layer's last residual add is fused with the norm that reads its output: the next layer's
   // attn_norm (into ws_xn_ and that layer's rstd1) or, after the last layer, the final norm
   for (int l = 0; l < L; ++l) {
@@ -172,7 +183,7 @@ double LlamaModel::head_loss(PassContext& ctx, const int32_t* targets, float dlo
       tgt[i] = targets[n], pos[i] = ctx.positions[n], ex[i] = ctx.row_examples[n];
     }
     const Rows rows{ex.data(), pos.data()};
-    linear_fwd(ctx, rows, kHeadSite, W, nullptr, head_lora_, logits_chunk_.data(), ws_chunk_in_.data(), nc,
+    linear_fwd(ctx, rows, kHeadSite, W, &head_bias_, head_lora_, logits_chunk_.data(), ws_chunk_in_.data(), nc,
                ws_chunk_u_.data());
     if (grad)  // loss and its gradient in one pass over the logits (in place)
       cross_entropy_forward_backward<float>(pool_, ws_losses_.data(), logits_chunk_.data(), logits_chunk_.data(),
@@ -185,7 +196,7 @@ double LlamaModel::head_loss(PassContext& ctx, const int32_t* targets, float dlo
     }
     if (!grad) continue;
     std::fill(ws_chunk_dx_.data(), ws_chunk_dx_.data() + nc * C_, 0.0f);
-    linear_bwd(ctx, rows, kHeadSite, W, nullptr, head_lora_, ws_chunk_dx_.data(), logits_chunk_.data(),
+    linear_bwd(ctx, rows, kHeadSite, W, &head_bias_, head_lora_, ws_chunk_dx_.data(), logits_chunk_.data(),
                ws_chunk_in_.data(), ws_chunk_u_.data(), nc);
     for (int64_t i = 0; i < nc; ++i) {
       float* dst = dxn_f_.data() + rows_idx[c0 + i] * C_;
@@ -203,7 +214,7 @@ void LlamaModel::head_logits(PassContext& ctx, float* out, int64_t row0, int64_t
     check_abort();
     const int64_t nc = std::min(chunk, rows_n - c0);
     const Rows rows{ctx.row_examples.data() + row0 + c0, ctx.positions.data() + row0 + c0};
-    linear_fwd(ctx, rows, kHeadSite, head_weight(), nullptr, head_lora_, out + c0 * V_,
+    linear_fwd(ctx, rows, kHeadSite, head_weight(), &head_bias_, head_lora_, out + c0 * V_,
                xn_f_.data() + (row0 + c0) * C_, nc, ws_chunk_u_.data());
   }
 }

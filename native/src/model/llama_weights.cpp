@@ -1,6 +1,7 @@
 // LlamaModel parameters: loading from a Hugging Face checkpoint into frozen bf16/fp32 storage, NF4/FP4
 // codes (QLoRA: the block linears, quantized from the mapped file) or fp32 trainable masters, LoRA parameters (PEFT's init from
 // model/lora_init.h), installing loaded adapters, parameter counts, and the buffers (rope tables, activations, KV cache) sized on demand.
+#include <algorithm>
 #include <string>
 
 #include "error.h"
@@ -27,29 +28,38 @@ LlamaModel::LlamaModel(const ModelConfig& config, const EngineOptions& options, 
   inv_freq_ = rope_inv_freq(cfg_);
   load_params(checkpoint);
   if (opt_.method == Method::LoRA) {
-    init_lora(lora_config_from_options(opt_), opt_.seed);
+    init_lora(lora_config_from_options(opt_, cfg_.family), opt_.seed);
   } else {
     collect_trainable();
   }
 }
 
-PeftAdapterConfig lora_config_from_options(const EngineOptions& o) {
+PeftAdapterConfig lora_config_from_options(const EngineOptions& o, ModelFamily family) {
   PeftAdapterConfig lcfg;
   lcfg.r = o.lora_r;
   lcfg.lora_alpha = o.lora_alpha;
   lcfg.lora_dropout = o.lora_dropout;
   lcfg.use_rslora = o.rslora;
+  lcfg.family = family;
   const LoraTargets& t = o.targets;
-  if (t.query) lcfg.target_modules.push_back("q_proj");
-  if (t.key) lcfg.target_modules.push_back("k_proj");
-  if (t.value) lcfg.target_modules.push_back("v_proj");
-  if (t.projection) lcfg.target_modules.push_back("o_proj");
-  if (t.mlp) {
-    lcfg.target_modules.push_back("gate_proj");
-    lcfg.target_modules.push_back("up_proj");
-    lcfg.target_modules.push_back("down_proj");
+  auto add = [&](PeftModule m) {
+    const char* name = peft_module_name(m, family);
+    if (*name) lcfg.target_modules.push_back(name);
+  };
+  if (family == ModelFamily::Falcon) {
+    if (t.query || t.key || t.value) add(PeftModule::Q);  // the fused query_key_value
+  } else {
+    if (t.query) add(PeftModule::Q);
+    if (t.key) add(PeftModule::K);
+    if (t.value) add(PeftModule::V);
   }
-  if (t.head) lcfg.target_modules.push_back("lm_head");
+  if (t.projection) add(PeftModule::O);
+  if (t.mlp) {
+    add(PeftModule::Gate);
+    add(PeftModule::Up);
+    add(PeftModule::Down);
+  }
+  if (t.head) add(PeftModule::Head);
   return lcfg;
 }
 
@@ -110,6 +120,7 @@ void LlamaModel::make_linear(Param& p, const std::string& name, std::vector<int6
 }
 
 void LlamaModel::load_params(const CheckpointReader& ckpt) {
+  if (parallel()) return load_parallel_params(ckpt);
   make_param(embed_, "model.embed_tokens.weight", {V_, C_}, &ckpt, true);
   layers_.resize(cfg_.num_layers);
   for (int l = 0; l < cfg_.num_layers; ++l) {
@@ -151,7 +162,7 @@ void LlamaModel::init_lora(const PeftAdapterConfig& lcfg, uint64_t seed) {
     pair->out = site.out;
     for (char which : {'A', 'B'}) {
       Param& p = which == 'A' ? pair->A : pair->B;
-      p.name = peft_tensor_key(site.module, site.layer, which);
+      p.name = peft_tensor_key(site.module, site.layer, which, lcfg.family);
       p.shape = which == 'A' ? std::vector<int64_t>{R, site.in} : std::vector<int64_t>{site.out, R};
       p.dtype = DType::F32;
       p.trainable = true;
@@ -167,11 +178,13 @@ void LlamaModel::init_lora(const PeftAdapterConfig& lcfg, uint64_t seed) {
 
 void LlamaModel::install_adapter(const PeftAdapter& adapter) {
   check_adapter_fits(adapter, cfg_);
-  init_lora(adapter.config, opt_.seed);
+  PeftAdapterConfig lcfg = adapter.config;
+  lcfg.family = cfg_.family;  // check_adapter_fits: the same module paths under this model's names
+  init_lora(lcfg, opt_.seed);
   for (const auto& src : adapter.pairs) {
     LoraPair* dst = src.layer < 0 ? head_lora_ : layers_.at(src.layer).lora[static_cast<int>(src.module)];
     LORALAB_CHECK(dst, "E_ADAPTER_MISMATCH",
-                  std::string("adapter tensor for ") + peft_module_path(src.module, src.layer) +
+                  std::string("adapter tensor for ") + peft_module_path(src.module, src.layer, cfg_.family) +
                       " is not among the adapter's target_modules");
     LORALAB_CHECK(static_cast<int64_t>(src.A.size()) == dst->A.numel() &&
                       static_cast<int64_t>(src.B.size()) == dst->B.numel(),
@@ -196,13 +209,16 @@ void LlamaModel::collect_trainable() {
     }
   } else {
     trainable_.push_back(&embed_);
-    for (auto& L : layers_) {
-      for (Param* p : {&L.attn_norm, &L.q, &L.k, &L.v, &L.q_bias, &L.k_bias, &L.v_bias, &L.o, &L.mlp_norm, &L.gate,
-                       &L.up, &L.down})
+    for (auto& L : layers_) {  // HF order within a layer; params a family lacks stay empty
+      for (Param* p : {&L.attn_norm, &L.attn_norm_bias, &L.q, &L.q_bias, &L.k, &L.k_bias, &L.v, &L.v_bias, &L.qkv,
+                       &L.qkv_bias, &L.o, &L.o_bias, &L.mlp_norm, &L.mlp_norm_bias, &L.gate, &L.up, &L.up_bias, &L.down,
+                       &L.down_bias})
         if (!p->storage.empty()) trainable_.push_back(p);
     }
     trainable_.push_back(&final_norm_);
+    if (!final_norm_bias_.storage.empty()) trainable_.push_back(&final_norm_bias_);
     if (!cfg_.tie_word_embeddings) trainable_.push_back(&head_);
+    if (!head_bias_.storage.empty()) trainable_.push_back(&head_bias_);
   }
   if (!opt_.training) return;
   for (Param* p : trainable_) {
@@ -217,24 +233,40 @@ ParamCounts count_parameters(const ModelConfig& config, const PeftAdapterConfig*
   if (cfg.head_dim <= 0) cfg.head_dim = cfg.hidden_size / cfg.num_heads;
   const int64_t C = cfg.hidden_size, F = cfg.intermediate_size, V = cfg.vocab_size;
   const int64_t QD = static_cast<int64_t>(cfg.num_heads) * cfg.head_dim, KD = static_cast<int64_t>(cfg.num_kv_heads) * cfg.head_dim;
-  const int64_t bias = cfg.attention_bias ? 1 : 0;
-  const int64_t per_target[] = {QD * C + bias * QD, KD * C + bias * KD, KD * C + bias * KD, C * QD, F * C, F * C, C * F,
-                                cfg.tie_word_embeddings ? 0 : V * C};
+  const int64_t qkv_bias = cfg.attention_bias ? 1 : 0, bias = cfg.linear_bias ? 1 : 0;
+  const int64_t head = cfg.tie_word_embeddings ? 0 : V * C + (cfg.head_bias ? V : 0);
+  int64_t per_target[8];  // by PeftModule: each weight with its bias (0 where the family has no such linear)
+  int64_t norms_per_layer = 2 * C;
+  if (cfg.family == ModelFamily::Llama) {
+    const int64_t t[] = {QD * C + qkv_bias * QD, KD * C + qkv_bias * KD, KD * C + qkv_bias * KD, C * QD, F * C, F * C, C * F, head};
+    std::copy(t, t + 8, per_target);
+  } else {
+    const int64_t q = cfg.family == ModelFamily::Falcon ? (QD + 2 * KD) * (C + bias) : QD * (C + bias);
+    const int64_t kv = cfg.family == ModelFamily::Falcon ? 0 : KD * (C + bias);
+    const int64_t t[] = {q, kv, kv, C * QD + bias * C, 0, F * C + bias * F, C * F + bias * C, head};
+    std::copy(t, t + 8, per_target);
+    norms_per_layer = 2 * C * cfg.parallel_norms;  // LayerNorm weight + bias
+  }
   static const char* kTargetKeys[] = {"q", "k", "v", "o", "gate", "up", "down", "head"};
   const int64_t L = cfg.num_layers;
-  const int64_t norms = L * 2 * C + C, embed = V * C;
+  const int64_t final_norm = cfg.family == ModelFamily::Llama ? C : 2 * C;
+  const int64_t norms = L * norms_per_layer + final_norm, embed = V * C;
   ParamCounts pc;
   pc.total = embed + norms + per_target[7];
   for (int m = 0; m < 7; ++m) pc.total += L * per_target[m];
   if (!lora) {
     pc.trainable = pc.total;
-    for (int m = 0; m < 8; ++m) pc.trainable_by_target[kTargetKeys[m]] = (m == 7 ? 1 : L) * per_target[m];
+    for (int m = 0; m < 8; ++m)  // the linears the family has (a tied head too, as 0)
+      if (*peft_module_name(static_cast<PeftModule>(m), cfg.family))
+        pc.trainable_by_target[kTargetKeys[m]] = (m == 7 ? 1 : L) * per_target[m];
     pc.trainable_by_target["embed"] = embed;
     pc.trainable_by_target["norm"] = norms;
     return pc;
   }
+  PeftAdapterConfig lcfg = *lora;
+  lcfg.family = cfg.family;
   for (int m = 0; m < 8; ++m) {
-    if (!lora->targets(static_cast<PeftModule>(m))) continue;
+    if (!lcfg.targets(static_cast<PeftModule>(m))) continue;
     int64_t out = 0, in = 0;
     peft_module_shape(cfg, static_cast<PeftModule>(m), &out, &in);
     const int64_t n = (m == 7 ? 1 : L) * static_cast<int64_t>(lora->r) * (in + out);
@@ -265,10 +297,16 @@ void LlamaModel::ensure_acts(LayerActs& a, int64_t B, int64_t T) {
   a.v.ensure(mem_, act, N * KD_);
   a.att.ensure(mem_, act, N * QD_);
   a.lse.ensure(mem_, act, B * cfg_.num_heads * T);
-  a.x_mid.ensure(mem_, act, N * C_);
-  a.rstd2.ensure(mem_, act, N);
+  a.x_mid.ensure(mem_, act, N * C_);  // Phi / Falcon: the attention branch's output
+  if (!parallel() || cfg_.parallel_norms == 2) a.rstd2.ensure(mem_, act, N);
   a.gate.ensure(mem_, act, N * F_);
-  a.up.ensure(mem_, act, N * F_);
+  if (parallel()) {
+    a.mean1.ensure(mem_, act, N);
+    if (cfg_.parallel_norms == 2) a.mean2.ensure(mem_, act, N);
+    if (cfg_.family == ModelFamily::Falcon) ws_qkv_.ensure(mem_, MemCategory::Workspace, N * QKV_);
+  } else {
+    a.up.ensure(mem_, act, N * F_);
+  }
   ws_xn_.ensure(mem_, MemCategory::Workspace, N * C_);
   ws_hmid_.ensure(mem_, MemCategory::Workspace, N * F_);
   if (!lora_.empty())

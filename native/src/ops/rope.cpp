@@ -10,8 +10,8 @@
 namespace loralab {
 
 std::vector<float> rope_inv_freq(const ModelConfig& config) {
-  const int64_t HD = config.head_dim;
-  LORALAB_CHECK(HD > 0 && HD % 2 == 0, "E_CONFIG_UNSUPPORTED", "config.json: head_dim " + std::to_string(HD) + " must be even");
+  const int64_t HD = config.rotary_dim > 0 ? config.rotary_dim : config.head_dim;  // partial rotary: its dims only
+  LORALAB_CHECK(HD > 0 && HD % 2 == 0, "E_CONFIG_UNSUPPORTED", "config.json: rotary dims " + std::to_string(HD) + " must be even");
   std::vector<float> inv(HD / 2);
   for (int64_t i = 0; i < HD / 2; ++i) {
     float exponent = static_cast<float>(2 * i) / static_cast<float>(HD);          // float32 as torch
@@ -55,8 +55,8 @@ void rope_tables(std::vector<float>& cos_table, std::vector<float>& sin_table, c
 namespace {
 template <typename T>
 void rotate(ThreadPool* pool, T* x, const int32_t* positions, const T* cos_table, const T* sin_table, int64_t N,
-            int64_t H, int64_t HD, T sign) {
-  const int64_t half = HD / 2;
+            int64_t H, int64_t HD, T sign, int64_t RD) {
+  const int64_t half = (RD > 0 ? RD : HD) / 2;
   constexpr int64_t kRows = 32;
   parallel_for(pool, (N + kRows - 1) / kRows, [&](int64_t task) {
     for (int64_t n = task * kRows; n < N && n < (task + 1) * kRows; ++n) {
@@ -78,18 +78,18 @@ void rotate(ThreadPool* pool, T* x, const int32_t* positions, const T* cos_table
 
 template <typename T>
 void rope_forward(ThreadPool* pool, T* x, const int32_t* positions, const T* cos_table, const T* sin_table,
-                  int64_t N, int64_t H, int64_t HD) {
-  rotate<T>(pool, x, positions, cos_table, sin_table, N, H, HD, T(1));
+                  int64_t N, int64_t H, int64_t HD, int64_t RD) {
+  rotate<T>(pool, x, positions, cos_table, sin_table, N, H, HD, T(1), RD);
 }
 
 template <typename T>
 void rope_backward(ThreadPool* pool, T* dx, const int32_t* positions, const T* cos_table, const T* sin_table,
-                   int64_t N, int64_t H, int64_t HD) {
-  rotate<T>(pool, dx, positions, cos_table, sin_table, N, H, HD, T(-1));
+                   int64_t N, int64_t H, int64_t HD, int64_t RD) {
+  rotate<T>(pool, dx, positions, cos_table, sin_table, N, H, HD, T(-1), RD);
 }
 
-template void rope_forward<float>(ThreadPool*, float*, const int32_t*, const float*, const float*, int64_t, int64_t, int64_t);
-template void rope_forward<double>(ThreadPool*, double*, const int32_t*, const double*, const double*, int64_t, int64_t, int64_t);
-template void rope_backward<float>(ThreadPool*, float*, const int32_t*, const float*, const float*, int64_t, int64_t, int64_t);
-template void rope_backward<double>(ThreadPool*, double*, const int32_t*, const double*, const double*, int64_t, int64_t, int64_t);
+template void rope_forward<float>(ThreadPool*, float*, const int32_t*, const float*, const float*, int64_t, int64_t, int64_t, int64_t);
+template void rope_forward<double>(ThreadPool*, double*, const int32_t*, const double*, const double*, int64_t, int64_t, int64_t, int64_t);
+template void rope_backward<float>(ThreadPool*, float*, const int32_t*, const float*, const float*, int64_t, int64_t, int64_t, int64_t);
+template void rope_backward<double>(ThreadPool*, double*, const int32_t*, const double*, const double*, int64_t, int64_t, int64_t, int64_t);
 }  // namespace loralab

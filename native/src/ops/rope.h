@@ -16,12 +16,13 @@ std::vector<float> rope_inv_freq(const ModelConfig& config);
 void rope_tables(std::vector<float>& cos_table, std::vector<float>& sin_table, const std::vector<float>& inv_freq,
                  int64_t P);
 
-// x (N, H, HD) rotated in place; positions (N); cos, sin (P, HD/2)
+// x (N, H, HD) rotated in place; positions (N); cos, sin (P, RD/2). RD: the rotated leading dims of
+// each head (partial rotary, Phi), pairing i with i + RD/2; the rest pass through. 0 = HD.
 template <typename T>
 void rope_forward(ThreadPool* pool, T* x, const int32_t* positions, const T* cos_table, const T* sin_table,
-                  int64_t N, int64_t H, int64_t HD);
+                  int64_t N, int64_t H, int64_t HD, int64_t RD = 0);
 // dx (N, H, HD) in place: the inverse rotation (the transpose of the forward map)
 template <typename T>
 void rope_backward(ThreadPool* pool, T* dx, const int32_t* positions, const T* cos_table, const T* sin_table,
-                   int64_t N, int64_t H, int64_t HD);
+                   int64_t N, int64_t H, int64_t HD, int64_t RD = 0);
 }  // namespace loralab

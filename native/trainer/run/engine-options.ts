@@ -2,8 +2,9 @@
 // binding requires them all; EngineOptions in C++ has no defaults), so the trainer, generate, demo,
 // calibrate and the tiny-model pretraining agree, and the config schema is the one source of defaults.
 // Callers without a .lora.yaml start from configWith(): the schema's defaults plus the values they set.
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { keySpec } from '../../../language-server/src/config/schema';
 import { resolveConfig } from '../../../language-server/src/config/resolve';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
@@ -19,10 +20,25 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism();
 }
 
-/** Why the CUDA engine cannot run this config (null when it can): it computes in bf16 only. */
+/** The checkpoint's architecture from its config.json (null when it cannot be read). */
+function checkpointArchitecture(config: LoraLabConfig): string | null {
+  try {
+    const json = JSON.parse(readFileSync(join(config.model.checkpoint, 'config.json'), 'utf8')) as Record<string, unknown>;
+    if (Array.isArray(json.architectures) && typeof json.architectures[0] === 'string') return json.architectures[0];
+    return json.model_type === 'phi' ? 'PhiForCausalLM' : json.model_type === 'falcon' ? 'FalconForCausalLM' : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Why the CUDA engine cannot run this config (null when it can): it computes in bf16 only, and runs
+ * the Llama family only (Phi and Falcon are CPU-only: native/src/engine_checks.cpp check_cuda_supports). */
 export function cudaRefusal(config: LoraLabConfig): string | null {
   if (config.model.precision !== 'bf16-true' && config.model.precision !== 'bf16-mixed')
     return `model.precision '${config.model.precision}' is not implemented on CUDA`;
+  const architecture = checkpointArchitecture(config);
+  if (architecture === 'PhiForCausalLM' || architecture === 'FalconForCausalLM')
+    return `${architecture} is not implemented on the CUDA engine (it runs on the CPU engine)`;
   return null;
 }
 

@@ -96,6 +96,10 @@ for (const name of readdirSync(FIXTURES)
       o_proj: 'projection',
       gate_proj: 'mlp',
       lm_head: 'head',
+      dense: 'projection', // Phi, Falcon
+      fc1: 'mlp', // Phi
+      query_key_value: 'query', // Falcon: the fused q/k/v
+      dense_h_to_4h: 'mlp', // Falcon
     };
     const adapted = adapter.target_modules.map((module) => moduleToTarget[module]).filter(Boolean);
     let adapterTotal = 0;

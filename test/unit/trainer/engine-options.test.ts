@@ -97,6 +97,26 @@ test("device 'auto' stays 'cpu' for configs the CUDA engine refuses", () => {
   assert.equal(resolveDevice(full, withGpu), 'cuda', 'full finetuning runs on CUDA');
 });
 
+test("device 'auto' stays 'cpu' for a Phi or Falcon checkpoint (the CUDA engine runs the Llama family only)", () => {
+  const withGpu = () => report({ devices: [gpu] });
+  for (const [fixture, architecture] of [
+    ['phi_f32', 'PhiForCausalLM'],
+    ['falcon_mq_f32', 'FalconForCausalLM'],
+  ]) {
+    const c = parseConfig(
+      `model:\n  checkpoint: ${join(__dirname, '../../reference/fixtures', fixture)}\ndata:\n  train: ./train.json\ndevice: auto\n`,
+      '/tmp/x.lora.yaml',
+    ).config;
+    assert.match(cudaRefusal(c) ?? '', new RegExp(architecture));
+    assert.equal(resolveDevice(c, withGpu), 'cpu');
+  }
+  const llama = parseConfig(
+    `model:\n  checkpoint: ${join(__dirname, '../../reference/fixtures/llama_gqa_llama3_f32')}\ndata:\n  train: ./train.json\ndevice: auto\n`,
+    '/tmp/x.lora.yaml',
+  ).config;
+  assert.equal(resolveDevice(llama, withGpu), 'cuda');
+});
+
 test('an explicit device passes through without reading the report', () => {
   const never = (): DeviceReport => {
     throw new Error('read');

@@ -1,0 +1,22 @@
+// Hugging Face tensor names of each model family (Llama / Phi / Falcon), the one place the loaders,
+// the merge and the state files read them from. Legend: l layer index.
+#pragma once
+#include <string>
+
+#include "model/config.h"
+
+namespace loralab {
+
+// "model.embed_tokens.weight" (Llama, Phi) | "transformer.word_embeddings.weight" (Falcon)
+std::string embed_tensor_name(ModelFamily family);
+// the final norm without ".weight" / ".bias": "model.norm" | "model.final_layernorm" | "transformer.ln_f"
+std::string final_norm_name(ModelFamily family);
+// "model.layers.{l}." | "transformer.h.{l}."
+std::string block_prefix(ModelFamily family, int layer);
+// A layer's norms without ".weight" / ".bias". Llama: input_layernorm, post_attention_layernorm.
+// Phi: input_layernorm (shared). Falcon: input_layernorm (shared), or ln_attn + ln_mlp (parallel_norms 2).
+std::string attn_norm_name(const ModelConfig& config, int layer);
+std::string mlp_norm_name(const ModelConfig& config, int layer);  // "" when the attention norm is shared
+const char* family_name(ModelFamily family);                      // "Llama" | "Phi" | "Falcon"
+
+}  // namespace loralab
