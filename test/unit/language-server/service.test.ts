@@ -166,19 +166,33 @@ test('code lens: exact counts, full finetune, no file checks, unreadable config.
     codeLenses(analyzeConfig(BASE, '/ws/run.lora.yaml'))[0].command?.title,
     'Parameters: unknown (the file checks are off for this document)',
   );
-  assert.equal(
-    titles(BASE, workspace({ '/ws/ckpt/config.json': '{"hidden_size": 64' }))[0],
-    'Parameters: unknown (/ws/ckpt/config.json is not valid JSON)',
-  );
+  assert.deepEqual(titles(BASE, workspace({ '/ws/ckpt/config.json': '{"hidden_size": 64' })), [
+    'Estimate: fix 1 problem to estimate parameters, memory and time',
+  ]);
   const big = titles(`${BASE}sweep:\n  lora.r: [2, 4, 8]\n  lora.alpha: ["=2*lora.r"]\n  train.learning_rate: [1.0e-4, 2.0e-4, 3.0e-4]\n`);
   assert.equal(big[0], 'Sweep of 9 variants: trainable 1.02K … 4.1K / 112K parameters');
   assert.match(big[1] ?? '', /^Variant 0 of 9 \(all in the trade-off table\): Peak ≈ \S+ \S+ on cpu \(weights /);
-  assert.equal(titles(`${BASE}sweep:\n  lora.r: ["=1/0"]\n`)[0], 'Sweep: no valid variant (see the problems)');
+  assert.equal(titles(`${BASE}sweep:\n  lora.r: ["=1/0"]\n`)[0], 'Estimate: fix 1 problem to estimate parameters, memory and time');
   const lenses = codeLenses(analyse(BASE));
   assert.ok(lenses.every((lens) => lens.range.start.line === 0));
   assert.equal(lenses[0].command?.command, '', 'the parameter lens is a title');
   assert.equal(lenses[1].command?.command, 'loraLab.showTradeoffs', 'the estimate lens opens the trade-off table');
   assert.deepEqual(lenses[1].command?.arguments, ['file:///ws/run.lora.yaml']);
+});
+
+test('code lens of a config with errors: no numbers of the defaults, the count of errors, a click opens the Problems panel', () => {
+  const lenses = (text: string) => codeLenses(analyse(text)).filter((lens) => lens.range.start.line === 0);
+  const invalid = lenses(`${BASE}lora:\n  r: -3\n  alpha: 16\n`);
+  assert.deepEqual(
+    invalid.map((lens) => lens.command),
+    [{ title: 'Estimate: fix 1 problem to estimate parameters, memory and time', command: 'workbench.actions.view.problems' }],
+    'r: -3 shows no r=8 figures',
+  );
+  const two = lenses(`${BASE}lora:\n  r: -3\n  alpha: 16\ntrain:\n  global_batch_size: 7\n  micro_batch_size: 2\n`);
+  assert.equal(two[0].command?.title, 'Estimate: fix 2 problems to estimate parameters, memory and time');
+  const warningsOnly = lenses(`${BASE}lora:\n  r: 8\n  alpha: 8\ntrain:\n  max_steps: 10\n  warmup_steps: 20\n`);
+  assert.match(warningsOnly[0].command?.title ?? '', /^Trainable 4,096 \/ 111,936/, 'warnings and hints keep the estimate');
+  assert.match(warningsOnly[1].command?.title ?? '', /^Peak ≈ /);
 });
 
 test('CachedFileSystem keeps file contents and read errors until invalidated', () => {
