@@ -12,6 +12,7 @@ import { checkCrossKeys, checkFiles, type RuleProblem } from './rules';
 import { resolveHubCheckpoint, type HubCheckpoint } from './hub-ref';
 import { checkSweep, type SweepVariant } from './sweep';
 import { checkValue, cutForMessage } from './values';
+import { withoutFollowOns } from './follow-ons';
 import { ZERO_RANGE, type FileSystem, type LoraLabConfig, type Position, type Problem, type Range, type SweepEntry } from './types';
 
 export interface KeyLocation {
@@ -89,18 +90,23 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
   const sweep: SweepEntry[] = [];
   const itemRanges = new Map<string, { range: Range; quoted: boolean }>();
 
-  const syntaxErrors = [...doc.errors.map((error) => ({ pos: error.pos, message: error.message })), ...duplicateKeys(doc)].sort(
-    (a, b) => a.pos[0] - b.pos[0],
-  );
+  const syntaxErrors = [
+    ...doc.errors.map((error) => ({ pos: error.pos, message: error.message, duplicate: false })),
+    ...duplicateKeys(doc).map((error) => ({ ...error, duplicate: true })),
+  ].sort((a, b) => a.pos[0] - b.pos[0]);
+  const parserErrors = new Set<Problem>();
+  const duplicateKeyErrors = new Set<Problem>();
   for (const error of syntaxErrors) {
     const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    problems.push({
+    const problem: Problem = {
       severity: 'error',
       code: 'yaml-syntax',
       key: '',
       message: `YAML syntax: ${message}`,
       range: at.range(error.pos[0], Math.max(error.pos[1], error.pos[0])),
-    });
+    };
+    (error.duplicate ? duplicateKeyErrors : parserErrors).add(problem);
+    problems.push(problem);
   }
 
   let keysRead = 0;
@@ -270,6 +276,7 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
     return locations.get(section)?.keyRange ?? ZERO_RANGE;
   };
   const place = (rule: RuleProblem): Problem => ({ ...rule, range: rangeOf(rule.key) });
+  const rulesFrom = problems.length;
   const sweptKeys = new Set(sweep.map((entry) => entry.key));
   problems.push(...checkCrossKeys(config, sweptKeys).map(place));
   const baseMessages = new Set(problems.map((problem) => problem.message));
@@ -318,7 +325,14 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
     const ranks = variants.length ? variants.map((variant) => variant.config.lora.r) : [config.lora.r];
     problems.push(...checkFiles(config, fs, ranks, hub).map(place));
   }
-  return { config, problems, setValues, locations, variants };
+  const deduplicated = withoutFollowOns({
+    problems,
+    syntaxErrors: parserErrors,
+    duplicateKeys: duplicateKeyErrors,
+    ruleProblems: new Set(problems.slice(rulesFrom)),
+    lines: text.split(/\r\n|\r|\n/),
+  });
+  return { config, problems: deduplicated, setValues, locations, variants };
 }
 
 function contains(range: Range, position: Position): boolean {
