@@ -182,11 +182,11 @@ test('hover: docs, default, range, finding and steps in micro-batch iterations',
   );
   const quantize = await lsp.hover(uri, { line: 4, character: 4 });
   assert.deepEqual(quantize?.range, range(4, 2, 4, 10));
-  assert.match(JSON.stringify(quantize?.contents), /21\.33 GB -> 14\.18 GB/);
+  assert.match(JSON.stringify(quantize?.contents), /21\.33 GB -\\\\> 14\.18 GB/);
   assert.match(JSON.stringify((await lsp.hover(uri, { line: 4, character: 14 }))?.contents), /4-bit NormalFloat/);
   assert.match(
     JSON.stringify((await lsp.hover(uri, { line: 6, character: 3 }))?.contents),
-    /Range: >= 1 and <= 65536[\s\S]*Trainable with these settings: 4,194,304 of 6,738,415,616/,
+    /Range: \\\\>= 1 and \\\\<= 65536[\s\S]*Trainable with these settings: 4,194,304 of 6,738,415,616/,
   );
   assert.equal(await lsp.hover(uri, { line: 0, character: 20 }), null);
 });

@@ -2,7 +2,7 @@
 // (each applied and re-checked), code lens states, the cached file system and the never-throw parse.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CodeAction, Position } from 'vscode-languageserver-types';
+import type { CodeAction, Hover, Position } from 'vscode-languageserver-types';
 import { KEY_SPECS, describeRange, type FileSystem } from '../../../language-server/src/config';
 import { twoHundredLineConfig } from '../../../language-server/bench/latency';
 import { memoryFileSystem } from '../config/memory-fs';
@@ -16,9 +16,17 @@ import {
   hover,
 } from '../../../language-server/src/service';
 import { applyEdits } from './lsp-harness';
+import { visibleText } from '../helpers/markdown-text';
+import { SECTION_DOCS } from '../../../language-server/src/service/snippets';
 import { workspace } from './memory-workspace';
 
 const BASE = 'model:\n  checkpoint: ckpt\n';
+
+/** What the reader sees of a hover (its Markdown rendered), '' for none. */
+function hoverText(shown: Hover | null): string {
+  const contents = shown?.contents;
+  return contents && typeof contents === 'object' && 'value' in contents && !('language' in contents) ? visibleText(contents.value) : '';
+}
 
 /** Text with a '|' marking the cursor -> [text, position]. */
 function at(marked: string): [string, Position] {
@@ -236,12 +244,32 @@ test('hover on every schema key: its documentation, default, range and finding',
     const location = analysis.parsed.locations.get(spec.key);
     assert.ok(location, `${spec.key} is in the generated config`);
     const shown = hover(analysis, location.keyRange.start);
-    const text = shown && typeof shown.contents === 'object' && 'value' in shown.contents ? shown.contents.value : '';
-    assert.ok(text.startsWith(`**${spec.key}**`), spec.key);
-    assert.ok(text.includes(spec.doc) && text.includes('Default: `'), spec.key);
+    const text = hoverText(shown);
+    assert.ok(text.startsWith(`${spec.key} (${spec.type}`), spec.key);
+    assert.ok(text.includes(spec.doc), `${spec.key}: the reader sees its doc as written, got ${JSON.stringify(text)}`);
+    assert.ok(text.includes(`Default: ${JSON.stringify(spec.default)}`), spec.key);
     if (spec.finding) assert.ok(text.includes(`Article: ${spec.finding}`), spec.key);
     const range = describeRange(spec);
-    if (range) assert.ok(text.includes(range), spec.key);
+    if (range) assert.ok(text.includes(`Range: ${range}`), spec.key);
+    if (spec.units) assert.ok(text.includes(`Units: ${spec.units}`), spec.key);
+    for (const [choice, doc] of Object.entries(spec.choiceDocs ?? {})) {
+      const [section, name] = spec.key.includes('.') ? spec.key.split('.') : ['', spec.key];
+      const line = section ? `${section}:\n  ${name}: ${choice}\n` : `${name}: ${choice}\n`;
+      const position = { line: section ? 3 : 2, character: (section ? 4 : 2) + name.length };
+      const valueHover = hover(analyse(`${BASE}${line}`), position);
+      const valueText = hoverText(valueHover);
+      assert.equal(valueText, `${spec.key}: ${choice}\n${doc}`, `${spec.key}: ${choice}`);
+    }
+  }
+  const outDir = analysis.parsed.locations.get('out_dir')!;
+  const shown = hover(analysis, outDir.keyRange.start);
+  assert.match(hoverText(shown), /Runs go to <out_dir>\/<run name>\/, relative/);
+  for (const section of ['model', 'lora', 'data', 'train', 'eval', 'sweep']) {
+    const sectionText = analyse(`${BASE}${section === 'model' ? '' : `${section}:\n`}`);
+    const location = sectionText.parsed.locations.get(section)!;
+    const sectionHover = hover(sectionText, location.keyRange.start);
+    const text = hoverText(sectionHover);
+    assert.ok(text.includes(SECTION_DOCS[section]), `${section}: ${text}`);
   }
 });
 
@@ -272,12 +300,12 @@ test('hover on an eval task names its kind and metric; the data ships with LoRA 
   const shown = hover(analysis, { line: 3, character: 14 });
   assert.deepEqual(shown?.range, { start: { line: 3, character: 10 }, end: { line: 3, character: 27 } });
   assert.match(
-    JSON.stringify(shown?.contents),
-    /mmlu_global_facts\*\* \(built-in evaluation task: multiple choice, metric acc\)\. Its data ships with LoRA Lab/,
+    hoverText(shown),
+    /^mmlu_global_facts \(built-in evaluation task: multiple choice, metric acc\)\. Its data ships with LoRA Lab; lora-lab eval --tasks mmlu_global_facts scores it\.$/,
   );
   assert.match(
-    JSON.stringify(hover(analysis, { line: 3, character: 32 })?.contents),
-    /arithmetic_4ds\*\* \(built-in evaluation task: loglikelihood, metric greedy_acc\)/,
+    hoverText(hover(analysis, { line: 3, character: 32 })),
+    /^arithmetic_4ds \(built-in evaluation task: loglikelihood, metric greedy_acc\)/,
   );
 });
 
