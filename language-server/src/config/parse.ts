@@ -285,7 +285,8 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
     for (const variant of variants) {
       checkDeadline(deadline);
       for (const rule of checkCrossKeys(variant.config, sweptKeys)) {
-        if (rule.severity !== 'error' || baseMessages.has(rule.message) || reported.has(rule.message)) continue;
+        const perVariant = rule.severity === 'error' || rule.code === 'learning-rate-too-high';
+        if (!perVariant || baseMessages.has(rule.message) || reported.has(rule.message)) continue;
         reported.add(rule.message);
         problems.push({
           ...rule,

@@ -162,6 +162,8 @@ test('quick fixes applied: enum value, eval task, quantize with full, rank, empt
   assert.equal(fixed(dropout, actionsFor(dropout, 'out-of-range')[0]), `${BASE}lora:\n  dropout: 0.05\n`);
   const sweepKey = `${BASE}sweep:\n  lora.rr: [8, 16]\n`;
   assert.equal(fixed(sweepKey, actionsFor(sweepKey, 'sweep-unknown-key')[0]), `${BASE}sweep:\n  lora.r: [8, 16]\n`);
+  const learningRate = `${BASE}train:\n  learning_rate: 500\n`;
+  assert.equal(fixed(learningRate, actionsFor(learningRate, 'learning-rate-too-high')[0]), `${BASE}train:\n  learning_rate: 0.0003\n`);
   const duplicate = `${BASE}lora:\n  alpha: 16\n  alpah: 16\n`;
   assert.deepEqual(actionsFor(duplicate, 'unknown-key'), [], 'no rename onto a key the section already has');
 });
