@@ -41,10 +41,10 @@ const INDENTATION_MESSAGE =
 
 export interface FollowOnInput {
   problems: Problem[];
-  /** The parser's own syntax errors (object identity into `problems`): each can damage its block. */
+  /** The parser's syntax errors that damage the rest of their block (object identity into `problems`). */
   syntaxErrors: ReadonlySet<Problem>;
-  /** Duplicate-key errors: not a cause, but hidden inside a damaged block like any follow-on. */
-  duplicateKeys: ReadonlySet<Problem>;
+  /** Syntax errors that stay local (a duplicate or over-long key): no cause, but hidden inside a damaged block like any follow-on. */
+  localSyntaxErrors: ReadonlySet<Problem>;
   /** Problems of the cross-key and file rules: they ran on defaults where a damaged section could not be read. */
   ruleProblems: ReadonlySet<Problem>;
   lines: readonly string[];
@@ -55,7 +55,7 @@ export interface FollowOnInput {
  * syntax error stays (its message says what else it hides); every other problem whose range reaches
  * into the block from that line on, and every rule problem about a key of that section, is dropped.
  */
-export function withoutFollowOns({ problems, syntaxErrors, duplicateKeys, ruleProblems, lines }: FollowOnInput): Problem[] {
+export function withoutFollowOns({ problems, syntaxErrors, localSyntaxErrors, ruleProblems, lines }: FollowOnInput): Problem[] {
   if (syntaxErrors.size === 0) return problems;
   const keys = topLevelKeys(lines);
   const blocks: DamagedBlock[] = [];
@@ -81,7 +81,7 @@ export function withoutFollowOns({ problems, syntaxErrors, duplicateKeys, rulePr
       continue;
     }
     const damaged =
-      syntaxErrors.has(problem) || duplicateKeys.has(problem) ? blocks.find((entry) => contains(entry, problem)) : damagedBy(problem);
+      syntaxErrors.has(problem) || localSyntaxErrors.has(problem) ? blocks.find((entry) => contains(entry, problem)) : damagedBy(problem);
     if (damaged) damaged.hidden++;
     else kept.push(problem);
   }

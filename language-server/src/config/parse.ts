@@ -68,6 +68,22 @@ function duplicateKeys(doc: Document): { pos: [number, number]; message: string 
   return found;
 }
 
+/**
+ * YAML errors after which the parser misreads what follows in the block (indentation, a missing ']'
+ * or quote, a stray token); the others (a duplicate or 1 KB key, a bad escape or alias) stay local.
+ */
+const DAMAGING_YAML_ERRORS: ReadonlySet<string> = new Set([
+  'BAD_INDENT',
+  'TAB_AS_INDENT',
+  'MISSING_CHAR',
+  'UNEXPECTED_TOKEN',
+  'MULTILINE_IMPLICIT_KEY',
+  'BLOCK_AS_IMPLICIT_KEY',
+  'BLOCK_IN_FLOW',
+  'BAD_SCALAR_START',
+  'IMPOSSIBLE',
+]);
+
 export interface ParseOptions {
   /** Past it, parsing throws DeadlineExceeded (the language server's time budget). */
   deadline?: Deadline;
@@ -91,11 +107,11 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
   const itemRanges = new Map<string, { range: Range; quoted: boolean }>();
 
   const syntaxErrors = [
-    ...doc.errors.map((error) => ({ pos: error.pos, message: error.message, duplicate: false })),
-    ...duplicateKeys(doc).map((error) => ({ ...error, duplicate: true })),
+    ...doc.errors.map((error) => ({ pos: error.pos, message: error.message, damaging: DAMAGING_YAML_ERRORS.has(error.code) })),
+    ...duplicateKeys(doc).map((error) => ({ ...error, damaging: false })),
   ].sort((a, b) => a.pos[0] - b.pos[0]);
-  const parserErrors = new Set<Problem>();
-  const duplicateKeyErrors = new Set<Problem>();
+  const damagingErrors = new Set<Problem>();
+  const localErrors = new Set<Problem>();
   for (const error of syntaxErrors) {
     const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     const problem: Problem = {
@@ -105,7 +121,7 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
       message: `YAML syntax: ${message}`,
       range: at.range(error.pos[0], Math.max(error.pos[1], error.pos[0])),
     };
-    (error.duplicate ? duplicateKeyErrors : parserErrors).add(problem);
+    (error.damaging ? damagingErrors : localErrors).add(problem);
     problems.push(problem);
   }
 
@@ -328,8 +344,8 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
   }
   const deduplicated = withoutFollowOns({
     problems,
-    syntaxErrors: parserErrors,
-    duplicateKeys: duplicateKeyErrors,
+    syntaxErrors: damagingErrors,
+    localSyntaxErrors: localErrors,
     ruleProblems: new Set(problems.slice(rulesFrom)),
     lines: text.split(/\r\n|\r|\n/),
   });

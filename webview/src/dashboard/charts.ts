@@ -81,7 +81,7 @@ interface ChartSpec {
   series: uPlot.Series[];
   yFormat: (v: number) => string;
   log?: boolean;
-  /** A fixed y range from the data (the memory chart's 0 .. own peak); uPlot's auto range otherwise. */
+  /** A y range from the data, read on every redraw (the memory chart's 0 .. own peak); uPlot's auto range otherwise. */
   yRange?: (columns: MetricsColumns) => [number, number];
   data: (columns: MetricsColumns, options: ChartOptions) => Data;
 }
@@ -150,12 +150,8 @@ export class Charts {
 
   constructor(private readonly host: HTMLElement) {}
 
-  /** The columns last drawn (the memory chart's range reads them on every redraw). */
-  private columns: MetricsColumns | undefined;
-
   build(options: ChartOptions, columns: MetricsColumns): void {
     this.destroy();
-    this.columns = columns;
     const foreground = themeColor('--vscode-foreground', '#cccccc');
     const grid = themeColor('--vscode-editorWidget-border', '#454545');
     for (const spec of specs(options)) {
@@ -178,10 +174,7 @@ export class Charts {
         {
           width: Math.max(200, box.clientWidth || this.host.clientWidth / 2 - 24),
           height: 220,
-          scales: {
-            x: { time: false },
-            y: spec.log ? { distr: 3 } : spec.yRange ? { range: () => spec.yRange!(this.columns ?? columns) } : {},
-          },
+          scales: { x: { time: false }, y: spec.log ? { distr: 3 } : spec.yRange ? { range: () => spec.yRange!(columns) } : {} },
           axes: [
             axis(X_LABEL[options.xAxis], (_u, ticks) => ticks.map((t) => formatX(options.xAxis, t))),
             axis(undefined, (_u, ticks) => ticks.map(spec.yFormat), 72),
@@ -200,7 +193,6 @@ export class Charts {
   }
 
   update(options: ChartOptions, columns: MetricsColumns): void {
-    this.columns = columns;
     for (const { spec, plot } of this.plots) plot.setData(spec.data(columns, options));
     this.mark(columns);
   }
