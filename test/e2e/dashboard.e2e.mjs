@@ -123,5 +123,11 @@ test('dashboard: the loss series of a finished run has one point per train line 
       { timeoutMs: 10_000 },
     );
     await wb.step('dashboard light theme');
+    // The memory chart, below the others: peak so far scaled to the run's own peak.
+    const memoryChart = lightFrame.locator('[data-series="memory"]').first();
+    await memoryChart.scrollIntoViewIfNeeded();
+    assert.equal(Number(await memoryChart.getAttribute('data-points')), lines.length, 'one memory point per train line');
+    assert.match((await memoryChart.locator('h3').textContent()) ?? '', /^Memory \(device total 8(\.0+)? GiB\)$/);
+    await wb.step('memory chart, light theme');
   });
 });
