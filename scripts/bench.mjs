@@ -51,4 +51,10 @@ if (!filter || 'latency'.includes(filter)) {
   const latency = spawnSync(process.execPath, ['--import', 'tsx', 'language-server/bench/latency.ts'], { cwd: root, stdio: 'inherit' });
   if (latency.status !== 0) failed = true;
 }
+// The dashboard's first paint of a finished 10k-step run: host read, postMessage copy, webview model.
+if (!filter || 'dashboard'.includes(filter)) {
+  console.log('\n=== dashboard first paint (test/bench/dashboard.ts)');
+  const dashboard = spawnSync(process.execPath, ['--import', 'tsx', 'test/bench/dashboard.ts'], { cwd: root, stdio: 'inherit' });
+  if (dashboard.status !== 0) failed = true;
+}
 process.exit(failed ? 1 : 0);

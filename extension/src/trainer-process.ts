@@ -9,6 +9,8 @@ export interface TrainRequest {
   variant?: number;
   /** Run folder to resume from its last checkpoint. */
   resumeDir?: string;
+  /** `--set key=value` for a resume (only the keys a checkpoint allows, e.g. train.learning_rate). */
+  resumeSets?: string[];
 }
 
 /**
@@ -16,7 +18,8 @@ export interface TrainRequest {
  * in order, under one sweep id), or `train --resume RUN_DIR --ipc` (the run folder has its config).
  */
 export function trainArgs(request: TrainRequest): string[] {
-  if (request.resumeDir !== undefined) return ['train', '--resume', request.resumeDir, '--ipc'];
+  if (request.resumeDir !== undefined)
+    return ['train', '--resume', request.resumeDir, '--ipc', ...(request.resumeSets ?? []).flatMap((set) => ['--set', set])];
   const args = ['train', request.configPath, '--ipc'];
   if (request.variant !== undefined) args.push('--variant', String(request.variant));
   return args;

@@ -21,7 +21,8 @@ const SCENARIOS = {
   estimate: 'code lens shows the peak-memory and time estimates',
   palette: 'palette -> run completed in the Runs view with its final loss',
   explorer: 'stop from the context menu -> stopped with a checkpoint, resume -> completed',
-  dashboard: 'dashboard of a finished run: loss series points == metrics.jsonl train lines; dark and light',
+  dashboard:
+    'dashboard of a finished run: first paint with charts, loss and grad-norm points == train lines, memory bar filled; dark and light',
   'live-dashboard': 'dashboard of a training run: the loss chart grows, then matches metrics.jsonl',
   dataset: "dataset panel: inspect-data's record count and bins; a JSON error row links to its line; dark and light",
   hub: 'Download Model catalog; the "Download model" quick fix downloads from a local Hub, then the estimate appears',

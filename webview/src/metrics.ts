@@ -15,6 +15,8 @@ export class MetricsColumns {
   tokens: number[] = [];
   tokensPerS: number[] = [];
   peakBytes: number[] = [];
+  /** Bytes in use after each step (null: a run from before the trainer logged it). */
+  currentBytes: (number | null)[] = [];
   elapsedS: number[] = [];
   valStep: number[] = [];
   valLoss: number[] = [];
@@ -28,6 +30,7 @@ export class MetricsColumns {
       this.tokens,
       this.tokensPerS,
       this.peakBytes,
+      this.currentBytes,
       this.elapsedS,
       this.valStep,
       this.valLoss,
@@ -49,6 +52,7 @@ export class MetricsColumns {
         this.tokens.push(line.tokens);
         this.tokensPerS.push(line.tokens_per_s);
         this.peakBytes.push(line.peak_bytes);
+        this.currentBytes.push(typeof line.current_bytes === 'number' ? line.current_bytes : null);
         this.elapsedS.push(line.elapsed_s);
         added++;
       } else if (line.kind === 'val') {
@@ -59,6 +63,13 @@ export class MetricsColumns {
       }
     }
     return added;
+  }
+
+  /** The memory of the last train line: in use after it (when logged) and the peak so far. */
+  latestMemory(): { currentBytes?: number; peakBytes?: number } {
+    const n = this.step.length;
+    if (n === 0) return {};
+    return { currentBytes: this.currentBytes[n - 1] ?? undefined, peakBytes: this.peakBytes[n - 1] };
   }
 
   /** The x value of each train line on the chosen axis (time in seconds since the start). */

@@ -58,7 +58,18 @@ export interface MetricsMessage {
   lines: MetricsLine[];
 }
 
-export type HostToWebview = RunMessage | MetricsMessage;
+/**
+ * Host -> webview: the first message after 'ready', everything the run folder holds at once (the
+ * header and every metrics.jsonl line), so the first paint shows the charts; 'run' and 'metrics'
+ * messages stream after it. `run` is null when the host has not listed the folder yet.
+ */
+export interface SnapshotMessage {
+  type: 'snapshot';
+  run: DashboardRun | null;
+  lines: MetricsLine[];
+}
+
+export type HostToWebview = RunMessage | MetricsMessage | SnapshotMessage;
 
 /** Webview -> host: the page's script is listening; the host replays run and metrics. */
 export interface ReadyMessage {
@@ -101,6 +112,8 @@ export function isWebviewToHost(value: unknown): value is WebviewToHost {
 export function isHostToWebview(value: unknown): value is HostToWebview {
   if (!isObject(value)) return false;
   if (value.type === 'run') return isObject(value.run) && typeof value.run.runDir === 'string';
+  if (value.type === 'snapshot')
+    return (value.run === null || (isObject(value.run) && typeof value.run.runDir === 'string')) && Array.isArray(value.lines);
   return value.type === 'metrics' && typeof value.reset === 'boolean' && Array.isArray(value.lines);
 }
 

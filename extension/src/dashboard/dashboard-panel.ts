@@ -1,5 +1,6 @@
 // One run's dashboard webview (webview-sample's pattern): createOrShow / revive / dispose, strict
-// CSP, local resources limited to dist/webview and media, replay of metrics.jsonl on every 'ready'.
+// CSP, local resources limited to dist/webview and media, on every 'ready' one snapshot of run.json
+// and metrics.jsonl (the first paint has the charts), then the store's changes as they come.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MetricsLine } from '../../../native/trainer/protocol';
@@ -8,7 +9,7 @@ import { readMetrics } from '../../../language-server/src/lib/run-folder/reader'
 import type { RunManager } from '../run-manager';
 import type { RunsController } from '../runs-controller';
 import { dashboardHtml, makeNonce } from './dashboard-html';
-import { toDashboardRun } from './dashboard-run';
+import { dashboardSnapshot, toDashboardRun } from './dashboard-run';
 import { besideActiveEditor, panelWebviewOptions } from '../webview-options';
 
 export interface DashboardDeps {
@@ -110,11 +111,20 @@ export class DashboardPanel {
     void vscode.commands.executeCommand(ACTION_COMMANDS[message.action], this.runDir);
   }
 
-  /** Sends the header and the whole metrics.jsonl (the webview missed whatever came while hidden). */
+  /**
+   * Sends the header and the whole metrics.jsonl in one snapshot (the webview missed whatever came
+   * while hidden), so it paints the charts at once; 'run' and 'metrics' messages stream after it.
+   */
   private replay(): void {
-    this.lastRunJson = '';
-    this.postRun();
-    for (const message of metricsMessages(readMetrics(path.join(this.runDir, 'metrics.jsonl')), true)) this.post(message);
+    const view = this.deps.runs.store.view(this.runDir);
+    const snapshot = dashboardSnapshot(
+      view,
+      this.deps.manager.activeByDir(this.runDir),
+      readMetrics(path.join(this.runDir, 'metrics.jsonl')),
+    );
+    this.lastRunJson = snapshot.run ? JSON.stringify(snapshot.run) : '';
+    if (snapshot.run) this.panel.title = `Run: ${snapshot.run.name}`;
+    this.post(snapshot);
   }
 
   private postRun(): void {

@@ -12,6 +12,7 @@ import { checkCrossKeys, checkFiles, type RuleProblem } from './rules';
 import { resolveHubCheckpoint, type HubCheckpoint } from './hub-ref';
 import { checkSweep, type SweepVariant } from './sweep';
 import { checkValue, cutForMessage } from './values';
+import { withoutFollowOns } from './follow-ons';
 import { ZERO_RANGE, type FileSystem, type LoraLabConfig, type Position, type Problem, type Range, type SweepEntry } from './types';
 
 export interface KeyLocation {
@@ -67,6 +68,22 @@ function duplicateKeys(doc: Document): { pos: [number, number]; message: string 
   return found;
 }
 
+/**
+ * YAML errors after which the parser misreads what follows in the block (indentation, a missing ']'
+ * or quote, a stray token); the others (a duplicate or 1 KB key, a bad escape or alias) stay local.
+ */
+const DAMAGING_YAML_ERRORS: ReadonlySet<string> = new Set([
+  'BAD_INDENT',
+  'TAB_AS_INDENT',
+  'MISSING_CHAR',
+  'UNEXPECTED_TOKEN',
+  'MULTILINE_IMPLICIT_KEY',
+  'BLOCK_AS_IMPLICIT_KEY',
+  'BLOCK_IN_FLOW',
+  'BAD_SCALAR_START',
+  'IMPOSSIBLE',
+]);
+
 export interface ParseOptions {
   /** Past it, parsing throws DeadlineExceeded (the language server's time budget). */
   deadline?: Deadline;
@@ -89,18 +106,23 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
   const sweep: SweepEntry[] = [];
   const itemRanges = new Map<string, { range: Range; quoted: boolean }>();
 
-  const syntaxErrors = [...doc.errors.map((error) => ({ pos: error.pos, message: error.message })), ...duplicateKeys(doc)].sort(
-    (a, b) => a.pos[0] - b.pos[0],
-  );
+  const syntaxErrors = [
+    ...doc.errors.map((error) => ({ pos: error.pos, message: error.message, damaging: DAMAGING_YAML_ERRORS.has(error.code) })),
+    ...duplicateKeys(doc).map((error) => ({ ...error, damaging: false })),
+  ].sort((a, b) => a.pos[0] - b.pos[0]);
+  const damagingErrors = new Set<Problem>();
+  const localErrors = new Set<Problem>();
   for (const error of syntaxErrors) {
     const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    problems.push({
+    const problem: Problem = {
       severity: 'error',
       code: 'yaml-syntax',
       key: '',
       message: `YAML syntax: ${message}`,
       range: at.range(error.pos[0], Math.max(error.pos[1], error.pos[0])),
-    });
+    };
+    (error.damaging ? damagingErrors : localErrors).add(problem);
+    problems.push(problem);
   }
 
   let keysRead = 0;
@@ -270,6 +292,7 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
     return locations.get(section)?.keyRange ?? ZERO_RANGE;
   };
   const place = (rule: RuleProblem): Problem => ({ ...rule, range: rangeOf(rule.key) });
+  const rulesFrom = problems.length;
   const sweptKeys = new Set(sweep.map((entry) => entry.key));
   problems.push(...checkCrossKeys(config, sweptKeys).map(place));
   const baseMessages = new Set(problems.map((problem) => problem.message));
@@ -278,7 +301,8 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
     for (const variant of variants) {
       checkDeadline(deadline);
       for (const rule of checkCrossKeys(variant.config, sweptKeys)) {
-        if (rule.severity !== 'error' || baseMessages.has(rule.message) || reported.has(rule.message)) continue;
+        const perVariant = rule.severity === 'error' || rule.code === 'learning-rate-too-high';
+        if (!perVariant || baseMessages.has(rule.message) || reported.has(rule.message)) continue;
         reported.add(rule.message);
         problems.push({
           ...rule,
@@ -318,7 +342,14 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
     const ranks = variants.length ? variants.map((variant) => variant.config.lora.r) : [config.lora.r];
     problems.push(...checkFiles(config, fs, ranks, hub).map(place));
   }
-  return { config, problems, setValues, locations, variants };
+  const deduplicated = withoutFollowOns({
+    problems,
+    syntaxErrors: damagingErrors,
+    localSyntaxErrors: localErrors,
+    ruleProblems: new Set(problems.slice(rulesFrom)),
+    lines: text.split(/\r\n|\r|\n/),
+  });
+  return { config, problems: deduplicated, setValues, locations, variants };
 }
 
 function contains(range: Range, position: Position): boolean {

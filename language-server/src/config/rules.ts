@@ -23,6 +23,19 @@ function isCuda(config: LoraLabConfig): boolean {
   return config.device === 'cuda' || config.device.startsWith('cuda:');
 }
 
+/** Learning rates past which an optimizer diverges in practice (a warning: the loss goes non-finite within steps). */
+const LEARNING_RATE_LIMITS: Partial<
+  Record<LoraLabConfig['train']['optimizer'], { name: string; above: number; replacement: number; usual: string }>
+> = {
+  adamw: {
+    name: 'AdamW',
+    above: 1e-2,
+    replacement: 3e-4,
+    usual: "LoRA with AdamW uses about 3e-4 (the article's value; the tiny examples use 3e-3).",
+  },
+  sgd: { name: 'SGD', above: 1, replacement: 0.1, usual: 'SGD with momentum uses about 0.01 to 0.1.' },
+};
+
 /** Rules that need only the config. `sweptKeys`: keys a sweep varies (the alpha hint is judged per variant then). */
 export function checkCrossKeys(config: LoraLabConfig, sweptKeys: ReadonlySet<string> = new Set()): RuleProblem[] {
   const problems: RuleProblem[] = [];
@@ -118,6 +131,16 @@ export function checkCrossKeys(config: LoraLabConfig, sweptKeys: ReadonlySet<str
       key: 'train.warmup_steps',
       message: `train.warmup_steps ${train.warmup_steps} is not below train.max_steps ${train.max_steps}: the learning rate never reaches its peak. Use fewer warmup steps.`,
       data: { replacement: Math.floor(train.max_steps / 10) },
+    });
+  }
+  const lrLimit = LEARNING_RATE_LIMITS[train.optimizer];
+  if (lrLimit && train.learning_rate > lrLimit.above) {
+    problems.push({
+      severity: 'warning',
+      code: 'learning-rate-too-high',
+      key: 'train.learning_rate',
+      message: `train.learning_rate ${train.learning_rate} is above ${lrLimit.above} for ${lrLimit.name}: training is likely to diverge (a non-finite loss within a few steps). ${lrLimit.usual}`,
+      data: { replacement: lrLimit.replacement },
     });
   }
   if (train.epochs > 1 && train.max_steps === null) {

@@ -1,6 +1,7 @@
 // The ONE schema of *.lora.yaml: every key's type, default, range or choices, documentation and,
 // where it applies, the reference article's finding. Parse, validation, hover and completion read it.
 import { ARTICLE_TASKS, BUILTIN_TASK_NAMES } from '../eval/tasks';
+import { escapeMarkdown, markdownCode } from '../lib/markdown';
 
 export type KeyType = 'string' | 'path' | 'integer' | 'number' | 'boolean' | 'enum' | 'number-pair' | 'string-list';
 
@@ -396,11 +397,11 @@ export function describeRange(spec: KeySpec): string {
 
 /** Markdown hover text: what it does, the default, the range, units and the article's finding. */
 export function hoverText(spec: KeySpec): string {
-  const lines = [`**${spec.key}** (${spec.type}${spec.nullable ? ' or null' : ''})`, '', spec.doc];
-  lines.push('', `Default: \`${JSON.stringify(spec.default)}\``);
+  const lines = [`**${spec.key}** (${spec.type}${spec.nullable ? ' or null' : ''})`, '', escapeMarkdown(spec.doc)];
+  lines.push('', `Default: ${markdownCode(JSON.stringify(spec.default))}`);
   const range = describeRange(spec);
-  if (range) lines.push(`Range: ${range}`);
-  if (spec.units) lines.push(`Units: ${spec.units}`);
-  if (spec.finding) lines.push('', `Article: ${spec.finding}`);
+  if (range) lines.push(`Range: ${escapeMarkdown(range)}`);
+  if (spec.units) lines.push(`Units: ${escapeMarkdown(spec.units)}`);
+  if (spec.finding) lines.push('', `Article: ${escapeMarkdown(spec.finding)}`);
   return lines.join('\n');
 }

@@ -44,6 +44,7 @@ export type ProblemCode =
   | 'bf16-mixed-on-cpu'
   | 'data-format-mismatch'
   | 'warmup-exceeds-steps'
+  | 'learning-rate-too-high'
   | 'sweep-unknown-key'
   | 'sweep-bad-expression'
   | 'sweep-bad-value'

@@ -88,6 +88,10 @@ function fixesFor(analysis: ConfigAnalysis, problem: Problem): Fix[] {
     case 'fp16-on-cpu':
     case 'precision-on-cuda':
       return [set('model.precision', data.replacement ?? 'bf16-true', `Set model.precision to ${String(data.replacement ?? 'bf16-true')}`)];
+    case 'learning-rate-too-high':
+      return typeof data.replacement === 'number' && !locations.has('sweep.train.learning_rate')
+        ? [set('train.learning_rate', data.replacement, `Set train.learning_rate to ${data.replacement}`)]
+        : [];
     case 'rank-exceeds-dimension':
       return typeof data.max === 'number' && !locations.has('sweep.lora.r')
         ? [set('lora.r', data.max, `Set lora.r to ${data.max} (the largest the model allows)`)]

@@ -16,6 +16,7 @@ import {
 import type { ConfigAnalysis } from './analysis';
 import { cursorContext } from './cursor';
 import { pathCompletions } from './path-completion';
+import { escapeMarkdown } from '../lib/markdown';
 import { SECTION_DOCS, newConfigSnippet, snippetValue, sweepSnippet, valuePlaceholder } from './snippets';
 
 const markdown = (value: string) => ({ kind: MarkupKind.Markdown, value });
@@ -57,7 +58,7 @@ function keyCompletions(analysis: ConfigAnalysis, section: string, range: Range,
           label: 'sweep',
           kind: CompletionItemKind.Module,
           detail: 'a grid of runs',
-          documentation: markdown(SECTION_DOCS.sweep),
+          documentation: markdown(escapeMarkdown(SECTION_DOCS.sweep)),
           textEdit: { range, newText: sweepSnippet() },
           insertTextFormat: InsertTextFormat.Snippet,
           sortText: String(index).padStart(3, '0'),
@@ -67,7 +68,7 @@ function keyCompletions(analysis: ConfigAnalysis, section: string, range: Range,
           label: name,
           kind: CompletionItemKind.Module,
           detail: `section: ${childKeys(name).join(', ')}`,
-          documentation: markdown(SECTION_DOCS[name] ?? ''),
+          documentation: markdown(escapeMarkdown(SECTION_DOCS[name] ?? '')),
           textEdit: { range, newText: `${name}:\n  $0` },
           insertTextFormat: InsertTextFormat.Snippet,
           sortText: String(index).padStart(3, '0'),
@@ -90,7 +91,7 @@ function keyCompletions(analysis: ConfigAnalysis, section: string, range: Range,
         label: 'sweep over lora.r',
         kind: CompletionItemKind.Snippet,
         detail: 'sweep: rank with alpha = 2r',
-        documentation: markdown(SECTION_DOCS.sweep),
+        documentation: markdown(escapeMarkdown(SECTION_DOCS.sweep)),
         textEdit: { range, newText: sweepSnippet() },
         insertTextFormat: InsertTextFormat.Snippet,
         sortText: '999',
@@ -123,7 +124,7 @@ function valueItem(label: string, range: Range, detail: string, documentation?: 
     label,
     kind: CompletionItemKind.Value,
     detail,
-    documentation: documentation ? markdown(documentation) : undefined,
+    documentation: documentation ? markdown(escapeMarkdown(documentation)) : undefined,
     textEdit: { range, newText: quote ? `"${label}"` : label },
   };
 }

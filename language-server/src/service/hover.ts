@@ -1,11 +1,13 @@
 // Hover on every key (documentation, default, range, the article's finding, the value in other
-// units) and on enum values, sections and sweep entries (what each variant gets).
+// units) and on enum values, sections and sweep entries (what each variant gets). Every text that is
+// not our own markup goes through escapeMarkdown (the docs say '<out_dir>/<run name>/').
 import { MarkupKind, type Hover } from 'vscode-languageserver-types';
 import { EVAL_TASKS, childKeys, hoverText, keySpec, type LoraLabConfig, type Position, type Range } from '../config';
 import type { ConfigAnalysis } from './analysis';
 import { formatCount, formatShare } from '../lib/format';
 import { checkpointShape } from './checkpoint';
 import { adaptedModules, countParams, type LoraTargets, type ModelShape } from '../estimator';
+import { escapeMarkdown, markdownCode } from '../lib/markdown';
 import { SECTION_DOCS } from './snippets';
 import { builtinTask } from '../eval/tasks';
 
@@ -92,7 +94,7 @@ function familyTargetLine(shape: ModelShape, target: LoraTarget): string {
     shape.family === 'falcon' && (target === 'query' || target === 'key' || target === 'value')
       ? ' (Falcon fuses q, k and v into one linear: any of lora.query, lora.key, lora.value adapts all three)'
       : '';
-  return `On this ${shape.modelType} checkpoint: ${modules}${fused}.`;
+  return `On this ${escapeMarkdown(shape.modelType)} checkpoint: ${escapeMarkdown(modules)}${fused}.`;
 }
 
 function markdownHover(value: string, range: Range): Hover {
@@ -110,11 +112,14 @@ export function hover(analysis: ConfigAnalysis, position: Position): Hover | nul
     if (onKey && !spec) {
       if (key === 'sweep')
         return markdownHover(
-          `**sweep**\n\n${SECTION_DOCS.sweep}\n\nThis file expands to ${variants.length} run${variants.length === 1 ? '' : 's'}.`,
+          `**sweep**\n\n${escapeMarkdown(SECTION_DOCS.sweep)}\n\nThis file expands to ${variants.length} run${variants.length === 1 ? '' : 's'}.`,
           location.keyRange,
         );
       if (SECTION_DOCS[key])
-        return markdownHover(`**${key}**\n\n${SECTION_DOCS[key]}\n\nKeys: ${childKeys(key).join(', ')}.`, location.keyRange);
+        return markdownHover(
+          `**${key}**\n\n${escapeMarkdown(SECTION_DOCS[key])}\n\nKeys: ${escapeMarkdown(childKeys(key).join(', '))}.`,
+          location.keyRange,
+        );
       continue;
     }
     if (!spec) continue;
@@ -130,7 +135,7 @@ export function hover(analysis: ConfigAnalysis, position: Position): Hover | nul
     if (!sweepKey && spec.choiceDocs && contains(location.valueRange, position)) {
       const value = analysis.parsed.setValues.get(key);
       if (typeof value === 'string' && spec.choiceDocs[value])
-        return markdownHover(`**${key}: ${value}**\n\n${spec.choiceDocs[value]}`, location.valueRange);
+        return markdownHover(`**${key}: ${escapeMarkdown(value)}**\n\n${escapeMarkdown(spec.choiceDocs[value])}`, location.valueRange);
     }
   }
   const tasks = locations.get('eval.tasks');
@@ -147,19 +152,21 @@ export function hover(analysis: ConfigAnalysis, position: Position): Hover | nul
     ];
     const written = config.sweep.find((entry) => entry.key === match[1])?.values[Number(match[2])];
     const text = values.length
-      ? `gives ${values.join(', ')} in variant${values.length === 1 && used.count === 1 ? '' : 's'} ${variants
+      ? `gives ${escapeMarkdown(values.join(', '))} in variant${values.length === 1 && used.count === 1 ? '' : 's'} ${variants
           .filter((variant) => used(variant.index))
           .map((variant) => variant.index)
           .join(', ')}`
       : 'is used by no valid variant';
-    return markdownHover(`**${match[1]}** = \`${displayJson(written)}\` ${text}.`, location.valueRange);
+    return markdownHover(`**${escapeMarkdown(match[1])}** = ${markdownCode(displayJson(written))} ${text}.`, location.valueRange);
   }
   return null;
 }
 
 function sweepValues(key: string, overrides: Array<Record<string, unknown>>): string[] {
   const values = [...new Set(overrides.map((entry) => displayJson(entry[key])).filter((value) => value !== undefined))];
-  return values.length ? [`Swept: ${values.join(', ')} over ${overrides.length} variant${overrides.length === 1 ? '' : 's'}.`] : [];
+  return values.length
+    ? [`Swept: ${escapeMarkdown(values.join(', '))} over ${overrides.length} variant${overrides.length === 1 ? '' : 's'}.`]
+    : [];
 }
 
 /**
@@ -189,7 +196,7 @@ function evalTaskAt(analysis: ConfigAnalysis, position: Position): Hover | null 
     end: { line: position.line, character: position.character + after.length },
   };
   return markdownHover(
-    `**${task}** (built-in evaluation task: ${spec.kind.replace(/_/g, ' ')}, metric ${spec.metric}). Its data ships with LoRA Lab; \`lora-lab eval --tasks ${task}\` scores it.`,
+    `**${escapeMarkdown(task)}** (built-in evaluation task: ${escapeMarkdown(spec.kind.replace(/_/g, ' '))}, metric ${escapeMarkdown(spec.metric)}). Its data ships with LoRA Lab; ${markdownCode(`lora-lab eval --tasks ${task}`)} scores it.`,
     range,
   );
 }

@@ -1,7 +1,8 @@
 // Code lens on the first line: trainable / total parameters from the checkpoint's config.json (one
 // lens per sweep variant, or the range for a large sweep) and the estimator's peak memory and time, on
 // the data's longest example once the server has read it (lib/data-facts.ts), else on max_seq_length;
-// and on the `data:` key a lens that opens the dataset panel.
+// while the file has errors one lens instead ("fix N problems to estimate": numbers of the defaults
+// would mislead); and on the `data:` key a lens that opens the dataset panel.
 import type { CodeLens } from 'vscode-languageserver-types';
 import { joinPath, type LoraLabConfig } from '../config';
 import { estimateConfig, estimateLayout, type Calibration, type DataFactsResult, type ParamEstimate } from '../estimator';
@@ -114,8 +115,24 @@ export function codeLenses(
   return [...firstLineLenses(analysis, calibrationOf, dataFactsOf), ...dataLenses(analysis)];
 }
 
+/** VS Code's command that opens the Problems panel (the lens of a config with errors runs it). */
+export const SHOW_PROBLEMS_COMMAND = 'workbench.actions.view.problems';
+
+/** The lens of a config with errors: the estimate of what is written cannot be trusted until they are fixed. */
+function fixProblemsLens(errors: number): CodeLens {
+  return {
+    range: FIRST_LINE,
+    command: {
+      title: `Estimate: fix ${errors} problem${errors === 1 ? '' : 's'} to estimate parameters, memory and time`,
+      command: SHOW_PROBLEMS_COMMAND,
+    },
+  };
+}
+
 function firstLineLenses(analysis: ConfigAnalysis, calibrationOf: CalibrationLookup, dataFactsOf: DataFactsLookup): CodeLens[] {
-  const { config, variants } = analysis.parsed;
+  const { config, variants, problems } = analysis.parsed;
+  const errors = problems.filter((problem) => problem.severity === 'error').length;
+  if (errors > 0) return [fixProblemsLens(errors)];
   const estimateLens = (c: LoraLabConfig, prefix = '') =>
     tradeoffLens(prefix + estimateText(analysis, c, calibrationOf, dataFactsOf), analysis.filePath);
   if (config.sweep.length === 0) {

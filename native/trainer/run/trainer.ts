@@ -265,6 +265,7 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
         lastTrainLoss: result.loss,
       };
       const tokensPerS = tokensThisSession / Math.max(1e-9, (Date.now() - sessionStart) / 1000);
+      const memory = engine.memory();
       const line: Extract<MetricsLine, { kind: 'train' }> = {
         kind: 'train',
         step,
@@ -274,7 +275,8 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
         grad_norm: result.gradNorm,
         tokens: cursor.tokensSeen,
         tokens_per_s: tokensPerS,
-        peak_bytes: engine.memory().peakTotal,
+        peak_bytes: memory.peakTotal,
+        current_bytes: memory.currentTotal,
         elapsed_s: cursor.elapsedS,
       };
       if (step % config.train.log_interval === 0 || step === totalSteps) metrics.append(line);

@@ -152,3 +152,68 @@ test('integers beyond 2^53 are refused with a range error naming the key, not si
   );
   assert.match(swept[0].message, /'train\.seed' is 100000000000000000000, out of range/);
 });
+
+const EXAMPLE = `name: demo
+model:
+  checkpoint: tiny-llama
+lora:
+  r: 8
+  alpha: 16
+  dropout: 0.05
+  query: true
+  key: false
+  value: true
+  projection: false
+  mlp: false
+  head: false
+train:
+  micro_batch_size: 4
+  global_batch_size: 16
+device: cpu
+`;
+
+test('one indentation mistake is one problem at its place, naming the follow-ons it hides', () => {
+  const outdented = parseConfig(EXAMPLE.replace('lora:\n  r: 8', 'lora:\n r: 8'), file).problems;
+  assert.equal(outdented.length, 1, outdented.map((problem) => problem.message).join('\n'));
+  assert.equal(outdented[0].code, 'yaml-syntax');
+  assert.deepEqual(outdented[0].range.start, { line: 4, character: 4 });
+  assert.match(outdented[0].message, /^YAML syntax: Nested mappings are not allowed in compact mappings\. Check the indentation here/);
+  assert.match(outdented[0].message, /16 more problems in the rest of 'lora' follow from this one and are shown once it is fixed\.$/);
+
+  const indented = parseConfig(EXAMPLE.replace('  r: 8', '    r: 8'), file).problems;
+  assert.deepEqual(
+    indented.map((problem) => [problem.code, problem.range.start.line]),
+    [['yaml-syntax', 5]],
+    'the unknown top-level keys alpha .. head are follow-ons',
+  );
+  assert.match(indented[0].message, /15 more problems in the rest of 'lora'/);
+});
+
+test('follow-ons: problems before the mistake and in other sections stay; rules on unread sections are dropped', () => {
+  const before = parseConfig(EXAMPLE.replace('  r: 8', '  r: -3').replace('  head: false', '   head: false'), file).problems;
+  assert.deepEqual(
+    before.map((problem) => problem.code),
+    ['yaml-syntax', 'out-of-range'],
+    'r: -3 above the mistake is its own problem',
+  );
+  const twoSections = parseConfig(
+    EXAMPLE.replace('  alpha: 16', ' alpha: 16').replace('  global_batch_size: 16', '   global_batch_size: 16'),
+    file,
+  );
+  assert.deepEqual(
+    twoSections.problems.map((problem) => [problem.code, problem.range.start.line]),
+    [
+      ['yaml-syntax', 5],
+      ['yaml-syntax', 14],
+    ],
+    'one problem per damaged section; no batch-size rule on the unread train values',
+  );
+  const otherSection = parseConfig(
+    EXAMPLE.replace('  alpha: 16', ' alpha: 16').replace('global_batch_size: 16', 'global_batch_size: 15'),
+    file,
+  );
+  assert.deepEqual(
+    otherSection.problems.map((problem) => problem.code),
+    ['yaml-syntax', 'batch-size-multiple'],
+  );
+});

@@ -67,6 +67,29 @@ test('cross-key rules with their severities', () => {
   assert.deepEqual(alpha[0].range, { start: { line: 4, character: 9 }, end: { line: 4, character: 11 } });
 });
 
+test('learning rates that diverge: AdamW above 1e-2, SGD above 1, a warning on the value with a quick-fix value; swept values too', () => {
+  const problems = (text: string) => parseConfig(`${base}${text}`, file, memoryFileSystem(goodFiles)).problems;
+  const adamw = problems('train:\n  max_steps: 500\n  learning_rate: 500\n');
+  assert.deepEqual(
+    adamw.map((p) => [p.code, p.severity, p.key, p.data]),
+    [['learning-rate-too-high', 'warning', 'train.learning_rate', { replacement: 3e-4 }]],
+  );
+  assert.deepEqual(adamw[0].range, { start: { line: 4, character: 17 }, end: { line: 4, character: 20 } }, 'on the value, at its line');
+  assert.match(adamw[0].message, /^train\.learning_rate 500 is above 0\.01 for AdamW: training is likely to diverge/);
+  assert.deepEqual(codes(`${base}train:\n  learning_rate: 1.0e-2\n`), [], '1e-2 itself is allowed');
+  assert.deepEqual(codes(`${base}train:\n  learning_rate: 3.0e-3\n`), [], "the examples' 3e-3");
+  assert.deepEqual(codes(`${base}train:\n  optimizer: sgd\n  learning_rate: 0.5\n`), [], 'SGD up to 1');
+  assert.deepEqual(codes(`${base}train:\n  optimizer: sgd\n  learning_rate: 2\n`), [
+    ['learning-rate-too-high', 'warning', 'train.learning_rate'],
+  ]);
+  const swept = problems('sweep:\n  train.learning_rate: [3.0e-4, 0.5]\n');
+  assert.deepEqual(
+    swept.map((p) => [p.code, p.key]),
+    [['learning-rate-too-high', 'sweep']],
+  );
+  assert.match(swept[0].message, /^sweep variant 1 \(\{"train\.learning_rate":0\.5\}\): train\.learning_rate 0\.5 is above/);
+});
+
 test('checkpoint folder checks: missing, a file, incomplete, pickle-only', () => {
   const without = (name: string): Record<string, string> =>
     Object.fromEntries(Object.entries(goodFiles).filter(([path]) => !path.endsWith(name)));

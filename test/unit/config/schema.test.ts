@@ -58,7 +58,7 @@ test('every key has documentation, defaults that pass its own checks, and hover 
     assert.match(hover, new RegExp(`Default: `));
     if (spec.finding) assert.match(hover, /Article: /);
   }
-  assert.match(hoverText(keySpec('model.quantize')!), /21\.33 GB -> 14\.18 GB/);
+  assert.match(hoverText(keySpec('model.quantize')!), /21\.33 GB -\\> 14\.18 GB/);
   assert.match(hoverText(keySpec('train.max_steps')!), /micro-batches/);
   assert.equal(describeRange(keySpec('lora.dropout')!), '>= 0 and < 1');
   assert.match(describeRange(keySpec('device')!), /cuda:/);

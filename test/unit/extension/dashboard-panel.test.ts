@@ -62,16 +62,21 @@ test('open: one panel per run with scripts on, resources limited to dist/webview
   assert.ok(panel.disposed);
 });
 
-test('ready replays run and metrics; new lines follow; actions run commands; junk is ignored', async () => {
+test('ready sends one snapshot (header and every line); new lines follow; actions run commands; junk is ignored', async () => {
   const { runDir, dispose } = setup();
   await fake.commands.executeCommand('loraLab.openDashboard', runDir);
   const panel = fake.createdPanels[0];
   panel.webview.receive({ type: 'ready' });
-  const [run, metrics] = posted(panel);
-  assert.equal(run.type === 'run' && run.run.name, 'demo-1');
-  assert.equal(run.type === 'run' && run.run.canResume, false);
-  assert.ok(metrics.type === 'metrics' && metrics.reset);
-  assert.deepEqual(metrics.type === 'metrics' && metrics.lines.map((l) => l.step), [1, 2, 3]);
+  assert.equal(posted(panel).length, 1, 'the first paint needs one message');
+  const [snapshot] = posted(panel);
+  assert.ok(snapshot.type === 'snapshot');
+  assert.equal(snapshot.run?.name, 'demo-1');
+  assert.equal(snapshot.run?.state, 'completed');
+  assert.equal(snapshot.run?.canResume, false);
+  assert.deepEqual(
+    snapshot.lines.map((l) => l.step),
+    [1, 2, 3],
+  );
 
   fs.appendFileSync(path.join(runDir, 'metrics.jsonl'), `${train(4)}\n`);
   await fake.commands.executeCommand('loraLab.openDashboard', runDir); // refreshes the store
@@ -95,8 +100,8 @@ test('ready replays run and metrics; new lines follow; actions run commands; jun
   panel.webview.receive({ type: 'ready' });
   const replay = posted(panel)
     .slice(before)
-    .find((m) => m.type === 'metrics');
-  assert.deepEqual(replay?.type === 'metrics' && replay.lines.map((l) => l.step), [1, 2, 3, 4, 5]);
+    .find((m) => m.type === 'snapshot');
+  assert.deepEqual(replay?.type === 'snapshot' && replay.lines.map((l) => l.step), [1, 2, 3, 4, 5]);
   dispose();
 });
 
@@ -109,7 +114,7 @@ test('the serializer revives a panel from its saved state, and disposes one with
   await serializer.deserializeWebviewPanel(revived, { runDir, smoothing: 0.5, xAxis: 'step', logY: false });
   assert.match(revived.webview.html, /Content-Security-Policy/);
   revived.webview.receive({ type: 'ready' });
-  assert.equal(posted(revived)[0]?.type, 'run');
+  assert.equal(posted(revived)[0]?.type, 'snapshot');
   const stale = new fake.FakeWebviewPanel('loraLab.dashboard', 'stale');
   await serializer.deserializeWebviewPanel(stale, undefined);
   assert.ok(stale.disposed);

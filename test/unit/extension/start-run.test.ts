@@ -47,6 +47,15 @@ test('planStart: errors from the config language, with line numbers', () => {
   );
 });
 
+test('planStart: one indentation mistake is listed once, not with its follow-on parser messages', () => {
+  const dir = workspace();
+  const text =
+    'model:\n  checkpoint: model\nlora:\n r: 8\n  alpha: 16\n  dropout: 0.05\n  query: true\n  value: true\ndata:\n  path: data/alpaca.json\n';
+  const plan = planStart(text, path.join(dir, 'indent.lora.yaml'));
+  assert.equal(plan.errors.length, 1, plan.errors.join('\n'));
+  assert.match(plan.errors[0], /^line 4: YAML syntax: .* more problems in the rest of 'lora' follow from this one/);
+});
+
 test('planStart: a checkpoint with config.json alone (estimate yes) refuses the start with what to download', () => {
   const dir = workspace();
   fs.rmSync(path.join(dir, 'model', 'model.safetensors'));

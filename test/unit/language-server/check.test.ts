@@ -55,8 +55,14 @@ test('--json: files with 1-based problems and totals', async () => {
     severity: 'error',
     code: 'yaml-syntax',
     key: '',
-    message: 'YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    message:
+      "YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]. 1 more problem in the rest of 'lora' follows from this one and is shown once it is fixed.",
   });
+  assert.deepEqual(
+    report.files[0].problems.map((problem) => problem.code),
+    ['yaml-syntax', 'batch-size-multiple'],
+    "the unclosed list's follow-on (lora.r read as a list) is hidden; the train section's own error stays",
+  );
   assert.equal(report.errors, report.files[0].problems.filter((problem) => problem.severity === 'error').length);
 });
 

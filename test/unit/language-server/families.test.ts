@@ -40,7 +40,9 @@ test('hover on a lora target names the layers it adapts on this family', () => {
   const text = (model: string, key: string, lora = '  mlp: true\n') => {
     const analysis = analyse(lora, model);
     const line = analysis.parsed.locations.get(key)!.keyRange.start;
-    return JSON.stringify(hover(analysis, { line: line.line, character: line.character + 1 })?.contents);
+    const contents = hover(analysis, { line: line.line, character: line.character + 1 })?.contents as { value: string } | undefined;
+    // the Markdown as it reads: the escapes (dense\_h\_to...) removed
+    return (contents?.value ?? '').replace(/\\([\\`*_{}[\]()#+\-.!<>|~])/g, '$1');
   };
   assert.match(text('phi-1_5', 'lora.mlp'), /On this phi checkpoint: fc1, fc2\./);
   assert.match(text('falcon-7b', 'lora.mlp'), /dense_h_to_4h, dense_4h_to_h/);

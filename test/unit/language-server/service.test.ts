@@ -2,7 +2,7 @@
 // (each applied and re-checked), code lens states, the cached file system and the never-throw parse.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CodeAction, Position } from 'vscode-languageserver-types';
+import type { CodeAction, Hover, Position } from 'vscode-languageserver-types';
 import { KEY_SPECS, describeRange, type FileSystem } from '../../../language-server/src/config';
 import { twoHundredLineConfig } from '../../../language-server/bench/latency';
 import { memoryFileSystem } from '../config/memory-fs';
@@ -16,9 +16,17 @@ import {
   hover,
 } from '../../../language-server/src/service';
 import { applyEdits } from './lsp-harness';
+import { visibleText } from '../helpers/markdown-text';
+import { SECTION_DOCS } from '../../../language-server/src/service/snippets';
 import { workspace } from './memory-workspace';
 
 const BASE = 'model:\n  checkpoint: ckpt\n';
+
+/** What the reader sees of a hover (its Markdown rendered), '' for none. */
+function hoverText(shown: Hover | null): string {
+  const contents = shown?.contents;
+  return contents && typeof contents === 'object' && 'value' in contents && !('language' in contents) ? visibleText(contents.value) : '';
+}
 
 /** Text with a '|' marking the cursor -> [text, position]. */
 function at(marked: string): [string, Position] {
@@ -154,6 +162,8 @@ test('quick fixes applied: enum value, eval task, quantize with full, rank, empt
   assert.equal(fixed(dropout, actionsFor(dropout, 'out-of-range')[0]), `${BASE}lora:\n  dropout: 0.05\n`);
   const sweepKey = `${BASE}sweep:\n  lora.rr: [8, 16]\n`;
   assert.equal(fixed(sweepKey, actionsFor(sweepKey, 'sweep-unknown-key')[0]), `${BASE}sweep:\n  lora.r: [8, 16]\n`);
+  const learningRate = `${BASE}train:\n  learning_rate: 500\n`;
+  assert.equal(fixed(learningRate, actionsFor(learningRate, 'learning-rate-too-high')[0]), `${BASE}train:\n  learning_rate: 0.0003\n`);
   const duplicate = `${BASE}lora:\n  alpha: 16\n  alpah: 16\n`;
   assert.deepEqual(actionsFor(duplicate, 'unknown-key'), [], 'no rename onto a key the section already has');
 });
@@ -166,19 +176,33 @@ test('code lens: exact counts, full finetune, no file checks, unreadable config.
     codeLenses(analyzeConfig(BASE, '/ws/run.lora.yaml'))[0].command?.title,
     'Parameters: unknown (the file checks are off for this document)',
   );
-  assert.equal(
-    titles(BASE, workspace({ '/ws/ckpt/config.json': '{"hidden_size": 64' }))[0],
-    'Parameters: unknown (/ws/ckpt/config.json is not valid JSON)',
-  );
+  assert.deepEqual(titles(BASE, workspace({ '/ws/ckpt/config.json': '{"hidden_size": 64' })), [
+    'Estimate: fix 1 problem to estimate parameters, memory and time',
+  ]);
   const big = titles(`${BASE}sweep:\n  lora.r: [2, 4, 8]\n  lora.alpha: ["=2*lora.r"]\n  train.learning_rate: [1.0e-4, 2.0e-4, 3.0e-4]\n`);
   assert.equal(big[0], 'Sweep of 9 variants: trainable 1.02K … 4.1K / 112K parameters');
   assert.match(big[1] ?? '', /^Variant 0 of 9 \(all in the trade-off table\): Peak ≈ \S+ \S+ on cpu \(weights /);
-  assert.equal(titles(`${BASE}sweep:\n  lora.r: ["=1/0"]\n`)[0], 'Sweep: no valid variant (see the problems)');
+  assert.equal(titles(`${BASE}sweep:\n  lora.r: ["=1/0"]\n`)[0], 'Estimate: fix 1 problem to estimate parameters, memory and time');
   const lenses = codeLenses(analyse(BASE));
   assert.ok(lenses.every((lens) => lens.range.start.line === 0));
   assert.equal(lenses[0].command?.command, '', 'the parameter lens is a title');
   assert.equal(lenses[1].command?.command, 'loraLab.showTradeoffs', 'the estimate lens opens the trade-off table');
   assert.deepEqual(lenses[1].command?.arguments, ['file:///ws/run.lora.yaml']);
+});
+
+test('code lens of a config with errors: no numbers of the defaults, the count of errors, a click opens the Problems panel', () => {
+  const lenses = (text: string) => codeLenses(analyse(text)).filter((lens) => lens.range.start.line === 0);
+  const invalid = lenses(`${BASE}lora:\n  r: -3\n  alpha: 16\n`);
+  assert.deepEqual(
+    invalid.map((lens) => lens.command),
+    [{ title: 'Estimate: fix 1 problem to estimate parameters, memory and time', command: 'workbench.actions.view.problems' }],
+    'r: -3 shows no r=8 figures',
+  );
+  const two = lenses(`${BASE}lora:\n  r: -3\n  alpha: 16\ntrain:\n  global_batch_size: 7\n  micro_batch_size: 2\n`);
+  assert.equal(two[0].command?.title, 'Estimate: fix 2 problems to estimate parameters, memory and time');
+  const warningsOnly = lenses(`${BASE}lora:\n  r: 8\n  alpha: 8\ntrain:\n  max_steps: 10\n  warmup_steps: 20\n`);
+  assert.match(warningsOnly[0].command?.title ?? '', /^Trainable 4,096 \/ 111,936/, 'warnings and hints keep the estimate');
+  assert.match(warningsOnly[1].command?.title ?? '', /^Peak ≈ /);
 });
 
 test('CachedFileSystem keeps file contents and read errors until invalidated', () => {
@@ -222,12 +246,32 @@ test('hover on every schema key: its documentation, default, range and finding',
     const location = analysis.parsed.locations.get(spec.key);
     assert.ok(location, `${spec.key} is in the generated config`);
     const shown = hover(analysis, location.keyRange.start);
-    const text = shown && typeof shown.contents === 'object' && 'value' in shown.contents ? shown.contents.value : '';
-    assert.ok(text.startsWith(`**${spec.key}**`), spec.key);
-    assert.ok(text.includes(spec.doc) && text.includes('Default: `'), spec.key);
+    const text = hoverText(shown);
+    assert.ok(text.startsWith(`${spec.key} (${spec.type}`), spec.key);
+    assert.ok(text.includes(spec.doc), `${spec.key}: the reader sees its doc as written, got ${JSON.stringify(text)}`);
+    assert.ok(text.includes(`Default: ${JSON.stringify(spec.default)}`), spec.key);
     if (spec.finding) assert.ok(text.includes(`Article: ${spec.finding}`), spec.key);
     const range = describeRange(spec);
-    if (range) assert.ok(text.includes(range), spec.key);
+    if (range) assert.ok(text.includes(`Range: ${range}`), spec.key);
+    if (spec.units) assert.ok(text.includes(`Units: ${spec.units}`), spec.key);
+    for (const [choice, doc] of Object.entries(spec.choiceDocs ?? {})) {
+      const [section, name] = spec.key.includes('.') ? spec.key.split('.') : ['', spec.key];
+      const line = section ? `${section}:\n  ${name}: ${choice}\n` : `${name}: ${choice}\n`;
+      const position = { line: section ? 3 : 2, character: (section ? 4 : 2) + name.length };
+      const valueHover = hover(analyse(`${BASE}${line}`), position);
+      const valueText = hoverText(valueHover);
+      assert.equal(valueText, `${spec.key}: ${choice}\n${doc}`, `${spec.key}: ${choice}`);
+    }
+  }
+  const outDir = analysis.parsed.locations.get('out_dir')!;
+  const shown = hover(analysis, outDir.keyRange.start);
+  assert.match(hoverText(shown), /Runs go to <out_dir>\/<run name>\/, relative/);
+  for (const section of ['model', 'lora', 'data', 'train', 'eval', 'sweep']) {
+    const sectionText = analyse(`${BASE}${section === 'model' ? '' : `${section}:\n`}`);
+    const location = sectionText.parsed.locations.get(section)!;
+    const sectionHover = hover(sectionText, location.keyRange.start);
+    const text = hoverText(sectionHover);
+    assert.ok(text.includes(SECTION_DOCS[section]), `${section}: ${text}`);
   }
 });
 
@@ -258,12 +302,12 @@ test('hover on an eval task names its kind and metric; the data ships with LoRA 
   const shown = hover(analysis, { line: 3, character: 14 });
   assert.deepEqual(shown?.range, { start: { line: 3, character: 10 }, end: { line: 3, character: 27 } });
   assert.match(
-    JSON.stringify(shown?.contents),
-    /mmlu_global_facts\*\* \(built-in evaluation task: multiple choice, metric acc\)\. Its data ships with LoRA Lab/,
+    hoverText(shown),
+    /^mmlu_global_facts \(built-in evaluation task: multiple choice, metric acc\)\. Its data ships with LoRA Lab; lora-lab eval --tasks mmlu_global_facts scores it\.$/,
   );
   assert.match(
-    JSON.stringify(hover(analysis, { line: 3, character: 32 })?.contents),
-    /arithmetic_4ds\*\* \(built-in evaluation task: loglikelihood, metric greedy_acc\)/,
+    hoverText(hover(analysis, { line: 3, character: 32 })),
+    /^arithmetic_4ds \(built-in evaluation task: loglikelihood, metric greedy_acc\)/,
   );
 });
 

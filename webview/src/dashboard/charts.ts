@@ -1,5 +1,6 @@
-// The dashboard's uPlot charts: loss (raw faint, smoothed, val), learning rate, tokens/s and peak
-// memory against the device capacity; series data built from MetricsColumns, colours from the theme.
+// The dashboard's uPlot charts: loss (raw faint, smoothed, val), learning rate, tokens/s, gradient
+// norm and memory (peak and in use, scaled to the run's own peak; the device's total is text in the
+// title); series data built from MetricsColumns, colours from the theme.
 import uPlot from 'uplot';
 import { formatBytes, formatDuration } from '../../../language-server/src/lib/format';
 import { debiasedEma, downsampleIndices, joinSeries, pick, type MetricsColumns } from '../metrics';
@@ -49,12 +50,28 @@ export function lossData(columns: MetricsColumns, options: ChartOptions): Data {
   return [joined.x, ...joined.a, joined.b] as Data;
 }
 
-function simpleData(columns: MetricsColumns, axis: XAxis, ys: number[], extra?: number): Data {
+export function simpleData(columns: MetricsColumns, axis: XAxis, ys: number[]): Data {
   const idx = downsampleIndices(ys, MAX_POINTS);
-  const x = pick(columns.xOf(axis), idx);
-  const series: (number | null)[][] = [pick(ys, idx)];
-  if (extra !== undefined) series.push(x.map(() => extra));
-  return [x, ...series] as Data;
+  return [pick(columns.xOf(axis), idx), pick(ys, idx)] as Data;
+}
+
+/** Memory chart data: [x, peak so far, in use] (in use null where the run did not log it), on the peak's downsampling. */
+export function memoryData(columns: MetricsColumns, axis: XAxis): Data {
+  const idx = downsampleIndices(columns.peakBytes, MAX_POINTS);
+  return [pick(columns.xOf(axis), idx), pick(columns.peakBytes, idx), idx.map((i) => columns.currentBytes[i] ?? null)] as Data;
+}
+
+/** The memory axis: from 0 to a little above the run's own peak, never to the device's capacity (a flat line at the bottom). */
+export function memoryRange(peakBytes: readonly number[]): [number, number] {
+  let peak = 0;
+  for (const bytes of peakBytes) if (bytes > peak) peak = bytes;
+  return [0, peak > 0 ? peak * 1.1 : 1];
+}
+
+/** Points each chart holds: every train line, or for the gradient norm the lines with a finite norm. */
+export function chartPoints(id: string, columns: MetricsColumns): number {
+  if (id === 'grad-norm') return columns.gradNorm.filter((norm) => Number.isFinite(norm)).length;
+  return columns.step.length;
 }
 
 interface ChartSpec {
@@ -64,6 +81,8 @@ interface ChartSpec {
   series: uPlot.Series[];
   yFormat: (v: number) => string;
   log?: boolean;
+  /** A y range from the data, read on every redraw (the memory chart's 0 .. own peak); uPlot's auto range otherwise. */
+  yRange?: (columns: MetricsColumns) => [number, number];
   data: (columns: MetricsColumns, options: ChartOptions) => Data;
 }
 
@@ -102,21 +121,27 @@ function specs(options: ChartOptions): ChartSpec[] {
       data: (c, o) => simpleData(c, o.xAxis, c.tokensPerS),
     },
     {
+      id: 'grad-norm',
+      title: 'Gradient norm',
+      yFormat: (v) => (v == null ? '—' : v.toPrecision(3)),
+      series: [{ label: 'grad norm', stroke: red, width: 2, value: (_u, v) => (v == null ? '—' : v.toPrecision(4)) }],
+      data: (c, o) => simpleData(c, o.xAxis, c.gradNorm),
+    },
+    {
       id: 'memory',
-      title: 'Peak memory',
+      title: `Memory${options.capacityBytes ? ` (device total ${formatBytes(options.capacityBytes)})` : ''}`,
       yFormat: (v) => formatBytes(v),
       series: [
-        { label: 'peak', stroke: orange, width: 2, value: (_u, v) => formatBytes(v) },
-        ...(options.capacityBytes
-          ? [{ label: 'device capacity', stroke: red, width: 1, dash: [6, 4], value: (_u: uPlot, v: number) => formatBytes(v) }]
-          : []),
+        { label: 'peak so far', stroke: orange, width: 2, value: (_u, v) => (v == null ? '—' : formatBytes(v)) },
+        { label: 'in use', stroke: green, width: 1, value: (_u, v) => (v == null ? '—' : formatBytes(v)) },
       ],
-      data: (c, o) => simpleData(c, o.xAxis, c.peakBytes, o.capacityBytes),
+      yRange: (c) => memoryRange(c.peakBytes),
+      data: (c, o) => memoryData(c, o.xAxis),
     },
   ];
 }
 
-/** The four charts of one dashboard; rebuilt when the axis, log scale or theme changes. */
+/** The charts of one dashboard; rebuilt when the axis, log scale or theme changes. */
 export class Charts {
   private plots: { spec: ChartSpec; plot: uPlot; box: HTMLElement }[] = [];
   /** Fits each plot to its box whenever the box's size is known or changes (a rebuild during a
@@ -149,7 +174,7 @@ export class Charts {
         {
           width: Math.max(200, box.clientWidth || this.host.clientWidth / 2 - 24),
           height: 220,
-          scales: { x: { time: false }, y: spec.log ? { distr: 3 } : {} },
+          scales: { x: { time: false }, y: spec.log ? { distr: 3 } : spec.yRange ? { range: () => spec.yRange!(columns) } : {} },
           axes: [
             axis(X_LABEL[options.xAxis], (_u, ticks) => ticks.map((t) => formatX(options.xAxis, t))),
             axis(undefined, (_u, ticks) => ticks.map(spec.yFormat), 72),
@@ -172,9 +197,9 @@ export class Charts {
     this.mark(columns);
   }
 
-  /** data-points: the train points each series holds (drawn downsampled past MAX_POINTS). */
+  /** data-points: the train points each chart holds (drawn downsampled past MAX_POINTS). */
   private mark(columns: MetricsColumns): void {
-    for (const { box } of this.plots) box.dataset.points = String(columns.step.length);
+    for (const { spec, box } of this.plots) box.dataset.points = String(chartPoints(spec.id, columns));
   }
 
   resize(): void {

@@ -1,5 +1,6 @@
-// The dashboard header: status, progress, ETA, elapsed, tokens/s, device, config summary, the
-// error of a failed run, the action buttons, and peak memory by category against the capacity.
+// The dashboard header: status, progress, ETA, elapsed, tokens/s, memory in use while training,
+// device, config summary, the error of a failed run, the action buttons, and peak memory by category
+// as a bar scaled to the run's own peak (the device's total as text).
 // Every text from the run (names, errors, paths) is set with textContent, never as HTML.
 import type { MemoryCategory } from '../../../native/trainer/protocol';
 import { formatBytes, formatDuration, formatLoss } from '../../../language-server/src/lib/format';
@@ -62,7 +63,13 @@ export class Header {
     this.root.append(titleRow, this.progress, this.stats, this.config, this.error, this.memory);
   }
 
-  render(run: DashboardRun, tokensPerS: number | undefined, lastLoss: number | undefined, nowMs: number): void {
+  render(
+    run: DashboardRun,
+    tokensPerS: number | undefined,
+    lastLoss: number | undefined,
+    nowMs: number,
+    memory: { currentBytes?: number; peakBytes?: number } = {},
+  ): void {
     this.title.textContent = run.name;
     this.status.textContent = run.state;
     this.status.className = `run-status state-${run.state}`;
@@ -76,6 +83,7 @@ export class Header {
       ['elapsed', formatDuration(run.summary?.trainTimeS ?? elapsedS)],
       ['tokens/s', tokensPerS !== undefined ? tokensPerS.toFixed(1) : run.summary ? run.summary.tokensPerS.toFixed(1) : '—'],
       ['loss', formatLoss(lastLoss ?? run.summary?.finalTrainLoss)],
+      ...(run.state === 'running' ? [['memory', memoryNow(memory, run.device.memoryBytes)] as [string, string]] : []),
       ['device', run.device.name || run.device.kind],
     ];
     this.stats.replaceChildren(
@@ -108,7 +116,7 @@ export class Header {
     this.renderMemory(run);
   }
 
-  /** Peak memory by category (from the run's summary) as a bar scaled to the device capacity. */
+  /** Peak memory by category (from the run's summary) as a bar scaled to the run's own peak; the device's total is text. */
   private renderMemory(run: DashboardRun): void {
     const byCategory = run.summary?.peakBytesByCategory;
     const entries = Object.entries(byCategory ?? {}).filter(([, bytes]) => (bytes ?? 0) > 0) as [MemoryCategory, number][];
@@ -117,12 +125,16 @@ export class Header {
       return;
     }
     const total = entries.reduce((sum, [, bytes]) => sum + bytes, 0);
-    const scale = Math.max(total, run.device.memoryBytes ?? 0);
     const bar = el('div', 'memory-bar');
+    bar.setAttribute('role', 'img');
+    bar.setAttribute(
+      'aria-label',
+      `peak memory ${formatBytes(total)}: ${entries.map(([c, b]) => `${CATEGORY_LABELS[c] ?? c} ${formatBytes(b)}`).join(', ')}`,
+    );
     const legend = el('div', 'memory-legend');
     entries.forEach(([category, bytes], i) => {
       const part = el('span', `memory-part cat-${i % 9}`);
-      part.style.width = `${((bytes / scale) * 100).toFixed(2)}%`;
+      part.style.width = `${((bytes / total) * 100).toFixed(2)}%`;
       part.title = `${CATEGORY_LABELS[category] ?? category}: ${formatBytes(bytes)}`;
       bar.append(part);
       const item = el('span', 'memory-item');
@@ -132,7 +144,23 @@ export class Header {
       );
       legend.append(item);
     });
-    const capacity = run.device.memoryBytes ? ` of ${formatBytes(run.device.memoryBytes)} on ${run.device.name || run.device.kind}` : '';
-    this.memory.replaceChildren(el('h3', undefined, `Peak memory by category: ${formatBytes(total)}${capacity}`), bar, legend);
+    const peak = run.device.memoryBytes
+      ? `${deviceShare(total, run.device.memoryBytes)} on ${run.device.name || run.device.kind}`
+      : formatBytes(total);
+    this.memory.replaceChildren(el('h3', undefined, `Peak memory by category: ${peak}`), bar, legend);
   }
+}
+
+/** '12.0 MiB of 23.5 GiB (0.05%)': a share of the device's total memory. */
+export function deviceShare(bytes: number, deviceBytes: number): string {
+  const percent = (bytes / deviceBytes) * 100;
+  return `${formatBytes(bytes)} of ${formatBytes(deviceBytes)} (${percent >= 1 ? percent.toFixed(0) : percent.toPrecision(1)}%)`;
+}
+
+/** The header's memory while training: in use after the last step (the peak so far when the run does not log it). */
+export function memoryNow(memory: { currentBytes?: number; peakBytes?: number }, deviceBytes: number | undefined): string {
+  if (memory.peakBytes === undefined) return '—';
+  const now = memory.currentBytes ?? memory.peakBytes;
+  const inUse = deviceBytes ? deviceShare(now, deviceBytes) : formatBytes(now);
+  return memory.currentBytes === undefined ? `${inUse} peak so far` : `${inUse} · peak ${formatBytes(memory.peakBytes)}`;
 }

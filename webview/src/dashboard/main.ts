@@ -1,5 +1,6 @@
 // The run dashboard's page script: receives typed messages from the host, keeps the metrics in
-// columns, redraws the charts at most ~4 times a second, and persists its view settings.
+// columns, paints the host's first snapshot at once and then redraws at most ~4 times a second,
+// and persists its view settings.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
@@ -43,7 +44,7 @@ const chartsHost = document.createElement('div');
 chartsHost.className = 'charts';
 const empty = document.createElement('p');
 empty.className = 'empty';
-empty.textContent = 'Waiting for the first training step…';
+empty.textContent = 'Reading the run folder…';
 app.append(header.root, controls, empty, chartsHost);
 const charts = new Charts(chartsHost);
 
@@ -117,16 +118,26 @@ function rebuild(): void {
 }
 
 function draw(): void {
+  if (redrawTimer) clearTimeout(redrawTimer);
   redrawTimer = undefined;
   lastDraw = Date.now();
   empty.hidden = columns.step.length > 0;
+  if (run) empty.textContent = emptyText(run.state);
   if (!built) {
     charts.build(chartOptions(), columns);
     built = true;
   } else {
     charts.update(chartOptions(), columns);
   }
+  // The time from the page's start to its first charts with data (the e2e scenario reports it).
+  if (columns.step.length > 0 && !app.dataset.firstChartMs) app.dataset.firstChartMs = performance.now().toFixed(0);
   if (run) renderHeader();
+}
+
+/** What the page says while it has no training step to chart. */
+function emptyText(state: DashboardRun['state']): string {
+  if (state === 'running') return 'Waiting for the first training step…';
+  return `No training step was logged: the run ${state === 'completed' ? 'completed' : `is ${state}`} without metrics.jsonl train lines.`;
 }
 
 /** Coalesces redraws: at most one per REDRAW_INTERVAL_MS however fast batches arrive. */
@@ -138,18 +149,30 @@ function scheduleRedraw(): void {
 function renderHeader(): void {
   if (!run) return;
   const n = columns.step.length;
-  header.render(run, n ? columns.tokensPerS[n - 1] : undefined, n ? columns.loss[n - 1] : undefined, Date.now());
+  header.render(run, n ? columns.tokensPerS[n - 1] : undefined, n ? columns.loss[n - 1] : undefined, Date.now(), columns.latestMemory());
+}
+
+function adoptRun(next: DashboardRun): void {
+  if (run?.device.memoryBytes !== next.device.memoryBytes) built = false;
+  run = next;
+  if (runDir !== run.runDir) {
+    runDir = run.runDir;
+    persist();
+  }
 }
 
 function receive(message: HostToWebview): void {
+  if (message.type === 'snapshot') {
+    // The first paint: everything the folder holds, drawn now rather than on the redraw timer.
+    columns.reset();
+    columns.append(message.lines);
+    if (message.run) adoptRun(message.run);
+    built = false;
+    draw();
+    return;
+  }
   if (message.type === 'run') {
-    const capacityChanged = run?.device.memoryBytes !== message.run.device.memoryBytes;
-    run = message.run;
-    if (runDir !== run.runDir) {
-      runDir = run.runDir;
-      persist();
-    }
-    if (capacityChanged) built = false;
+    adoptRun(message.run);
     renderHeader();
     scheduleRedraw();
     return;

@@ -159,6 +159,8 @@ export type MetricsLine =
       tokens: number;
       tokens_per_s: number;
       peak_bytes: number;
+      /** Bytes in use after the step (weights, adapter, optimizer state; activations freed); absent in older runs. */
+      current_bytes?: number;
       elapsed_s: number;
     }
   | { kind: 'val'; step: number; loss: number }
