@@ -8,3 +8,5 @@ export * from './requests';
 export * from './tokenize';
 export * from './metrics';
 export * from './results';
+export * from './custom';
+export * from './task-names';

@@ -303,11 +303,11 @@ test('hover on an eval task names its kind and metric; the data ships with LoRA 
   assert.deepEqual(shown?.range, { start: { line: 3, character: 10 }, end: { line: 3, character: 27 } });
   assert.match(
     hoverText(shown),
-    /^mmlu_global_facts \(built-in evaluation task: multiple choice, metric acc\)\. Its data ships with LoRA Lab; lora-lab eval --tasks mmlu_global_facts scores it\.$/,
+    /^mmlu_global_facts \(built-in evaluation task: multiple choice, metric acc, 100 documents, 400 requests\)\.\nMMLU global facts: four-way[^]*\nIts data ships with LoRA Lab; lora-lab eval --tasks mmlu_global_facts scores it\.$/,
   );
   assert.match(
     hoverText(hover(analysis, { line: 3, character: 32 })),
-    /^arithmetic_4ds \(built-in evaluation task: loglikelihood, metric greedy_acc\)/,
+    /^arithmetic_4ds \(built-in evaluation task: loglikelihood, metric acc \(is_greedy\) and perplexity, 2000 documents, 2000 requests\)/,
   );
 });
 
