@@ -23,6 +23,9 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
 export function cudaRefusal(config: LoraLabConfig): string | null {
   if (config.model.precision !== 'bf16-true' && config.model.precision !== 'bf16-mixed')
     return `model.precision '${config.model.precision}' is not implemented on CUDA`;
+  if (config.train.optimizer === 'adamw8bit' || config.train.optimizer === 'sgd8bit')
+    return `train.optimizer '${config.train.optimizer}' is not implemented on CUDA yet`;
+  if (config.train.state_precision === 'bf16') return "train.state_precision 'bf16' is not implemented on CUDA yet";
   return null;
 }
 
@@ -92,6 +95,7 @@ export function engineOptions(
     loraDropout: config.lora.dropout,
     rslora: config.lora.rslora,
     optimizer: config.train.optimizer,
+    statePrecision: config.train.state_precision,
     learningRate: config.train.learning_rate,
     weightDecay: config.train.weight_decay,
     beta1: config.train.betas[0],
