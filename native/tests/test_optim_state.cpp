@@ -19,6 +19,23 @@ using namespace loralab;
 static void test_map() {
   for (bool sg : {true, false}) {
     const auto& m = dynamic_map(sg);
+    // the indexed nearest-code search equals a brute-force search: random values, every entry and midpoint
+    std::mt19937 rng(sg ? 1 : 2);
+    std::uniform_real_distribution<float> u(sg ? -1.1f : -0.1f, 1.1f);
+    std::vector<float> xs;
+    for (int i = 0; i < 200000; ++i) xs.push_back(u(rng) * std::pow(10.0f, -static_cast<float>(rng() % 8)));
+    for (int i = 0; i < 256; ++i) {
+      xs.push_back(m[i]);
+      if (i < 255) xs.push_back(0.5f * (m[i] + m[i + 1]));
+    }
+    int wrong = 0;
+    for (float x : xs) {
+      int best = 0;
+      for (int j = 1; j < 256; ++j)
+        if (std::fabs(x - m[j]) < std::fabs(x - m[best])) best = j;
+      wrong += dynamic_code(m, x) != best;
+    }
+    CHECK(wrong == 0);
     bool sorted = true;
     for (int i = 1; i < 256; ++i) sorted = sorted && m[i] > m[i - 1];
     CHECK(sorted);  // 256 distinct values
@@ -128,15 +145,15 @@ static void test_stochastic_rounding() {
   int others = 0;
   const int trials = 200000;
   for (int i = 0; i < trials; ++i) {
-    const float r = bf16_to_f32(f32_to_bf16_stochastic(x, stochastic_round_bits(5, 7, 2, i)));
+    const float r = bf16_to_f32(f32_to_bf16_stochastic(x, stochastic_round_bits(stochastic_round_key(5, 7, 2), i)));
     others += r != lo && r != hi;
     sum += r;
   }
   std::printf("  stochastic rounding of %.8f: mean %.8f over %d draws (bf16 neighbours %.8f, %.8f)\n", x, sum / trials, trials, lo, hi);
   CHECK(others == 0);
   CHECK_NEAR(sum / trials, x, 3e-5);  // unbiased (sd of the mean ~ 0.0078 * 0.5 / sqrt(2e5) = 9e-6)
-  CHECK(stochastic_round_bits(5, 7, 2, 11) == stochastic_round_bits(5, 7, 2, 11));
-  CHECK(stochastic_round_bits(5, 7, 2, 11) != stochastic_round_bits(5, 8, 2, 11));
+  CHECK(stochastic_round_bits(stochastic_round_key(5, 7, 2), 11) == stochastic_round_bits(stochastic_round_key(5, 7, 2), 11));
+  CHECK(stochastic_round_bits(stochastic_round_key(5, 7, 2), 11) != stochastic_round_bits(stochastic_round_key(5, 8, 2), 11));
   CHECK(f32_to_bf16_stochastic(2.0f, 0xffff) == f32_to_bf16(2.0f));  // representable values stay put
   CHECK(std::isnan(bf16_to_f32(f32_to_bf16_stochastic(std::nanf(""), 0x1234))));
 }

@@ -66,7 +66,8 @@ void store_param(const StoreRef& t, int64_t lo, int64_t hi, const float* in, con
     return;
   }
   auto* d = static_cast<uint16_t*>(t.data);
-  for (int64_t i = lo; i < hi; ++i) d[i] = f32_to_bf16_stochastic(in[i - lo], stochastic_round_bits(key.seed, key.step, key.tensor, i));
+  const uint64_t base = stochastic_round_key(key.seed, key.step, key.tensor);
+  for (int64_t i = lo; i < hi; ++i) d[i] = f32_to_bf16_stochastic(in[i - lo], stochastic_round_bits(base, i));
 }
 
 // Runs body(b, lo, hi) over the blocks in tasks of kBlocksPerTask, then throws if a block failed.
@@ -95,8 +96,11 @@ uint16_t f32_to_bf16_stochastic(float x, uint32_t r) {
   return static_cast<uint16_t>(up >> 16);
 }
 
-uint32_t stochastic_round_bits(uint64_t seed, uint64_t step, uint64_t tensor, int64_t i) {
-  return static_cast<uint32_t>(rng_hash(seed, kRngRound, step, tensor, static_cast<uint64_t>(i)) >> 48);
+uint64_t stochastic_round_key(uint64_t seed, uint64_t step, uint64_t tensor) { return rng_hash(seed, kRngRound, step, tensor); }
+
+uint32_t stochastic_round_bits(uint64_t key, int64_t i) {
+  const uint64_t h = splitmix64(key ^ static_cast<uint64_t>(i >> 2));  // 64 bits: 16 for each of 4 elements
+  return static_cast<uint32_t>(h >> (16 * (i & 3))) & 0xffffu;
 }
 
 void adamw_update_store(ThreadPool* pool, StoreRef param, StoreRef m, StoreRef v, StoreRef grad, int64_t n, const AdamWHyper& h,

@@ -27,8 +27,10 @@ struct StoreRef {
 // Stochastic rounding of fp32 x to bf16 with the 16 random bits `r`: rounds up with probability equal to
 // the dropped fraction, so E[round(x)] = x. NaN and infinities round to nearest.
 uint16_t f32_to_bf16_stochastic(float x, uint32_t r);
-// The random bits of element i of tensor `tensor` at optimizer step `step` (counter-based, kRngRound stream).
-uint32_t stochastic_round_bits(uint64_t seed, uint64_t step, uint64_t tensor, int64_t i);
+// The key of tensor `tensor` at optimizer step `step` (counter-based, its own RNG stream), and the 16
+// random bits of its element i: one splitmix64 of (key, i / 4) feeds four elements.
+uint64_t stochastic_round_key(uint64_t seed, uint64_t step, uint64_t tensor);
+uint32_t stochastic_round_bits(uint64_t key, int64_t i);
 
 struct RoundKey {
   uint64_t seed = 0, step = 0, tensor = 0;  // tensor: index of the parameter among the trainable ones

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -34,19 +35,44 @@ std::array<float, 256> build_map(bool is_signed) {
   std::copy(f.begin(), f.end(), map.begin());
   return map;
 }
-}  // namespace
 
-const std::array<float, 256>& dynamic_map(bool is_signed) {
-  static const std::array<float, 256> kSigned = build_map(true), kUnsigned = build_map(false);
-  return is_signed ? kSigned : kUnsigned;
+// For each top-16-bit key of an fp32 value: the largest code whose entry is <= every value with that
+// key (0 when none), so the nearest-code search starts at most a couple of entries below its answer.
+struct CodeIndex {
+  std::array<float, 256> map;
+  std::vector<uint8_t> start;  // 65536
+};
+
+CodeIndex build_index(bool is_signed) {
+  CodeIndex ix{build_map(is_signed), std::vector<uint8_t>(65536, 0)};
+  for (uint32_t k = 0; k < 65536; ++k) {
+    const uint32_t bits = (k & 0x8000u) ? (k << 16) | 0xffffu : k << 16;  // the smallest value with this key
+    float lo;
+    std::memcpy(&lo, &bits, 4);
+    if (!std::isfinite(lo)) continue;
+    int c = 0;
+    while (c < 255 && ix.map[c + 1] <= lo) ++c;
+    ix.start[k] = static_cast<uint8_t>(c);
+  }
+  return ix;
 }
 
+const CodeIndex& code_index(bool is_signed) {
+  static const CodeIndex kSigned = build_index(true), kUnsigned = build_index(false);
+  return is_signed ? kSigned : kUnsigned;
+}
+}  // namespace
+
+const std::array<float, 256>& dynamic_map(bool is_signed) { return code_index(is_signed).map; }
+
 uint8_t dynamic_code(const std::array<float, 256>& map, float x) {
-  const auto it = std::lower_bound(map.begin(), map.end(), x);  // first entry >= x
-  if (it == map.begin()) return 0;
-  if (it == map.end()) return 255;
-  const auto hi = static_cast<int>(it - map.begin());
-  return static_cast<uint8_t>(x - map[hi - 1] <= map[hi] - x ? hi - 1 : hi);
+  const CodeIndex& ix = &map == &code_index(true).map ? code_index(true) : code_index(false);
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  int c = ix.start[bits >> 16];
+  while (c < 255 && map[c + 1] <= x) ++c;                         // now the largest entry <= x (or entry 0)
+  if (c < 255 && map[c] < x && map[c + 1] - x < x - map[c]) ++c;  // nearest; ties to the lower entry
+  return static_cast<uint8_t>(c);
 }
 
 bool quantize_dynamic_block(const std::array<float, 256>& map, const float* values, int64_t n, int64_t b, uint8_t* codes, float* absmax) {
