@@ -2,7 +2,7 @@
 // example config at r=32 (every LoRA tensor >= 4096 elements, so 8-bit moments apply) under each
 // optimizer x state precision, and prints the TensorBoard-smoothed loss curve's largest relative
 // difference from fp32 AdamW, the final losses and the wall time. The target is within 2%.
-// Usage: node --import tsx test/bench/optim-state.ts [--steps N]
+// Usage: node --import tsx test/bench/optim-state.ts [--steps N] [--adamw-only]
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ const root = join(__dirname, '..', '..');
 const stepsAt = process.argv.indexOf('--steps');
 const steps = stepsAt >= 0 ? Number(process.argv[stepsAt + 1]) : 300;
 const SMOOTHING = 0.9;
-const SETTINGS = [
+const ALL_SETTINGS = [
   { optimizer: 'adamw', precision: 'fp32' },
   { optimizer: 'adamw8bit', precision: 'fp32' },
   { optimizer: 'adamw', precision: 'bf16' },
@@ -21,6 +21,7 @@ const SETTINGS = [
   { optimizer: 'sgd', precision: 'fp32' },
   { optimizer: 'sgd8bit', precision: 'fp32' },
 ];
+const SETTINGS = process.argv.includes('--adamw-only') ? ALL_SETTINGS.filter((s) => s.optimizer.startsWith('adamw')) : ALL_SETTINGS;
 
 const dir = mkdtempSync(join(tmpdir(), 'loralab-bench-optim-'));
 cpSync(join(root, 'examples'), dir, { recursive: true });
