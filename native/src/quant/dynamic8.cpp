@@ -65,8 +65,13 @@ const CodeIndex& code_index(bool is_signed) {
 
 const std::array<float, 256>& dynamic_map(bool is_signed) { return code_index(is_signed).map; }
 
-uint8_t dynamic_code(const std::array<float, 256>& map, float x) {
-  const CodeIndex& ix = &map == &code_index(true).map ? code_index(true) : code_index(false);
+namespace {
+const CodeIndex& index_of(const std::array<float, 256>& map) {
+  return &map == &code_index(true).map ? code_index(true) : code_index(false);
+}
+
+inline uint8_t nearest_code(const CodeIndex& ix, float x) {
+  const std::array<float, 256>& map = ix.map;
   uint32_t bits;
   std::memcpy(&bits, &x, 4);
   int c = ix.start[bits >> 16];
@@ -74,6 +79,9 @@ uint8_t dynamic_code(const std::array<float, 256>& map, float x) {
   if (c < 255 && map[c] < x && map[c + 1] - x < x - map[c]) ++c;  // nearest; ties to the lower entry
   return static_cast<uint8_t>(c);
 }
+}  // namespace
+
+uint8_t dynamic_code(const std::array<float, 256>& map, float x) { return nearest_code(index_of(map), x); }
 
 bool quantize_dynamic_block(const std::array<float, 256>& map, const float* values, int64_t n, int64_t b, uint8_t* codes, float* absmax) {
   const int64_t lo = b * kDynamicBlock, hi = std::min(n, lo + kDynamicBlock);
@@ -84,7 +92,8 @@ bool quantize_dynamic_block(const std::array<float, 256>& map, const float* valu
   }
   absmax[b] = amax;
   const float inv = amax > 0.0f ? 1.0f / amax : 0.0f;
-  for (int64_t i = lo; i < hi; ++i) codes[i] = dynamic_code(map, values[i] * inv);
+  const CodeIndex& ix = index_of(map);
+  for (int64_t i = lo; i < hi; ++i) codes[i] = nearest_code(ix, values[i] * inv);
   return true;
 }
 
