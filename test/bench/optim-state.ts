@@ -4,7 +4,7 @@
 // difference from fp32 AdamW, the final losses and the wall time. The target is within 2%.
 // Usage: node --import tsx test/bench/optim-state.ts [--steps N] [--adamw-only]
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debiasedEma } from '../../webview/src/metrics';
@@ -47,12 +47,17 @@ function train(optimizer: string, precision: string): { losses: number[]; second
   });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`train ${optimizer} ${precision} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  // metrics.jsonl holds every step's line (the --json event stream may coalesce progress events)
+  const runs = join(dir, `runs-${optimizer}-${precision}`);
+  const run = readdirSync(runs).find((name) => !name.startsWith('.'))!;
   const losses: number[] = [];
-  for (const line of r.stdout.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const event = JSON.parse(line) as { type: string; line?: { kind: string; loss: number } };
-    if (event.type === 'step' && event.line?.kind === 'train') losses.push(event.line.loss);
+  for (const line of readFileSync(join(runs, run, 'metrics.jsonl'), 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const metric = JSON.parse(line) as { kind: string; step: number; loss: number };
+    if (metric.kind === 'train') losses[metric.step - 1] = metric.loss;
   }
+  if (losses.length !== steps || losses.some((l) => l === undefined))
+    throw new Error(`${runs}: ${losses.length} train lines, expected ${steps}`);
   return { losses, seconds };
 }
 
