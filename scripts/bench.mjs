@@ -57,4 +57,10 @@ if (!filter || 'dashboard'.includes(filter)) {
   const dashboard = spawnSync(process.execPath, ['--import', 'tsx', 'test/bench/dashboard.ts'], { cwd: root, stdio: 'inherit' });
   if (dashboard.status !== 0) failed = true;
 }
+// Optimizer state: the loss curve of 8-bit / bf16 state against fp32 AdamW (test/bench/optim-state.ts).
+if (!filter || 'optim-state'.includes(filter)) {
+  console.log('\n=== optimizer state: loss curves vs fp32 AdamW (test/bench/optim-state.ts)');
+  const optimBench = spawnSync(process.execPath, ['--import', 'tsx', 'test/bench/optim-state.ts'], { cwd: root, stdio: 'inherit' });
+  if (optimBench.status !== 0) failed = true;
+}
 process.exit(failed ? 1 : 0);

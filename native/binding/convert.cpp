@@ -124,7 +124,10 @@ loralab::EngineOptions options_from_js(const Napi::Object& o) {
   opt.lora_alpha = static_cast<float>(need_number(o, "loraAlpha"));
   opt.lora_dropout = static_cast<float>(need_number(o, "loraDropout"));
   opt.rslora = need_bool(o, "rslora");
-  opt.optimizer = need_enum<OptimizerKind>(o, "optimizer", {{"adamw", OptimizerKind::AdamW}, {"sgd", OptimizerKind::SGD}});
+  opt.optimizer = need_enum<OptimizerKind>(o, "optimizer", {{"adamw", OptimizerKind::AdamW}, {"sgd", OptimizerKind::SGD},
+                                                             {"adamw8bit", OptimizerKind::AdamW8bit}, {"sgd8bit", OptimizerKind::SGD8bit}});
+  opt.state_precision =
+      need_enum<StatePrecision>(o, "statePrecision", {{"fp32", StatePrecision::FP32}, {"bf16", StatePrecision::BF16}});
   opt.learning_rate = static_cast<float>(need_number(o, "learningRate"));
   opt.weight_decay = static_cast<float>(need_number(o, "weightDecay"));
   opt.beta1 = static_cast<float>(need_number(o, "beta1"));

@@ -335,6 +335,14 @@ class CudaEngine final : public Engine {
                     where + "model.precision '" + (opt_.precision == Precision::FP32True ? "32-true" : "16-true") +
                         "' is not implemented on CUDA (it computes in bf16); use model.precision bf16-true or "
                         "bf16-mixed, or device: cpu");
+    if (opt_.training && is_8bit(opt_.optimizer))
+      LORALAB_THROW("E_OPTIMIZER_UNSUPPORTED", where + "train.optimizer '" + optimizer_name(opt_.optimizer) +
+                                                   "' (8-bit moments) is not implemented on CUDA yet; use train.optimizer '" +
+                                                   (is_adamw(opt_.optimizer) ? "adamw" : "sgd") + "' or device: cpu");
+    if (opt_.training && opt_.state_precision == StatePrecision::BF16)
+      LORALAB_THROW("E_OPTIMIZER_UNSUPPORTED", where +
+                                                   "train.state_precision 'bf16' is not implemented on CUDA yet; use "
+                                                   "train.state_precision 'fp32' or device: cpu");
   }
 
   cuda::PassInput pass(const Batch& b, bool training, int64_t example_offset) {

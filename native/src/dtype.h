@@ -7,10 +7,12 @@
 
 namespace loralab {
 
-enum class DType : uint8_t { F32, BF16, F16 };
+enum class DType : uint8_t { F32, BF16, F16, U8 };  // U8: 8-bit optimizer codes in training-state files
 
-inline size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
-inline const char* dtype_name(DType t) { return t == DType::F32 ? "F32" : t == DType::BF16 ? "BF16" : "F16"; }
+inline size_t dtype_size(DType t) { return t == DType::F32 ? 4 : t == DType::U8 ? 1 : 2; }
+inline const char* dtype_name(DType t) {
+  return t == DType::F32 ? "F32" : t == DType::BF16 ? "BF16" : t == DType::U8 ? "U8" : "F16";
+}
 
 inline float bf16_to_f32(uint16_t h) {
   uint32_t bits = static_cast<uint32_t>(h) << 16;
@@ -86,6 +88,7 @@ inline float load_as_f32(const uint8_t* data, DType t, size_t i) {
     std::memcpy(&f, data + 4 * i, 4);
     return f;
   }
+  if (t == DType::U8) return static_cast<float>(data[i]);
   uint16_t h;
   std::memcpy(&h, data + 2 * i, 2);
   return t == DType::BF16 ? bf16_to_f32(h) : f16_to_f32(h);

@@ -95,7 +95,7 @@ class CpuEngine final : public Engine {
     const int64_t total = count_target_tokens(micro_batches);
     LORALAB_CHECK(total > 0, "E_BATCH", "step(): the micro-batches hold no target tokens (every target is -100)");
     auto& params = model_->trainable();
-    for (Param* p : params) p->grad.zero();
+    for (Param* p : params) p->grad.zero(), p->grad16.zero();
     const float dloss = static_cast<float>(1.0 / static_cast<double>(total));
     double loss_sum = 0.0;
     int64_t example_offset = 0;
@@ -141,8 +141,19 @@ class CpuEngine final : public Engine {
     PeftAdapterConfig pc = model_->lora_config();
     pc.base_model_name_or_path = base_model_name_or_path;
     std::vector<PeftLoraView> views;
-    for (LoraPair* p : model_->lora_pairs())
-      views.push_back(PeftLoraView{p->module, p->layer, p->in, p->out, p->A.f32(), p->B.f32()});
+    std::vector<std::vector<float>> widened;  // bf16 masters as fp32 (PEFT adapters are saved in fp32)
+    for (LoraPair* p : model_->lora_pairs()) {
+      const float *A = p->A.f32(), *B = p->B.f32();
+      if (p->A.dtype != DType::F32) {
+        widened.emplace_back(static_cast<size_t>(p->A.numel()));
+        param_values_f32(p->A, widened.back().data());
+        A = widened.back().data();
+        widened.emplace_back(static_cast<size_t>(p->B.numel()));
+        param_values_f32(p->B, widened.back().data());
+        B = widened.back().data();
+      }
+      views.push_back(PeftLoraView{p->module, p->layer, p->in, p->out, A, B});
+    }
     save_peft_adapter(dir, pc, views);
   }
 

@@ -34,7 +34,13 @@ struct MemoryReport {
 enum class Precision { BF16True, BF16Mixed, FP16True, FP32True };      // config model.precision
 enum class Quantize { None, NF4, NF4DQ, FP4, FP4DQ };                   // config model.quantize
 enum class Method { LoRA, Full };
-enum class OptimizerKind { AdamW, SGD };
+// AdamW8bit / SGD8bit: moments as 8-bit blockwise dynamic codes (quant/dynamic8.h; tensors under 4096
+// elements keep fp32 moments), the update in fp32.
+enum class OptimizerKind { AdamW, SGD, AdamW8bit, SGD8bit };
+// config train.state_precision: BF16 keeps LoRA masters, gradients and fp32-kind moments in bf16 (CPU, LoRA).
+enum class StatePrecision { FP32, BF16 };
+inline bool is_adamw(OptimizerKind k) { return k == OptimizerKind::AdamW || k == OptimizerKind::AdamW8bit; }
+inline bool is_8bit(OptimizerKind k) { return k == OptimizerKind::AdamW8bit || k == OptimizerKind::SGD8bit; }
 enum class LrSchedule { Cosine, Constant, Linear };
 
 struct LoraTargets {
@@ -60,6 +66,7 @@ struct EngineOptions {
   float weight_decay = 0.0f;
   float beta1 = 0.0f, beta2 = 0.0f, eps = 0.0f;
   float momentum = 0.0f;                     // sgd
+  StatePrecision state_precision{};          // trainable state storage (LoRA masters, grads, moments)
   LrSchedule lr_schedule{};
   int warmup_steps = 0;
   int total_steps = 0;                       // for the schedule

@@ -28,7 +28,11 @@ void check_common_options(const EngineOptions& opt) {
   LORALAB_CHECK(opt.total_steps > 0 && opt.warmup_steps >= 0, "E_CONFIG_INVALID",
                 "the schedule needs total steps > 0 and train.warmup_steps >= 0 (got " + std::to_string(opt.total_steps) +
                     " and " + std::to_string(opt.warmup_steps) + ")");
-  if (opt.optimizer == OptimizerKind::AdamW)
+  if (opt.state_precision == StatePrecision::BF16)
+    LORALAB_CHECK(opt.method == Method::LoRA, "E_CONFIG_INVALID",
+                  "train.state_precision 'bf16' keeps LoRA masters in bf16 and needs train.method 'lora' (full finetuning keeps "
+                  "fp32 masters); set train.state_precision: fp32");
+  if (is_adamw(opt.optimizer))
     LORALAB_CHECK(opt.beta1 >= 0 && opt.beta1 < 1 && opt.beta2 >= 0 && opt.beta2 < 1 && opt.eps > 0, "E_CONFIG_INVALID",
                   "train.betas must be in [0, 1) and the AdamW epsilon positive (got betas " + std::to_string(opt.beta1) +
                       ", " + std::to_string(opt.beta2) + ", eps " + std::to_string(opt.eps) + ")");

@@ -55,7 +55,9 @@ export interface EngineOptions {
   loraAlpha: number;
   loraDropout: number;
   rslora: boolean;
-  optimizer: 'adamw' | 'sgd';
+  optimizer: 'adamw' | 'sgd' | 'adamw8bit' | 'sgd8bit';
+  /** Storage of the trainable state: fp32, or bf16 LoRA masters, gradients and moments (CPU, LoRA). */
+  statePrecision: 'fp32' | 'bf16';
   learningRate: number;
   weightDecay: number;
   beta1: number;

@@ -2,7 +2,7 @@
 // Chromium. Installs code-server if needed (setup.sh), packages the VSIX once, then runs each
 // scenario as its own node:test process and prints a summary with durations.
 // Usage: node test/e2e/run.mjs [--vsix FILE] [--no-setup] [--list] [scenario ...]
-//   scenarios: trust intellisense estimate palette explorer dashboard live-dashboard dataset hub chat (default: all, or
+//   scenarios: trust intellisense estimate palette explorer dashboard live-dashboard dataset hub chat optim-state (default: all, or
 //   LORA_LAB_E2E_SCENARIOS="trust palette"); --vsix reuses a packaged extension.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -29,6 +29,7 @@ const SCENARIOS = {
   chat: "chat with base vs a finished run's adapter: two answers stream, each equals lora-lab generate (greedy); dark and light",
   compare:
     'comparison panel of a sweep: rows and numbers of the fixture runs, sort, start a variant -> new row; 200 folders read incrementally',
+  'optim-state': 'completion offers adamw8bit, hover on state_precision, the lens drops to 6.03 bytes per trainable parameter',
 };
 
 const argv = process.argv.slice(2);

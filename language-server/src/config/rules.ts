@@ -85,6 +85,31 @@ export function checkCrossKeys(config: LoraLabConfig, sweptKeys: ReadonlySet<str
       data: { replacement: 'bf16-true' },
     });
   }
+  if (train.state_precision === 'bf16' && train.method === 'full') {
+    problems.push({
+      severity: 'error',
+      code: 'state-precision-with-full',
+      key: 'train.state_precision',
+      message:
+        'train.state_precision bf16 keeps LoRA masters in bf16 and needs train.method lora (full finetuning keeps fp32 masters). Set state_precision: fp32 or method: lora.',
+      data: { replacement: 'fp32' },
+    });
+  }
+  const cudaOnlyFp32 =
+    train.optimizer === 'adamw8bit' || train.optimizer === 'sgd8bit'
+      ? 'train.optimizer'
+      : train.state_precision === 'bf16'
+        ? 'train.state_precision'
+        : null;
+  if (cudaOnlyFp32 && isCuda(config)) {
+    const value = cudaOnlyFp32 === 'train.optimizer' ? train.optimizer : train.state_precision;
+    problems.push({
+      severity: 'error',
+      code: 'optimizer-state-on-cuda',
+      key: cudaOnlyFp32,
+      message: `${cudaOnlyFp32} ${value} with device ${config.device}: the CUDA engine does not implement it yet (the CPU engine does); use device cpu or auto (auto runs it on the CPU), or ${cudaOnlyFp32 === 'train.optimizer' ? `optimizer ${train.optimizer.replace('8bit', '')}` : 'state_precision fp32'}.`,
+    });
+  }
   if (model.precision === 'bf16-mixed' && isCpu(config)) {
     problems.push({
       severity: 'warning',

@@ -42,6 +42,8 @@ export type ProblemCode =
   | 'fp16-on-cpu'
   | 'precision-on-cuda'
   | 'bf16-mixed-on-cpu'
+  | 'state-precision-with-full'
+  | 'optimizer-state-on-cuda'
   | 'data-format-mismatch'
   | 'warmup-exceeds-steps'
   | 'learning-rate-too-high'
@@ -123,7 +125,8 @@ export interface LoraLabConfig {
     micro_batch_size: number;
     epochs: number;
     max_steps: number | null;
-    optimizer: 'adamw' | 'sgd';
+    optimizer: 'adamw' | 'sgd' | 'adamw8bit' | 'sgd8bit';
+    state_precision: 'fp32' | 'bf16';
     learning_rate: number;
     weight_decay: number;
     betas: [number, number];

@@ -19,6 +19,22 @@ export const ARTICLE_RUNS: readonly ArticleRun[] = [
   { name: 'LoRA bf16-true, r=8, alpha=16, query+value', sets: {}, articleGigabytes: 21.33 },
   { name: 'QLoRA bnb.nf4, r=8, alpha=16, query+value', sets: { 'model.quantize': 'bnb.nf4' }, articleGigabytes: 14.18 },
   { name: 'r=256, alpha=512, all layers + head', sets: { 'lora.r': 256, 'lora.alpha': 512, ...ALL_LAYERS }, articleGigabytes: 19.24 },
+  // the same run with the trainable state of issue 30 (CPU engine today; the CUDA layout they will have)
+  {
+    name: 'r=256 all layers, state_precision bf16',
+    sets: { 'lora.r': 256, 'lora.alpha': 512, ...ALL_LAYERS, 'train.state_precision': 'bf16' },
+    articleGigabytes: 19.24,
+  },
+  {
+    name: 'r=256 all layers, adamw8bit',
+    sets: { 'lora.r': 256, 'lora.alpha': 512, ...ALL_LAYERS, 'train.optimizer': 'adamw8bit' },
+    articleGigabytes: 19.24,
+  },
+  {
+    name: 'r=256 all layers, adamw8bit + bf16 state',
+    sets: { 'lora.r': 256, 'lora.alpha': 512, ...ALL_LAYERS, 'train.optimizer': 'adamw8bit', 'train.state_precision': 'bf16' },
+    articleGigabytes: 19.24,
+  },
 ];
 
 export interface ArticleComparison {

@@ -52,6 +52,7 @@ export function estimate(config: LoraLabConfig, model: unknown, options: Estimat
     targets: lora,
     dropout: lora.dropout,
     optimizer: train.optimizer,
+    statePrecision: train.state_precision,
     gradientCheckpointing: train.gradient_checkpointing,
     microBatchSize: Math.min(train.micro_batch_size, options.trainExamples ?? Infinity),
     rows,

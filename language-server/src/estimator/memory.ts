@@ -13,6 +13,15 @@ import {
   type LinearTarget,
   type LoraTargets,
 } from './params';
+import {
+  isAdamw,
+  is8bit,
+  loraPairFloats,
+  trainableStateBytes,
+  trainableTensors,
+  type OptimizerName,
+  type StatePrecision,
+} from './trainable-state';
 
 /** The engine's MemCategory names (native/src/engine.h, MemoryByCategory in native/trainer/addon.ts). */
 export type MemoryCategory =
@@ -41,7 +50,9 @@ export interface MemoryInputs {
   rank: number;
   targets: LoraTargets;
   dropout: number;
-  optimizer: 'adamw' | 'sgd';
+  optimizer: OptimizerName;
+  /** train.state_precision: fp32 or bf16 LoRA masters, gradients and moments. */
+  statePrecision: StatePrecision;
   gradientCheckpointing: boolean;
   microBatchSize: number; // B
   /** Token rows per example in the engine (T): the longest example after truncation, minus one. */
@@ -155,16 +166,14 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
   const params = countParams(shape, method, rank, targets);
   const trainable = params.trainable;
   const halfCompute = device === 'cuda' && isHalf(precision);
-  // trainable state: fp32 masters, grads, AdamW's two moments or SGD's momentum
-  if (method === 'lora') add('LoRA A/B (fp32)', 'lora_params', 1, 4 * trainable);
-  if (method === 'lora' && halfCompute) add('LoRA A/B compute copies', 'lora_params', 1, 2 * trainable);
-  add('gradients (fp32)', 'grads', 1, 4 * trainable);
-  add(
-    inputs.optimizer === 'adamw' ? 'AdamW exp_avg + exp_avg_sq' : 'SGD momentum',
-    'optimizer_state',
-    1,
-    (inputs.optimizer === 'adamw' ? 8 : 4) * trainable,
-  );
+  // trainable state: fp32 or bf16 masters and grads, AdamW's two moments or SGD's momentum (fp32, bf16 or 8-bit)
+  const bf16State = inputs.statePrecision === 'bf16';
+  const state = trainableStateBytes(trainableTensors(shape, method, rank, targets), inputs.optimizer, inputs.statePrecision);
+  if (method === 'lora') add(`LoRA A/B (${inputs.statePrecision})`, 'lora_params', 1, state.masters);
+  if (method === 'lora' && halfCompute && !bf16State) add('LoRA A/B compute copies', 'lora_params', 1, 2 * trainable);
+  add(`gradients (${inputs.statePrecision})`, 'grads', 1, state.grads);
+  const momentsName = `${isAdamw(inputs.optimizer) ? 'AdamW exp_avg + exp_avg_sq' : 'SGD momentum'} (${is8bit(inputs.optimizer) ? '8-bit codes + absmax' : inputs.statePrecision})`;
+  add(momentsName, 'optimizer_state', 1, state.moments);
 
   const C = shape.hiddenSize,
     F = shape.intermediateSize,
@@ -241,6 +250,9 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
       add('LoRA dropout input + its gradient (N,IC)', 'workspace', 2, e * widest);
     }
   }
+  // bf16 masters widened to fp32 for the LoRA kernels, and one call's fp32 gradient (llama_forward / llama_backward.cpp)
+  if (method === 'lora' && bf16State && device === 'cpu')
+    add('LoRA A/B widened + their fp32 gradient', 'workspace', 2, f32 * loraPairFloats(shape, R, targets));
   add('head chunk input + its gradient (chunk,C)', 'workspace', 2, e * chunk * C);
   add('head chunk LoRA u (chunk,R)', 'workspace', 1, e * chunk * Math.max(1, method === 'lora' ? R : 8));
   add('chunk losses', 'workspace', 1, f32 * chunk);

@@ -85,6 +85,13 @@ function fixesFor(analysis: ConfigAnalysis, problem: Problem): Fix[] {
     }
     case 'quantize-with-full':
       return [set('model.quantize', 'none', 'Set model.quantize to none'), set('train.method', 'lora', 'Set train.method to lora (QLoRA)')];
+    case 'state-precision-with-full':
+      return [
+        set('train.state_precision', 'fp32', 'Set train.state_precision to fp32'),
+        set('train.method', 'lora', 'Set train.method to lora'),
+      ];
+    case 'optimizer-state-on-cuda':
+      return [set('device', 'cpu', 'Set device to cpu (the CPU engine implements it)')];
     case 'fp16-on-cpu':
     case 'precision-on-cuda':
       return [set('model.precision', data.replacement ?? 'bf16-true', `Set model.precision to ${String(data.replacement ?? 'bf16-true')}`)];

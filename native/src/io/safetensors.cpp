@@ -25,6 +25,7 @@ bool parse_dtype(const std::string& s, DType* out) {
   if (s == "F32") *out = DType::F32;
   else if (s == "BF16") *out = DType::BF16;
   else if (s == "F16") *out = DType::F16;
+  else if (s == "U8") *out = DType::U8;
   else return false;
   return true;
 }

@@ -43,8 +43,14 @@ struct Param {
   std::vector<int64_t> shape;
   DType dtype = DType::F32;
   Buffer<uint8_t> storage;       // numel * dtype_size bytes
-  Buffer<float> grad;            // trainable only (Grads)
-  Buffer<float> m, v;            // optimizer state (v: AdamW only)
+  Buffer<float> grad;            // trainable only (Grads); fp32 state precision
+  Buffer<float> m, v;            // optimizer state (v: AdamW only): fp32 moments
+  // state_precision bf16 (LoRA): storage holds the bf16 master (dtype BF16), grad16 the gradient and
+  // m16 / v16 the moments of adamw / sgd. adamw8bit / sgd8bit on tensors of >= kMin8bitNumel elements:
+  // mq / vq the 8-bit codes and m_absmax / v_absmax their per-256-block absmax (quant/dynamic8.h).
+  Buffer<uint16_t> grad16, m16, v16;
+  Buffer<uint8_t> mq, vq;
+  Buffer<float> m_absmax, v_absmax;
   std::unique_ptr<QuantStorage> quant;  // QLoRA: the frozen (OC, IC) weight as 4-bit codes
   bool trainable = false;
   int64_t numel() const {
@@ -52,10 +58,16 @@ struct Param {
     for (auto d : shape) n *= d;
     return n;
   }
+  bool bf16_master() const { return trainable && dtype == DType::BF16; }
   float* f32() { return reinterpret_cast<float*>(storage.data()); }
   const float* f32() const { return reinterpret_cast<const float*>(storage.data()); }
   WeightView view() const { return WeightView{storage.data(), dtype}; }
 };
+
+// Writes n = p.numel() fp32 values into p's storage (bf16 masters round to nearest).
+void set_param_values(Param& p, const float* values);
+// p's values widened to fp32 (out: numel floats).
+void param_values_f32(const Param& p, float* out);
 
 struct LoraPair {
   PeftModule module = PeftModule::Q;
@@ -200,6 +212,8 @@ class LlamaModel {
                int64_t N);
   void ensure_rope(int64_t positions);
   void ensure_acts(LayerActs& a, int64_t B, int64_t T);
+  // A and B of a pair as fp32: the masters themselves, or (bf16 state) widened into ws_lora_ab_.
+  std::pair<const float*, const float*> lora_ab(const LoraPair& lora);
   const Param& head_weight() const { return cfg_.tie_word_embeddings ? embed_ : head_; }
   Param& head_weight() { return cfg_.tie_word_embeddings ? embed_ : head_; }
   void collect_trainable();
@@ -239,6 +253,7 @@ class LlamaModel {
   Buffer<float> ws_dh_, ws_dgate_, ws_dup_;       // (N,F) x3
   Buffer<float> ws_datt_, ws_dq_, ws_dk_, ws_dv_;  // (N,QD), (N,QD), (N,KD), (N,KD)
   Buffer<float> ws_du_;                           // (N,R): LoRA dU
+  Buffer<float> ws_lora_ab_, ws_lora_dab_;        // (R*IC + OC*R) x2: bf16 masters widened / their fp32 gradient
   Buffer<float> ws_lora_tile_;                    // (block,IC): LoRA dropout input / its gradient, a block of rows
   Buffer<uint8_t> ws_lora_mask_;                  // (block,IC): that block's dropout mask
   Buffer<float> ws_att_scores_;                   // (B,NH,T) attention score rows (cached: (NH,P))

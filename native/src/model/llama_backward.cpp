@@ -33,8 +33,23 @@ void LlamaModel::linear_bwd(const PassContext& ctx, const Rows& rows, int site, 
   ws_du_.ensure(mem_, MemCategory::Workspace, N * R);
   LoraDropout drop;
   if (ctx.training && p > 0.0f) drop = lora_dropout(ctx, rows, site, p, N, IC);  // the same masks as forward
-  lora_fused_backward(pool_, dinp, lora->A.grad.data(), lora->B.grad.data(), ws_du_.data(), dout, inp, u,
-                      lora->A.f32(), lora->B.f32(), lora_scale_, N, IC, OC, R, ctx.training && p > 0.0f ? &drop : nullptr);
+  const auto ab = lora_ab(*lora);
+  if (!lora->A.bf16_master()) {
+    lora_fused_backward(pool_, dinp, lora->A.grad.data(), lora->B.grad.data(), ws_du_.data(), dout, inp, u, ab.first,
+                        ab.second, lora_scale_, N, IC, OC, R, ctx.training && p > 0.0f ? &drop : nullptr);
+    return;
+  }
+  // bf16 state: this call's gradient in fp32, then added into the bf16 gradients (rounded to nearest)
+  const int64_t nA = lora->A.numel(), nB = lora->B.numel();
+  ws_lora_dab_.ensure(mem_, MemCategory::Workspace, nA + nB);
+  float* dab = ws_lora_dab_.data();
+  std::fill(dab, dab + nA + nB, 0.0f);
+  lora_fused_backward(pool_, dinp, dab, dab + nA, ws_du_.data(), dout, inp, u, ab.first, ab.second, lora_scale_, N, IC,
+                      OC, R, ctx.training && p > 0.0f ? &drop : nullptr);
+  uint16_t* gA = lora->A.grad16.data();
+  uint16_t* gB = lora->B.grad16.data();
+  for (int64_t i = 0; i < nA; ++i) gA[i] = f32_to_bf16(bf16_to_f32(gA[i]) + dab[i]);
+  for (int64_t i = 0; i < nB; ++i) gB[i] = f32_to_bf16(bf16_to_f32(gB[i]) + dab[nA + i]);
 }
 
 void LlamaModel::layer_backward(int l, PassContext& ctx, const float* x_in, LayerActs& a, float* dresid,

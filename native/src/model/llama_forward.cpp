@@ -36,8 +36,18 @@ void LlamaModel::linear_fwd(const PassContext& ctx, const Rows& rows, int site, 
   const float p = static_cast<float>(lora_cfg_.lora_dropout);
   LoraDropout drop;
   if (ctx.training && p > 0.0f) drop = lora_dropout(ctx, rows, site, p, N, IC);
-  lora_fused_forward(pool_, out, u, inp, lora->A.f32(), lora->B.f32(), lora_scale_, N, IC, OC, lora_cfg_.r,
+  const auto ab = lora_ab(*lora);
+  lora_fused_forward(pool_, out, u, inp, ab.first, ab.second, lora_scale_, N, IC, OC, lora_cfg_.r,
                      ctx.training && p > 0.0f ? &drop : nullptr);
+}
+
+std::pair<const float*, const float*> LlamaModel::lora_ab(const LoraPair& lora) {
+  if (!lora.A.bf16_master()) return {lora.A.f32(), lora.B.f32()};
+  const int64_t nA = lora.A.numel(), nB = lora.B.numel();
+  ws_lora_ab_.ensure(mem_, MemCategory::Workspace, nA + nB);
+  param_values_f32(lora.A, ws_lora_ab_.data());
+  param_values_f32(lora.B, ws_lora_ab_.data() + nA);
+  return {ws_lora_ab_.data(), ws_lora_ab_.data() + nA};
 }
 
 void LlamaModel::lora_su(const PassContext& ctx, const Rows& rows, int site, LoraPair& lora, float* u, const float* inp,
@@ -45,7 +55,7 @@ void LlamaModel::lora_su(const PassContext& ctx, const Rows& rows, int site, Lor
   const float p = static_cast<float>(lora_cfg_.lora_dropout);
   LoraDropout drop;
   if (ctx.training && p > 0.0f) drop = lora_dropout(ctx, rows, site, p, N, lora.in);
-  lora_fused_su(pool_, u, inp, lora.A.f32(), lora_scale_, N, lora.in, lora_cfg_.r,
+  lora_fused_su(pool_, u, inp, lora_ab(lora).first, lora_scale_, N, lora.in, lora_cfg_.r,
                 ctx.training && p > 0.0f ? &drop : nullptr);
 }
 

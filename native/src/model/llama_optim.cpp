@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "dtype.h"
 #include "threadpool.h"
 
 namespace loralab {
@@ -30,9 +31,17 @@ double global_grad_norm(ThreadPool* pool, const std::vector<Param*>& params) {
     const int64_t chunks = (n + kChunk - 1) / kChunk;
     std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
     const float* g = p->grad.data();
+    const uint16_t* g16 = p->grad16.data();  // bf16 state
     parallel_for(pool, chunks, [&](int64_t c) {
       double s = 0.0;
-      for (int64_t i = c * kChunk; i < n && i < (c + 1) * kChunk; ++i) s += static_cast<double>(g[i]) * g[i];
+      if (g16) {
+        for (int64_t i = c * kChunk; i < n && i < (c + 1) * kChunk; ++i) {
+          const double x = bf16_to_f32(g16[i]);
+          s += x * x;
+        }
+      } else {
+        for (int64_t i = c * kChunk; i < n && i < (c + 1) * kChunk; ++i) s += static_cast<double>(g[i]) * g[i];
+      }
       partial[c] = s;
     });
     for (double s : partial) total += s;
@@ -67,12 +76,37 @@ void optimizer_update(ThreadPool* pool, const EngineOptions& o, const std::vecto
                       double lr, float grad_scale) {
   const AdamWHyper adamw = adamw_hyper(o, step, lr, grad_scale);
   const SgdHyper sgd = sgd_hyper(o, step, lr, grad_scale);
-  for (Param* p : params) {
-    if (o.optimizer == OptimizerKind::AdamW)
+  for (size_t k = 0; k < params.size(); ++k) {
+    Param* p = params[k];
+    const bool plain = p->dtype == DType::F32 && p->mq.empty() && p->m16.empty();
+    if (plain && o.optimizer == OptimizerKind::AdamW) {
       adamw_update(pool, p->f32(), p->m.data(), p->v.data(), p->grad.data(), p->numel(), adamw);
-    else
+    } else if (plain && o.optimizer == OptimizerKind::SGD) {
       sgd_update(pool, p->f32(), p->m.data(), p->grad.data(), p->numel(), sgd);
+    } else {
+      const RoundKey key{o.seed, static_cast<uint64_t>(step), k};
+      const TrainableStore st = trainable_store(*p);
+      if (is_adamw(o.optimizer))
+        adamw_update_store(pool, st.param, st.m, st.v, st.grad, p->numel(), adamw, key, p->name.c_str());
+      else
+        sgd_update_store(pool, st.param, st.m, st.grad, p->numel(), sgd, key, p->name.c_str());
+    }
   }
+}
+
+TrainableStore trainable_store(Param& p) {
+  TrainableStore st;
+  const bool bf16 = p.bf16_master();
+  st.param = bf16 ? StoreRef{StoreFormat::BF16, p.storage.data()} : StoreRef{StoreFormat::F32, p.f32()};
+  st.grad = bf16 ? StoreRef{StoreFormat::BF16, p.grad16.data()} : StoreRef{StoreFormat::F32, p.grad.data()};
+  auto moment = [&](Buffer<uint8_t>& q, Buffer<float>& absmax, Buffer<uint16_t>& h, Buffer<float>& f, bool is_signed) {
+    if (!q.empty()) return StoreRef{StoreFormat::Q8, q.data(), absmax.data(), is_signed};
+    if (!h.empty()) return StoreRef{StoreFormat::BF16, h.data()};
+    return StoreRef{StoreFormat::F32, f.data()};
+  };
+  st.m = moment(p.mq, p.m_absmax, p.m16, p.m, true);
+  st.v = moment(p.vq, p.v_absmax, p.v16, p.v, false);
+  return st;
 }
 
 }  // namespace loralab

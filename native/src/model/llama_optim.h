@@ -1,5 +1,5 @@
 // Training-step helpers over the model's trainable parameters: LR schedule, global gradient norm,
-// optimizer update (AdamW / SGD) with the clipping coefficient folded in.
+// optimizer update (AdamW / SGD, fp32 / bf16 / 8-bit state) with the clipping coefficient folded in.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "model/llama.h"
 #include "ops/adamw.h"
+#include "ops/optim_store.h"
 #include "ops/sgd.h"
 
 namespace loralab {
@@ -23,6 +24,11 @@ float clip_scale(const EngineOptions& options, double grad_norm);
 // the CUDA engine, so both devices run the same formulas).
 AdamWHyper adamw_hyper(const EngineOptions& options, int64_t step, double lr, float grad_scale);
 SgdHyper sgd_hyper(const EngineOptions& options, int64_t step, double lr, float grad_scale);
+// Where a trainable parameter's master, gradient and moments live (fp32, bf16 or 8-bit).
+struct TrainableStore {
+  StoreRef param, grad, m, v;
+};
+TrainableStore trainable_store(Param& p);
 // One update of every param with gradient * grad_scale; `step` is the 0-based step index.
 void optimizer_update(ThreadPool* pool, const EngineOptions& options, const std::vector<Param*>& params, int64_t step,
                       double lr, float grad_scale);

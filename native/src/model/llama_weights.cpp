@@ -9,6 +9,7 @@
 #include "model/llama.h"
 #include "model/lora_init.h"
 #include "ops/rope.h"
+#include "quant/dynamic8.h"
 
 namespace loralab {
 
@@ -154,6 +155,8 @@ void LlamaModel::init_lora(const PeftAdapterConfig& lcfg, uint64_t seed) {
   lora_cfg_ = lcfg;
   lora_scale_ = static_cast<float>(lcfg.scale());
   const int64_t R = lcfg.r;
+  // state_precision bf16: the trainable masters are bf16 (rounded to nearest from the fp32 init)
+  const bool bf16 = opt_.training && opt_.state_precision == StatePrecision::BF16;
   for (const LoraSite& site : sites) {
     auto pair = std::make_unique<LoraPair>();
     pair->module = site.module;
@@ -164,11 +167,13 @@ void LlamaModel::init_lora(const PeftAdapterConfig& lcfg, uint64_t seed) {
       Param& p = which == 'A' ? pair->A : pair->B;
       p.name = peft_tensor_key(site.module, site.layer, which, lcfg.family);
       p.shape = which == 'A' ? std::vector<int64_t>{R, site.in} : std::vector<int64_t>{site.out, R};
-      p.dtype = DType::F32;
+      p.dtype = bf16 ? DType::BF16 : DType::F32;
       p.trainable = true;
-      p.storage.allocate(mem_, MemCategory::LoraParams, p.numel() * 4);  // zeroed: B = 0
+      p.storage.allocate(mem_, MemCategory::LoraParams, p.numel() * dtype_size(p.dtype));  // zeroed: B = 0
     }
-    init_lora_a(pair->A.f32(), site, R, seed);  // the CUDA engine's init too (model/lora_init.h)
+    std::vector<float> a(static_cast<size_t>(pair->A.numel()));
+    init_lora_a(a.data(), site, R, seed);  // the CUDA engine's init too (model/lora_init.h)
+    set_param_values(pair->A, a.data());
     if (site.layer == -1) head_lora_ = pair.get();
     else layers_[site.layer].lora[static_cast<int>(site.module)] = pair.get();
     lora_.push_back(std::move(pair));
@@ -189,8 +194,8 @@ void LlamaModel::install_adapter(const PeftAdapter& adapter) {
     LORALAB_CHECK(static_cast<int64_t>(src.A.size()) == dst->A.numel() &&
                       static_cast<int64_t>(src.B.size()) == dst->B.numel(),
                   "E_ADAPTER_MISMATCH", "adapter tensor " + dst->A.name + " has the wrong size for this model");
-    std::copy(src.A.begin(), src.A.end(), dst->A.f32());
-    std::copy(src.B.begin(), src.B.end(), dst->B.f32());
+    set_param_values(dst->A, src.A.data());
+    set_param_values(dst->B, src.B.data());
   }
 }
 
@@ -221,11 +226,44 @@ void LlamaModel::collect_trainable() {
     if (!head_bias_.storage.empty()) trainable_.push_back(&head_bias_);
   }
   if (!opt_.training) return;
+  const auto os = MemCategory::OptimizerState;
   for (Param* p : trainable_) {
-    p->grad.allocate(mem_, MemCategory::Grads, p->numel());
-    p->m.allocate(mem_, MemCategory::OptimizerState, p->numel());
-    if (opt_.optimizer == OptimizerKind::AdamW) p->v.allocate(mem_, MemCategory::OptimizerState, p->numel());
+    const int64_t n = p->numel();
+    const bool bf16 = p->bf16_master();
+    if (bf16) p->grad16.allocate(mem_, MemCategory::Grads, n);
+    else p->grad.allocate(mem_, MemCategory::Grads, n);
+    // 8-bit codes + absmax for large tensors; the state precision's moments otherwise
+    const bool q8 = is_8bit(opt_.optimizer) && n >= kMin8bitNumel;
+    const bool two = is_adamw(opt_.optimizer);
+    if (q8) {
+      p->mq.allocate(mem_, os, n);
+      p->m_absmax.allocate(mem_, os, dynamic_blocks(n));
+      if (two) p->vq.allocate(mem_, os, n);
+      if (two) p->v_absmax.allocate(mem_, os, dynamic_blocks(n));
+    } else if (bf16) {
+      p->m16.allocate(mem_, os, n);
+      if (two) p->v16.allocate(mem_, os, n);
+    } else {
+      p->m.allocate(mem_, os, n);
+      if (two) p->v.allocate(mem_, os, n);
+    }
   }
+}
+
+void set_param_values(Param& p, const float* values) {
+  const int64_t n = p.numel();
+  if (p.dtype == DType::F32) {
+    std::copy(values, values + n, p.f32());
+    return;
+  }
+  LORALAB_CHECK(p.dtype == DType::BF16 && p.trainable, "E_INTERNAL", p.name + ": set_param_values on frozen storage");
+  auto* d = reinterpret_cast<uint16_t*>(p.storage.data());
+  for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(values[i]);
+}
+
+void param_values_f32(const Param& p, float* out) {
+  const int64_t n = p.numel();
+  for (int64_t i = 0; i < n; ++i) out[i] = load_as_f32(p.storage.data(), p.dtype, static_cast<size_t>(i));
 }
 
 ParamCounts count_parameters(const ModelConfig& config, const PeftAdapterConfig* lora) {

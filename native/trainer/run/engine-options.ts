@@ -39,6 +39,9 @@ export function cudaRefusal(config: LoraLabConfig): string | null {
   const architecture = checkpointArchitecture(config);
   if (architecture === 'PhiForCausalLM' || architecture === 'FalconForCausalLM')
     return `${architecture} is not implemented on the CUDA engine (it runs on the CPU engine)`;
+  if (config.train.optimizer === 'adamw8bit' || config.train.optimizer === 'sgd8bit')
+    return `train.optimizer '${config.train.optimizer}' is not implemented on CUDA yet`;
+  if (config.train.state_precision === 'bf16') return "train.state_precision 'bf16' is not implemented on CUDA yet";
   return null;
 }
 
@@ -108,6 +111,7 @@ export function engineOptions(
     loraDropout: config.lora.dropout,
     rslora: config.lora.rslora,
     optimizer: config.train.optimizer,
+    statePrecision: config.train.state_precision,
     learningRate: config.train.learning_rate,
     weightDecay: config.train.weight_decay,
     beta1: config.train.betas[0],

@@ -206,7 +206,10 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
     ];
 
     const counts = engine.paramCounts();
-    const estimatedCheckpointBytes = counts.trainable * (config.train.optimizer === 'adamw' ? 16 : 12);
+    // adapter (fp32) + state file: the master and the moments in their storage (8-bit: ~1 byte per moment)
+    const element = config.train.state_precision === 'bf16' ? 2 : 4;
+    const momentBytes = { adamw: 2 * element, sgd: element, adamw8bit: 2, sgd8bit: 1 }[config.train.optimizer];
+    const estimatedCheckpointBytes = counts.trainable * (4 + element + momentBytes);
     let lastCheckpointBytes: number | null = latest ? folderBytes(latest.path) : null;
     // measured step and checkpoint times; before the first checkpoint, its size at 200 MB/s
     const pace = { stepS: 1, checkpointS: 0.1 + (lastCheckpointBytes ?? estimatedCheckpointBytes) / 200e6 };

@@ -51,6 +51,16 @@ test('cross-key rules with their severities', () => {
   assert.deepEqual(codes(`${base}  precision: 32-true\ndevice: cuda:1\n`), [['precision-on-cuda', 'error', 'model.precision']]);
   assert.deepEqual(codes(`${base}  precision: 32-true\n`), []); // auto runs fp32 on the CPU
   assert.deepEqual(codes(`${base}  precision: bf16-mixed\ndevice: cuda\n`), []);
+  assert.deepEqual(codes(`${base}train:\n  method: full\n  state_precision: bf16\n`), [
+    ['state-precision-with-full', 'error', 'train.state_precision'],
+  ]);
+  assert.deepEqual(codes(`${base}train:\n  optimizer: adamw8bit\ndevice: cuda\n`), [
+    ['optimizer-state-on-cuda', 'error', 'train.optimizer'],
+  ]);
+  assert.deepEqual(codes(`${base}train:\n  state_precision: bf16\ndevice: cuda:0\n`), [
+    ['optimizer-state-on-cuda', 'error', 'train.state_precision'],
+  ]);
+  assert.deepEqual(codes(`${base}train:\n  optimizer: sgd8bit\n  state_precision: bf16\n`), []); // auto runs them on the CPU
   assert.deepEqual(codes(`${base}lora:\n  query: false\n  value: false\n`), [['no-lora-target', 'error', 'lora']]);
   assert.deepEqual(codes(`${base}lora:\n  query: false\n  value: false\ntrain:\n  method: full\n`), []);
   assert.deepEqual(codes(`${base}train:\n  epochs: 3\n`), [['epochs-over-one', 'hint', 'train.epochs']]);

@@ -115,7 +115,7 @@ test('every engine option is required: leaving one out is a TypeError naming it,
     const { [target]: _left, ...targets } = complete.targets;
     fields.push([`targets.${target}`, { ...complete, targets: targets as EngineOptions['targets'] }]);
   }
-  assert.equal(fields.length, 25 + 6, 'every field of EngineOptions and of its targets');
+  assert.equal(fields.length, 26 + 6, 'every field of EngineOptions and of its targets');
   for (const [field, incomplete] of fields) {
     await assert.rejects(loadAddon().loadEngine(checkpoint, incomplete), (e: NativeError) => {
       assert.ok(e instanceof TypeError, `${field}: ${e.constructor.name}: ${e.message}`);

@@ -65,7 +65,10 @@ test('estimate --json: one entry per sweep variant, uncalibrated before calibrat
   const shape = readModelShape(JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')));
   const before = await run(estimateCommand, [configPath, '--json', '--device', 'cpu']);
   assert.equal(before.status, 0, before.stderr);
-  const parsed = JSON.parse(before.stdout) as { variants: VariantJson[]; reference: Array<{ articleGigabytes: number }> };
+  const parsed = JSON.parse(before.stdout) as {
+    variants: VariantJson[];
+    reference: Array<{ name: string; articleGigabytes: number; bytesByCategory: Record<string, number> }>;
+  };
   assert.deepEqual(
     parsed.variants.map((v) => v.overrides['lora.r']),
     [4, 16],
@@ -84,12 +87,23 @@ test('estimate --json: one entry per sweep variant, uncalibrated before calibrat
   );
   assert.deepEqual(
     parsed.reference.map((r) => r.articleGigabytes),
-    [21.33, 14.18, 19.24],
+    [21.33, 14.18, 19.24, 19.24, 19.24, 19.24],
   );
+  // the article's r=256 run (648,871,936 trainable) under each trainable-state setting: bytes per parameter
+  const perParam = parsed.reference.slice(2).map((r) => {
+    const b = r.bytesByCategory;
+    return (b.lora_params + b.grads + b.optimizer_state) / 648_871_936;
+  });
+  assert.equal(perParam[0], 18, 'fp32 masters + bf16 compute copy + fp32 grads + two fp32 moments');
+  assert.equal(perParam[1], 8, "bf16 masters, grads and moments: Lit-GPT's bf16-true");
+  assert.ok(perParam[2] > 12 && perParam[2] < 12.1, `adamw8bit with fp32 masters: ${perParam[2]}`);
+  assert.ok(perParam[3] > 6 && perParam[3] < 6.05, `adamw8bit with bf16 state: ${perParam[3]}`);
 
   const text = await run(estimateCommand, [configPath, '--device', 'cpu']);
   assert.match(text.stdout, /uncalibrated: run 'lora-lab calibrate'/);
   assert.match(text.stdout, /article 21\.33 GB/);
+  assert.match(text.stdout, /r=256 all layers, state_precision bf16 +estimate \d+\.\d\d GB +article 19\.24 GB/);
+  assert.match(text.stdout, /r=256 all layers, adamw8bit \+ bf16 state +estimate \d+\.\d\d GB +article 19\.24 GB/);
 
   const calibrated = await run(calibrateCommand, ['--quick', '--json']);
   assert.equal(calibrated.status, 0, calibrated.stderr);

@@ -134,6 +134,7 @@ test('CPU GEMM scratch: fp32 transpose + widened bf16 copy of the largest weight
     targets: qv,
     dropout: 0.05,
     optimizer: 'adamw',
+    statePrecision: 'fp32',
     gradientCheckpointing: false,
     microBatchSize: 4,
     rows: 64,

@@ -159,6 +159,7 @@ test("the memory estimate equals the engine's tracked peak, category by category
         targets: config.lora,
         dropout: config.lora.dropout,
         optimizer: config.train.optimizer,
+        statePrecision: config.train.state_precision,
         gradientCheckpointing: config.train.gradient_checkpointing,
         microBatchSize: B,
         rows: T,

@@ -89,6 +89,12 @@ test("device 'auto' stays 'cpu' for configs the CUDA engine refuses", () => {
     assert.equal(resolveDevice(c, withGpu), 'cpu');
   }
   assert.equal(cudaRefusal(config('device: auto\n')), null);
+  // the optimizer states the CUDA engine does not implement yet run on the CPU
+  for (const text of ['device: auto\ntrain:\n  optimizer: adamw8bit\n', 'device: auto\ntrain:\n  state_precision: bf16\n']) {
+    const c = config(text);
+    assert.match(cudaRefusal(c) ?? '', /not implemented on CUDA yet/);
+    assert.equal(resolveDevice(c, withGpu), 'cpu');
+  }
   const checkpointed = config('device: auto\ntrain:\n  gradient_checkpointing: true\n', '  precision: bf16-mixed\n');
   assert.equal(checkpointed.train.gradient_checkpointing, true);
   assert.equal(resolveDevice(checkpointed, withGpu), 'cuda', 'checkpointing and bf16-mixed run on CUDA');
