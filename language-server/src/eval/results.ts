@@ -31,6 +31,19 @@ export interface RunInfo {
   date: number;
 }
 
+/** A task's headline metric as its results file names it (`acc` for acc, mc2, pair and greedy accuracy). */
+export interface Headline {
+  metric: string;
+  value: number;
+  stderr: number | null;
+  higherIsBetter: boolean;
+}
+
+export function headlineMetric(t: Pick<TaskScores, 'metrics' | 'task'>): Headline {
+  const { mean, stderr } = meanStderr(t.metrics);
+  return { metric: 'acc', value: mean, stderr, higherIsBetter: true };
+}
+
 /** Python-style "N/A" where lm-eval writes it (an undefined stderr). */
 const na = (value: number | null): number | string => (value === null || Number.isNaN(value) ? 'N/A' : value);
 

@@ -2,12 +2,16 @@
 // tokenizes them with the joint rule, scores the distinct requests once (shared prefixes computed
 // once by the engine), and turns the results into per-task metrics.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { LoraLabConfig } from '../../../language-server/src/config/types';
 import type { NativeEngine } from '../addon';
 import { scoreRequests } from './score';
 import {
+  BUILTIN_TASK_NAMES,
+  PROFILES,
   buildTaskRequests,
   builtinTask,
+  type TaskSpec,
   docMetric,
   tokenizeRequest,
   type ProfileName,
@@ -38,9 +42,52 @@ export interface EvalSettings {
   bos: boolean | null;
   sharePrefix: boolean;
   dataDir: string;
+  /** Folders searched for custom task files (`*.task.yaml`): beside the config, eval.data_dir, --task-dir. */
+  taskDirs: string[];
+}
+
+/** A usage problem of the evaluation settings (unknown task, bad profile): the CLI exits 2 on it. */
+export class EvalUsageError extends Error {
+  readonly code = 'E_USAGE';
+}
+
+/** The evaluation settings of a config's eval section, with command-line values in front. */
+export function evalSettingsOf(
+  config: Pick<LoraLabConfig, 'eval' | 'configPath'>,
+  given: { tasks?: string; limit?: number | null; numFewshot?: number; profile?: string; sharePrefix?: boolean; taskDirs?: string[] } = {},
+): EvalSettings {
+  const tasks = given.tasks
+    ? given.tasks
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+    : config.eval.tasks;
+  const profile = (given.profile ?? config.eval.profile ?? 'lm-eval') as ProfileName;
+  if (!PROFILES.includes(profile)) throw new EvalUsageError(`--profile must be lm-eval or article, got '${given.profile}'`);
+  const taskDirs = [...(given.taskDirs ?? []), ...(config.configPath ? [dirname(config.configPath)] : []), config.eval.data_dir];
+  const settings: EvalSettings = {
+    tasks,
+    profile,
+    numFewshot: given.numFewshot ?? config.eval.num_fewshot,
+    limit: given.limit === undefined ? config.eval.limit : given.limit,
+    bos: null,
+    sharePrefix: given.sharePrefix ?? true,
+    dataDir: evalDataDir(),
+    taskDirs,
+  };
+  for (const t of tasks) resolveTask(t, settings);
+  return settings;
+}
+
+/** The task definition of a name: a built-in task, else a custom task file in settings.taskDirs. */
+export function resolveTask(name: string, _settings: Pick<EvalSettings, 'taskDirs'>): TaskSpec {
+  if (BUILTIN_TASK_NAMES.includes(name)) return builtinTask(name);
+  throw new EvalUsageError(`unknown task '${name}'; known tasks: ${BUILTIN_TASK_NAMES.join(', ')}`);
 }
 
 export interface EvalProgress {
+  /** The task being scored, where one is (generation runs task by task; scoring runs all at once: null). */
+  task?: string | null;
   done: number;
   total: number;
   elapsedS: number;
@@ -86,7 +133,7 @@ export function prepareTasks(
   const tokenizer = memoTokenizer(textTokenizer);
   const unique = [...new Set(settings.tasks)];
   return unique.map((name) => {
-    const built = buildTaskRequests(builtinTask(name), settings.dataDir, {
+    const built = buildTaskRequests(resolveTask(name, settings), settings.dataDir, {
       profile: settings.profile,
       numFewshot: settings.numFewshot,
       limit: settings.limit,

@@ -236,7 +236,16 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
       if (stop.requested) {
         await checkpoint();
         metrics.close();
-        record.finish('stopped', { sessions: sessionsAfter('stopped') });
+        // a stopped run has a summary too (so far), the home of a later evaluation's summary.eval
+        const memory = engine.memory();
+        const summary = mergedSummary(
+          cursor,
+          { peakBytes: memory.peakTotal, peakBytesByCategory: memory.peak },
+          previous,
+          peakBefore,
+          counts,
+        );
+        record.finish('stopped', { summary, sessions: sessionsAfter('stopped') });
         sink.emit({ type: 'stopped', runDir, step: cursor.step });
         return 'stopped';
       }
