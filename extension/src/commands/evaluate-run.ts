@@ -2,13 +2,12 @@
 // which runs (a node, the nodes of a multi-selection, a run folder or one of its checkpoint folders,
 // or a pick), then extension/src/eval/evaluation.ts asks for tasks and limit and runs `lora-lab eval`.
 import * as path from 'node:path';
-import * as vscode from 'vscode';
 import type { Cmd, Ctx } from '../context';
-import { evaluateTargets, latestCheckpoint, type EvalTarget } from '../eval/evaluation';
+import { evaluateTargets, type EvalTarget } from '../eval/evaluation';
 import type { RunsNode } from '../runs-model';
 import { allowedByTrust, resolveRun, runDirOfArg } from './pick-run';
 
-/** States whose runs can be evaluated (a stopped run without a final adapter: its newest checkpoint). */
+/** States whose runs can be evaluated (the CLI takes a stopped run's newest checkpoint when it has no final adapter). */
 export const EVALUATE_STATES = ['completed', 'stopped'] as const;
 
 /** A checkpoint folder argument (`<run>/checkpoints/step-N`): the run folder and the relative checkpoint. */
@@ -30,6 +29,7 @@ export function evaluateRun(ctx: Ctx): Cmd {
   return async (arg?: unknown, selection?: unknown) => {
     if (!allowedByTrust(ctx, 'evaluate')) return;
     const dirs = argDirs(arg, selection);
+    // Without --checkpoint the CLI evaluates the final adapter (or model), else the newest checkpoint.
     const targets: EvalTarget[] = [];
     if (dirs.length === 0) {
       const view = await resolveRun(ctx, undefined, EVALUATE_STATES, 'Run to evaluate');
@@ -40,22 +40,6 @@ export function evaluateRun(ctx: Ctx): Cmd {
       const view = await resolveRun(ctx, fromCheckpoint?.runDir ?? dir, EVALUATE_STATES, 'Run to evaluate');
       if (view) targets.push({ view, checkpoint: fromCheckpoint?.checkpoint });
     }
-    const resolved: EvalTarget[] = [];
-    for (const target of targets) {
-      if (target.checkpoint || target.view.hasAdapter) {
-        resolved.push(target);
-        continue;
-      }
-      // A stopped run has no final adapter: its newest checkpoint holds the adapter it trained so far.
-      const checkpoint = target.view.state === 'running' ? undefined : latestCheckpoint(target.view.dir);
-      if (checkpoint) resolved.push({ ...target, checkpoint });
-      else if (target.view.state === 'running')
-        resolved.push(target); // refused with its own message
-      else
-        void vscode.window.showErrorMessage(
-          `LoRA Lab: ${target.view.run.name} has no adapter to evaluate (no adapter/ and no checkpoint in ${target.view.dir}).`,
-        );
-    }
-    await evaluateTargets(ctx, resolved);
+    await evaluateTargets(ctx, targets);
   };
 }

@@ -16,21 +16,6 @@ export interface EvalTarget {
   checkpoint?: string;
 }
 
-/** The newest complete checkpoint of a run (`checkpoints/step-NNNNNN` with its cursor.json), if any. */
-export function latestCheckpoint(runDir: string): string | undefined {
-  const dir = path.join(runDir, 'checkpoints');
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-  const steps = names
-    .filter((name) => /^step-\d+$/.test(name) && fs.existsSync(path.join(dir, name, 'cursor.json')))
-    .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
-  return steps.length ? `checkpoints/${steps[steps.length - 1]}` : undefined;
-}
-
 /** The progress notification's text of one EvalProgress. */
 export function progressText(progress: EvalProgress): string {
   const share = progress.total > 0 ? ` (${Math.floor((100 * progress.done) / progress.total)}%)` : '';

@@ -13,7 +13,6 @@ import { activate } from '../../../extension/src/extension';
 import { EvalChild, evalArgs, evalForkOptions, type EvalProgress } from '../../../extension/src/eval/eval-process';
 import { parseLimit, taskPickItems, builtinTaskChoices, readEvalDefaults } from '../../../extension/src/eval/eval-choices';
 import { argDirs, checkpointOfPath } from '../../../extension/src/commands/evaluate-run';
-import { latestCheckpoint } from '../../../extension/src/eval/evaluation';
 import type { RunJson } from '../../../native/trainer/protocol';
 import { runJson } from './run-fixtures';
 
@@ -162,10 +161,6 @@ test('arguments: a checkpoint folder names its run; a multi-selection gives ever
   assert.deepEqual(argDirs(node('/o/a'), [node('/o/a')]), ['/o/a']);
   assert.deepEqual(argDirs('/o/c', undefined), ['/o/c']);
   assert.deepEqual(argDirs(undefined, undefined), []);
-  const run = runFolder({ checkpoints: [4, 12, 8] });
-  assert.equal(latestCheckpoint(run.dir), 'checkpoints/step-000012');
-  fs.rmSync(path.join(run.dir, 'checkpoints', 'step-000012', 'cursor.json'));
-  assert.equal(latestCheckpoint(run.dir), 'checkpoints/step-000008', 'an incomplete checkpoint is skipped');
 });
 
 test('EvalChild: progress, then the summary once the child has exited', async () => {
@@ -267,7 +262,7 @@ test('Evaluate Run: tasks preselected from eval.tasks, limit from eval.limit, pr
   assert.match(done.text, /evaluated demo-r8: arithmetic_2da 0\.2500 \(±0\), arithmetic_4da 0\.3750 \(\+0\.1250\)/);
 });
 
-test('Evaluate Run: the error with its hint; cancel stops the child; a stopped run without adapter uses its newest checkpoint', async (t) => {
+test('Evaluate Run: the error with its hint; cancel stops the child; a checkpoint folder is evaluated with --checkpoint', async (t) => {
   const run = runFolder({ status: 'stopped', adapter: false, checkpoints: [5, 10] });
   const restore = withEnv({ LORALAB_FIXTURE_MODE: 'error', LORALAB_FIXTURE_ARGS: run.argsFile });
   const dispose = activateWith(run.extension, run.runs);
@@ -279,7 +274,7 @@ test('Evaluate Run: the error with its hint; cancel stops the child; a stopped r
   fake.answers.inputBox = '';
   await fake.commands.executeCommand('loraLab.evaluateRun', run.dir);
   const { args } = JSON.parse(fs.readFileSync(run.argsFile, 'utf8'));
-  assert.deepEqual(args, ['eval', '--run', run.dir, '--tasks', 'zz', '--checkpoint', 'checkpoints/step-000010', '--ipc']);
+  assert.deepEqual(args, ['eval', '--run', run.dir, '--tasks', 'zz', '--ipc'], 'the CLI picks the newest checkpoint itself');
   const error = fake.shownMessages.find((m) => m.level === 'error')!;
   assert.equal(error.text, "LoRA Lab: evaluating demo-r8 failed: unknown evaluation task 'zz' Check eval.tasks in the config.");
 
@@ -291,6 +286,16 @@ test('Evaluate Run: the error with its hint; cancel stops the child; a stopped r
   const written = JSON.parse(fs.readFileSync(path.join(run.dir, 'run.json'), 'utf8')) as RunJson;
   assert.equal(written.summary?.eval?.status, 'stopped');
   assert.equal(written.summary?.eval?.adapter, 'checkpoints/step-000005');
+  assert.deepEqual(JSON.parse(fs.readFileSync(run.argsFile, 'utf8')).args, [
+    'eval',
+    '--run',
+    run.dir,
+    '--tasks',
+    'zz',
+    '--checkpoint',
+    'checkpoints/step-000005',
+    '--ipc',
+  ]);
 });
 
 test('Evaluate Run: refused in an untrusted workspace; nothing picked -> nothing run; a training run is refused', async (t) => {
