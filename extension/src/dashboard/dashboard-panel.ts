@@ -10,6 +10,7 @@ import type { RunsController } from '../runs-controller';
 import { dashboardHtml, makeNonce } from './dashboard-html';
 import { toDashboardRun } from './dashboard-run';
 import { besideActiveEditor, panelWebviewOptions } from '../webview-options';
+import { EvalResultsFeed } from '../eval/eval-results';
 
 export interface DashboardDeps {
   extensionUri: vscode.Uri;
@@ -23,12 +24,15 @@ const ACTION_COMMANDS: Record<Exclude<DashboardAction, 'openConfig'>, string> = 
   resume: 'loraLab.resumeRun',
   reveal: 'loraLab.revealRunFolder',
   chat: 'loraLab.chatWithModel',
+  evaluate: 'loraLab.evaluateRun',
 };
 
 export class DashboardPanel {
   static readonly viewType = 'loraLab.dashboard';
   private ready = false;
   private lastRunJson = '';
+  /** The results files of the run's newest evaluation, sent once each (extension/src/eval). */
+  private readonly evalResults = new EvalResultsFeed((message) => this.post(message));
   private readonly disposables: vscode.Disposable[] = [];
   private readonly onDisposed = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.onDisposed.event;
@@ -113,6 +117,7 @@ export class DashboardPanel {
   /** Sends the header and the whole metrics.jsonl (the webview missed whatever came while hidden). */
   private replay(): void {
     this.lastRunJson = '';
+    this.evalResults.reset();
     this.postRun();
     for (const message of metricsMessages(readMetrics(path.join(this.runDir, 'metrics.jsonl')), true)) this.post(message);
   }
@@ -126,6 +131,7 @@ export class DashboardPanel {
     if (json === this.lastRunJson) return;
     this.lastRunJson = json;
     this.post({ type: 'run', run });
+    if (this.ready) this.evalResults.update(this.runDir, run.summary?.eval);
   }
 
   private postLines(reset: boolean, lines: MetricsLine[]): void {

@@ -18,6 +18,7 @@ import {
 } from '../protocol';
 import { Charts, type ChartOptions } from './charts';
 import { Header } from './header';
+import { EvalView } from './eval-view';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHost): void;
@@ -44,7 +45,8 @@ chartsHost.className = 'charts';
 const empty = document.createElement('p');
 empty.className = 'empty';
 empty.textContent = 'Waiting for the first training step…';
-app.append(header.root, controls, empty, chartsHost);
+const evalView = new EvalView(() => vscode.postMessage({ type: 'action', action: 'evaluate' }));
+app.append(header.root, controls, empty, chartsHost, evalView.root);
 const charts = new Charts(chartsHost);
 
 function persist(): void {
@@ -120,12 +122,14 @@ function draw(): void {
   redrawTimer = undefined;
   lastDraw = Date.now();
   empty.hidden = columns.step.length > 0;
+  const rebuilding = !built;
   if (!built) {
     charts.build(chartOptions(), columns);
     built = true;
   } else {
     charts.update(chartOptions(), columns);
   }
+  evalView.draw(settings.xAxis, columns, rebuilding);
   if (run) renderHeader();
 }
 
@@ -150,12 +154,18 @@ function receive(message: HostToWebview): void {
       persist();
     }
     if (capacityChanged) built = false;
+    evalView.setRun(run);
     renderHeader();
     scheduleRedraw();
     return;
   }
+  if (message.type === 'eval-results') {
+    evalView.setResults(message);
+    return;
+  }
   if (message.reset) columns.reset();
   columns.append(message.lines);
+  evalView.append(message.reset, message.lines);
   scheduleRedraw();
 }
 
@@ -166,6 +176,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
 // Theme changes swap the body's class: rebuild the charts with the new colours.
 new MutationObserver(() => rebuild()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 new ResizeObserver(() => charts.resize()).observe(chartsHost);
+new ResizeObserver(() => evalView.resize()).observe(evalView.root);
 // Elapsed time and ETA keep moving between messages while a run trains.
 setInterval(() => {
   if (run?.state === 'running') renderHeader();
