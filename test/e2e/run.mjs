@@ -2,7 +2,7 @@
 // Chromium. Installs code-server if needed (setup.sh), packages the VSIX once, then runs each
 // scenario as its own node:test process and prints a summary with durations.
 // Usage: node test/e2e/run.mjs [--vsix FILE] [--no-setup] [--list] [scenario ...]
-//   scenarios: trust intellisense estimate palette explorer dashboard live-dashboard dataset hub chat (default: all, or
+//   scenarios: trust intellisense estimate palette explorer dashboard live-dashboard dataset hub chat evaluate (default: all, or
 //   LORA_LAB_E2E_SCENARIOS="trust palette"); --vsix reuses a packaged extension.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -25,6 +25,7 @@ const SCENARIOS = {
   dataset: "dataset panel: inspect-data's record count and bins; a JSON error row links to its line; dark and light",
   hub: 'Download Model catalog; the "Download model" quick fix downloads from a local Hub, then the estimate appears',
   chat: "chat with base vs a finished run's adapter: two answers stream, each equals lora-lab generate (greedy); dark and light",
+  evaluate: 'Evaluate Run on a finished run: progress, then scores in the Runs view and the dashboard table equal the results files',
 };
 
 const argv = process.argv.slice(2);

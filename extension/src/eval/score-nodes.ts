@@ -1,5 +1,5 @@
 // The Runs view's evaluation children of a run, pure: one node per task of run.json's summary.eval
-// ("task  value ± stderr · Δ vs base"), preceded by a status node while an evaluation runs, after it
+// ("task  value ± stderr · Δ to the base model"), preceded by a status node while an evaluation runs, after it
 // was stopped, or when it failed. runs-model.ts/runs-tree.ts only hook these in under the run.
 import * as path from 'node:path';
 import {
@@ -32,10 +32,10 @@ function deltaIcon(row: ScoreRow): IconSpec {
   return row.improved ? { id: 'arrow-up', color: 'testing.iconPassed' } : { id: 'arrow-down', color: 'testing.iconFailed' };
 }
 
-/** "0.4200 ± 0.0150 · Δ +0.0300 vs base" (the base part only when the base model was scored). */
+/** "0.4200 ± 0.0150 · Δ +0.0300" (Δ to the base model, only when it was scored; the tooltip says more). */
 export function scoreDescription(row: ScoreRow): string {
   const value = formatScoreWithStderr(row.value, row.stderr, row.metric);
-  return row.delta === null ? value : `${value} · Δ ${formatDelta(row.delta, row.metric)} vs base`;
+  return row.delta === null ? value : `${value} · Δ ${formatDelta(row.delta, row.metric)}`;
 }
 
 function scoreTooltip(row: ScoreRow, evaluation: EvalSummary, runDir: string): string[] {

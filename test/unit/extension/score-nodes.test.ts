@@ -24,9 +24,9 @@ test('completed: one node per task, value ± stderr and Δ vs base, icon by dire
   assert.deepEqual(
     nodes.map((n) => [n.label, n.description, n.icon.id]),
     [
-      ['arithmetic_2ds', '0.4200 ± 0.0705 · Δ \u22120.0400 vs base', 'arrow-down'],
+      ['arithmetic_2ds', '0.4200 ± 0.0705 · Δ \u22120.0400', 'arrow-down'],
       ['heldout', '0.3000 ± 0.0655', 'dash'],
-      ['wikitext_ppl', '12.50 · Δ \u22121.750 vs base', 'arrow-up'],
+      ['wikitext_ppl', '12.50 · Δ \u22121.750', 'arrow-up'],
     ],
   );
   assert.ok(nodes.every((n) => n.contextValue === 'loraScore' && n.runDir === '/o/run-a'));
