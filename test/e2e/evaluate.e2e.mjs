@@ -3,9 +3,11 @@
 // tasks with the config's eval.tasks checked and the limit from eval.limit (changed to 30 here);
 // a progress notification shows while `lora-lab eval` works; then the scores appear under the run in
 // the Runs view and, live, in the open dashboard's evaluation table, whose numbers equal the results
-// files' (the adapter's and the base model's). Screenshots in the dark and the light theme.
+// files' (the adapter's and the base model's). A fixture run trained with eval.interval shows one
+// score curve per task with a point per evaluation. Screenshots in the dark and the light theme.
 // The webview's contract with this test: table[data-table="eval"], rows tr[data-task], cells
-// td[data-col=value|stderr|delta|base|n|...] with data-value (the number as JSON has it).
+// td[data-col=value|stderr|delta|base|n|...] with data-value (the number as JSON has it); curves
+// [data-series="eval:<task>"] with data-points.
 /* global document, window */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -20,6 +22,7 @@ import { waitFor } from './lib/wait.mjs';
 const RUN_NAME = 'e2e-evaluate';
 const TASKS = ['arithmetic_2da', 'arithmetic_2ds'];
 const LIMIT = 30;
+const CURVES_RUN = 'e2e-curves-20261206-120000';
 const QUICK_INPUT = '.quick-input-widget';
 const QUICK_ROWS = `${QUICK_INPUT} .quick-input-list .monaco-list-row`;
 const RUNS_ROWS = '.pane:has(.pane-header[aria-label^="Runs"]) .pane-body .monaco-list-row';
@@ -69,9 +72,19 @@ test('evaluate: Evaluate Run shows progress, then the scores in the Runs view an
     assert.equal(readRunJson(runDir).summary?.eval, undefined, 'not evaluated by training (eval.after_train is off)');
 
     await showRunsView(page);
-    await waitForRunRow(page, RUN_NAME, 'completed', (row) => rowShowsState(row, 'completed'), { timeoutMs: 60_000 });
+    // Not waitForRunRow: it clicks collapsed rows, and the fixture run (with scores) is one.
+    await waitFor(
+      `the Runs view to list ${RUN_NAME} completed`,
+      async () => {
+        const rows = await runsRows(page);
+        const row = rows.find((r) => r.text.trim().startsWith(RUN_NAME));
+        if (!row || !rowShowsState(row, 'completed')) throw new Error(`rows: ${JSON.stringify(rows.map((r) => r.text))}`);
+        return row;
+      },
+      { timeoutMs: 60_000, intervalMs: 300 },
+    );
     await runContextAction(page, RUN_NAME, 'Open Dashboard');
-    const frame = await webviewFrame(page, '[data-section="eval"]', 60_000);
+    const frame = await webviewFrame(page, `.run-title:has-text("${RUN_NAME}")`, 60_000);
     await waitFor('the dashboard to say the run is not evaluated yet', async () =>
       /Not evaluated yet/.test((await frame.locator('.eval-meta').textContent()) ?? ''),
     );
@@ -186,10 +199,39 @@ test('evaluate: Evaluate Run shows progress, then the scores in the Runs view an
     }
     await wb.step('runs view scores');
 
+    // A run trained with eval.interval (fixture folder runs/e2e-curves-*): one score curve per task with
+    // a point per interval evaluation plus the final one, as many as its metrics.jsonl has.
+    const curvesDir = join(wb.workspace, 'runs', CURVES_RUN);
+    const evalLines = readFileSync(join(curvesDir, 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.kind === 'eval');
+    await waitForRunRow(page, CURVES_RUN, 'completed', (row) => rowShowsState(row, 'completed'), { timeoutMs: 30_000 });
+    await runContextAction(page, CURVES_RUN, 'Open Dashboard');
+    const curves = await webviewFrame(page, `.run-title:has-text("${CURVES_RUN}")`, 60_000);
+    for (const task of TASKS) {
+      const expected = evalLines.filter((line) => line.task === task).length;
+      assert.ok(expected > 2, `the fixture has interval evaluations of ${task}`);
+      await waitFor(
+        `the ${task} score curve to hold ${expected} points`,
+        async () => {
+          const shown = await curves.locator(`[data-series="eval:${task}"]`).getAttribute('data-points');
+          if (Number(shown) !== expected) throw new Error(`data-points is ${shown}`);
+          return true;
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+    }
+    assert.equal(await curves.locator('[data-table="eval"] tr[data-task]').count(), TASKS.length);
+    await curves.locator('.eval-curves').scrollIntoViewIfNeeded();
+    await wb.step('score curves dark theme');
+
     await setColorTheme(page, 'Light Modern', 'light');
-    const light = await webviewFrame(page, '[data-table="eval"] tr[data-task]', 10_000);
+    const light = await webviewFrame(page, `.run-title:has-text("${CURVES_RUN}")`, 10_000);
     assert.equal(await light.locator('[data-table="eval"] tr[data-task]').count(), TASKS.length);
+    assert.equal(await light.locator('[data-series^="eval:"]').count(), TASKS.length);
     await light.locator('[data-table="eval"]').scrollIntoViewIfNeeded();
-    await wb.step('dashboard evaluation table light theme');
+    await wb.step('evaluation table and score curves light theme');
   });
 });
