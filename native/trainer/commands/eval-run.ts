@@ -217,6 +217,7 @@ export async function runEvalOfRun(args: string[], out: CliOutput): Promise<numb
         final: true,
         useCache: !flags.has('--no-cache'),
         onEngine: (e) => (baseEngine = e),
+        isStopped: () => stopped,
         onProgress: (p) => {
           send(ipc, { type: 'eval-progress', task: p.task ?? null, done: p.done, total: p.total, elapsedS: p.elapsedS });
           const now = Date.now();

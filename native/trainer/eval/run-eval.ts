@@ -37,6 +37,8 @@ export interface RunEvalOptions {
   /** false: the base model is scored afresh and the cache is neither read nor written. */
   useCache?: boolean;
   onProgress?: (p: EvalProgress & { phase: 'adapter' | 'base' }) => void;
+  /** A stop that came while no engine call was in flight (tokenizing): checked between the phases. */
+  isStopped?: () => boolean;
   /** Set while the base engine of a full finetune is loaded, so a stop can abort it too. */
   onEngine?: (engine: NativeEngine | null) => void;
 }
@@ -75,6 +77,10 @@ function resultsJson(outcome: EvalOutcome, o: RunEvalOptions, adapter: string | 
     prefix_sharing: o.settings.sharePrefix,
   };
   return results;
+}
+
+function checkStop(o: RunEvalOptions): void {
+  if (o.isStopped?.()) throw Object.assign(new Error('the evaluation was stopped'), { code: 'E_ABORTED' });
 }
 
 /** The base model's scores of every task: from the cache, the rest computed (and cached). */
@@ -139,7 +145,9 @@ export async function evaluateRunAdapter(o: RunEvalOptions, startedMs = Date.now
     o.settings,
     o.onProgress ? (p) => o.onProgress!({ ...p, phase: 'adapter' }) : undefined,
   );
+  checkStop(o);
   const base = o.includeBase ? await baseScores(o) : null;
+  checkStop(o);
   const date = new Date();
   let resultsFile: string | null = null;
   let baseResultsFile: string | null = null;
@@ -188,9 +196,9 @@ export async function evaluateRunAdapter(o: RunEvalOptions, startedMs = Date.now
   return { summary, lines, outcome, base: base?.outcome ?? null, cachedBaseTasks: base?.cached ?? [] };
 }
 
-/** summary.eval of an evaluation that did not finish (stopped or failed): the settings, no scores. */
+/** summary.eval of an evaluation that has not finished (running) or never will (stopped, failed): the settings, no scores. */
 export function unfinishedSummary(
-  status: 'stopped' | 'failed',
+  status: 'running' | 'stopped' | 'failed',
   o: Pick<RunEvalOptions, 'adapter' | 'step' | 'settings'>,
   startedMs: number,
   error?: EvalSummary['error'],
@@ -206,7 +214,7 @@ export function unfinishedSummary(
     numFewshot: o.settings.numFewshot,
     tasks: {},
     startedMs,
-    endedMs: Date.now(),
+    ...(status === 'running' ? {} : { endedMs: Date.now() }),
     ...(error ? { error } : {}),
   };
 }
