@@ -3,7 +3,9 @@
 // preselected, the default limit (eval.limit), and the check of the typed limit.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BUILTIN_TASKS } from '../../../language-server/src/eval';
+import { BUILTIN_TASKS, discoverTasks } from '../../../language-server/src/eval';
+import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
+import { parse as parseYaml } from 'yaml';
 import { parseConfigText } from '../config-file';
 
 /** One task the user can pick. */
@@ -23,6 +25,8 @@ export interface EvalDefaults {
   limit: number | null;
   /** The config file the run came from (custom tasks are found beside it), when known. */
   configPath: string | undefined;
+  /** Folders searched for custom task files: the config's folder (when it still exists) and eval.data_dir. */
+  taskDirs: string[];
 }
 
 export interface TaskPickItem {
@@ -40,7 +44,31 @@ const KIND_WORDS: Record<string, string> = {
 };
 
 export function builtinTaskChoices(): TaskChoice[] {
-  return BUILTIN_TASKS.map((task) => ({ name: task.name, kind: task.kind, metric: task.metric, source: 'built-in' }));
+  return BUILTIN_TASKS.map((task) => ({
+    name: task.name,
+    kind: task.kind,
+    metric: task.metric,
+    description: task.description,
+    source: 'built-in',
+  }));
+}
+
+/**
+ * The custom tasks (`*.task.yaml` / `.task.json`) in `dirs`, through the trainer's own discovery
+ * (language-server/src/eval/custom.ts), and the files it refused, as "file:line: message".
+ */
+export function customTaskChoices(dirs: readonly string[]): { choices: TaskChoice[]; errors: string[] } {
+  const { tasks, errors } = discoverTasks(dirs, nodeFileSystem);
+  return {
+    choices: tasks.map((task) => ({
+      name: task.spec.name,
+      kind: task.spec.kind,
+      metric: task.spec.metric,
+      description: task.spec.description,
+      source: task.file,
+    })),
+    errors: errors.map((error) => error.message),
+  };
 }
 
 /**
@@ -66,6 +94,21 @@ export function taskPickItems(choices: readonly TaskChoice[], configured: readon
   return [...first.map((name) => item(name, true)), ...rest.map((name) => item(name, false))];
 }
 
+/**
+ * eval.tasks as the file lists them. The config language checks names against the built-in tasks
+ * and falls back to the default set when one is unknown; a custom task's name is unknown to it, so
+ * a list the checker rejected is read as written (the CLI resolves the names and explains a bad one).
+ */
+function configuredTasks(text: string, checked: readonly string[]): string[] {
+  try {
+    const written = (parseYaml(text) as { eval?: { tasks?: unknown } } | null)?.eval?.tasks;
+    if (Array.isArray(written) && written.every((task) => typeof task === 'string')) return written;
+  } catch {
+    // the checked value stands
+  }
+  return [...checked];
+}
+
 /** The eval section of `<run>/config.yaml` (the schema's defaults where it has none); undefined when unreadable. */
 export function readEvalDefaults(runDir: string, configPath: string | undefined): EvalDefaults | undefined {
   const file = path.join(runDir, 'config.yaml');
@@ -77,7 +120,14 @@ export function readEvalDefaults(runDir: string, configPath: string | undefined)
   }
   const parsed = parseConfigText(text, configPath || file);
   if (!parsed) return undefined;
-  return { tasks: [...parsed.config.eval.tasks], limit: parsed.config.eval.limit, configPath: configPath || undefined };
+  const configDir = configPath ? path.dirname(configPath) : undefined;
+  const taskDirs = [...(configDir && fs.existsSync(configDir) ? [configDir] : []), parsed.config.eval.data_dir];
+  return {
+    tasks: configuredTasks(text, parsed.config.eval.tasks),
+    limit: parsed.config.eval.limit,
+    configPath: configPath || undefined,
+    taskDirs,
+  };
 }
 
 /** The limit input's value: null for all documents, a positive integer, or an error message. */

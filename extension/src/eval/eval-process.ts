@@ -12,6 +12,8 @@ export interface EvalRequest {
   limit: number | null;
   /** A checkpoint folder relative to the run (`checkpoints/step-000200`); undefined = the final adapter. */
   checkpoint?: string;
+  /** A folder of custom task files beside the run's config (the CLI also searches eval.data_dir). */
+  taskDir?: string;
 }
 
 export type EvalProgress = Extract<EvalMessage, { type: 'eval-progress' }>;
@@ -29,6 +31,7 @@ export function evalArgs(request: EvalRequest): string[] {
   const args = ['eval', '--run', request.runDir, '--tasks', request.tasks.join(',')];
   if (request.limit !== null) args.push('--limit', String(request.limit));
   if (request.checkpoint) args.push('--checkpoint', request.checkpoint);
+  if (request.taskDir) args.push('--task-dir', request.taskDir);
   args.push('--ipc');
   return args;
 }

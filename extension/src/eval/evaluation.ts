@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { formatDelta, formatScore, scoreRows } from '../../../language-server/src/lib/eval-scores';
 import type { Ctx } from '../context';
 import type { RunView } from '../runs-model';
-import { builtinTaskChoices, parseLimit, readEvalDefaults, taskPickItems, type TaskChoice } from './eval-choices';
+import { builtinTaskChoices, customTaskChoices, parseLimit, readEvalDefaults, taskPickItems } from './eval-choices';
 import { EvalChild, evalForkOptions, type EvalOutcome, type EvalProgress, type EvalRequest } from './eval-process';
 
 /** A run to evaluate: its final adapter, or one checkpoint (relative to the run folder). */
@@ -35,16 +35,18 @@ export function scoresLine(outcome: Extract<EvalOutcome, { kind: 'done' }>): str
 const inFlight = new Set<string>();
 
 /** Asks for tasks and limit (once for all targets); undefined when the user cancels. */
-async function askSettings(
-  target: EvalTarget,
-  customTasks: (configPath: string | undefined) => TaskChoice[],
-): Promise<{ tasks: string[]; limit: number | null } | undefined> {
-  const defaults = readEvalDefaults(target.view.dir, target.view.run.configPath) ?? {
+async function askSettings(ctx: Ctx, target: EvalTarget): Promise<{ tasks: string[]; limit: number | null } | undefined> {
+  const configPath = target.view.run.configPath || undefined;
+  const configDir = configPath ? path.dirname(configPath) : undefined;
+  const defaults = readEvalDefaults(target.view.dir, configPath) ?? {
     tasks: [],
     limit: null,
-    configPath: target.view.run.configPath,
+    configPath,
+    taskDirs: configDir && fs.existsSync(configDir) ? [configDir] : [],
   };
-  const choices = [...builtinTaskChoices(), ...customTasks(defaults.configPath)];
+  const custom = customTaskChoices(defaults.taskDirs);
+  for (const error of custom.errors) ctx.log.warn(`evaluation task file skipped: ${error}`);
+  const choices = [...builtinTaskChoices(), ...custom.choices];
   const items = taskPickItems(choices, defaults.tasks);
   const picked = await vscode.window.showQuickPick(items, {
     canPickMany: true,
@@ -73,10 +75,18 @@ async function askSettings(
 /** Evaluates one target under a progress notification; resolves with the outcome. */
 async function evaluateOne(ctx: Ctx, target: EvalTarget, tasks: string[], limit: number | null): Promise<EvalOutcome> {
   const { view } = target;
-  const request: EvalRequest = { runDir: view.dir, tasks, limit, checkpoint: target.checkpoint };
   const what = target.checkpoint ? `${view.run.name} (${path.basename(target.checkpoint)})` : view.run.name;
-  const configDir = path.dirname(view.run.configPath || view.dir);
-  const cwd = fs.existsSync(configDir) ? configDir : view.dir;
+  const configDir = view.run.configPath ? path.dirname(view.run.configPath) : undefined;
+  const hasConfigDir = configDir !== undefined && fs.existsSync(configDir);
+  // Custom task files beside the config the run came from: the CLI reads the run's own config.yaml.
+  const request: EvalRequest = {
+    runDir: view.dir,
+    tasks,
+    limit,
+    checkpoint: target.checkpoint,
+    taskDir: hasConfigDir ? configDir : undefined,
+  };
+  const cwd = hasConfigDir ? configDir : view.dir;
   const threads = vscode.workspace.getConfiguration('loraLab').get<number>('threads', 0);
   ctx.log.info(`evaluating ${what}: tasks ${tasks.join(', ')}, limit ${limit ?? 'all'}`);
   return vscode.window.withProgress(
@@ -135,11 +145,7 @@ async function report(ctx: Ctx, target: EvalTarget, outcome: EvalOutcome): Promi
  * Evaluates `targets` one after another with the same tasks and limit (asked once). Runs still
  * training or already being evaluated are refused with a message.
  */
-export async function evaluateTargets(
-  ctx: Ctx,
-  targets: EvalTarget[],
-  customTasks: (configPath: string | undefined) => TaskChoice[] = () => [],
-): Promise<void> {
+export async function evaluateTargets(ctx: Ctx, targets: EvalTarget[]): Promise<void> {
   const ready = targets.filter(({ view }) => {
     if (view.state === 'running') {
       void vscode.window.showWarningMessage(`LoRA Lab: ${view.run.name} is still training; evaluate it when it has finished.`);
@@ -152,7 +158,7 @@ export async function evaluateTargets(
     return true;
   });
   if (ready.length === 0) return;
-  const settings = await askSettings(ready[0], customTasks);
+  const settings = await askSettings(ctx, ready[0]);
   if (!settings) return;
   for (const target of ready) {
     if (inFlight.has(target.view.dir)) continue;

@@ -145,6 +145,7 @@ test("eval defaults come from the run's config.yaml (schema defaults when it has
     tasks: ['arithmetic_2ds', 'arithmetic_2da'],
     limit: 20,
     configPath: withSection.configPath,
+    taskDirs: [withSection.root, path.join(withSection.root, 'data', 'eval')],
   });
   const without = runFolder({ evalSection: '' });
   const defaults = readEvalDefaults(without.dir, without.configPath)!;
@@ -248,7 +249,18 @@ test('Evaluate Run: tasks preselected from eval.tasks, limit from eval.limit, pr
   );
   assert.equal((fake.shownInputBoxes[0] as { value: string }).value, '20');
   const { args, cwd, env } = JSON.parse(fs.readFileSync(run.argsFile, 'utf8'));
-  assert.deepEqual(args, ['eval', '--run', run.dir, '--tasks', 'arithmetic_2da,arithmetic_4da', '--limit', '7', '--ipc']);
+  assert.deepEqual(args, [
+    'eval',
+    '--run',
+    run.dir,
+    '--tasks',
+    'arithmetic_2da,arithmetic_4da',
+    '--limit',
+    '7',
+    '--task-dir',
+    run.root,
+    '--ipc',
+  ]);
   assert.equal(cwd, fs.realpathSync(run.root), "the child runs in the config's folder (custom tasks beside it)");
   assert.equal(env, '1');
   const progress = fake.shownProgress[0] as { options: { title: string; cancellable: boolean }; reports: { message?: string }[] };
@@ -260,6 +272,39 @@ test('Evaluate Run: tasks preselected from eval.tasks, limit from eval.limit, pr
   );
   const done = fake.shownMessages.find((m) => m.level === 'info')!;
   assert.match(done.text, /evaluated demo-r8: arithmetic_2da 0\.2500 \(±0\), arithmetic_4da 0\.3750 \(\+0\.1250\)/);
+});
+
+test('Evaluate Run offers the custom task files beside the config (through the trainer discovery); a broken one is logged', async (t) => {
+  const run = runFolder({ evalSection: 'eval:\n  tasks: [arithmetic_2ds, heldout]\n' });
+  fs.writeFileSync(path.join(run.root, 'heldout.jsonl'), '{"instruction": "Say hi", "output": "hi"}\n');
+  fs.writeFileSync(
+    path.join(run.root, 'heldout.task.yaml'),
+    'name: heldout\ndescription: Held-out instructions, exact match of the greedy answer\nkind: generate_until\ndata: { file: heldout.jsonl }\ncontext: "{{instruction}}\\n"\ntarget: "{{output}}"\nuntil: ["\\n"]\nmax_tokens: 8\nmetric: exact_match\n',
+  );
+  fs.writeFileSync(path.join(run.root, 'broken.task.yaml'), 'name: broken\nkind: ranking\n');
+  const restore = withEnv({ LORALAB_FIXTURE_MODE: 'done', LORALAB_FIXTURE_ARGS: run.argsFile });
+  const dispose = activateWith(run.extension, run.runs);
+  t.after(() => {
+    dispose();
+    restore();
+  });
+  fake.answers.quickPick = undefined; // cancelled at the task pick
+  await fake.commands.executeCommand('loraLab.evaluateRun', run.dir);
+  const items = (fake.shownQuickPicks[0] as { items: { task: string; picked: boolean; description: string; detail?: string }[] }).items;
+  assert.deepEqual(
+    items.filter((i) => i.picked).map((i) => i.task),
+    ['arithmetic_2ds', 'heldout'],
+  );
+  const heldout = items.find((i) => i.task === 'heldout')!;
+  assert.match(heldout.description, /generation · exact_match · custom · heldout\.task\.yaml/);
+  assert.equal(heldout.detail, 'Held-out instructions, exact match of the greedy answer');
+  assert.ok(!items.some((i) => i.task === 'broken'));
+  const log = fake.loggedLines();
+  assert.ok(
+    log.some((line) => /evaluation task file skipped: .*broken\.task\.yaml/.test(line)),
+    log.join('\n'),
+  );
+  assert.ok(!fs.existsSync(run.argsFile), 'cancelled: no child');
 });
 
 test('Evaluate Run: the error with its hint; cancel stops the child; a checkpoint folder is evaluated with --checkpoint', async (t) => {
@@ -274,7 +319,11 @@ test('Evaluate Run: the error with its hint; cancel stops the child; a checkpoin
   fake.answers.inputBox = '';
   await fake.commands.executeCommand('loraLab.evaluateRun', run.dir);
   const { args } = JSON.parse(fs.readFileSync(run.argsFile, 'utf8'));
-  assert.deepEqual(args, ['eval', '--run', run.dir, '--tasks', 'zz', '--ipc'], 'the CLI picks the newest checkpoint itself');
+  assert.deepEqual(
+    args,
+    ['eval', '--run', run.dir, '--tasks', 'zz', '--task-dir', run.root, '--ipc'],
+    'the CLI picks the newest checkpoint itself',
+  );
   const error = fake.shownMessages.find((m) => m.level === 'error')!;
   assert.equal(error.text, "LoRA Lab: evaluating demo-r8 failed: unknown evaluation task 'zz' Check eval.tasks in the config.");
 
@@ -294,6 +343,8 @@ test('Evaluate Run: the error with its hint; cancel stops the child; a checkpoin
     'zz',
     '--checkpoint',
     'checkpoints/step-000005',
+    '--task-dir',
+    run.root,
     '--ipc',
   ]);
 });

@@ -176,6 +176,12 @@ function logChannel(name: string) {
   };
 }
 
+/** The output channels the host created, and every line logged to them (`[level] message`). */
+export const logChannels: ReturnType<typeof logChannel>[] = [];
+export function loggedLines(): string[] {
+  return logChannels.flatMap((channel) => channel.lines);
+}
+
 export const commands = {
   registerCommand(id: string, fn: (...args: unknown[]) => unknown) {
     if (registeredCommands.has(id)) throw new Error(`command '${id}' already exists`);
@@ -259,7 +265,11 @@ function statusBarItem() {
 }
 
 export const window = {
-  createOutputChannel: (name: string) => logChannel(name),
+  createOutputChannel: (name: string) => {
+    const channel = logChannel(name);
+    logChannels.push(channel);
+    return channel;
+  },
   createStatusBarItem: () => statusBarItem(),
   registerTreeDataProvider(id: string, provider: unknown) {
     registeredTreeProviders.set(id, provider);
@@ -363,5 +373,6 @@ export function resetFakeVscode(): void {
   answers.cancelProgressAfterMs = undefined;
   shownQuickPicks.length = 0;
   shownInputBoxes.length = 0;
+  logChannels.length = 0;
   shownProgress.length = 0;
 }
