@@ -1,6 +1,7 @@
 // Scenario: evaluate a finished run. A run trained with the installed CLI on the bundled tiny model;
 // its dashboard is open ("not evaluated yet"); "Evaluate Run" from its Runs context menu offers the
-// tasks with the config's eval.tasks checked and the limit from eval.limit (changed to 30 here);
+// tasks with the config's eval.tasks checked (a custom task file beside the config is offered and
+// picked too) and the limit from eval.limit (changed to 30 here);
 // a progress notification shows while `lora-lab eval` works; then the scores appear under the run in
 // the Runs view and, live, in the open dashboard's evaluation table, whose numbers equal the results
 // files' (the adapter's and the base model's). A fixture run trained with eval.interval shows one
@@ -15,12 +16,24 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readRunJson, runFolders } from './lib/run-folders.mjs';
-import { rowShowsState, runContextAction, runsRows, setColorTheme, showRunsView, waitForRunRow, webviewFrame } from './lib/ui.mjs';
+import {
+  clearNotifications,
+  rowShowsState,
+  runContextAction,
+  runsRows,
+  setColorTheme,
+  showRunsView,
+  waitForRunRow,
+  webviewFrame,
+} from './lib/ui.mjs';
 import { withWorkbench } from './lib/workbench.mjs';
 import { waitFor } from './lib/wait.mjs';
 
 const RUN_NAME = 'e2e-evaluate';
 const TASKS = ['arithmetic_2da', 'arithmetic_2ds'];
+/** The custom task file beside the config (heldout.task.yaml, 12 documents), picked in addition. */
+const CUSTOM = 'heldout_sums';
+const EVALUATED = [...TASKS, CUSTOM];
 const LIMIT = 30;
 const CURVES_RUN = 'e2e-curves-20261206-120000';
 const QUICK_INPUT = '.quick-input-widget';
@@ -110,6 +123,19 @@ test('evaluate: Evaluate Run shows progress, then the scores in the Runs view an
       { timeoutMs: 20_000 },
     );
     assert.deepEqual(checked, TASKS, "the config's eval.tasks are preselected, first");
+    const customRow = page.locator(QUICK_ROWS).filter({ hasText: CUSTOM }).first();
+    assert.match((await customRow.textContent()) ?? '', /custom · heldout\.task\.yaml/, 'the custom task file is offered');
+    await customRow.click();
+    await waitFor(
+      `${CUSTOM} to be checked too`,
+      async () =>
+        (await customRow.getAttribute('aria-checked')) === 'true' ||
+        (await customRow
+          .locator('input[type="checkbox"]')
+          .isChecked()
+          .catch(() => false)),
+      { timeoutMs: 5_000 },
+    );
     await wb.step('task pick');
     await page.keyboard.press('Enter');
     const limitInput = page.locator(`${QUICK_INPUT} input`);
@@ -140,7 +166,9 @@ test('evaluate: Evaluate Run shows progress, then the scores in the Runs view an
       `a progress notification was shown: ${JSON.stringify(seen)}`,
     );
     assert.equal(completed.limit, LIMIT);
-    assert.deepEqual(Object.keys(completed.tasks).sort(), TASKS);
+    assert.deepEqual(Object.keys(completed.tasks).sort(), EVALUATED);
+    assert.equal(completed.tasks[CUSTOM].metric, 'exact_match');
+    assert.equal(completed.tasks[CUSTOM].n, 12, 'the custom task has 12 documents, under the limit');
     const results = JSON.parse(readFileSync(join(runDir, completed.resultsFile), 'utf8')).results;
     const base = JSON.parse(readFileSync(join(runDir, completed.baseResultsFile), 'utf8')).results;
 
@@ -149,19 +177,22 @@ test('evaluate: Evaluate Run shows progress, then the scores in the Runs view an
       'the dashboard table to hold the scores',
       async () => {
         const values = await tableValues(frame);
-        if (Object.keys(values).length !== TASKS.length) throw new Error(`rows: ${JSON.stringify(values)}`);
+        if (Object.keys(values).length !== EVALUATED.length) throw new Error(`rows: ${JSON.stringify(values)}`);
         return values;
       },
       { timeoutMs: 30_000, intervalMs: 250 },
     );
-    for (const task of TASKS) {
+    for (const task of EVALUATED) {
+      const metric = completed.tasks[task].metric;
       const row = table[task];
-      assert.equal(Number(row.value), results[task]['acc,none'], `${task} value`);
-      assert.equal(Number(row.stderr), results[task]['acc_stderr,none'], `${task} stderr`);
-      assert.equal(Number(row.base), base[task]['acc,none'], `${task} base value`);
-      assert.ok(Math.abs(Number(row.delta) - (results[task]['acc,none'] - base[task]['acc,none'])) < 1e-12, `${task} delta`);
-      assert.equal(Number(row.n), LIMIT, `${task} documents`);
+      assert.equal(Number(row.value), results[task][`${metric},none`], `${task} value`);
+      assert.equal(Number(row.stderr), results[task][`${metric}_stderr,none`], `${task} stderr`);
+      assert.equal(Number(row.base), base[task][`${metric},none`], `${task} base value`);
+      assert.ok(Math.abs(Number(row.delta) - (results[task][`${metric},none`] - base[task][`${metric},none`])) < 1e-12, `${task} delta`);
+      assert.equal(Number(row.n), completed.tasks[task].n, `${task} documents`);
+      assert.equal(row.metric, metric);
     }
+    await clearNotifications(page); // the completion toast would cover the table's right half
     await frame.locator('[data-table="eval"]').scrollIntoViewIfNeeded();
     await wb.step('dashboard evaluation table dark theme');
 
@@ -178,19 +209,20 @@ test('evaluate: Evaluate Run shows progress, then the scores in the Runs view an
     const scoreRows = await waitFor(
       'score rows under the run',
       async () => {
-        const rows = (await runsRows(page)).filter((row) => TASKS.some((task) => row.text.trim().startsWith(task)));
-        if (rows.length !== TASKS.length) throw new Error(`rows: ${JSON.stringify((await runsRows(page)).map((r) => r.text))}`);
+        const rows = (await runsRows(page)).filter((row) => EVALUATED.some((task) => row.text.trim().startsWith(task)));
+        if (rows.length !== EVALUATED.length) throw new Error(`rows: ${JSON.stringify((await runsRows(page)).map((r) => r.text))}`);
         return rows;
       },
       { timeoutMs: 20_000 },
     );
-    for (const task of TASKS) {
+    for (const task of EVALUATED) {
+      const metric = completed.tasks[task].metric;
       const row = scoreRows.find((r) => r.text.trim().startsWith(task));
       const shown = new RegExp(`^\\s*${task}\\s*(\\d+\\.\\d{4}) ± (\\d+\\.\\d{4}) · Δ (\\S+)`).exec(row.text);
       assert.ok(shown, `score row text: ${row.text}`);
-      assert.equal(shown[1], results[task]['acc,none'].toFixed(4));
-      assert.equal(shown[2], results[task]['acc_stderr,none'].toFixed(4));
-      const delta = results[task]['acc,none'] - base[task]['acc,none'];
+      assert.equal(shown[1], results[task][`${metric},none`].toFixed(4));
+      assert.equal(shown[2], results[task][`${metric}_stderr,none`].toFixed(4));
+      const delta = results[task][`${metric},none`] - base[task][`${metric},none`];
       assert.equal(
         shown[3],
         delta === 0 ? '±0' : `${delta > 0 ? '+' : '\u2212'}${Math.abs(delta).toFixed(4)}`,
