@@ -50,8 +50,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     if (node.kind === 'run') {
       // No resourceUri: SCM decorations would grey out runs under an ignored out/ folder.
       item.command = { command: 'loraLab.openDashboard', title: 'Open Dashboard', arguments: [node] };
-    } else if (node.kind === 'score') {
-      item.command = { command: 'loraLab.openDashboard', title: 'Open Dashboard', arguments: [node.runDir] };
+    } else if (node.kind === 'detail') {
+      // No command: a tree item's command with arguments goes stale when the row refreshes.
+      item.accessibilityInformation = { label: node.accessibleLabel };
     }
     return item;
   }

@@ -17,11 +17,19 @@ export function checkpointOfPath(dir: string): { runDir: string; checkpoint: str
   return { runDir: path.dirname(parent), checkpoint: `checkpoints/${path.basename(dir)}` };
 }
 
-/** The run folders of the command's arguments: VS Code passes (clicked node, selected nodes) for a multi-selection. */
+/** A run folder, or a checkpoint folder for a checkpoint row of the Runs view (`{kind: 'checkpoint', checkpoint: {dir}}`). */
+function folderOfArg(arg: unknown): string | undefined {
+  const node = arg as { kind?: unknown; checkpoint?: { dir?: unknown } } | undefined;
+  if (node && typeof node === 'object' && node.kind === 'checkpoint' && typeof node.checkpoint?.dir === 'string')
+    return node.checkpoint.dir;
+  return runDirOfArg(arg as RunsNode);
+}
+
+/** The folders of the command's arguments: VS Code passes (clicked node, selected nodes) for a multi-selection. */
 export function argDirs(arg: unknown, selection: unknown): string[] {
-  const many = Array.isArray(selection) ? selection.map(runDirOfArg).filter((d): d is string => d !== undefined) : [];
+  const many = Array.isArray(selection) ? selection.map(folderOfArg).filter((d): d is string => d !== undefined) : [];
   if (many.length > 1) return [...new Set(many)];
-  const one = runDirOfArg(arg as RunsNode);
+  const one = folderOfArg(arg);
   return one ? [one] : [];
 }
 

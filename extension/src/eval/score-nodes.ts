@@ -13,9 +13,12 @@ import {
 import type { EvalSummary } from '../../../native/trainer/protocol';
 import type { IconSpec, RunView } from '../runs-model';
 
-/** A child of a run node: a task's score or the evaluation's status. */
+/**
+ * A child of a run node: a task's score or the evaluation's status. Shaped as the Runs tree's
+ * generic detail row (kind 'detail', the rows other features hang under a run).
+ */
 export interface ScoreNode {
-  kind: 'score';
+  kind: 'detail';
   id: string;
   runDir: string;
   /** The task, or undefined for the status node. */
@@ -25,6 +28,8 @@ export interface ScoreNode {
   tooltip: string[];
   contextValue: 'loraScore' | 'loraEvalStatus';
   icon: IconSpec;
+  /** What a screen reader says for the row. */
+  accessibleLabel: string;
 }
 
 function deltaIcon(row: ScoreRow): IconSpec {
@@ -57,36 +62,40 @@ function scoreTooltip(row: ScoreRow, evaluation: EvalSummary, runDir: string): s
 }
 
 function statusNode(evaluation: EvalSummary, runDir: string): ScoreNode | undefined {
-  const base = { kind: 'score' as const, id: `eval-status:${runDir}`, runDir, contextValue: 'loraEvalStatus' as const };
+  const node = (fields: Omit<ScoreNode, 'kind' | 'id' | 'runDir' | 'contextValue' | 'accessibleLabel'>): ScoreNode => ({
+    kind: 'detail',
+    id: `eval-status:${runDir}`,
+    runDir,
+    contextValue: 'loraEvalStatus',
+    accessibleLabel: `${fields.label}, ${fields.description}`,
+    ...fields,
+  });
   const what = `${evaluatedAdapterLabel(evaluation)} · ${evalSettingsLabel(evaluation)}`;
   switch (evaluation.status) {
     case 'completed':
       return undefined;
     case 'running':
-      return {
-        ...base,
+      return node({
         label: 'evaluating…',
         description: what,
         tooltip: [`Evaluating ${what}`],
         icon: { id: 'sync~spin', color: 'charts.blue' },
-      };
+      });
     case 'stopped':
-      return {
-        ...base,
+      return node({
         label: 'evaluation stopped',
         description: Object.keys(evaluation.tasks).length ? 'partial scores below' : what,
         tooltip: [`The evaluation of the ${what} was stopped.`, 'Run "LoRA Lab: Evaluate Run" again for complete scores.'],
         icon: { id: 'debug-pause' },
-      };
+      });
     case 'failed': {
       const error = evaluation.error;
-      return {
-        ...base,
+      return node({
         label: 'evaluation failed',
         description: error ? error.code : what,
         tooltip: [`The evaluation of the ${what} failed.`, ...(error ? [error.message, ...(error.hint ? [error.hint] : [])] : [])],
         icon: { id: 'error', color: 'testing.iconFailed' },
-      };
+      });
     }
   }
 }
@@ -99,16 +108,19 @@ export function evalChildren(view: Pick<RunView, 'dir' | 'run'>): ScoreNode[] {
   const status = statusNode(evaluation, view.dir);
   if (status) nodes.push(status);
   for (const row of scoreRows(evaluation)) {
+    const description = scoreDescription(row);
+    const verdict = row.improved === null ? '' : row.improved ? ', better than the base model' : ', worse than the base model';
     nodes.push({
-      kind: 'score',
+      kind: 'detail',
       id: `score:${view.dir}:${row.task}`,
       runDir: view.dir,
       task: row.task,
       label: row.task,
-      description: scoreDescription(row),
+      description,
       tooltip: scoreTooltip(row, evaluation, view.dir),
       contextValue: 'loraScore',
       icon: deltaIcon(row),
+      accessibleLabel: `${row.task} ${row.metric} ${description}${verdict}`,
     });
   }
   return nodes;

@@ -162,6 +162,8 @@ test('arguments: a checkpoint folder names its run; a multi-selection gives ever
   assert.deepEqual(argDirs(node('/o/a'), [node('/o/a')]), ['/o/a']);
   assert.deepEqual(argDirs('/o/c', undefined), ['/o/c']);
   assert.deepEqual(argDirs(undefined, undefined), []);
+  const checkpointRow = { kind: 'checkpoint', runDir: '/o/a', checkpoint: { step: 20, dir: '/o/a/checkpoints/step-000020' } };
+  assert.deepEqual(argDirs(checkpointRow, [checkpointRow]), ['/o/a/checkpoints/step-000020'], 'a checkpoint row of the Runs view');
 });
 
 test('EvalChild: progress, then the summary once the child has exited', async () => {

@@ -154,7 +154,9 @@ export class EvalView {
     this.error.hidden = true;
     if (!evaluation) {
       this.meta.textContent =
-        'Not evaluated yet: "Evaluate…" scores the adapter on evaluation tasks (eval.after_train does it after training).';
+        run?.state === 'completed' || run?.state === 'stopped'
+          ? 'Not evaluated yet: "Evaluate…" scores the adapter on evaluation tasks (eval.after_train does it after training).'
+          : 'Scores of the adapter during training (eval.interval, a small limit); the full evaluation comes after training with eval.after_train.';
       this.table.hidden = true;
       this.updateVisibility();
       return;
