@@ -75,13 +75,15 @@ test('the manifest offers each action exactly on the contexts the model produces
   assert.deepEqual(commandsFor(ctx('completed', true)), [
     'chatWithModel',
     'deleteRun',
+    'evaluateRun',
     'mergeAdapter',
     'openDashboard',
     'revealRunFolder',
     'showLogs',
   ]);
-  assert.deepEqual(commandsFor(ctx('completed')), ['deleteRun', 'openDashboard', 'revealRunFolder', 'showLogs']);
-  for (const state of ['stopped', 'failed', 'crashed'] as const) {
+  assert.deepEqual(commandsFor(ctx('completed')), ['deleteRun', 'evaluateRun', 'openDashboard', 'revealRunFolder', 'showLogs']);
+  assert.deepEqual(commandsFor(ctx('stopped')), ['deleteRun', 'evaluateRun', 'openDashboard', 'resumeRun', 'revealRunFolder', 'showLogs']);
+  for (const state of ['failed', 'crashed'] as const) {
     assert.deepEqual(commandsFor(ctx(state)), ['deleteRun', 'openDashboard', 'resumeRun', 'revealRunFolder', 'showLogs'], state);
   }
   assert.deepEqual(commandsFor('loraQueued'), ['stopRun']);
