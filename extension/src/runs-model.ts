@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { RunJson, RunState } from '../../native/trainer/protocol';
 import { formatBytes, formatDuration, formatLoss } from '../../language-server/src/lib/format';
 import type { ConfigSummary } from '../../webview/src/protocol';
+import type { ScoreNode } from './eval/score-nodes';
 
 /** One run folder as the host sees it. */
 export interface RunView {
@@ -43,7 +44,9 @@ export type RunsNode =
       tooltip: string[];
       contextValue: string;
       icon: IconSpec;
-    };
+    }
+  /** A run's evaluation score or status (extension/src/eval/score-nodes.ts). */
+  | ScoreNode;
 
 const ICONS: Record<RunState, IconSpec> = {
   running: { id: 'sync~spin', color: 'charts.blue' },

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { RunManager } from './run-manager';
 import type { RunsController } from './runs-controller';
+import { evalChildren } from './eval/score-nodes';
 import { buildRunsTree, type RunsNode } from './runs-model';
 
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
@@ -18,13 +19,18 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 
   getChildren(node?: RunsNode): RunsNode[] {
-    if (node) return node.kind === 'group' ? node.children : [];
+    if (node) return node.kind === 'group' ? node.children : node.kind === 'run' ? evalChildren(node.view) : [];
     const queued = this.manager.queue().map((q) => ({ id: q.id, label: q.label, configPath: q.request.configPath }));
     return buildRunsTree(this.runs.views(), queued);
   }
 
   getTreeItem(node: RunsNode): vscode.TreeItem {
-    const collapsible = node.kind === 'group' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None;
+    const collapsible =
+      node.kind === 'group'
+        ? vscode.TreeItemCollapsibleState.Expanded
+        : node.kind === 'run' && node.view.run.summary?.eval
+          ? vscode.TreeItemCollapsibleState.Collapsed
+          : vscode.TreeItemCollapsibleState.None;
     const item = new vscode.TreeItem(node.label, collapsible);
     item.id = node.id;
     item.description = node.description;
@@ -44,6 +50,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     if (node.kind === 'run') {
       // No resourceUri: SCM decorations would grey out runs under an ignored out/ folder.
       item.command = { command: 'loraLab.openDashboard', title: 'Open Dashboard', arguments: [node] };
+    } else if (node.kind === 'detail') {
+      // No command: a tree item's command with arguments goes stale when the row refreshes.
+      item.accessibilityInformation = { label: node.accessibleLabel };
     }
     return item;
   }

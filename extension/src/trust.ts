@@ -2,9 +2,14 @@
 // saying why. Viewing runs, dashboards and IntelliSense are never gated.
 
 /** Actions that execute training code on the workspace's data and checkpoints. */
-export type GatedAction = 'start' | 'resume' | 'merge';
+export type GatedAction = 'start' | 'resume' | 'merge' | 'evaluate';
 
-const VERBS: Record<GatedAction, string> = { start: 'Starting runs', resume: 'Resuming runs', merge: 'Merging adapters' };
+const VERBS: Record<GatedAction, string> = {
+  start: 'Starting runs',
+  resume: 'Resuming runs',
+  merge: 'Merging adapters',
+  evaluate: 'Evaluating runs',
+};
 
 /** The refusal message for `action` in an untrusted workspace, or undefined when it may go on. */
 export function trustRefusal(action: GatedAction, isTrusted: boolean): string | undefined {

@@ -3,6 +3,7 @@
 // scenario as its own node:test process and prints a summary with durations.
 // Usage: node test/e2e/run.mjs [--vsix FILE] [--no-setup] [--list] [scenario ...]
 //   scenarios: trust intellisense estimate palette explorer dashboard live-dashboard dataset hub chat optim-state (default: all, or
+//   scenarios: trust intellisense estimate palette explorer dashboard live-dashboard dataset hub chat evaluate (default: all, or
 //   LORA_LAB_E2E_SCENARIOS="trust palette"); --vsix reuses a packaged extension.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -30,6 +31,7 @@ const SCENARIOS = {
   compare:
     'comparison panel of a sweep: rows and numbers of the fixture runs, sort, start a variant -> new row; 200 folders read incrementally',
   'optim-state': 'completion offers adamw8bit, hover on state_precision, the lens drops to 6.03 bytes per trainable parameter',
+  evaluate: 'Evaluate Run on a finished run: progress, then scores in the Runs view and the dashboard table equal the results files',
 };
 
 const argv = process.argv.slice(2);

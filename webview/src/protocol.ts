@@ -69,15 +69,40 @@ export interface SnapshotMessage {
   lines: MetricsLine[];
 }
 
-export type HostToWebview = RunMessage | MetricsMessage | SnapshotMessage;
+/** One metric of a task as a results file has it (`<metric>,<filter>` and `<metric>_stderr,<filter>`). */
+export interface ResultsMetric {
+  metric: string;
+  value: number;
+  stderr: number | null;
+}
+
+/**
+ * Host -> webview: what the results files named by summary.eval hold beyond the headline metric
+ * (every metric per task, the base model's too), for the evaluation table; sent when they change.
+ */
+export interface EvalResultsMessage {
+  type: 'eval-results';
+  /** Relative to the run folder, as summary.eval names it. */
+  resultsFile: string;
+  baseResultsFile: string | null;
+  /** The evaluated model (results' config.model) and the lm-eval date of the file (seconds since the epoch). */
+  model: string | null;
+  date: number | null;
+  /** Per task, every metric of the results file, in the file's order. */
+  metrics: Record<string, ResultsMetric[]>;
+  /** The same of the base model's results file (empty without one). */
+  baseMetrics: Record<string, ResultsMetric[]>;
+}
+
+export type HostToWebview = RunMessage | MetricsMessage | SnapshotMessage | EvalResultsMessage;
 
 /** Webview -> host: the page's script is listening; the host replays run and metrics. */
 export interface ReadyMessage {
   type: 'ready';
 }
 
-export type DashboardAction = 'stop' | 'resume' | 'reveal' | 'openConfig' | 'chat';
-export const DASHBOARD_ACTIONS: readonly DashboardAction[] = ['stop', 'resume', 'reveal', 'openConfig', 'chat'];
+export type DashboardAction = 'stop' | 'resume' | 'reveal' | 'openConfig' | 'chat' | 'evaluate';
+export const DASHBOARD_ACTIONS: readonly DashboardAction[] = ['stop', 'resume', 'reveal', 'openConfig', 'chat', 'evaluate'];
 
 /** Webview -> host: a header button was pressed. */
 export interface ActionMessage {
@@ -114,6 +139,7 @@ export function isHostToWebview(value: unknown): value is HostToWebview {
   if (value.type === 'run') return isObject(value.run) && typeof value.run.runDir === 'string';
   if (value.type === 'snapshot')
     return (value.run === null || (isObject(value.run) && typeof value.run.runDir === 'string')) && Array.isArray(value.lines);
+  if (value.type === 'eval-results') return typeof value.resultsFile === 'string' && isObject(value.metrics) && isObject(value.baseMetrics);
   return value.type === 'metrics' && typeof value.reset === 'boolean' && Array.isArray(value.lines);
 }
 

@@ -6,6 +6,7 @@ import { createExampleConfig } from './create-example-config';
 import { deleteRun } from './delete-run';
 import { inspectDataset } from './inspect-dataset';
 import { downloadModel } from './download-model';
+import { evaluateRun } from './evaluate-run';
 import { mergeAdapter } from './merge-adapter';
 import { openDashboard } from './open-dashboard';
 import { resumeRun } from './resume-run';
@@ -31,4 +32,5 @@ export const COMMAND_TABLE: Record<string, (ctx: Ctx) => Cmd> = {
   'loraLab.downloadModel': downloadModel,
   'loraLab.chatWithModel': chatWithModel,
   'loraLab.compareRuns': compareRuns,
+  'loraLab.evaluateRun': evaluateRun,
 };

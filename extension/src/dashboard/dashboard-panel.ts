@@ -11,6 +11,7 @@ import type { RunsController } from '../runs-controller';
 import { dashboardHtml, makeNonce } from './dashboard-html';
 import { dashboardSnapshot, toDashboardRun } from './dashboard-run';
 import { besideActiveEditor, panelWebviewOptions } from '../webview-options';
+import { EvalResultsFeed } from '../eval/eval-results';
 
 export interface DashboardDeps {
   extensionUri: vscode.Uri;
@@ -24,12 +25,15 @@ const ACTION_COMMANDS: Record<Exclude<DashboardAction, 'openConfig'>, string> = 
   resume: 'loraLab.resumeRun',
   reveal: 'loraLab.revealRunFolder',
   chat: 'loraLab.chatWithModel',
+  evaluate: 'loraLab.evaluateRun',
 };
 
 export class DashboardPanel {
   static readonly viewType = 'loraLab.dashboard';
   private ready = false;
   private lastRunJson = '';
+  /** The results files of the run's newest evaluation, sent once each (extension/src/eval). */
+  private readonly evalResults = new EvalResultsFeed((message) => this.post(message));
   private readonly disposables: vscode.Disposable[] = [];
   private readonly onDisposed = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.onDisposed.event;
@@ -125,6 +129,8 @@ export class DashboardPanel {
     this.lastRunJson = snapshot.run ? JSON.stringify(snapshot.run) : '';
     if (snapshot.run) this.panel.title = `Run: ${snapshot.run.name}`;
     this.post(snapshot);
+    this.evalResults.reset();
+    if (snapshot.run) this.evalResults.update(this.runDir, snapshot.run.summary?.eval);
   }
 
   private postRun(): void {
@@ -136,6 +142,7 @@ export class DashboardPanel {
     if (json === this.lastRunJson) return;
     this.lastRunJson = json;
     this.post({ type: 'run', run });
+    if (this.ready) this.evalResults.update(this.runDir, run.summary?.eval);
   }
 
   private postLines(reset: boolean, lines: MetricsLine[]): void {

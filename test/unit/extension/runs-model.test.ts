@@ -76,13 +76,30 @@ test('the manifest offers each action exactly on the contexts the model produces
     'chatWithModel',
     'compareRuns',
     'deleteRun',
+    'evaluateRun',
     'mergeAdapter',
     'openDashboard',
     'revealRunFolder',
     'showLogs',
   ]);
-  assert.deepEqual(commandsFor(ctx('completed')), ['compareRuns', 'deleteRun', 'openDashboard', 'revealRunFolder', 'showLogs']);
-  for (const state of ['stopped', 'failed', 'crashed'] as const) {
+  assert.deepEqual(commandsFor(ctx('completed')), [
+    'compareRuns',
+    'deleteRun',
+    'evaluateRun',
+    'openDashboard',
+    'revealRunFolder',
+    'showLogs',
+  ]);
+  assert.deepEqual(commandsFor(ctx('stopped')), [
+    'compareRuns',
+    'deleteRun',
+    'evaluateRun',
+    'openDashboard',
+    'resumeRun',
+    'revealRunFolder',
+    'showLogs',
+  ]);
+  for (const state of ['failed', 'crashed'] as const) {
     assert.deepEqual(
       commandsFor(ctx(state)),
       ['compareRuns', 'deleteRun', 'openDashboard', 'resumeRun', 'revealRunFolder', 'showLogs'],

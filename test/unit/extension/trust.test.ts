@@ -8,7 +8,7 @@ import { trustRefusal } from '../../../extension/src/trust';
 import { activate } from '../../../extension/src/extension';
 
 test('trustRefusal: nothing when trusted; a reason naming the action when not', () => {
-  for (const action of ['start', 'resume', 'merge'] as const) {
+  for (const action of ['start', 'resume', 'merge', 'evaluate'] as const) {
     assert.equal(trustRefusal(action, true), undefined);
     const message = trustRefusal(action, false) ?? '';
     assert.match(message, /untrusted workspace/);
@@ -22,7 +22,7 @@ test('the start, resume and merge commands refuse in an untrusted workspace and 
   fake.workspaceState.isTrusted = false;
   const subscriptions: { dispose(): void }[] = [];
   activate({ subscriptions, extensionPath: '/ext', extensionUri: fake.Uri.file('/ext') } as never);
-  for (const id of ['loraLab.startRun', 'loraLab.resumeRun', 'loraLab.mergeAdapter']) {
+  for (const id of ['loraLab.startRun', 'loraLab.resumeRun', 'loraLab.mergeAdapter', 'loraLab.evaluateRun']) {
     fake.shownMessages.length = 0;
     await fake.commands.executeCommand(id, '/some/run');
     assert.equal(fake.shownMessages.length, 1, id);

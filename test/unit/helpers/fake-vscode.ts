@@ -14,7 +14,13 @@ export const answers = {
   warning: undefined as string | undefined,
   quickPick: undefined as unknown,
   inputBox: undefined as string | undefined,
+  /** Cancel every withProgress task this many ms after it starts (undefined: never). */
+  cancelProgressAfterMs: undefined as number | undefined,
 };
+/** What showQuickPick / showInputBox / withProgress were called with, in call order. */
+export const shownQuickPicks: { items: unknown; options: unknown }[] = [];
+export const shownInputBoxes: unknown[] = [];
+export const shownProgress: { options: unknown; reports: unknown[] }[] = [];
 
 export class Disposable {
   constructor(private readonly onDispose: () => void = () => {}) {}
@@ -172,6 +178,12 @@ function logChannel(name: string) {
   };
 }
 
+/** The output channels the host created, and every line logged to them (`[level] message`). */
+export const logChannels: ReturnType<typeof logChannel>[] = [];
+export function loggedLines(): string[] {
+  return logChannels.flatMap((channel) => channel.lines);
+}
+
 export const commands = {
   registerCommand(id: string, fn: (...args: unknown[]) => unknown) {
     if (registeredCommands.has(id)) throw new Error(`command '${id}' already exists`);
@@ -258,7 +270,11 @@ function statusBarItem() {
 }
 
 export const window = {
-  createOutputChannel: (name: string) => logChannel(name),
+  createOutputChannel: (name: string) => {
+    const channel = logChannel(name);
+    logChannels.push(channel);
+    return channel;
+  },
   createStatusBarItem: () => statusBarItem(),
   registerTreeDataProvider(id: string, provider: unknown) {
     registeredTreeProviders.set(id, provider);
@@ -280,8 +296,14 @@ export const window = {
     return answers.warning;
   },
   showInformationMessage: async (text: string) => void shownMessages.push({ level: 'info', text }),
-  showQuickPick: async () => answers.quickPick,
-  showInputBox: async () => answers.inputBox,
+  showQuickPick: async (items: unknown, options?: unknown) => {
+    shownQuickPicks.push({ items: await items, options });
+    return answers.quickPick;
+  },
+  showInputBox: async (options?: unknown) => {
+    shownInputBoxes.push(options);
+    return answers.inputBox;
+  },
   showWorkspaceFolderPick: async () => workspace.workspaceFolders[0],
   showTextDocument: async (target: unknown, options?: unknown) => {
     if (target instanceof Uri) shownDocuments.push({ path: target.fsPath, options });
@@ -290,7 +312,18 @@ export const window = {
   withProgress: async <T>(
     _options: unknown,
     task: (progress: { report(value: unknown): void }, token: { onCancellationRequested(l: () => void): Disposable }) => Promise<T>,
-  ) => task({ report() {} }, { onCancellationRequested: () => new Disposable() }),
+  ) => {
+    const shown = { options: _options, reports: [] as unknown[] };
+    shownProgress.push(shown);
+    const cancelled = new EventEmitter<void>();
+    const after = answers.cancelProgressAfterMs;
+    const timer = after === undefined ? undefined : setTimeout(() => cancelled.fire(), after);
+    try {
+      return await task({ report: (value) => shown.reports.push(value) }, { onCancellationRequested: cancelled.event });
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  },
   activeTextEditor: undefined as unknown,
 };
 
@@ -351,4 +384,9 @@ export function resetFakeVscode(): void {
   answers.warning = undefined;
   answers.quickPick = undefined;
   answers.inputBox = undefined;
+  answers.cancelProgressAfterMs = undefined;
+  shownQuickPicks.length = 0;
+  shownInputBoxes.length = 0;
+  logChannels.length = 0;
+  shownProgress.length = 0;
 }

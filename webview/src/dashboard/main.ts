@@ -19,6 +19,7 @@ import {
 } from '../protocol';
 import { Charts, type ChartOptions } from './charts';
 import { Header } from './header';
+import { EvalView } from './eval-view';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHost): void;
@@ -45,7 +46,8 @@ chartsHost.className = 'charts';
 const empty = document.createElement('p');
 empty.className = 'empty';
 empty.textContent = 'Reading the run folder…';
-app.append(header.root, controls, empty, chartsHost);
+const evalView = new EvalView(() => vscode.postMessage({ type: 'action', action: 'evaluate' }));
+app.append(header.root, controls, empty, chartsHost, evalView.root);
 const charts = new Charts(chartsHost);
 
 function persist(): void {
@@ -123,6 +125,7 @@ function draw(): void {
   lastDraw = Date.now();
   empty.hidden = columns.step.length > 0;
   if (run) empty.textContent = emptyText(run.state);
+  const rebuilding = !built;
   if (!built) {
     charts.build(chartOptions(), columns);
     built = true;
@@ -131,6 +134,7 @@ function draw(): void {
   }
   // The time from the page's start to its first charts with data (the e2e scenario reports it).
   if (columns.step.length > 0 && !app.dataset.firstChartMs) app.dataset.firstChartMs = performance.now().toFixed(0);
+  evalView.draw(settings.xAxis, columns, rebuilding);
   if (run) renderHeader();
 }
 
@@ -159,6 +163,7 @@ function adoptRun(next: DashboardRun): void {
     runDir = run.runDir;
     persist();
   }
+  evalView.setRun(run);
 }
 
 function receive(message: HostToWebview): void {
@@ -177,8 +182,13 @@ function receive(message: HostToWebview): void {
     scheduleRedraw();
     return;
   }
+  if (message.type === 'eval-results') {
+    evalView.setResults(message);
+    return;
+  }
   if (message.reset) columns.reset();
   columns.append(message.lines);
+  evalView.append(message.reset, message.lines);
   scheduleRedraw();
 }
 
@@ -189,6 +199,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
 // Theme changes swap the body's class: rebuild the charts with the new colours.
 new MutationObserver(() => rebuild()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 new ResizeObserver(() => charts.resize()).observe(chartsHost);
+new ResizeObserver(() => evalView.resize()).observe(evalView.root);
 // Elapsed time and ETA keep moving between messages while a run trains.
 setInterval(() => {
   if (run?.state === 'running') renderHeader();
