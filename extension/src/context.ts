@@ -6,6 +6,7 @@ import type { RunManager } from './run-manager';
 import type { RunsController } from './runs-controller';
 import type { DashboardPanels } from './dashboard/dashboard-panels';
 import type { ChatPanels } from './chat/chat-panels';
+import type { RunsTreeProvider } from './runs-tree';
 
 export interface Ctx {
   extension: vscode.ExtensionContext;
@@ -19,6 +20,8 @@ export interface Ctx {
   notifyServer?: (method: string) => void;
   /** Chat panels ("Chat with Model") and their model children. */
   chats: ChatPanels;
+  /** The Runs view's provider (set after the commands are registered): addRunChildren() hangs rows under runs. */
+  runsTree?: RunsTreeProvider;
 }
 
 export function trainerEntryOf(extension: vscode.ExtensionContext): string {

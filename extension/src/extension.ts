@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
+import { CLI_ON_PATH_KEY, installCliOnPath } from './cli-shim';
 import { COMMAND_TABLE } from './commands';
 import { trainerEntryOf, type Ctx } from './context';
 import { ChatModels } from './chat/chat-models';
@@ -47,9 +48,10 @@ export function activate(extension: vscode.ExtensionContext): void {
       extension.subscriptions.push(vscode.commands.registerCommand(id, make(ctx)));
     }
     const tree = new RunsTreeProvider(runs, manager);
+    ctx.runsTree = tree;
     extension.subscriptions.push(
       tree,
-      vscode.window.registerTreeDataProvider('loraLab.runs', tree),
+      vscode.window.createTreeView('loraLab.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true }),
       new RunStatusBar(runs, manager),
       notifyRunEnds(manager),
     );
@@ -66,6 +68,14 @@ export function activate(extension: vscode.ExtensionContext): void {
         },
         (error: unknown) => log.error(`the language server did not start: ${error instanceof Error ? error.message : String(error)}`),
       );
+    // The shim names this version's dist/cli.js: rewrite it after an update.
+    if (extension.globalState?.get<boolean>(CLI_ON_PATH_KEY)) {
+      try {
+        installCliOnPath(extension, trainerEntry);
+      } catch (error) {
+        log.warn(`could not refresh the lora-lab shim: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
     log.info(`LoRA Lab activated (trainer ${trainerEntry})`);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -9,6 +9,8 @@ export interface TrainRequest {
   variant?: number;
   /** Run folder to resume from its last checkpoint. */
   resumeDir?: string;
+  /** With resumeDir: the checkpoint folder to resume from; one that is not the latest forks the run into a new folder. */
+  checkpoint?: string;
 }
 
 /**
@@ -16,7 +18,8 @@ export interface TrainRequest {
  * in order, under one sweep id), or `train --resume RUN_DIR --ipc` (the run folder has its config).
  */
 export function trainArgs(request: TrainRequest): string[] {
-  if (request.resumeDir !== undefined) return ['train', '--resume', request.resumeDir, '--ipc'];
+  if (request.resumeDir !== undefined)
+    return ['train', '--resume', request.resumeDir, ...(request.checkpoint ? ['--checkpoint', request.checkpoint] : []), '--ipc'];
   const args = ['train', request.configPath, '--ipc'];
   if (request.variant !== undefined) args.push('--variant', String(request.variant));
   return args;

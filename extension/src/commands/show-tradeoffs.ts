@@ -1,15 +1,12 @@
 // "LoRA Lab: Show Memory/Time Trade-offs": the estimator's table for a config (one row per sweep
 // variant: trainable parameters, peak memory by category, time) opened beside the config.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { newestCalibration } from '../../../language-server/src/lib/calibration-file';
 import { parseConfig } from '../../../language-server/src/config/parse';
 import { hubCacheDir, nodeFileSystem } from '../../../language-server/src/config/node-fs';
-import { estimateConfig, estimateLayout } from '../../../language-server/src/estimator';
-import { DataFactsCache } from '../../../language-server/src/lib/data-facts';
 import { formatBytes, formatDuration } from '../../../language-server/src/lib/format';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
+import { estimateOf } from '../config-estimate';
 import type { Cmd, Ctx } from '../context';
 import { isLoraConfig } from './start-run';
 
@@ -17,9 +14,6 @@ function describe(overrides: Record<string, unknown>): string {
   const parts = Object.entries(overrides).map(([key, value]) => `${key}=${JSON.stringify(value)}`);
   return parts.length ? parts.join(', ') : '(base config)';
 }
-
-/** The data facts of the configs shown, per data file + tokenizer (the same computation as the lens and the CLI). */
-const dataFacts = new DataFactsCache();
 
 /** The Markdown table for a config file's text: the same estimate path as the code lens and `lora-lab estimate`. */
 export function tradeoffTable(configPath: string, text: string): string {
@@ -36,16 +30,7 @@ export function tradeoffTable(configPath: string, text: string): string {
   ];
   if (variants.length === 0) lines.push('| - | the sweep has no valid variant: see the Problems panel | | | | | | |');
   for (const variant of variants) {
-    const config = variant.config;
-    const device = estimateLayout(config.device);
-    const readModel = (): unknown => {
-      try {
-        return JSON.parse(fs.readFileSync(path.join(config.model.checkpoint, 'config.json'), 'utf8'));
-      } catch {
-        throw new Error(`${config.model.checkpoint}/config.json cannot be read`);
-      }
-    };
-    const result = estimateConfig(config, readModel, { device, dataFacts: dataFacts.get(config), calibration: newestCalibration(device) });
+    const result = estimateOf(variant.config);
     if (!result.estimate) {
       lines.push(`| ${variant.index ?? '-'} | ${describe(variant.overrides)} | ${result.error} | | | | | |`);
       continue;

@@ -50,11 +50,8 @@ test('the Runs provider shows run folders as config groups with run items', () =
   );
   const tooltip = (items[0].tooltip as fake.MarkdownString).value;
   assert.match(tooltip, /\\\*not\\\* \\\[markdown\\\]\\\(x\\\)/, 'run text is escaped, not rendered as markdown');
-  assert.deepEqual(items[1].command, {
-    command: 'loraLab.openDashboard',
-    title: 'Open Dashboard',
-    arguments: [provider.getChildren(group)[1]],
-  });
+  assert.deepEqual(items[1].command, { command: 'loraLab.openDashboard', title: 'Open Dashboard', arguments: [path.join(runs, 'done-1')] });
+  assert.equal(fake.treeViewOptions.get('loraLab.runs')?.canSelectMany, true, 'Ctrl/Shift-click selects several runs');
   assert.equal(fake.contextKeys.get('loraLab.hasRuns'), true);
   assert.equal(fake.contextKeys.get('loraLab.hasActiveRuns'), false);
   for (const s of subscriptions) s.dispose();

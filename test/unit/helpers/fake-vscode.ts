@@ -3,6 +3,8 @@
 export const registeredCommands = new Map<string, (...args: unknown[]) => unknown>();
 export const registeredTreeProviders = new Map<string, unknown>();
 export const registeredSerializers = new Map<string, unknown>();
+/** createTreeView options by view id (canSelectMany...). */
+export const treeViewOptions = new Map<string, { canSelectMany?: boolean }>();
 export const executedCommands: { id: string; args: unknown[] }[] = [];
 export const contextKeys = new Map<string, unknown>();
 export const shownMessages: { level: string; text: string }[] = [];
@@ -259,6 +261,11 @@ export const window = {
     registeredTreeProviders.set(id, provider);
     return new Disposable(() => registeredTreeProviders.delete(id));
   },
+  createTreeView(id: string, options: { treeDataProvider: unknown; canSelectMany?: boolean }) {
+    registeredTreeProviders.set(id, options.treeDataProvider);
+    treeViewOptions.set(id, options);
+    return Object.assign(new Disposable(() => registeredTreeProviders.delete(id)), { selection: [] as unknown[] });
+  },
   createWebviewPanel(viewType: string, title: string, _column: unknown, options: unknown) {
     const panel = new FakeWebviewPanel(viewType, title);
     panel.webview.options = options;
@@ -324,6 +331,7 @@ export const env = { remoteName: undefined as string | undefined };
 export function resetFakeVscode(): void {
   registeredCommands.clear();
   registeredTreeProviders.clear();
+  treeViewOptions.clear();
   registeredSerializers.clear();
   executedCommands.length = 0;
   createdPanels.length = 0;
