@@ -25,6 +25,9 @@ const SCENARIOS = {
   dataset: "dataset panel: inspect-data's record count and bins; a JSON error row links to its line; dark and light",
   hub: 'Download Model catalog; the "Download model" quick fix downloads from a local Hub, then the estimate appears',
   chat: "chat with base vs a finished run's adapter: two answers stream, each equals lora-lab generate (greedy); dark and light",
+  'runs-view': 'Runs view while a run trains: 12 row clicks open dashboards, checkpoints listed, delete without a trash; dark and light',
+  sweep: 'a 4-variant sweep asks first, shows every variant; Stop Variant goes on, Stop Sweep leaves the rest never run',
+  'cli-shim': '"Add lora-lab to the Terminal PATH": a new terminal runs lora-lab --version; Doctor prints in the output channel',
 };
 
 const argv = process.argv.slice(2);
