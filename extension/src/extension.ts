@@ -13,7 +13,7 @@ import { DashboardPanels } from './dashboard/dashboard-panels';
 import { RunManager } from './run-manager';
 import { notifyRunEnds } from './run-notifications';
 import { RunsController } from './runs-controller';
-import { RunsTreeProvider } from './runs-tree';
+import { openSelectedRunCommand, RunsTreeProvider } from './runs-tree';
 import { RunStatusBar } from './status-bar';
 
 export { COMMAND_TABLE };
@@ -49,12 +49,8 @@ export function activate(extension: vscode.ExtensionContext): void {
     }
     const tree = new RunsTreeProvider(runs, manager);
     ctx.runsTree = tree;
-    extension.subscriptions.push(
-      tree,
-      vscode.window.createTreeView('loraLab.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true }),
-      new RunStatusBar(runs, manager),
-      notifyRunEnds(manager),
-    );
+    const treeView = vscode.window.createTreeView('loraLab.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
+    extension.subscriptions.push(tree, treeView, openSelectedRunCommand(treeView), new RunStatusBar(runs, manager), notifyRunEnds(manager));
     extension.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('loraLab.maxConcurrentRuns') && manager.pump()),
     );

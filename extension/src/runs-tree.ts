@@ -1,14 +1,28 @@
 // The Runs view: turns the pure tree model (runs-tree-build.ts) into TreeItems. Node objects stay
-// the same across refreshes (runs-tree-sync.ts) and only changed rows are refreshed, so a click
-// during training reaches its command; a click on a run opens its dashboard (argument: the run
-// folder path). Multi-select is on (Compare, Delete, Evaluate take (node, nodes)). Other features
-// add rows under runs with addRunChildren.
+// the same across refreshes (runs-tree-sync.ts) and only changed rows are refreshed. A click on a
+// run opens its dashboard through a command WITHOUT arguments: VS Code stores every tree-item
+// command that has arguments under an id that the row's next refresh disposes, so a click racing
+// the refresh of a training row failed with "Actual command not found"; the argument-free command
+// reads the clicked run's folder from the view's selection (sent to the host before the command).
+// Multi-select is on (Compare, Delete, Evaluate take (node, nodes)). Other features add rows under
+// runs with addRunChildren.
 import * as vscode from 'vscode';
 import type { RunManager } from './run-manager';
 import type { RunsController } from './runs-controller';
 import type { RunChildren, RunsNode } from './runs-model';
 import { buildRunsTree } from './runs-tree-build';
 import { StableTree } from './runs-tree-sync';
+
+/** The row click's command (registered by openSelectedRunCommand, not in the palette). */
+export const OPEN_SELECTED_RUN = 'loraLab.openSelectedRun';
+
+/** Registers OPEN_SELECTED_RUN: the selected run's dashboard (its folder as the argument). */
+export function openSelectedRunCommand(view: vscode.TreeView<RunsNode>): vscode.Disposable {
+  return vscode.commands.registerCommand(OPEN_SELECTED_RUN, async () => {
+    const [node] = view.selection;
+    if (view.selection.length === 1 && node?.kind === 'run') await vscode.commands.executeCommand('loraLab.openDashboard', node.view.dir);
+  });
+}
 
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<RunsNode | RunsNode[] | undefined>();
@@ -73,9 +87,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     item.accessibilityInformation = { label: node.accessibleLabel ?? [node.label, node.description].filter(Boolean).join(', ') };
     if (node.icon) item.iconPath = new vscode.ThemeIcon(node.icon.id, node.icon.color ? new vscode.ThemeColor(node.icon.color) : undefined);
     if (node.kind === 'run') {
-      // A string argument (the run folder), never the node. No resourceUri: SCM decorations would
-      // grey out runs under an ignored out/ folder.
-      item.command = { command: 'loraLab.openDashboard', title: 'Open Dashboard', arguments: [node.view.dir] };
+      // No arguments (see the header). No resourceUri: SCM decorations would grey out runs under an ignored out/ folder.
+      item.command = { command: OPEN_SELECTED_RUN, title: 'Open Dashboard' };
     }
     return item;
   }

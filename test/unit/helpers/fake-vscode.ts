@@ -5,6 +5,8 @@ export const registeredTreeProviders = new Map<string, unknown>();
 export const registeredSerializers = new Map<string, unknown>();
 /** createTreeView options by view id (canSelectMany...). */
 export const treeViewOptions = new Map<string, { canSelectMany?: boolean }>();
+/** Tree views by id: a test sets `selection` as a click would. */
+export const treeViews = new Map<string, { selection: unknown[] }>();
 export const executedCommands: { id: string; args: unknown[] }[] = [];
 export const contextKeys = new Map<string, unknown>();
 export const shownMessages: { level: string; text: string }[] = [];
@@ -264,7 +266,9 @@ export const window = {
   createTreeView(id: string, options: { treeDataProvider: unknown; canSelectMany?: boolean }) {
     registeredTreeProviders.set(id, options.treeDataProvider);
     treeViewOptions.set(id, options);
-    return Object.assign(new Disposable(() => registeredTreeProviders.delete(id)), { selection: [] as unknown[] });
+    const view = Object.assign(new Disposable(() => registeredTreeProviders.delete(id)), { selection: [] as unknown[] });
+    treeViews.set(id, view);
+    return view;
   },
   createWebviewPanel(viewType: string, title: string, _column: unknown, options: unknown) {
     const panel = new FakeWebviewPanel(viewType, title);
@@ -332,6 +336,7 @@ export function resetFakeVscode(): void {
   registeredCommands.clear();
   registeredTreeProviders.clear();
   treeViewOptions.clear();
+  treeViews.clear();
   registeredSerializers.clear();
   executedCommands.length = 0;
   createdPanels.length = 0;
