@@ -45,7 +45,8 @@ async function activeTabTitle(page) {
 async function answerModal(page, pattern, button) {
   await waitFor(`a modal dialog matching ${pattern}`, async () => pattern.test(await modalDialogText(page)), { timeoutMs: 20_000 });
   await page.locator('.monaco-dialog-box .monaco-button').filter({ hasText: button }).first().click();
-  await page.locator('.monaco-dialog-box').first().waitFor({ state: 'hidden', timeout: 10_000 });
+  // closed, or replaced by the next question
+  await waitFor(`the dialog ${pattern} to close`, async () => !pattern.test(await modalDialogText(page)), { timeoutMs: 10_000 });
 }
 
 test('runs view: clicks during training, checkpoints, delete without a trash', { timeout: 540_000 }, async () => {

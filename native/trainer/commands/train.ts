@@ -184,7 +184,8 @@ export const trainCommand: CliCommand = {
     const onMessage = (message: unknown) => {
       if (!isHostMessage(message) || message.type !== 'stop') return;
       if (message.scope !== 'variant') onSignal();
-      else if (!message.runDir || resolve(message.runDir) === resolve(current.runDir)) onVariantSignal();
+      // the folder may carry a -N suffix when the planned name was taken (createRunFolder)
+      else if (!message.runDir || `${resolve(message.runDir)}-`.startsWith(`${resolve(current.runDir)}-`)) onVariantSignal();
     };
     process.on('message', onMessage);
     process.stdout.on('error', () => {}); // a parent that went away must not stop training
