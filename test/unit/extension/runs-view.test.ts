@@ -164,3 +164,37 @@ test('the sweep confirmation states the total time, or why it is unknown', () =>
   );
   assert.match(sweepConfirmation(4, { seconds: 0, unknown: 4, reason: 'no calibration' })[1], /unknown \(no calibration\)/);
 });
+
+test("Stop Run on a sweep's variant asks: Stop Variant or Stop Sweep", async () => {
+  fake.resetFakeVscode();
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-stop-'));
+  const dir = path.join(runs, 'sw-1');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(
+    path.join(dir, 'run.json'),
+    JSON.stringify(runJson({ name: 'sw-1', status: 'running', sweep: { id: 'sw', variant: 1, variants: 4, overrides: {} } })),
+  );
+  fake.configuration.set('loraLab.runFolders', [runs]);
+  const subscriptions: { dispose(): void }[] = [];
+  const pick = fake.window.showQuickPick;
+  let offered: { label: string; description: string }[] = [];
+  fake.window.showQuickPick = async (items?: unknown) => {
+    offered = items as typeof offered;
+    return undefined; // dismissed: nothing is stopped
+  };
+  try {
+    activate({ subscriptions, extensionPath: '/ext', extensionUri: fake.Uri.file('/ext') } as never);
+    await fake.commands.executeCommand('loraLab.stopRun', dir);
+    assert.deepEqual(
+      offered.map((o) => [o.label, o.description]),
+      [
+        ['Stop Variant', 'variant 1 only; the sweep goes on with the next'],
+        ['Stop Sweep', 'variant 1 and the 2 not started yet'],
+      ],
+    );
+    assert.ok(!fake.executedCommands.some((c) => /stopVariant|stopSweep/.test(c.id)));
+  } finally {
+    fake.window.showQuickPick = pick;
+    for (const s of subscriptions) s.dispose();
+  }
+});
