@@ -86,3 +86,50 @@ export function baseCheckpointOf(runDir: string, configPath: string): string | u
     return undefined;
   }
 }
+
+/** A resolved config's settings flattened to `section.key` -> display text (arrays and objects as JSON). */
+export function flattenSettings(config: LoraLabConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (value: unknown, prefix: string) => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [key, inner] of Object.entries(value)) walk(inner, prefix ? `${prefix}.${key}` : key);
+    } else if (value !== undefined) {
+      out[prefix] = typeof value === 'string' ? value : JSON.stringify(value);
+    }
+  };
+  walk(config, '');
+  return out;
+}
+
+/** The summary and flattened settings of `<run>/config.yaml` (null when missing or broken). */
+export function readRunConfig(runDir: string): { summary: ConfigSummary; settings: Record<string, string> } | null {
+  const file = path.join(runDir, 'config.yaml');
+  try {
+    const parsed = parseConfigText(fs.readFileSync(file, 'utf8'), file);
+    return parsed ? { summary: summarizeConfig(parsed.config), settings: flattenSettings(parsed.config) } : null;
+  } catch {
+    return null;
+  }
+}
+
+const sweepPlans = new Map<string, { mtimeMs: number; plan: Record<string, unknown>[] }>();
+
+/** Every variant's overrides of a config's sweep, by index (cached per file and mtime); [] without one. */
+export function sweepPlanOf(configPath: string): Record<string, unknown>[] {
+  let mtimeMs: number;
+  try {
+    mtimeMs = fs.statSync(configPath).mtimeMs;
+  } catch {
+    return [];
+  }
+  const cached = sweepPlans.get(configPath);
+  if (cached?.mtimeMs === mtimeMs) return cached.plan;
+  let plan: Record<string, unknown>[] = [];
+  try {
+    plan = parseConfig(fs.readFileSync(configPath, 'utf8'), configPath).variants.map((v) => v.overrides);
+  } catch {
+    plan = [];
+  }
+  sweepPlans.set(configPath, { mtimeMs, plan });
+  return plan;
+}

@@ -7,6 +7,7 @@ import type { RunsController } from './runs-controller';
 import type { DashboardPanels } from './dashboard/dashboard-panels';
 import type { ChatPanels } from './chat/chat-panels';
 import type { ComparePanels } from './compare/compare-panels';
+import type { RunsTreeProvider } from './runs-tree';
 
 export interface Ctx {
   extension: vscode.ExtensionContext;
@@ -22,6 +23,8 @@ export interface Ctx {
   chats: ChatPanels;
   /** Comparison panels ("Show Memory/Time Trade-offs", "Compare Runs"). */
   compare: ComparePanels;
+  /** The Runs view's provider (set after the commands are registered): addRunChildren() hangs rows under runs. */
+  runsTree?: RunsTreeProvider;
 }
 
 export function trainerEntryOf(extension: vscode.ExtensionContext): string {

@@ -4,16 +4,18 @@
 import * as path from 'node:path';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
+import { CLI_ON_PATH_KEY, installCliOnPath } from './cli-shim';
 import { COMMAND_TABLE } from './commands';
 import { trainerEntryOf, type Ctx } from './context';
 import { ChatModels } from './chat/chat-models';
 import { ChatPanels } from './chat/chat-panels';
 import { ComparePanels } from './compare/compare-panels';
 import { DashboardPanels } from './dashboard/dashboard-panels';
+import { evalChildren } from './eval/score-nodes';
 import { RunManager } from './run-manager';
 import { notifyRunEnds } from './run-notifications';
 import { RunsController } from './runs-controller';
-import { RunsTreeProvider } from './runs-tree';
+import { openSelectedRunCommand, RunsTreeProvider } from './runs-tree';
 import { RunStatusBar } from './status-bar';
 
 export { COMMAND_TABLE };
@@ -49,12 +51,10 @@ export function activate(extension: vscode.ExtensionContext): void {
       extension.subscriptions.push(vscode.commands.registerCommand(id, make(ctx)));
     }
     const tree = new RunsTreeProvider(runs, manager);
-    extension.subscriptions.push(
-      tree,
-      vscode.window.registerTreeDataProvider('loraLab.runs', tree),
-      new RunStatusBar(runs, manager),
-      notifyRunEnds(manager),
-    );
+    ctx.runsTree = tree;
+    extension.subscriptions.push(tree.addRunChildren(evalChildren)); // a run's evaluation scores under it
+    const treeView = vscode.window.createTreeView('loraLab.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
+    extension.subscriptions.push(tree, treeView, openSelectedRunCommand(treeView), new RunStatusBar(runs, manager), notifyRunEnds(manager));
     extension.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('loraLab.maxConcurrentRuns') && manager.pump()),
     );
@@ -68,6 +68,14 @@ export function activate(extension: vscode.ExtensionContext): void {
         },
         (error: unknown) => log.error(`the language server did not start: ${error instanceof Error ? error.message : String(error)}`),
       );
+    // The shim names this version's dist/cli.js: rewrite it after an update.
+    if (extension.globalState?.get<boolean>(CLI_ON_PATH_KEY)) {
+      try {
+        installCliOnPath(extension, trainerEntry);
+      } catch (error) {
+        log.warn(`could not refresh the lora-lab shim: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
     log.info(`LoRA Lab activated (trainer ${trainerEntry})`);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

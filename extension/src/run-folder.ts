@@ -65,3 +65,50 @@ export class LineTail {
     }
   }
 }
+
+/** Complete checkpoints of a run folder (`checkpoints/step-N` with its cursor.json), oldest first. */
+export function listRunCheckpoints(dir: string): { step: number; dir: string }[] {
+  const root = path.join(dir, 'checkpoints');
+  let names: string[];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => /^step-(\d+)$/.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null && fs.existsSync(path.join(root, m[0], 'cursor.json')))
+    .map((m) => ({ step: Number(m[1]), dir: path.join(root, m[0]) }))
+    .sort((a, b) => a.step - b.step);
+}
+
+/** `<run>/label.json`: the user's name for a run ("Rename Run"), the one file the host writes into a run folder. */
+export const LABEL_FILE = 'label.json';
+
+/** The run's label, or undefined when it has none (or the file is not `{ "label": "..." }`). */
+export function readRunLabel(dir: string): string | undefined {
+  try {
+    const value = JSON.parse(fs.readFileSync(path.join(dir, LABEL_FILE), 'utf8')) as { label?: unknown };
+    return typeof value.label === 'string' && value.label.trim() ? value.label.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes (or, for an empty label, removes) `<run>/label.json` atomically: a temp file renamed over it. */
+export function writeRunLabel(dir: string, label: string): void {
+  const file = path.join(dir, LABEL_FILE);
+  const trimmed = label.trim();
+  if (!trimmed) {
+    fs.rmSync(file, { force: true });
+    return;
+  }
+  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  fs.writeFileSync(temp, JSON.stringify({ label: trimmed }, null, 2) + '\n');
+  try {
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+}

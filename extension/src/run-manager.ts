@@ -284,6 +284,29 @@ export class RunManager {
     return this.settle(run, 'killed');
   }
 
+  /**
+   * Stops one variant of a sweep: the trainer saves a checkpoint, marks that run stopped and goes on
+   * with the next variant (IPC stop with scope 'variant', or SIGUSR2 for a reattached trainer). No
+   * escalation: killing the process would end the whole sweep. Resolves when the variant's run.json
+   * is no longer running (or the trainer is gone): 'stopped', or 'not-running' / 'timeout'.
+   */
+  async stopVariant(runDir: string): Promise<'stopped' | 'not-running' | 'timeout'> {
+    const run = this.activeByDir(runDir);
+    if (!run) return 'not-running';
+    if (run.child?.connected) run.child.send({ type: 'stop', scope: 'variant', runDir } satisfies HostMessage);
+    else this.signal(run, 'SIGUSR2');
+    const finished = () => {
+      const status = readRunJson(runDir)?.status;
+      return (status !== undefined && status !== 'running') || this.check(run.pid, run.processStartMs) === 'dead';
+    };
+    const { ackTimeoutMs, graceMs } = this.timing;
+    await waitUntil(() => finished() || fileAck({ ...run, child: undefined, runDir }) !== undefined, ackTimeoutMs);
+    const ack = fileAck({ ...run, child: undefined, runDir });
+    const done = finished() || (await waitUntil(finished, (ack?.expectedS ?? 0) * 1000 + graceMs));
+    this.onChanged.fire();
+    return done ? 'stopped' : 'timeout';
+  }
+
   /** A reattached run found dead leaves the active list now (not at the next poll). */
   private settle(run: ActiveRun, outcome: StopOutcome): StopOutcome {
     if (!run.child && this.running.includes(run) && this.check(run.pid, run.processStartMs) === 'dead') this.finish(run, null, null);

@@ -115,7 +115,10 @@ export class RunsController implements vscode.Disposable {
     for (const w of this.watchers) w.dispose();
     this.watchers = [];
     for (const folder of this.folders()) {
-      const pattern = new vscode.RelativePattern(vscode.Uri.file(folder), '*/{run.json,metrics.jsonl,adapter/adapter_config.json}');
+      const pattern = new vscode.RelativePattern(
+        vscode.Uri.file(folder),
+        '*/{run.json,metrics.jsonl,label.json,adapter/adapter_config.json,checkpoints/*/cursor.json}',
+      );
       const watcher = vscode.workspace.createFileSystemWatcher(pattern);
       watcher.onDidCreate(() => this.request());
       watcher.onDidChange(() => this.request());

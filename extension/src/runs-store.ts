@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { MetricsLine } from '../../native/trainer/protocol';
 import { estimateEtaS } from '../../language-server/src/lib/eta';
 import type { ConfigSummary } from '../../webview/src/protocol';
-import { readRunConfigSummary } from './config-file';
+import { readRunConfig, sweepPlanOf } from './config-file';
 import {
   checkProcess,
   listRunDirs,
@@ -13,7 +13,7 @@ import {
   runState,
   type ProcessCheck,
 } from '../../language-server/src/lib/run-folder/reader';
-import { hasAdapter } from './run-folder';
+import { hasAdapter, listRunCheckpoints, readRunLabel } from './run-folder';
 import type { RunView } from './runs-model';
 import { Signal } from './signal';
 
@@ -28,6 +28,7 @@ interface Entry {
   lastValLoss?: number;
   lastPeakBytes?: number;
   config: ConfigSummary | null;
+  settings?: Record<string, string>;
   view?: RunView;
 }
 
@@ -65,8 +66,14 @@ export class RunsStore {
         continue;
       }
       this.readMetrics(dir, entry);
-      if (!entry.config) entry.config = readRunConfigSummary(dir);
+      if (!entry.config) {
+        const read = readRunConfig(dir);
+        entry.config = read?.summary ?? null;
+        entry.settings = read?.settings;
+      }
       const state = runState(run, nowMs, this.check);
+      // A sweep's trainer between variants: the finished variant's process still runs the next one.
+      const trainerAlive = run.sweep && state !== 'running' ? this.check(run.pid, run.processStartMs) !== 'dead' : state === 'running';
       entry.view = {
         dir,
         run,
@@ -78,6 +85,11 @@ export class RunsStore {
         lastElapsedS: entry.elapsedS.length ? entry.elapsedS[entry.elapsedS.length - 1] : undefined,
         etaS: state === 'running' ? estimateEtaS(entry.steps, entry.elapsedS, run.totalSteps) : null,
         config: entry.config,
+        label: readRunLabel(dir),
+        checkpoints: listRunCheckpoints(dir),
+        settings: entry.settings,
+        trainerAlive,
+        sweepPlan: run.sweep ? sweepPlanOf(run.configPath) : undefined,
       };
       views.push(entry.view);
     }

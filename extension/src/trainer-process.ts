@@ -11,6 +11,8 @@ export interface TrainRequest {
   resumeDir?: string;
   /** `--set key=value` for a resume (only the keys a checkpoint allows, e.g. train.learning_rate). */
   resumeSets?: string[];
+  /** With resumeDir: the checkpoint folder to resume from; one that is not the latest forks the run into a new folder. */
+  checkpoint?: string;
 }
 
 /**
@@ -19,7 +21,14 @@ export interface TrainRequest {
  */
 export function trainArgs(request: TrainRequest): string[] {
   if (request.resumeDir !== undefined)
-    return ['train', '--resume', request.resumeDir, '--ipc', ...(request.resumeSets ?? []).flatMap((set) => ['--set', set])];
+    return [
+      'train',
+      '--resume',
+      request.resumeDir,
+      ...(request.checkpoint ? ['--checkpoint', request.checkpoint] : []),
+      '--ipc',
+      ...(request.resumeSets ?? []).flatMap((set) => ['--set', set]),
+    ];
   const args = ['train', request.configPath, '--ipc'];
   if (request.variant !== undefined) args.push('--variant', String(request.variant));
   return args;

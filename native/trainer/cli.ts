@@ -15,6 +15,7 @@ import { mergeCommand } from './commands/merge';
 import { runsCommand } from './commands/runs';
 import { trainCommand } from './commands/train';
 import { EXIT_USAGE, type CliCommand, type CliOutput } from './commands/types';
+import { version } from '../../package.json';
 
 // One libuv worker: engine calls run one at a time anyway, and every extra worker thread would
 // keep its own engine scratch buffers (set before any async work starts the pool).
@@ -45,7 +46,15 @@ export const COMMANDS: CliCommand[] = [
 export function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}${c.available ? '' : ' (not available yet)'}`);
-  return ['Usage: lora-lab <command> [options]', '', 'Commands:', ...rows, '', 'lora-lab <command> --help shows its usage.', ''].join('\n');
+  return [
+    'Usage: lora-lab <command> [options]',
+    '',
+    'Commands:',
+    ...rows,
+    '',
+    'lora-lab <command> --help shows its usage; lora-lab --version prints the version.',
+    '',
+  ].join('\n');
 }
 
 export async function main(argv: string[], out: CliOutput): Promise<number> {
@@ -53,6 +62,10 @@ export async function main(argv: string[], out: CliOutput): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     out.stdout(helpText());
     return name ? 0 : EXIT_USAGE;
+  }
+  if (name === '--version' || name === '-V') {
+    out.stdout(`lora-lab ${version}\n`);
+    return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {

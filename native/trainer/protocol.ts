@@ -52,8 +52,12 @@ export type TrainerEvent =
 
 /** Host -> trainer. */
 export type HostMessage =
-  /** Finish the current step, save a checkpoint, mark stopped, exit 0. */
-  { type: 'stop' };
+  /**
+   * Finish the current step, save a checkpoint, mark stopped, exit 0. With `scope: 'variant'` (a
+   * sweep's "Stop Variant") only the run in `runDir` stops, if it is the one training, and the
+   * trainer goes on with the sweep's next variant; SIGUSR2 is the same for a reattached host.
+   */
+  { type: 'stop'; scope?: 'variant'; runDir?: string };
 
 export function isTrainerEvent(value: unknown): value is TrainerEvent {
   if (typeof value !== 'object' || value === null) return false;

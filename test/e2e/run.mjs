@@ -32,6 +32,9 @@ const SCENARIOS = {
     'comparison panel of a sweep: rows and numbers of the fixture runs, sort, start a variant -> new row; 200 folders read incrementally',
   'optim-state': 'completion offers adamw8bit, hover on state_precision, the lens drops to 6.03 bytes per trainable parameter',
   evaluate: 'Evaluate Run on a finished run: progress, then scores in the Runs view and the dashboard table equal the results files',
+  'runs-view': 'Runs view while a run trains: 12 row clicks open dashboards, checkpoints listed, delete without a trash; dark and light',
+  sweep: 'a 4-variant sweep asks first, shows every variant; Stop Variant goes on, Stop Sweep leaves the rest never run',
+  'cli-shim': '"Add lora-lab to the Terminal PATH": a new terminal runs lora-lab --version; Doctor prints in the output channel',
 };
 
 const argv = process.argv.slice(2);

@@ -8,7 +8,7 @@ import type { ChatFormat, ChatTarget } from '../../../webview/src/chat/protocol'
 import { baseCheckpointOf, parseConfigText } from '../config-file';
 import type { Cmd, Ctx } from '../context';
 import type { RunView } from '../runs-model';
-import { runDirOfArg } from './pick-run';
+import { checkpointOfArg, runDirOfArg } from './pick-run';
 
 /** data.prompt_style of a run's config.yaml as a chat format ('chat' is the template). */
 export function runPromptFormat(runDir: string): ChatFormat | undefined {
@@ -54,7 +54,11 @@ export function chatWithModel(ctx: Ctx): Cmd {
       ctx.runs.refreshNow();
       const view = ctx.runs.store.view(dir);
       if (!view) return void vscode.window.showErrorMessage(`LoRA Lab: ${dir} is not a run folder (no run.json).`);
-      const target = runTarget(view);
+      const checkpoint = checkpointOfArg(arg);
+      const target = runTarget(
+        view,
+        checkpoint ? { label: `checkpoint ${path.basename(checkpoint.dir)}`, dir: checkpoint.dir } : undefined,
+      );
       if (typeof target === 'string') return void vscode.window.showErrorMessage(`LoRA Lab: ${target}.`);
       ctx.chats.open(target);
       return;

@@ -16,6 +16,13 @@ import { showTradeoffs } from './show-tradeoffs';
 import { startRun } from './start-run';
 import { stopRun } from './stop-run';
 import { compareRuns } from './compare-runs';
+import { addCliToPath } from './add-cli-to-path';
+import { calibrate } from './calibrate';
+import { doctor } from './doctor';
+import { listRuns } from './list-runs';
+import { renameRun } from './rename-run';
+import { stopSweep } from './stop-sweep';
+import { stopVariant } from './stop-variant';
 
 export const COMMAND_TABLE: Record<string, (ctx: Ctx) => Cmd> = {
   'loraLab.startRun': startRun,
@@ -33,4 +40,11 @@ export const COMMAND_TABLE: Record<string, (ctx: Ctx) => Cmd> = {
   'loraLab.chatWithModel': chatWithModel,
   'loraLab.compareRuns': compareRuns,
   'loraLab.evaluateRun': evaluateRun,
+  'loraLab.stopVariant': stopVariant,
+  'loraLab.stopSweep': stopSweep,
+  'loraLab.renameRun': renameRun,
+  'loraLab.calibrate': calibrate,
+  'loraLab.doctor': doctor,
+  'loraLab.listRuns': listRuns,
+  'loraLab.addCliToPath': addCliToPath,
 };

@@ -1,21 +1,53 @@
 // "LoRA Lab: Merge Adapter": forks `cli.js merge --checkpoint BASE --adapter <run>/adapter
 // --out <run>/merged` (the CLI writes there, not the host) with a cancellable progress notification.
+// On a checkpoint row (or picked from the palette) it merges that checkpoint's adapter into
+// `<run>/merged-step-N` instead.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { baseCheckpointOf } from '../config-file';
 import type { Cmd, Ctx } from '../context';
 import { forkTrainer, mergeArgs, trainerForkOptions } from '../trainer-process';
-import { allowedByTrust, resolveRun } from './pick-run';
+import { runAdapters } from './chat-with-model';
+import { allowedByTrust, checkpointOfArg, resolveRun } from './pick-run';
+
+/** The step of a `checkpoints/step-N` folder. */
+function stepOf(dir: string): number | null {
+  const match = /step-(\d+)$/.exec(dir);
+  return match ? Number(match[1]) : null;
+}
 
 export function mergeAdapter(ctx: Ctx): Cmd {
   return async (arg?: unknown) => {
     if (!allowedByTrust(ctx, 'merge')) return;
-    const view = await resolveRun(ctx, arg, ['completed', 'stopped', 'failed', 'crashed'], 'Run whose adapter to merge');
+    const chosenCheckpoint = checkpointOfArg(arg);
+    const view = await resolveRun(
+      ctx,
+      chosenCheckpoint ? chosenCheckpoint.runDir : arg,
+      ['completed', 'stopped', 'failed', 'crashed'],
+      'Run whose adapter to merge',
+    );
     if (!view) return;
-    if (!view.hasAdapter) {
+    let adapter = chosenCheckpoint ? { dir: chosenCheckpoint.dir, step: chosenCheckpoint.step as number | null } : undefined;
+    if (!adapter) {
+      const adapters = runAdapters(view.dir);
+      // from the palette, or a run without a final adapter: any of its adapters (final, checkpoints)
+      if (adapters.length > 1 && (arg === undefined || !view.hasAdapter)) {
+        const picked = await vscode.window.showQuickPick(
+          adapters.map((a) => ({ label: a.label, detail: a.dir, a })),
+          { placeHolder: `Adapter of ${view.run.name} to merge` },
+        );
+        if (!picked) return;
+        adapter = { dir: picked.a.dir, step: picked.a.dir === path.join(view.dir, 'adapter') ? null : stepOf(picked.a.dir) };
+      } else if (view.hasAdapter) {
+        adapter = { dir: path.join(view.dir, 'adapter'), step: null };
+      } else if (adapters.length === 1) {
+        adapter = { dir: adapters[0].dir, step: stepOf(adapters[0].dir) };
+      }
+    }
+    if (!adapter) {
       void vscode.window.showErrorMessage(
-        `LoRA Lab: ${view.run.name} has no adapter yet (adapter/adapter_config.json); it is written when training completes.`,
+        `LoRA Lab: ${view.run.name} has no adapter yet (adapter/adapter_config.json, or a checkpoint); one is written at each checkpoint and when training completes.`,
       );
       return;
     }
@@ -26,7 +58,7 @@ export function mergeAdapter(ctx: Ctx): Cmd {
       );
       return;
     }
-    const out = path.join(view.dir, 'merged');
+    const out = path.join(view.dir, adapter.step === null ? 'merged' : `merged-step-${adapter.step}`);
     if (fs.existsSync(out)) {
       const again = await vscode.window.showWarningMessage(
         `${view.run.name} already has a merged model. Merge again?`,
@@ -35,7 +67,7 @@ export function mergeAdapter(ctx: Ctx): Cmd {
       );
       if (again !== 'Merge Again') return;
     }
-    const args = mergeArgs(checkpoint, path.join(view.dir, 'adapter'), out);
+    const args = mergeArgs(checkpoint, adapter.dir, out);
     ctx.log.info(`merging: ${args.join(' ')}`);
     const code = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Merging ${view.run.name}`, cancellable: true },

@@ -1,13 +1,17 @@
 // "LoRA Lab: Resume Run": queues a stopped, failed or crashed run again from its last checkpoint
-// (`train --resume RUN_DIR`: the run folder holds its config). Refused in untrusted workspaces.
-// A run that failed with a non-finite loss would diverge again unchanged: a modal says so first and
-// offers the resume at a tenth of the learning rate (`--set train.learning_rate=`) or as it was.
+// (`train --resume RUN_DIR`: the run folder holds its config). On a checkpoint row that is not the
+// run's latest (any finished run) it forks: `--checkpoint` makes the trainer start a new run
+// folder from that checkpoint (recorded in its run.json), the original and its later checkpoints
+// untouched. A run that failed with a non-finite loss would diverge again unchanged: a modal says
+// so first and offers the resume at a tenth of the learning rate (`--set train.learning_rate=`) or
+// as it was. Refused in untrusted workspaces.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfigPlan } from '../config-file';
 import type { Cmd, Ctx } from '../context';
 import type { RunView } from '../runs-model';
-import { allowedByTrust, resolveRun } from './pick-run';
+import { allowedByTrust, checkpointOfArg, resolveRun } from './pick-run';
 
 /** The trainer's error code for a loss or gradient norm that became NaN or infinite (native/trainer/run/failures.ts). */
 export const NONFINITE_LOSS_CODE = 'E_NONFINITE_LOSS';
@@ -41,11 +45,13 @@ export function lowerRateChoice(rate: number): string {
 export function resumeRun(ctx: Ctx): Cmd {
   return async (arg?: unknown) => {
     if (!allowedByTrust(ctx, 'resume')) return;
-    const view = await resolveRun(ctx, arg, ['stopped', 'failed', 'crashed'], 'Run to resume');
+    const checkpoint = checkpointOfArg(arg);
+    const view = await resolveRun(ctx, checkpoint ? checkpoint.runDir : arg, ['stopped', 'failed', 'crashed'], 'Run to resume');
     if (!view) return;
-    if (view.state === 'running' || view.state === 'completed') {
+    const fork = checkpoint !== undefined && !checkpoint.latest;
+    if (view.state === 'running' || (view.state === 'completed' && !fork)) {
       void vscode.window.showInformationMessage(
-        `LoRA Lab: ${view.run.name} is ${view.state}; only stopped, failed or crashed runs resume.`,
+        `LoRA Lab: ${view.run.name} is ${view.state}; only stopped, failed or crashed runs resume (or any finished run from an earlier checkpoint, as a new run).`,
       );
       return;
     }
@@ -60,8 +66,14 @@ export function resumeRun(ctx: Ctx): Cmd {
     }
     const { configPath } = view.run;
     const device = fs.existsSync(configPath) ? readConfigPlan(configPath).device : view.run.device?.kind === 'cpu' ? 'cpu' : 'auto';
-    const label = `${view.run.name} (resume${resumeSets.length ? `, ${resumeSets.join(', ')}` : ''})`;
-    ctx.manager.enqueue([{ request: { configPath, resumeDir: view.dir, resumeSets }, device, label }]);
-    ctx.log.info(`queued resume of ${view.dir}${resumeSets.length ? ` with --set ${resumeSets.join(' --set ')}` : ''}`);
+    const request = { configPath, resumeDir: view.dir, resumeSets, ...(fork ? { checkpoint: checkpoint.dir } : {}) };
+    const sets = resumeSets.length ? `, ${resumeSets.join(', ')}` : '';
+    const label = fork ? `${view.run.name} from step ${checkpoint.step} (new run${sets})` : `${view.run.name} (resume${sets})`;
+    ctx.manager.enqueue([{ request, device, label }]);
+    ctx.log.info(
+      (fork
+        ? `queued a new run from ${path.relative(view.dir, checkpoint.dir)} of ${view.dir} (the original keeps its later checkpoints)`
+        : `queued resume of ${view.dir}`) + (resumeSets.length ? ` with --set ${resumeSets.join(' --set ')}` : ''),
+    );
   };
 }

@@ -5,6 +5,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseConfig, pathsOutsideWorkspace } from '../../../language-server/src/config';
 import { hubCacheDir, nodeFileSystem } from '../../../language-server/src/config/node-fs';
+import type { LoraLabConfig } from '../../../language-server/src/config/types';
+import { formatDuration } from '../../../language-server/src/lib/format';
+import { totalTimeOf } from '../config-estimate';
 import { deviceKey } from '../config-file';
 import type { Cmd, Ctx } from '../context';
 import { allowedByTrust } from './pick-run';
@@ -36,6 +39,8 @@ export interface StartPlan {
   variants: number;
   /** out_dir values (of any variant) outside `workspaceFolders`: runs would be written there. */
   writesOutside: string[];
+  /** The resolved config of every run it makes (each sweep variant's). */
+  configs: LoraLabConfig[];
 }
 
 export function planStart(text: string, configPath: string, workspaceFolders: readonly string[] = []): StartPlan {
@@ -54,10 +59,27 @@ export function planStart(text: string, configPath: string, workspaceFolders: re
     device: deviceKey(parsed.config.device),
     variants: Math.max(1, parsed.variants.length),
     writesOutside,
+    configs,
   };
 }
 
 export const WRITE_OUTSIDE = 'Write There';
+export const START_SWEEP = 'Start Sweep';
+/** A sweep of more variants than this asks before it starts. */
+export const SWEEP_CONFIRM_ABOVE = 3;
+
+/** The question and detail of Start's confirmation of a sweep of `variants` runs. */
+export function sweepConfirmation(variants: number, total: { seconds: number; unknown: number; reason?: string }): [string, string] {
+  const known = variants - total.unknown;
+  const time =
+    known === 0
+      ? `Estimated total time: unknown (${total.reason ?? 'no estimate'}).`
+      : `Estimated total time: ${formatDuration(total.seconds)}${total.unknown ? ` for ${known} of the ${variants} variants (the others: ${total.reason ?? 'no estimate'})` : ''}.`;
+  return [
+    `Start a sweep of ${variants} variants?`,
+    `${time}\nThe variants train one after another in one trainer; each can be stopped on its own (Stop Variant) or all together (Stop Sweep).`,
+  ];
+}
 
 /**
  * Asks before runs are written outside the workspace; a confirmation is remembered for this config and
@@ -108,6 +130,14 @@ export function startRun(ctx: Ctx): Cmd {
       return;
     }
     if (plan.writesOutside.length && !(await confirmWritesOutside(ctx, uri.fsPath, plan.writesOutside, confirmedOutside))) return;
+    if (plan.variants > SWEEP_CONFIRM_ABOVE) {
+      const [question, detail] = sweepConfirmation(plan.variants, totalTimeOf(plan.configs));
+      const answer = await vscode.window.showWarningMessage(question, { modal: true, detail }, START_SWEEP);
+      if (answer !== START_SWEEP) {
+        ctx.log.info(`not starting the sweep of ${plan.variants} variants of ${uri.fsPath}: not confirmed`);
+        return;
+      }
+    }
     // One trainer process runs every variant of a sweep in order (one sweep id groups them).
     const label = plan.variants > 1 ? `${plan.name} (sweep of ${plan.variants})` : plan.name;
     ctx.manager.enqueue([{ request: { configPath: uri.fsPath }, device: plan.device, label }]);

@@ -1,5 +1,6 @@
 // "LoRA Lab: Stop Run": removes a queued run, or stops a running one (the stop message, or SIGTERM
-// for a reattached run; escalation only after the trainer's announced time).
+// for a reattached run; escalation only after the trainer's announced time). For a sweep's variant
+// it asks: Stop Variant or Stop Sweep.
 import * as vscode from 'vscode';
 import type { Cmd, Ctx } from '../context';
 import type { RunsNode } from '../runs-model';
@@ -14,6 +15,27 @@ export function stopRun(ctx: Ctx): Cmd {
     }
     const view = await resolveRun(ctx, arg, ['running'], 'Run to stop');
     if (!view) return;
+    if (view.run.sweep && view.state === 'running') {
+      // a sweep's variant: stopping its trainer would end the sweep, so the user chooses
+      const { variant, variants, id } = view.run.sweep;
+      const choice = await vscode.window.showQuickPick(
+        [
+          {
+            label: 'Stop Variant',
+            description: `variant ${variant} only; the sweep goes on with the next`,
+            command: 'loraLab.stopVariant',
+          },
+          {
+            label: 'Stop Sweep',
+            description: `variant ${variant} and the ${variants - variant - 1} not started yet`,
+            command: 'loraLab.stopSweep',
+          },
+        ],
+        { placeHolder: `${view.run.name} is variant ${variant} of sweep ${id}` },
+      );
+      if (choice) await vscode.commands.executeCommand(choice.command, view.dir);
+      return;
+    }
     if (!ctx.manager.activeByDir(view.dir) && !ctx.manager.attach(view.dir, view.run)) {
       void vscode.window.showWarningMessage(`LoRA Lab: ${view.run.name} is not running on this machine.`);
       return;

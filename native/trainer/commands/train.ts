@@ -15,6 +15,7 @@ import { RunFolderError } from '../../../language-server/src/lib/run-folder/read
 import type { RunJson } from '../protocol';
 import { readRunJson } from '../run/run-record';
 import { checkResumeSets } from './resume-overrides';
+import { findCheckpoint, forkRun } from '../run/fork';
 import { runTraining, StopSignal, type RunPlan } from '../run/trainer';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 
@@ -26,6 +27,8 @@ export interface TrainArgs {
   variant: number | null;
   maxSteps?: number;
   resume?: string;
+  /** With --resume: the checkpoint to resume from (default the latest); an earlier one forks the run. */
+  checkpoint?: string;
 }
 
 export function parseTrainArgs(args: string[]): TrainArgs {
@@ -43,6 +46,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     else if (arg === '--variant') out.variant = Number(value());
     else if (arg === '--max-steps') out.maxSteps = Number(value());
     else if (arg === '--resume') out.resume = value();
+    else if (arg === '--checkpoint') out.checkpoint = value();
     else if (arg.startsWith('--')) throw new ConfigError(`unknown option ${arg}`);
     else if (out.config === undefined) out.config = arg;
     else throw new ConfigError(`unexpected argument '${arg}'`);
@@ -52,6 +56,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
   if (out.maxSteps !== undefined && (!Number.isInteger(out.maxSteps) || out.maxSteps < 1))
     throw new ConfigError('--max-steps needs a positive integer');
   if (!out.config && !out.resume) throw new ConfigError('expected a config file (or --resume RUN_DIR)');
+  if (out.checkpoint !== undefined && !out.resume) throw new ConfigError('--checkpoint needs --resume RUN_DIR');
   return out;
 }
 
@@ -77,19 +82,26 @@ export function planRuns(args: TrainArgs, now: Date = new Date()): RunPlan[] {
       throw error;
     }
     checkResumeSets(args.sets, runDir);
+    let resumeDir = runDir;
+    let name = run.name;
+    if (args.checkpoint !== undefined) {
+      const chosen = findCheckpoint(runDir, args.checkpoint);
+      if (!chosen.latest) ({ runDir: resumeDir, name } = forkRun(runDir, run, chosen));
+    }
     const recorded = loadConfigFile(join(runDir, 'config.yaml')).config;
     const { config, overrides: changed } = applyOverrides(recorded, args.sets);
     const lengthChanged = 'train.max_steps' in changed || 'train.epochs' in changed;
     return [
       {
         config: { ...config, configPath: run.configPath },
-        runDir,
-        name: run.name,
+        runDir: resumeDir,
+        name,
         overrides: run.overrides,
-        sweep: run.sweep,
+        sweep: resumeDir !== runDir ? undefined : run.sweep, // a fork stands on its own
         maxSteps: args.maxSteps ?? (lengthChanged ? undefined : run.totalSteps || undefined),
         resume: true,
         resumeOverrides: changed,
+        forkedFrom: resumeDir !== runDir ? readRunJson(resumeDir).forkedFrom : run.forkedFrom,
       },
     ];
   }
@@ -141,7 +153,8 @@ function refuseWithoutWeights(config: LoraLabConfig): void {
 export const trainCommand: CliCommand = {
   name: 'train',
   summary: 'Train a LoRA / QLoRA / full finetune from a *.lora.yaml config',
-  usage: 'lora-lab train CONFIG [--json] [--set key=value ...] [--variant i] [--max-steps N] [--resume RUN_DIR]',
+  usage:
+    'lora-lab train CONFIG [--json] [--set key=value ...] [--variant i] [--max-steps N] [--resume RUN_DIR [--checkpoint checkpoints/step-N]]',
   available: true,
   async run(args: string[], out: CliOutput): Promise<number> {
     let plans: RunPlan[];
@@ -156,12 +169,23 @@ export const trainCommand: CliCommand = {
       }
       throw error;
     }
-    const stop = new StopSignal();
-    const onSignal = () => stop.request();
+    // One stop signal per run: a stop of the whole invocation (SIGTERM, SIGINT, IPC 'stop') ends the
+    // sweep; a variant stop (IPC 'stop' with scope 'variant', SIGUSR2) ends only the run training now.
+    let stopAll = false;
+    let current = { stop: new StopSignal(), runDir: '' };
+    const onSignal = () => {
+      stopAll = true;
+      current.stop.request();
+    };
+    const onVariantSignal = () => current.stop.request();
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.on('SIGUSR2', onVariantSignal);
     const onMessage = (message: unknown) => {
-      if (isHostMessage(message) && message.type === 'stop') stop.request();
+      if (!isHostMessage(message) || message.type !== 'stop') return;
+      if (message.scope !== 'variant') onSignal();
+      // the folder may carry a -N suffix when the planned name was taken (createRunFolder)
+      else if (!message.runDir || `${resolve(message.runDir)}-`.startsWith(`${resolve(current.runDir)}-`)) onVariantSignal();
     };
     process.on('message', onMessage);
     process.stdout.on('error', () => {}); // a parent that went away must not stop training
@@ -174,14 +198,17 @@ export const trainCommand: CliCommand = {
     try {
       let failed = false;
       for (const plan of plans) {
-        const outcome = await runTraining(plan, sink, stop);
+        if (stopAll) break;
+        current = { stop: new StopSignal(), runDir: plan.runDir };
+        const outcome = await runTraining(plan, sink, current.stop);
         if (outcome === 'failed') failed = true;
-        if (outcome === 'stopped' || stop.requested) break; // a stop during after_train evaluation ends the sweep too
+        if (outcome === 'stopped' && (stopAll || plans.length === 1)) break;
       }
       return failed ? EXIT_FAILURE : EXIT_OK;
     } finally {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      process.off('SIGUSR2', onVariantSignal);
       process.off('message', onMessage);
       if (process.connected && parsed.ipc) process.disconnect?.();
     }

@@ -37,6 +37,8 @@ export interface RunPlan {
   resume: boolean;
   /** `--set` values given with --resume (already applied to `config`), recorded with their step. */
   resumeOverrides?: Record<string, unknown>;
+  /** The run this one was forked from (recorded in run.json, kept over later resumes). */
+  forkedFrom?: RunJson['forkedFrom'];
 }
 
 export type RunOutcome = 'completed' | 'stopped' | 'failed';
@@ -374,6 +376,7 @@ function baseRunJson(
     configHash: configHash(plan.config),
     sweep: plan.sweep,
     overrides: plan.overrides,
+    ...(plan.forkedFrom ? { forkedFrom: plan.forkedFrom } : {}),
     ...hubModelOf(plan.config),
     engineVersion: ENGINE_VERSION,
     device: { kind, name: '', computePath },

@@ -93,7 +93,7 @@ test('evalResultsMessage reads both results files; a missing or malformed file g
   assert.deepEqual(noBase.baseMetrics, {});
 });
 
-test('dashboard: summary.eval in the run message, the results once per file, again for a new evaluation; Evaluate button', async () => {
+test('dashboard: summary.eval in the first paint (snapshot) header, the results once per file, again for a new evaluation; Evaluate button', async () => {
   const { runs, runDir } = scoredRun();
   fake.resetFakeVscode();
   fake.configuration.set('loraLab.runFolders', [runs]);
@@ -105,8 +105,9 @@ test('dashboard: summary.eval in the run message, the results once per file, aga
     const posted = () => panel.webview.posted as HostToWebview[];
     const evalResults = () => posted().filter((m): m is EvalResultsMessage => m.type === 'eval-results');
     panel.webview.receive({ type: 'ready' });
-    const run = posted().find((m) => m.type === 'run');
-    assert.deepEqual(run?.type === 'run' && run.run.summary?.eval, evalSummary());
+    const first = posted().find((m) => m.type === 'snapshot' || m.type === 'run');
+    assert.equal(first?.type, 'snapshot', 'the first paint is the snapshot');
+    assert.deepEqual(first?.type === 'snapshot' && first.run?.summary?.eval, evalSummary());
     assert.equal(evalResults().length, 1);
     assert.equal(evalResults()[0].resultsFile, evalSummary().resultsFile);
 

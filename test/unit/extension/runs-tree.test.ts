@@ -12,7 +12,7 @@ import { activate } from '../../../extension/src/extension';
 import type { RunsNode } from '../../../extension/src/runs-model';
 import { runJson } from './run-fixtures';
 
-test('the Runs provider shows run folders as config groups with run items', () => {
+test('the Runs provider shows run folders as config groups with run items', async () => {
   fake.resetFakeVscode();
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-tree-'));
   const write = (name: string, extra: object) => {
@@ -50,11 +50,17 @@ test('the Runs provider shows run folders as config groups with run items', () =
   );
   const tooltip = (items[0].tooltip as fake.MarkdownString).value;
   assert.match(tooltip, /\\\*not\\\* \\\[markdown\\\]\\\(x\\\)/, 'run text is escaped, not rendered as markdown');
-  assert.deepEqual(items[1].command, {
-    command: 'loraLab.openDashboard',
-    title: 'Open Dashboard',
-    arguments: [provider.getChildren(group)[1]],
-  });
+  // The row's command has no arguments (VS Code caches commands with arguments per row render, and
+  // a refresh disposes them); it opens the run the click selected.
+  assert.deepEqual(items[1].command, { command: 'loraLab.openSelectedRun', title: 'Open Dashboard' });
+  fake.treeViews.get('loraLab.runs')!.selection = [provider.getChildren(group)[1]];
+  fake.executedCommands.length = 0;
+  await fake.commands.executeCommand('loraLab.openSelectedRun');
+  assert.deepEqual(
+    fake.executedCommands.filter((c) => c.id === 'loraLab.openDashboard'),
+    [{ id: 'loraLab.openDashboard', args: [path.join(runs, 'done-1')] }],
+  );
+  assert.equal(fake.treeViewOptions.get('loraLab.runs')?.canSelectMany, true, 'Ctrl/Shift-click selects several runs');
   assert.equal(fake.contextKeys.get('loraLab.hasRuns'), true);
   assert.equal(fake.contextKeys.get('loraLab.hasActiveRuns'), false);
   for (const s of subscriptions) s.dispose();

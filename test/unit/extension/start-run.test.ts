@@ -66,7 +66,8 @@ test('planStart: a checkpoint with config.json alone (estimate yes) refuses the 
 
 test('planStart: a valid config gives its name, device and variants', () => {
   const dir = workspace();
-  const single = planStart(valid, path.join(dir, 'tiny.lora.yaml'));
+  const { configs, ...single } = planStart(valid, path.join(dir, 'tiny.lora.yaml'));
+  assert.equal(configs.length, 1);
   assert.deepEqual(single, { errors: [], name: 'tiny', device: 'cpu', variants: 1, writesOutside: [] });
   const sweep = planStart(`${valid}sweep:\n  lora.r: [4, 8, 16]\n  lora.alpha: ["=2*lora.r"]\n`, path.join(dir, 'tiny.lora.yaml'));
   assert.deepEqual(sweep.errors, []);

@@ -26,6 +26,14 @@ test('train and merge arguments are arrays; a path with spaces and quotes stays 
   assert.deepEqual(trainArgs({ configPath: config }), ['train', config, '--ipc']);
   assert.deepEqual(trainArgs({ configPath: config, variant: 2 }), ['train', config, '--ipc', '--variant', '2']);
   assert.deepEqual(trainArgs({ configPath: config, resumeDir: '/out/my run' }), ['train', '--resume', '/out/my run', '--ipc']);
+  assert.deepEqual(trainArgs({ configPath: config, resumeDir: '/out/my run', checkpoint: '/out/my run/checkpoints/step-000004' }), [
+    'train',
+    '--resume',
+    '/out/my run',
+    '--checkpoint',
+    '/out/my run/checkpoints/step-000004',
+    '--ipc',
+  ]);
   assert.deepEqual(mergeArgs('/m', '/r/adapter', '/r/merged'), [
     'merge',
     '--checkpoint',

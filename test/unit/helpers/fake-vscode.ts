@@ -3,6 +3,10 @@
 export const registeredCommands = new Map<string, (...args: unknown[]) => unknown>();
 export const registeredTreeProviders = new Map<string, unknown>();
 export const registeredSerializers = new Map<string, unknown>();
+/** createTreeView options by view id (canSelectMany...). */
+export const treeViewOptions = new Map<string, { canSelectMany?: boolean }>();
+/** Tree views by id: a test sets `selection` as a click would. */
+export const treeViews = new Map<string, { selection: unknown[] }>();
 export const executedCommands: { id: string; args: unknown[] }[] = [];
 export const contextKeys = new Map<string, unknown>();
 export const shownMessages: { level: string; text: string }[] = [];
@@ -280,6 +284,13 @@ export const window = {
     registeredTreeProviders.set(id, provider);
     return new Disposable(() => registeredTreeProviders.delete(id));
   },
+  createTreeView(id: string, options: { treeDataProvider: unknown; canSelectMany?: boolean }) {
+    registeredTreeProviders.set(id, options.treeDataProvider);
+    treeViewOptions.set(id, options);
+    const view = Object.assign(new Disposable(() => registeredTreeProviders.delete(id)), { selection: [] as unknown[] });
+    treeViews.set(id, view);
+    return view;
+  },
   createWebviewPanel(viewType: string, title: string, _column: unknown, options: unknown) {
     const panel = new FakeWebviewPanel(viewType, title);
     panel.webview.options = options;
@@ -371,6 +382,8 @@ export const env = {
 export function resetFakeVscode(): void {
   registeredCommands.clear();
   registeredTreeProviders.clear();
+  treeViewOptions.clear();
+  treeViews.clear();
   registeredSerializers.clear();
   executedCommands.length = 0;
   createdPanels.length = 0;

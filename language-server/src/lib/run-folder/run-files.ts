@@ -145,6 +145,12 @@ export interface RunJson {
   sessions?: RunSession[];
   /** Overrides given on resume, oldest first. */
   resumeOverrides?: ResumeOverride[];
+  /**
+   * Set on a run started by resuming another run from a checkpoint that was not its latest
+   * (`train --resume RUN --checkpoint checkpoints/step-N`): the original run folder, untouched, that
+   * checkpoint (relative to it) and its step. The fork's metrics.jsonl starts with the original's lines up to that step.
+   */
+  forkedFrom?: { runDir: string; checkpoint: string; step: number };
 }
 
 /** One line of `<run>/metrics.jsonl`. */
