@@ -2,7 +2,7 @@
 // precision, tensor by tensor as the engine allocates them (LlamaModel::collect_trainable): 8-bit
 // moments (codes + one fp32 absmax per 256 values) only for tensors of >= 4096 elements.
 import type { ModelShape } from './model-shape';
-import { embeddingParams, isAdapted, LINEAR_TARGETS, linearShape, type LoraTargets } from './params';
+import { embeddingParams, hasLinear, isAdapted, LINEAR_TARGETS, linearShape, type LoraTargets } from './params';
 
 export type OptimizerName = 'adamw' | 'sgd' | 'adamw8bit' | 'sgd8bit';
 export type StatePrecision = 'fp32' | 'bf16';
@@ -18,23 +18,30 @@ export interface TensorGroup {
   count: number;
 }
 
-/** The trainable tensors of a run: LoRA A (r, in) and B (out, r) per adapted linear, or every base tensor (full). */
+/**
+ * The trainable tensors of a run, one group per tensor shape as the engine's collect_trainable lists
+ * them: LoRA A (r, in) and B (out, r) per adapted linear, or in full mode every base tensor (linear
+ * weights and biases per family, the embedding, norm weights and LayerNorm biases, an untied head).
+ */
 export function trainableTensors(shape: ModelShape, method: 'lora' | 'full', rank: number, targets: LoraTargets): TensorGroup[] {
   const out: TensorGroup[] = [];
   for (const t of LINEAR_TARGETS) {
+    if (!hasLinear(shape, t)) continue;
     const [inFeatures, outFeatures] = linearShape(shape, t);
     const copies = t === 'head' ? 1 : shape.layers;
     if (method === 'lora') {
-      if (!isAdapted(targets, t)) continue;
+      if (!isAdapted(targets, t, shape)) continue;
       out.push({ numel: rank * inFeatures, count: copies }, { numel: outFeatures * rank, count: copies });
     } else if (t !== 'head' || !shape.tiedEmbeddings) {
       out.push({ numel: inFeatures * outFeatures, count: copies });
-      if (shape.qkvBias && (t === 'q' || t === 'k' || t === 'v')) out.push({ numel: outFeatures, count: copies });
+      const bias = t === 'head' ? shape.headBias : t === 'q' || t === 'k' || t === 'v' ? shape.qkvBias : shape.linearBias;
+      if (bias) out.push({ numel: outFeatures, count: copies });
     }
   }
   if (method === 'full') {
     out.push({ numel: embeddingParams(shape), count: 1 });
-    out.push({ numel: shape.hiddenSize, count: 2 * shape.layers + 1 }); // the RMSNorm weights
+    const norms = shape.normsPerLayer * shape.layers + 1; // per layer, and the final norm
+    out.push({ numel: shape.hiddenSize, count: norms * (shape.normBias ? 2 : 1) });
   }
   return out;
 }
@@ -75,7 +82,7 @@ export function trainableStateBytes(
 export function loraPairFloats(shape: ModelShape, rank: number, targets: LoraTargets): number {
   let widest = 0;
   for (const t of LINEAR_TARGETS) {
-    if (!isAdapted(targets, t)) continue;
+    if (!isAdapted(targets, t, shape)) continue;
     const [inFeatures, outFeatures] = linearShape(shape, t);
     widest = Math.max(widest, rank * (inFeatures + outFeatures));
   }
