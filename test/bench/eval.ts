@@ -22,7 +22,7 @@ const threads = availableParallelism();
 
 function requestsOf(tasks: string[], limit: number | null, maxLength: number): TokenRequest[] {
   const prepared = prepareTasks(
-    { tasks, profile: 'lm-eval', numFewshot: 0, limit, bos: null, sharePrefix: true, dataDir: evalDataDir() },
+    { tasks, profile: 'lm-eval', numFewshot: 0, limit, bos: null, sharePrefix: true, dataDir: evalDataDir(), taskDirs: [] },
     tokenizer,
     maxLength,
   );

@@ -354,6 +354,39 @@ export const KEY_SPECS: readonly KeySpec[] = [
   s({ key: 'eval.num_fewshot', type: 'integer', default: 0, min: 0, doc: 'Few-shot examples per prompt.' }),
   s({ key: 'eval.batch_size', type: 'integer', default: 4, min: 1, doc: 'Examples per evaluation forward pass.' }),
   s({ key: 'eval.limit', type: 'integer', default: null, nullable: true, min: 1, doc: 'At most this many examples per task; null = all.' }),
+  s({
+    key: 'eval.profile',
+    type: 'enum',
+    default: 'lm-eval',
+    choices: ['lm-eval', 'article'],
+    choiceDocs: {
+      'lm-eval': 'Prompts and scoring of lm-evaluation-harness 0.4.x (the default).',
+      article: "lm-evaluation-harness 0.3 with Lit-GPT's wrapper, as the reference article ran it (results also carry 0.3's keys).",
+    },
+    doc: 'Scoring profile of the evaluation: lm-eval | article.',
+  }),
+  s({
+    key: 'eval.include_base',
+    type: 'boolean',
+    default: true,
+    doc: 'Also score the base model (without the adapter) on the same tasks and settings, for the delta; cached per checkpoint, so it is computed once per model.',
+  }),
+  s({
+    key: 'eval.interval',
+    type: 'integer',
+    default: null,
+    nullable: true,
+    min: 1,
+    units: 'optimizer steps',
+    doc: 'Evaluate the adapter every N steps during training with eval.interval_limit examples per task (score curves in the dashboard); null = off.',
+  }),
+  s({
+    key: 'eval.interval_limit',
+    type: 'integer',
+    default: 20,
+    min: 1,
+    doc: 'Examples per task of the evaluations every eval.interval steps (small, so training is not slowed much).',
+  }),
   s({ key: 'out_dir', type: 'path', default: 'out/lora', doc: 'Runs go to <out_dir>/<run name>/, relative to the config file.' }),
 ];
 

@@ -137,7 +137,18 @@ export interface LoraLabConfig {
     keep_checkpoints: number;
   };
   device: string;
-  eval: { after_train: boolean; tasks: string[]; data_dir: string; num_fewshot: number; batch_size: number; limit: number | null };
+  eval: {
+    after_train: boolean;
+    tasks: string[];
+    data_dir: string;
+    num_fewshot: number;
+    batch_size: number;
+    limit: number | null;
+    profile: 'lm-eval' | 'article';
+    include_base: boolean;
+    interval: number | null;
+    interval_limit: number;
+  };
   out_dir: string;
   /** Empty when the file has no sweep. */
   sweep: SweepEntry[];

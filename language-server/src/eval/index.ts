@@ -8,3 +8,4 @@ export * from './requests';
 export * from './tokenize';
 export * from './metrics';
 export * from './results';
+export * from './custom';

@@ -1,6 +1,7 @@
 // Per-document metrics of EVAL.md (acc by argmax, mc2, BLiMP's pair rule, is_greedy) under both
 // profiles, and the mean with its standard error (sample sd / sqrt(n)).
-import type { MetricKind, ProfileName, ScoreResult } from './types';
+import { pyStrip } from './template';
+import type { MetricKind, Normalization, ProfileName, ScoreResult } from './types';
 
 /** Index of the first maximum (lm-eval's np.argmax). */
 export function argmaxFirst(values: readonly number[]): number {
@@ -59,7 +60,51 @@ export function docMetric(
       return pairAcc(lls, profile);
     case 'greedy_acc':
       return results.every((r) => r.isGreedy) ? 1 : 0;
+    case 'exact_match':
+    case 'contains':
+      throw new Error(`${metric} scores generated text: use generationMetric`);
   }
+}
+
+/** The normalisations of a generate_until task, in order. remove_punctuation drops Unicode punctuation (\p{P}). */
+export function normalizeText(text: string, steps: readonly Normalization[]): string {
+  let out = text;
+  for (const step of steps) {
+    if (step === 'strip') out = pyStrip(out);
+    else if (step === 'lower') out = out.toLowerCase();
+    else if (step === 'collapse_whitespace') out = out.replace(/\s+/gu, ' ');
+    else out = out.replace(/\p{P}/gu, '');
+  }
+  return out;
+}
+
+/** The generation cut before its first stop string (lm-eval's `until`). */
+export function cutAtStop(text: string, until: readonly string[]): string {
+  let end = text.length;
+  for (const stop of until) {
+    const at = text.indexOf(stop);
+    if (at >= 0 && at < end) end = at;
+  }
+  return text.slice(0, end);
+}
+
+/** exact_match: equal after normalisation; contains: the normalised reference occurs in the normalised answer. */
+export function generationMetric(
+  metric: 'exact_match' | 'contains',
+  answer: string,
+  target: string,
+  steps: readonly Normalization[],
+): number {
+  const a = normalizeText(answer, steps);
+  const t = normalizeText(target, steps);
+  return (metric === 'exact_match' ? a === t : a.includes(t)) ? 1 : 0;
+}
+
+/** lm-eval's perplexity of a loglikelihood task: exp(-mean(sum_logprob)) over the documents. */
+export function perplexity(results: readonly (readonly ScoreResult[])[]): number {
+  if (results.length === 0) return NaN;
+  const lls = results.map((doc) => doc.reduce((a, r) => a + r.sumLogprob, 0));
+  return Math.exp(-lls.reduce((a, b) => a + b, 0) / lls.length);
 }
 
 export interface MeanStderr {

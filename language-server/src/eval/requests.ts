@@ -61,12 +61,12 @@ function goldOf(task: TaskSpec, row: Row, where: string, choiceCount: number): {
 
 /** The text in front of each document's prompt: description, then k shots each ended by the delimiter. */
 export function fewshotPrefix(task: TaskSpec, shots: DataRow[], profile: ProfileName): string {
-  if (shots.length === 0 || !task.fewshot) return task.description;
+  if (shots.length === 0 || !task.fewshot) return task.preamble;
   const context = parseTemplate(task.context, `task ${task.name}: context`);
   const target = parseTemplate(task.fewshot.target, `task ${task.name}: fewshot.target`);
   const delimiter = targetDelimiter(task, profile);
   const parts = shots.map((s) => render(context, s.row, s.where) + delimiter + render(target, s.row, s.where));
-  return task.description + parts.join(task.fewshot.delimiter) + task.fewshot.delimiter;
+  return task.preamble + parts.join(task.fewshot.delimiter) + task.fewshot.delimiter;
 }
 
 /** Builds the requests of one task from verified rows (`rows`, `shots` already loaded). */
@@ -78,6 +78,10 @@ export function buildFromRows(task: TaskSpec, rows: DataRow[], shots: DataRow[],
   const selected = options.limit === null ? rows : rows.slice(0, options.limit);
   return selected.map(({ row, where }, docId) => {
     const ctx = prefix + render(context, row, where);
+    if (task.kind === 'generate_until') {
+      const target = render(parseTemplate(task.target!, `task ${task.name}: target`), row, where);
+      return { docId, requests: [{ context: ctx, continuation: '' }], gold: 0, target };
+    }
     if (task.kind === 'loglikelihood') {
       const continuation = render(parseTemplate(task.continuation!, `task ${task.name}: continuation`), row, where);
       return { docId, requests: [{ context: ctx, continuation: delimiter + continuation }], gold: 0 };
@@ -88,17 +92,17 @@ export function buildFromRows(task: TaskSpec, rows: DataRow[], shots: DataRow[],
   });
 }
 
-/** Loads a task's data from `dataDir` (hash-checked) and builds its requests. */
-export function buildTaskRequests(task: TaskSpec, dataDir: string, options: BuildOptions): TaskRequests {
+/** Loads a task's data from `dataDir` (hash-checked unless `verify` is false: a custom task's data) and builds its requests. */
+export function buildTaskRequests(task: TaskSpec, dataDir: string, options: BuildOptions, verify = true): TaskRequests {
   validateTask(task);
   if (!Number.isInteger(options.numFewshot) || options.numFewshot < 0)
     throw new Error(`num_fewshot must be a whole number >= 0, got ${options.numFewshot}`);
   if (options.limit !== null && (!Number.isInteger(options.limit) || options.limit < 1))
     throw new Error(`limit must be a whole number >= 1, got ${options.limit}`);
-  const rows = loadRows(dataDir, task.data);
+  const rows = loadRows(dataDir, task.data, verify);
   let shots: DataRow[] = [];
   if (task.fewshot && options.numFewshot > 0) {
-    const pool = loadRows(dataDir, task.fewshot.data);
+    const pool = loadRows(dataDir, task.fewshot.data, verify);
     if (options.numFewshot > pool.length)
       throw new Error(
         `task ${task.name}: num_fewshot ${options.numFewshot} is more than the ${pool.length} examples of its few-shot pool (${task.fewshot.data.file})`,

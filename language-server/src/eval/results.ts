@@ -1,6 +1,6 @@
 // lm-evaluation-harness 0.4's results layout (results_<time>.json) and samples lines, built from
 // per-task scores; the article profile also carries 0.3's keys.
-import { meanStderr } from './metrics';
+import { meanStderr, perplexity } from './metrics';
 import { targetDelimiter } from './requests';
 import type { DocRequests, ProfileName, ScoreResult, TaskSpec } from './types';
 
@@ -13,6 +13,8 @@ export interface TaskScores {
   results: ScoreResult[][];
   /** Per document, its metric value. */
   metrics: number[];
+  /** generate_until: per document, the generated answer (cut at the stop string, before normalisation). */
+  generations?: string[];
   /** Requests whose context was left-truncated to fit the window, and the most tokens dropped. */
   truncatedRequests: number;
   maxTokensDropped: number;
@@ -31,6 +33,27 @@ export interface RunInfo {
   date: number;
 }
 
+/** A task's headline metric as its results file names it (`acc` for acc, mc2, pair and greedy accuracy). */
+export interface Headline {
+  metric: string;
+  value: number;
+  stderr: number | null;
+  higherIsBetter: boolean;
+}
+
+export function headlineMetric(t: Pick<TaskScores, 'metrics' | 'task'>): Headline {
+  const { mean, stderr } = meanStderr(t.metrics);
+  return { metric: t.task.kind === 'generate_until' ? t.task.metric : 'acc', value: mean, stderr, higherIsBetter: true };
+}
+
+/** Every metric of a task's results entry: the headline, and for a loglikelihood task perplexity (lower is better; lm-eval bootstraps its stderr, we write N/A). */
+export function taskMetrics(t: Pick<TaskScores, 'metrics' | 'task' | 'results'>): Headline[] {
+  const out = [headlineMetric(t)];
+  if (t.task.kind === 'loglikelihood')
+    out.push({ metric: 'perplexity', value: perplexity(t.results), stderr: null, higherIsBetter: false });
+  return out;
+}
+
 /** Python-style "N/A" where lm-eval writes it (an undefined stderr). */
 const na = (value: number | null): number | string => (value === null || Number.isNaN(value) ? 'N/A' : value);
 
@@ -44,23 +67,36 @@ export function buildResults(tasks: TaskScores[], info: RunInfo): Record<string,
   const truncation: Record<string, unknown> = {};
   for (const t of tasks) {
     const name = t.task.name;
-    const { mean, stderr } = meanStderr(t.metrics);
-    results[name] = { alias: name, 'acc,none': mean, 'acc_stderr,none': na(stderr) };
+    const metrics = taskMetrics(t);
+    results[name] = { alias: name };
+    for (const m of metrics)
+      Object.assign(results[name] as object, { [`${m.metric},none`]: m.value, [`${m.metric}_stderr,none`]: na(m.stderr) });
     versions[name] = t.task.version;
     nShot[name] = t.numFewshot;
-    higher[name] = { acc: true };
+    higher[name] = Object.fromEntries(metrics.map((m) => [m.metric, m.higherIsBetter]));
     nSamples[name] = { original: t.original, effective: t.docs.length };
     truncation[name] = { requests: t.truncatedRequests, max_tokens_dropped: t.maxTokensDropped };
     configs[name] = {
       task: name,
       dataset_path: t.task.data.file,
       output_type: t.task.kind,
-      description: t.task.description,
+      description: t.task.preamble,
       doc_to_text: t.task.context,
       target_delimiter: targetDelimiter(t.task, info.profile),
       fewshot_delimiter: t.task.fewshot?.delimiter ?? '\n\n',
       num_fewshot: t.numFewshot,
-      metric_list: [{ metric: t.task.metric === 'acc' ? 'acc' : `acc (${t.task.metric})`, aggregation: 'mean', higher_is_better: true }],
+      metric_list: metrics.map((m, i) => ({
+        metric: i > 0 || m.metric !== 'acc' || t.task.metric === 'acc' ? m.metric : `acc (${t.task.metric})`,
+        aggregation: m.metric === 'perplexity' ? 'perplexity' : 'mean',
+        higher_is_better: m.higherIsBetter,
+      })),
+      ...(t.task.kind === 'generate_until'
+        ? {
+            doc_to_target: t.task.target,
+            generation_kwargs: { until: t.task.until ?? [], max_gen_toks: t.task.max_tokens, do_sample: false },
+            normalize: t.task.normalize ?? [],
+          }
+        : {}),
       metadata: { version: Number(t.task.version) },
     };
   }
@@ -109,6 +145,19 @@ function legacyResults(tasks: TaskScores[]): Record<string, unknown> {
 
 /** One samples_<task>_<time>.jsonl line per document. */
 export function sampleLines(t: TaskScores): string[] {
+  if (t.task.kind === 'generate_until')
+    return t.docs.map((doc, i) =>
+      JSON.stringify({
+        doc_id: doc.docId,
+        target: doc.target,
+        arguments: {
+          gen_args_0: { arg_0: doc.requests[0].context, arg_1: { until: t.task.until ?? [], max_gen_toks: t.task.max_tokens } },
+        },
+        resps: [[t.generations?.[i] ?? '']],
+        filtered_resps: [t.generations?.[i] ?? ''],
+        [t.task.metric]: t.metrics[i],
+      }),
+    );
   return t.docs.map((doc, i) => {
     const line = {
       doc_id: doc.docId,

@@ -13,6 +13,9 @@ export interface EvalTokenizer {
   readonly eosId: number;
   /** The tokenizer's default: whether it puts BOS in front (add_bos_token). */
   readonly addBos: boolean;
+  /** generate_until: ids back to text, and the ids that end a generation. */
+  decode?(ids: readonly number[]): string;
+  readonly stopIds?: readonly number[];
 }
 
 export interface TokenizeOptions {

@@ -25,8 +25,15 @@ export type ChoicesSpec = { templates: string[] } | { keys_of: string };
 /** Which choice is right: a fixed index, a field's value looked up in a list, or the 1-labels of an object field. */
 export type GoldSpec = { index: number } | { field: string; among: string[] } | { labels_of: string };
 
-/** Metric names as results files spell them. `acc` of a loglikelihood task is is_greedy. */
-export type MetricKind = 'acc' | 'mc2' | 'pair_acc' | 'greedy_acc';
+/** Per-document metrics. `greedy_acc` of a loglikelihood task is is_greedy (results: `acc`); generate_until scores exact_match or contains. */
+export type MetricKind = 'acc' | 'mc2' | 'pair_acc' | 'greedy_acc' | 'exact_match' | 'contains';
+
+export type TaskKind = 'multiple_choice' | 'loglikelihood' | 'generate_until';
+export const TASK_KINDS: readonly TaskKind[] = ['multiple_choice', 'loglikelihood', 'generate_until'];
+
+/** Applied in order to a generated answer and its reference before they are compared. */
+export type Normalization = 'strip' | 'lower' | 'collapse_whitespace' | 'remove_punctuation';
+export const NORMALIZATIONS: readonly Normalization[] = ['strip', 'lower', 'collapse_whitespace', 'remove_punctuation'];
 
 export interface FewShotSpec {
   /** The pool; the first k rows in file order are the shots. */
@@ -42,15 +49,17 @@ export interface ProfileOverride {
   target_delimiter?: string;
 }
 
-/** One evaluation task, as data. */
+/** One evaluation task, as data (the built-in tasks and `*.task.yaml` files alike). */
 export interface TaskSpec {
   name: string;
+  /** What the task measures, for people (hover, completion); not part of any prompt. */
+  description?: string;
   /** lm-eval's task version, written to results files. */
   version: string;
-  kind: 'multiple_choice' | 'loglikelihood';
+  kind: TaskKind;
   data: DataFileSpec;
-  /** Text in front of every prompt (before any shots), e.g. MMLU's subject line or TruthfulQA's 6-shot preamble. */
-  description: string;
+  /** Text in front of every prompt (before any shots), e.g. MMLU's subject line or TruthfulQA's 6-shot preamble (lm-eval's `description`). */
+  preamble: string;
   /** The per-document prompt (context), a template over the row's fields. */
   context: string;
   /** Text between the context and each continuation (lm-eval's target_delimiter). */
@@ -60,6 +69,14 @@ export interface TaskSpec {
   gold?: GoldSpec;
   /** loglikelihood: the continuation template. */
   continuation?: string;
+  /** generate_until: the reference answer template. */
+  target?: string;
+  /** generate_until: stop strings; the generation is cut before the first one found. */
+  until?: string[];
+  /** generate_until: most tokens generated per document. */
+  max_tokens?: number;
+  /** generate_until: normalisations of answer and reference, in order. */
+  normalize?: Normalization[];
   metric: MetricKind;
   /** Optional few-shot pool; tasks without one always run 0-shot. */
   fewshot?: FewShotSpec;
@@ -82,6 +99,8 @@ export interface DocRequests {
   gold: number;
   /** mc2: 1 for true choices, 0 for false (file order). */
   labels?: number[];
+  /** generate_until: the rendered reference answer (the one request's continuation is empty). */
+  target?: string;
 }
 
 /** The engine's answer to one request. */

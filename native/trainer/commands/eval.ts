@@ -3,29 +3,22 @@
 // results_<time>.json (and samples_<task>_<time>.jsonl with --log-samples) written atomically into
 // the run's eval/ folder, <out_dir>/eval for a config, or --out. Base-model scores are cached.
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { loadAddon, type EngineOptions } from '../addon';
 import { loadTokenizer } from '../../../language-server/src/lib/data/tokenizer';
 import { baseCacheKey, defaultEvalCacheDir, readCached, writeCached } from '../eval/cache';
 import { progressLine, summaryTable } from '../eval/report';
-import { evalDataDir, runEval, type CachedTask, type EvalSettings } from '../eval/runner';
+import { evalDataDir, resolveTask, runEval, type CachedTask, type EvalSettings } from '../eval/runner';
+import { RUN_USAGE, runEvalOfRun } from './eval-run';
 import { writeFileAtomic } from '../run/atomic';
 import { configWith, engineOptions } from '../run/engine-options';
 import { numberOption, takeOptions, UsageError } from './args';
 import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 import { loadConfigFile } from '../../../language-server/src/config/node-fs';
-import {
-  BUILTIN_TASK_NAMES,
-  PROFILES,
-  buildResults,
-  builtinTask,
-  resultsStamp,
-  sampleLines,
-  type ProfileName,
-} from '../../../language-server/src/eval';
+import { PROFILES, buildResults, resultsStamp, sampleLines, type ProfileName } from '../../../language-server/src/eval';
 
 const USAGE =
-  'lora-lab eval (CONFIG | RUN_FOLDER | --checkpoint DIR [--adapter DIR]) [--tasks a,b] [--limit N] [--num-fewshot K] [--profile lm-eval|article] [--bos true|false] [--out DIR] [--log-samples] [--json] [--no-prefix-sharing] [--no-cache]';
+  'lora-lab eval (CONFIG | RUN_FOLDER | --checkpoint DIR [--adapter DIR]) [--tasks a,b] [--limit N] [--num-fewshot K] [--profile lm-eval|article] [--bos true|false] [--task-dir DIR] [--out DIR] [--log-samples] [--json] [--no-prefix-sharing] [--no-cache]';
 
 interface Target {
   checkpoint: string;
@@ -33,6 +26,9 @@ interface Target {
   engine: EngineOptions;
   outDir: string | null;
   defaults: { tasks: string[]; limit: number | null; numFewshot: number };
+  /** The config's folder and eval.data_dir (custom task files); absent for --checkpoint. */
+  configDir?: string;
+  dataDir?: string;
 }
 
 const ARTICLE_DEFAULT = ['truthfulqa_mc1', 'truthfulqa_mc2', 'blimp_causative', 'mmlu_global_facts', 'arithmetic_2ds', 'arithmetic_4ds'];
@@ -89,6 +85,8 @@ function resolveTarget(positional: string[], values: Record<string, string>): Ta
     engine: inferenceOptions(base),
     outDir: join(config.out_dir, 'eval', `${basename(path).replace(/\.lora\.ya?ml$|\.ya?ml$/, '')}-base`),
     defaults: { tasks: config.eval.tasks, limit: config.eval.limit, numFewshot: config.eval.num_fewshot },
+    configDir: dirname(path),
+    dataDir: config.eval.data_dir,
   };
 }
 
@@ -99,8 +97,17 @@ function parseSettings(values: Record<string, string>, flags: Set<string>, targe
         .map((t) => t.trim())
         .filter(Boolean)
     : target.defaults.tasks;
-  for (const t of tasks)
-    if (!BUILTIN_TASK_NAMES.includes(t)) throw new UsageError(`unknown task '${t}'; known tasks: ${BUILTIN_TASK_NAMES.join(', ')}`);
+  const taskDirs = [
+    ...(values['--task-dir'] ? [resolve(values['--task-dir'])] : []),
+    ...(target.configDir ? [target.configDir, target.dataDir!] : [process.cwd()]),
+  ];
+  for (const t of tasks) {
+    try {
+      resolveTask(t, { taskDirs });
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
   const profile = (values['--profile'] ?? 'lm-eval') as ProfileName;
   if (!PROFILES.includes(profile)) throw new UsageError(`--profile must be lm-eval or article, got '${values['--profile']}'`);
   let bos: boolean | null = null;
@@ -120,28 +127,21 @@ function parseSettings(values: Record<string, string>, flags: Set<string>, targe
     (n) => Number.isInteger(n) && n >= 0 && n <= 5,
     'a whole number from 0 to 5',
   );
-  return {
-    tasks: tasks.map((t) => builtinTask(t).name),
-    profile,
-    numFewshot,
-    limit,
-    bos,
-    sharePrefix: !flags.has('--no-prefix-sharing'),
-    dataDir: evalDataDir(),
-  };
+  return { tasks, profile, numFewshot, limit, bos, sharePrefix: !flags.has('--no-prefix-sharing'), dataDir: evalDataDir(), taskDirs };
 }
 
 export const evalCommand: CliCommand = {
   name: 'eval',
   summary: 'Evaluate a model or run on TruthfulQA, BLiMP, MMLU, arithmetic (lm-eval tasks)',
-  usage: USAGE,
+  usage: `${USAGE}\n       ${RUN_USAGE}`,
   available: true,
   async run(args: string[], out: CliOutput): Promise<number> {
+    if (args.includes('--run')) return runEvalOfRun(args, out);
     let target: Target, settings: EvalSettings, flags: Set<string>;
     try {
       const parsed = takeOptions(
         args,
-        ['--checkpoint', '--adapter', '--tasks', '--limit', '--num-fewshot', '--profile', '--bos', '--out'],
+        ['--checkpoint', '--adapter', '--tasks', '--limit', '--num-fewshot', '--profile', '--bos', '--out', '--task-dir'],
         ['--log-samples', '--json', '--no-prefix-sharing', '--no-cache'],
       );
       const { values, positional } = parsed;

@@ -176,7 +176,7 @@ export const trainCommand: CliCommand = {
       for (const plan of plans) {
         const outcome = await runTraining(plan, sink, stop);
         if (outcome === 'failed') failed = true;
-        if (outcome === 'stopped') break;
+        if (outcome === 'stopped' || stop.requested) break; // a stop during after_train evaluation ends the sweep too
       }
       return failed ? EXIT_FAILURE : EXIT_OK;
     } finally {

@@ -22,6 +22,8 @@ import { RunLock } from './run-lock';
 import { RunRecord, readRunJson } from './run-record';
 import { mergedSummary, previousPeakBytes, sessionRecord, type SessionStart } from './run-summary';
 import { prepareTrainingData, type TrainingData } from './training-data';
+import { TrainingEval } from './train-eval';
+import { unfinishedSummary } from '../eval/run-eval';
 import { defaultDataCacheDir } from '../data/pipeline';
 
 export interface RunPlan {
@@ -117,6 +119,7 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
     const totalSteps = data.totalSteps;
     const addon = loadAddon();
     const options = engineOptions(config, totalSteps, true, () => addon.deviceReport());
+    const evaluation = new TrainingEval(config, options, stop);
     engine = await addon.loadEngine(config.model.checkpoint, options);
     let latest: { step: number; path: string } | undefined;
     if (plan.resume) {
@@ -236,7 +239,16 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
       if (stop.requested) {
         await checkpoint();
         metrics.close();
-        record.finish('stopped', { sessions: sessionsAfter('stopped') });
+        // a stopped run has a summary too (so far), the home of a later evaluation's summary.eval
+        const memory = engine.memory();
+        const summary = mergedSummary(
+          cursor,
+          { peakBytes: memory.peakTotal, peakBytesByCategory: memory.peak },
+          previous,
+          peakBefore,
+          counts,
+        );
+        record.finish('stopped', { summary, sessions: sessionsAfter('stopped') });
         sink.emit({ type: 'stopped', runDir, step: cursor.step });
         return 'stopped';
       }
@@ -291,6 +303,7 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
           sink.emit({ type: 'val', runDir, line: valLine });
         }
       }
+      if (evaluation.intervalDue(step, totalSteps)) await evaluation.interval(runDir, engine, step, metrics, sink);
       if (step % config.train.save_interval === 0 && step < totalSteps) await checkpoint();
     }
 
@@ -298,9 +311,19 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
     const finalCheckpoint = await checkpoint();
     if (config.train.method === 'full')
       await exportFullModel(join(finalCheckpoint, 'state'), config.model.checkpoint, join(runDir, 'model'));
-    metrics.close();
     const memory = engine.memory();
-    const summary = mergedSummary(cursor, { peakBytes: memory.peakTotal, peakBytesByCategory: memory.peak }, previous, peakBefore, counts);
+    let summary = mergedSummary(cursor, { peakBytes: memory.peakTotal, peakBytesByCategory: memory.peak }, previous, peakBefore, counts);
+    if (evaluation.afterTrain) {
+      // the run stays 'running' (heartbeat on) until its evaluation ends; the adapter is on disk already
+      record.update({
+        summary: {
+          ...summary,
+          eval: unfinishedSummary('running', { adapter: 'final', step: cursor.step, settings: evaluation.settings! }, Date.now()),
+        },
+      });
+      summary = { ...summary, eval: await evaluation.final(runDir, engine, cursor.step, metrics, sink) };
+    }
+    metrics.close();
     record.finish('completed', { summary, sessions: sessionsAfter('completed') });
     sink.emit({ type: 'done', runDir, summary });
     return 'completed';

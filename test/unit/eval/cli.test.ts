@@ -121,7 +121,10 @@ test("eval RUN_FOLDER scores the run's final adapter into <run>/eval; eval CONFI
 
 test('usage errors exit 2 and name the problem', () => {
   const cases: [string[], RegExp][] = [
-    [['eval', '--checkpoint', model, '--tasks', 'truthfulqa_mc3'], /unknown task 'truthfulqa_mc3'; known tasks: truthfulqa_mc1/],
+    [
+      ['eval', '--checkpoint', model, '--tasks', 'truthfulqa_mc3'],
+      /unknown task 'truthfulqa_mc3' \(did you mean 'truthfulqa_mc1'\?\); known tasks: truthfulqa_mc1/,
+    ],
     [['eval', '--checkpoint', model, '--profile', 'harness'], /--profile must be lm-eval or article/],
     [['eval', '--checkpoint', model, '--num-fewshot', '6'], /--num-fewshot needs a whole number from 0 to 5/],
     [['eval'], /name a CONFIG, a RUN_FOLDER or --checkpoint DIR/],
