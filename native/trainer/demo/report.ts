@@ -230,7 +230,8 @@ export function observe(rows: DemoRow[]): Observation {
     parts.push(`with ${signed(100 * mem, 0)}% peak memory and ${signed(100 * time, 0)}% training time`);
   }
   const lowest = runs.reduce((a, b) => ((b.peakMiB?.mean ?? Infinity) < (a.peakMiB?.mean ?? Infinity) ? b : a));
-  if (runs.length > 1 && lowest !== best && lowest.peakMiB) {
+  // only a real saving is worth a clause: at least 1% below the reference's peak
+  if (runs.length > 1 && lowest !== best && lowest.peakMiB && reference.peakMiB && lowest.peakMiB.mean < 0.99 * reference.peakMiB.mean) {
     const lowScore = fact(lowest, HELDOUT_TASK, lowest.scores[HELDOUT_TASK].mean);
     parts.push(
       `; ${lowest.label} needs the least memory (${fact(lowest, 'peakMiB', lowest.peakMiB.mean).toFixed(1)} MiB) and scores ${pct(lowScore)}`,
