@@ -7,7 +7,7 @@ export const LANGUAGE_ID = 'lora-config';
 /** The server bundle scripts/build.mjs writes, relative to the extension root. */
 export const SERVER_BUNDLE = 'dist/server.js';
 /** Files whose creation, change or deletion can change a config's problems or its code lens. */
-export const WATCHED_FILES = '**/*.{json,jsonl,csv,safetensors,bin,pth,pt}';
+export const WATCHED_FILES = '**/*.{json,jsonl,csv,safetensors,bin,pth,pt,task.yaml,task.yml}';
 
 /**
  * Starts the language server and its client; the host calls this from activate. The client is

@@ -6,6 +6,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Documen
 import { checkDeadline, type Deadline } from './deadline';
 import { checkWorkspacePaths, type WorkspaceContext } from './workspace-paths';
 import { KEY_SPECS, SECTIONS, childKeys, keySpec } from './schema';
+import { checkEvalTasks } from '../eval/task-names';
 import { closestMatch } from './suggest';
 import { resolveConfig } from './resolve';
 import { checkCrossKeys, checkFiles, type RuleProblem } from './rules';
@@ -148,6 +149,11 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
     const valueNode = pair.value as YamlNode;
     const valueRange = at.nodeRange(valueNode, keyRange);
     locations.set(dotted, { keyRange, valueRange });
+    // each eval task has its own range, so a problem of one task sits on it
+    if (dotted === 'eval.tasks' && isSeq(valueNode))
+      (valueNode.items as YamlNode[]).forEach((item, i) =>
+        locations.set(`eval.tasks[${i}]`, { keyRange, valueRange: at.nodeRange(item, keyRange) }),
+      );
     const { ok, value } = toValue(valueNode, valueRange, dotted);
     if (!ok) return;
     const check = checkValue(spec, value);
@@ -272,6 +278,7 @@ export function parseConfig(text: string, filePath: string, fs?: FileSystem, opt
   const place = (rule: RuleProblem): Problem => ({ ...rule, range: rangeOf(rule.key) });
   const sweptKeys = new Set(sweep.map((entry) => entry.key));
   problems.push(...checkCrossKeys(config, sweptKeys).map(place));
+  problems.push(...checkEvalTasks(config, fs).map(place));
   const baseMessages = new Set(problems.map((problem) => problem.message));
   if (sweep.length) {
     const reported = new Set<string>();

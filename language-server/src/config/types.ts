@@ -50,7 +50,8 @@ export type ProblemCode =
   | 'config-too-large'
   | 'mask-prompt-empty-responses'
   | 'path-outside-workspace'
-  | 'path-in-model-cache';
+  | 'path-in-model-cache'
+  | 'eval-task-invalid';
 
 export interface Problem {
   severity: Severity;

@@ -105,7 +105,8 @@ export function checkValue(spec: KeySpec, value: unknown): ValueCheck {
     }
     case 'string-list': {
       if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) return wrongType();
-      const unknown = spec.choices ? (value as string[]).filter((item) => !spec.choices?.includes(item)) : [];
+      // eval.tasks may also name custom task files: checked item by item with the file system (eval/task-names.ts)
+      const unknown = spec.choices && spec.key !== 'eval.tasks' ? (value as string[]).filter((item) => !spec.choices?.includes(item)) : [];
       if (unknown.length) {
         return {
           ok: false,

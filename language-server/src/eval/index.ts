@@ -9,3 +9,4 @@ export * from './tokenize';
 export * from './metrics';
 export * from './results';
 export * from './custom';
+export * from './task-names';

@@ -14,6 +14,7 @@ import {
   type Range,
 } from '../config';
 import type { ConfigAnalysis } from './analysis';
+import { availableTasks, taskSummary } from '../eval/task-names';
 import { cursorContext } from './cursor';
 import { pathCompletions } from './path-completion';
 import { SECTION_DOCS, newConfigSnippet, snippetValue, sweepSnippet, valuePlaceholder } from './snippets';
@@ -183,7 +184,9 @@ export function completions(analysis: ConfigAnalysis, position: Position): Compl
     const items =
       spec?.type === 'path' && !context.inList
         ? pathCompletions(analysis, context.key, context.partial, context.range)
-        : valueCompletions(context.key, context.inList, context.listItems, context.range);
+        : context.key === 'eval.tasks' && context.inList
+          ? taskCompletions(analysis, context.listItems, context.range)
+          : valueCompletions(context.key, context.inList, context.listItems, context.range);
     // Right after 'key:' (a trigger character) the value needs its separating space.
     if (analysis.lines[position.line]?.[context.range.start.character - 1] !== ':') return items;
     return items.map((item) =>
@@ -191,4 +194,20 @@ export function completions(analysis: ConfigAnalysis, position: Position): Compl
     );
   }
   return [];
+}
+
+/** eval.tasks items: the built-in tasks and the config's custom task files, each with its kind, metric, request count and description. */
+function taskCompletions(analysis: ConfigAnalysis, listItems: string[], range: Range): CompletionItem[] {
+  const { tasks } = availableTasks(analysis.parsed.config, analysis.fs);
+  return tasks
+    .filter((t) => !listItems.includes(t.name))
+    .map((t) => ({
+      ...valueItem(
+        t.name,
+        range,
+        `${t.builtin ? 'built-in' : 'custom'}: ${taskSummary(t)}`,
+        [t.spec.description ?? '', t.file ? `Defined in ${t.file}.` : ''].filter(Boolean).join('\n\n'),
+      ),
+      sortText: `${t.builtin ? 0 : 1}${t.name}`,
+    }));
 }

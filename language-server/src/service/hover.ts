@@ -1,12 +1,12 @@
 // Hover on every key (documentation, default, range, the article's finding, the value in other
 // units) and on enum values, sections and sweep entries (what each variant gets).
 import { MarkupKind, type Hover } from 'vscode-languageserver-types';
-import { EVAL_TASKS, childKeys, hoverText, keySpec, type LoraLabConfig, type Position, type Range } from '../config';
+import { childKeys, hoverText, keySpec, type LoraLabConfig, type Position, type Range } from '../config';
 import type { ConfigAnalysis } from './analysis';
 import { formatCount, formatShare } from '../lib/format';
 import { checkpointParams } from './checkpoint';
 import { SECTION_DOCS } from './snippets';
-import { builtinTask } from '../eval/tasks';
+import { availableTasks, taskSummary } from '../eval/task-names';
 
 export function contains(range: Range, position: Position): boolean {
   const after = position.line > range.start.line || (position.line === range.start.line && position.character >= range.start.character);
@@ -166,14 +166,23 @@ function evalTaskAt(analysis: ConfigAnalysis, position: Position): Hover | null 
   const before = /\w*$/.exec(line.slice(0, position.character))![0];
   const after = /^\w*/.exec(line.slice(position.character))![0];
   const task = before + after;
-  if (!EVAL_TASKS.includes(task)) return null;
-  const spec = builtinTask(task);
+  if (!task) return null;
+  const info = availableTasks(analysis.parsed.config, analysis.fs).tasks.find((t) => t.name === task);
+  if (!info) return null;
   const range: Range = {
     start: { line: position.line, character: position.character - before.length },
     end: { line: position.line, character: position.character + after.length },
   };
+  const where = info.builtin
+    ? 'Its data ships with LoRA Lab'
+    : `Defined in ${info.file}${info.problem ? `; it has a problem: ${info.problem.message}` : ''}`;
   return markdownHover(
-    `**${task}** (built-in evaluation task: ${spec.kind.replace(/_/g, ' ')}, metric ${spec.metric}). Its data ships with LoRA Lab; \`lora-lab eval --tasks ${task}\` scores it.`,
+    [
+      `**${task}** (${info.builtin ? 'built-in' : 'custom'} evaluation task: ${taskSummary(info)}).`,
+      ...(info.spec.description ? ['', info.spec.description] : []),
+      '',
+      `${where}; \`lora-lab eval --tasks ${task}\` scores it.`,
+    ].join('\n'),
     range,
   );
 }

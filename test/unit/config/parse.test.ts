@@ -71,7 +71,9 @@ test('wrong types, out-of-range and unknown enum values name the key and the cho
   assert.equal(byKey.get('lora.dropout')!.code, 'wrong-type');
   assert.equal(byKey.get('train.betas')!.code, 'wrong-type');
   assert.equal(byKey.get('train.max_steps')!.code, 'wrong-type');
-  assert.match(byKey.get('eval.tasks')!.message, /"hellaswag"/);
+  // an unknown eval task sits on its own list item
+  assert.match(byKey.get('eval.tasks[1]')!.message, /unknown task "hellaswag"/);
+  assert.deepEqual(byKey.get('eval.tasks[1]')!.range, { start: { line: 9, character: 29 }, end: { line: 9, character: 38 } });
   assert.equal(byKey.get('device')!.code, 'unknown-enum-value');
   assert.ok(problems.every((p) => p.severity === 'error'));
 });

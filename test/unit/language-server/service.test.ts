@@ -259,11 +259,11 @@ test('hover on an eval task names its kind and metric; the data ships with LoRA 
   assert.deepEqual(shown?.range, { start: { line: 3, character: 10 }, end: { line: 3, character: 27 } });
   assert.match(
     JSON.stringify(shown?.contents),
-    /mmlu_global_facts\*\* \(built-in evaluation task: multiple choice, metric acc\)\. Its data ships with LoRA Lab/,
+    /mmlu_global_facts\*\* \(built-in evaluation task: multiple choice, metric acc, 100 documents, 400 requests\)\.\\n\\nMMLU global facts: four-way[^"]*\\n\\nIts data ships with LoRA Lab/,
   );
   assert.match(
     JSON.stringify(hover(analysis, { line: 3, character: 32 })?.contents),
-    /arithmetic_4ds\*\* \(built-in evaluation task: loglikelihood, metric greedy_acc\)/,
+    /arithmetic_4ds\*\* \(built-in evaluation task: loglikelihood, metric acc \(is_greedy\) and perplexity, 2000 documents, 2000 requests\)/,
   );
 });
 
