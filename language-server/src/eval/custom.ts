@@ -4,7 +4,7 @@
 // every problem is an error naming the file, the line and the key. The data file is relative to
 // the task file. Pure over a small file-system interface, so the language server and the trainer share it.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseRows } from './data';
 import { buildFromRows } from './requests';
 import { BUILTIN_TASK_NAMES, TaskDefinitionError, validateTask } from './tasks';
@@ -189,7 +189,7 @@ export function discoverTasks(dirs: readonly string[], fs: TaskFs): Discovered {
  * every row. Returns the requests a full evaluation makes; errors name the task file's line.
  */
 export function checkTaskData(task: CustomTask, fs: TaskFs): { docs: number; requests: number } {
-  const path = join(task.dataDir, task.spec.data.file);
+  const path = resolve(task.dataDir, task.spec.data.file);
   if (!fs.exists(path) || fs.isDirectory(path))
     throw new TaskFileError(
       task.file,

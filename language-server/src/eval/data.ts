@@ -3,7 +3,7 @@
 // in every error.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DataFileSpec, Row } from './types';
 
 export interface DataRow {
@@ -188,7 +188,8 @@ export function parseCsv(text: string, name: string): { cells: string[]; line: n
 
 /** Parsed rows of one data file in `dir`: checked against the folder's MANIFEST.json (the shipped data), or as is (`verify` false: a custom task's own data). */
 export function loadRows(dir: string, spec: DataFileSpec, verify = true): DataRow[] {
-  const path = join(dir, spec.file);
+  // a custom task's data.file may be absolute (the copy a run keeps of its task files)
+  const path = verify ? join(dir, spec.file) : resolve(dir, spec.file);
   if (!verify && !existsSync(path)) throw new Error(`${path} does not exist: the task's data.file is relative to the task file's folder`);
   const bytes = verify ? readVerified(dir, spec.file) : readFileSync(path);
   return parseRows(bytes.toString('utf8'), spec, path);

@@ -59,5 +59,7 @@ export function mergedSummary(
     finalTrainLoss: cursor.lastTrainLoss,
     finalValLoss: cursor.lastValLoss,
     finalValStep: cursor.lastValLoss === null ? null : (cursor.lastValStep ?? null),
+    // the newest evaluation stays until a newer one replaces it (it names its own adapter and step)
+    ...(previous?.summary?.eval ? { eval: previous.summary.eval } : {}),
   };
 }

@@ -23,6 +23,7 @@ import { RunRecord, readRunJson } from './run-record';
 import { mergedSummary, previousPeakBytes, sessionRecord, type SessionStart } from './run-summary';
 import { prepareTrainingData, type TrainingData } from './training-data';
 import { TrainingEval } from './train-eval';
+import { snapshotTaskFiles } from './task-snapshot';
 import { unfinishedSummary } from '../eval/run-eval';
 import { defaultDataCacheDir } from '../data/pipeline';
 
@@ -138,6 +139,8 @@ export async function runTraining(plan: RunPlan, sink: EventSink, stop: StopSign
           `${plan.runDir} exists already (another run of this config started in the same second): this run is ${name}`,
         );
       writeFileAtomic(join(runDir, 'config.yaml'), resolvedConfigYaml(config));
+      const copied = snapshotTaskFiles(config, runDir);
+      if (copied.length) sink.log(runDir, 'info', `custom evaluation tasks copied beside config.yaml: ${copied.join(', ')}`);
     } else if (plan.resumeOverrides && Object.keys(plan.resumeOverrides).length > 0) {
       writeFileAtomic(join(runDir, 'config.yaml'), resolvedConfigYaml(config));
       sink.log(runDir, 'info', `resume overrides from step ${cursor.step}: ${JSON.stringify(plan.resumeOverrides)}`);

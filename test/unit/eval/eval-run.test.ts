@@ -95,6 +95,10 @@ test('eval --run --ipc writes results, base results, summary.eval and eval metri
   const secondBase = JSON.parse(readFileSync(join(run, second.baseResultsFile!), 'utf8'));
   assert.deepEqual(secondBase.throughput.cached_tasks, ['arithmetic_2ds', 'blimp_causative']);
   assert.deepEqual(secondBase.results, base.results);
+  // resuming the run (no after_train) keeps its newest evaluation in the merged summary
+  const resumed = runCli(['train', '--resume', run], { env });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.deepEqual(readRun(run).summary!.eval, second);
 });
 
 test('a stop message during eval --run ends it stopped; the run stays completed', { timeout: 300_000 }, async () => {

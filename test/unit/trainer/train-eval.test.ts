@@ -3,7 +3,7 @@
 // from the cache; a stop and an evaluation error during after_train evaluation keep the adapter and
 // the run 'completed', with the evaluation 'stopped' / 'failed' (the error in summary.eval.error).
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { MetricsLine, RunJson } from '../../../native/trainer/protocol';
@@ -131,3 +131,30 @@ test('an evaluation error keeps the adapter; the run is completed, the evaluatio
   assert.ok(run.summary!.finalTrainLoss !== null);
   assert.match(r.stdout, /warn: evaluation failed \(the trained adapter is kept\)/);
 });
+
+test(
+  'a custom task in eval.data_dir is evaluated after training, copied into the run, and found again by eval --run',
+  { timeout: 300_000 },
+  () => {
+    const fixtures = join(process.cwd(), 'test', 'fixtures', 'eval-tasks');
+    mkdirSync(join(ws.dir, 'evals'), { recursive: true });
+    for (const f of ['qa_choice.task.yaml', 'arithmetic_qa.jsonl']) cpSync(join(fixtures, f), join(ws.dir, 'evals', f));
+    const config = ws.writeConfig('custom-eval', {
+      eval: evalSection({ tasks: ['qa_choice', 'arithmetic_2ds'], data_dir: 'evals', include_base: false }),
+      out_dir: 'out-custom',
+    });
+    const r = runCli(['train', config], { env });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const runDir = runOf(join(ws.dir, 'out-custom'));
+    const summary = runJson(runDir).summary!.eval!;
+    assert.equal(summary.status, 'completed', JSON.stringify(summary.error));
+    assert.equal(summary.baseResultsFile, null, 'include_base: false');
+    assert.equal(summary.tasks.qa_choice.value, 0.75, 'every document a tie: 3 of 4 golds are the first choice');
+    const copy = readFileSync(join(runDir, 'qa_choice.task.yaml'), 'utf8');
+    assert.match(copy, new RegExp(`file: ${join(ws.dir, 'evals', 'arithmetic_qa.jsonl').replace(/[/.]/g, '\\$&')}`));
+    // later: the run's own config.yaml (in the run folder) finds the task through the copy
+    const again = runCli(['eval', '--run', runDir, '--tasks', 'qa_choice', '--json'], { env });
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).tasks.qa_choice.value, 0.75);
+  },
+);
