@@ -1,5 +1,6 @@
 // Public API of the tiny-model data generators, and buildTinyModelData(), which regenerates the
-// corpus, the tokenizer files, the Alpaca dataset (+ CSV sample) and the held-out arithmetic set.
+// corpus, the tokenizer files, the Alpaca dataset (+ CSV sample), the held-out arithmetic set and the
+// demo's short-answer instructions (train and held-out splits).
 import { join } from 'node:path';
 import { alpacaToCsv, generateAlpaca, type AlpacaOptions } from './alpaca';
 import { toJsonl } from './arithmetic';
@@ -7,6 +8,7 @@ import { BpeTokenizer, trainBpe, type BpeTrainingOptions } from './bpe';
 import { corpusStats, generateCorpus, type CorpusOptions, type CorpusStats } from './corpus';
 import { writeFileAtomic, writeJsonAtomic } from './files';
 import { alpacaText } from './prompts';
+import { generateShortAnswers, type ShortAnswerOptions } from './short-answers';
 import { writeTokenizerFiles, type TokenizerFileOptions } from './tokenizer-files';
 
 export { generateAlpaca, alpacaToCsv, DEFAULT_ALPACA_OPTIONS, type AlpacaOptions } from './alpaca';
@@ -14,6 +16,14 @@ export { arithmeticRecord, heldOutTwoDigitQuestions, type ArithmeticRecord } fro
 export { BpeTokenizer, trainBpe, DEFAULT_BPE_OPTIONS, type BpeTrainingOptions, type ByteLevelBpe } from './bpe';
 export { generateCorpus, corpusStats, DEFAULT_CORPUS_OPTIONS, type Corpus, type CorpusDocument, type CorpusOptions } from './corpus';
 export type { InstructionRecord } from './instructions';
+export {
+  generateShortAnswers,
+  SHORT_ANSWER_FAMILIES,
+  DEFAULT_SHORT_ANSWER_OPTIONS,
+  type ShortAnswerFamily,
+  type ShortAnswerOptions,
+  type ShortAnswerRecord,
+} from './short-answers';
 export { alpacaPrompt, alpacaText, renderChat, CHAT_TEMPLATE, type ChatMessage } from './prompts';
 export {
   writeTokenizerFiles,
@@ -31,6 +41,7 @@ export interface BuildDataOptions {
   corpus: Partial<CorpusOptions>;
   bpe: Partial<BpeTrainingOptions>;
   alpaca: Partial<AlpacaOptions>;
+  shortAnswers: Partial<ShortAnswerOptions>;
   tokenizer: Partial<TokenizerFileOptions>;
   /** Records copied into examples/data/alpaca-sample.csv (the first ones of alpaca.json). */
   csvSampleCount: number;
@@ -45,6 +56,7 @@ export interface BuildDataReport {
   merges: number;
   alpacaRecords: number;
   heldOutQuestions: number;
+  shortAnswers: { train: number; heldOut: number };
   seconds: { corpus: number; bpe: number; total: number };
 }
 
@@ -70,6 +82,7 @@ export function defaultBuildDataOptions(rootDir = process.cwd()): BuildDataOptio
     corpus: {},
     bpe: {},
     alpaca: {},
+    shortAnswers: {},
     tokenizer: {},
     csvSampleCount: 200,
   };
@@ -100,7 +113,12 @@ export function buildTinyModelData(options: Partial<BuildDataOptions> = {}): Bui
   const heldOutPath = join(dataDir, 'eval', 'arithmetic_2ds_heldout.jsonl');
   writeFileAtomic(heldOutPath, toJsonl(corpus.heldOut));
   writeFileAtomic(opts.corpusPath, toJsonl(corpus.documents));
-  files.push(alpacaPath, csvPath, heldOutPath, opts.corpusPath);
+  const shortAnswers = generateShortAnswers(opts.shortAnswers);
+  const instructionsTrainPath = join(dataDir, 'instructions-train.jsonl');
+  writeFileAtomic(instructionsTrainPath, toJsonl(shortAnswers.train));
+  const instructionsHeldOutPath = join(dataDir, 'instructions-heldout.jsonl');
+  writeFileAtomic(instructionsHeldOutPath, toJsonl(shortAnswers.heldOut));
+  files.push(alpacaPath, csvPath, heldOutPath, instructionsTrainPath, instructionsHeldOutPath, opts.corpusPath);
 
   const finished = performance.now();
   return {
@@ -111,6 +129,7 @@ export function buildTinyModelData(options: Partial<BuildDataOptions> = {}): Bui
     merges: bpe.merges.length,
     alpacaRecords: alpaca.length,
     heldOutQuestions: corpus.heldOut.length,
+    shortAnswers: { train: shortAnswers.train.length, heldOut: shortAnswers.heldOut.length },
     seconds: { corpus: (corpusDone - started) / 1000, bpe: (bpeDone - corpusDone) / 1000, total: (finished - started) / 1000 },
   };
 }

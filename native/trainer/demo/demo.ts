@@ -1,142 +1,290 @@
-// `lora-lab demo`: the reference article's first comparison on the bundled tiny model: the LoRA
-// defaults vs QLoRA nf4, trained with the CPU engine, as a table (peak memory, time, tokens/s,
-// final losses) plus answers before and after finetuning; also written as Markdown.
+// `lora-lab demo`: the reference article in miniature on the bundled tiny model. Trains each
+// section's config under examples/article/ (evaluated after training: the held-out instructions and
+// 2-digit arithmetic, the base model beside it), scores the article's lm-eval tasks on the base and
+// the best row, and writes the tables with one computed observation each to examples/demo-results/
+// (Markdown + JSON). The first 5 held-out items are answered before and after finetuning.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { loadAddon } from '../addon';
 import { StreamDecoder } from '../data/stream-decoder';
-import { alpacaPrompt } from '../../../language-server/src/lib/data/prompts';
 import { loadTokenizer } from '../../../language-server/src/lib/data/tokenizer';
-import type { RunJson } from '../protocol';
+import { loadRows, parseTaskFile, parseTemplate, render, BUILTIN_TASKS, type Row } from '../../../language-server/src/eval';
 import { writeFileAtomic } from '../run/atomic';
 import { configWith, engineOptions, threadCount } from '../run/engine-options';
 import { EventSink } from '../run/events';
-import { readRunJson } from '../run/run-record';
-import { runTraining, StopSignal } from '../run/trainer';
+import { runTraining, StopSignal, type RunPlan } from '../run/trainer';
 import { planRuns } from '../commands/train';
+import { runEvalOfRun } from '../commands/eval-run';
+import { evalDataDir } from '../eval/runner';
+import { generateCorpus } from '../../../scripts/tiny-model/corpus';
+import { ARITHMETIC_TASK, DEFAULTS_CONFIG, HELDOUT_TASK, KEY_CONFIGS, LM_EVAL_LIMIT, LM_EVAL_TASKS, modePlan, type DemoMode } from './grid';
+import { baseRow, observe, runRow, settingsLabel, tableMarkdown, type DemoRow, type DemoTable } from './report';
 
 export interface DemoOptions {
   examplesDir: string;
-  quick: boolean;
+  mode: DemoMode;
   log: (line: string) => void;
 }
 
-export interface DemoRow {
-  config: string;
-  quantize: string;
-  status: string;
-  run?: RunJson;
-  runDir?: string;
+export interface HeldOutAnswer {
+  input: string;
+  instruction: string;
+  reference: string;
+  before: string;
+  after: string;
+}
+
+export interface DemoResult {
+  mode: DemoMode;
+  date: string;
+  machine: { cpu: string; threads: number };
   wallS: number;
-  error?: string;
+  cpuS: number;
+  tables: DemoTable[];
+  /** The run row with the best held-out score (the lm-eval tasks were scored on it and the base). */
+  best: string | null;
+  heldOut: { adapterRun: string | null; answers: HeldOutAnswer[] };
+  arithmetic: { task: string; items: number; inPretrainingCorpus: number };
+  failed: string[];
 }
 
-const PROMPTS = [
-  { instruction: 'Give the plural of this noun.', input: 'fox' },
-  { instruction: 'Capitalise the first letter of every word.', input: 'the cat sat on a warm mat' },
-  { instruction: 'Which language is mainly spoken in this country?', input: 'Canada' },
-];
+interface PlannedRun {
+  plan: RunPlan;
+  config: string;
+  label: string;
+  /** Relative cost (epochs) for the ETA. */
+  weight: number;
+}
 
-async function answer(checkpoint: string, adapter: string | null, instruction: string, input: string): Promise<string> {
-  const tokenizer = loadTokenizer(checkpoint);
-  const config = configWith({ 'model.precision': 'bf16-true', 'train.method': adapter ? 'lora' : 'full', device: 'cpu' });
-  const engine = await loadAddon().loadEngine(checkpoint, engineOptions(config, 1, false));
-  try {
-    if (adapter) await engine.loadAdapter(adapter);
-    const prompt = tokenizer.encode(alpacaPrompt({ instruction, input }), { bos: tokenizer.addBos });
-    const decoder = new StreamDecoder(tokenizer, { skipSpecialTokens: true }, prompt);
-    let text = '';
-    await engine.generate(Int32Array.from(prompt), { maxNewTokens: 24, temperature: 0, stopTokens: tokenizer.stopIds }, (id) => {
-      if (!tokenizer.stopIds.includes(id)) text += decoder.push(id);
-    });
-    return (text + decoder.flush()).trim().split('\n')[0];
-  } finally {
-    engine.dispose();
+function variantLabel(configFile: string, plan: RunPlan): string {
+  const name = configFile.replace(/\.lora\.yaml$/, '');
+  const settings = settingsLabel(plan.sweep?.overrides ?? {});
+  return settings ? `${name} (${settings})` : name === 'lora-defaults' ? 'LoRA defaults' : name;
+}
+
+function planAll(examplesDir: string, mode: DemoMode, started: Date): PlannedRun[] {
+  const plan = modePlan(mode);
+  const article = join(examplesDir, 'article');
+  const files = [DEFAULTS_CONFIG, ...plan.sections.flatMap((s) => s.configs).filter((c) => c !== DEFAULTS_CONFIG)];
+  const planned: PlannedRun[] = [];
+  for (const file of files) {
+    const seeds = plan.seeds > 1 && KEY_CONFIGS.includes(file) ? plan.seeds : 1;
+    for (let seed = 1; seed <= seeds; seed++) {
+      const sets = [...plan.sets, ...(seeds > 1 ? [`train.seed=${seed}`, `name=${file.replace(/\.lora\.yaml$/, '')}-seed${seed}`] : [])];
+      for (const p of planRuns({ config: join(article, file), json: false, ipc: false, sets, variant: null }, started))
+        planned.push({ plan: p, config: `article/${file}`, label: variantLabel(file, p), weight: p.config.train.epochs });
+    }
   }
+  return planned;
 }
 
-function mib(bytes: number | undefined): string {
-  return bytes === undefined ? '-' : `${(bytes / 2 ** 20).toFixed(2)} MiB`;
+const clock = (s: number): string =>
+  s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`;
+
+/** Greedy answers of the first `count` held-out items (the task's own prompt and stop string), with and without the adapter. */
+async function heldOutAnswers(examplesDir: string, adapter: string, count: number): Promise<HeldOutAnswer[]> {
+  const taskFile = join(examplesDir, 'article', `${HELDOUT_TASK}.task.yaml`);
+  const task = parseTaskFile(readFileSync(taskFile, 'utf8'), taskFile);
+  const rows: Row[] = loadRows(task.dataDir, task.spec.data, false)
+    .slice(0, count)
+    .map((r) => r.row);
+  const context = parseTemplate(task.spec.context ?? '', 'context');
+  const target = parseTemplate(task.spec.target ?? '', 'target');
+  const checkpoint = join(examplesDir, 'tiny-llama');
+  const tokenizer = loadTokenizer(checkpoint);
+  const until = task.spec.until ?? ['\n'];
+  const answer = async (withAdapter: boolean): Promise<string[]> => {
+    const config = configWith({ 'model.precision': 'bf16-true', 'train.method': withAdapter ? 'lora' : 'full', device: 'cpu' });
+    const engine = await loadAddon().loadEngine(checkpoint, engineOptions(config, 1, false));
+    try {
+      if (withAdapter) await engine.loadAdapter(adapter);
+      const out: string[] = [];
+      for (const row of rows) {
+        const prompt = tokenizer.encode(render(context, row, 'context'), { bos: tokenizer.addBos });
+        const decoder = new StreamDecoder(tokenizer, { skipSpecialTokens: true }, prompt);
+        let text = '';
+        await engine.generate(
+          Int32Array.from(prompt),
+          { maxNewTokens: task.spec.max_tokens ?? 16, temperature: 0, stopTokens: tokenizer.stopIds },
+          (id) => {
+            if (!tokenizer.stopIds.includes(id)) text += decoder.push(id);
+          },
+        );
+        text += decoder.flush();
+        const cut = Math.min(...until.map((s) => (text.indexOf(s) < 0 ? text.length : text.indexOf(s))));
+        out.push(text.slice(0, cut).trim());
+      }
+      return out;
+    } finally {
+      engine.dispose();
+    }
+  };
+  const before = await answer(false);
+  const after = await answer(true);
+  return rows.map((row, i) => ({
+    instruction: String(row.instruction),
+    input: String(row.input),
+    reference: render(target, row, 'target'),
+    before: before[i],
+    after: after[i],
+  }));
 }
 
-export function demoTable(rows: DemoRow[]): string {
-  const head = '| config | quantize | status | peak memory | weights | train time | tokens/s | final train loss | final val loss |';
-  const rule = '|---|---|---|---:|---:|---:|---:|---:|---:|';
-  const body = rows.map((r) => {
-    const s = r.run?.summary;
-    const weights = s ? (s.peakBytesByCategory.weights ?? 0) + (s.peakBytesByCategory.quant_constants ?? 0) : undefined;
-    return `| ${r.config} | ${r.quantize} | ${r.status}${r.error ? `: ${r.error.replace(/\|/g, '/')}` : ''} | ${mib(s?.peakBytes)} | ${mib(weights)} | ${s ? `${s.trainTimeS.toFixed(1)} s` : '-'} | ${s ? s.tokensPerS.toFixed(0) : '-'} | ${s?.finalTrainLoss?.toFixed(4) ?? '-'} | ${s?.finalValLoss?.toFixed(4) ?? '-'} |`;
-  });
-  return [head, rule, ...body].join('\n');
+/** How many of the first `limit` items of the arithmetic task's data the pretraining corpus contains (same text, same answer). */
+export function arithmeticInCorpus(limit: number | null): { items: number; inPretrainingCorpus: number } {
+  const spec = BUILTIN_TASKS.find((t) => t.name === ARITHMETIC_TASK)!;
+  const rows = loadRows(evalDataDir(), spec.data, false)
+    .slice(0, limit ?? undefined)
+    .map((r) => r.row);
+  const corpus = new Set(generateCorpus().documents.map((d) => d.text));
+  const context = parseTemplate(spec.context ?? '', 'context');
+  const continuation = parseTemplate(spec.continuation ?? '', 'continuation');
+  let inCorpus = 0;
+  for (const row of rows) if (corpus.has(render(context, row, 'context') + render(continuation, row, 'continuation'))) inCorpus++;
+  return { items: rows.length, inPretrainingCorpus: inCorpus };
 }
 
-export async function runDemo(options: DemoOptions): Promise<{ rows: DemoRow[]; markdown: string; failed: boolean }> {
-  const { examplesDir, quick, log } = options;
+function heldOutMarkdown(answers: HeldOutAnswer[]): string[] {
+  const esc = (s: string) => s.replace(/\|/g, '/').replace(/\n/g, ' ');
+  return [
+    '| instruction | input | reference | base model | after finetuning |',
+    '|---|---|---|---|---|',
+    ...answers.map((a) => `| ${esc(a.instruction)} | ${esc(a.input)} | ${esc(a.reference)} | ${esc(a.before)} | ${esc(a.after)} |`),
+  ];
+}
+
+export function demoMarkdown(result: DemoResult): string {
+  const lines = [
+    `# LoRA Lab demo (${result.mode}, ${result.date})`,
+    '',
+    `Bundled tiny Llama (examples/tiny-llama), CPU engine, ${result.machine.threads} threads, ${result.machine.cpu}; ` +
+      `${result.wallS.toFixed(0)} s wall, ${result.cpuS.toFixed(0)} CPU-seconds.`,
+    '',
+  ];
+  for (const table of result.tables)
+    lines.push(`## ${table.title}`, '', tableMarkdown(table), '', `Observation: ${table.observation.text}`, '');
+  lines.push(
+    `Arithmetic 2-digit: ${result.arithmetic.inPretrainingCorpus} of the ${result.arithmetic.items} evaluated ${result.arithmetic.task} items are in the pretraining corpus.`,
+    '',
+  );
+  if (result.heldOut.answers.length) {
+    lines.push(`## The first ${result.heldOut.answers.length} held-out instructions before and after (${result.heldOut.adapterRun})`, '');
+    lines.push(...heldOutMarkdown(result.heldOut.answers), '');
+  }
+  if (result.failed.length) lines.push(`Runs that did not complete: ${result.failed.join(', ')}`, '');
+  return lines.join('\n');
+}
+
+const RESULT_NAMES: Record<DemoMode, string> = { quick: 'demo-quick', default: 'demo', full: 'demo-full' };
+
+export async function runDemo(options: DemoOptions): Promise<{ result: DemoResult; markdown: string; failed: boolean }> {
+  const { examplesDir, mode, log } = options;
   const model = join(examplesDir, 'tiny-llama');
   if (!existsSync(join(model, 'model.safetensors'))) {
     throw Object.assign(new Error(`${model}: the bundled tiny model is missing; rebuild it with \`npm run build:tiny-model\``), {
       code: 'E_CHECKPOINT_NOT_FOUND',
     });
   }
-  const steps = quick ? 200 : 1000;
-  const rows: DemoRow[] = [];
-  const started = new Date();
-  for (const file of ['lora-default.lora.yaml', 'qlora-nf4.lora.yaml']) {
-    const [plan] = planRuns(
-      {
-        config: join(examplesDir, file),
-        json: false,
-        ipc: false,
-        sets: [`train.max_steps=${steps}`, `train.val_interval=${steps / 2}`, `train.save_interval=${steps}`],
-        variant: null,
-      },
-      started,
-    );
-    log(`training ${file} (${steps} steps) -> ${plan.runDir}`);
-    const t0 = Date.now();
+  const startedAt = new Date();
+  const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
+  const planned = planAll(examplesDir, mode, startedAt);
+  const totalWeight = planned.reduce((a, p) => a + p.weight, 0);
+  let doneWeight = 0;
+  const finished: (PlannedRun & { ok: boolean })[] = [];
+  for (const [i, run] of planned.entries()) {
+    const runStart = Date.now();
     const sink = new EventSink({ json: false, ipc: false, tty: false, write: () => {} });
-    const outcome = await runTraining(plan, sink, new StopSignal());
-    const run = existsSync(join(plan.runDir, 'run.json')) ? readRunJson(plan.runDir) : undefined;
-    rows.push({
-      config: file,
-      quantize: plan.config.model.quantize,
-      status: outcome,
-      run,
-      runDir: plan.runDir,
-      wallS: (Date.now() - t0) / 1000,
-      error: run?.error ? `${run.error.code}` : undefined,
+    const outcome = await runTraining(run.plan, sink, new StopSignal());
+    doneWeight += run.weight;
+    const elapsed = (Date.now() - t0) / 1000;
+    const eta = (elapsed / doneWeight) * (totalWeight - doneWeight);
+    log(
+      `[${i + 1}/${planned.length}] ${run.label}: ${outcome} in ${((Date.now() - runStart) / 1000).toFixed(1)} s -> ${relative(examplesDir, run.plan.runDir)}; ETA ${clock(eta)}`,
+    );
+    finished.push({ ...run, ok: outcome === 'completed' && existsSync(join(run.plan.runDir, 'run.json')) });
+  }
+
+  const ok = finished.filter((r) => r.ok);
+  const rowOf = new Map<string, DemoRow>();
+  const groups = new Map<string, typeof ok>();
+  for (const r of ok) {
+    const key = `${r.config}\u0000${settingsLabel(r.plan.sweep?.overrides ?? {})}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  for (const [key, runs] of groups)
+    rowOf.set(
+      key,
+      runRow(
+        runs[0].label,
+        runs[0].config,
+        runs[0].plan.sweep?.overrides ?? {},
+        runs.map((r) => r.plan.runDir),
+        examplesDir,
+      ),
+    );
+  const runRows = [...rowOf.values()];
+  const scored = runRows.filter((r) => r.scores[HELDOUT_TASK]);
+  const best = scored.length ? scored.reduce((a, b) => (b.scores[HELDOUT_TASK].mean > a.scores[HELDOUT_TASK].mean ? b : a)) : null;
+  const plan = modePlan(mode);
+  if (best && plan.lmEval) {
+    const runDir = join(examplesDir, best.runs[0]);
+    log(`scoring the article's lm-eval tasks (limit ${LM_EVAL_LIMIT}) on ${best.label} and the base model`);
+    const code = await runEvalOfRun(['--run', runDir, '--tasks', LM_EVAL_TASKS.join(','), '--limit', String(LM_EVAL_LIMIT)], {
+      stdout: () => {},
+      stderr: () => {},
     });
-    log(`  ${outcome} in ${((Date.now() - t0) / 1000).toFixed(1)} s${run?.error ? ` (${run.error.code}: ${run.error.message})` : ''}`);
+    if (code !== 0) log(`  lm-eval tasks failed (exit ${code}); the table shows the other scores`);
+    rowOf.forEach((row, key) => {
+      if (row === best)
+        rowOf.set(
+          key,
+          runRow(
+            row.label,
+            row.config!,
+            row.settings,
+            row.runs.map((r) => join(examplesDir, r)),
+            examplesDir,
+          ),
+        );
+    });
   }
-  const lora = rows.find((r) => r.status === 'completed' && r.quantize === 'none');
-  const answers: string[] = [];
-  if (lora?.runDir) {
-    for (const p of PROMPTS) {
-      const before = await answer(model, null, p.instruction, p.input);
-      const after = await answer(model, join(lora.runDir, 'adapter'), p.instruction, p.input);
-      answers.push(`| ${p.instruction} ${p.input} | ${before.replace(/\|/g, '/')} | ${after.replace(/\|/g, '/')} |`);
-    }
-  }
-  const markdown = [
-    `# LoRA Lab demo (${quick ? 'quick, ' : ''}${steps} steps, ${started.toISOString()})`,
-    '',
-    `Bundled tiny Llama (examples/tiny-llama), CPU engine, ${threadCount()} threads, ${loadAddon().deviceReport().cpu.model}.`,
-    '',
-    demoTable(rows),
-    '',
-    '## Answers before and after LoRA finetuning (greedy)',
-    '',
-    '| prompt | base model | after LoRA |',
-    '|---|---|---|',
-    ...answers,
-    '',
-  ].join('\n');
+  const bestRow = best ? [...rowOf.values()].find((r) => r.label === best.label)! : null;
+  // The base row: the base_results files of the best run first (they hold the lm-eval tasks), then the others.
+  const base = baseRow(
+    [...(bestRow ? [bestRow] : []), ...rowOf.values()].flatMap((r) => r.runs.map((d) => join(examplesDir, d))),
+    examplesDir,
+  );
+  const defaults = [...rowOf.values()].find((r) => r.config === `article/${DEFAULTS_CONFIG}`);
+  const tables: DemoTable[] = plan.sections.map((section) => {
+    const own = [...rowOf.values()].filter((r) => section.configs.some((c) => r.config === `article/${c}`));
+    const rows = [base, ...(defaults && !own.includes(defaults) ? [defaults] : []), ...own];
+    return { key: section.key, title: section.title, rows, observation: observe(rows) };
+  });
+
+  const answers = bestRow ? await heldOutAnswers(examplesDir, join(examplesDir, bestRow.runs[0], 'adapter'), 5) : [];
+  const limit = ok[0]?.plan.config.eval.limit ?? null;
+  const cpu = process.cpuUsage(cpu0);
+  const result: DemoResult = {
+    mode,
+    date: startedAt.toISOString(),
+    machine: { cpu: loadAddon().deviceReport().cpu.model, threads: threadCount() },
+    wallS: (Date.now() - t0) / 1000,
+    cpuS: (cpu.user + cpu.system) / 1e6,
+    tables,
+    best: bestRow?.label ?? null,
+    heldOut: { adapterRun: bestRow?.runs[0] ?? null, answers },
+    arithmetic: { task: ARITHMETIC_TASK, ...arithmeticInCorpus(limit) },
+    failed: finished.filter((r) => !r.ok).map((r) => r.label),
+  };
+  const markdown = demoMarkdown(result);
   const outDir = join(examplesDir, 'demo-results');
   mkdirSync(outDir, { recursive: true });
-  writeFileAtomic(join(outDir, quick ? 'demo-quick.md' : 'demo.md'), markdown);
-  return { rows, markdown, failed: !lora };
+  writeFileAtomic(join(outDir, `${RESULT_NAMES[mode]}.md`), markdown);
+  writeFileAtomic(join(outDir, `${RESULT_NAMES[mode]}.json`), JSON.stringify(result, null, 2) + '\n');
+  return { result, markdown, failed: !defaults || result.failed.length > 0 };
 }
 
-export function readDemoMarkdown(examplesDir: string, quick: boolean): string {
-  return readFileSync(join(examplesDir, 'demo-results', quick ? 'demo-quick.md' : 'demo.md'), 'utf8');
+export function readDemoResult(examplesDir: string, mode: DemoMode): DemoResult {
+  return JSON.parse(readFileSync(join(examplesDir, 'demo-results', `${RESULT_NAMES[mode]}.json`), 'utf8')) as DemoResult;
 }

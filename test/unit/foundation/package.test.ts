@@ -42,6 +42,7 @@ test('the VSIX holds exactly the bundles, the addon, media, examples and eval da
       ...tracked('media'),
       ...tracked('examples/tiny-llama', 'examples/data'),
       ...tracked('examples/*.lora.yaml'),
+      ...tracked('examples/article/*.task.yaml'),
       ...tracked('language-server/eval-data'),
     ].sort();
     assert.deepEqual(files, [...new Set(expected)].sort());

@@ -11,7 +11,9 @@ import {
   buildTinyModelData,
   generateAlpaca,
   generateCorpus,
+  generateShortAnswers,
   renderChat,
+  SHORT_ANSWER_FAMILIES,
   type ChatMessage,
   type InstructionRecord,
 } from '../../../scripts/tiny-model/index';
@@ -196,7 +198,7 @@ test('builds are byte-identical run to run, and the committed files equal a fres
     const filesA = listFiles(dirs[0])
       .map((path) => relative(dirs[0], path))
       .sort();
-    assert.equal(filesA.length, 8);
+    assert.equal(filesA.length, 10);
     for (const file of filesA)
       assert.ok(readFileSync(join(dirs[0], file)).equals(readFileSync(join(dirs[1], file))), `${file} differs between runs`);
 
@@ -212,4 +214,31 @@ test('builds are byte-identical run to run, and the committed files equal a fres
   } finally {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('short-answer instructions: every family in both splits, held-out items never in train, answers from the word lists', () => {
+  const { train, heldOut } = generateShortAnswers();
+  const committed = (file: string) =>
+    readRepo('examples', 'data', file)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+  assert.deepEqual(committed('instructions-train.jsonl'), train);
+  assert.deepEqual(committed('instructions-heldout.jsonl'), heldOut);
+  const key = (r: { instruction: string; input: string }) => `${r.instruction}\u0000${r.input}`;
+  const trainKeys = new Set(train.map(key));
+  assert.equal(trainKeys.size, train.length, 'train records are distinct');
+  for (const r of heldOut) assert.ok(!trainKeys.has(key(r)), `held-out ${r.input} is also in train`);
+  for (const family of SHORT_ANSWER_FAMILIES) {
+    const count = (rs: { family: string }[]) => rs.filter((r) => r.family === family.name).length;
+    assert.ok(count(heldOut) >= 1 && count(train) > count(heldOut), `${family.name}: ${count(train)} train, ${count(heldOut)} held out`);
+    const answers = new Map(family.items.map(([input, output]) => [input, output]));
+    for (const r of [...train, ...heldOut].filter((x) => x.family === family.name)) {
+      assert.equal(r.instruction, family.instruction);
+      assert.equal(r.output, answers.get(r.input), `${family.name}: ${r.input}`);
+    }
+  }
+  assert.ok(heldOut.length >= 50 && train.length >= 4 * heldOut.length - 10, `${train.length} train, ${heldOut.length} held out`);
+  const sentiment = heldOut.filter((r) => r.family === 'sentiment');
+  assert.ok(sentiment.some((r) => r.output === 'positive') && sentiment.some((r) => r.output === 'negative'));
 });
