@@ -109,6 +109,9 @@ test('evaluate: Evaluate Run shows progress, then the scores in the Runs view an
     const checked = await waitFor(
       'the task pick with the tasks of eval.tasks checked',
       async () => {
+        // The task pick itself, not the rows a closed command palette leaves in the DOM.
+        const title = (await page.locator(`${QUICK_INPUT} .quick-input-title`).textContent()) ?? '';
+        if (!(await page.locator(QUICK_INPUT).isVisible()) || !/Evaluate .*: tasks/.test(title)) throw new Error(`quick input: ${title}`);
         const rows = await page
           .locator(QUICK_ROWS)
           .evaluateAll((items) =>

@@ -8,6 +8,20 @@ const QUICK_ROWS = '.quick-input-widget .quick-input-list .monaco-list-row';
 
 async function openQuickInput(page, text) {
   const input = page.locator(`${QUICK_INPUT} input`);
+  // A webview that takes the focus while it loads (a dashboard opened by the click before) closes
+  // the palette again: then open it once more and type.
+  await waitFor(
+    `the command palette to take "${text}"`,
+    async () => {
+      await showQuickInput(page, input);
+      await input.fill(text, { timeout: 5_000 });
+      return (await input.inputValue()) === text;
+    },
+    { timeoutMs: 45_000, intervalMs: 200 },
+  );
+}
+
+async function showQuickInput(page, input) {
   await waitFor(
     'the command palette to open',
     async () => {
@@ -27,7 +41,6 @@ async function openQuickInput(page, text) {
     },
     { timeoutMs: 20_000, intervalMs: 100 },
   );
-  await input.fill(text);
 }
 
 async function quickRowLabels(page) {

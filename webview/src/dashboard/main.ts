@@ -171,6 +171,7 @@ function receive(message: HostToWebview): void {
     // The first paint: everything the folder holds, drawn now rather than on the redraw timer.
     columns.reset();
     columns.append(message.lines);
+    evalView.append(true, message.lines); // the score curves of eval.interval come with the first paint too
     if (message.run) adoptRun(message.run);
     built = false;
     draw();
