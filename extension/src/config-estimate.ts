@@ -1,27 +1,11 @@
-// One config's estimate in the host, the same path as the code lens and `lora-lab estimate`
-// (estimateConfig with the data facts and the newest calibration): used by the trade-off view and
-// by Start's confirmation of a large sweep (its estimated total time).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { newestCalibration } from '../../language-server/src/lib/calibration-file';
-import { estimateConfig, estimateLayout } from '../../language-server/src/estimator';
+// The estimated total training time of several configs (a sweep's variants) for Start's confirmation
+// of a large sweep, through the one estimate the comparison panel and the code lens use.
+import { estimateFromFiles } from '../../language-server/src/lib/compare/predict';
 import { DataFactsCache } from '../../language-server/src/lib/data-facts';
 import type { LoraLabConfig } from '../../language-server/src/config/types';
 
 /** The data facts of the configs estimated, per data file + tokenizer. */
 const dataFacts = new DataFactsCache();
-
-export function estimateOf(config: LoraLabConfig): ReturnType<typeof estimateConfig> {
-  const device = estimateLayout(config.device);
-  const readModel = (): unknown => {
-    try {
-      return JSON.parse(fs.readFileSync(path.join(config.model.checkpoint, 'config.json'), 'utf8'));
-    } catch {
-      throw new Error(`${config.model.checkpoint}/config.json cannot be read`);
-    }
-  };
-  return estimateConfig(config, readModel, { device, dataFacts: dataFacts.get(config), calibration: newestCalibration(device) });
-}
 
 /** The estimated training time of several configs (a sweep's variants): the sum and how many have none. */
 export function totalTimeOf(configs: readonly LoraLabConfig[]): { seconds: number; unknown: number; reason?: string } {
@@ -29,7 +13,7 @@ export function totalTimeOf(configs: readonly LoraLabConfig[]): { seconds: numbe
   let unknown = 0;
   let reason: string | undefined;
   for (const config of configs) {
-    const result = estimateOf(config);
+    const result = estimateFromFiles(config, dataFacts);
     const time = result.estimate?.time;
     if (time && time.seconds !== null) {
       seconds += time.seconds;

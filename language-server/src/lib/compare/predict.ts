@@ -10,8 +10,8 @@ import { parseConfig } from '../../config/parse';
 import { hubCacheDir, nodeFileSystem } from '../../config/node-fs';
 import { matchKey, settingsOf, type PredictedCost, type VariantFacts } from './facts';
 
-/** The predicted cost of a config, or the estimator's reason why there is none. */
-export function predictCost(config: LoraLabConfig, dataFacts: DataFactsCache): { predicted: PredictedCost | null; error?: string } {
+/** The one estimate of a config read from files: its checkpoint's config.json, the data facts and the newest calibration. */
+export function estimateFromFiles(config: LoraLabConfig, dataFacts: DataFactsCache): ReturnType<typeof estimateConfig> {
   const device = estimateLayout(config.device);
   const readModel = (): unknown => {
     try {
@@ -20,7 +20,12 @@ export function predictCost(config: LoraLabConfig, dataFacts: DataFactsCache): {
       throw new Error(`${config.model.checkpoint}/config.json cannot be read`);
     }
   };
-  const result = estimateConfig(config, readModel, { device, dataFacts: dataFacts.get(config), calibration: newestCalibration(device) });
+  return estimateConfig(config, readModel, { device, dataFacts: dataFacts.get(config), calibration: newestCalibration(device) });
+}
+
+/** The predicted cost of a config, or the estimator's reason why there is none. */
+export function predictCost(config: LoraLabConfig, dataFacts: DataFactsCache): { predicted: PredictedCost | null; error?: string } {
+  const result = estimateFromFiles(config, dataFacts);
   if (!result.estimate) return { predicted: null, error: result.error };
   const { params, memory, time } = result.estimate;
   const m = memory.bytesByCategory;
