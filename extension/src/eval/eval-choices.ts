@@ -5,7 +5,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BUILTIN_TASKS, discoverTasks } from '../../../language-server/src/eval';
 import { nodeFileSystem } from '../../../language-server/src/config/node-fs';
-import { parse as parseYaml } from 'yaml';
 import { parseConfigText } from '../config-file';
 
 /** One task the user can pick. */
@@ -94,21 +93,6 @@ export function taskPickItems(choices: readonly TaskChoice[], configured: readon
   return [...first.map((name) => item(name, true)), ...rest.map((name) => item(name, false))];
 }
 
-/**
- * eval.tasks as the file lists them. The config language checks names against the built-in tasks
- * and falls back to the default set when one is unknown; a custom task's name is unknown to it, so
- * a list the checker rejected is read as written (the CLI resolves the names and explains a bad one).
- */
-function configuredTasks(text: string, checked: readonly string[]): string[] {
-  try {
-    const written = (parseYaml(text) as { eval?: { tasks?: unknown } } | null)?.eval?.tasks;
-    if (Array.isArray(written) && written.every((task) => typeof task === 'string')) return written;
-  } catch {
-    // the checked value stands
-  }
-  return [...checked];
-}
-
 /** The eval section of `<run>/config.yaml` (the schema's defaults where it has none); undefined when unreadable. */
 export function readEvalDefaults(runDir: string, configPath: string | undefined): EvalDefaults | undefined {
   const file = path.join(runDir, 'config.yaml');
@@ -123,7 +107,7 @@ export function readEvalDefaults(runDir: string, configPath: string | undefined)
   const configDir = configPath ? path.dirname(configPath) : undefined;
   const taskDirs = [...(configDir && fs.existsSync(configDir) ? [configDir] : []), parsed.config.eval.data_dir];
   return {
-    tasks: configuredTasks(text, parsed.config.eval.tasks),
+    tasks: [...parsed.config.eval.tasks], // unknown names stay (a custom task's): the CLI resolves them
     limit: parsed.config.eval.limit,
     configPath: configPath || undefined,
     taskDirs,
