@@ -147,6 +147,8 @@ test("eval defaults come from the run's config.yaml (schema defaults when it has
     configPath: withSection.configPath,
     taskDirs: [withSection.root, path.join(withSection.root, 'data', 'eval')],
   });
+  const custom = runFolder({ evalSection: 'eval:\n  tasks: [heldout, arithmetic_2ds]\n' });
+  assert.deepEqual(readEvalDefaults(custom.dir, custom.configPath)!.tasks, ['heldout', 'arithmetic_2ds'], 'a custom task name is kept');
   const without = runFolder({ evalSection: '' });
   const defaults = readEvalDefaults(without.dir, without.configPath)!;
   assert.equal(defaults.limit, null);
