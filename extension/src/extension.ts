@@ -54,6 +54,7 @@ export function activate(extension: vscode.ExtensionContext): void {
     ctx.runsTree = tree;
     extension.subscriptions.push(tree.addRunChildren(evalChildren)); // a run's evaluation scores under it
     const treeView = vscode.window.createTreeView('loraLab.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
+    tree.attachView(treeView);
     extension.subscriptions.push(tree, treeView, openSelectedRunCommand(treeView), new RunStatusBar(runs, manager), notifyRunEnds(manager));
     extension.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('loraLab.maxConcurrentRuns') && manager.pump()),

@@ -71,6 +71,18 @@ export class RunsController implements vscode.Disposable {
 
   refreshNow(): void {
     if (this.disposed) return;
+    let live = true;
+    try {
+      live = this.refreshViews();
+    } catch (e) {
+      this.log.error(`refreshing the Runs view failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    } finally {
+      this.schedulePoll(live ? LIVE_POLL_MS : IDLE_POLL_MS);
+    }
+  }
+
+  /** Rereads the run folders; true while a run is live. */
+  private refreshViews(): boolean {
     const views = this.store.refresh(this.folders());
     for (const view of views) {
       if (view.state === 'running' && !this.manager.activeByDir(view.dir)) this.manager.attach(view.dir, view.run);
@@ -80,7 +92,7 @@ export class RunsController implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', 'loraLab.hasRuns', views.length > 0);
     void vscode.commands.executeCommand('setContext', 'loraLab.hasActiveRuns', live || this.manager.queue().length > 0);
     this.changed.fire();
-    this.schedulePoll(live ? LIVE_POLL_MS : IDLE_POLL_MS);
+    return live;
   }
 
   /** Copies new train.log lines of reattached runs into the log channel. */

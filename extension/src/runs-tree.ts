@@ -11,6 +11,7 @@ import type { RunManager } from './run-manager';
 import type { RunsController } from './runs-controller';
 import type { RunChildren, RunsNode } from './runs-model';
 import { buildRunsTree } from './runs-tree-build';
+import { RefreshPacer } from './runs-tree-pace';
 import { StableTree } from './runs-tree-sync';
 
 /** The row click's command (registered by openSelectedRunCommand, not in the palette). */
@@ -30,6 +31,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private readonly subscription: vscode.Disposable;
   private readonly tree = new StableTree();
   private readonly extras: RunChildren[] = [];
+  private readonly pacer = new RefreshPacer<RunsNode>((nodes) => this.changed.fire(nodes));
+  private viewSubscription: vscode.Disposable | undefined;
 
   constructor(
     private readonly runs: RunsController,
@@ -37,6 +40,12 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   ) {
     this.subscription = runs.onDidChange(() => this.rebuild());
     this.tree.update(this.build());
+  }
+
+  /** Follows the view's visibility: refreshes are held while it is hidden (see runs-tree-pace.ts). */
+  attachView(view: vscode.TreeView<RunsNode>): void {
+    this.pacer.setVisible(view.visible);
+    this.viewSubscription = view.onDidChangeVisibility((e) => this.pacer.setVisible(e.visible));
   }
 
   /** Adds rows under every run node (after its checkpoints), e.g. evaluation scores. */
@@ -57,8 +66,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   /** Rebuilds the model and refreshes only what changed (everything when the roots changed). */
   rebuild(): void {
     const changed = this.tree.update(this.build());
-    if (changed === undefined) this.changed.fire(undefined);
-    else if (changed.length) this.changed.fire(changed);
+    if (changed === undefined || changed.length) this.pacer.add(changed);
   }
 
   getChildren(node?: RunsNode): RunsNode[] {
@@ -95,6 +103,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   dispose(): void {
     this.subscription.dispose();
+    this.viewSubscription?.dispose();
+    this.pacer.dispose();
     this.changed.dispose();
   }
 }

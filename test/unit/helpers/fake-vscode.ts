@@ -287,7 +287,11 @@ export const window = {
   createTreeView(id: string, options: { treeDataProvider: unknown; canSelectMany?: boolean }) {
     registeredTreeProviders.set(id, options.treeDataProvider);
     treeViewOptions.set(id, options);
-    const view = Object.assign(new Disposable(() => registeredTreeProviders.delete(id)), { selection: [] as unknown[] });
+    const view = Object.assign(new Disposable(() => registeredTreeProviders.delete(id)), {
+      selection: [] as unknown[],
+      visible: true,
+      onDidChangeVisibility: new EventEmitter<{ visible: boolean }>().event,
+    });
     treeViews.set(id, view);
     return view;
   },
