@@ -4,8 +4,7 @@
 import * as path from 'node:path';
 import type { Cmd, Ctx } from '../context';
 import { evaluateTargets, type EvalTarget } from '../eval/evaluation';
-import type { RunsNode } from '../runs-model';
-import { allowedByTrust, resolveRun, runDirOfArg } from './pick-run';
+import { allowedByTrust, resolveRun, runDirsOfArgs } from './pick-run';
 
 /** States whose runs can be evaluated (the CLI takes a stopped run's newest checkpoint when it has no final adapter). */
 export const EVALUATE_STATES = ['completed', 'stopped'] as const;
@@ -17,26 +16,10 @@ export function checkpointOfPath(dir: string): { runDir: string; checkpoint: str
   return { runDir: path.dirname(parent), checkpoint: `checkpoints/${path.basename(dir)}` };
 }
 
-/** A run folder, or a checkpoint folder for a checkpoint row of the Runs view (`{kind: 'checkpoint', checkpoint: {dir}}`). */
-function folderOfArg(arg: unknown): string | undefined {
-  const node = arg as { kind?: unknown; checkpoint?: { dir?: unknown } } | undefined;
-  if (node && typeof node === 'object' && node.kind === 'checkpoint' && typeof node.checkpoint?.dir === 'string')
-    return node.checkpoint.dir;
-  return runDirOfArg(arg as RunsNode);
-}
-
-/** The folders of the command's arguments: VS Code passes (clicked node, selected nodes) for a multi-selection. */
-export function argDirs(arg: unknown, selection: unknown): string[] {
-  const many = Array.isArray(selection) ? selection.map(folderOfArg).filter((d): d is string => d !== undefined) : [];
-  if (many.length > 1) return [...new Set(many)];
-  const one = folderOfArg(arg);
-  return one ? [one] : [];
-}
-
 export function evaluateRun(ctx: Ctx): Cmd {
   return async (arg?: unknown, selection?: unknown) => {
     if (!allowedByTrust(ctx, 'evaluate')) return;
-    const dirs = argDirs(arg, selection);
+    const dirs = runDirsOfArgs(arg, selection, { checkpointFolders: true });
     // Without --checkpoint the CLI evaluates the final adapter (or model), else the newest checkpoint.
     const targets: EvalTarget[] = [];
     if (dirs.length === 0) {

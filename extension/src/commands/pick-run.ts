@@ -23,8 +23,9 @@ export function runDirOfArg(arg: unknown): string | undefined {
  * The run folders a command invoked from the Runs view acts on: VS Code passes the clicked node and
  * the selection (node, nodes[]); the selection counts when it holds the clicked node. A sweep node
  * stands for its variants' runs. Duplicates are dropped, order kept. Empty: no run named.
+ * With `checkpointFolders`, a checkpoint row stands for its checkpoint's folder (Evaluate Run).
  */
-export function runDirsOfArgs(arg: unknown, args?: unknown): string[] {
+export function runDirsOfArgs(arg: unknown, args?: unknown, { checkpointFolders = false } = {}): string[] {
   const many = Array.isArray(args) && args.length > 0 && (arg === undefined || args.includes(arg)) ? args : [arg];
   const dirs: string[] = [];
   const add = (value: unknown) => {
@@ -33,7 +34,7 @@ export function runDirsOfArgs(arg: unknown, args?: unknown): string[] {
       for (const child of node.children) add(child);
       return;
     }
-    const dir = runDirOfArg(value);
+    const dir = checkpointFolders && node?.kind === 'checkpoint' ? node.checkpoint.dir : runDirOfArg(value);
     if (dir && !dirs.includes(path.resolve(dir))) dirs.push(path.resolve(dir));
   };
   many.forEach(add);

@@ -12,7 +12,8 @@ import * as fake from '../helpers/fake-vscode';
 import { activate } from '../../../extension/src/extension';
 import { EvalChild, evalArgs, evalForkOptions, type EvalProgress } from '../../../extension/src/eval/eval-process';
 import { parseLimit, taskPickItems, builtinTaskChoices, readEvalDefaults } from '../../../extension/src/eval/eval-choices';
-import { argDirs, checkpointOfPath } from '../../../extension/src/commands/evaluate-run';
+import { checkpointOfPath } from '../../../extension/src/commands/evaluate-run';
+import { runDirsOfArgs } from '../../../extension/src/commands/pick-run';
 import type { RunJson } from '../../../native/trainer/protocol';
 import { runJson } from './run-fixtures';
 
@@ -160,12 +161,18 @@ test('arguments: a checkpoint folder names its run; a multi-selection gives ever
   assert.deepEqual(checkpointOfPath('/o/run-a/checkpoints/step-000020'), { runDir: '/o/run-a', checkpoint: 'checkpoints/step-000020' });
   assert.equal(checkpointOfPath('/o/run-a'), undefined);
   const node = (dir: string) => ({ kind: 'run', view: { dir } });
-  assert.deepEqual(argDirs(node('/o/a'), [node('/o/a'), node('/o/b')]), ['/o/a', '/o/b']);
-  assert.deepEqual(argDirs(node('/o/a'), [node('/o/a')]), ['/o/a']);
-  assert.deepEqual(argDirs('/o/c', undefined), ['/o/c']);
-  assert.deepEqual(argDirs(undefined, undefined), []);
+  const dirs = (arg: unknown, selection: unknown) => runDirsOfArgs(arg, selection, { checkpointFolders: true });
+  const [a, b] = [node('/o/a'), node('/o/b')];
+  assert.deepEqual(dirs(a, [a, b]), ['/o/a', '/o/b']);
+  assert.deepEqual(dirs(a, [a]), ['/o/a']);
+  assert.deepEqual(dirs(node('/o/c'), [a, b]), ['/o/c'], 'a right-click outside the selection acts on that row');
+  assert.deepEqual(dirs('/o/c', undefined), ['/o/c']);
+  assert.deepEqual(dirs(undefined, undefined), []);
   const checkpointRow = { kind: 'checkpoint', runDir: '/o/a', checkpoint: { step: 20, dir: '/o/a/checkpoints/step-000020' } };
-  assert.deepEqual(argDirs(checkpointRow, [checkpointRow]), ['/o/a/checkpoints/step-000020'], 'a checkpoint row of the Runs view');
+  assert.deepEqual(dirs(checkpointRow, [checkpointRow]), ['/o/a/checkpoints/step-000020'], 'a checkpoint row of the Runs view');
+  assert.deepEqual(runDirsOfArgs(checkpointRow, [checkpointRow]), ['/o/a'], 'other commands: the checkpoint row names its run');
+  const sweep = { kind: 'sweep', children: [node('/o/v0'), node('/o/v1'), { kind: 'variant' }] };
+  assert.deepEqual(dirs(sweep, [sweep]), ['/o/v0', '/o/v1'], 'a sweep row: its variants that ran');
 });
 
 test('EvalChild: progress, then the summary once the child has exited', async () => {
