@@ -51,6 +51,27 @@ void test_real_configs() {
   CHECK(parse_model_config(with(f40_text, "num_ln_in_parallel_attn", "1"), "x").parallel_norms == 1);
 }
 
+// Falcon configs written before transformers' FalconConfig name the shape n_layer / n_head / n_embed
+// (transformers' attribute map) and n_head_kv; they read as the current keys.
+std::string renamed(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find("\"" + from + "\"");
+  CHECK(at != std::string::npos);
+  if (at != std::string::npos) text.replace(at, from.size() + 2, "\"" + to + "\"");
+  return text;
+}
+
+void test_falcon_old_key_names() {
+  std::string f40 = read_text_file(kConfigs + "falcon-40b.json");
+  f40 = renamed(renamed(renamed(renamed(f40, "num_hidden_layers", "n_layer"), "num_attention_heads", "n_head"), "hidden_size", "n_embed"),
+                "num_kv_heads", "n_head_kv");
+  const ModelConfig c = parse_model_config(f40, "falcon-40b (old keys)");
+  CHECK(c.num_layers == 60 && c.num_heads == 128 && c.hidden_size == 8192 && c.num_kv_heads == 8);
+  CHECK(count_parameters(c, nullptr).total == 41303293952LL);
+  const std::string phi = renamed(read_text_file(kConfigs + "phi-1_5.json"), "num_attention_heads", "n_head");
+  const std::string msg = expect_error("E_CONFIG_PARSE", [&] { parse_model_config(phi, "phi"); });
+  CHECK(msg.find("num_attention_heads") != std::string::npos);  // the aliases are Falcon's only
+}
+
 void test_refusals() {
   const std::string phi = read_text_file(kConfigs + "phi-1_5.json");
   const std::string falcon = read_text_file(kConfigs + "falcon-7b.json");
@@ -192,6 +213,7 @@ void test_checkpointing(const std::string& name, Method method) {
 int main() {
   try {
     test_real_configs();
+    test_falcon_old_key_names();
     test_refusals();
     test_wqkv_checkpoint();
     test_cuda_refusal();

@@ -1,6 +1,7 @@
 // The rules of CONFIG.md beyond one value's type and range: cross-key checks on a resolved config,
 // and the file-system checks (checkpoint folder, data file, eval data, rank vs. model dimensions).
 import { hubRefText, type HubCheckpoint } from './hub-ref';
+import { withCanonicalShapeKeys } from './model-config-keys';
 import { joinPath } from './paths';
 import type { FileSystem, LoraLabConfig, ProblemCode, Severity } from './types';
 
@@ -188,7 +189,8 @@ export interface ModelDimensions {
   vocabSize: number;
 }
 
-export function modelDimensions(configJson: Record<string, unknown>): ModelDimensions | null {
+export function modelDimensions(rawConfigJson: Record<string, unknown>): ModelDimensions | null {
+  const configJson = withCanonicalShapeKeys(rawConfigJson);
   const hidden = Number(configJson.hidden_size);
   const heads = Number(configJson.num_attention_heads);
   if (!Number.isInteger(hidden) || !Number.isInteger(heads) || hidden <= 0 || heads <= 0) return null;

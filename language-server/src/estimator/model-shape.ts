@@ -1,5 +1,6 @@
 // The architecture facts the estimator needs, read from a Hugging Face config.json object the way the
 // engine reads it (native/src/io/model_config.cpp): same defaults, same refusals. Pure: no I/O.
+import { withCanonicalShapeKeys } from '../config/model-config-keys';
 
 /** The decoder-block layout (native/src/model/config.h ModelFamily): Llama (RMSNorm, SwiGLU), or the
  * parallel-block Phi (LayerNorm, q/k/v/dense/fc1/fc2 with biases, untied head with bias) and Falcon
@@ -63,7 +64,7 @@ function dtypeBytes(dtype: unknown): number {
 export function readModelShape(configJson: unknown): ModelShape {
   if (!configJson || typeof configJson !== 'object' || Array.isArray(configJson))
     throw new ModelShapeError('config.json is not a JSON object');
-  const json = configJson as Record<string, unknown>;
+  const json = withCanonicalShapeKeys(configJson as Record<string, unknown>);
   const architectures = json.architectures;
   const architecture = Array.isArray(architectures) && typeof architectures[0] === 'string' ? architectures[0] : undefined;
   if (architecture === 'RWForCausalLM' || json.model_type === 'RefinedWeb' || json.model_type === 'RefinedWebModel')

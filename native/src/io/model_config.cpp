@@ -122,12 +122,26 @@ void refuse_dropout(const Reader& r, const char* key) {
   if (r.number(key, 0.0) != 0.0) r.unsupported(key, *r.get(key), "training-time dropout inside the model is not implemented");
 }
 
+// `key`, or the older name transformers still reads for it (`old`) when only that one is present.
+const char* key_or_alias(const Reader& r, const char* key, const char* old) { return !r.get(key) && old && r.get(old) ? old : key; }
+
+// The names of the shape keys: Falcon configs written before transformers' FalconConfig say n_layer,
+// n_head, n_embed and n_head_kv (transformers maps the first three; n_head_kv is the RW layout's).
+struct ShapeKeys {
+  const char* kv;
+  const char* old_layers = nullptr;
+  const char* old_heads = nullptr;
+  const char* old_hidden = nullptr;
+  const char* old_kv = nullptr;
+};
+
 // The attention shape shared by Phi and Falcon: heads, kv heads, head_dim = hidden / heads.
-void parse_heads(const Reader& r, ModelConfig& c, const char* kv_key) {
+void parse_heads(const Reader& r, ModelConfig& c, const ShapeKeys& keys) {
   c.vocab_size = r.positive_int("vocab_size", 0, true);
-  c.hidden_size = r.positive_int("hidden_size", 0, true);
-  c.num_layers = r.positive_int("num_hidden_layers", 0, true);
-  c.num_heads = r.positive_int("num_attention_heads", 0, true);
+  c.hidden_size = r.positive_int(key_or_alias(r, "hidden_size", keys.old_hidden), 0, true);
+  c.num_layers = r.positive_int(key_or_alias(r, "num_hidden_layers", keys.old_layers), 0, true);
+  c.num_heads = r.positive_int(key_or_alias(r, "num_attention_heads", keys.old_heads), 0, true);
+  const char* kv_key = key_or_alias(r, keys.kv, keys.old_kv);
   c.num_kv_heads = r.positive_int(kv_key, c.num_heads, false);
   if (c.num_heads % c.num_kv_heads != 0)
     r.bad(kv_key, std::to_string(c.num_kv_heads) + " must divide num_attention_heads " + std::to_string(c.num_heads));
@@ -145,7 +159,7 @@ void parse_heads(const Reader& r, ModelConfig& c, const char* kv_key) {
 // biases everywhere, untied head with bias.
 void parse_phi(const Reader& r, ModelConfig& c) {
   c.family = ModelFamily::Phi;
-  parse_heads(r, c, "num_key_value_heads");
+  parse_heads(r, c, {"num_key_value_heads"});
   c.intermediate_size = r.positive_int("intermediate_size", 0, true);
   c.rms_norm_eps = static_cast<float>(r.number("layer_norm_eps", 1e-5));
   if (!(c.rms_norm_eps > 0)) r.bad("layer_norm_eps", "must be positive");
@@ -183,7 +197,7 @@ void parse_falcon(const Reader& r, ModelConfig& c) {
                   "the residual is the block's input (pre-norm) only");
   const bool new_arch = r.boolean("new_decoder_architecture", false);
   const bool multi_query = r.boolean("multi_query", true);
-  parse_heads(r, c, "num_kv_heads");
+  parse_heads(r, c, {"num_kv_heads", "n_layer", "n_head", "n_embed", "n_head_kv"});
   if (new_arch) {
     c.qkv_layout = QkvLayout::Grouped;
     const int nln = r.positive_int("num_ln_in_parallel_attn", 2, false);

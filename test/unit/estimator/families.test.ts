@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { countParams, ModelShapeError, readModelShape, type LoraTargets } from '../../../language-server/src/estimator';
 import { estimateMemory } from '../../../language-server/src/estimator/memory';
+import { modelDimensions } from '../../../language-server/src/config';
 import { loadAddon } from '../../../native/trainer/addon';
 import { configWith, engineOptions } from '../../../native/trainer/run/engine-options';
 import { safetensorsHeader } from '../helpers/safetensors-header';
@@ -60,6 +61,26 @@ test('falcon-40b from config.json: 41,303,293,952 parameters', () => {
   assert.equal(expected, 41_303_293_952);
   assert.equal(countParams(shape, 'full', 8, ALL).base, expected);
   assert.equal(shape.normsPerLayer, 2);
+});
+
+test('falcon-40b with the pre-FalconConfig key names (n_layer, n_head, n_embed, n_head_kv): the same model', () => {
+  const current = readJson(join(CONFIGS, 'falcon-40b.json')) as Record<string, unknown>;
+  const old: Record<string, unknown> = {};
+  const names: Record<string, string> = {
+    num_hidden_layers: 'n_layer',
+    num_attention_heads: 'n_head',
+    hidden_size: 'n_embed',
+    num_kv_heads: 'n_head_kv',
+  };
+  for (const [key, value] of Object.entries(current)) old[names[key] ?? key] = value;
+  assert.equal(old.num_hidden_layers, undefined);
+  const shape = readModelShape(old);
+  assert.deepEqual(shape, readModelShape(current));
+  assert.equal(countParams(shape, 'full', 8, ALL).base, 41_303_293_952);
+  assert.deepEqual(modelDimensions(old), modelDimensions(current), "the config language's adapter shapes too");
+  const phi = readJson(join(CONFIGS, 'phi-1_5.json')) as Record<string, unknown>;
+  const { num_attention_heads, ...rest } = phi;
+  assert.throws(() => readModelShape({ ...rest, n_head: num_attention_heads }), /num_attention_heads/, "Falcon's aliases only");
 });
 
 test('LoRA on Falcon: any of query/key/value adapts the fused query_key_value once', () => {
