@@ -190,7 +190,7 @@ export async function runDemo(options: DemoOptions): Promise<{ result: DemoResul
     const elapsed = (Date.now() - t0) / 1000;
     const eta = (elapsed / doneWeight) * (totalWeight - doneWeight);
     log(
-      `[${i + 1}/${planned.length}] ${run.label}: ${outcome} in ${((Date.now() - runStart) / 1000).toFixed(1)} s -> ${relative(examplesDir, run.plan.runDir)}; ETA ${clock(eta)}`,
+      `[${i + 1}/${planned.length}] ${run.label}${run.seed === null ? '' : ` seed ${run.seed}`}: ${outcome} in ${((Date.now() - runStart) / 1000).toFixed(1)} s -> ${relative(examplesDir, run.plan.runDir)}; ETA ${clock(eta)}`,
     );
     finished.push({ ...run, ok: outcome === 'completed' && existsSync(join(run.plan.runDir, 'run.json')) });
   }

@@ -12,7 +12,9 @@ export interface PlannedRun {
   /** The config, relative to the examples folder ('article/qlora.lora.yaml'). */
   config: string;
   label: string;
-  /** Relative cost for the ETA: epochs, twice for a 4-bit base (it is dequantized on every step). */
+  /** The seed of one of a key row's runs in --full (train.seed), null where the row has one run. */
+  seed: number | null;
+  /** Relative cost for the ETA: epochs, x1.5 for a 4-bit base (dequantized on every step: 1.3-1.7x the time in the grid's runs). */
   weight: number;
 }
 
@@ -50,8 +52,8 @@ export function planDemo(examplesDir: string, mode: DemoMode, started: Date): Pl
       const sets = [...plan.sets, ...(seeds > 1 ? [`train.seed=${seed}`, `name=${file.replace(/\.lora\.yaml$/, '')}-seed${seed}`] : [])];
       for (const p of planRuns({ config: join(article, file), json: false, ipc: false, sets, variant: null }, started)) {
         const run = lengthened(p, plan.epochScale);
-        const weight = run.config.train.epochs * (run.config.model.quantize === 'none' ? 1 : 2);
-        planned.push({ plan: run, config: `article/${file}`, label: variantLabel(file, run), weight });
+        const weight = run.config.train.epochs * (run.config.model.quantize === 'none' ? 1 : 1.5);
+        planned.push({ plan: run, config: `article/${file}`, label: variantLabel(file, run), seed: seeds > 1 ? seed : null, weight });
       }
     }
   }

@@ -28,8 +28,12 @@ test('demo --full plans every config at twice its epochs and 3 seeds of the LoRA
     assert.equal(planned.length, variants * seeds, config);
     if (seeds > 1) {
       assert.deepEqual(
-        planned.map((p) => p.plan.config.train.seed),
-        [1, 2, 3],
+        planned.map((p) => [p.plan.config.train.seed, p.seed]),
+        [
+          [1, 1],
+          [2, 2],
+          [3, 3],
+        ],
       );
       assert.equal(new Set(planned.map((p) => p.plan.runDir)).size, 3, `${config}: one folder per seed`);
     }
@@ -37,7 +41,8 @@ test('demo --full plans every config at twice its epochs and 3 seeds of the LoRA
       if (config.includes('epochs')) continue;
       assert.equal(p.plan.config.train.epochs, 2 * yaml.train.epochs, p.label);
       assert.equal(p.plan.overrides['train.epochs'], 2 * yaml.train.epochs, `${p.label}: recorded as an override`);
-      assert.equal(p.weight, p.plan.config.train.epochs * (p.plan.config.model.quantize === 'none' ? 1 : 2));
+      assert.equal(p.weight, p.plan.config.train.epochs * (p.plan.config.model.quantize === 'none' ? 1 : 1.5));
+      if (seeds === 1) assert.equal(p.seed, null);
     }
   }
   // the epochs sweep compares twice its values, and each variant records the epochs it trains

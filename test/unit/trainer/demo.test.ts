@@ -90,6 +90,7 @@ test('demo --quick: the article tables from run folders and results files, obser
     );
     const runDirs = new Set(result.tables.flatMap((t) => t.rows.flatMap((row) => row.runs)));
     assert.equal(progress.length, runDirs.size, `a progress line per run:\n${r.stdout}`);
+    assert.ok(progress.at(-1)!.endsWith('; ETA 0s'), progress.at(-1));
     for (const table of result.tables) {
       assert.equal(table.rows[0].kind, 'base');
       assert.equal(table.rows[1].label, 'LoRA defaults');
