@@ -217,15 +217,15 @@ export async function runDemo(options: DemoOptions): Promise<{ result: DemoResul
   const scored = runRows.filter((r) => r.scores[HELDOUT_TASK]);
   const best = scored.length ? scored.reduce((a, b) => (b.scores[HELDOUT_TASK].mean > a.scores[HELDOUT_TASK].mean ? b : a)) : null;
   if (best && plan.lmEval) {
-    const lmStart = Date.now();
-    const runDir = join(examplesDir, best.runs[0]);
+    // every run of the row (each seed of a key row in --full), so its lm-eval cells are means too
     log(`scoring the article's lm-eval tasks (limit ${LM_EVAL_LIMIT}) on ${best.label} and the base model`);
-    const code = await runEvalOfRun(['--run', runDir, '--tasks', LM_EVAL_TASKS.join(','), '--limit', String(LM_EVAL_LIMIT)], {
-      stdout: () => {},
-      stderr: () => {},
-    });
-    if (code !== 0) log(`  lm-eval tasks failed (exit ${code}); the table shows the other scores`);
-    else log(`  done in ${((Date.now() - lmStart) / 1000).toFixed(1)} s`);
+    for (const run of best.runs) {
+      const lmStart = Date.now();
+      const args = ['--run', join(examplesDir, run), '--tasks', LM_EVAL_TASKS.join(','), '--limit', String(LM_EVAL_LIMIT)];
+      const code = await runEvalOfRun(args, { stdout: () => {}, stderr: () => {} });
+      if (code !== 0) log(`  ${run}: lm-eval tasks failed (exit ${code}); the table shows the other scores`);
+      else log(`  ${run}: done in ${((Date.now() - lmStart) / 1000).toFixed(1)} s`);
+    }
     rowOf.forEach((row, key) => {
       if (row === best)
         rowOf.set(

@@ -225,12 +225,12 @@ export function observe(rows: DemoRow[]): Observation {
     parts.push(`${reference.label} stays best on the ${HELDOUT_HEADER} at ${pct(bestScore)}${spread(best)}${vsBase}`);
   } else {
     const refScore = fact(reference, HELDOUT_TASK, reference.scores[HELDOUT_TASK].mean);
-    parts.push(
-      `${best.label} scores best on the ${HELDOUT_HEADER}: ${pct(bestScore)}${spread(best)}, ${signed(100 * (bestScore - refScore))} points vs ${reference.label} (${pct(refScore)}${spread(reference)})${vsBase}`,
-    );
     // with seeds, a lead no larger than the two rows' spreads together is not a finding
     const sds = best.scores[HELDOUT_TASK].sd + reference.scores[HELDOUT_TASK].sd;
-    if (sds > 0 && bestScore - refScore <= sds) parts.push("(within the seeds' spread)");
+    const within = sds > 0 && bestScore - refScore <= sds ? "; a lead within the seeds' spread" : '';
+    parts.push(
+      `${best.label} scores best on the ${HELDOUT_HEADER}: ${pct(bestScore)}${spread(best)}, ${signed(100 * (bestScore - refScore))} points vs ${reference.label} (${pct(refScore)}${spread(reference)}${within})${vsBase}`,
+    );
   }
   if (best !== reference && best.peakMiB && reference.peakMiB && best.trainTimeS && reference.trainTimeS) {
     const mem = fact(best, 'peakMiB', best.peakMiB.mean) / fact(reference, 'peakMiB', reference.peakMiB.mean) - 1;

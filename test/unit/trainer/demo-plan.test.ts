@@ -111,7 +111,7 @@ test('a section with seeded rows: cells and observation give mean ± sample stan
   );
   // a lead no larger than the spreads together is said to be within them
   const close = row('close', [0.35, 0.45, 0.55]);
-  assert.match(observe([defaults, close]).text, /\+10\.0 points vs defaults \(35\.0% ± 5\.0%\) \(within the seeds' spread\)/);
+  assert.match(observe([defaults, close]).text, /\+10\.0 points vs defaults \(35\.0% ± 5\.0%; a lead within the seeds' spread\) with/);
   // single runs state no spread
   assert.doesNotMatch(observe([row('a', [0.3]), row('b', [0.5])]).text, /±|spread/);
 });
