@@ -151,7 +151,11 @@ export function baseRow(runDirs: string[], examplesDir: string): DemoRow {
 }
 
 const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
-const signed = (v: number, digits = 1): string => `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
+/** A signed difference; one that rounds to zero is '+0' (not '-0'). */
+const signed = (v: number, digits = 1): string => {
+  const size = Math.abs(v).toFixed(digits);
+  return `${v < 0 && Number(size) !== 0 ? '-' : '+'}${size}`;
+};
 
 function cell(m: Measured | null | undefined, format: (v: number) => string): string {
   if (!m) return '-';

@@ -112,6 +112,9 @@ test('a section with seeded rows: cells and observation give mean ± sample stan
   // a lead no larger than the spreads together is said to be within them
   const close = row('close', [0.35, 0.45, 0.55]);
   assert.match(observe([defaults, close]).text, /\+10\.0 points vs defaults \(35\.0% ± 5\.0%; a lead within the seeds' spread\) with/);
+  // a difference that rounds to zero is +0, not -0
+  const slower = { ...row('b', [0.5]), trainTimeS: { mean: 9.99, sd: 0, values: [9.99] } };
+  assert.match(observe([row('a', [0.3]), slower]).text, /\+0% peak memory and \+0% training time\.$/);
   // single runs state no spread
   assert.doesNotMatch(observe([row('a', [0.3]), row('b', [0.5])]).text, /±|spread/);
 });
