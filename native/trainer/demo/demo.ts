@@ -4,6 +4,7 @@
 // the best row, and writes the tables with one computed observation each to examples/demo-results/
 // (Markdown + JSON). The first 5 held-out items are answered before and after finetuning.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadAddon } from '../addon';
 import { StreamDecoder } from '../data/stream-decoder';
@@ -12,12 +13,21 @@ import { loadRows, parseTaskFile, parseTemplate, render, BUILTIN_TASKS, type Row
 import { writeFileAtomic } from '../run/atomic';
 import { configWith, engineOptions, threadCount } from '../run/engine-options';
 import { EventSink } from '../run/events';
-import { runTraining, StopSignal, type RunPlan } from '../run/trainer';
-import { planRuns } from '../commands/train';
+import { runTraining, StopSignal } from '../run/trainer';
 import { runEvalOfRun } from '../commands/eval-run';
 import { evalDataDir } from '../eval/runner';
 import { generateCorpus } from '../../../scripts/tiny-model/corpus';
-import { ARITHMETIC_TASK, DEFAULTS_CONFIG, HELDOUT_TASK, KEY_CONFIGS, LM_EVAL_LIMIT, LM_EVAL_TASKS, modePlan, type DemoMode } from './grid';
+import {
+  ARITHMETIC_TASK,
+  DEFAULTS_CONFIG,
+  describePlan,
+  HELDOUT_TASK,
+  LM_EVAL_LIMIT,
+  LM_EVAL_TASKS,
+  modePlan,
+  type DemoMode,
+} from './grid';
+import { planDemo, type PlannedRun } from './plan';
 import { baseRow, observe, runRow, settingsLabel, tableMarkdown, type DemoRow, type DemoTable } from './report';
 
 export interface DemoOptions {
@@ -38,6 +48,10 @@ export interface DemoResult {
   mode: DemoMode;
   date: string;
   machine: { cpu: string; threads: number };
+  /** What the mode ran (grid.ts's plan in words). */
+  plan: string;
+  /** The machine's 1-, 5- and 15-minute load averages when the demo started and when it ended (other processes included). */
+  load: { start: number[]; end: number[] };
   wallS: number;
   cpuS: number;
   tables: DemoTable[];
@@ -46,36 +60,6 @@ export interface DemoResult {
   heldOut: { adapterRun: string | null; answers: HeldOutAnswer[] };
   arithmetic: { task: string; items: number; inPretrainingCorpus: number };
   failed: string[];
-}
-
-interface PlannedRun {
-  plan: RunPlan;
-  config: string;
-  label: string;
-  /** Relative cost (epochs) for the ETA. */
-  weight: number;
-}
-
-function variantLabel(configFile: string, plan: RunPlan): string {
-  const name = configFile.replace(/\.lora\.yaml$/, '');
-  const settings = settingsLabel(plan.sweep?.overrides ?? {});
-  return settings ? `${name} (${settings})` : name === 'lora-defaults' ? 'LoRA defaults' : name;
-}
-
-function planAll(examplesDir: string, mode: DemoMode, started: Date): PlannedRun[] {
-  const plan = modePlan(mode);
-  const article = join(examplesDir, 'article');
-  const files = [DEFAULTS_CONFIG, ...plan.sections.flatMap((s) => s.configs).filter((c) => c !== DEFAULTS_CONFIG)];
-  const planned: PlannedRun[] = [];
-  for (const file of files) {
-    const seeds = plan.seeds > 1 && KEY_CONFIGS.includes(file) ? plan.seeds : 1;
-    for (let seed = 1; seed <= seeds; seed++) {
-      const sets = [...plan.sets, ...(seeds > 1 ? [`train.seed=${seed}`, `name=${file.replace(/\.lora\.yaml$/, '')}-seed${seed}`] : [])];
-      for (const p of planRuns({ config: join(article, file), json: false, ipc: false, sets, variant: null }, started))
-        planned.push({ plan: p, config: `article/${file}`, label: variantLabel(file, p), weight: p.config.train.epochs });
-    }
-  }
-  return planned;
 }
 
 const clock = (s: number): string =>
@@ -158,7 +142,10 @@ export function demoMarkdown(result: DemoResult): string {
     `# LoRA Lab demo (${result.mode}, ${result.date})`,
     '',
     `Bundled tiny Llama (examples/tiny-llama), CPU engine, ${result.machine.threads} threads, ${result.machine.cpu}; ` +
-      `${result.wallS.toFixed(0)} s wall, ${result.cpuS.toFixed(0)} CPU-seconds.`,
+      `${result.wallS.toFixed(0)} s wall, ${result.cpuS.toFixed(0)} CPU-seconds; ` +
+      `load average ${result.load.start.map((l) => l.toFixed(2)).join(' ')} at the start, ${result.load.end.map((l) => l.toFixed(2)).join(' ')} at the end.`,
+    '',
+    `Plan: ${result.plan}.`,
     '',
   ];
   for (const table of result.tables)
@@ -188,7 +175,10 @@ export async function runDemo(options: DemoOptions): Promise<{ result: DemoResul
   const startedAt = new Date();
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
-  const planned = planAll(examplesDir, mode, startedAt);
+  const load0 = loadavg();
+  const planned = planDemo(examplesDir, mode, startedAt);
+  const plan = modePlan(mode);
+  log(`lora-lab demo (${mode}): ${planned.length} runs; ${describePlan(plan)}`);
   const totalWeight = planned.reduce((a, p) => a + p.weight, 0);
   let doneWeight = 0;
   const finished: (PlannedRun & { ok: boolean })[] = [];
@@ -200,7 +190,7 @@ export async function runDemo(options: DemoOptions): Promise<{ result: DemoResul
     const elapsed = (Date.now() - t0) / 1000;
     const eta = (elapsed / doneWeight) * (totalWeight - doneWeight);
     log(
-      `[${i + 1}/${planned.length}] ${run.label}: ${outcome} in ${((Date.now() - runStart) / 1000).toFixed(1)} s -> ${relative(examplesDir, run.plan.runDir)}; ETA ${clock(eta)}`,
+      `[${i + 1}/${planned.length}] ${run.label}${run.seed === null ? '' : ` seed ${run.seed}`}: ${outcome} in ${((Date.now() - runStart) / 1000).toFixed(1)} s -> ${relative(examplesDir, run.plan.runDir)}; ETA ${clock(eta)}`,
     );
     finished.push({ ...run, ok: outcome === 'completed' && existsSync(join(run.plan.runDir, 'run.json')) });
   }
@@ -216,7 +206,7 @@ export async function runDemo(options: DemoOptions): Promise<{ result: DemoResul
     rowOf.set(
       key,
       runRow(
-        runs[0].label,
+        runs.length > 1 ? `${runs[0].label} (${runs.length} seeds)` : runs[0].label,
         runs[0].config,
         runs[0].plan.sweep?.overrides ?? {},
         runs.map((r) => r.plan.runDir),
@@ -226,15 +216,16 @@ export async function runDemo(options: DemoOptions): Promise<{ result: DemoResul
   const runRows = [...rowOf.values()];
   const scored = runRows.filter((r) => r.scores[HELDOUT_TASK]);
   const best = scored.length ? scored.reduce((a, b) => (b.scores[HELDOUT_TASK].mean > a.scores[HELDOUT_TASK].mean ? b : a)) : null;
-  const plan = modePlan(mode);
   if (best && plan.lmEval) {
-    const runDir = join(examplesDir, best.runs[0]);
+    // every run of the row (each seed of a key row in --full), so its lm-eval cells are means too
     log(`scoring the article's lm-eval tasks (limit ${LM_EVAL_LIMIT}) on ${best.label} and the base model`);
-    const code = await runEvalOfRun(['--run', runDir, '--tasks', LM_EVAL_TASKS.join(','), '--limit', String(LM_EVAL_LIMIT)], {
-      stdout: () => {},
-      stderr: () => {},
-    });
-    if (code !== 0) log(`  lm-eval tasks failed (exit ${code}); the table shows the other scores`);
+    for (const run of best.runs) {
+      const lmStart = Date.now();
+      const args = ['--run', join(examplesDir, run), '--tasks', LM_EVAL_TASKS.join(','), '--limit', String(LM_EVAL_LIMIT)];
+      const code = await runEvalOfRun(args, { stdout: () => {}, stderr: () => {} });
+      if (code !== 0) log(`  ${run}: lm-eval tasks failed (exit ${code}); the table shows the other scores`);
+      else log(`  ${run}: done in ${((Date.now() - lmStart) / 1000).toFixed(1)} s`);
+    }
     rowOf.forEach((row, key) => {
       if (row === best)
         rowOf.set(
@@ -269,6 +260,8 @@ export async function runDemo(options: DemoOptions): Promise<{ result: DemoResul
     mode,
     date: startedAt.toISOString(),
     machine: { cpu: loadAddon().deviceReport().cpu.model, threads: threadCount() },
+    plan: describePlan(plan),
+    load: { start: load0, end: loadavg() },
     wallS: (Date.now() - t0) / 1000,
     cpuS: (cpu.user + cpu.system) / 1e6,
     tables,

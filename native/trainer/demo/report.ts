@@ -151,7 +151,11 @@ export function baseRow(runDirs: string[], examplesDir: string): DemoRow {
 }
 
 const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
-const signed = (v: number, digits = 1): string => `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
+/** A signed difference; one that rounds to zero is '+0' (not '-0'). */
+const signed = (v: number, digits = 1): string => {
+  const size = Math.abs(v).toFixed(digits);
+  return `${v < 0 && Number(size) !== 0 ? '-' : '+'}${size}`;
+};
 
 function cell(m: Measured | null | undefined, format: (v: number) => string): string {
   if (!m) return '-';
@@ -211,17 +215,25 @@ export function observe(rows: DemoRow[]): Observation {
   const facts: Fact[] = [];
   const fact = (row: DemoRow, column: string, value: number): number => (facts.push({ row: row.label, column, value }), value);
   const bestScore = fact(best, HELDOUT_TASK, best.scores[HELDOUT_TASK].mean);
+  // a row of several seeds states its spread beside its mean (the sample standard deviation)
+  const spread = (row: DemoRow): string => {
+    const m = row.scores[HELDOUT_TASK];
+    return m.values.length > 1 ? ` ± ${pct(fact(row, `${HELDOUT_TASK}.sd`, m.sd))}` : '';
+  };
   const parts: string[] = [];
   const baseScore = base?.scores[HELDOUT_TASK] ? fact(base, HELDOUT_TASK, base.scores[HELDOUT_TASK].mean) : null;
   const vsBase = baseScore === null ? '' : ` (base model ${pct(baseScore)}, ${signed(100 * (bestScore - baseScore))} points)`;
   if (runs.length === 1) {
-    parts.push(`${best.label} scores ${pct(bestScore)} on the ${HELDOUT_HEADER}${vsBase}`);
+    parts.push(`${best.label} scores ${pct(bestScore)}${spread(best)} on the ${HELDOUT_HEADER}${vsBase}`);
   } else if (best === reference) {
-    parts.push(`${reference.label} stays best on the ${HELDOUT_HEADER} at ${pct(bestScore)}${vsBase}`);
+    parts.push(`${reference.label} stays best on the ${HELDOUT_HEADER} at ${pct(bestScore)}${spread(best)}${vsBase}`);
   } else {
     const refScore = fact(reference, HELDOUT_TASK, reference.scores[HELDOUT_TASK].mean);
+    // with seeds, a lead no larger than the two rows' spreads together is not a finding
+    const sds = best.scores[HELDOUT_TASK].sd + reference.scores[HELDOUT_TASK].sd;
+    const within = sds > 0 && bestScore - refScore <= sds ? "; a lead within the seeds' spread" : '';
     parts.push(
-      `${best.label} scores best on the ${HELDOUT_HEADER}: ${pct(bestScore)}, ${signed(100 * (bestScore - refScore))} points vs ${reference.label} (${pct(refScore)})${vsBase}`,
+      `${best.label} scores best on the ${HELDOUT_HEADER}: ${pct(bestScore)}${spread(best)}, ${signed(100 * (bestScore - refScore))} points vs ${reference.label} (${pct(refScore)}${spread(reference)}${within})${vsBase}`,
     );
   }
   if (best !== reference && best.peakMiB && reference.peakMiB && best.trainTimeS && reference.trainTimeS) {

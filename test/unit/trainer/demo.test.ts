@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { runCli } from '../helpers/run-cli';
 import type { DemoResult } from '../../../native/trainer/demo/demo';
-import type { DemoRow } from '../../../native/trainer/demo/report';
+import type { DemoRow, DemoTable, Fact } from '../../../native/trainer/demo/report';
 
 const repo = join(__dirname, '..', '..', '..');
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
@@ -43,12 +44,28 @@ function checkRow(row: DemoRow, examples: string): void {
   assert.ok(row.runs.length >= 1);
   const runs = row.runs.map((r) => JSON.parse(readFileSync(join(examples, r, 'run.json'), 'utf8')));
   for (const run of runs) assert.equal(run.status, 'completed');
+  // --quick trains half of each config's epochs: the run folder's resolved config says so
+  const configured = parse(readFileSync(join(examples, row.config!), 'utf8')).train.epochs;
+  for (const r of row.runs) assert.equal(parse(readFileSync(join(examples, r, 'config.yaml'), 'utf8')).train.epochs, configured / 2, r);
   const mean = (pick: (run: { summary: Record<string, number> }) => number) => runs.reduce((a, r) => a + pick(r), 0) / runs.length;
   assert.ok(Math.abs(row.peakMiB!.mean - mean((r) => r.summary.peakBytes / 2 ** 20)) < 1e-9, `${row.label} peak memory`);
   assert.ok(Math.abs(row.trainTimeS!.mean - mean((r) => r.summary.trainTimeS)) < 1e-9, `${row.label} train time`);
   assert.ok(Math.abs(row.tokensPerS!.mean - mean((r) => r.summary.tokensPerS)) < 1e-9, `${row.label} tokens/s`);
   // the run's summary.eval names a results file the row read
   for (const run of runs) assert.ok(run.summary.eval?.resultsFile, `${row.label}: summary.eval names its results file`);
+}
+
+/** An observation's number is its row's (mean, or the spread of a row of seeds), and a score is stated in the text. */
+function checkFact(table: DemoTable, fact: Fact): void {
+  const row = table.rows.find((x) => x.label === fact.row)!;
+  const value =
+    fact.column === 'heldout_instructions'
+      ? row.scores.heldout_instructions.mean
+      : fact.column === 'heldout_instructions.sd'
+        ? row.scores.heldout_instructions.sd
+        : row[fact.column as 'peakMiB']!.mean;
+  assert.equal(fact.value, value, `${table.title}: ${fact.row} ${fact.column}`);
+  if (fact.column.startsWith('heldout_instructions')) assert.ok(table.observation.text.includes(pct(value)), table.observation.text);
 }
 
 test('demo --quick: the article tables from run folders and results files, observations that match them', { timeout: 600_000 }, () => {
@@ -60,6 +77,12 @@ test('demo --quick: the article tables from run folders and results files, obser
     const result: DemoResult = JSON.parse(readFileSync(join(examples, 'demo-results', 'demo-quick.json'), 'utf8'));
     const markdown = readFileSync(join(examples, 'demo-results', 'demo-quick.md'), 'utf8');
     assert.equal(r.stdout.includes(markdown.trim()), true, 'the tables are printed');
+    // the header states what ran and the machine's load around it
+    assert.match(result.plan, /^2 article sections; every config's train\.epochs x0\.5; --set eval\.limit=60; no lm-eval tasks$/);
+    assert.ok(markdown.includes(`Plan: ${result.plan}.`));
+    for (const l of [...result.load.start, ...result.load.end]) assert.ok(Number.isFinite(l) && l >= 0);
+    assert.ok(markdown.includes(`load average ${result.load.start.map((l) => l.toFixed(2)).join(' ')} at the start`));
+    assert.ok(result.cpuS > 0 && result.wallS > 0);
 
     assert.deepEqual(
       result.tables.map((t) => t.title),
@@ -67,6 +90,7 @@ test('demo --quick: the article tables from run folders and results files, obser
     );
     const runDirs = new Set(result.tables.flatMap((t) => t.rows.flatMap((row) => row.runs)));
     assert.equal(progress.length, runDirs.size, `a progress line per run:\n${r.stdout}`);
+    assert.ok(progress.at(-1)!.endsWith('; ETA 0s'), progress.at(-1));
     for (const table of result.tables) {
       assert.equal(table.rows[0].kind, 'base');
       assert.equal(table.rows[1].label, 'LoRA defaults');
@@ -92,12 +116,7 @@ test('demo --quick: the article tables from run folders and results files, obser
       // the observation's facts are the rows' numbers, the text states them, and the best is the best
       const runRows = table.rows.filter((row) => row.kind === 'run');
       assert.ok(table.observation.facts.length >= 2);
-      for (const fact of table.observation.facts) {
-        const row = table.rows.find((x) => x.label === fact.row)!;
-        const value = fact.column === 'heldout_instructions' ? row.scores.heldout_instructions.mean : row[fact.column as 'peakMiB']!.mean;
-        assert.equal(fact.value, value, `${table.title}: ${fact.row} ${fact.column}`);
-        if (fact.column === 'heldout_instructions') assert.ok(table.observation.text.includes(pct(value)), table.observation.text);
-      }
+      for (const fact of table.observation.facts) checkFact(table, fact);
       const claimed = table.observation.facts[0];
       const top = Math.max(...runRows.map((row) => row.scores.heldout_instructions.mean));
       assert.equal(claimed.value, top, `${table.title}: the observation names the best held-out score`);
