@@ -8,7 +8,8 @@
 // 2*T*d per layer (causal: QK^T and AV over T/2 keys on average), backward twice that. LoRA step
 // = 4N + 3 attn (frozen weights: no weight gradient), full = 6N + 3 attn, checkpointing adds the
 // recomputed forward 2N + attn. LoRA adapter FLOPs (r << d) are not counted.
-// Usage: bench_cpu_step [model stories|smollm] [lora qv8|all16|full] [dtype fp32|bf16] [steps]
+// dtype nf4: QLoRA, the frozen block linears NF4-quantized (bitsandbytes layout), bf16 elsewhere.
+// Usage: bench_cpu_step [model stories|smollm] [lora qv8|all16|full] [dtype fp32|bf16|nf4] [steps]
 //                       [threads] [ckpt 0|1] [warm-up steps, default 1; 0 times the first step too]
 // Legend: C hidden, F intermediate, V vocab, L layers, H / KVH heads, T sequence length.
 #include <chrono>
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
   EngineOptions o = test_engine_options();
   o.threads = threads;
   o.precision = dtype == "fp32" ? Precision::FP32True : Precision::BF16True;
+  if (dtype == "nf4") o.quantize = Quantize::NF4;
   o.gradient_checkpointing = ckpt;
   if (mode == "full") {
     o.method = Method::Full;

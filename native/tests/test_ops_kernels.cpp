@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "dtype.h"
@@ -27,6 +28,37 @@
 
 using namespace loralab;
 using gradcheck::fill_uniform;
+
+// WeightTiles (the 4-bit weights fill the panels through a callback): nt_tiles / nn_tiles equal nt / xn
+// on the same fp32 weight bitwise, over several K slices, a partial panel and partial row tiles.
+struct RowMajor {
+  const float* p;
+  int64_t cols;
+};
+static void copy_tile(const void* ctx, float* dst, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  const RowMajor& w = *static_cast<const RowMajor*>(ctx);
+  for (int64_t r = r0; r < r1; ++r)
+    for (int64_t c = c0; c < c1; ++c) *dst++ = w.p[r * w.cols + c];
+}
+static void check_tiles(const char* name, GemmKernels kern) {
+  const int64_t M = 37, N = 77, K = 300;
+  std::vector<float> A(M * K), Bnt(N * K), Bkn(K * N);
+  fill_uniform(A, 5), fill_uniform(Bnt, 6), fill_uniform(Bkn, 7);
+  const RowMajor nt_w{Bnt.data(), K}, kn_w{Bkn.data(), N};
+  int differing = 0;
+  for (int acc = 0; acc < 2; ++acc) {
+    std::vector<float> want(M * N, 0.5f), got(M * N, 0.5f);
+    kern.nt(want.data(), A.data(), f32_view(Bnt.data()), M, N, K, acc, 0, M, 0, N);
+    kern.nt_tiles(got.data(), A.data(), WeightTiles{&copy_tile, &nt_w}, M, N, K, acc, 0, M, 0, N);
+    differing += std::memcmp(want.data(), got.data(), want.size() * 4) != 0;
+    std::fill(want.begin(), want.end(), 0.5f), std::fill(got.begin(), got.end(), 0.5f);
+    kern.xn(want.data(), A.data(), K, 1, f32_view(Bkn.data()), M, N, K, acc, 0, M, 0, N);
+    kern.nn_tiles(got.data(), A.data(), WeightTiles{&copy_tile, &kn_w}, M, N, K, acc, 0, M, 0, N);
+    differing += std::memcmp(want.data(), got.data(), want.size() * 4) != 0;
+  }
+  std::printf("  gemm %-8s WeightTiles vs fp32 weight: %d/4 products differ\n", name, differing);
+  CHECK(differing == 0);
+}
 
 static void check_kernels(const char* name, GemmKernels kern) {
   const int64_t M = 37, N = 45, K = 53;  // not multiples of any tile
@@ -64,6 +96,7 @@ static void check_kernels(const char* name, GemmKernels kern) {
   }
   std::printf("  gemm %-8s max abs err vs double %.3e\n", name, worst);
   CHECK(worst < 1e-4);
+  check_tiles(name, kern);
 }
 
 static void test_threads_bitwise() {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ops/matmul.h"
 #include "quant/quant.h"
 #include "quant/quant_kernels.h"
 #include "test_util.h"
@@ -133,6 +134,34 @@ void test_each_instruction_set() {
   }
 }
 
+// From 192 tokens on the products run on the dense GEMM with the weight dequantized into its panels:
+// bitwise matmul_nt / matmul_nn of the dequantized fp32 weight, and bitwise the same for any thread count.
+void test_panel_path_bitwise() {
+  const int64_t N = 400, IC = 300, OC = 150;  // two row blocks (384 + 16), partial panels and K slices
+  for (QuantType type : {QuantType::NF4, QuantType::FP4}) {
+    std::vector<float> w = uniform(OC * IC, 13), inp = uniform(N * IC, 14), dout = uniform(N * OC, 15);
+    QuantizedWeight q = quantize(w.data(), OC, IC, type, true);
+    std::vector<float> wd(OC * IC);
+    dequantize_rows(wd.data(), q, 0, OC);
+    ThreadPool pool2(2);
+    std::vector<float> out_ref(N * OC), dinp_ref(N * IC, 0.25f);
+    matmul_nt(&pool2, out_ref.data(), inp.data(), f32_view(wd.data()), N, OC, IC, false);
+    matmul_nn(&pool2, dinp_ref.data(), dout.data(), f32_view(wd.data()), N, IC, OC, true);
+    for (int threads : {0, 1, 3}) {
+      ThreadPool pool(threads > 0 ? threads : 1);
+      ThreadPool* p = threads > 0 ? &pool : nullptr;
+      std::vector<float> out(N * OC, 9.0f), dinp(N * IC, 0.25f);
+      quant_linear_forward(p, out.data(), inp.data(), q, nullptr, N, false);
+      quant_linear_backward_input(p, dinp.data(), dout.data(), q, N, true);
+      std::printf("panel path %s, %d threads: forward %s, backward_input %s\n", quant_type_name(type), threads,
+                  std::memcmp(out.data(), out_ref.data(), out.size() * 4) == 0 ? "bitwise matmul_nt" : "DIFFERS",
+                  std::memcmp(dinp.data(), dinp_ref.data(), dinp.size() * 4) == 0 ? "bitwise matmul_nn" : "DIFFERS");
+      CHECK(std::memcmp(out.data(), out_ref.data(), out.size() * 4) == 0);
+      CHECK(std::memcmp(dinp.data(), dinp_ref.data(), dinp.size() * 4) == 0);
+    }
+  }
+}
+
 void test_thread_determinism() {
   const int64_t N = 23, IC = 600, OC = 150;  // several tasks, K chunks and row chunks; partial blocks
   std::vector<float> w = uniform(OC * IC, 9), inp = uniform(N * IC, 10), dout = uniform(N * OC, 11), bias = uniform(OC, 12);
@@ -158,6 +187,10 @@ int main() {
   test_against_reference(7, 200, 45, QuantType::NF4, false);
   test_against_reference(33, 300, 70, QuantType::NF4, true);
   test_against_reference(5, 9, 3, QuantType::FP4, false);
+  // the panel path (>= 192 tokens): dense GEMM tiles, partial panels, a second row block
+  test_against_reference(200, 300, 70, QuantType::NF4, true);
+  test_against_reference(390, 130, 45, QuantType::FP4, false);
+  test_panel_path_bitwise();
   test_against_reference(17, 513, 37, QuantType::FP4, true);
   test_against_reference(1, 64, 1, QuantType::NF4, false);
   test_thread_determinism();

@@ -1,6 +1,7 @@
 // ctest: determinism by construction. Same seed + data -> bitwise identical losses; 1, 2 and 3
 // threads -> bitwise identical; save state at step k, load into a fresh engine, continue ->
-// bitwise the uninterrupted run (dropout masks included); another seed -> other losses.
+// bitwise the uninterrupted run (dropout masks included); another seed -> other losses. QLoRA with
+// 256-token micro-batches (the 4-bit linears on the dense GEMM's panels): 1, 2, 3 threads bitwise.
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -80,6 +81,25 @@ int main() {
         if (m == Method::LoRA) CHECK(a != c);  // the seed drives LoRA init and dropout
         CHECK(std::isfinite(a[10]) && a[10] > 0);
       }
+    }
+    {
+      auto qlora = [&](int threads) {
+        EngineOptions o = options(Method::LoRA, OptimizerKind::AdamW, threads);
+        o.quantize = Quantize::NF4DQ;
+        auto e = Engine::load(g_model, o);
+        std::vector<double> losses;
+        for (int s = 0; s < 3; ++s) {
+          StepResult r = e->step({tiny::make_batch(2, 128, 64, 300 + s, {128, 97}, 2 * s)});
+          losses.push_back(r.loss), losses.push_back(r.grad_norm);
+        }
+        return losses;
+      };
+      std::vector<double> q2 = qlora(2), q1 = qlora(1), q3 = qlora(3);
+      std::printf("  %-10s losses %.6f .. %.6f: 1 thread %s, 3 threads %s\n", "qlora nf4", q2[0], q2[4],
+                  q2 == q1 ? "==" : "!=", q2 == q3 ? "==" : "!=");
+      CHECK(q2 == q1);
+      CHECK(q2 == q3);
+      CHECK(std::isfinite(q2[4]) && q2[4] > 0);
     }
   } catch (const Error& e) {
     std::fprintf(stderr, "%s [%s] at %s\n", e.what(), e.code().c_str(), e.where().c_str());

@@ -1,7 +1,12 @@
 // CPU benchmark runner: the native engine next to its peers in one run, interleaved (the machines
 // here are shared and noisy). GEMM: bench_cpu_gemm vs OpenBLAS sgemm via numpy, two rounds, best
 // of each; training steps: bench_cpu_step vs test/bench/torch_peer.py (plain PyTorch), alternating
-// who goes first. Prints one table with wall-clock and per-CPU-second numbers and their ratios.
+// who goes first; QLoRA (nf4) vs bf16 engine steps, ABBA. Prints wall-clock and per-CPU-second
+// numbers, % of the measured FMA peak (GEMMs) and model FLOP utilisation (steps), their ratios, and
+// the 1-minute load average before each measurement ("*": above 1.5, the numbers are suspect).
+// Fair peers: the Python peers run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from their
+// environment only (set, they pin OpenBLAS to older kernels, e.g. Haswell AVX2 on AVX-512); each
+// peer prints the OpenBLAS kernel family it loaded and is refused if its first result is off fp64.
 // Needs the native benchmarks built (npm run bench builds them into build/native) and
 // /usr/bin/python3 with python3-torch, numpy and libopenblas0-pthread; installs nothing.
 // Usage: node test/bench/run.mjs [--build DIR] [--threads N] [--quick] [--all] [--no-peer]
@@ -25,8 +30,30 @@ const peer = !args.includes('--no-peer');
 const python = opt('--python', '/usr/bin/python3');
 const peerScript = join(root, 'test/bench/torch_peer.py');
 
-function run(cmd, argv) {
-  const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24 });
+// The peers' environment: ours minus the OpenBLAS pins (this command only; tests and CI keep theirs).
+const PINS = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'];
+const pinned = PINS.filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`);
+const peerEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PINS.includes(k)));
+
+const LOAD_MARK = 1.5;
+const load = () => loadavg()[0];
+const loadCell = (l) => `${l.toFixed(1)}${l > LOAD_MARK ? '*' : ' '}`;
+
+const blasSeen = new Set();
+function peerNotes(rows) {
+  for (const r of rows) {
+    if (r.kind === 'blas' && !blasSeen.has(r.peer)) {
+      blasSeen.add(r.peer);
+      console.log(`${r.peer} peer: OpenBLAS kernels ${r.core} (${r.config ?? r.version}; ${r.threads} threads; via ${r.source})`);
+    } else if (r.kind === 'refused') {
+      console.log(`REFUSED ${r.peer} peer: ${r.what} is off from fp64 by ${r.rel_error.toExponential(2)} relative; no number reported`);
+    }
+  }
+  return rows;
+}
+
+function run(cmd, argv, env = process.env) {
+  const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24, env });
   if (r.status !== 0) {
     process.stderr.write(`${cmd} ${argv.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr ?? ''}${r.error ?? ''}\n`);
     return [];
@@ -37,7 +64,7 @@ function run(cmd, argv) {
     .map((l) => JSON.parse(l.slice(5)));
 }
 const engine = (name, argv) => run(join(buildDir, name), argv);
-const torch = (argv) => (peer ? run(python, [peerScript, ...argv]) : []);
+const torch = (argv) => (peer ? peerNotes(run(python, [peerScript, ...argv], peerEnv)) : []);
 
 for (const name of ['bench_cpu_gemm', 'bench_cpu_step']) {
   if (!existsSync(join(buildDir, name))) {
@@ -53,13 +80,21 @@ const f1 = (x) => (x === undefined ? '-' : x.toFixed(1));
 const f0 = (x) => (x === undefined ? '-' : x.toFixed(0));
 const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? '-' : (a / b).toFixed(2));
 const pad = (s, n) => String(s).padStart(n);
+const pct = (x, of) => (x === undefined || !of ? '-' : `${((100 * x) / of).toFixed(0)}%`);
+
+console.log(
+  `peers: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from the Python peers' environment` +
+    `${pinned.length ? ` (this shell pins ${pinned.join(', ')}; the engine and tests keep them)` : ' (not set here)'}`,
+);
 
 // ---- GEMM: two interleaved rounds, best of each per shape --------------------------------------
 const best = new Map();
 let peak;
+const gemmLoads = [];
 for (let round = 0; round < 2; ++round) {
   const order = round === 0 ? ['engine', 'openblas'] : ['openblas', 'engine'];
   for (const who of order) {
+    gemmLoads.push(load());
     const rows = who === 'engine' ? engine('bench_cpu_gemm', [String(threads), models]) : torch(['gemm', String(threads), models]);
     for (const r of rows) {
       if (r.kind === 'peak') {
@@ -84,23 +119,38 @@ console.log(
 );
 if (peak) {
   console.log(
-    `FMA peak (${peak.isa}, independent FMA chains on every thread, no memory traffic): ` +
-      `${f1(peak.wall_gflops)} GFLOP/s wall with ${peak.threads} threads, ${f1(peak.cpu_gflops_1t)} GFLOP/s per CPU-second (one core)`,
+    `FMA peak (${peak.isa}; bench_cpu_gemm: every thread runs independent FMA chains, more than latency x ports, ` +
+      `no memory traffic; best of 3): ${f1(peak.wall_gflops)} GFLOP/s wall with ${peak.threads} threads ` +
+      `(${f1(peak.wall_gflops_1t)} with 1), ${f1(peak.cpu_gflops_1t)} GFLOP/s per CPU-second`,
   );
 }
-console.log('\nGEMM (GFLOP/s; "per CPU-s" divides by process CPU time; %peak = per CPU-s / one-core FMA peak)');
+console.log(
+  `\nGEMM (GFLOP/s, best of 2 interleaved rounds, load ${gemmLoads.map(loadCell).join(' ')}; "/CPU-s" divides by process ` +
+    `CPU time; %pk: wall over the ${peak?.threads ?? '?'}-thread peak, /CPU-s over the per-CPU-second peak; x blas: engine over fair OpenBLAS)`,
+);
 console.log(
   `${'model'.padEnd(8)}${'shape'.padEnd(13)}op ${'M'.padStart(5)} ${'N'.padStart(5)} ${'K'.padStart(5)} dtype ` +
-    `${pad('eng wall', 9)}${pad('eng/CPU-s', 10)}${pad('%peak', 6)}${pad('blas wall', 10)}${pad('blas/CPU-s', 11)}${pad('x blas', 7)}`,
+    `${pad('eng wall', 9)}${pad('%pk', 5)}${pad('eng/CPU-s', 10)}${pad('%pk', 5)}${pad('blas wall', 10)}${pad('%pk', 5)}` +
+    `${pad('blas/CPU-s', 11)}${pad('%pk', 5)}${pad('x wall', 7)}${pad('x CPU', 6)}`,
 );
+const byModel = new Map(); // model -> CPU-second ratios (fp32 and bf16 weights)
 for (const [key, r] of best) {
   if (!key.startsWith('engine|')) continue;
   const b = best.get(`openblas|${r.model}|${r.name}|${r.op}|fp32`);
-  const pct = peak?.cpu_gflops_1t ? `${((100 * r.cpu_gflops) / peak.cpu_gflops_1t).toFixed(0)}%` : '-';
+  if (b) byModel.set(r.model, [...(byModel.get(r.model) ?? []), r.cpu_gflops / b.cpu_gflops]);
   console.log(
     `${r.model.padEnd(8)}${r.name.padEnd(13)}${r.op}  ${pad(r.M, 5)} ${pad(r.N, 5)} ${pad(r.K, 5)} ${r.dtype}  ` +
-      `${pad(f1(r.wall_gflops), 9)}${pad(f1(r.cpu_gflops), 10)}${pad(pct, 6)}${pad(f1(b?.wall_gflops), 10)}` +
-      `${pad(f1(b?.cpu_gflops), 11)}${pad(ratio(r.cpu_gflops, b?.cpu_gflops), 7)}`,
+      `${pad(f1(r.wall_gflops), 9)}${pad(pct(r.wall_gflops, peak?.wall_gflops), 5)}${pad(f1(r.cpu_gflops), 10)}` +
+      `${pad(pct(r.cpu_gflops, peak?.cpu_gflops_1t), 5)}${pad(f1(b?.wall_gflops), 10)}${pad(pct(b?.wall_gflops, peak?.wall_gflops), 5)}` +
+      `${pad(f1(b?.cpu_gflops), 11)}${pad(pct(b?.cpu_gflops, peak?.cpu_gflops_1t), 5)}` +
+      `${pad(ratio(r.wall_gflops, b?.wall_gflops), 7)}${pad(ratio(r.cpu_gflops, b?.cpu_gflops), 6)}`,
+  );
+}
+for (const [model, rs] of byModel) {
+  const geo = Math.exp(rs.reduce((a, x) => a + Math.log(x), 0) / rs.length);
+  console.log(
+    `${model}: engine / fair OpenBLAS per CPU-second over ${rs.length} shapes: min ${Math.min(...rs).toFixed(2)}x, ` +
+      `geomean ${geo.toFixed(2)}x, max ${Math.max(...rs).toFixed(2)}x`,
   );
 }
 
@@ -122,31 +172,61 @@ if (!quick) {
   }
 }
 console.log(
-  '\nTraining step, micro-batch 4, random weights (tokens/s wall | tokens per CPU-second; GFLOP/s by the ' +
-    'LoRA 4N / full 6N + attention count; peak: engine tracker | process peak RSS, torch RSS after import in brackets)',
+  '\nTraining step, micro-batch 4, random weights (tokens/s wall | tokens per CPU-second; MFU: useful FLOPs by the ' +
+    'LoRA 4N / full 6N + attention count over the FMA peak of the threads used, wall | per CPU-second; ' +
+    'peak memory: engine tracker | process peak RSS, torch RSS after import in brackets; load: 1-minute average before the row)',
 );
 console.log(
-  `${'config'.padEnd(26)}${pad('eng tok/s', 10)}${pad('eng/CPU-s', 10)}${pad('GFLOP/s', 8)}${pad('torch tok/s', 12)}` +
-    `${pad('torch/CPU-s', 12)}${pad('x wall', 7)}${pad('x CPU', 6)}${pad('eng MiB', 9)}${pad('eng RSS', 8)}${pad('torch RSS', 16)}`,
+  `${'config'.padEnd(26)}${pad('load', 6)}${pad('eng tok/s', 10)}${pad('eng/CPU-s', 10)}${pad('MFU', 5)}${pad('MFU/CPU', 8)}` +
+    `${pad('torch tok/s', 12)}${pad('torch/CPU-s', 12)}${pad('MFU', 5)}${pad('MFU/CPU', 8)}` +
+    `${pad('x wall', 7)}${pad('x CPU', 6)}${pad('eng MiB', 9)}${pad('eng RSS', 8)}${pad('torch RSS', 16)}`,
 );
 configs.forEach(([model, mode, dtype, steps, ckpt, warmup], i) => {
   const argv = [model, mode, dtype, String(steps), String(threads), String(ckpt), String(warmup)];
+  const l = load();
   let e, t;
   // alternate which side runs first, so a change in machine load does not favour one
   if (i % 2 === 0) {
     [e] = engine('bench_cpu_step', argv);
-    [t] = torch(['step', ...argv]);
+    t = torch(['step', ...argv]).find((r) => r.kind === 'step');
   } else {
-    [t] = torch(['step', ...argv]);
+    t = torch(['step', ...argv]).find((r) => r.kind === 'step');
     [e] = engine('bench_cpu_step', argv);
   }
   console.log(
-    `${`${model} ${mode} ${dtype}${ckpt ? ' ckpt' : ''} ${warmup ? '' : 'cold '}x${steps}`.padEnd(26)}${pad(f0(e?.tokens_per_s), 10)}${pad(f0(e?.tokens_per_cpu_s), 10)}` +
-      `${pad(f1(e?.gflops), 8)}${pad(f0(t?.tokens_per_s), 12)}${pad(f0(t?.tokens_per_cpu_s), 12)}` +
+    `${`${model} ${mode} ${dtype}${ckpt ? ' ckpt' : ''} ${warmup ? '' : 'cold '}x${steps}`.padEnd(26)}${pad(loadCell(l), 6)}` +
+      `${pad(f0(e?.tokens_per_s), 10)}${pad(f0(e?.tokens_per_cpu_s), 10)}` +
+      `${pad(pct(e?.gflops, peak?.wall_gflops), 5)}${pad(pct(e?.gflops_cpu, peak?.cpu_gflops_1t), 8)}` +
+      `${pad(f0(t?.tokens_per_s), 12)}${pad(f0(t?.tokens_per_cpu_s), 12)}` +
+      `${pad(pct(t?.gflops, peak?.wall_gflops), 5)}${pad(pct(t?.gflops_cpu, peak?.cpu_gflops_1t), 8)}` +
       `${pad(ratio(e?.tokens_per_s, t?.tokens_per_s), 7)}${pad(ratio(e?.tokens_per_cpu_s, t?.tokens_per_cpu_s), 6)}` +
       `${pad(f0(e?.peak_mib), 9)}${pad(f0(e?.rss_peak_mib), 8)}${pad(t ? `${f0(t.rss_peak_mib)} (${f0(t.rss_base_mib)})` : '-', 16)}`,
   );
 });
+// ---- QLoRA (nf4 frozen block linears) vs bf16: engine only, A B B A so load drift cancels ----------
+console.log('\nQLoRA step time over the bf16 step (engine, LoRA r 8 q,v; nf4 and bf16 runs interleaved A B B A)');
+for (const [model, steps, warmup] of quick
+  ? [['stories', 2, 1]]
+  : [
+      ['stories', 2, 1],
+      ['smollm', 1, 1],
+    ]) {
+  const argv = (dtype) => [model, 'qv8', dtype, String(steps), String(threads), '0', String(warmup)];
+  const loads = [];
+  const rows = { bf16: [], nf4: [] };
+  for (const dtype of ['bf16', 'nf4', 'nf4', 'bf16']) {
+    loads.push(load());
+    const [r] = engine('bench_cpu_step', argv(dtype));
+    if (r) rows[dtype].push(r);
+  }
+  const mean = (rs, k) => (rs.length ? rs.reduce((a, r) => a + 1 / r[k], 0) / rs.length : undefined); // seconds per token
+  const wall = ratio(mean(rows.nf4, 'tokens_per_s'), mean(rows.bf16, 'tokens_per_s'));
+  const cpu = ratio(mean(rows.nf4, 'tokens_per_cpu_s'), mean(rows.bf16, 'tokens_per_cpu_s'));
+  console.log(
+    `${model.padEnd(8)} nf4 / bf16 step time: ${wall}x wall, ${cpu}x CPU time (bf16 ${rows.bf16.map((r) => f0(r.tokens_per_cpu_s)).join(', ')} ` +
+      `nf4 ${rows.nf4.map((r) => f0(r.tokens_per_cpu_s)).join(', ')} tokens per CPU-second; load ${loads.map(loadCell).join(' ')})`,
+  );
+}
 console.log(
   `\nx wall / x CPU: engine over PyTorch (> 1: the engine is faster); x blas: engine over OpenBLAS. ` +
     `${((Date.now() - t0) / 1000).toFixed(0)} s in all.`,

@@ -96,6 +96,30 @@ void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t
   });
 }
 
+namespace {
+// Row block of the WeightTiles products: each block fills every panel once (the fill is a 4-bit
+// dequantization), so tall blocks amortize it; 384 rows = 4 x kBlockM keeps >= 3 row blocks at 1024.
+constexpr int64_t kTilesBlockM = 4 * kBlockM;
+}  // namespace
+
+void matmul_nt_tiles(ThreadPool* pool, float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K,
+                     bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  auto f = kernels().nt_tiles;
+  run_grid(pool, M, N, kTilesBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    f(C, A, B, M, N, K, accumulate, m0, m1, n0, n1);
+  });
+}
+
+void matmul_nn_tiles(ThreadPool* pool, float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K,
+                     bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  auto f = kernels().nn_tiles;
+  run_grid(pool, M, N, kTilesBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    f(C, A, B, M, N, K, accumulate, m0, m1, n0, n1);
+  });
+}
+
 void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
                bool accumulate) {
   if (M <= 0 || N <= 0) return;

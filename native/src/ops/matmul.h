@@ -18,12 +18,27 @@ struct WeightView {  // row-major matrix in fp32 or bf16
 };
 inline WeightView f32_view(const float* p) { return WeightView{p, DType::F32}; }
 
+// A weight the GEMM reads tile by tile through a callback that writes fp32 values (the 4-bit QLoRA
+// weights: quant/quant_matmul.cpp dequantizes straight into the packed panels, never a whole layer).
+// tile(ctx, dst, r0, r1, c0, c1): dst (r1-r0, c1-c0) row-major = rows [r0,r1) x cols [c0,c1) of the
+// weight (its own row-major layout; which GEMM operand it is depends on the entry point).
+struct WeightTiles {
+  void (*tile)(const void* ctx, float* dst, int64_t r0, int64_t r1, int64_t c0, int64_t c1) = nullptr;
+  const void* ctx = nullptr;
+};
+
 // Tile kernels of one instruction set (see matmul_kernels.inc).
 struct GemmKernels {
   void (*nt)(float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K, bool accumulate, int64_t m0,
              int64_t m1, int64_t n0, int64_t n1);
   void (*xn)(float* C, const float* A, int64_t sam, int64_t sak, WeightView B, int64_t M, int64_t N, int64_t K,
              bool accumulate, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
+  // As nt / xn (sam = K, sak = 1) with B produced by WeightTiles per packed panel: nt_tiles reads B
+  // as (N, K), nn_tiles as (K, N). Bitwise the result of nt / xn on the materialized fp32 weight.
+  void (*nt_tiles)(float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K, bool accumulate,
+                   int64_t m0, int64_t m1, int64_t n0, int64_t n1);
+  void (*nn_tiles)(float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K, bool accumulate,
+                   int64_t m0, int64_t m1, int64_t n0, int64_t n1);
 };
 GemmKernels gemm_kernels_generic();
 GemmKernels gemm_kernels_avx2();
@@ -36,6 +51,13 @@ void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t
 // C (M,N) (+)= A (M,K) . B (K,N)
 void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
                bool accumulate);
+// The same two products with B given as WeightTiles (B (N,K) for nt, (K,N) for nn); each row block
+// of 384 rows fills every panel once, so a weight element is produced ceil(M/384) times per call.
+// Bitwise equal to matmul_nt / matmul_nn on the fp32 weight the tiles describe, for any thread count.
+void matmul_nt_tiles(ThreadPool* pool, float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K,
+                     bool accumulate);
+void matmul_nn_tiles(ThreadPool* pool, float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K,
+                     bool accumulate);
 // C (M,N) (+)= A (K,M)^T . B (K,N)
 void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
                bool accumulate);

@@ -1,6 +1,8 @@
 // QLoRA base weights with bitsandbytes' semantics: NF4 / FP4 codes in blocks of 64, optional double
 // quantization of the absmax (8-bit dynamic map, blocks of 256, plus the mean), and CPU linear
-// kernels that dequantize small tiles inside the matmul (never a whole layer).
+// kernels that dequantize small tiles inside the matmul (never a whole layer): from 192 tokens on
+// straight into the dense GEMM's packed panels (ops/matmul.h WeightTiles), below that into the
+// quantized kernels' own tiles.
 // Legend: OC output features (weight rows), IC input features (weight cols), N tokens,
 // n = OC*IC weight elements, nb = ceil(n/64) blocks, nb2 = ceil(nb/256) second-level blocks.
 //
@@ -95,13 +97,15 @@ void dequantize_rows(float* out, const QuantizedWeight& w, int64_t row_begin, in
 void dequantize_tile(float* out, const QuantizedWeight& w, int64_t o0, int64_t o1, int64_t k0, int64_t k1);
 
 // ---- kernels (quant_matmul.cpp) --------------------------------------------------------------
-// out (N, OC) (+)= inp (N, IC) . W^T. Tasks own 16 weight rows; each dequantizes (16 x 1024) tiles
-// into a 64 KiB scratch and multiplies it with all N rows. Bitwise identical for any thread count.
+// out (N, OC) (+)= inp (N, IC) . W^T. N >= 192: matmul_nt_tiles, bitwise matmul_nt of the
+// dequantized weight. Fewer: tasks own 16 weight rows; each dequantizes (16 x 1024) tiles into a
+// 64 KiB scratch and multiplies it with all N rows. Bitwise identical for any thread count.
 // bias (OC) or null is added after the product (Qwen2's q/k/v biases): out (+)= inp . W^T + bias.
 void quant_linear_forward(ThreadPool* pool, float* out, const float* inp, const QuantizedWeight& w, const float* bias,
                           int64_t N, bool accumulate = false);
-// dinp (N, IC) (+)= dout (N, OC) . W. Tasks own 128 input columns; each walks the weight rows in
-// tiles of (32 x 128) (16 KiB scratch) in order. Bitwise identical for any thread count.
+// dinp (N, IC) (+)= dout (N, OC) . W. N >= 192: matmul_nn_tiles, bitwise matmul_nn of the
+// dequantized weight. Fewer: tasks own 128 input columns; each walks the weight rows in tiles of
+// (32 x 128) (16 KiB scratch) in order. Bitwise identical for any thread count.
 // Both take pool first like ops/matmul.h (null = serial) and run with FTZ/DAZ on every thread.
 void quant_linear_backward_input(ThreadPool* pool, float* dinp, const float* dout, const QuantizedWeight& w,
                                  int64_t N, bool accumulate);
