@@ -144,6 +144,21 @@ const QUICK_RUNS: CalibrationRun[] = [
 /** Untimed steps of the first shape: each may run on another of libuv's 4 threads, whose GEMM scratch grows once. */
 const PRIMING_STEPS = 6;
 
+/**
+ * The runs a device's engine accepts: the CUDA engine computes in bf16 only (no 32-true), so there the
+ * fp32 runs are left out and full finetuning runs in bf16-true (its weight kinds priced by the bf16 runs).
+ */
+/** One CPU engine thread: the step's process CPU time is its undisturbed time; otherwise the wall clock. */
+const cpuBasis = (device: string, threads: number) => device === 'cpu' && threads === 1;
+
+export function runsFor(device: string, quick: boolean): CalibrationRun[] {
+  const runs = quick ? QUICK_RUNS : RUNS;
+  if (!device.startsWith('cuda')) return runs;
+  return runs
+    .filter((run) => run.sets['model.precision'] !== '32-true' || run.sets['train.method'] === 'full')
+    .map((run) => (run.sets['train.method'] === 'full' ? { ...run, sets: { ...run.sets, 'model.precision': 'bf16-true' } } : run));
+}
+
 function batch(examples: number, rows: number, vocab: number): EngineBatch {
   let state = 7;
   const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) % vocab;
@@ -159,9 +174,9 @@ function batch(examples: number, rows: number, vocab: number): EngineBatch {
 export type Measured = CalibrationRecord['runs'][number] & { work: TimeSample['work']; inputs: TimeInputs };
 
 /**
- * Steps each run's shapes and returns the fastest timed step of each. On one engine thread the step's
- * process CPU time is its time (other processes on a shared machine only stretch the wall clock);
- * with more threads, the wall clock.
+ * Steps each run's shapes and returns the fastest timed step of each. On one CPU engine thread the
+ * step's process CPU time is its time (other processes on a shared machine only stretch the wall
+ * clock); with more threads or on a GPU, the wall clock.
  */
 export async function measureRuns(
   dir: string,
@@ -193,7 +208,7 @@ export async function measureRuns(
           await engine.step([microBatch]);
           const wall = Number(process.hrtime.bigint() - started) / 1e9;
           const used = process.cpuUsage(cpu);
-          seconds = Math.min(seconds, threads === 1 ? (used.user + used.system) / 1e6 : wall);
+          seconds = Math.min(seconds, cpuBasis(device, threads) ? (used.user + used.system) / 1e6 : wall);
         }
         const sized = configWith({ ...COMMON, ...run.sets, 'train.micro_batch_size': examples, 'train.global_batch_size': examples });
         const inputs = timeInputs(sized, shape, rows, 1);
@@ -239,7 +254,7 @@ export const calibrateCommand: CliCommand = {
         mkdirSync(join(dir, name));
         writeCalibrationModel(join(dir, name), models[name]);
       }
-      result = await measureRuns(dir, device, threads, quick ? QUICK_RUNS : RUNS, quick ? 1 : 3, models);
+      result = await measureRuns(dir, device, threads, runsFor(device, quick), quick ? 1 : 3, models);
     } catch (error) {
       out.stderr(`lora-lab calibrate: ${(error as Error).message}\n`);
       return EXIT_FAILURE;
@@ -257,7 +272,7 @@ export const calibrateCommand: CliCommand = {
       measuredAt: new Date().toISOString(),
       flopsPerSecond: measured[0].flopsPerSecond,
       costs: fit.costs,
-      timeBasis: threads === 1 ? 'cpu' : 'wall',
+      timeBasis: cpuBasis(device, threads) ? 'cpu' : 'wall',
       fitError: fit.maxRelativeError,
       runs: measured.map(({ work, inputs: _inputs, ...run }) => ({ ...run, predictedSeconds: workSeconds(work, fit.costs) })),
     };

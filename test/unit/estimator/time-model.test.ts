@@ -21,6 +21,7 @@ import {
 } from '../../../language-server/src/estimator';
 import { weightTouches } from '../../../language-server/src/estimator/step-work';
 import { CalibrationFileError, newestCalibration, type CalibrationRecord } from '../../../language-server/src/lib/calibration-file';
+import { runsFor } from '../../../native/trainer/commands/calibrate';
 import { writeCalibrationRecord } from '../../../native/trainer/estimator-io';
 
 const MODEL = {
@@ -223,4 +224,12 @@ test('calibration file: a file no estimate can use throws an error naming it; th
   writeCalibrationRecord(record({ denseGemmFlops: 1e-11 }), path);
   assert.equal((JSON.parse(readFileSync(path, 'utf8')) as { version: number }).version, 1);
   assert.equal(newestCalibration('cpu', path)?.costs?.denseGemmFlops, 1e-11);
+});
+
+test('calibrate on CUDA: only runs its engine accepts (no 32-true), full finetuning in bf16', () => {
+  const cuda = runsFor('cuda:0', false);
+  assert.equal(cuda.length, runsFor('cpu', false).length - 1, 'all but the fp32 LoRA run');
+  for (const run of cuda) assert.notEqual(run.sets['model.precision'], '32-true', run.label);
+  assert.ok(cuda.some((run) => run.sets['train.method'] === 'full'));
+  assert.ok(runsFor('cpu', false).some((run) => run.sets['model.precision'] === '32-true'));
 });
