@@ -21,7 +21,9 @@ import {
 } from '../../../language-server/src/estimator';
 import { weightTouches } from '../../../language-server/src/estimator/step-work';
 import { CalibrationFileError, newestCalibration, type CalibrationRecord } from '../../../language-server/src/lib/calibration-file';
+import { analyzeConfig, codeLenses } from '../../../language-server/src/service';
 import { runsFor } from '../../../native/trainer/commands/calibrate';
+import { workspace } from '../language-server/memory-workspace';
 import { writeCalibrationRecord } from '../../../native/trainer/estimator-io';
 
 const MODEL = {
@@ -232,4 +234,16 @@ test('calibrate on CUDA: only runs its engine accepts (no 32-true), full finetun
   for (const run of cuda) assert.notEqual(run.sets['model.precision'], '32-true', run.label);
   assert.ok(cuda.some((run) => run.sets['train.method'] === 'full'));
   assert.ok(runsFor('cpu', false).some((run) => run.sets['model.precision'] === '32-true'));
+});
+
+test('code lens: a calibration file no estimate can use shows why time is missing, beside the memory estimate', () => {
+  const analysis = analyzeConfig('model:\n  checkpoint: ckpt\ntrain:\n  max_steps: 10\n', '/ws/run.lora.yaml', workspace());
+  const broken = () => {
+    throw new CalibrationFileError('/cache/lora-lab/calibration.json', 'is not valid JSON (Unexpected end of JSON input)');
+  };
+  const title = codeLenses(analysis, broken)[1].command?.title ?? '';
+  assert.match(title, /^Peak ≈ /);
+  assert.match(title, /time: not priced \(\/cache\/lora-lab\/calibration\.json: is not valid JSON .*lora-lab calibrate/);
+  const priced = codeLenses(analysis, () => ({ flopsPerSecond: 1e11, costs: { denseGemmFlops: 1e-11 } }))[1].command?.title ?? '';
+  assert.match(priced, /time ≈ \S+ for 10 steps/);
 });
