@@ -127,11 +127,11 @@ export const RUNS: CalibrationRun[] = [
   { label: 'narrow full fp32', model: 'small', sets: { 'train.method': 'full', 'model.precision': '32-true' }, shapes: [[2, 64]] },
 ];
 
-/** --quick (tests): the narrow model's runs only, one timed step each. */
+/** --quick (tests): two tiny models, one timed step per shape; the costs are only roughly fitted. */
 const QUICK_RUNS: CalibrationRun[] = [
   {
     label: 'bf16 q,v',
-    model: 'small',
+    model: 'main',
     sets: {},
     shapes: [
       [1, 32],
@@ -144,13 +144,13 @@ const QUICK_RUNS: CalibrationRun[] = [
 /** Untimed steps of the first shape: each may run on another of libuv's 4 threads, whose GEMM scratch grows once. */
 const PRIMING_STEPS = 6;
 
-/**
- * The runs a device's engine accepts: the CUDA engine computes in bf16 only (no 32-true), so there the
- * fp32 runs are left out and full finetuning runs in bf16-true (its weight kinds priced by the bf16 runs).
- */
 /** One CPU engine thread: the step's process CPU time is its undisturbed time; otherwise the wall clock. */
 const cpuBasis = (device: string, threads: number) => device === 'cpu' && threads === 1;
 
+/**
+ * The runs a device's engine accepts: the CUDA engine computes in bf16 only (no 32-true), so there the
+ * fp32 LoRA run is left out and full finetuning runs in bf16-true.
+ */
 export function runsFor(device: string, quick: boolean): CalibrationRun[] {
   const runs = quick ? QUICK_RUNS : RUNS;
   if (!device.startsWith('cuda')) return runs;
