@@ -60,6 +60,7 @@ export const RUNS: CalibrationRun[] = [
     model: 'main',
     sets: {},
     shapes: [
+      [4, 256],
       [2, 256],
       [1, 32],
       [1, 128],
