@@ -20,7 +20,10 @@ export function totalTimeOf(configs: readonly LoraLabConfig[]): { seconds: numbe
       continue;
     }
     unknown++;
-    reason ??= result.error ?? (time?.steps === null ? 'set train.max_steps' : 'no calibration: run "LoRA Lab: Calibrate"');
+    reason ??=
+      result.error ??
+      result.calibrationError ??
+      (time?.steps === null ? 'set train.max_steps' : 'no calibration: run "LoRA Lab: Calibrate"');
   }
   return { seconds, unknown, reason };
 }

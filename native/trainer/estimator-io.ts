@@ -4,8 +4,10 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   calibrationFilePath,
+  CalibrationFileError,
   readCalibrationFile,
   withCalibrationRecord,
+  type CalibrationFile,
   type CalibrationRecord,
 } from '../../language-server/src/lib/calibration-file';
 import type { DeviceReport } from './addon';
@@ -24,7 +26,13 @@ export function readCheckpointConfig(checkpointDir: string): unknown {
 /** Adds or replaces one device's record (atomic write: a crash leaves the old file or the new one). */
 export function writeCalibrationRecord(record: CalibrationRecord, path = calibrationFilePath()): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeJsonAtomic(path, withCalibrationRecord(readCalibrationFile(path), record));
+  let file: CalibrationFile = { version: 1, devices: {} };
+  try {
+    file = readCalibrationFile(path);
+  } catch (error) {
+    if (!(error instanceof CalibrationFileError)) throw error; // a file no estimate can use is replaced
+  }
+  writeJsonAtomic(path, withCalibrationRecord(file, record));
 }
 
 /** The cache key of a device: the CPU model, kernel path and thread count, or the CUDA device's name. */

@@ -5,12 +5,14 @@ import type { LoraLabConfig } from '../config/types';
 import { estimateMemory, type MemoryEstimate } from './memory';
 import { readModelShape, type ModelShape } from './model-shape';
 import { countParams, type ParamEstimate } from './params';
-import { estimateTime, type Calibration, type TimeEstimate } from './time';
+import { estimateTime, type Calibration, type TimeEstimate, type TimeInputs } from './time';
 
 export { ModelShapeError, readModelShape, LLAMA2_7B_CONFIG, type ModelShape } from './model-shape';
 export { adaptedModules, countParams, LINEAR_TARGETS, type LinearTarget, type LoraTargets, type ParamEstimate } from './params';
 export { estimateMemory, MEMORY_CATEGORIES, type MemoryCategory, type MemoryEstimate, type MemoryInputs, type BufferGroup } from './memory';
-export { estimateTime, trainingFlopsPerToken, type Calibration, type TimeEstimate } from './time';
+export { estimateTime, stepSeconds, trainingFlopsPerToken, workCosts, type Calibration, type TimeEstimate, type TimeInputs } from './time';
+export { fitWorkCosts, type TimeFit, type TimeSample } from './time-fit';
+export { stepWork, WORK_TERMS, workSeconds, type StepInputs, type StepWork, type WorkCosts, type WorkTerm } from './step-work';
 
 export interface EstimateOptions {
   /** Which memory layout: the CPU engine (exact) or the CUDA layout (bf16 activations, CUDA context). */
@@ -58,20 +60,29 @@ export function estimate(config: LoraLabConfig, model: unknown, options: Estimat
     rows,
   });
   const steps = train.max_steps ?? (options.trainExamples !== undefined ? totalOptimizerSteps(options.trainExamples, train) : null);
-  const time = estimateTime(
-    {
-      shape,
-      method: train.method,
-      rank: lora.r,
-      targets: lora,
-      gradientCheckpointing: train.gradient_checkpointing,
-      rows,
-      globalBatchSize: train.global_batch_size,
-      steps,
-    },
-    options.calibration,
-  );
+  const time = estimateTime(timeInputs(config, shape, rows, steps), options.calibration);
   return { params, memory, time, rows };
+}
+
+/** The time model's inputs of a config: its training settings on `shape`, `rows` token rows per example. */
+export function timeInputs(config: LoraLabConfig, shape: ModelShape, rows: number, steps: number | null): TimeInputs {
+  const { lora, train } = config;
+  return {
+    shape,
+    method: train.method,
+    precision: config.model.precision,
+    quantize: train.method === 'full' ? 'none' : config.model.quantize,
+    rank: lora.r,
+    targets: lora,
+    dropout: lora.dropout,
+    optimizer: train.optimizer,
+    statePrecision: train.state_precision,
+    gradientCheckpointing: train.gradient_checkpointing,
+    rows,
+    microBatchSize: Math.min(train.micro_batch_size, train.global_batch_size),
+    globalBatchSize: train.global_batch_size,
+    steps,
+  };
 }
 
 function isShape(model: unknown): model is ModelShape {
@@ -97,25 +108,39 @@ export interface ConfigEstimate {
   estimate?: Estimate;
   /** Why there is no estimate (checkpoint config.json unreadable or refused). */
   error?: string;
+  /** Why the time is not priced although a calibration was asked for: the calibration file's error (naming the file). */
+  calibrationError?: string;
 }
 
 /**
  * The one estimate path: the data's longest tokenized example and training-set size when known, else
  * max_seq_length (and train.max_steps for the step count). `readModel` returns the parsed config.json or
- * throws an Error naming the file.
+ * throws an Error naming the file; `calibration` may be a lookup, whose error (a calibration file it
+ * cannot use) leaves the time unpriced with the reason in `calibrationError`.
  */
 export function estimateConfig(
   config: LoraLabConfig,
   readModel: () => unknown,
-  inputs: { device: 'cpu' | 'cuda'; dataFacts: DataFactsResult | 'pending'; calibration: Calibration | null },
+  inputs: { device: 'cpu' | 'cuda'; dataFacts: DataFactsResult | 'pending'; calibration: Calibration | null | (() => Calibration | null) },
 ): ConfigEstimate {
   const { device, dataFacts } = inputs;
+  let calibration: Calibration | null = null;
+  let calibrationError: string | undefined;
+  try {
+    calibration = typeof inputs.calibration === 'function' ? inputs.calibration() : inputs.calibration;
+  } catch (error) {
+    calibrationError = error instanceof Error ? error.message : String(error);
+  }
   const known = dataFacts !== 'pending' && !('error' in dataFacts);
-  const base = { device, seqLenSource: known ? ('data' as const) : ('max_seq_length' as const) };
+  const base = {
+    device,
+    seqLenSource: known ? ('data' as const) : ('max_seq_length' as const),
+    ...(calibrationError ? { calibrationError } : {}),
+  };
   const dataNote = dataFacts === 'pending' ? 'being read' : 'error' in dataFacts ? dataFacts.error : undefined;
   try {
     const facts = known ? { seqLen: dataFacts.longestExample, trainExamples: dataFacts.trainExamples } : {};
-    return { ...base, dataNote, estimate: estimate(config, readModel(), { device, calibration: inputs.calibration, ...facts }) };
+    return { ...base, dataNote, estimate: estimate(config, readModel(), { device, calibration, ...facts }) };
   } catch (error) {
     return { ...base, dataNote, error: error instanceof Error ? error.message : String(error) };
   }

@@ -1,13 +1,19 @@
-// Training time: FLOPs per token of the engine's forward and backward (matmuls, causal attention,
-// LoRA paths, recompute under checkpointing) x tokens per step x steps / the device's measured FLOP/s.
-import type { ModelShape } from './model-shape';
-import { isAdapted, LINEAR_TARGETS, linearShape, type LoraTargets } from './params';
+// Training time: one step's work (step-work.ts: GEMM, LoRA and attention FLOPs, weight passes,
+// elementwise values, state bytes, layer passes) priced at this device's calibrated cost of each kind
+// (lora-lab calibrate fits them), times the step count.
+import { isAdapted, LINEAR_TARGETS, linearShape } from './params';
+import { stepWork, WORK_TERMS, workSeconds, type StepInputs, type WorkCosts, type WorkTerm } from './step-work';
 
 /** A device's measured training throughput (lora-lab calibrate). */
 export interface Calibration {
-  /** Useful FLOPs per second (this model's FLOP count / measured step time) on the calibration runs. */
+  /** Useful FLOPs per second (this model's FLOP count / measured step time) on the first calibration run. */
   flopsPerSecond: number;
-  /** Rates of the three kinds of work where the calibration separated them (else flopsPerSecond). */
+  /**
+   * Seconds per unit of each kind of work (step-work.ts), fitted to the calibration runs. Without it
+   * (calibrations before these terms, or written by hand) only the FLOPs are priced, at the rates below.
+   */
+  costs?: WorkCosts;
+  /** Rates of the kinds of FLOPs where an older calibration separated them (else flopsPerSecond). */
   matmulForwardFlopsPerSecond?: number;
   matmulBackwardFlopsPerSecond?: number;
   attentionFlopsPerSecond?: number;
@@ -16,15 +22,7 @@ export interface Calibration {
   measuredAt?: string;
 }
 
-export interface TimeInputs {
-  shape: ModelShape;
-  method: 'lora' | 'full';
-  rank: number;
-  targets: LoraTargets;
-  gradientCheckpointing: boolean;
-  /** Token rows per example in the engine (the longest example after truncation, minus one). */
-  rows: number;
-  globalBatchSize: number;
+export interface TimeInputs extends StepInputs {
   /** Optimizer steps, or null when the number of training examples is unknown. */
   steps: number | null;
 }
@@ -34,18 +32,15 @@ export interface TimeEstimate {
   forwardFlopsPerToken: number;
   tokensPerStep: number;
   steps: number | null;
+  /** Predicted seconds of one optimizer step; null without a calibration. */
+  secondsPerStep: number | null;
   /** null without a calibration or without a step count. */
   seconds: number | null;
   calibrated: boolean;
+  /** The step's FLOPs over its predicted seconds (all work included); null without a calibration. */
   flopsPerSecond: number | null;
-}
-
-/** FLOPs of one token through one decoder layer's linears (2 per multiply-add). */
-function layerMatmulFlops(shape: ModelShape): number {
-  return LINEAR_TARGETS.filter((t) => t !== 'head').reduce((sum, t) => {
-    const [inFeatures, outFeatures] = linearShape(shape, t);
-    return sum + 2 * inFeatures * outFeatures;
-  }, 0);
+  /** Predicted seconds per step by kind of work (zero where the calibration has no cost for it). */
+  secondsByTerm: Partial<Record<WorkTerm, number>>;
 }
 
 /** FLOPs per token of a training step, split by the kind of kernel that runs them. */
@@ -53,68 +48,70 @@ export interface FlopsPerToken {
   total: number;
   /** The forward pass alone (what evaluation costs). */
   forward: number;
-  /** Forward GEMMs of the linears and LoRA paths, recompute under checkpointing included. */
-  matmulForward: number;
-  /** Backward GEMMs: input gradients, weight gradients (full), LoRA gradients. */
-  matmulBackward: number;
+  /** GEMMs through the base weights (dense or 4-bit), recompute and weight gradients included. */
+  matmul: number;
+  /** LoRA's rank-r products, forward and backward. */
+  lora: number;
   /** Causal attention, forward (and its recompute) and backward. */
   attention: number;
 }
 
 /** FLOPs per token of the engine's training step (forward + backward + recompute). */
-export function trainingFlopsPerToken(inputs: TimeInputs): FlopsPerToken {
-  const { shape, method, rank, targets } = inputs;
-  const L = shape.layers;
-  const QD = shape.heads * shape.headDim;
-  const layerLinear = layerMatmulFlops(shape);
-  const [headIn, headOut] = linearShape(shape, 'head');
-  const headLinear = 2 * headIn * headOut;
-  // causal attention: QK^T and PV over (T + 1) / 2 keys on average
-  const attentionForward = 4 * QD * ((inputs.rows + 1) / 2);
-  const loraForward = (t: (typeof LINEAR_TARGETS)[number]) => {
-    if (method !== 'lora' || !isAdapted(targets, t, shape)) return 0;
-    const [inFeatures, outFeatures] = linearShape(shape, t);
-    return 2 * rank * (inFeatures + outFeatures);
+export function trainingFlopsPerToken(inputs: StepInputs): FlopsPerToken {
+  const tokens = inputs.globalBatchSize * inputs.rows;
+  const w = stepWork(inputs);
+  return {
+    total: (w.denseGemmFlops + w.quantGemmFlops + w.loraFlops + w.attentionFlops) / tokens,
+    forward: forwardFlopsPerToken(inputs),
+    matmul: (w.denseGemmFlops + w.quantGemmFlops) / tokens,
+    lora: w.loraFlops / tokens,
+    attention: w.attentionFlops / tokens,
   };
-  const layerLora = LINEAR_TARGETS.filter((t) => t !== 'head').reduce((s, t) => s + loraForward(t), 0);
-  // backward: input gradients (1x the forward matmuls), weight gradients in full mode (another 1x),
-  // LoRA grads (dB, dU, dA, dX: 2x the LoRA forward), attention backward (recomputed scores, dq, dk, dv)
-  const backwardLayers = method === 'full' || layerLora > 0 ? L : 0;
-  const weightGrads = method === 'full' ? 1 : 0;
-  const recomputedLayers = inputs.gradientCheckpointing ? backwardLayers : 0;
-  const matmulForward = (L + recomputedLayers) * (layerLinear + layerLora) + headLinear + loraForward('head');
-  const matmulBackward =
-    backwardLayers * (layerLinear * (1 + weightGrads) + 2 * layerLora) + headLinear * (1 + weightGrads) + 2 * loraForward('head');
-  const attention = (L + recomputedLayers) * attentionForward + backwardLayers * 2.5 * attentionForward;
-  const forward = L * (layerLinear + layerLora + attentionForward) + headLinear + loraForward('head');
-  return { total: matmulForward + matmulBackward + attention, forward, matmulForward, matmulBackward, attention };
 }
 
-/** Seconds per token on a calibrated device: each kind of FLOP at its own measured rate (or the overall one). */
-export function secondsPerToken(flops: FlopsPerToken, calibration: Calibration): number {
-  const rate = (specific: number | undefined) => (specific && specific > 0 ? specific : calibration.flopsPerSecond);
-  return (
-    flops.matmulForward / rate(calibration.matmulForwardFlopsPerSecond) +
-    flops.matmulBackward / rate(calibration.matmulBackwardFlopsPerSecond) +
-    flops.attention / rate(calibration.attentionFlopsPerSecond)
-  );
+/** FLOPs per token of the forward pass alone (what evaluation costs): linears, LoRA paths, causal attention, head. */
+function forwardFlopsPerToken(inputs: StepInputs): number {
+  const { shape, method, rank, targets } = inputs;
+  let perToken = 4 * shape.heads * shape.headDim * ((inputs.rows + 1) / 2) * shape.layers;
+  for (const t of LINEAR_TARGETS) {
+    const [inFeatures, outFeatures] = linearShape(shape, t);
+    const lora = method === 'lora' && isAdapted(targets, t, shape) ? 2 * rank * (inFeatures + outFeatures) : 0;
+    perToken += (t === 'head' ? 1 : shape.layers) * (2 * inFeatures * outFeatures + lora);
+  }
+  return perToken;
+}
+
+/** The costs an estimate prices a step with: the calibration's fitted ones, or its FLOP rates alone. */
+export function workCosts(calibration: Calibration): WorkCosts {
+  if (calibration.costs) return calibration.costs;
+  const perFlop = (rate: number | undefined) => 1 / (rate && rate > 0 ? rate : calibration.flopsPerSecond);
+  const gemm = perFlop(calibration.matmulForwardFlopsPerSecond);
+  return { denseGemmFlops: gemm, quantGemmFlops: gemm, loraFlops: gemm, attentionFlops: perFlop(calibration.attentionFlopsPerSecond) };
+}
+
+/** Predicted seconds of one optimizer step of `inputs` on a calibrated device. */
+export function stepSeconds(inputs: StepInputs, calibration: Calibration): number {
+  return workSeconds(stepWork(inputs), workCosts(calibration));
 }
 
 export function estimateTime(inputs: TimeInputs, calibration: Calibration | null | undefined): TimeEstimate {
   const flops = trainingFlopsPerToken(inputs);
   const tokensPerStep = inputs.globalBatchSize * inputs.rows;
-  const flopsPerSecond = calibration && calibration.flopsPerSecond > 0 ? calibration.flopsPerSecond : null;
-  const seconds =
-    calibration && flopsPerSecond !== null && inputs.steps !== null
-      ? secondsPerToken(flops, calibration) * tokensPerStep * inputs.steps
-      : null;
+  const calibrated = !!calibration && calibration.flopsPerSecond > 0;
+  const work = stepWork(inputs);
+  const costs = calibrated ? workCosts(calibration) : {};
+  const secondsPerStep = calibrated ? workSeconds(work, costs) : null;
+  const secondsByTerm: Partial<Record<WorkTerm, number>> = {};
+  for (const t of WORK_TERMS) if (calibrated) secondsByTerm[t] = work[t] * (costs[t] ?? 0);
   return {
     flopsPerToken: flops.total,
     forwardFlopsPerToken: flops.forward,
     tokensPerStep,
     steps: inputs.steps,
-    seconds,
-    calibrated: flopsPerSecond !== null,
-    flopsPerSecond,
+    secondsPerStep,
+    seconds: secondsPerStep !== null && inputs.steps !== null ? secondsPerStep * inputs.steps : null,
+    calibrated,
+    flopsPerSecond: secondsPerStep ? (flops.total * tokensPerStep) / secondsPerStep : null,
+    secondsByTerm,
   };
 }

@@ -89,7 +89,7 @@ export function estimateText(
       throw new Error(`${path} cannot be read`);
     }
   };
-  const result = estimateConfig(config, readModel, { device, dataFacts: dataFactsOf(config), calibration: calibrationOf(device) });
+  const result = estimateConfig(config, readModel, { device, dataFacts: dataFactsOf(config), calibration: () => calibrationOf(device) });
   if (!result.estimate) return `Peak memory and time: unknown (${result.error})`;
   const { memory, time: timeEstimate } = result.estimate;
   const m = memory.bytesByCategory;
@@ -99,7 +99,9 @@ export function estimateText(
     timeEstimate.seconds === null
       ? timeEstimate.steps === null
         ? 'time: set train.max_steps or open the data'
-        : 'time: uncalibrated (run lora-lab calibrate)'
+        : result.calibrationError
+          ? `time: not priced (${result.calibrationError})`
+          : 'time: uncalibrated (run lora-lab calibrate)'
       : `time ≈ ${formatDuration(timeEstimate.seconds)} for ${timeEstimate.steps} steps`;
   const sequence =
     result.seqLenSource === 'data' ? '' : ` · at max_seq_length (data ${result.dataNote === 'being read' ? 'being read' : 'not read'})`;

@@ -43,7 +43,7 @@ function estimateVariant(
   const result = estimateConfig(config, () => readCheckpointConfig(config.model.checkpoint), {
     device,
     dataFacts: facts,
-    calibration: newestCalibration(device),
+    calibration: () => newestCalibration(device),
   });
   return { index, overrides, name: config.name, ...result };
 }
@@ -75,7 +75,8 @@ function describe(v: VariantEstimate): string {
   lines.push(
     `  compute      ${(time.flopsPerToken / 1e9).toFixed(2)} GFLOP per token, ${count(time.tokensPerStep)} tokens per step, ${time.steps === null ? 'steps unknown (no data read and no train.max_steps)' : `${count(time.steps)} steps`}`,
   );
-  if (!time.calibrated) lines.push("  time         uncalibrated: run 'lora-lab calibrate' on this machine");
+  if (v.calibrationError) lines.push(`  time         not priced: ${v.calibrationError}`);
+  else if (!time.calibrated) lines.push("  time         uncalibrated: run 'lora-lab calibrate' on this machine");
   else
     lines.push(
       `  time         ${time.seconds === null ? 'needs the step count' : formatDuration(time.seconds)} at ${(time.flopsPerSecond! / 1e9).toFixed(1)} GFLOP/s (calibrated)`,

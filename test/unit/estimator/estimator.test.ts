@@ -75,7 +75,7 @@ test('activations: linear in micro-batch and sequence, one layer set with checkp
   assert.ok(cuda > 0.5 * base && cuda < 0.52 * base);
 });
 
-test('time: ~4x the matmul parameters per token for LoRA, ~6x for full, + a forward with checkpointing', () => {
+test('time: ~4x the matmul parameters per token for LoRA, ~6x for full, + a forward but the down projection with checkpointing', () => {
   const matmulParams = 6_738_415_616 - 32000 * 4096 - 65 * 4096; // every linear incl. the head, not the embedding lookup
   const flops = (sets: Record<string, unknown>) =>
     estimate(config({ 'data.max_seq_length': 65, ...sets }), LLAMA2_7B_CONFIG, { device: 'cpu' }).time;
@@ -84,7 +84,8 @@ test('time: ~4x the matmul parameters per token for LoRA, ~6x for full, + a forw
   const recompute = flops({ 'train.gradient_checkpointing': true }).flopsPerToken / matmulParams;
   assert.ok(lora > 4 && lora < 4.1, `LoRA ${lora}`);
   assert.ok(full > 6 && full < 6.1, `full ${full}`);
-  assert.ok(recompute > 5.9 && recompute < 6.1, `checkpointing ${recompute}`);
+  // the recompute runs q, k, v, o, gate and up again (2 x 157M of each layer's 202M parameters)
+  assert.ok(recompute > 5.5 && recompute < 5.6, `checkpointing ${recompute}`);
 });
 
 test('time: uncalibrated without a calibration; seconds = FLOPs x tokens x steps / FLOP/s with one', () => {

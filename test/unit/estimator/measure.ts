@@ -6,8 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig } from '../../../language-server/src/config/resolve';
 import type { LoraLabConfig } from '../../../language-server/src/config/types';
-import { engineRows, estimate, readModelShape, type Calibration, type Estimate } from '../../../language-server/src/estimator';
-import { secondsPerToken, trainingFlopsPerToken, type TimeInputs } from '../../../language-server/src/estimator/time';
+import { engineRows, estimate, type Calibration, type Estimate } from '../../../language-server/src/estimator';
 import { engineOptions } from '../../../native/trainer/run/engine-options';
 import { makeTinyCheckpoint, type TinyModelShape } from '../helpers/tiny-checkpoint';
 import type { MeasureRequest, MeasureResult } from './measure-child';
@@ -221,30 +220,51 @@ export function errorTable(rows: readonly MeasuredRow[]): string {
   return table.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n');
 }
 
-/** Step time predicted with a device calibration (lora-lab calibrate) against each config's measured step time. */
-export function timeTable(rows: readonly MeasuredRow[], calibration: Calibration): string {
-  const lines = [`${'config'.padEnd(26)}  ${'GFLOP/step'.padStart(10)}  ${'pred s'.padStart(7)}  ${'meas s'.padStart(7)}  err`];
-  for (const r of rows) {
-    if (!r.measured?.secondsPerStep) continue;
-    const t = r.predicted.time;
-    const predicted = secondsPerToken(trainingFlopsPerToken({ ...timeInputsOf(r) }), calibration) * t.tokensPerStep;
-    lines.push(
-      `${r.name.padEnd(26)}  ${((t.flopsPerToken * t.tokensPerStep) / 1e9).toFixed(2).padStart(10)}  ${predicted.toFixed(3).padStart(7)}  ${r.measured.secondsPerStep.toFixed(3).padStart(7)}  ${pct(relativeError(predicted, r.measured.secondsPerStep))}`,
-    );
-  }
-  return lines.join('\n');
+/** One config's step time: what the live estimate predicts with `calibration` against the measured step. */
+export interface TimeRow {
+  name: string;
+  predicted: number;
+  /** The measured step: process CPU time on the one engine thread (what the calibration fits), and the wall clock. */
+  cpu: number;
+  wall: number;
+  error: number;
 }
 
-function timeInputsOf(r: MeasuredRow): TimeInputs {
-  const { config } = r;
-  return {
-    shape: readModelShape(r.modelJson),
-    method: config.train.method,
-    rank: config.lora.r,
-    targets: config.lora,
-    gradientCheckpointing: config.train.gradient_checkpointing,
-    rows: r.predicted.rows,
-    globalBatchSize: config.train.global_batch_size,
-    steps: 1,
-  };
+/** Predicted (the estimate every view shows, estimate().time) vs measured seconds per step, per measured config. */
+export function timeRows(rows: readonly MeasuredRow[], calibration: Calibration): TimeRow[] {
+  const out: TimeRow[] = [];
+  for (const r of rows) {
+    const m = r.measured;
+    if (!m?.cpuSecondsPerStep || !m.secondsPerStep) continue;
+    const predicted = estimate(r.config, r.modelJson, { device: 'cpu', calibration }).time.secondsPerStep;
+    if (predicted === null) continue;
+    out.push({
+      name: r.name,
+      predicted,
+      cpu: m.cpuSecondsPerStep,
+      wall: m.secondsPerStep,
+      error: relativeError(predicted, m.cpuSecondsPerStep),
+    });
+  }
+  return out;
+}
+
+/** The step-time table: predicted, measured CPU and wall seconds, the error against CPU time, and the largest |error|. */
+export function timeTable(rows: readonly TimeRow[]): string {
+  const header = ['config', 'pred s', 'meas cpu s', 'err', 'meas wall s', 'wall/cpu'];
+  const lines = rows.map((r) => [
+    r.name,
+    r.predicted.toFixed(3),
+    r.cpu.toFixed(3),
+    pct(r.error),
+    r.wall.toFixed(3),
+    (r.wall / r.cpu).toFixed(2),
+  ]);
+  const table = [header, ...lines];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  const text = table
+    .map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '))
+    .join('\n');
+  const worst = rows.reduce((w, r) => (Math.abs(r.error) > Math.abs(w.error) ? r : w), rows[0] ?? { name: '-', error: 0 });
+  return `${text}\nmax |error| ${(100 * Math.abs(worst.error)).toFixed(1)}% (${worst.name}); errors ${pct(Math.min(...rows.map((r) => r.error)))} .. ${pct(Math.max(...rows.map((r) => r.error)))}`;
 }

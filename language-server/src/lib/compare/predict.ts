@@ -20,7 +20,7 @@ export function estimateFromFiles(config: LoraLabConfig, dataFacts: DataFactsCac
       throw new Error(`${config.model.checkpoint}/config.json cannot be read`);
     }
   };
-  return estimateConfig(config, readModel, { device, dataFacts: dataFacts.get(config), calibration: newestCalibration(device) });
+  return estimateConfig(config, readModel, { device, dataFacts: dataFacts.get(config), calibration: () => newestCalibration(device) });
 }
 
 /** The predicted cost of a config, or the estimator's reason why there is none. */
