@@ -2,7 +2,7 @@
 // a resolved config before it runs. Pure TypeScript (no I/O): callers pass the parsed config.json.
 import { totalOptimizerSteps } from '../config/units';
 import type { LoraLabConfig } from '../config/types';
-import { estimateMemory, type MemoryEstimate } from './memory';
+import { estimateMemory, type MemoryEstimate, type TrainingSettings } from './memory';
 import { readModelShape, type ModelShape } from './model-shape';
 import { countParams, type ParamEstimate } from './params';
 import { estimateTime, type Calibration, type TimeEstimate, type TimeInputs } from './time';
@@ -45,27 +45,17 @@ export function estimate(config: LoraLabConfig, model: unknown, options: Estimat
   const params = countParams(shape, train.method, lora.r, lora);
   const rows = engineRows(config, options.seqLen);
   const memory = estimateMemory({
-    shape,
+    ...trainingSettings(config, shape, rows),
     device: options.device,
-    method: train.method,
-    precision: config.model.precision,
-    quantize: train.method === 'full' ? 'none' : config.model.quantize,
-    rank: lora.r,
-    targets: lora,
-    dropout: lora.dropout,
-    optimizer: train.optimizer,
-    statePrecision: train.state_precision,
-    gradientCheckpointing: train.gradient_checkpointing,
     microBatchSize: Math.min(train.micro_batch_size, options.trainExamples ?? Infinity),
-    rows,
   });
   const steps = train.max_steps ?? (options.trainExamples !== undefined ? totalOptimizerSteps(options.trainExamples, train) : null);
   const time = estimateTime(timeInputs(config, shape, rows, steps), options.calibration);
   return { params, memory, time, rows };
 }
 
-/** The time model's inputs of a config: its training settings on `shape`, `rows` token rows per example. */
-export function timeInputs(config: LoraLabConfig, shape: ModelShape, rows: number, steps: number | null): TimeInputs {
+/** What both the memory and the time model read of a config: its training settings on `shape`, `rows` token rows per example. */
+function trainingSettings(config: LoraLabConfig, shape: ModelShape, rows: number): TrainingSettings {
   const { lora, train } = config;
   return {
     shape,
@@ -79,6 +69,14 @@ export function timeInputs(config: LoraLabConfig, shape: ModelShape, rows: numbe
     statePrecision: train.state_precision,
     gradientCheckpointing: train.gradient_checkpointing,
     rows,
+  };
+}
+
+/** The time model's inputs of a config: its training settings on `shape`, `rows` token rows per example. */
+export function timeInputs(config: LoraLabConfig, shape: ModelShape, rows: number, steps: number | null): TimeInputs {
+  const { train } = config;
+  return {
+    ...trainingSettings(config, shape, rows),
     microBatchSize: Math.min(train.micro_batch_size, train.global_batch_size),
     globalBatchSize: train.global_batch_size,
     steps,

@@ -41,9 +41,9 @@ export const MEMORY_CATEGORIES: readonly MemoryCategory[] = [
 export type Precision = 'bf16-true' | 'bf16-mixed' | '16-true' | '32-true';
 export type Quantize = 'none' | 'bnb.nf4' | 'bnb.nf4-dq' | 'bnb.fp4' | 'bnb.fp4-dq';
 
-export interface MemoryInputs {
+/** A config's training settings on one model, as the memory and the time model both read them. */
+export interface TrainingSettings {
   shape: ModelShape;
-  device: 'cpu' | 'cuda';
   method: 'lora' | 'full';
   precision: Precision;
   quantize: Quantize;
@@ -54,9 +54,13 @@ export interface MemoryInputs {
   /** train.state_precision: fp32 or bf16 LoRA masters, gradients and moments. */
   statePrecision: StatePrecision;
   gradientCheckpointing: boolean;
-  microBatchSize: number; // B
   /** Token rows per example in the engine (T): the longest example after truncation, minus one. */
   rows: number;
+}
+
+export interface MemoryInputs extends TrainingSettings {
+  device: 'cpu' | 'cuda';
+  microBatchSize: number; // B
 }
 
 /** One group of identical engine buffers (count x bytes each). */

@@ -2,25 +2,12 @@
 // (native/src/model/llama_{forward,backward,optim}.cpp, ops/matmul.cpp, quant/quant_matmul.cpp):
 // GEMM FLOPs by weight storage, LoRA and attention FLOPs, weight elements widened or dequantized per
 // pass, elementwise activation values, dropout mask values, trainable-state bytes and layer passes.
-import { GEMM_SCRATCH_LIMIT_FLOATS, GEMM_SCRATCH_MIN_ROWS, LOGITS_CHUNK_FLOATS, type Precision, type Quantize } from './memory';
-import type { ModelShape } from './model-shape';
-import { isAdapted, LINEAR_TARGETS, linearShape, type LinearTarget, type LoraTargets } from './params';
-import { trainableStateBytes, trainableTensors, type OptimizerName, type StatePrecision } from './trainable-state';
+import { GEMM_SCRATCH_LIMIT_FLOATS, GEMM_SCRATCH_MIN_ROWS, LOGITS_CHUNK_FLOATS, type TrainingSettings } from './memory';
+import { isAdapted, LINEAR_TARGETS, linearShape, type LinearTarget } from './params';
+import { trainableStateBytes, trainableTensors } from './trainable-state';
 
 /** What a step's cost depends on (a resolved config's training settings on one model). */
-export interface StepInputs {
-  shape: ModelShape;
-  method: 'lora' | 'full';
-  precision: Precision;
-  quantize: Quantize;
-  rank: number;
-  targets: LoraTargets;
-  dropout: number;
-  optimizer: OptimizerName;
-  statePrecision: StatePrecision;
-  gradientCheckpointing: boolean;
-  /** Token rows per example in the engine (the longest example after truncation, minus one). */
-  rows: number;
+export interface StepInputs extends TrainingSettings {
   microBatchSize: number;
   globalBatchSize: number;
 }
