@@ -6,7 +6,7 @@ import { formatBytes, formatDuration } from '../../../language-server/src/lib/fo
 import { costPoints, paretoFront, taskHigherIsBetter, type CostAxis } from '../../../language-server/src/lib/compare/pareto';
 import type { CompareTable } from '../../../language-server/src/lib/compare/table';
 import { debiasedEma } from '../metrics';
-import { themeColor } from '../dashboard/charts';
+import { themedAxis, themeColor } from '../dashboard/charts';
 import type { CurveAxis } from './protocol';
 
 export interface LossCurve {
@@ -25,16 +25,8 @@ function colour(i: number): string {
 }
 
 function axes(xLabel: string, xFormat: (v: number) => string, yFormat: (v: number) => string): uPlot.Axis[] {
-  const foreground = themeColor('--vscode-foreground', '#cccccc');
-  const grid = themeColor('--vscode-editorWidget-border', '#454545');
-  const axis = (label: string | undefined, format: (v: number) => string, size?: number): uPlot.Axis => ({
-    stroke: foreground,
-    grid: { stroke: grid, width: 1 },
-    ticks: { stroke: grid, width: 1 },
-    label,
-    values: (_u, ticks) => ticks.map(format),
-    ...(size ? { size } : {}),
-  });
+  const axis = (label: string | undefined, format: (v: number) => string, size?: number): uPlot.Axis =>
+    themedAxis({ label, values: (_u, ticks) => ticks.map(format), ...(size ? { size } : {}) });
   return [axis(xLabel, xFormat), axis(undefined, yFormat, 64)];
 }
 

@@ -24,6 +24,17 @@ export function themeColor(name: string, fallback: string): string {
   return value || fallback;
 }
 
+/** A uPlot axis in the theme: labels in the foreground colour, grid and ticks in the widget border colour. */
+export function themedAxis(axis: uPlot.Axis): uPlot.Axis {
+  const grid = themeColor('--vscode-editorWidget-border', '#454545');
+  return {
+    stroke: themeColor('--vscode-foreground', '#cccccc'),
+    grid: { stroke: grid, width: 1 },
+    ticks: { stroke: grid, width: 1 },
+    ...axis,
+  };
+}
+
 function withAlpha(color: string, alpha: number): string {
   const hex = /^#([0-9a-f]{6})$/i.exec(color);
   if (!hex) return color;
@@ -152,8 +163,6 @@ export class Charts {
 
   build(options: ChartOptions, columns: MetricsColumns): void {
     this.destroy();
-    const foreground = themeColor('--vscode-foreground', '#cccccc');
-    const grid = themeColor('--vscode-editorWidget-border', '#454545');
     for (const spec of specs(options)) {
       const box = document.createElement('section');
       box.className = 'chart';
@@ -162,14 +171,8 @@ export class Charts {
       title.textContent = spec.title;
       box.append(title);
       this.host.append(box);
-      const axis = (label?: string, values?: uPlot.Axis['values'], size?: number): uPlot.Axis => ({
-        stroke: foreground,
-        grid: { stroke: grid, width: 1 },
-        ticks: { stroke: grid, width: 1 },
-        label,
-        values,
-        ...(size ? { size } : {}),
-      });
+      const axis = (label?: string, values?: uPlot.Axis['values'], size?: number): uPlot.Axis =>
+        themedAxis({ label, values, ...(size ? { size } : {}) });
       const plot = new uPlot(
         {
           width: Math.max(200, box.clientWidth || this.host.clientWidth / 2 - 24),

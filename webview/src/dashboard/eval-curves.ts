@@ -3,7 +3,7 @@
 // data-series="eval:<task>" and data-points="<scores plotted>" (the e2e contract of the loss chart).
 import uPlot from 'uplot';
 import { formatScore } from '../../../language-server/src/lib/eval-scores';
-import { themeColor } from './charts';
+import { themedAxis, themeColor } from './charts';
 import type { EvalCurve } from './eval-model';
 
 const HEIGHT = 200;
@@ -39,8 +39,6 @@ export class EvalCurveCharts {
 
   private build(curves: readonly EvalCurve[], xLabel: string, xOf: (curve: EvalCurve) => number[]): void {
     this.destroy();
-    const foreground = themeColor('--vscode-foreground', '#cccccc');
-    const grid = themeColor('--vscode-editorWidget-border', '#454545');
     const green = themeColor('--vscode-charts-green', '#89d185');
     const gray = themeColor('--vscode-descriptionForeground', '#9d9d9d');
     for (const curve of curves) {
@@ -53,14 +51,8 @@ export class EvalCurveCharts {
       box.append(title);
       this.host.append(box);
       const format = (v: number | null) => (v == null ? '—' : formatScore(v, curve.metric));
-      const axis = (label?: string, values?: uPlot.Axis['values'], size?: number): uPlot.Axis => ({
-        stroke: foreground,
-        grid: { stroke: grid, width: 1 },
-        ticks: { stroke: grid, width: 1 },
-        label,
-        values,
-        ...(size ? { size } : {}),
-      });
+      const axis = (label?: string, values?: uPlot.Axis['values'], size?: number): uPlot.Axis =>
+        themedAxis({ label, values, ...(size ? { size } : {}) });
       const series: uPlot.Series[] = [
         { label: xLabel },
         { label: 'adapter', stroke: green, width: 2, points: { show: true, size: 6 }, value: (_u, v) => format(v) },

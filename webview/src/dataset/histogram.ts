@@ -1,12 +1,8 @@
 // The token-length histogram of the dataset panel: uPlot bars (one per inspect-data bin), a dashed
 // line at max_seq_length, theme colours; the box carries data-chart="length-histogram" and data-points.
 import uPlot from 'uplot';
+import { themedAxis, themeColor } from '../dashboard/charts';
 import type { HistogramView } from './view-model';
-
-/** A theme colour (a `--vscode-*` variable), with a fallback for when it is not set. */
-function themeColor(name: string, fallback: string): string {
-  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-}
 
 const HEIGHT = 240;
 /** Tick steps of both axes: token lengths and example counts are whole numbers. */
@@ -35,18 +31,9 @@ export class LengthHistogram {
   render(view: HistogramView): void {
     this.view = view;
     this.plot?.destroy();
-    const foreground = themeColor('--vscode-foreground', '#cccccc');
-    const grid = themeColor('--vscode-editorWidget-border', '#454545');
     const bar = themeColor('--vscode-charts-blue', '#3794ff');
     const limit = themeColor('--vscode-charts-red', '#f14c4c');
-    const axis = (label: string, size?: number): uPlot.Axis => ({
-      stroke: foreground,
-      grid: { stroke: grid, width: 1 },
-      ticks: { stroke: grid, width: 1 },
-      label,
-      incrs: WHOLE_STEPS,
-      ...(size ? { size } : {}),
-    });
+    const axis = (label: string, size?: number): uPlot.Axis => themedAxis({ label, incrs: WHOLE_STEPS, ...(size ? { size } : {}) });
     const bars = uPlot.paths.bars!({ size: [0.9, Infinity], align: 0 });
     const drawLimit = (u: uPlot) => {
       const x = Math.round(u.valToPos(view.maxSeqLength, 'x', true));
