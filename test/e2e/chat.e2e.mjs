@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readRunJson, runFolders } from './lib/run-folders.mjs';
-import { rowShowsState, runCommand, runContextAction, setColorTheme, showRunsView, waitForRunRow, webviewFrame } from './lib/ui.mjs';
+import { reloadWindow, rowShowsState, runContextAction, setColorTheme, showRunsView, waitForRunRow, webviewFrame } from './lib/ui.mjs';
 import { withWorkbench } from './lib/workbench.mjs';
 import { waitFor } from './lib/wait.mjs';
 
@@ -77,10 +77,20 @@ test('chat: base and finetune answers stream side by side and equal lora-lab gen
     await wb.step('chat light theme');
 
     // the conversation is kept per panel: after a window reload the panel comes back with it
-    await runCommand(page, 'Developer: Reload Window');
-    const reloaded = await webviewFrame(page, '[data-role="assistant"][data-side="finetune"]', 90_000);
-    assert.equal(await reloaded.locator('[data-role="assistant"]').count(), 2);
-    assert.equal(await reloaded.locator('[data-role="assistant"][data-side="base"] .message-text').textContent(), base);
+    await reloadWindow(page);
+    const restored = await waitFor(
+      'the restored conversation',
+      async () => {
+        const frame = await webviewFrame(page, '[data-role="assistant"][data-side="finetune"]', 1_000).catch(() => undefined);
+        if (!frame) return undefined;
+        const answers = await frame.locator('[data-role="assistant"]').count();
+        const baseText = await frame.locator('[data-role="assistant"][data-side="base"] .message-text').textContent();
+        if (answers !== 2 || baseText !== base) throw new Error(`${answers} answers, base ${JSON.stringify(baseText)}`);
+        return frame;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    assert.ok(restored);
     await wb.step('chat restored after a reload');
   });
 });

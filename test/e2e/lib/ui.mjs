@@ -72,6 +72,24 @@ export async function runCommand(page, title) {
   await pickQuickRow(page, `the command palette to offer "${title}"`, (label) => label === title || label.startsWith(`${title},`));
 }
 
+/**
+ * "Developer: Reload Window", waiting for the page to load again and the workbench to come back:
+ * until the reload starts, the old page (and its webviews) is still there to be found.
+ */
+export async function reloadWindow(page, timeoutMs = 90_000) {
+  const loaded = page.waitForEvent('load', { timeout: timeoutMs });
+  await openQuickInput(page, '>Developer: Reload Window');
+  await pickQuickRow(
+    page,
+    'the command palette to offer "Developer: Reload Window"',
+    (label) => label.startsWith('Developer: Reload Window'),
+    15_000,
+    false,
+  );
+  await loaded;
+  await page.locator('.monaco-workbench').first().waitFor({ timeout: timeoutMs });
+}
+
 /** Switches the color theme through "Preferences: Color Theme" and waits for the workbench to show it. */
 export async function setColorTheme(page, theme, kind) {
   const title = 'Preferences: Color Theme';
