@@ -235,41 +235,52 @@ export async function waitForRunRow(page, namePrefix, description, accept = () =
   );
 }
 
-/** Right-clicks the run's row and picks `action` from its context menu. */
+/**
+ * Right-clicks the run's row and picks `action` from its context menu. A refresh of the Runs view
+ * may re-render its rows and close the menu before the pick: then it is opened again (up to 4 tries).
+ */
 export async function runContextAction(page, namePrefix, action) {
   const row = page
     .locator(RUNS_ROWS)
     .filter({ hasText: new RegExp(`^\\s*${namePrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) })
     .first();
-  await row.click({ button: 'right' });
-  const item = page
-    .locator('.context-view .monaco-menu .action-item:not(.disabled) .action-label')
-    .filter({ hasText: new RegExp(`^${action}$`) })
-    .first();
-  await waitFor(
-    `the run's context menu to offer "${action}"`,
-    async () => {
-      if (await item.isVisible()) return true;
-      const offered = await page.locator('.context-view .monaco-menu .action-label').allTextContents();
-      throw new Error(`the context menu offers ${JSON.stringify(offered.filter(Boolean))}`);
-    },
-    { timeoutMs: 10_000 },
-  );
-  // Keyboard selection: the menu takes focus when it opens; walk down to the action and press Enter.
-  const items = await page.locator('.context-view .monaco-menu .action-item:not(.disabled) .action-label').allTextContents();
-  for (let i = 0; i <= items.length; i += 1) {
-    const [focused] = (await page.locator('.context-view .monaco-menu .action-item.focused .action-label').allTextContents()).map((text) =>
-      text.trim(),
-    );
-    if (focused === action) {
-      await page.keyboard.press('Enter');
-      await page.locator('.context-view .monaco-menu').first().waitFor({ state: 'hidden', timeout: 10_000 });
-      await page.mouse.move(0, 0); // no tooltip of the row over the next screenshots
-      return;
+  const menu = page.locator('.context-view .monaco-menu');
+  const labels = page.locator('.context-view .monaco-menu .action-item:not(.disabled) .action-label');
+  const item = labels.filter({ hasText: new RegExp(`^${action}$`) }).first();
+  let problem = '';
+  for (let attempt = 1; attempt <= 4; attempt += 1) {
+    await row.click({ button: 'right' });
+    const offered = await waitFor(
+      `the run's context menu to offer "${action}"`,
+      async () => {
+        if (await item.isVisible()) return true;
+        const texts = await page.locator('.context-view .monaco-menu .action-label').allTextContents();
+        throw new Error(`the context menu offers ${JSON.stringify(texts.filter(Boolean))}`);
+      },
+      { timeoutMs: 5_000 },
+    ).catch((err) => {
+      problem = err.message;
+      return false;
+    });
+    if (!offered) continue;
+    // Keyboard selection: the menu takes focus when it opens; walk down to the action and press Enter.
+    const items = await labels.allTextContents();
+    for (let i = 0; i <= items.length && (await menu.count()) > 0; i += 1) {
+      const [focused] = (await page.locator('.context-view .monaco-menu .action-item.focused .action-label').allTextContents()).map(
+        (text) => text.trim(),
+      );
+      if (focused === action) {
+        await page.keyboard.press('Enter');
+        await menu.first().waitFor({ state: 'hidden', timeout: 10_000 });
+        await page.mouse.move(0, 0); // no tooltip of the row over the next screenshots
+        return;
+      }
+      await page.keyboard.press('ArrowDown');
     }
-    await page.keyboard.press('ArrowDown');
+    problem = `the context menu closed, or "${action}" could not be focused (items: ${JSON.stringify(items)})`;
+    await page.keyboard.press('Escape');
   }
-  throw new Error(`could not focus "${action}" in the context menu (items: ${JSON.stringify(items)})`);
+  throw new Error(`could not pick "${action}" from the context menu of run ${namePrefix} in 4 tries: ${problem}`);
 }
 
 /** Whether a Runs row shows the state (icon or words), e.g. completed -> codicon-pass. */
