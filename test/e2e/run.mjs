@@ -5,7 +5,7 @@
 //   scenarios: trust intellisense estimate palette explorer dashboard live-dashboard dataset hub chat optim-state (default: all, or
 //   scenarios: trust intellisense estimate palette explorer dashboard live-dashboard dataset hub chat evaluate (default: all, or
 //   LORA_LAB_E2E_SCENARIOS="trust palette"); --vsix reuses a packaged extension.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,21 +83,51 @@ if (!existsSync(vsix)) {
   process.exit(1);
 }
 
+/** Runs one scenario, its output shown live and kept: the summary repeats a failure's reason. */
+function scenario(name, file, env) {
+  const started = Date.now();
+  console.log(`\n=== e2e scenario ${name}`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', file], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (stream, sink) =>
+      stream.on('data', (chunk) => {
+        sink.write(chunk);
+        output += chunk;
+      });
+    keep(child.stdout, process.stdout);
+    keep(child.stderr, process.stderr);
+    child.on('close', (code, signal) => {
+      const seconds = (Date.now() - started) / 1000;
+      const ok = code === 0;
+      console.log(`=== e2e scenario ${name}: ${ok ? 'ok' : `FAILED (status ${code ?? signal})`} (${seconds.toFixed(1)} s)`);
+      resolve({ name, ok, seconds, reasons: ok ? [] : failureReasons(output) });
+    });
+  });
+}
+
+/** Why a node:test run failed: its last e2e step, then its errors and assertion values (8 lines at most). */
+function failureReasons(output) {
+  const lines = output.split('\n').map((line) => line.trim());
+  const steps = lines.filter((line) => /^\[e2e \S+\] step \d+: (?!failure|notifications at failure)/.test(line));
+  const errors = lines.filter((line) => /^(error:|Error|AssertionError|timed out|gave up|actual:|expected:)/.test(line));
+  return [...steps.slice(-1).map((step) => `after ${step}`), ...new Set(errors)]
+    .slice(0, 8)
+    .map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line));
+}
+
 const results = [];
 for (const name of scenarios) {
-  const file = join(here, `${name}.e2e.mjs`);
-  const result = stage(`scenario ${name}`, process.execPath, ['--test', '--test-reporter=spec', file], {
-    env: { ...process.env, LORA_LAB_E2E_VSIX: vsix },
-  });
-  results.push({ name, ...result });
+  results.push(await scenario(name, join(here, `${name}.e2e.mjs`), { ...process.env, LORA_LAB_E2E_VSIX: vsix }));
 }
 
 console.log('\ne2e summary');
-for (const { name, ok, seconds } of results) {
+for (const { name, ok, seconds, reasons } of results) {
   const pictures = relative(root, join(outRoot, name));
   console.log(
     `  ${ok ? 'pass' : 'FAIL'}  ${name.padEnd(13)} ${seconds.toFixed(1).padStart(6)} s${ok ? '' : `   screenshots and logs: ${pictures}/`}`,
   );
+  for (const reason of reasons) console.log(`        ${reason}`);
 }
 console.log(`  total ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s`);
 process.exit(results.every((result) => result.ok) ? 0 : 1);
