@@ -1,10 +1,10 @@
 // `npm run test:e2e`: the end-to-end suite in a real VS Code (code-server) driven by headless
 // Chromium. Installs code-server if needed (setup.sh), packages the VSIX once, then runs each
 // scenario as its own node:test process and prints a summary with durations.
-// Usage: node test/e2e/run.mjs [--vsix FILE] [--no-setup] [--list] [scenario ...]
-//   scenarios: trust intellisense estimate palette explorer dashboard live-dashboard dataset hub chat optim-state (default: all, or
-//   scenarios: trust intellisense estimate palette explorer dashboard live-dashboard dataset hub chat evaluate (default: all, or
-//   LORA_LAB_E2E_SCENARIOS="trust palette"); --vsix reuses a packaged extension.
+// Usage: node test/e2e/run.mjs [--vsix FILE] [--no-setup] [--list] [--retries N] [scenario ...]
+//   scenarios: `--list` names them (default: all, or LORA_LAB_E2E_SCENARIOS="trust palette");
+//   --vsix reuses a packaged extension; --retries N runs a failed scenario again up to N times (CI:
+//   1), and the summary says which passed only on a retry and why the earlier try failed.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -45,6 +45,12 @@ const flag = (name) => {
   return value;
 };
 const vsixArg = flag('--vsix');
+const retriesArg = flag('--retries');
+const retries = Number(retriesArg ?? process.env.LORA_LAB_E2E_RETRIES ?? 0);
+if (!Number.isInteger(retries) || retries < 0) {
+  console.error(`--retries wants a whole number >= 0, got ${retriesArg}`);
+  process.exit(2);
+}
 const noSetup = argv.includes('--no-setup');
 if (argv.includes('--list')) {
   for (const [name, what] of Object.entries(SCENARIOS)) console.log(`${name.padEnd(13)} ${what}`);
@@ -118,16 +124,31 @@ function failureReasons(output) {
 
 const results = [];
 for (const name of scenarios) {
-  results.push(await scenario(name, join(here, `${name}.e2e.mjs`), { ...process.env, LORA_LAB_E2E_VSIX: vsix }));
+  const env = { ...process.env, LORA_LAB_E2E_VSIX: vsix };
+  const earlier = [];
+  let result = await scenario(name, join(here, `${name}.e2e.mjs`), env);
+  while (!result.ok && earlier.length < retries) {
+    earlier.push(result);
+    console.log(`=== e2e scenario ${name}: try ${earlier.length + 1} of ${retries + 1}`);
+    result = await scenario(name, join(here, `${name}.e2e.mjs`), env);
+  }
+  results.push({ ...result, earlier });
 }
 
 console.log('\ne2e summary');
-for (const { name, ok, seconds, reasons } of results) {
+for (const { name, ok, seconds, reasons, earlier } of results) {
   const pictures = relative(root, join(outRoot, name));
+  const tries = earlier.length ? ` (try ${earlier.length + 1})` : '';
   console.log(
-    `  ${ok ? 'pass' : 'FAIL'}  ${name.padEnd(13)} ${seconds.toFixed(1).padStart(6)} s${ok ? '' : `   screenshots and logs: ${pictures}/`}`,
+    `  ${ok ? 'pass' : 'FAIL'}  ${name.padEnd(13)} ${seconds.toFixed(1).padStart(6)} s${tries}${ok ? '' : `   screenshots and logs: ${pictures}/`}`,
   );
   for (const reason of reasons) console.log(`        ${reason}`);
+  earlier.forEach((failed, index) => {
+    console.log(`        try ${index + 1} failed after ${failed.seconds.toFixed(1)} s:`);
+    for (const reason of failed.reasons) console.log(`          ${reason}`);
+  });
 }
+const flaky = results.filter((result) => result.ok && result.earlier.length).map((result) => result.name);
+if (flaky.length) console.log(`  flaky (passed on a retry): ${flaky.join(', ')}`);
 console.log(`  total ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s`);
 process.exit(results.every((result) => result.ok) ? 0 : 1);
