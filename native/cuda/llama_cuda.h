@@ -128,30 +128,6 @@ class LlamaCuda {
     LORALAB_CUDA_CHECK(cudaMemsetAsync(stats_.data(), 0, stats_.bytes(), stream_));
     LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
-  void load_llama(const CheckpointReader& ckpt_ref) {
-    const CheckpointReader* ckpt = &ckpt_ref;
-    embed_ = upload(*ckpt, "model.embed_tokens.weight", {V_, C_});
-    final_norm_ = upload(*ckpt, "model.norm.weight", {C_});
-    if (!cfg_.tie_word_embeddings) head_ = upload(*ckpt, "lm_head.weight", {V_, C_});
-    layers_.resize(cfg_.num_layers);
-    for (int l = 0; l < cfg_.num_layers; ++l) {
-      LayerCuda& y = layers_[l];
-      y.attn_norm = upload(*ckpt, layer_tensor_name(l, "input_layernorm.weight"), {C_});
-      linear(y, 0, y.q, *ckpt, layer_tensor_name(l, "self_attn.q_proj.weight"), {QD_, C_});
-      linear(y, 1, y.k, *ckpt, layer_tensor_name(l, "self_attn.k_proj.weight"), {KD_, C_});
-      linear(y, 2, y.v, *ckpt, layer_tensor_name(l, "self_attn.v_proj.weight"), {KD_, C_});
-      if (cfg_.attention_bias) {  // frozen; bf16 like the CPU's rounding of frozen weights under bf16
-        y.q_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.q_proj.bias"), {QD_});
-        y.k_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.k_proj.bias"), {KD_});
-        y.v_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.v_proj.bias"), {KD_});
-      }
-      linear(y, 3, y.o, *ckpt, layer_tensor_name(l, "self_attn.o_proj.weight"), {C_, QD_});
-      y.mlp_norm = upload(*ckpt, layer_tensor_name(l, "post_attention_layernorm.weight"), {C_});
-      linear(y, 4, y.gate, *ckpt, layer_tensor_name(l, "mlp.gate_proj.weight"), {F_, C_});
-      linear(y, 5, y.up, *ckpt, layer_tensor_name(l, "mlp.up_proj.weight"), {F_, C_});
-      linear(y, 6, y.down, *ckpt, layer_tensor_name(l, "mlp.down_proj.weight"), {C_, F_});
-    }
-  }
   ~LlamaCuda() {
     cudaSetDevice(alloc_.device());
     if (stream_) cudaStreamSynchronize(stream_), cudaStreamDestroy(stream_);
@@ -458,6 +434,31 @@ class LlamaCuda {
   }
 
  private:
+  // The Llama family's tensors (Phi / Falcon: load_parallel)
+  void load_llama(const CheckpointReader& ckpt_ref) {
+    const CheckpointReader* ckpt = &ckpt_ref;
+    embed_ = upload(*ckpt, "model.embed_tokens.weight", {V_, C_});
+    final_norm_ = upload(*ckpt, "model.norm.weight", {C_});
+    if (!cfg_.tie_word_embeddings) head_ = upload(*ckpt, "lm_head.weight", {V_, C_});
+    layers_.resize(cfg_.num_layers);
+    for (int l = 0; l < cfg_.num_layers; ++l) {
+      LayerCuda& y = layers_[l];
+      y.attn_norm = upload(*ckpt, layer_tensor_name(l, "input_layernorm.weight"), {C_});
+      linear(y, 0, y.q, *ckpt, layer_tensor_name(l, "self_attn.q_proj.weight"), {QD_, C_});
+      linear(y, 1, y.k, *ckpt, layer_tensor_name(l, "self_attn.k_proj.weight"), {KD_, C_});
+      linear(y, 2, y.v, *ckpt, layer_tensor_name(l, "self_attn.v_proj.weight"), {KD_, C_});
+      if (cfg_.attention_bias) {  // frozen; bf16 like the CPU's rounding of frozen weights under bf16
+        y.q_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.q_proj.bias"), {QD_});
+        y.k_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.k_proj.bias"), {KD_});
+        y.v_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.v_proj.bias"), {KD_});
+      }
+      linear(y, 3, y.o, *ckpt, layer_tensor_name(l, "self_attn.o_proj.weight"), {C_, QD_});
+      y.mlp_norm = upload(*ckpt, layer_tensor_name(l, "post_attention_layernorm.weight"), {C_});
+      linear(y, 4, y.gate, *ckpt, layer_tensor_name(l, "mlp.gate_proj.weight"), {F_, C_});
+      linear(y, 5, y.up, *ckpt, layer_tensor_name(l, "mlp.up_proj.weight"), {F_, C_});
+      linear(y, 6, y.down, *ckpt, layer_tensor_name(l, "mlp.down_proj.weight"), {C_, F_});
+    }
+  }
   // Full finetuning: the fp32 gradient of a weight, by its bf16 copy (null: frozen / LoRA mode)
   float* dgrad(const DeviceBuffer<bf16>& copy) {
     if (full_.empty() || !copy.data()) return nullptr;
