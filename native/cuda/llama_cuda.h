@@ -621,10 +621,14 @@ class LlamaCuda {
       for (int i = 0; i < sets; ++i) {
         ActsCuda& a = acts_[i];
         need(a.xn1, A, N * C_), need(a.qa, A, N * QD_), need(a.ka, A, N * KD_);
-        need(a.va, A, N * KD_), need(a.att, A, N * QD_), need(a.x_mid, A, N * C_), need(a.xn2, A, N * C_);
-        need(a.ga, A, N * F_), need(a.ua, A, N * F_), need(a.h, A, N * F_);
-        need(a.rstd1, A, N), need(a.rstd2, A, N);
-        if (parallel_) need(a.mean1, A, N), need(a.mean2, A, N);
+        need(a.va, A, N * KD_), need(a.att, A, N * QD_), need(a.x_mid, A, N * C_);
+        need(a.ga, A, N * F_), need(a.h, A, N * F_), need(a.rstd1, A, N);
+        // Phi / Falcon: no up projection (ua); a second norm (xn2, its statistics) only with ln_mlp
+        const bool second_norm = !parallel_ || cfg_.parallel_norms == 2;
+        if (!parallel_) need(a.ua, A, N * F_);
+        if (second_norm) need(a.xn2, A, N * C_), need(a.rstd2, A, N);
+        if (parallel_) need(a.mean1, A, N);
+        if (parallel_ && second_norm) need(a.mean2, A, N);
         for (int m = 0; m < 7; ++m) {  // a shared set serves every layer: u where any layer has the adapter
           bool adapted = false;
           for (int l = 0; l < cfg_.num_layers; ++l) adapted = adapted || ((sets == 1 || l == i) && layers_[l].lora[m]);
