@@ -48,7 +48,7 @@ class CudaEngine final : public Engine {
     mo.seed = opt_.seed, mo.abort = &abort_, mo.checkpointing = opt_.gradient_checkpointing;
     model_ = std::make_unique<cuda::LlamaCuda>(folder, &mem_, device, mo);
     cfg_ = model_->config();  // head_dim resolved
-    if (opt_.method == Method::LoRA) model_->install_adapter(init_peft_adapter(cfg_, lora_config_from_options(opt_), opt_.seed));
+    if (opt_.method == Method::LoRA) model_->install_adapter(init_peft_adapter(cfg_, lora_config_from_options(opt_, cfg_.family), opt_.seed));
   }
 
   const ModelConfig& config() const override { return cfg_; }
@@ -221,15 +221,17 @@ class CudaEngine final : public Engine {
     LORALAB_CHECK(opt_.method == Method::LoRA, "E_METHOD", "load_adapter(): the engine is in full finetuning");
     PeftAdapter src = load_peft_adapter(dir);
     check_adapter_fits(src, cfg_);
-    PeftAdapter dst = init_peft_adapter(cfg_, src.config, opt_.seed);
+    PeftAdapterConfig lcfg = src.config;
+    lcfg.family = cfg_.family;  // as the CPU's install_adapter: the same module paths under this model's names
+    PeftAdapter dst = init_peft_adapter(cfg_, lcfg, opt_.seed);
     for (const PeftLoraPair& s : src.pairs) {
       auto it = std::find_if(dst.pairs.begin(), dst.pairs.end(),
                              [&](const PeftLoraPair& d) { return d.module == s.module && d.layer == s.layer; });
       LORALAB_CHECK(it != dst.pairs.end(), "E_ADAPTER_MISMATCH",
-                    std::string("adapter tensor for ") + peft_module_path(s.module, s.layer) +
+                    std::string("adapter tensor for ") + peft_module_path(s.module, s.layer, cfg_.family) +
                         " is not among the adapter's target_modules");
       LORALAB_CHECK(s.A.size() == it->A.size() && s.B.size() == it->B.size(), "E_ADAPTER_MISMATCH",
-                    "adapter tensor " + peft_tensor_key(s.module, s.layer, 'A') + " has the wrong size for this model");
+                    "adapter tensor " + peft_tensor_key(s.module, s.layer, 'A', cfg_.family) + " has the wrong size for this model");
       it->A = s.A, it->B = s.B;
     }
     model_->install_adapter(dst);
@@ -318,7 +320,7 @@ class CudaEngine final : public Engine {
     }
     for (cuda::LoraCuda* p : model_->lora_pairs())
       for (char which : {'A', 'B'}) {
-        const std::string key = peft_tensor_key(p->module, p->layer, which);
+        const std::string key = peft_tensor_key(p->module, p->layer, which, cfg_.family);  // the CPU's state keys
         const std::vector<int64_t> shape = which == 'A' ? std::vector<int64_t>{R, p->in} : std::vector<int64_t>{p->out, R};
         out.push_back({"param/" + key, shape, which == 'A' ? &p->A : &p->B});
         out.push_back({m1 + key, shape, which == 'A' ? &p->mA : &p->mB});

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "ops/adamw.h"
+#include "ops/gelu.h"
 #include "ops/sgd.h"
 
 namespace loralab {
@@ -44,6 +45,35 @@ void rope_forward(bf16* x, const int32_t* positions, const float* cos_table, con
                   int64_t H, int64_t HD, cudaStream_t stream);
 void rope_backward(bf16* dx, const int32_t* positions, const float* cos_table, const float* sin_table, int64_t N,
                    int64_t H, int64_t HD, cudaStream_t stream);
+// partial rotary (Phi): only the leading RD dims of each head rotate (pairs i, i + RD/2); tables (P, RD/2);
+// RD 0 = HD
+void rope_forward(bf16* x, const int32_t* positions, const float* cos_table, const float* sin_table, int64_t N,
+                  int64_t H, int64_t HD, int64_t RD, cudaStream_t stream);
+void rope_backward(bf16* dx, const int32_t* positions, const float* cos_table, const float* sin_table, int64_t N,
+                   int64_t H, int64_t HD, int64_t RD, cudaStream_t stream);
+
+// ---- layernorm.cuh (Phi, Falcon) ---------------------------------------------------------------
+// out (N,C), mean / rstd (N) or null, inp (N,C), weight / bias (C); fp32 statistics
+void layernorm_forward(bf16* out, float* mean, float* rstd, const bf16* inp, const bf16* weight, const bf16* bias,
+                       int64_t N, int64_t C, float eps, cudaStream_t stream);
+// dinp (N,C) += ... (null: skip); dweight, dbias (C) += ... (null: frozen); dout (N,C), mean / rstd (N)
+void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp, const bf16* weight,
+                        const float* mean, const float* rstd, int64_t N, int64_t C, cudaStream_t stream);
+
+// ---- gelu.cuh (Phi: tanh form, Falcon: erf form) -------------------------------------------------
+// out (n) = gelu(inp); may alias
+void gelu_forward(bf16* out, const bf16* inp, int64_t n, GeluKind kind, cudaStream_t stream);
+// dinp (n) = dout * gelu'(inp), written (not accumulated); dinp may alias dout
+void gelu_backward(bf16* dinp, const bf16* dout, const bf16* inp, int64_t n, GeluKind kind, cudaStream_t stream);
+
+// ---- qkv_split.cuh (Falcon's fused query_key_value) ----------------------------------------------
+// q (N,NH*HD), k, v (N,NKV*HD) = the head-dim blocks of qkv (N,(NH+2NKV)*HD) by sources (device, NH+2NKV
+// entries of falcon_qkv_sources: q head h -> h, k group g -> NH+g, v group g -> NH+NKV+g)
+void qkv_split(bf16* q, bf16* k, bf16* v, const bf16* qkv, const int32_t* sources, int64_t N, int64_t NH, int64_t NKV,
+               int64_t HD, cudaStream_t stream);
+// dqkv (N,(NH+2NKV)*HD) written from dq, dk, dv (the inverse gather)
+void qkv_merge(bf16* dqkv, const bf16* dq, const bf16* dk, const bf16* dv, const int32_t* sources, int64_t N, int64_t NH,
+               int64_t NKV, int64_t HD, cudaStream_t stream);
 
 // ---- swiglu.cuh (also the residual add) --------------------------------------------------------
 // out (N,F) = silu(gate) * up

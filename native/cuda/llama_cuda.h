@@ -8,6 +8,8 @@
 // squared gradient norm reduced on the device (the engine reads them back once per step). QLoRA:
 // with a quantize scheme the block linears are NF4/FP4 codes (the CPU engine's quantize(), so the
 // same codes) dequantized to a bf16 scratch right before each GEMM (no fused NF4 GEMM yet).
+// The parallel-block families (Phi, Falcon: LayerNorm, GELU MLP, partial rotary, fused query_key_value)
+// share everything but the block and the norms, which live in parallel_block_cuda.h (included below).
 // Header-only host code (plain C++): the CUDA engine (cuda_engine.cu) and the tests include it.
 // Legend: B rows, T seq, N = B*T, C hidden, F intermediate, L layers, NH/NKV heads, HD head dim,
 // QD = NH*HD, KD = NKV*HD, V vocab, R LoRA rank.
@@ -50,6 +52,9 @@ struct LoraCuda {  // one adapted linear: A (R,IN), B (OUT,R) with grads and opt
 struct LayerCuda {
   DeviceBuffer<bf16> attn_norm, q, k, v, o, mlp_norm, gate, up, down;  // HF shapes
   DeviceBuffer<bf16> q_bias, k_bias, v_bias;                           // (QD), (KD), (KD) with attention_bias
+  // Phi / Falcon (parallel_block_cuda.h): LayerNorm biases, Falcon's fused (QKV,C) query_key_value, the
+  // other linears' biases (dense (C), fc1 (F), fc2 (C)); mlp_norm is ln_mlp (falcon-40b) or empty
+  DeviceBuffer<bf16> attn_norm_bias, mlp_norm_bias, qkv, qkv_bias, o_bias, up_bias, down_bias;
   LoraCuda* lora[7] = {};                                              // by PeftModule Q..Down
   QuantWeightDevice qw[7];                                             // QLoRA codes (rows == 0: bf16 weight)
   DeviceBuffer<bf16> x_in;  // (N,C) the layer's input, saved by every forward (checkpointing recomputes from it)
@@ -60,6 +65,7 @@ struct LayerCuda {
 struct ActsCuda {
   DeviceBuffer<bf16> xn1, qa, ka, va, att, x_mid, xn2, ga, ua, h;
   DeviceBuffer<float> rstd1, rstd2, lse;
+  DeviceBuffer<float> mean1, mean2;  // LayerNorm (Phi / Falcon)
   DeviceBuffer<float> u[7];  // (N,R) LoRA intermediates
 };
 
@@ -103,7 +109,7 @@ class LlamaCuda {
   LlamaCuda(const std::string& folder, MemTracker* tracker, int device, const LlamaCudaOptions& options)
       : cfg_(load_model_config(folder)), opt_(options), alloc_(tracker, device) {
     quantized_ = quant_scheme(opt_.quantize, &quant_type_, &double_quant_);
-    check_cuda_supports(cfg_);  // Phi / Falcon: refused naming the architecture (CPU engine only)
+    check_cuda_supports(cfg_);  // what the CUDA engine does not implement, refused by key
     LORALAB_CHECK(cfg_.num_heads > 0 && cfg_.num_kv_heads > 0 && cfg_.num_heads % cfg_.num_kv_heads == 0,
                   "E_CONFIG_UNSUPPORTED",
                   "config.json: num_attention_heads " + std::to_string(cfg_.num_heads) +
@@ -114,27 +120,9 @@ class LlamaCuda {
     auto ckpt = CheckpointReader::open(folder);
     C_ = cfg_.hidden_size, F_ = cfg_.intermediate_size, V_ = cfg_.vocab_size, HD_ = cfg_.head_dim;
     QD_ = cfg_.num_heads * HD_, KD_ = cfg_.num_kv_heads * HD_;
-    embed_ = upload(*ckpt, "model.embed_tokens.weight", {V_, C_});
-    final_norm_ = upload(*ckpt, "model.norm.weight", {C_});
-    if (!cfg_.tie_word_embeddings) head_ = upload(*ckpt, "lm_head.weight", {V_, C_});
-    layers_.resize(cfg_.num_layers);
-    for (int l = 0; l < cfg_.num_layers; ++l) {
-      LayerCuda& y = layers_[l];
-      y.attn_norm = upload(*ckpt, layer_tensor_name(l, "input_layernorm.weight"), {C_});
-      linear(y, 0, y.q, *ckpt, layer_tensor_name(l, "self_attn.q_proj.weight"), {QD_, C_});
-      linear(y, 1, y.k, *ckpt, layer_tensor_name(l, "self_attn.k_proj.weight"), {KD_, C_});
-      linear(y, 2, y.v, *ckpt, layer_tensor_name(l, "self_attn.v_proj.weight"), {KD_, C_});
-      if (cfg_.attention_bias) {  // frozen; bf16 like the CPU's rounding of frozen weights under bf16
-        y.q_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.q_proj.bias"), {QD_});
-        y.k_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.k_proj.bias"), {KD_});
-        y.v_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.v_proj.bias"), {KD_});
-      }
-      linear(y, 3, y.o, *ckpt, layer_tensor_name(l, "self_attn.o_proj.weight"), {C_, QD_});
-      y.mlp_norm = upload(*ckpt, layer_tensor_name(l, "post_attention_layernorm.weight"), {C_});
-      linear(y, 4, y.gate, *ckpt, layer_tensor_name(l, "mlp.gate_proj.weight"), {F_, C_});
-      linear(y, 5, y.up, *ckpt, layer_tensor_name(l, "mlp.up_proj.weight"), {F_, C_});
-      linear(y, 6, y.down, *ckpt, layer_tensor_name(l, "mlp.down_proj.weight"), {C_, F_});
-    }
+    parallel_ = cfg_.family != ModelFamily::Llama;
+    if (parallel_) load_parallel(*ckpt);
+    else load_llama(*ckpt);
     if (opt_.full && opt_.training) make_full_params(*ckpt);
     stats_ = DeviceBuffer<double>(&alloc_, MemCategory::Workspace, 2);
     LORALAB_CUDA_CHECK(cudaMemsetAsync(stats_.data(), 0, stats_.bytes(), stream_));
@@ -167,6 +155,7 @@ class LlamaCuda {
                   "lora.dropout must be in [0, 1) (got " + std::to_string(adapter.config.lora_dropout) + ")");
     LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream_));
     lora_cfg_ = adapter.config;
+    lora_cfg_.family = cfg_.family;  // saved adapters and state keys use this model's module names
     scale_ = static_cast<float>(adapter.config.scale());
     lora_.clear();
     head_lora_ = nullptr;
@@ -275,7 +264,11 @@ class LlamaCuda {
       check_abort();
       layer_forward(layers_[l], acts_[keep_all_ ? l : 0], N, B, T);
     }
-    rmsnorm_forward(xn_f_.data(), rstd_f_.data(), resid_.data(), final_norm_.data(), N, C_, cfg_.rms_norm_eps, stream_);
+    if (parallel_)
+      layernorm_forward(xn_f_.data(), mean_f_.data(), rstd_f_.data(), resid_.data(), final_norm_.data(), final_norm_bias_.data(),
+                        N, C_, cfg_.rms_norm_eps, stream_);
+    else
+      rmsnorm_forward(xn_f_.data(), rstd_f_.data(), resid_.data(), final_norm_.data(), N, C_, cfg_.rms_norm_eps, stream_);
   }
 
   // Head + cross-entropy over the rows of the last forward in chunks: per-token losses into losses_
@@ -295,12 +288,12 @@ class LlamaCuda {
         continue;  // no target in these rows: loss 0, no gradient
       check_abort();
       const bf16* xin = xn_f_.data() + c0 * C_;
-      lin_fwd(head_w(), nullptr, head_lora_, head_u_.data(), kHeadSite, c0, logits_.data(), xin, nc, C_, V_);
+      lin_fwd(head_w(), head_bias_.data(), head_lora_, head_u_.data(), kHeadSite, c0, logits_.data(), xin, nc, C_, V_);
       cross_entropy_forward(losses_.data() + c0, logits_.data(), targets_ + c0, nc, V_, stream_);
       if (!grad) continue;
       cross_entropy_backward(logits_.data(), logits_.data(), targets_ + c0, dloss, nc, V_, stream_);
       lin_bwd(head_w(), head_lora_, head_u_.data(), kHeadSite, c0, dxn_f_.data() + c0 * C_, logits_.data(), xin, nc,
-              C_, V_, false, dgrad(cfg_.tie_word_embeddings ? embed_ : head_));
+              C_, V_, false, dgrad(cfg_.tie_word_embeddings ? embed_ : head_), dgrad(head_bias_));
     }
     accumulate_sum(stats_.data(), losses_.data(), N, stream_);
   }
@@ -319,7 +312,8 @@ class LlamaCuda {
       check_abort();
       const int64_t nc = std::min(chunk, rows - c0);
       const bf16* xin = xn_f_.data() + (row0 + c0) * C_;
-      matmul_nt<float, bf16, bf16>(logits_f32_.data(), xin, head_w(), nc, V_, C_, false, stream_);
+      gemm<float, bf16, bf16>(logits_f32_.data(), xin, C_, 1, head_w(), 1, C_, head_bias_.data(), nc, V_, C_, 1.0f, false,
+                              stream_);  // x W^T (+ the head bias, Phi)
       if (head_lora_ && lora_enabled_) {  // out += scale * (x A^T) B^T in fp32
         matmul_nt<float, bf16, float>(head_u_.data(), xin, head_lora_->A.data(), nc, R, C_, false, stream_);
         gemm<float, float, float>(logits_f32_.data(), head_u_.data(), R, 1, head_lora_->B.data(), 1, R, nullptr, nc,
@@ -334,8 +328,12 @@ class LlamaCuda {
     const int64_t N = N_;
     LORALAB_CHECK(training_ && opt_.training, "E_INTERNAL", "backward without a training forward");
     LORALAB_CUDA_CHECK(cudaMemsetAsync(dresid_.data(), 0, 2 * N * C_, stream_));
-    rmsnorm_backward(dresid_.data(), dgrad(final_norm_), dxn_f_.data(), resid_.data(), final_norm_.data(),
-                     rstd_f_.data(), N, C_, stream_);
+    if (parallel_)
+      layernorm_backward(dresid_.data(), dgrad(final_norm_), dgrad(final_norm_bias_), dxn_f_.data(), resid_.data(),
+                         final_norm_.data(), mean_f_.data(), rstd_f_.data(), N, C_, stream_);
+    else
+      rmsnorm_backward(dresid_.data(), dgrad(final_norm_), dxn_f_.data(), resid_.data(), final_norm_.data(),
+                       rstd_f_.data(), N, C_, stream_);
     int lowest = full_.empty() ? cfg_.num_layers : 0;  // LoRA: layers below the lowest adapted one need no gradient
     for (int l = 0; l < cfg_.num_layers && lowest == cfg_.num_layers; ++l)
       for (auto* p : layers_[l].lora)
@@ -436,6 +434,31 @@ class LlamaCuda {
   }
 
  private:
+  // The Llama family's tensors (Phi / Falcon: load_parallel)
+  void load_llama(const CheckpointReader& ckpt_ref) {
+    const CheckpointReader* ckpt = &ckpt_ref;
+    embed_ = upload(*ckpt, "model.embed_tokens.weight", {V_, C_});
+    final_norm_ = upload(*ckpt, "model.norm.weight", {C_});
+    if (!cfg_.tie_word_embeddings) head_ = upload(*ckpt, "lm_head.weight", {V_, C_});
+    layers_.resize(cfg_.num_layers);
+    for (int l = 0; l < cfg_.num_layers; ++l) {
+      LayerCuda& y = layers_[l];
+      y.attn_norm = upload(*ckpt, layer_tensor_name(l, "input_layernorm.weight"), {C_});
+      linear(y, 0, y.q, *ckpt, layer_tensor_name(l, "self_attn.q_proj.weight"), {QD_, C_});
+      linear(y, 1, y.k, *ckpt, layer_tensor_name(l, "self_attn.k_proj.weight"), {KD_, C_});
+      linear(y, 2, y.v, *ckpt, layer_tensor_name(l, "self_attn.v_proj.weight"), {KD_, C_});
+      if (cfg_.attention_bias) {  // frozen; bf16 like the CPU's rounding of frozen weights under bf16
+        y.q_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.q_proj.bias"), {QD_});
+        y.k_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.k_proj.bias"), {KD_});
+        y.v_bias = upload(*ckpt, layer_tensor_name(l, "self_attn.v_proj.bias"), {KD_});
+      }
+      linear(y, 3, y.o, *ckpt, layer_tensor_name(l, "self_attn.o_proj.weight"), {C_, QD_});
+      y.mlp_norm = upload(*ckpt, layer_tensor_name(l, "post_attention_layernorm.weight"), {C_});
+      linear(y, 4, y.gate, *ckpt, layer_tensor_name(l, "mlp.gate_proj.weight"), {F_, C_});
+      linear(y, 5, y.up, *ckpt, layer_tensor_name(l, "mlp.up_proj.weight"), {F_, C_});
+      linear(y, 6, y.down, *ckpt, layer_tensor_name(l, "mlp.down_proj.weight"), {C_, F_});
+    }
+  }
   // Full finetuning: the fp32 gradient of a weight, by its bf16 copy (null: frozen / LoRA mode)
   float* dgrad(const DeviceBuffer<bf16>& copy) {
     if (full_.empty() || !copy.data()) return nullptr;
@@ -447,20 +470,28 @@ class LlamaCuda {
   void make_full_params(const CheckpointReader& ckpt) {
     LORALAB_CHECK(!quantized_, "E_CONFIG_INVALID",
                   "model.quantize needs train.method 'lora' (quantized weights cannot be fully finetuned)");
-    auto add = [&](const std::string& name, std::vector<int64_t> shape, DeviceBuffer<bf16>& copy) {
-      auto p = std::make_unique<FullParam>();
-      p->name = name, p->shape = shape, p->copy = &copy;
-      int64_t n = 1;
-      for (auto d : shape) n *= d;
-      std::vector<float> f(n);
-      ckpt.read_f32(name, shape, f.data());
-      p->w = f32_buffer(MemCategory::Weights, f);
-      p->g = zero_f32(MemCategory::Grads, n);
-      p->m = zero_f32(MemCategory::OptimizerState, n);
-      if (opt_.optimizer == OptimizerKind::AdamW) p->v = zero_f32(MemCategory::OptimizerState, n);
-      full_by_copy_[copy.data()] = p.get();
-      full_.push_back(std::move(p));
-    };
+    if (parallel_) make_parallel_full_params(ckpt);
+    else make_llama_full_params(ckpt);
+    refresh_copies();  // the copies become bf16(master), as uploaded
+    build_grad_table();
+  }
+  // one trainable weight: its fp32 master from the checkpoint, gradient and moments; `copy` its bf16 copy
+  void add_full(const CheckpointReader& ckpt, const std::string& name, std::vector<int64_t> shape, DeviceBuffer<bf16>& copy) {
+    auto p = std::make_unique<FullParam>();
+    p->name = name, p->shape = shape, p->copy = &copy;
+    int64_t n = 1;
+    for (auto d : shape) n *= d;
+    std::vector<float> f(n);
+    ckpt.read_f32(name, shape, f.data());
+    p->w = f32_buffer(MemCategory::Weights, f);
+    p->g = zero_f32(MemCategory::Grads, n);
+    p->m = zero_f32(MemCategory::OptimizerState, n);
+    if (opt_.optimizer == OptimizerKind::AdamW) p->v = zero_f32(MemCategory::OptimizerState, n);
+    full_by_copy_[copy.data()] = p.get();
+    full_.push_back(std::move(p));
+  }
+  void make_llama_full_params(const CheckpointReader& ckpt) {
+    auto add = [&](const std::string& name, std::vector<int64_t> shape, DeviceBuffer<bf16>& copy) { add_full(ckpt, name, shape, copy); };
     add("model.embed_tokens.weight", {V_, C_}, embed_);
     for (int l = 0; l < cfg_.num_layers; ++l) {
       LayerCuda& y = layers_[l];
@@ -482,8 +513,6 @@ class LlamaCuda {
     }
     add("model.norm.weight", {C_}, final_norm_);
     if (!cfg_.tie_word_embeddings) add("lm_head.weight", {V_, C_}, head_);
-    refresh_copies();  // the copies become bf16(master), as uploaded
-    build_grad_table();
   }
   // The gradient table of the grad-norm reduction: dA, dB of every LoRA pair, then every full param.
   void build_grad_table() {
@@ -579,6 +608,8 @@ class LlamaCuda {
     need(losses_, W, N), need(dresid_, W, N * C_), need(dxn_, W, N * C_), need(dmid_, W, N * std::max(F_, QD_));
     need(dgate_, W, N * F_), need(dup_, W, N * F_), need(dq_, W, N * QD_), need(dk_, W, N * KD_), need(dv_, W, N * KD_);
     need(du_, W, N * R), need(head_u_, W, head_chunk_rows() * R);
+    if (parallel_) need(mean_f_, A, N), need(ws_datt_, W, N * QD_);
+    if (QKV_) need(ws_qkv_, W, N * QKV_);  // Falcon: the fused projection (forward) and its gradient (backward)
     if (lora_cfg_.lora_dropout > 0 && opt_.training) {
       const int64_t widest = std::max<int64_t>(std::max(C_, F_), QD_);
       need(ws_xd_, W, N * widest), need(ws_dxd_, W, N * widest);
@@ -590,9 +621,14 @@ class LlamaCuda {
       for (int i = 0; i < sets; ++i) {
         ActsCuda& a = acts_[i];
         need(a.xn1, A, N * C_), need(a.qa, A, N * QD_), need(a.ka, A, N * KD_);
-        need(a.va, A, N * KD_), need(a.att, A, N * QD_), need(a.x_mid, A, N * C_), need(a.xn2, A, N * C_);
-        need(a.ga, A, N * F_), need(a.ua, A, N * F_), need(a.h, A, N * F_);
-        need(a.rstd1, A, N), need(a.rstd2, A, N);
+        need(a.va, A, N * KD_), need(a.att, A, N * QD_), need(a.x_mid, A, N * C_);
+        need(a.ga, A, N * F_), need(a.h, A, N * F_), need(a.rstd1, A, N);
+        // Phi / Falcon: no up projection (ua); a second norm (xn2, its statistics) only with ln_mlp
+        const bool second_norm = !parallel_ || cfg_.parallel_norms == 2;
+        if (!parallel_) need(a.ua, A, N * F_);
+        if (second_norm) need(a.xn2, A, N * C_), need(a.rstd2, A, N);
+        if (parallel_) need(a.mean1, A, N);
+        if (parallel_ && second_norm) need(a.mean2, A, N);
         for (int m = 0; m < 7; ++m) {  // a shared set serves every layer: u where any layer has the adapter
           bool adapted = false;
           for (int l = 0; l < cfg_.num_layers; ++l) adapted = adapted || ((sets == 1 || l == i) && layers_[l].lora[m]);
@@ -652,8 +688,22 @@ class LlamaCuda {
     }
   }
   static int site(int layer, int m) { return layer * 16 + m; }
-  // resid_ (N,C) in: x_in; out: x_out
   void layer_forward(LayerCuda& y, ActsCuda& a, int64_t N, int B, int T) {
+    if (parallel_) parallel_layer_forward(y, a, N, B, T);
+    else llama_layer_forward(y, a, N, B, T);
+  }
+  void layer_backward(LayerCuda& y, ActsCuda& a, int64_t N, int B, int T) {
+    if (parallel_) parallel_layer_backward(y, a, N, B, T);
+    else llama_layer_backward(y, a, N, B, T);
+  }
+  // Phi / Falcon (parallel_block_cuda.h)
+  GeluKind gelu_kind() const;
+  void load_parallel(const CheckpointReader& ckpt);
+  void make_parallel_full_params(const CheckpointReader& ckpt);
+  void parallel_layer_forward(LayerCuda& y, ActsCuda& a, int64_t N, int B, int T);
+  void parallel_layer_backward(LayerCuda& y, ActsCuda& a, int64_t N, int B, int T);
+  // resid_ (N,C) in: x_in; out: x_out
+  void llama_layer_forward(LayerCuda& y, ActsCuda& a, int64_t N, int B, int T) {
     const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, l = static_cast<int>(&y - layers_.data());
     LORALAB_CUDA_CHECK(cudaMemcpyAsync(y.x_in.data(), resid_.data(), 2 * N * C_, cudaMemcpyDeviceToDevice, stream_));
     rmsnorm_forward(a.xn1.data(), a.rstd1.data(), y.x_in.data(), y.attn_norm.data(), N, C_, cfg_.rms_norm_eps, stream_);
@@ -675,7 +725,7 @@ class LlamaCuda {
     residual_add(resid_.data(), dxn_.data(), N * C_, stream_);
   }
   // dresid_ (N,C) in: d x_out; out: d x_in
-  void layer_backward(LayerCuda& y, ActsCuda& a, int64_t N, int B, int T) {
+  void llama_layer_backward(LayerCuda& y, ActsCuda& a, int64_t N, int B, int T) {
     const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, l = static_cast<int>(&y - layers_.data());
     bf16* dh = dmid_.data();
     lin_bwd(weight(y, 6, y.down), y.lora[6], a.u[6].data(), site(l, 6), 0, dh, dresid_.data(), a.h.data(), N, F_, C_, false,
@@ -709,15 +759,20 @@ class LlamaCuda {
   CudaAllocator alloc_;
   cudaStream_t stream_ = nullptr;
   PinnedStaging staging_;
-  int64_t C_ = 0, F_ = 0, V_ = 0, HD_ = 0, QD_ = 0, KD_ = 0, N_ = 0, count_ = 0, layers_acts_N_ = -1;
+  int64_t C_ = 0, F_ = 0, V_ = 0, HD_ = 0, QD_ = 0, KD_ = 0, QKV_ = 0, N_ = 0, count_ = 0, layers_acts_N_ = -1;
   int B_ = 0, T_ = 0, rope_T_ = 0, grad_count_ = 0;
   bool quantized_ = false, double_quant_ = false, training_ = false, keep_all_ = false;
+  bool parallel_ = false;  // Phi / Falcon: LayerNorm, parallel attention + GELU MLP (parallel_block_cuda.h)
   uint64_t step_ = 0;
   QuantType quant_type_ = QuantType::NF4;
   int64_t max_weight_ = 0;
   float scale_ = 0.0f;
   PeftAdapterConfig lora_cfg_;
   DeviceBuffer<bf16> embed_, final_norm_, head_;
+  DeviceBuffer<bf16> final_norm_bias_, head_bias_;  // Phi / Falcon's final LayerNorm bias; Phi's lm_head.bias
+  DeviceBuffer<int32_t> qkv_src_;                   // Falcon: falcon_qkv_sources() on the device
+  DeviceBuffer<float> mean_f_;                      // (N) the final LayerNorm's means
+  DeviceBuffer<bf16> ws_qkv_, ws_datt_;             // (N,QKV) Falcon's fused projection; (N,QD) d attention (parallel)
   std::vector<LayerCuda> layers_;
   std::vector<ActsCuda> acts_;  // L sets (training without checkpointing) or 1
   std::vector<std::unique_ptr<LoraCuda>> lora_;
@@ -741,3 +796,5 @@ class LlamaCuda {
 
 }  // namespace cuda
 }  // namespace loralab
+
+#include "parallel_block_cuda.h"  // NOLINT(build/include): the Phi / Falcon members of LlamaCuda

@@ -61,11 +61,13 @@ int64_t count_target_tokens(const std::vector<Batch>& mbs) {
 }
 
 void check_cuda_supports(const ModelConfig& c) {
-  if (c.family == ModelFamily::Llama) return;
+  // Llama / Mistral / Qwen2 (llama_cuda.h) and the parallel-block Phi / Falcon (parallel_block_cuda.h); what
+  // neither engine implements (ALiBi, qk_layernorm, sequential Falcon blocks, ...) is refused by config.json's key
+  if (c.family == ModelFamily::Llama || c.family == ModelFamily::Phi || c.family == ModelFamily::Falcon) return;
   LORALAB_THROW("E_DEVICE_UNSUPPORTED", "config.json: architectures [\"" + c.architecture + "\"] (the " +
                                             family_name(c.family) +
-                                            " family) is not implemented on the CUDA engine yet (it runs Llama, "
-                                            "Mistral and Qwen2); use device: cpu for this model");
+                                            " family) is not implemented on the CUDA engine (it runs Llama, Mistral, "
+                                            "Qwen2, Phi and Falcon); use device: cpu for this model");
 }
 
 }  // namespace loralab

@@ -12,8 +12,8 @@ namespace loralab {
 // Option values and combinations refused on every device (method + quantize, LoRA with no target,
 // unset ranks, rates and schedule lengths: EngineOptions has no defaults).
 void check_common_options(const EngineOptions& options);
-// The CUDA engine implements the Llama family (Llama, Mistral, Qwen2) only: E_DEVICE_UNSUPPORTED naming
-// the architecture for Phi and Falcon, which run on the CPU engine (device: cpu).
+// The families the CUDA engine implements (Llama, Mistral, Qwen2, Phi, Falcon): E_DEVICE_UNSUPPORTED naming
+// the architecture for any other (use device: cpu).
 void check_cuda_supports(const ModelConfig& config);
 // The batch's shapes and row lengths (E_BATCH naming the batch); step() batches need targets.
 void check_batch(const Batch& batch, bool training);

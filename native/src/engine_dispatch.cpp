@@ -46,7 +46,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& folder, const EngineOpti
 #endif
   const int cuda_index = cuda_device_index(options.device);
   if (cuda_index < 0) return make_cpu_engine(folder, options);
-  check_cuda_supports(load_model_config(folder));  // Phi / Falcon: CPU only, refused before any device work
+  check_cuda_supports(load_model_config(folder));  // a family CUDA lacks: refused before any device work
 #if defined(LORALAB_WITH_CUDA)
   return make_cuda_engine(folder, options, cuda_index);
 #else

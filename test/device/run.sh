@@ -2,8 +2,9 @@
 # GPU verification of LoRA Lab's CUDA engine, for a machine with an NVIDIA GPU and no Node:
 #   1. configure + build the native engine with plain CMake (-DLORALAB_CUDA=ON)
 #   2. ctest -L cuda: every CUDA op vs the CPU reference (test_ops_cuda), the CUDA Llama vs the CPU
-#      engine (test_llama_cuda), the CUDA Engine facade vs the CPU engine (test_engine_cuda); every
-#      test's full output in ctest-cuda-output.log
+#      engine (test_llama_cuda), the CUDA Engine facade vs the CPU engine (test_engine_cuda), the Phi /
+#      Falcon kernels (test_parallel_ops_cuda) and the Phi / Falcon models vs the CPU engine
+#      (test_parallel_cuda); every test's full output in ctest-cuda-output.log
 #   3. random tiny Llama vs PyTorch transformers + peft: logits, loss, LoRA grads, adapter after one
 #      AdamW step loaded with PeftModel.from_pretrained (bench_cuda_compare + compare_torch.py)
 #   4. benchmarks: bench_cuda_ops (kernels) and the same shapes in PyTorch; whole-model LoRA
@@ -43,7 +44,7 @@ if timeout $(limit 120) ctest --test-dir "$BUILD" -L cuda --output-on-failure > 
 else
   note "ctest -L cuda: FAILED (see ctest-cuda.log)"
 fi
-grep -E "tests passed|tests failed|Skipped|Failed|test_engine_cuda" "$OUT/ctest-cuda.log" | tee -a "$SUMMARY"
+grep -E "tests passed|tests failed|Skipped|Failed|test_engine_cuda|test_parallel" "$OUT/ctest-cuda.log" | tee -a "$SUMMARY"
 cp "$BUILD/Testing/Temporary/LastTest.log" "$OUT/ctest-cuda-output.log" 2> /dev/null || true   # every test's own output
 timeout $(limit 30) "$BUILD/test_ops_cuda" > "$OUT/test_ops_cuda.txt" 2>&1 || true   # the per-tensor worst differences
 

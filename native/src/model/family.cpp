@@ -1,6 +1,8 @@
 // Hugging Face tensor names per model family (declared in model/family.h).
 #include "model/family.h"
 
+#include <vector>
+
 namespace loralab {
 
 std::string embed_tensor_name(ModelFamily f) {
@@ -31,6 +33,30 @@ std::string mlp_norm_name(const ModelConfig& c, int layer) {
   if (c.family == ModelFamily::Llama) return block_prefix(c.family, layer) + "post_attention_layernorm";
   if (c.family == ModelFamily::Falcon && c.parallel_norms == 2) return block_prefix(c.family, layer) + "ln_mlp";
   return "";
+}
+
+std::vector<int32_t> falcon_qkv_sources(const ModelConfig& c) {
+  const int NH = c.num_heads, NKV = c.num_kv_heads;
+  std::vector<int32_t> src;
+  if (c.qkv_layout == QkvLayout::MultiQuery) {
+    for (int h = 0; h < NH; ++h) src.push_back(h);
+    src.push_back(NH);
+    src.push_back(NH + 1);
+  } else if (c.qkv_layout == QkvLayout::Grouped) {
+    const int G = NH / NKV;
+    for (int g = 0; g < NKV; ++g) {
+      for (int w = 0; w < G; ++w) src.push_back(g * G + w);
+      src.push_back(NH + g);
+      src.push_back(NH + NKV + g);
+    }
+  } else {  // Interleaved: (NH, 3, HD)
+    for (int h = 0; h < NH; ++h) {
+      src.push_back(h);
+      src.push_back(NH + h);
+      src.push_back(NH + NKV + h);
+    }
+  }
+  return src;
 }
 
 const char* family_name(ModelFamily f) {

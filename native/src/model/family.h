@@ -1,7 +1,9 @@
 // Hugging Face tensor names of each model family (Llama / Phi / Falcon), the one place the loaders,
 // the merge and the state files read them from. Legend: l layer index.
 #pragma once
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "model/config.h"
 
@@ -17,6 +19,10 @@ std::string block_prefix(ModelFamily family, int layer);
 // Phi: input_layernorm (shared). Falcon: input_layernorm (shared), or ln_attn + ln_mlp (parallel_norms 2).
 std::string attn_norm_name(const ModelConfig& config, int layer);
 std::string mlp_norm_name(const ModelConfig& config, int layer);  // "" when the attention norm is shared
-const char* family_name(ModelFamily family);                      // "Llama" | "Phi" | "Falcon"
+const char* family_name(ModelFamily family);
+// Falcon: where each head-dim block j of query_key_value's output goes (q head h -> h, k group g -> NH + g,
+// v group g -> NH + NKV + g), per the layout transformers' FalconAttention._split_heads reads; the CPU
+// and the CUDA engine both split and gather by it.
+std::vector<int32_t> falcon_qkv_sources(const ModelConfig& config);                      // "Llama" | "Phi" | "Falcon"
 
 }  // namespace loralab

@@ -22,32 +22,6 @@ namespace loralab {
 
 namespace {
 GeluKind gelu_kind(const ModelConfig& c) { return c.mlp == MlpKind::GeluTanh ? GeluKind::Tanh : GeluKind::Erf; }
-
-// Falcon: where each head-dim block j of query_key_value's output goes (q head h -> h, k group g -> NH + g,
-// v group g -> NH + NKV + g), per the layout transformers' FalconAttention._split_heads reads.
-std::vector<int32_t> falcon_qkv_sources(const ModelConfig& c) {
-  const int NH = c.num_heads, NKV = c.num_kv_heads;
-  std::vector<int32_t> src;
-  if (c.qkv_layout == QkvLayout::MultiQuery) {
-    for (int h = 0; h < NH; ++h) src.push_back(h);
-    src.push_back(NH);
-    src.push_back(NH + 1);
-  } else if (c.qkv_layout == QkvLayout::Grouped) {
-    const int G = NH / NKV;
-    for (int g = 0; g < NKV; ++g) {
-      for (int w = 0; w < G; ++w) src.push_back(g * G + w);
-      src.push_back(NH + g);
-      src.push_back(NH + NKV + g);
-    }
-  } else {  // Interleaved: (NH, 3, HD)
-    for (int h = 0; h < NH; ++h) {
-      src.push_back(h);
-      src.push_back(NH + h);
-      src.push_back(NH + NKV + h);
-    }
-  }
-  return src;
-}
 }  // namespace
 
 void LlamaModel::load_parallel_params(const CheckpointReader& ckpt) {

@@ -31,14 +31,15 @@ function checkpointArchitecture(config: LoraLabConfig): string | null {
   }
 }
 
-/** Why the CUDA engine cannot run this config (null when it can): it computes in bf16 only, and runs
- * the Llama family only (Phi and Falcon are CPU-only: native/src/engine_checks.cpp check_cuda_supports). */
+/** Why `device: auto` does not pick the CUDA engine for this config (null when it does): it computes in bf16
+ * only; Phi and Falcon run on CUDA with an explicit `device: cuda` (native/cuda/parallel_block_cuda.h), but
+ * auto keeps them on the CPU until that path has been verified on a GPU (test/device/run.sh). */
 export function cudaRefusal(config: LoraLabConfig): string | null {
   if (config.model.precision !== 'bf16-true' && config.model.precision !== 'bf16-mixed')
     return `model.precision '${config.model.precision}' is not implemented on CUDA`;
   const architecture = checkpointArchitecture(config);
   if (architecture === 'PhiForCausalLM' || architecture === 'FalconForCausalLM')
-    return `${architecture} is not implemented on the CUDA engine (it runs on the CPU engine)`;
+    return `${architecture} on CUDA is not yet verified on a GPU (device: auto runs it on the CPU; set device: cuda to use it)`;
   if (config.train.optimizer === 'adamw8bit' || config.train.optimizer === 'sgd8bit')
     return `train.optimizer '${config.train.optimizer}' is not implemented on CUDA yet`;
   if (config.train.state_precision === 'bf16') return "train.state_precision 'bf16' is not implemented on CUDA yet";

@@ -14,7 +14,8 @@ export interface CatalogModel {
   note?: string;
 }
 
-const CPU_ONLY = (family: string) => `${family} runs on the CPU engine only (the CUDA engine refuses it): device: cpu`;
+const CPU_ONLY = (family: string) =>
+  `${family} runs on the CPU engine by default (device: auto); its CUDA path (device: cuda) is compiled but not yet verified on a GPU`;
 
 export const MODEL_CATALOG: readonly CatalogModel[] = [
   { repo: 'meta-llama/Llama-2-7b-hf', size: '7B', architecture: 'LlamaForCausalLM', gated: true },
