@@ -8,7 +8,8 @@
 // GEMM shapes: forward x.W^T (nt), input gradient dy.W (nn), weight gradient dy^T.x (tn, full
 // fine-tuning only), with fp32 and bf16 weights. Each shape repeats for >= 0.15 s; best of 2.
 // Output: a readable line per result and a line starting "json " for test/bench/run.mjs.
-// Usage: bench_cpu_gemm [threads] [model-filter: stories|smollm|all]
+// Usage: bench_cpu_gemm [threads] [model-filter: stories|smollm|all] [shape-filter: part of a shape's
+//        name, e.g. "fwd" or "down dx"; default all] [dtype-filter: fp32|bf16|all]
 // Legend: M rows (tokens), N output features, K reduction length.
 #include <chrono>
 #include <cstdio>
@@ -104,6 +105,8 @@ struct Shape {
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 0;
   const std::string which = argc > 2 ? argv[2] : "all";
+  const std::string shape_filter = argc > 3 ? argv[3] : "";
+  const std::string dtype_filter = argc > 4 ? argv[4] : "all";
   ThreadPool pool(threads);
   const std::string path = simd_path_name(simd_path());
   std::printf("gemm path %s, %d threads\n", path.c_str(), pool.threads());
@@ -133,12 +136,14 @@ int main(int argc, char** argv) {
   };
   for (const Shape& s : shapes) {
     if (which != "all" && which != s.model) continue;
+    if (std::string(s.name).find(shape_filter) == std::string::npos) continue;
     Aligned<float> A(s.M * s.K), B(s.N * s.K), C(s.M * s.N);
     for (size_t i = 0; i < A.size(); ++i) A[i] = float((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
     for (size_t i = 0; i < B.size(); ++i) B[i] = float((i * 40503u) % 1000) * 1e-3f - 0.5f;
     Aligned<uint16_t> B16(B.size());
     for (size_t i = 0; i < B.size(); ++i) B16[i] = f32_to_bf16(B[i]);
     for (int bf = 0; bf < (s.op == 'w' ? 1 : 2); ++bf) {
+      if (dtype_filter != "all" && dtype_filter != (bf ? "bf16" : "fp32")) continue;
       WeightView w = bf ? WeightView{B16.data(), DType::BF16} : f32_view(B.data());
       auto call = [&] {
         if (s.op == 'f') matmul_nt(&pool, C.data(), A.data(), w, s.M, s.N, s.K, false);
