@@ -114,6 +114,22 @@ void check_dispatch() {
   CHECK(worst < 5e-5);
 }
 
+// matmul_tn packs its B (an activation) only when N is a multiple of 256: that path too, bitwise the
+// per-task kernel for 1 and 2 threads.
+void check_tn_packed() {
+  const int64_t M = 200, N = 256, K = 150;
+  std::vector<float> At(K * M), B(K * N), want(M * N, 0.5f);
+  fill_uniform(At, 41), fill_uniform(B, 42);
+  const GemmKernels k = simd_kernels(gemm_kernels_generic, gemm_kernels_avx2, gemm_kernels_avx512);
+  k.xn(want.data(), At.data(), 1, M, f32_view(B.data()), M, N, K, true, 0, M, 0, N);
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    std::vector<float> got(M * N, 0.5f);
+    matmul_tn(&pool, got.data(), At.data(), B.data(), M, N, K, true);
+    CHECK(std::memcmp(got.data(), want.data(), got.size() * 4) == 0);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -124,5 +140,6 @@ int main() {
       __builtin_cpu_supports("avx512dq"))
     check_packed("avx512", gemm_kernels_avx512());
   check_dispatch();
+  check_tn_packed();
   return test_summary("test_matmul_packed");
 }

@@ -113,7 +113,10 @@ void matmul_nn_tiles(ThreadPool* pool, float* C, const float* A, const WeightTil
 void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
                bool accumulate) {
   if (M <= 0 || N <= 0) return;
-  if (pack_whole(M, N, K)) return gemm_packed(pool, C, A, 1, M, f32_view(B), false, M, N, K, accumulate);
+  // B here is an activation (K = tokens): read in place, as packing it costs a pass over K x N floats,
+  // unless its rows are a multiple of 1 KiB apart (N % 256 == 0), where a slice's rows would share
+  // a few L1 sets.
+  if (N % 256 == 0 && pack_whole(M, N, K)) return gemm_packed(pool, C, A, 1, M, f32_view(B), false, M, N, K, accumulate);
   auto xn = kernels().xn;
   run_grid(pool, M, N, kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     xn(C, A, 1, M, f32_view(B), M, N, K, accumulate, m0, m1, n0, n1);
