@@ -20,10 +20,9 @@ const GemmKernels& kernels() {
 // Task grid, independent of the thread count: a multiple of every register tile (4 or 6 rows;
 // 8, 16 or 64 columns). Results do not depend on it either (see matmul_kernels.inc).
 constexpr int64_t kBlockM = 96, kBlockN = 64;
-// Weights up to this many elements are transposed (nt) or widened (bf16 nn) once per call into a
-// shared fp32 copy that all row blocks read in place; larger ones (the vocabulary head) are packed
-// panel by panel per task. Scratch: thread-local, up to 16 MiB per calling thread, not tracked.
-constexpr int64_t kTransposeLimit = int64_t(1) << 22;
+// B up to this many elements is packed whole once per call (gemm_packed); larger ones (the
+// vocabulary head) are packed panel by panel per task.
+constexpr int64_t kPackWholeLimit = int64_t(1) << 22;
 
 // Tasks of block_m rows x kBlockN columns (block_m depends on the shape only).
 template <typename F>
@@ -41,19 +40,25 @@ void run_grid(ThreadPool* pool, int64_t M, int64_t N, int64_t block_m, const F& 
 }  // namespace
 
 namespace {
+// B packed whole into panels (GemmKernels::pack) once per call, then read by every row block: the
+// products with enough rows to reuse it (>= 2 row blocks) and a B of at most kPackWholeLimit
+// elements. Scratch: thread-local per calling thread, up to 16 MiB, not tracked.
+bool pack_whole(int64_t M, int64_t N, int64_t K) { return M >= 2 * kBlockM && N * K <= kPackWholeLimit && K > 0; }
 
-// dst (K,N) = src (N,K)^T widened to fp32, in 64-column tasks of 16x16 tiles.
-void transpose_to_f32(ThreadPool* pool, float* dst, WeightView src, int64_t N, int64_t K) {
-  const bool bf = src.dtype == DType::BF16;
-  const float* f = static_cast<const float*>(src.data);
-  const uint16_t* h = static_cast<const uint16_t*>(src.data);
-  parallel_for(pool, (N + 63) / 64, [&](int64_t t) {
-    const int64_t n0 = t * 64, n1 = n0 + 64 < N ? n0 + 64 : N;
-    for (int64_t k0 = 0; k0 < K; k0 += 16) {
-      const int64_t k1 = k0 + 16 < K ? k0 + 16 : K;
-      for (int64_t n = n0; n < n1; ++n)
-        for (int64_t k = k0; k < k1; ++k) dst[k * N + n] = bf ? bf16_to_f32(h[n * K + k]) : f[n * K + k];
-    }
+// C (+)= op(A) . op(B) from B packed whole (nt: B is (N, K), else (K, N)); op(A)(m,k) = A[m*sam + k*sak].
+void gemm_packed(ThreadPool* pool, float* C, const float* A, int64_t sam, int64_t sak, WeightView B, bool nt,
+                 int64_t M, int64_t N, int64_t K, bool accumulate) {
+  const GemmKernels& k = kernels();
+  const int64_t w = k.panel_width, panels = (N + w - 1) / w;
+  thread_local std::vector<float> packed;
+  if (packed.size() < static_cast<size_t>(panels * w * K)) packed.resize(panels * w * K);
+  float* bp = packed.data();
+  const int64_t per_task = (kBlockN + w - 1) / w;  // panels per packing task
+  parallel_for(pool, (panels + per_task - 1) / per_task, [&](int64_t t) {
+    k.pack(bp, B, nt, N, K, t * per_task, std::min(panels, t * per_task + per_task));
+  });
+  run_grid(pool, M, N, kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    k.packed(C, A, sam, sak, bp, M, N, K, accumulate, m0, m1, n0, n1);
   });
 }
 }  // namespace
@@ -61,13 +66,7 @@ void transpose_to_f32(ThreadPool* pool, float* dst, WeightView src, int64_t N, i
 void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
                bool accumulate) {
   if (M <= 0 || N <= 0) return;
-  if (M >= 2 * kBlockM && N * K <= kTransposeLimit) {  // same per-element FMA chain as the packed path
-    thread_local std::vector<float> bt;
-    if (bt.size() < static_cast<size_t>(N * K)) bt.resize(N * K);
-    transpose_to_f32(pool, bt.data(), B, N, K);
-    matmul_nn(pool, C, A, f32_view(bt.data()), M, N, K, accumulate);
-    return;
-  }
+  if (pack_whole(M, N, K)) return gemm_packed(pool, C, A, K, 1, B, true, M, N, K, accumulate);
   auto nt = kernels().nt;
   // Few rows (a logits chunk, decode): one row block, so each B panel is packed once.
   run_grid(pool, M, N, M <= 4 * kBlockM ? M : kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
@@ -78,16 +77,7 @@ void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t
 void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
                bool accumulate) {
   if (M <= 0 || N <= 0) return;
-  if (B.dtype == DType::BF16 && M >= 2 * kBlockM && N * K <= kTransposeLimit) {  // widen once, read in place
-    thread_local std::vector<float> wide;
-    if (wide.size() < static_cast<size_t>(N * K)) wide.resize(N * K);
-    const uint16_t* h = static_cast<const uint16_t*>(B.data);
-    float* w = wide.data();
-    parallel_for(pool, (K + 63) / 64, [&](int64_t t) {
-      for (int64_t i = t * 64 * N, e = std::min(K, t * 64 + 64) * N; i < e; ++i) w[i] = bf16_to_f32(h[i]);
-    });
-    B = f32_view(w);
-  }
+  if (pack_whole(M, N, K)) return gemm_packed(pool, C, A, K, 1, B, false, M, N, K, accumulate);
   auto xn = kernels().xn;
   // bf16 panels packed per task: few rows (the head's input gradient) in one row block.
   const int64_t block_m = B.dtype == DType::BF16 && M <= 4 * kBlockM ? M : kBlockM;
@@ -123,6 +113,10 @@ void matmul_nn_tiles(ThreadPool* pool, float* C, const float* A, const WeightTil
 void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
                bool accumulate) {
   if (M <= 0 || N <= 0) return;
+  // B here is an activation (K = tokens): read in place, as packing it costs a pass over K x N floats,
+  // unless its rows are a multiple of 1 KiB apart (N % 256 == 0), where a slice's rows would share
+  // a few L1 sets.
+  if (N % 256 == 0 && pack_whole(M, N, K)) return gemm_packed(pool, C, A, 1, M, f32_view(B), false, M, N, K, accumulate);
   auto xn = kernels().xn;
   run_grid(pool, M, N, kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     xn(C, A, 1, M, f32_view(B), M, N, K, accumulate, m0, m1, n0, n1);

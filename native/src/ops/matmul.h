@@ -39,6 +39,14 @@ struct GemmKernels {
                    int64_t m0, int64_t m1, int64_t n0, int64_t n1);
   void (*nn_tiles)(float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K, bool accumulate,
                    int64_t m0, int64_t m1, int64_t n0, int64_t n1);
+  // Whole-B packing for products whose B serves many row blocks: pack writes panels [j0, j1) of
+  // panel_width columns of op(B) (nt: B is (N, K), else (K, N)) as K x panel_width fp32 blocks,
+  // panel j at dst + j*K*panel_width (zero padded past N); packed computes as xn from those panels
+  // (n0 a multiple of panel_width). Bitwise the result of nt / xn on the same B.
+  int64_t panel_width;
+  void (*pack)(float* dst, WeightView B, bool nt, int64_t N, int64_t K, int64_t j0, int64_t j1);
+  void (*packed)(float* C, const float* A, int64_t sam, int64_t sak, const float* Bp, int64_t M, int64_t N, int64_t K,
+                 bool accumulate, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
 };
 GemmKernels gemm_kernels_generic();
 GemmKernels gemm_kernels_avx2();

@@ -1,0 +1,145 @@
+// ctest: the GEMM's whole-B packed path (GemmKernels::pack + packed, which matmul_nt / _nn / _tn take
+// from 2 row blocks on) against the per-task kernels (nt / xn) bitwise, on every instruction set the
+// CPU has: fp32 and bf16 weights, the forward (x W^T), input-gradient (dy W) and weight-gradient
+// (dy^T x) layouts, partial panels, K slices and row tiles, accumulate on and off; then the
+// dispatching entry points at engine-like sizes, bitwise for 1, 2 and 3 threads and within fp32
+// rounding of a double reference. Legend: M, N, K GEMM dims.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "dtype.h"
+#include "grad_check.h"
+#include "ops/matmul.h"
+#include "simd_path.h"
+#include "test_util.h"
+#include "threadpool.h"
+
+using namespace loralab;
+using gradcheck::fill_uniform;
+
+namespace {
+
+// C (+)= op(A) . op(B) through pack + packed, over the row / column blocks of a fixed grid.
+void run_packed(const GemmKernels& k, float* C, const float* A, int64_t sam, int64_t sak, WeightView B, bool nt,
+                int64_t M, int64_t N, int64_t K, bool acc, int64_t block_m, int64_t block_n) {
+  const int64_t w = k.panel_width, panels = (N + w - 1) / w;
+  std::vector<float> bp(panels * w * K, -7.0f);  // padding must come from pack, not from here
+  k.pack(bp.data(), B, nt, N, K, 0, panels);
+  for (int64_t m0 = 0; m0 < M; m0 += block_m)
+    for (int64_t n0 = 0; n0 < N; n0 += block_n)
+      k.packed(C, A, sam, sak, bp.data(), M, N, K, acc, m0, std::min(M, m0 + block_m), n0, std::min(N, n0 + block_n));
+}
+
+void check_packed(const char* name, const GemmKernels& k) {
+  const int64_t M = 41, N = 150, K = 300;  // 3 K slices (the last partial), a partial panel, partial row tiles
+  std::vector<float> A(M * K), At(K * M), Bnt(N * K), Bkn(K * N);
+  fill_uniform(A, 21), fill_uniform(At, 22), fill_uniform(Bnt, 23), fill_uniform(Bkn, 24);
+  std::vector<uint16_t> Bnt16(N * K), Bkn16(K * N);
+  for (size_t i = 0; i < Bnt.size(); ++i) Bnt16[i] = f32_to_bf16(Bnt[i]);
+  for (size_t i = 0; i < Bkn.size(); ++i) Bkn16[i] = f32_to_bf16(Bkn[i]);
+  int differing = 0, products = 0;
+  for (int bf = 0; bf < 2; ++bf)
+    for (int acc = 0; acc < 2; ++acc) {
+      const WeightView bnt = bf ? WeightView{Bnt16.data(), DType::BF16} : f32_view(Bnt.data());
+      const WeightView bkn = bf ? WeightView{Bkn16.data(), DType::BF16} : f32_view(Bkn.data());
+      std::vector<float> want(M * N, 0.5f), got(M * N, 0.5f);
+      auto compare = [&] {
+        differing += std::memcmp(want.data(), got.data(), want.size() * 4) != 0, ++products;
+        std::fill(want.begin(), want.end(), 0.5f), std::fill(got.begin(), got.end(), 0.5f);
+      };
+      k.nt(want.data(), A.data(), bnt, M, N, K, acc, 0, M, 0, N);
+      run_packed(k, got.data(), A.data(), K, 1, bnt, true, M, N, K, acc, 12, 64);
+      compare();
+      k.xn(want.data(), A.data(), K, 1, bkn, M, N, K, acc, 0, M, 0, N);
+      run_packed(k, got.data(), A.data(), K, 1, bkn, false, M, N, K, acc, M, 128);
+      compare();
+      k.xn(want.data(), At.data(), 1, M, bkn, M, N, K, acc, 0, M, 0, N);  // A transposed (weight gradient)
+      run_packed(k, got.data(), At.data(), 1, M, bkn, false, M, N, K, acc, 18, N);
+      compare();
+    }
+  std::printf("  gemm %-8s packed vs per-task kernels: %d/%d products differ\n", name, differing, products);
+  CHECK(differing == 0);
+}
+
+// matmul_nt / _nn / _tn at sizes that take the packed path: bitwise for any thread count, and equal
+// to the per-task kernels run over the whole matrix; within fp32 rounding of double.
+void check_dispatch() {
+  const int64_t M = 250, N = 200, K = 333;
+  std::vector<float> A(M * K), At(K * M), Bnt(N * K), Bkn(K * N);
+  fill_uniform(A, 31), fill_uniform(At, 32), fill_uniform(Bnt, 33), fill_uniform(Bkn, 34);
+  std::vector<uint16_t> B16(N * K);
+  for (size_t i = 0; i < B16.size(); ++i) B16[i] = f32_to_bf16(Bnt[i]);
+  const GemmKernels k = simd_kernels(gemm_kernels_generic, gemm_kernels_avx2, gemm_kernels_avx512);
+  std::vector<float> first[4], serial[4];
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    std::vector<float> C[4];
+    for (auto& c : C) c.assign(M * N, 0.25f);
+    matmul_nt(&pool, C[0].data(), A.data(), f32_view(Bnt.data()), M, N, K, false);
+    matmul_nt(&pool, C[1].data(), A.data(), WeightView{B16.data(), DType::BF16}, M, N, K, true);
+    matmul_nn(&pool, C[2].data(), A.data(), f32_view(Bkn.data()), M, N, K, true);
+    matmul_tn(&pool, C[3].data(), At.data(), Bkn.data(), M, N, K, true);
+    for (int i = 0; i < 4; ++i) {
+      if (threads == 1) first[i] = C[i];
+      else CHECK(std::memcmp(C[i].data(), first[i].data(), C[i].size() * 4) == 0);
+    }
+  }
+  for (auto& c : serial) c.assign(M * N, 0.25f);
+  k.nt(serial[0].data(), A.data(), f32_view(Bnt.data()), M, N, K, false, 0, M, 0, N);
+  k.nt(serial[1].data(), A.data(), WeightView{B16.data(), DType::BF16}, M, N, K, true, 0, M, 0, N);
+  k.xn(serial[2].data(), A.data(), K, 1, f32_view(Bkn.data()), M, N, K, true, 0, M, 0, N);
+  k.xn(serial[3].data(), At.data(), 1, M, f32_view(Bkn.data()), M, N, K, true, 0, M, 0, N);
+  int differing = 0;
+  for (int i = 0; i < 4; ++i) differing += std::memcmp(serial[i].data(), first[i].data(), first[i].size() * 4) != 0;
+  std::printf("  matmul_nt/nn/tn (%s, packed path) vs per-task kernels: %d/4 differ\n", simd_path_name(simd_path()),
+              differing);
+  CHECK(differing == 0);
+  double worst = 0, scale = 0;
+  for (int64_t m = 0; m < M; m += 7)
+    for (int64_t n = 0; n < N; n += 3) {
+      double nt = 0, nn = 0, tn = 0;
+      for (int64_t kk = 0; kk < K; ++kk) {
+        nt += double(A[m * K + kk]) * Bnt[n * K + kk];
+        nn += double(A[m * K + kk]) * Bkn[kk * N + n];
+        tn += double(At[kk * M + m]) * Bkn[kk * N + n];
+      }
+      worst = std::fmax(worst, std::fabs(first[0][m * N + n] - nt));
+      worst = std::fmax(worst, std::fabs(first[2][m * N + n] - 0.25 - nn));
+      worst = std::fmax(worst, std::fabs(first[3][m * N + n] - 0.25 - tn));
+      scale = std::fmax(scale, std::fabs(nt));
+    }
+  std::printf("  matmul packed path: max abs err vs double %.3e (max |C| %.2f)\n", worst, scale);
+  CHECK(worst < 5e-5);
+}
+
+// matmul_tn packs its B (an activation) only when N is a multiple of 256: that path too, bitwise the
+// per-task kernel for 1 and 2 threads.
+void check_tn_packed() {
+  const int64_t M = 200, N = 256, K = 150;
+  std::vector<float> At(K * M), B(K * N), want(M * N, 0.5f);
+  fill_uniform(At, 41), fill_uniform(B, 42);
+  const GemmKernels k = simd_kernels(gemm_kernels_generic, gemm_kernels_avx2, gemm_kernels_avx512);
+  k.xn(want.data(), At.data(), 1, M, f32_view(B.data()), M, N, K, true, 0, M, 0, N);
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    std::vector<float> got(M * N, 0.5f);
+    matmul_tn(&pool, got.data(), At.data(), B.data(), M, N, K, true);
+    CHECK(std::memcmp(got.data(), want.data(), got.size() * 4) == 0);
+  }
+}
+
+}  // namespace
+
+int main() {
+  check_packed("scalar", gemm_kernels_generic());
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) check_packed("avx2", gemm_kernels_avx2());
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq"))
+    check_packed("avx512", gemm_kernels_avx512());
+  check_dispatch();
+  check_tn_packed();
+  return test_summary("test_matmul_packed");
+}
