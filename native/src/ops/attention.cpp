@@ -27,8 +27,8 @@ namespace {
 const AttentionKernels& float_kernels() { return attention_float_kernels(); }
 }  // namespace
 
-int64_t attention_forward_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t HD) {
-  return std::max(B * NH * T_, attention_forward_tiled_scratch_floats(B, T_, NH, HD));  // fp64 rows, fp32 tiles
+int64_t attention_forward_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD) {
+  return std::max(B * NH * T_, attention_forward_tiled_scratch_floats(B, T_, NH, NKV, HD));  // fp64 rows, fp32 tiles
 }
 int64_t attention_cached_scratch_floats(int64_t positions, int64_t NH) { return NH * positions; }
 

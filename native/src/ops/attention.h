@@ -15,11 +15,11 @@ class ThreadPool;
 // Row t attends to keys j <= min(t, length-1) (a padded query still sees the valid prefix, as the
 // Hugging Face causal+padding mask gives).
 // fp32 runs attention_forward_tiled; fp64 the per-row reference kernel.
-// scratch: attention_forward_scratch_floats(B, T, NH, HD) elements.
+// scratch: attention_forward_scratch_floats(B, T, NH, NKV, HD) elements.
 template <typename T>
 void attention_forward(ThreadPool* pool, T* out, T* lse, const T* q, const T* k, const T* v, const int32_t* lengths,
                        int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD, T* scratch = nullptr);
-int64_t attention_forward_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t HD);
+int64_t attention_forward_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
 // dq (B,T,NH*HD), dk, dv (B,T,NKV*HD) written (not accumulated); dout, out (B,T,NH*HD) and lse from forward.
 // scratch (fp32): attention_backward_scratch_floats(...) elements; the fp64 reference needs none.
 template <typename T>
@@ -28,12 +28,13 @@ void attention_backward(ThreadPool* pool, T* dq, T* dk, T* dv, const T* dout, co
                         int64_t NKV, int64_t HD, float* scratch = nullptr);
 
 // fp32 forward in 64-query tiles over the GEMM kernels (attention_tiled.cpp); what
-// attention_forward<float> runs. Same contract as attention_forward; per task (row, query head): a
-// 64 x T score block, the head's keys and values (T x HD each) and two 64 x HD tiles.
+// attention_forward<float> runs. Same contract as attention_forward; per task (row and G query heads
+// of one kv group, G = NH/NKV when B*NKV >= 8, else 1): a (G*64, T) score block, the kv head's keys
+// and values (T x HD each) and two (G*64, HD) tiles.
 void attention_forward_tiled(ThreadPool* pool, float* out, float* lse, const float* q, const float* k, const float* v,
                              const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD,
                              float* scratch = nullptr);
-int64_t attention_forward_tiled_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t HD);
+int64_t attention_forward_tiled_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
 
 // fp32 backward in 64-query tiles over the GEMM kernels (attention_tiled.cpp); what
 // attention_backward<float> runs. Same contract as attention_backward.
@@ -41,8 +42,8 @@ void attention_backward_tiled(ThreadPool* pool, float* dq, float* dk, float* dv,
                               const float* k, const float* v, const float* out, const float* lse,
                               const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD,
                               float* scratch = nullptr);
-// Per task (row, kv head): the head's keys, values, dK and dV (T x HD each), two 64 x T score blocks
-// and three 64 x HD tiles; B*NKV tasks.
+// Per task (row, kv head; its NH/NKV query heads stacked): the head's keys, values, dK and dV (T x HD
+// each), two (NH/NKV*64, T) score blocks and three (NH/NKV*64, HD) tiles; B*NKV tasks.
 int64_t attention_backward_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
 
 // The fp32 task kernels of one instruction set (the per-row forward and per-pair backward here are
