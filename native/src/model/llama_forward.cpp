@@ -202,14 +202,18 @@ double LlamaModel::head_loss(PassContext& ctx, const int32_t* targets, float dlo
   for (int64_t c0 = 0; c0 < count; c0 += chunk) {
     check_abort();
     const int64_t nc = std::min(chunk, count - c0);
+    OpPhases ph;
+    ph("head/gather");
     for (int64_t i = 0; i < nc; ++i) {
       int64_t n = rows_idx[c0 + i];
       std::memcpy(ws_chunk_in_.data() + i * C_, xn_f_.data() + n * C_, sizeof(float) * C_);
       tgt[i] = targets[n], pos[i] = ctx.positions[n], ex[i] = ctx.row_examples[n];
     }
     const Rows rows{ex.data(), pos.data()};
+    ph("head/logits");
     linear_fwd(ctx, rows, kHeadSite, W, &head_bias_, head_lora_, logits_chunk_.data(), ws_chunk_in_.data(), nc,
                ws_chunk_u_.data());
+    ph("head/cross_entropy");
     if (grad)  // loss and its gradient in one pass over the logits (in place)
       cross_entropy_forward_backward<float>(pool_, ws_losses_.data(), logits_chunk_.data(), logits_chunk_.data(),
                                             tgt.data(), dloss, nc, V_);
@@ -220,8 +224,10 @@ double LlamaModel::head_loss(PassContext& ctx, const int32_t* targets, float dlo
       if (losses_out) losses_out[rows_idx[c0 + i]] = ws_losses_[i];
     }
     if (!grad) continue;
+    ph("head/input_grad");
     linear_bwd(ctx, rows, kHeadSite, W, &head_bias_, head_lora_, ws_chunk_dx_.data(), logits_chunk_.data(),
                ws_chunk_in_.data(), ws_chunk_u_.data(), nc, true);
+    ph("head/scatter");
     for (int64_t i = 0; i < nc; ++i) {
       float* dst = dxn_f_.data() + rows_idx[c0 + i] * C_;
       const float* src = ws_chunk_dx_.data() + i * C_;
