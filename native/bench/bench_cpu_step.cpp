@@ -11,6 +11,7 @@
 // dtype nf4: QLoRA, the frozen block linears NF4-quantized (bitsandbytes layout), bf16 elsewhere.
 // Usage: bench_cpu_step [model stories|smollm] [lora qv8|all16|full] [dtype fp32|bf16|nf4] [steps]
 //                       [threads] [ckpt 0|1] [warm-up steps, default 1; 0 times the first step too]
+// LORALAB_OP_PROFILE=1 also prints the timed steps' wall and CPU time per op (model/op_profile.h).
 // Legend: C hidden, F intermediate, V vocab, L layers, H / KVH heads, T sequence length.
 #include <chrono>
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include "engine.h"
 #include "../tests/test_options.h"
 #include "io/files.h"
+#include "model/op_profile.h"
 
 using namespace loralab;
 
@@ -81,6 +83,7 @@ int main(int argc, char** argv) {
   Batch b = tiny::make_batch(B, T, spec.vocab, 1);
   const double load_hwm = vm_hwm_mib();
   for (int s = 0; s < warmup; ++s) e->step({b});  // allocations, first touches
+  op_profile_reset();
   auto t0 = std::chrono::steady_clock::now();
   const double c0 = cpu_seconds();
   for (int s = 0; s < steps; ++s) e->step({b});
@@ -104,6 +107,10 @@ int main(int argc, char** argv) {
               "\"gflops_cpu\":%.2f,\"peak_mib\":%.1f,\"rss_peak_mib\":%.1f}\n",
               model.c_str(), mode.c_str(), dtype.c_str(), ckpt ? 1 : 0, threads, steps, warmup, tokens / wall, tokens / cpu,
               per_token * tokens / wall / 1e9, per_token * tokens / cpu / 1e9, mem.peak_total / 1048576.0, vm_hwm_mib());
+  if (op_profile_enabled()) {  // LORALAB_OP_PROFILE=1: where the timed steps' CPU time went
+    std::printf("timed steps: %.1f ms wall, %.1f ms CPU (the rest: grad zeroing, norm, optimizer)\n", 1e3 * wall, 1e3 * cpu);
+    op_profile_report(stdout);
+  }
   e.reset();
   remove_tree(dir);
   return 0;

@@ -1,5 +1,7 @@
 // ctest: every op's backward against central finite differences in double precision, and each
 // op's fp32 path against its fp64 path. Legend: B rows, T seq, N = B*T tokens, C channels.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <vector>
 
@@ -151,6 +153,37 @@ static void test_attention(ThreadPool* pool) {
   CHECK(gradcheck::max_abs_diff(oc2, std::vector<float>(of.begin() + 3 * QD, of.begin() + T * QD)) < 1e-6);
 }
 
+// The tiled fp32 forward (what attention_forward<float> runs: 64-query tiles, GEMM scores, 8-lane exp)
+// against the fp64 reference and the per-row fp32 kernel it replaced: several tiles and a partial
+// one, GQA (B = 2: one head per task; B = 4: the group's 3 heads stacked per task), padded rows.
+// Bound: the per-row fp32 kernel's own distance to fp64 (printed) sets the scale; the tiled one must
+// stay within 2x of it plus 1e-6 (fp32 sums over up to 150 keys).
+static void test_attention_tiled_forward(ThreadPool* pool, int64_t B) {
+  const int64_t T = 150, NH = 6, NKV = 2, HD = 20, QD = NH * HD, KD = NKV * HD;
+  V q(B * T * QD), k(B * T * KD), v(B * T * KD);
+  fill_uniform(q, 51, -2, 2), fill_uniform(k, 52, -2, 2), fill_uniform(v, 53);
+  std::vector<int32_t> lengths = {150, 70, 64, 1};
+  lengths.resize(B);
+  auto qf = to_f(q), kf = to_f(k), vf = to_f(v);
+  const V q64(qf.begin(), qf.end()), k64(kf.begin(), kf.end()), v64(vf.begin(), vf.end());
+  V out(B * T * QD), lse(B * NH * T);
+  attention_forward<double>(nullptr, out.data(), lse.data(), q64.data(), k64.data(), v64.data(), lengths.data(), B, T,
+                            NH, NKV, HD);
+  std::vector<float> of(out.size(), 7.0f), lf(lse.size(), 7.0f), ro(out.size()), rl(lse.size()), scores(T);
+  attention_forward<float>(pool, of.data(), lf.data(), qf.data(), kf.data(), vf.data(), lengths.data(), B, T, NH, NKV,
+                           HD);
+  AttentionKernels plain = attention_kernels_generic();
+  for (int64_t t = 0; t < B * NH; ++t)
+    plain.forward(t, ro.data(), rl.data(), qf.data(), kf.data(), vf.data(), lengths.data(), B, T, NH, NKV, HD,
+                  scores.data());
+  const double row_out = gradcheck::max_abs_diff(ro, out), row_lse = gradcheck::max_abs_diff(rl, lse);
+  const double tiled_out = gradcheck::max_abs_diff(of, out), tiled_lse = gradcheck::max_abs_diff(lf, lse);
+  std::printf("attention forward (B %d) vs fp64: tiled out %.2e lse %.2e, per-row out %.2e lse %.2e\n", static_cast<int>(B), tiled_out,
+              tiled_lse, row_out, row_lse);
+  CHECK(tiled_out < 2 * row_out + 1e-6 && tiled_lse < 2 * row_lse + 1e-6);
+  CHECK(tiled_out < 1e-5 && tiled_lse < 1e-5);
+}
+
 static void test_swiglu(ThreadPool* pool) {
   const int64_t N = 3, F = 7;
   V g(N * F), u(N * F), wout(N * F), out(N * F);
@@ -168,6 +201,35 @@ static void test_swiglu(ThreadPool* pool) {
   std::vector<float> of(N * F);
   swiglu_forward<float>(pool, of.data(), gf.data(), uf.data(), N, F);
   CHECK(gradcheck::max_abs_diff(of, out) < 1e-5);
+}
+
+// The fp32 SwiGLU (vector kernels with their own exp, this process's SIMD path) against fp64 libm on
+// a long range: a tail shorter than a vector, a chunk boundary (8192), and gates out to +-100 where
+// exp clamps. Bound: a few fp32 ulps of each output's magnitude (fp32 rounding of g, u and d itself
+// is excluded: the reference reads the same fp32 values).
+static void test_swiglu_kernels(ThreadPool* pool) {
+  const int64_t N = 3, F = 3001, n = N * F;
+  V g(n), u(n), d(n);
+  fill_uniform(g, 14, -12, 12), fill_uniform(u, 15, -2, 2), fill_uniform(d, 16, -2, 2);
+  const double extremes[] = {-100, -88, -87.5, -20, -1e-3, 0, 1e-3, 20, 87.5, 88, 100};
+  for (size_t i = 0; i < sizeof(extremes) / sizeof(extremes[0]); ++i) g[n - 1 - 7 * i] = extremes[i];
+  auto gf = to_f(g), uf = to_f(u), df = to_f(d);
+  const V g64(gf.begin(), gf.end()), u64(uf.begin(), uf.end()), d64(df.begin(), df.end());
+  V out(n), dg(n), du(n);
+  swiglu_forward<double>(nullptr, out.data(), g64.data(), u64.data(), N, F);
+  swiglu_backward<double>(nullptr, dg.data(), du.data(), d64.data(), g64.data(), u64.data(), N, F);
+  std::vector<float> of(n), dgf(n), duf(n);
+  swiglu_forward<float>(pool, of.data(), gf.data(), uf.data(), N, F);
+  swiglu_backward<float>(pool, dgf.data(), duf.data(), df.data(), gf.data(), uf.data(), N, F);
+  double worst = 0;  // error over (|reference| + 1e-30), in fp32 ulps (2^-23 relative)
+  auto rel = [&](double a, double ref, double mag) { worst = std::max(worst, std::fabs(a - ref) / (mag * 1.1920929e-7 + 1e-37)); };
+  for (int64_t i = 0; i < n; ++i) {
+    rel(of[i], out[i], std::fabs(g64[i] * u64[i]));  // |silu(g) u| <= |g u|
+    rel(duf[i], du[i], std::fabs(g64[i] * d64[i]));
+    rel(dgf[i], dg[i], std::fabs(d64[i] * u64[i]) * (1 + 0.25 * std::fabs(g64[i])));  // |d silu/dg| <= 1.1
+  }
+  std::printf("swiglu fp32 kernels: worst error %.2f ulps of the output's scale\n", worst);
+  CHECK(worst < 8);
 }
 
 static void test_cross_entropy(ThreadPool* pool) {
@@ -311,7 +373,10 @@ int main() {
   test_residual_rmsnorm(&pool);
   test_rope(&pool);
   test_attention(&pool);
+  test_attention_tiled_forward(&pool, 2);
+  test_attention_tiled_forward(&pool, 4);
   test_swiglu(&pool);
+  test_swiglu_kernels(&pool);
   test_cross_entropy(&pool);
   test_embedding(&pool);
   test_linear_and_lora(&pool);

@@ -356,7 +356,7 @@ static void check_attention_tiled() {
   std::printf("  attention backward tiled vs per-pair: max abs diff %.2e\n", worst);
   CHECK(worst < 1e-5);
   CHECK(dq1 == dq2 && dk1 == dk2 && dv1 == dv2);
-  std::vector<float> out2(out.size()), lse2(lse.size()), fscratch(attention_forward_scratch_floats(B, T, NH), 9.0f);
+  std::vector<float> out2(out.size()), lse2(lse.size()), fscratch(attention_forward_scratch_floats(B, T, NH, NKV, HD), 9.0f);
   attention_forward<float>(&two, out2.data(), lse2.data(), q.data(), k.data(), v.data(), lengths.data(), B, T, NH, NKV,
                            HD, fscratch.data());
   CHECK(out2 == out && lse2 == lse);

@@ -150,14 +150,24 @@ function matrixElements(shape: ModelShape, t: LinearTarget): number {
 /** Rows of the CPU LoRA path's dropout tile (kBlockRows in ops/lora_fused.cpp). */
 export const LORA_DROPOUT_BLOCK_ROWS = 256;
 
-/** The CPU attention backward's tile size (kTile in ops/attention_tiled.cpp). */
+/** The CPU attention's query tile size (kTile in ops/attention_tiled.cpp). */
 export const ATTENTION_TILE = 64;
 
 /** Floats of one (row, kv head) task of the CPU attention backward (attention_backward_scratch_floats). */
 export function attentionBackwardTaskFloats(shape: ModelShape, T: number): number {
   const HD = shape.headDim,
     rep = shape.heads / shape.kvHeads;
-  return 6 * ATTENTION_TILE * HD + 2 * ATTENTION_TILE * ATTENTION_TILE + rep * T * (HD + 1);
+  return 4 * T * HD + 2 * rep * ATTENTION_TILE * T + 3 * rep * ATTENTION_TILE * HD + rep * ATTENTION_TILE;
+}
+
+/** Floats of the CPU attention forward's scratch (attention_forward_scratch_floats): per task (row and
+ * G query heads, G = NH/NKV when B*NKV >= 8, else 1) a (G*64, T) score block, two (G*64, HD) tiles and
+ * the kv head's keys and values. */
+export function attentionForwardFloats(shape: ModelShape, B: number, T: number): number {
+  const HD = shape.headDim,
+    G = B * shape.kvHeads >= 8 ? shape.heads / shape.kvHeads : 1;
+  const tiled = B * (shape.heads / G) * (G * ATTENTION_TILE * T + 2 * G * ATTENTION_TILE * HD + 2 * T * HD);
+  return Math.max(B * shape.heads * T, tiled);
 }
 
 /** Every buffer of a training step, in the engine's categories, with its element size on this layout. */
@@ -232,9 +242,10 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
   // CUDA recomputes a layer's output into a scratch; the CPU engine's recomputation stops before Down
   if (inputs.gradientCheckpointing && device === 'cuda') add('recomputed layer output (N,C)', 'workspace', 1, e * N * C);
   if (device === 'cpu') {
-    // attention scratch (ops/attention*.cpp): one score row per (row, head) task, and per (row, kv head)
-    // backward task six 64 x HD tiles, two 64 x 64 score tiles and the group's dQ accumulators + D
-    add('attention score rows (B,NH,T)', 'workspace', 1, f32 * N * shape.heads);
+    // attention scratch (ops/attention_tiled.cpp): forward (G*64, T) score blocks with the kv head's keys
+    // and values per task, backward per (row, kv head) task its keys, values, dK, dV and the group's
+    // stacked (rep*64, T) score blocks and tiles
+    add('attention forward score blocks and tiles', 'workspace', 1, f32 * attentionForwardFloats(shape, B, T));
     if (layerBackward)
       add('attention backward tiles, per (row, kv head)', 'workspace', B * shape.kvHeads, f32 * attentionBackwardTaskFloats(shape, T));
   }

@@ -203,8 +203,10 @@ class LlamaModel {
   };
   void linear_fwd(const PassContext& ctx, const Rows& rows, int site, const Param& w, const Param* bias,
                   LoraPair* lora, float* out, const float* inp, int64_t N, float* u);
+  // dinp (N,IC) += dout W (+ the LoRA path's), or = with dinp_overwrite (no zero-filled buffer needed)
   void linear_bwd(const PassContext& ctx, const Rows& rows, int site, Param& w, Param* bias, LoraPair* lora,
-                  float* dinp, const float* dout, const float* inp, const float* u, int64_t N);
+                  float* dinp, const float* dout, const float* inp, const float* u, int64_t N,
+                  bool dinp_overwrite = false);
   // The LoRA dropout of one adapted linear call (its key, and the block scratch in ws_lora_tile_/mask_).
   LoraDropout lora_dropout(const PassContext& ctx, const Rows& rows, int site, float p, int64_t N, int64_t IC);
   // The su (N,R) a linear_fwd of this adapter would save, without the linear (recomputation).

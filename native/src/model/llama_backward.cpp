@@ -6,10 +6,12 @@
 
 #include "error.h"
 #include "model/llama.h"
+#include "model/op_profile.h"
 #include "ops/attention.h"
 #include "ops/embedding.h"
 #include "ops/layernorm.h"
 #include "ops/lora_fused.h"
+#include "ops/matmul.h"
 #include "ops/residual_rmsnorm.h"
 #include "ops/rmsnorm.h"
 #include "ops/rope.h"
@@ -19,15 +21,19 @@ namespace loralab {
 
 void LlamaModel::linear_bwd(const PassContext& ctx, const Rows& rows, int site, Param& w, Param* bias,
                             LoraPair* lora, float* dinp, const float* dout, const float* inp, const float* u,
-                            int64_t N) {
+                            int64_t N, bool dinp_overwrite) {
   const int64_t OC = w.shape[0], IC = w.shape[1];
   float* dbias = bias && bias->trainable && !bias->storage.empty() ? bias->grad.data() : nullptr;
   if (w.quant) {  // QLoRA: frozen codes, only the input gradient (method full is refused at load)
-    if (dinp) quant_linear_backward_input(pool_, dinp, dout, w.quant->w, N, true);
+    if (dinp) quant_linear_backward_input(pool_, dinp, dout, w.quant->w, N, !dinp_overwrite);
+  } else if (dinp && dinp_overwrite) {
+    matmul_nn(pool_, dinp, dout, w.view(), N, IC, OC, false);  // dinp = dout W
+    linear_backward(pool_, nullptr, w.trainable ? w.grad.data() : nullptr, dbias, dout, inp, w.view(), N, IC, OC);
   } else {
     linear_backward(pool_, dinp, w.trainable ? w.grad.data() : nullptr, dbias, dout, inp, w.view(), N, IC, OC);
   }
   if (!lora) return;
+  OpTimer t_("x/lora_bwd");
   const int64_t R = lora_cfg_.r;
   const float p = static_cast<float>(lora_cfg_.lora_dropout);
   ws_du_.ensure(mem_, MemCategory::Workspace, N * R);
@@ -46,6 +52,7 @@ void LlamaModel::linear_bwd(const PassContext& ctx, const Rows& rows, int site, 
   std::fill(dab, dab + nA + nB, 0.0f);
   lora_fused_backward(pool_, dinp, dab, dab + nA, ws_du_.data(), dout, inp, u, ab.first, ab.second, lora_scale_, N, IC,
                       OC, R, ctx.training && p > 0.0f ? &drop : nullptr);
+  OpTimer t2_("x/lora_bf16_grad_add");
   uint16_t* gA = lora->A.grad16.data();
   uint16_t* gB = lora->B.grad16.data();
   for (int64_t i = 0; i < nA; ++i) gA[i] = f32_to_bf16(bf16_to_f32(gA[i]) + dab[i]);
@@ -60,51 +67,67 @@ void LlamaModel::layer_backward(int l, PassContext& ctx, const float* x_in, Laye
   const auto ws = MemCategory::Workspace;
   auto site = [&](PeftModule m) { return l * 16 + static_cast<int>(m); };
   auto lora_u = [&](PeftModule m) { return a.lora_u[static_cast<int>(m)].data(); };
-  auto zeroed = [&](Buffer<float>& b, int64_t n) {
-    b.ensure(mem_, ws, n);
-    std::fill(b.data(), b.data() + n, 0.0f);
-    return b.data();
-  };
   auto norm_grad = [](Param& p) { return p.trainable ? p.grad.data() : nullptr; };
   // MLP block: x_out = x_mid + down(silu(gate(xn2)) * up(xn2)); dresid holds d x_out
-  float* hmid = ws_hmid_.data();  // recompute silu(gate) * up and the normed inputs (exactly as forward)
-  swiglu_forward<float>(pool_, hmid, a.gate.data(), a.up.data(), N, F_);
+  OpPhases ph;
+  ph("bwd/swiglu_recompute");
+  // recompute silu(gate) * up and the normed inputs (exactly as forward); Down's input is read only by
+  // its weight gradient and its LoRA path (a frozen, unadapted Down needs just dout W)
+  float* hmid = ws_hmid_.data();
+  if (L.down.trainable || L.lora[6]) swiglu_forward<float>(pool_, hmid, a.gate.data(), a.up.data(), N, F_);
   if (recomputed && L.lora[6]) lora_su(ctx, rows, site(PeftModule::Down), *L.lora[6], lora_u(PeftModule::Down), hmid, N);
-  float* dh = zeroed(ws_dh_, N * F_);
-  linear_bwd(ctx, rows, site(PeftModule::Down), L.down, nullptr, L.lora[6], dh, dresid, hmid, lora_u(PeftModule::Down), N);
+  ph("bwd/down");
+  ws_dh_.ensure(mem_, ws, N * F_);
+  float* dh = ws_dh_.data();
+  linear_bwd(ctx, rows, site(PeftModule::Down), L.down, nullptr, L.lora[6], dh, dresid, hmid, lora_u(PeftModule::Down), N,
+             true);
+  ph("bwd/swiglu");
   ws_dgate_.ensure(mem_, ws, N * F_);
   ws_dup_.ensure(mem_, ws, N * F_);
   swiglu_backward<float>(pool_, ws_dgate_.data(), ws_dup_.data(), dh, a.gate.data(), a.up.data(), N, F_);
+  ph("bwd/norm2_apply");
   float* xn = ws_xn_.data();
   rmsnorm_apply<float>(pool_, xn, a.x_mid.data(), L.mlp_norm.f32(), a.rstd2.data(), N, C_);
-  float* dxn = zeroed(ws_dxn_, N * C_);
+  ph("bwd/gate_up");
+  ws_dxn_.ensure(mem_, ws, N * C_);
+  float* dxn = ws_dxn_.data();
   linear_bwd(ctx, rows, site(PeftModule::Gate), L.gate, nullptr, L.lora[4], dxn, ws_dgate_.data(), xn,
-             lora_u(PeftModule::Gate), N);
+             lora_u(PeftModule::Gate), N, true);
   linear_bwd(ctx, rows, site(PeftModule::Up), L.up, nullptr, L.lora[5], dxn, ws_dup_.data(), xn,
              lora_u(PeftModule::Up), N);
+  ph("bwd/norm2");
   residual_rmsnorm_backward<float>(pool_, dresid, norm_grad(L.mlp_norm), dxn, a.x_mid.data(), L.mlp_norm.f32(),
                                    a.rstd2.data(), N, C_);
   // attention block: x_mid = x_in + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))); dresid holds d x_mid
-  float* datt = zeroed(ws_datt_, N * QD_);
-  linear_bwd(ctx, rows, site(PeftModule::O), L.o, nullptr, L.lora[3], datt, dresid, a.att.data(), lora_u(PeftModule::O), N);
+  ph("bwd/o");
+  ws_datt_.ensure(mem_, ws, N * QD_);
+  float* datt = ws_datt_.data();
+  linear_bwd(ctx, rows, site(PeftModule::O), L.o, nullptr, L.lora[3], datt, dresid, a.att.data(), lora_u(PeftModule::O), N,
+             true);
+  ph("bwd/attention");
   ws_dq_.ensure(mem_, ws, N * QD_);
   ws_dk_.ensure(mem_, ws, N * KD_);
   ws_dv_.ensure(mem_, ws, N * KD_);
   ws_att_bwd_.ensure(mem_, ws, attention_backward_scratch_floats(B, T, NH, NKV, HD));
   attention_backward<float>(pool_, ws_dq_.data(), ws_dk_.data(), ws_dv_.data(), datt, a.q.data(), a.k.data(),
                             a.v.data(), a.att.data(), a.lse.data(), ctx.lengths, B, T, NH, NKV, HD, ws_att_bwd_.data());
+  ph("bwd/rope");
   rope_backward<float>(pool_, ws_dq_.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NH, HD);
   rope_backward<float>(pool_, ws_dk_.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NKV, HD);
+  ph("bwd/norm1_apply");
   rmsnorm_apply<float>(pool_, xn, x_in, L.attn_norm.f32(), a.rstd1.data(), N, C_);
-  dxn = zeroed(ws_dxn_, N * C_);
-  linear_bwd(ctx, rows, site(PeftModule::Q), L.q, &L.q_bias, L.lora[0], dxn, ws_dq_.data(), xn, lora_u(PeftModule::Q), N);
+  ph("bwd/qkv");
+  linear_bwd(ctx, rows, site(PeftModule::Q), L.q, &L.q_bias, L.lora[0], dxn, ws_dq_.data(), xn, lora_u(PeftModule::Q), N,
+             true);
   linear_bwd(ctx, rows, site(PeftModule::K), L.k, &L.k_bias, L.lora[1], dxn, ws_dk_.data(), xn, lora_u(PeftModule::K), N);
   linear_bwd(ctx, rows, site(PeftModule::V), L.v, &L.v_bias, L.lora[2], dxn, ws_dv_.data(), xn, lora_u(PeftModule::V), N);
+  ph("bwd/norm1");
   residual_rmsnorm_backward<float>(pool_, dresid, norm_grad(L.attn_norm), dxn, x_in, L.attn_norm.f32(), a.rstd1.data(),
                                    N, C_);
 }
 
 void LlamaModel::backward(PassContext& ctx) {
+  OpTimer t_("backward");
   const int64_t N = static_cast<int64_t>(ctx.B) * ctx.T;
   const int L = cfg_.num_layers;
   LORALAB_CHECK(ctx.training && ctx.B == acts_B_ && ctx.T == acts_T_, "E_INTERNAL",

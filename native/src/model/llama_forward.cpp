@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "model/llama.h"
+#include "model/op_profile.h"
 #include "ops/attention.h"
 #include "ops/cross_entropy.h"
 #include "ops/embedding.h"
@@ -36,6 +37,7 @@ void LlamaModel::linear_fwd(const PassContext& ctx, const Rows& rows, int site, 
   const float p = static_cast<float>(lora_cfg_.lora_dropout);
   LoraDropout drop;
   if (ctx.training && p > 0.0f) drop = lora_dropout(ctx, rows, site, p, N, IC);
+  OpTimer t_("x/lora_fwd");
   const auto ab = lora_ab(*lora);
   lora_fused_forward(pool_, out, u, inp, ab.first, ab.second, lora_scale_, N, IC, OC, lora_cfg_.r,
                      ctx.training && p > 0.0f ? &drop : nullptr);
@@ -80,13 +82,18 @@ void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, Layer
   auto site = [&](PeftModule m) { return l * 16 + static_cast<int>(m); };
   auto lora_u = [&](PeftModule m) { return L.lora[static_cast<int>(m)] ? a.lora_u[static_cast<int>(m)].data() : nullptr; };
   // attention block
+  OpPhases ph;
+  ph("fwd/norm1");
   float* xn = ws_xn_.data();  // (N,C) normed input, recomputed by backward
   if (!pre_normed) rmsnorm_forward<float>(pool_, xn, a.rstd1.data(), x_in, L.attn_norm.f32(), N, C_, cfg_.rms_norm_eps);
+  ph("fwd/qkv");
   linear_fwd(ctx, rows, site(PeftModule::Q), L.q, &L.q_bias, L.lora[0], a.q.data(), xn, N, lora_u(PeftModule::Q));
   linear_fwd(ctx, rows, site(PeftModule::K), L.k, &L.k_bias, L.lora[1], a.k.data(), xn, N, lora_u(PeftModule::K));
   linear_fwd(ctx, rows, site(PeftModule::V), L.v, &L.v_bias, L.lora[2], a.v.data(), xn, N, lora_u(PeftModule::V));
+  ph("fwd/rope");
   rope_forward<float>(pool_, a.q.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NH, HD);
   rope_forward<float>(pool_, a.k.data(), ctx.positions.data(), rope_cos_.data(), rope_sin_.data(), N, NKV, HD);
+  ph("fwd/attention");
   if (ctx.cache) {
     float* kc = ctx.cache->k.data() + static_cast<int64_t>(l) * ctx.cache->capacity * KD_;
     float* vc = ctx.cache->v.data() + static_cast<int64_t>(l) * ctx.cache->capacity * KD_;
@@ -95,20 +102,26 @@ void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, Layer
     ws_att_scores_.ensure(mem_, MemCategory::Workspace, attention_cached_scratch_floats(ctx.cache->capacity, NH));
     attention_forward_cached(pool_, a.att.data(), a.q.data(), kc, vc, ctx.start, N, NH, NKV, HD, ws_att_scores_.data());
   } else {
-    ws_att_scores_.ensure(mem_, MemCategory::Workspace, attention_forward_scratch_floats(B, T, NH));
+    ws_att_scores_.ensure(mem_, MemCategory::Workspace, attention_forward_scratch_floats(B, T, NH, NKV, HD));
     attention_forward<float>(pool_, a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(), ctx.lengths, B, T,
                              NH, NKV, HD, ws_att_scores_.data());
   }
+  ph("fwd/o");
   linear_fwd(ctx, rows, site(PeftModule::O), L.o, nullptr, L.lora[3], a.x_mid.data(), a.att.data(), N, lora_u(PeftModule::O));
+  ph("fwd/resid_norm2");
   // MLP block: x_mid += x_in and its norm in one pass
   residual_rmsnorm_forward<float>(pool_, a.x_mid.data(), xn, a.rstd2.data(), a.x_mid.data(), x_in, L.mlp_norm.f32(), N,
                                   C_, cfg_.rms_norm_eps);
+  ph("fwd/gate_up");
   linear_fwd(ctx, rows, site(PeftModule::Gate), L.gate, nullptr, L.lora[4], a.gate.data(), xn, N, lora_u(PeftModule::Gate));
   linear_fwd(ctx, rows, site(PeftModule::Up), L.up, nullptr, L.lora[5], a.up.data(), xn, N, lora_u(PeftModule::Up));
   if (!x_out) return;  // recomputation: backward recomputes the SwiGLU output and Down's LoRA su itself
+  ph("fwd/swiglu");
   float* hmid = ws_hmid_.data();  // (N,F) SwiGLU output, recomputed by backward
   swiglu_forward<float>(pool_, hmid, a.gate.data(), a.up.data(), N, F_);
+  ph("fwd/down");
   linear_fwd(ctx, rows, site(PeftModule::Down), L.down, nullptr, L.lora[6], x_out, hmid, N, lora_u(PeftModule::Down));
+  ph("fwd/resid_norm_next");
   if (next.weight)  // x_out += x_mid and the next norm in one pass
     residual_rmsnorm_forward<float>(pool_, x_out, next.out, next.rstd, x_out, a.x_mid.data(), next.weight->f32(), N, C_,
                                     cfg_.rms_norm_eps);
@@ -117,6 +130,7 @@ void LlamaModel::layer_forward(int l, PassContext& ctx, const float* x_in, Layer
 }
 
 void LlamaModel::forward(PassContext& ctx) {
+  OpTimer t_("forward");
   const int64_t B = ctx.B, T = ctx.T, N = B * T;
   LORALAB_CHECK(B > 0 && T > 0, "E_BATCH", "batch has no tokens (rows " + std::to_string(B) + ", seq_len " + std::to_string(T) + ")");
   const int64_t span = ctx.cache ? ctx.start + T : T;
@@ -163,6 +177,7 @@ void LlamaModel::forward(PassContext& ctx) {
 }
 
 double LlamaModel::head_loss(PassContext& ctx, const int32_t* targets, float dloss, float* losses_out) {
+  OpTimer t_("head_loss");
   const int64_t N = static_cast<int64_t>(ctx.B) * ctx.T;
   std::vector<int64_t> rows_idx;
   for (int64_t n = 0; n < N; ++n)
@@ -187,14 +202,18 @@ double LlamaModel::head_loss(PassContext& ctx, const int32_t* targets, float dlo
   for (int64_t c0 = 0; c0 < count; c0 += chunk) {
     check_abort();
     const int64_t nc = std::min(chunk, count - c0);
+    OpPhases ph;
+    ph("head/gather");
     for (int64_t i = 0; i < nc; ++i) {
       int64_t n = rows_idx[c0 + i];
       std::memcpy(ws_chunk_in_.data() + i * C_, xn_f_.data() + n * C_, sizeof(float) * C_);
       tgt[i] = targets[n], pos[i] = ctx.positions[n], ex[i] = ctx.row_examples[n];
     }
     const Rows rows{ex.data(), pos.data()};
+    ph("head/logits");
     linear_fwd(ctx, rows, kHeadSite, W, &head_bias_, head_lora_, logits_chunk_.data(), ws_chunk_in_.data(), nc,
                ws_chunk_u_.data());
+    ph("head/cross_entropy");
     if (grad)  // loss and its gradient in one pass over the logits (in place)
       cross_entropy_forward_backward<float>(pool_, ws_losses_.data(), logits_chunk_.data(), logits_chunk_.data(),
                                             tgt.data(), dloss, nc, V_);
@@ -205,9 +224,10 @@ double LlamaModel::head_loss(PassContext& ctx, const int32_t* targets, float dlo
       if (losses_out) losses_out[rows_idx[c0 + i]] = ws_losses_[i];
     }
     if (!grad) continue;
-    std::fill(ws_chunk_dx_.data(), ws_chunk_dx_.data() + nc * C_, 0.0f);
+    ph("head/input_grad");
     linear_bwd(ctx, rows, kHeadSite, W, &head_bias_, head_lora_, ws_chunk_dx_.data(), logits_chunk_.data(),
-               ws_chunk_in_.data(), ws_chunk_u_.data(), nc);
+               ws_chunk_in_.data(), ws_chunk_u_.data(), nc, true);
+    ph("head/scatter");
     for (int64_t i = 0; i < nc; ++i) {
       float* dst = dxn_f_.data() + rows_idx[c0 + i] * C_;
       const float* src = ws_chunk_dx_.data() + i * C_;

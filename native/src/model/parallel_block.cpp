@@ -146,7 +146,7 @@ void LlamaModel::parallel_layer_forward(int l, PassContext& ctx, const float* x_
     ws_att_scores_.ensure(mem_, MemCategory::Workspace, attention_cached_scratch_floats(ctx.cache->capacity, NH));
     attention_forward_cached(pool_, a.att.data(), a.q.data(), kc, vc, ctx.start, N, NH, NKV, HD, ws_att_scores_.data());
   } else {
-    ws_att_scores_.ensure(mem_, MemCategory::Workspace, attention_forward_scratch_floats(B, T, NH));
+    ws_att_scores_.ensure(mem_, MemCategory::Workspace, attention_forward_scratch_floats(B, T, NH, NKV, HD));
     attention_forward<float>(pool_, a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(), ctx.lengths, B, T, NH, NKV, HD,
                              ws_att_scores_.data());
   }

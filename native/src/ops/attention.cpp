@@ -1,11 +1,14 @@
 // Attention forward/backward entry points: tasks are (row, head) pairs for forward and (row, kv
-// head) for backward. fp32 forward (and the KV-cache forward) runs the per-row kernels of the AVX2
-// build when the CPU has it (chosen once per process, like the GEMM path); fp32 backward runs the
-// tiled kernel (attention_tiled.cpp); the fp64 reference always comes from the plain build. Each
+// head) for backward. fp32 forward and backward run the tiled kernels (attention_tiled.cpp) with
+// the row passes of this CPU's build; the KV-cache forward runs the per-row kernels of that build
+// (plain, AVX2 or AVX-512, chosen once per process like the GEMM path); the fp64 reference always
+// comes from the plain build. Each
 // task's score row lives at a fixed offset of the caller's scratch.
 #define ATTN_SUFFIX attention_kernels_generic
+#define ATTN_LANES 4
 #include "ops/attention_kernels.inc"
 
+#include <algorithm>
 #include <type_traits>
 #include <vector>
 
@@ -15,27 +18,30 @@
 
 namespace loralab {
 
-namespace {
-const AttentionKernels& float_kernels() {
-  static const AttentionKernels k = simd_path() == SimdPath::Scalar ? attention_kernels_generic() : attention_kernels_avx2();
+const AttentionKernels& attention_float_kernels() {
+  static const AttentionKernels k =
+      simd_kernels(attention_kernels_generic, attention_kernels_avx2, attention_kernels_avx512);
   return k;
 }
+namespace {
+const AttentionKernels& float_kernels() { return attention_float_kernels(); }
 }  // namespace
 
-int64_t attention_forward_scratch_floats(int64_t B, int64_t T_, int64_t NH) { return B * NH * T_; }
+int64_t attention_forward_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD) {
+  return std::max(B * NH * T_, attention_forward_tiled_scratch_floats(B, T_, NH, NKV, HD));  // fp64 rows, fp32 tiles
+}
 int64_t attention_cached_scratch_floats(int64_t positions, int64_t NH) { return NH * positions; }
 
 template <typename T>
 void attention_forward(ThreadPool* pool, T* out, T* lse, const T* q, const T* k, const T* v, const int32_t* lengths,
                        int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD, T* scratch) {
-  std::vector<T> own;
-  if (!scratch) own.resize(attention_forward_scratch_floats(B, T_, NH)), scratch = own.data();
-  parallel_for(pool, B * NH, [&](int64_t task) {
-    T* scores = scratch + task * T_;
-    if constexpr (std::is_same_v<T, float>)
-      float_kernels().forward(task, out, lse, q, k, v, lengths, B, T_, NH, NKV, HD, scores);
-    else fwd_task<T>(task, out, lse, q, k, v, lengths, B, T_, NH, NKV, HD, scores);
-  });
+  if constexpr (std::is_same_v<T, float>) {
+    attention_forward_tiled(pool, out, lse, q, k, v, lengths, B, T_, NH, NKV, HD, scratch);
+  } else {
+    std::vector<T> own;
+    if (!scratch) own.resize(B * NH * T_), scratch = own.data();
+    parallel_for(pool, B * NH, [&](int64_t task) { fwd_task<T>(task, out, lse, q, k, v, lengths, B, T_, NH, NKV, HD, scratch + task * T_); });
+  }
 }
 
 template <typename T>

@@ -14,11 +14,12 @@ class ThreadPool;
 // out (B,T,NH*HD), lse (B,NH,T), q (B,T,NH*HD), k (B,T,NKV*HD), v (B,T,NKV*HD), lengths (B) or null.
 // Row t attends to keys j <= min(t, length-1) (a padded query still sees the valid prefix, as the
 // Hugging Face causal+padding mask gives).
-// scratch: attention_forward_scratch_floats(B, T, NH) elements (one score row per task).
+// fp32 runs attention_forward_tiled; fp64 the per-row reference kernel.
+// scratch: attention_forward_scratch_floats(B, T, NH, NKV, HD) elements.
 template <typename T>
 void attention_forward(ThreadPool* pool, T* out, T* lse, const T* q, const T* k, const T* v, const int32_t* lengths,
                        int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD, T* scratch = nullptr);
-int64_t attention_forward_scratch_floats(int64_t B, int64_t T_, int64_t NH);
+int64_t attention_forward_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
 // dq (B,T,NH*HD), dk, dv (B,T,NKV*HD) written (not accumulated); dout, out (B,T,NH*HD) and lse from forward.
 // scratch (fp32): attention_backward_scratch_floats(...) elements; the fp64 reference needs none.
 template <typename T>
@@ -26,18 +27,27 @@ void attention_backward(ThreadPool* pool, T* dq, T* dk, T* dv, const T* dout, co
                         const T* out, const T* lse, const int32_t* lengths, int64_t B, int64_t T_, int64_t NH,
                         int64_t NKV, int64_t HD, float* scratch = nullptr);
 
-// fp32 backward in 64x64 tiles over the GEMM kernels (attention_tiled.cpp); what
+// fp32 forward in 64-query tiles over the GEMM kernels (attention_tiled.cpp); what
+// attention_forward<float> runs. Same contract as attention_forward; per task (row and G query heads
+// of one kv group, G = NH/NKV when B*NKV >= 8, else 1): a (G*64, T) score block, the kv head's keys
+// and values (T x HD each) and two (G*64, HD) tiles.
+void attention_forward_tiled(ThreadPool* pool, float* out, float* lse, const float* q, const float* k, const float* v,
+                             const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD,
+                             float* scratch = nullptr);
+int64_t attention_forward_tiled_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
+
+// fp32 backward in 64-query tiles over the GEMM kernels (attention_tiled.cpp); what
 // attention_backward<float> runs. Same contract as attention_backward.
 void attention_backward_tiled(ThreadPool* pool, float* dq, float* dk, float* dv, const float* dout, const float* q,
                               const float* k, const float* v, const float* out, const float* lse,
                               const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD,
                               float* scratch = nullptr);
-// Per task (row, kv head): six 64 x HD tiles, two 64 x 64 score tiles, the dQ accumulators of the
-// group's query heads (NH/NKV x T x HD) and their D = rowsum(dO * O) (NH/NKV x T); B*NKV tasks.
+// Per task (row, kv head; its NH/NKV query heads stacked): the head's keys, values, dK and dV (T x HD
+// each), two (NH/NKV*64, T) score blocks and three (NH/NKV*64, HD) tiles; B*NKV tasks.
 int64_t attention_backward_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
 
-// The fp32 task kernels of one instruction set (the per-pair backward here is the reference the
-// tiled one is tested against) (attention_kernels.inc); internal to the op.
+// The fp32 task kernels of one instruction set (the per-row forward and per-pair backward here are
+// the references the tiled ones are tested against) (attention_kernels.inc); internal to the op.
 // Scores: forward one row of T_ floats per task, cached one of start+n floats per head.
 struct AttentionKernels {
   void (*forward)(int64_t task, float* out, float* lse, const float* q, const float* k, const float* v,
@@ -47,9 +57,16 @@ struct AttentionKernels {
                    int64_t NH, int64_t NKV, int64_t HD);
   void (*cached)(int64_t h, float* out, const float* q, const float* kcache, const float* vcache, int64_t start,
                  int64_t n, int64_t NH, int64_t NKV, int64_t HD, float* scores);
+  // The tiled kernels' row passes. softmax_row: row[j] = exp(row[j]*scale - max) for j < lim (max over
+  // those; *mx gets it), 0 for lim <= j < n; returns the sum. dsoftmax_row: P = exp(s*scale - lse)
+  // (0 from lim on) into srow, dS = P (dP - D) scale into dprow.
+  float (*softmax_row)(float* row, int64_t lim, int64_t n, float scale, float* mx);
+  void (*dsoftmax_row)(float* srow, float* dprow, int64_t lim, int64_t n, float scale, float lse, float D);
 };
 AttentionKernels attention_kernels_generic();
 AttentionKernels attention_kernels_avx2();
+AttentionKernels attention_kernels_avx512();
+const AttentionKernels& attention_float_kernels();  // this process's SIMD path (simd_path.h)
 
 // Generation with a cache: out (n, NH*HD) for n new queries q (n, NH*HD) at positions
 // start..start+n-1; kcache, vcache (P, NKV*HD) already hold keys/values for positions < start+n.
