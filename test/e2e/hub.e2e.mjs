@@ -82,7 +82,7 @@ test(
               !llama ||
               !/gated/.test(llama) ||
               !falcon ||
-              !/CPU engine only/.test(falcon) ||
+              !/runs on the CPU engine by default/.test(falcon) ||
               /Not available/.test(falcon) ||
               !rows.some((row) => row.includes('Qwen/Qwen2.5-0.5B'))
             )
