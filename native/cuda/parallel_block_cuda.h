@@ -14,17 +14,11 @@
 namespace loralab {
 namespace cuda {
 
-inline GeluKind LlamaCuda::gelu_kind() const { return cfg_.mlp == MlpKind::GeluTanh ? GeluKind::Tanh : GeluKind::Erf; }
+inline GeluKind LlamaCuda::gelu_kind() const { return loralab::gelu_kind(cfg_); }
 
 inline void LlamaCuda::load_parallel(const CheckpointReader& ckpt) {
   const ModelFamily f = cfg_.family;
-  if (f == ModelFamily::Phi && !ckpt.has(embed_tensor_name(f))) {  // the CPU's refusal of the remote-code layout
-    for (const auto& n : ckpt.names())
-      if (n.find("Wqkv") != std::string::npos || n.find(".mixer.") != std::string::npos)
-        LORALAB_THROW("E_CONFIG_UNSUPPORTED", ckpt.folder() + ": tensor '" + n +
-                                                  "' is from the old remote-code Phi layout (Wqkv / mixer); use the "
-                                                  "checkpoint's PhiForCausalLM revision (transformers >= 4.37)");
-  }
+  refuse_remote_code_phi(ckpt, f);  // the CPU's refusal of the remote-code layout
   if (f == ModelFamily::Falcon) {
     const std::vector<int32_t> src = falcon_qkv_sources(cfg_);
     QKV_ = static_cast<int64_t>(src.size()) * HD_;

@@ -3,6 +3,9 @@
 
 #include <vector>
 
+#include "error.h"
+#include "io/safetensors.h"
+
 namespace loralab {
 
 std::string embed_tensor_name(ModelFamily f) {
@@ -68,6 +71,17 @@ const char* family_name(ModelFamily f) {
     default:
       return "Llama";
   }
+}
+
+GeluKind gelu_kind(const ModelConfig& c) { return c.mlp == MlpKind::GeluTanh ? GeluKind::Tanh : GeluKind::Erf; }
+
+void refuse_remote_code_phi(const CheckpointReader& ckpt, ModelFamily family) {
+  if (family != ModelFamily::Phi || ckpt.has(embed_tensor_name(family))) return;
+  for (const auto& n : ckpt.names())
+    if (n.find("Wqkv") != std::string::npos || n.find(".mixer.") != std::string::npos)
+      LORALAB_THROW("E_CONFIG_UNSUPPORTED", ckpt.folder() + ": tensor '" + n +
+                                                "' is from the old remote-code Phi layout (Wqkv / mixer); use the "
+                                                "checkpoint's PhiForCausalLM revision (transformers >= 4.37)");
 }
 
 }  // namespace loralab

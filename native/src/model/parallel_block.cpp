@@ -20,19 +20,9 @@
 
 namespace loralab {
 
-namespace {
-GeluKind gelu_kind(const ModelConfig& c) { return c.mlp == MlpKind::GeluTanh ? GeluKind::Tanh : GeluKind::Erf; }
-}  // namespace
-
 void LlamaModel::load_parallel_params(const CheckpointReader& ckpt) {
   const ModelFamily f = cfg_.family;
-  if (f == ModelFamily::Phi && !ckpt.has(embed_tensor_name(f))) {
-    for (const auto& n : ckpt.names())
-      if (n.find("Wqkv") != std::string::npos || n.find(".mixer.") != std::string::npos)
-        LORALAB_THROW("E_CONFIG_UNSUPPORTED", ckpt.folder() + ": tensor '" + n +
-                                                  "' is from the old remote-code Phi layout (Wqkv / mixer); use the "
-                                                  "checkpoint's PhiForCausalLM revision (transformers >= 4.37)");
-  }
+  refuse_remote_code_phi(ckpt, f);
   if (f == ModelFamily::Falcon) {
     qkv_src_ = falcon_qkv_sources(cfg_);
     QKV_ = static_cast<int64_t>(qkv_src_.size()) * cfg_.head_dim;
