@@ -28,11 +28,13 @@ int main() {
 #include "io/peft_adapter.h"
 #include "ops/dropout.h"
 #include "rng.h"
+#include "cuda_vs_cpu.h"
 #include "test_options.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
 using namespace loralab;
+using namespace loralab::cuda_vs_cpu;
 
 namespace {
 
@@ -49,16 +51,8 @@ EngineOptions base_options(const std::string& device) {
   return o;
 }
 
-double rel_l2(const std::vector<float>& got, const std::vector<float>& want) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < want.size() && i < got.size(); ++i)
-    num += (got[i] - want[i]) * double(got[i] - want[i]), den += want[i] * double(want[i]);
-  return std::sqrt(num / std::max(den, 1e-30));
-}
-
 // max |cuda - cpu| over valid positions, against 3% of max |cpu|
-void compare_logits(const std::vector<float>& cpu, const std::vector<float>& gpu, const Batch& b, int V,
-                    const char* label) {
+void compare_logits(const std::vector<float>& cpu, const std::vector<float>& gpu, const Batch& b, int V, const char* label) {
   double maxabs = 0, maxdiff = 0;
   CHECK(cpu.size() == gpu.size());
   for (int r = 0; r < b.rows; ++r)
@@ -72,11 +66,6 @@ void compare_logits(const std::vector<float>& cpu, const std::vector<float>& gpu
   std::printf("  %s logits: max|cpu| %.4g max|diff| %.4g\n", label, maxabs, maxdiff);
   CHECK(maxabs > 0);
   CHECK(maxdiff <= 0.03 * maxabs);
-}
-
-void check_rel(double got, double want, double tol, const char* what) {
-  std::printf("  %s: cpu %.6g cuda %.6g\n", what, want, got);
-  CHECK(std::fabs(got - want) <= tol * std::fabs(want) + 1e-9);
 }
 
 // every adapter tensor of `dir_gpu` against `dir_cpu` (rel L2), or A bitwise when exact
@@ -95,34 +84,6 @@ void compare_adapters(const std::string& dir_cpu, const std::string& dir_gpu, do
     if (std::any_of(p.B.begin(), p.B.end(), [](float x) { return x != 0.0f; })) CHECK(eB <= tol);
   }
   std::printf("  adapters: worst rel L2 %.3g (%zu pairs)\n", worst, a.pairs.size());
-}
-
-struct Pair {
-  std::unique_ptr<Engine> cpu, gpu;
-};
-Pair load_both(const std::string& dir, EngineOptions o) {
-  Pair p;
-  o.device = "cpu";
-  p.cpu = Engine::load(dir, o);
-  o.device = "cuda";
-  p.gpu = Engine::load(dir, o);
-  return p;
-}
-
-std::vector<Batch> two_micro_batches(int V) {
-  return {tiny::make_batch(2, 16, V, 11, {16, 12}, 0), tiny::make_batch(2, 12, V, 11, {12, 9}, 2)};
-}
-
-// n steps on both engines: losses 1%, grad norms 5%
-void steps_agree(Pair& p, int n, const std::vector<Batch>& mbs, const char* label) {
-  for (int s = 0; s < n; ++s) {
-    StepResult a = p.cpu->step(mbs), b = p.gpu->step(mbs);
-    std::printf("  %s step %d: loss cpu %.6f cuda %.6f, grad norm cpu %.6g cuda %.6g, lr %.3g/%.3g\n", label, s + 1,
-                a.loss, b.loss, a.grad_norm, b.grad_norm, a.lr, b.lr);
-    CHECK(std::fabs(a.loss - b.loss) <= 0.01 * a.loss);
-    CHECK(std::fabs(a.grad_norm - b.grad_norm) <= 0.05 * a.grad_norm + 1e-9);
-    CHECK(a.tokens == b.tokens && a.step == b.step && a.lr == b.lr);
-  }
 }
 
 void test_dropout_mask() {
@@ -153,8 +114,7 @@ void test_dropout_mask() {
     mismatches += (out[i] == 0) != (cpu[i] == 0.0f);
     dropped += cpu[i] == 0.0f;
   }
-  std::printf("  %lld of %lld dropped on CPU, %lld mask mismatches\n", (long long)dropped, (long long)(N * C),
-              (long long)mismatches);
+  std::printf("  %lld of %lld dropped on CPU, %lld mask mismatches\n", (long long)dropped, (long long)(N * C), (long long)mismatches);
   CHECK(mismatches == 0);
   CHECK(dropped > 0);
   cudaFree(d_in), cudaFree(d_out), cudaFree(d_ex), cudaFree(d_pos);
@@ -332,8 +292,7 @@ void test_checkpointing(const std::string& dir, int V) {
   const std::vector<Batch> mbs = two_micro_batches(V);
   for (int s = 0; s < 2; ++s) {
     StepResult a = plain->step(mbs), b = p.gpu->step(mbs);
-    std::printf("  step %d: loss %.9g vs %.9g (checkpointed), grad norm %.9g vs %.9g\n", s + 1, a.loss, b.loss,
-                a.grad_norm, b.grad_norm);
+    std::printf("  step %d: loss %.9g vs %.9g (checkpointed), grad norm %.9g vs %.9g\n", s + 1, a.loss, b.loss, a.grad_norm, b.grad_norm);
     CHECK(a.loss == b.loss && a.grad_norm == b.grad_norm);
     StepResult c = p.cpu->step(mbs);
     check_rel(b.loss, c.loss, 0.01, "loss vs the CPU with checkpointing");
@@ -398,8 +357,8 @@ void test_state(const std::string& dir, int V) {
   g2->load_state(st);
   CHECK(g2->steps_done() == 2);
   StepResult again = g2->step(mbs);
-  std::printf("  resumed step 3 on CUDA: %.9g vs %.9g (grad norm %.9g vs %.9g)\n", third.loss, again.loss,
-              third.grad_norm, again.grad_norm);
+  std::printf("  resumed step 3 on CUDA: %.9g vs %.9g (grad norm %.9g vs %.9g)\n", third.loss, again.loss, third.grad_norm,
+              again.grad_norm);
   CHECK(third.loss == again.loss && third.grad_norm == again.grad_norm && again.step == 3);
   o.device = "cpu";
   auto c = Engine::load(dir, o);
@@ -539,8 +498,7 @@ int main() {
     test_sgd(dir, V, 0.1f, " + lora dropout 0.1");
     tiny::Spec qwen = spec;
     qwen.bias = true;
-    test_variant(tiny::write_model(tiny::make_temp_dir("ec_qwen"), qwen), V, base_options("cuda"),
-                 "Qwen2 q/k/v biases");
+    test_variant(tiny::write_model(tiny::make_temp_dir("ec_qwen"), qwen), V, base_options("cuda"), "Qwen2 q/k/v biases");
     EngineOptions head = base_options("cuda");
     head.targets.head = true, head.targets.projection = true, head.targets.key = true;
     test_variant(dir, V, head, "every target + lm_head adapter");

@@ -32,21 +32,17 @@ int main() {
 #include "io/peft_adapter.h"
 #include "llama_cuda.h"
 #include "rng.h"
+#include "cuda_vs_cpu.h"
 #include "test_options.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
 using namespace loralab;
+using namespace loralab::cuda_vs_cpu;
 
 namespace {
 const std::string kFixtures = "test/reference/fixtures/";
 
-double rel_l2(const std::vector<float>& got, const std::vector<float>& want) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < want.size() && i < got.size(); ++i)
-    num += (got[i] - want[i]) * double(got[i] - want[i]), den += want[i] * double(want[i]);
-  return std::sqrt(num / std::max(den, 1e-30));
-}
 void compare_logits(const std::vector<float>& cpu, const std::vector<float>& gpu, const Batch& b, int V, const char* label) {
   double maxabs = 0, maxdiff = 0;
   CHECK(cpu.size() == gpu.size());
@@ -61,10 +57,6 @@ void compare_logits(const std::vector<float>& cpu, const std::vector<float>& gpu
   std::printf("  %s logits: max|cpu| %.4g max|diff| %.4g\n", label, maxabs, maxdiff);
   CHECK(maxabs > 0);
   CHECK(maxdiff <= 0.03 * maxabs);
-}
-void check_rel(double got, double want, double tol, const char* what) {
-  std::printf("  %s: cpu %.6g cuda %.6g\n", what, want, got);
-  CHECK(std::fabs(got - want) <= tol * std::fabs(want) + 1e-9);
 }
 void compare_adapters(Engine& cpu, Engine& gpu, double tol, bool exact) {
   const std::string dc = tiny::make_temp_dir("pc_cpu"), dg = tiny::make_temp_dir("pc_gpu");
@@ -186,30 +178,6 @@ EngineOptions base_options() {
   o.lora_r = 4;
   o.optimizer = OptimizerKind::SGD, o.learning_rate = 0.5f;
   return o;
-}
-struct Pair {
-  std::unique_ptr<Engine> cpu, gpu;
-};
-Pair load_both(const std::string& dir, EngineOptions o) {
-  Pair p;
-  o.device = "cpu";
-  p.cpu = Engine::load(dir, o);
-  o.device = "cuda";
-  p.gpu = Engine::load(dir, o);
-  return p;
-}
-std::vector<Batch> two_micro_batches(int V) {
-  return {tiny::make_batch(2, 16, V, 11, {16, 12}, 0), tiny::make_batch(2, 12, V, 11, {12, 9}, 2)};
-}
-void steps_agree(Pair& p, int n, const std::vector<Batch>& mbs, const char* label) {
-  for (int s = 0; s < n; ++s) {
-    StepResult a = p.cpu->step(mbs), b = p.gpu->step(mbs);
-    std::printf("  %s step %d: loss cpu %.6f cuda %.6f, grad norm cpu %.6g cuda %.6g\n", label, s + 1, a.loss, b.loss, a.grad_norm,
-                b.grad_norm);
-    CHECK(std::fabs(a.loss - b.loss) <= 0.01 * a.loss);
-    CHECK(std::fabs(a.grad_norm - b.grad_norm) <= 0.05 * a.grad_norm + 1e-9);
-    CHECK(a.tokens == b.tokens && a.step == b.step);
-  }
 }
 
 // LoRA (every target incl. lm_head), or QLoRA: init, logits, logprobs, 2 SGD steps, adapters
