@@ -3,6 +3,8 @@
 // task computes.
 #include "threadpool.h"
 
+#include <algorithm>
+
 #include <sched.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
@@ -52,12 +54,22 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
+// Guided self-scheduling: each claim takes a run of consecutive tasks, remaining / (2 x threads)
+// long (at least one), so each thread works through long contiguous stretches of the task grid.
+// Claiming one task at a time interleaved neighbouring tasks between the cores: a GEMM's 64-column
+// tasks then wrote neighbouring cache lines of the same C rows from both cores, and ran at 120
+// instead of 160 GFLOP/s per CPU-second (head logits, 2 threads). Which thread runs a task still
+// never changes what the task computes.
 void ThreadPool::drain() {
+  const int64_t share = 2 * static_cast<int64_t>(threads());
   for (;;) {
-    int64_t i = next_.fetch_add(1);
-    if (i >= n_tasks_) return;
+    int64_t i = next_.load(), n = 0;
+    do {
+      if (i >= n_tasks_) return;
+      n = std::max<int64_t>(1, (n_tasks_ - i) / share);
+    } while (!next_.compare_exchange_weak(i, i + n));
     try {
-      (*job_)(i);
+      for (int64_t j = i; j < i + n; ++j) (*job_)(j);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!error_) error_ = std::current_exception();

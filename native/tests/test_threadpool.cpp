@@ -2,11 +2,14 @@
 // alone, so workers often wake after their run has ended: every task of every run must execute
 // exactly once (a late worker must not claim an index of the next run: that task would run twice,
 // or the ended run's destroyed function would be called and crash the test), and exceptions must
-// reach the caller.
+// reach the caller. Threads claim contiguous stretches of tasks (guided scheduling), not one index
+// at a time: neighbouring tasks (a GEMM's neighbouring column blocks) stay on one core.
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_util.h"
@@ -29,6 +32,21 @@ int64_t miscounted_tasks(ThreadPool& pool, int runs, int small_tasks) {
     for (int i = 0; i < tasks; ++i) bad += hits[i].load() != 1;
   }
   return bad;
+}
+
+// Number of places in [0, tasks) where task i and i+1 ran on different threads; each task spins
+// for ~5 us, so every thread of the pool gets work.
+int owner_changes(ThreadPool& pool, int tasks) {
+  std::vector<std::thread::id> owner(tasks);
+  pool.run(tasks, [&owner](int64_t i) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(5);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    owner[i] = std::this_thread::get_id();
+  });
+  int changes = 0;
+  for (int i = 1; i < tasks; ++i) changes += owner[i] != owner[i - 1];
+  return changes;
 }
 
 }  // namespace
@@ -55,6 +73,13 @@ int main() {
     }
     CHECK(caught);
     CHECK(miscounted_tasks(pool, 1000, 7) == 0);
+  }
+  {  // guided claims: remaining / (2 x threads) tasks at a time, so about log(tasks) / log(4/3)
+     // stretches at 2 threads (claiming one index at a time would change owner ~1000 times here)
+    ThreadPool pool(2);
+    const int changes = owner_changes(pool, 2000);
+    std::printf("  2 threads, 2000 tasks: the owning thread changes %d times along the task order\n", changes);
+    CHECK(changes <= 48);
   }
   return test_summary("test_threadpool");
 }
