@@ -3,7 +3,9 @@
 // CPU has: fp32 and bf16 weights, the forward (x W^T), input-gradient (dy W) and weight-gradient
 // (dy^T x) layouts, partial panels, K slices and row tiles, accumulate on and off; then the
 // dispatching entry points at engine-like sizes, bitwise for 1, 2 and 3 threads and within fp32
-// rounding of a double reference. Legend: M, N, K GEMM dims.
+// rounding of a double reference; the K-split path of matmul_nn (few rows, a vocabulary-long K: the
+// head's input gradient) against its definition (per-range kernel sums added in range order),
+// bitwise for 1, 2 and 3 threads, and against double. Legend: M, N, K GEMM dims.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -22,8 +24,8 @@ using gradcheck::fill_uniform;
 namespace {
 
 // C (+)= op(A) . op(B) through pack + packed, over the row / column blocks of a fixed grid.
-void run_packed(const GemmKernels& k, float* C, const float* A, int64_t sam, int64_t sak, WeightView B, bool nt,
-                int64_t M, int64_t N, int64_t K, bool acc, int64_t block_m, int64_t block_n) {
+void run_packed(const GemmKernels& k, float* C, const float* A, int64_t sam, int64_t sak, WeightView B, bool nt, int64_t M, int64_t N,
+                int64_t K, bool acc, int64_t block_m, int64_t block_n) {
   const int64_t w = k.panel_width, panels = (N + w - 1) / w;
   std::vector<float> bp(panels * w * K, -7.0f);  // padding must come from pack, not from here
   k.pack(bp.data(), B, nt, N, K, 0, panels);
@@ -82,8 +84,10 @@ void check_dispatch() {
     matmul_nn(&pool, C[2].data(), A.data(), f32_view(Bkn.data()), M, N, K, true);
     matmul_tn(&pool, C[3].data(), At.data(), Bkn.data(), M, N, K, true);
     for (int i = 0; i < 4; ++i) {
-      if (threads == 1) first[i] = C[i];
-      else CHECK(std::memcmp(C[i].data(), first[i].data(), C[i].size() * 4) == 0);
+      if (threads == 1)
+        first[i] = C[i];
+      else
+        CHECK(std::memcmp(C[i].data(), first[i].data(), C[i].size() * 4) == 0);
     }
   }
   for (auto& c : serial) c.assign(M * N, 0.25f);
@@ -93,8 +97,7 @@ void check_dispatch() {
   k.xn(serial[3].data(), At.data(), 1, M, f32_view(Bkn.data()), M, N, K, true, 0, M, 0, N);
   int differing = 0;
   for (int i = 0; i < 4; ++i) differing += std::memcmp(serial[i].data(), first[i].data(), first[i].size() * 4) != 0;
-  std::printf("  matmul_nt/nn/tn (%s, packed path) vs per-task kernels: %d/4 differ\n", simd_path_name(simd_path()),
-              differing);
+  std::printf("  matmul_nt/nn/tn (%s, packed path) vs per-task kernels: %d/4 differ\n", simd_path_name(simd_path()), differing);
   CHECK(differing == 0);
   double worst = 0, scale = 0;
   for (int64_t m = 0; m < M; m += 7)
@@ -130,6 +133,50 @@ void check_tn_packed() {
   }
 }
 
+// matmul_nn with <= 384 rows and K >= 4096 splits K into 1024-long ranges: C = ((C0 + P_0) + P_1) + ...,
+// P_j = the per-task kernel's sum over range j. Checked bitwise against that definition for fp32 and
+// bf16 weights, accumulate on and off, 1 to 3 threads; and within fp32 rounding of double.
+void check_k_split() {
+  const int64_t M = 37, N = 150, K = 9000, R = 1024;  // 8 whole ranges and a partial one; a partial panel
+  std::vector<float> A(M * K), B(K * N);
+  fill_uniform(A, 51), fill_uniform(B, 52);
+  std::vector<uint16_t> B16(K * N);
+  for (size_t i = 0; i < B.size(); ++i) B16[i] = f32_to_bf16(B[i]);
+  const GemmKernels k = simd_kernels(gemm_kernels_generic, gemm_kernels_avx2, gemm_kernels_avx512);
+  int differing = 0, products = 0;
+  std::vector<float> fp32_result;
+  for (int bf = 0; bf < 2; ++bf)
+    for (int acc = 0; acc < 2; ++acc) {
+      const WeightView w = bf ? WeightView{B16.data(), DType::BF16} : f32_view(B.data());
+      std::vector<float> want(M * N, acc ? 0.75f : 0.0f), part(M * N);
+      for (int64_t k0 = 0; k0 < K; k0 += R) {
+        const int64_t kc = std::min(R, K - k0);
+        const WeightView rows{static_cast<const char*>(w.data) + k0 * N * (bf ? 2 : 4), w.dtype};
+        k.xn(part.data(), A.data() + k0, K, 1, rows, M, N, kc, false, 0, M, 0, N);
+        for (int64_t i = 0; i < M * N; ++i) want[i] += part[i];
+      }
+      for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        std::vector<float> got(M * N, 0.75f);
+        matmul_nn(&pool, got.data(), A.data(), w, M, N, K, acc);
+        differing += std::memcmp(got.data(), want.data(), got.size() * 4) != 0, ++products;
+        if (!bf && !acc) fp32_result = got;
+      }
+    }
+  std::printf("  matmul_nn K-split (%s): %d/%d products differ from the per-range definition\n", simd_path_name(simd_path()), differing,
+              products);
+  CHECK(differing == 0);
+  double worst = 0, scale = 0;
+  for (int64_t m = 0; m < M; m += 3)
+    for (int64_t n = 0; n < N; n += 7) {
+      double ref = 0;
+      for (int64_t kk = 0; kk < K; ++kk) ref += double(A[m * K + kk]) * B[kk * N + n];
+      worst = std::fmax(worst, std::fabs(fp32_result[m * N + n] - ref)), scale = std::fmax(scale, std::fabs(ref));
+    }
+  std::printf("  matmul_nn K-split: max abs err vs double %.3e (max |C| %.2f)\n", worst, scale);
+  CHECK(worst < 1e-4);
+}
+
 }  // namespace
 
 int main() {
@@ -141,5 +188,6 @@ int main() {
     check_packed("avx512", gemm_kernels_avx512());
   check_dispatch();
   check_tn_packed();
+  check_k_split();
   return test_summary("test_matmul_packed");
 }

@@ -33,8 +33,10 @@ void run_grid(ThreadPool* pool, int64_t M, int64_t N, int64_t block_m, const F& 
     int64_t m0 = i * block_m, n0 = j * kBlockN;
     body(m0, m0 + block_m < M ? m0 + block_m : M, n0, n0 + kBlockN < N ? n0 + kBlockN : N);
   };
-  if (pool) pool->run(bm * bn, task);
-  else for (int64_t t = 0; t < bm * bn; ++t) task(t);
+  if (pool)
+    pool->run(bm * bn, task);
+  else
+    for (int64_t t = 0; t < bm * bn; ++t) task(t);
 }
 
 }  // namespace
@@ -46,44 +48,74 @@ namespace {
 bool pack_whole(int64_t M, int64_t N, int64_t K) { return M >= 2 * kBlockM && N * K <= kPackWholeLimit && K > 0; }
 
 // C (+)= op(A) . op(B) from B packed whole (nt: B is (N, K), else (K, N)); op(A)(m,k) = A[m*sam + k*sak].
-void gemm_packed(ThreadPool* pool, float* C, const float* A, int64_t sam, int64_t sak, WeightView B, bool nt,
-                 int64_t M, int64_t N, int64_t K, bool accumulate) {
+void gemm_packed(ThreadPool* pool, float* C, const float* A, int64_t sam, int64_t sak, WeightView B, bool nt, int64_t M, int64_t N,
+                 int64_t K, bool accumulate) {
   const GemmKernels& k = kernels();
   const int64_t w = k.panel_width, panels = (N + w - 1) / w;
   thread_local std::vector<float> packed;
   if (packed.size() < static_cast<size_t>(panels * w * K)) packed.resize(panels * w * K);
   float* bp = packed.data();
   const int64_t per_task = (kBlockN + w - 1) / w;  // panels per packing task
-  parallel_for(pool, (panels + per_task - 1) / per_task, [&](int64_t t) {
-    k.pack(bp, B, nt, N, K, t * per_task, std::min(panels, t * per_task + per_task));
-  });
-  run_grid(pool, M, N, kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-    k.packed(C, A, sam, sak, bp, M, N, K, accumulate, m0, m1, n0, n1);
-  });
+  parallel_for(pool, (panels + per_task - 1) / per_task,
+               [&](int64_t t) { k.pack(bp, B, nt, N, K, t * per_task, std::min(panels, t * per_task + per_task)); });
+  run_grid(pool, M, N, kBlockM,
+           [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { k.packed(C, A, sam, sak, bp, M, N, K, accumulate, m0, m1, n0, n1); });
 }
 }  // namespace
 
-void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
-               bool accumulate) {
+void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K, bool accumulate) {
   if (M <= 0 || N <= 0) return;
   if (pack_whole(M, N, K)) return gemm_packed(pool, C, A, K, 1, B, true, M, N, K, accumulate);
   auto nt = kernels().nt;
   // Few rows (a logits chunk, decode): one row block, so each B panel is packed once.
-  run_grid(pool, M, N, M <= 4 * kBlockM ? M : kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-    nt(C, A, B, M, N, K, accumulate, m0, m1, n0, n1);
-  });
+  run_grid(pool, M, N, M <= 4 * kBlockM ? M : kBlockM,
+           [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { nt(C, A, B, M, N, K, accumulate, m0, m1, n0, n1); });
 }
 
-void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
-               bool accumulate) {
+namespace {
+// K-split products: few rows and a long reduction (the head's input gradient, dlogits . W with K =
+// vocabulary). A grid of 64-column tasks streams all of A (M x K floats, 16 MiB for a logits chunk)
+// once per column panel, 5 to 9 times per call; here each task takes kKSplit consecutive k with
+// every column, so A and B are read once, into a partial (M, N) sum, and the partials are then
+// added to C in task order: C = ((C0 + P_0) + P_1) + ..., each P_j the kernel's own blocked sum
+// over its range. The split depends on K only, so results do not depend on the thread count.
+constexpr int64_t kKSplit = 1024;
+bool k_split(int64_t M, int64_t K) { return M <= 4 * kBlockM && K >= 4 * kKSplit; }
+
+void gemm_k_split(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K, bool accumulate) {
+  const GemmKernels& k = kernels();
+  const int64_t parts = (K + kKSplit - 1) / kKSplit;
+  thread_local std::vector<float> partial;  // scratch of the calling thread, parts x M x N floats, not tracked
+  if (partial.size() < static_cast<size_t>(parts * M * N)) partial.resize(parts * M * N);
+  float* P = partial.data();
+  const int64_t elem = B.dtype == DType::BF16 ? 2 : 4;
+  parallel_for(pool, parts, [&](int64_t p) {
+    const int64_t k0 = p * kKSplit, kc = std::min(kKSplit, K - k0);
+    const WeightView rows{static_cast<const char*>(B.data) + k0 * N * elem, B.dtype};  // B rows [k0, k0 + kc)
+    k.xn(P + p * M * N, A + k0, K, 1, rows, M, N, kc, false, 0, M, 0, N);
+  });
+  parallel_for(pool, (M + 7) / 8, [&](int64_t t) {
+    for (int64_t m = t * 8; m < std::min(M, t * 8 + 8); ++m) {
+      float* c = C + m * N;
+      if (!accumulate) std::fill(c, c + N, 0.0f);
+      for (int64_t p = 0; p < parts; ++p) {
+        const float* src = P + (p * M + m) * N;
+        for (int64_t n = 0; n < N; ++n) c[n] += src[n];
+      }
+    }
+  });
+}
+}  // namespace
+
+void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K, bool accumulate) {
   if (M <= 0 || N <= 0) return;
   if (pack_whole(M, N, K)) return gemm_packed(pool, C, A, K, 1, B, false, M, N, K, accumulate);
+  if (k_split(M, K)) return gemm_k_split(pool, C, A, B, M, N, K, accumulate);
   auto xn = kernels().xn;
   // bf16 panels packed per task: few rows (the head's input gradient) in one row block.
   const int64_t block_m = B.dtype == DType::BF16 && M <= 4 * kBlockM ? M : kBlockM;
-  run_grid(pool, M, N, block_m, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-    xn(C, A, K, 1, B, M, N, K, accumulate, m0, m1, n0, n1);
-  });
+  run_grid(pool, M, N, block_m,
+           [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { xn(C, A, K, 1, B, M, N, K, accumulate, m0, m1, n0, n1); });
 }
 
 namespace {
@@ -92,39 +124,33 @@ namespace {
 constexpr int64_t kTilesBlockM = 4 * kBlockM;
 }  // namespace
 
-void matmul_nt_tiles(ThreadPool* pool, float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K,
-                     bool accumulate) {
+void matmul_nt_tiles(ThreadPool* pool, float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K, bool accumulate) {
   if (M <= 0 || N <= 0) return;
   auto f = kernels().nt_tiles;
-  run_grid(pool, M, N, kTilesBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-    f(C, A, B, M, N, K, accumulate, m0, m1, n0, n1);
-  });
+  run_grid(pool, M, N, kTilesBlockM,
+           [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { f(C, A, B, M, N, K, accumulate, m0, m1, n0, n1); });
 }
 
-void matmul_nn_tiles(ThreadPool* pool, float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K,
-                     bool accumulate) {
+void matmul_nn_tiles(ThreadPool* pool, float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K, bool accumulate) {
   if (M <= 0 || N <= 0) return;
   auto f = kernels().nn_tiles;
-  run_grid(pool, M, N, kTilesBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-    f(C, A, B, M, N, K, accumulate, m0, m1, n0, n1);
-  });
+  run_grid(pool, M, N, kTilesBlockM,
+           [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { f(C, A, B, M, N, K, accumulate, m0, m1, n0, n1); });
 }
 
-void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
-               bool accumulate) {
+void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool accumulate) {
   if (M <= 0 || N <= 0) return;
   // B here is an activation (K = tokens): read in place, as packing it costs a pass over K x N floats,
   // unless its rows are a multiple of 1 KiB apart (N % 256 == 0), where a slice's rows would share
   // a few L1 sets.
   if (N % 256 == 0 && pack_whole(M, N, K)) return gemm_packed(pool, C, A, 1, M, f32_view(B), false, M, N, K, accumulate);
   auto xn = kernels().xn;
-  run_grid(pool, M, N, kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-    xn(C, A, 1, M, f32_view(B), M, N, K, accumulate, m0, m1, n0, n1);
-  });
+  run_grid(pool, M, N, kBlockM,
+           [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { xn(C, A, 1, M, f32_view(B), M, N, K, accumulate, m0, m1, n0, n1); });
 }
 
-void linear_forward(ThreadPool* pool, float* out, const float* inp, WeightView weight, const float* bias, int64_t N,
-                    int64_t IC, int64_t OC) {
+void linear_forward(ThreadPool* pool, float* out, const float* inp, WeightView weight, const float* bias, int64_t N, int64_t IC,
+                    int64_t OC) {
   matmul_nt(pool, out, inp, weight, N, OC, IC, false);
   if (bias) {
     for (int64_t n = 0; n < N; ++n)
@@ -132,8 +158,8 @@ void linear_forward(ThreadPool* pool, float* out, const float* inp, WeightView w
   }
 }
 
-void linear_backward(ThreadPool* pool, float* dinp, float* dweight, float* dbias, const float* dout,
-                     const float* inp, WeightView weight, int64_t N, int64_t IC, int64_t OC) {
+void linear_backward(ThreadPool* pool, float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, WeightView weight,
+                     int64_t N, int64_t IC, int64_t OC) {
   if (dinp) matmul_nn(pool, dinp, dout, weight, N, IC, OC, true);
   if (dweight) matmul_tn(pool, dweight, dout, inp, OC, IC, N, true);
   if (dbias) {
@@ -142,8 +168,7 @@ void linear_backward(ThreadPool* pool, float* dinp, float* dweight, float* dbias
   }
 }
 
-void linear_forward(double* out, const double* inp, const double* weight, const double* bias, int64_t N, int64_t IC,
-                    int64_t OC) {
+void linear_forward(double* out, const double* inp, const double* weight, const double* bias, int64_t N, int64_t IC, int64_t OC) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < OC; ++o) {
       double s = bias ? bias[o] : 0.0;
@@ -152,8 +177,8 @@ void linear_forward(double* out, const double* inp, const double* weight, const 
     }
 }
 
-void linear_backward(double* dinp, double* dweight, double* dbias, const double* dout, const double* inp,
-                     const double* weight, int64_t N, int64_t IC, int64_t OC) {
+void linear_backward(double* dinp, double* dweight, double* dbias, const double* dout, const double* inp, const double* weight, int64_t N,
+                     int64_t IC, int64_t OC) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < OC; ++o) {
       double g = dout[n * OC + o];
