@@ -280,11 +280,29 @@ export const GEMM_SCRATCH_LIMIT_FLOATS = 2 ** 22;
 /** ... when the product has at least this many rows (2 x kBlockM). */
 export const GEMM_SCRATCH_MIN_ROWS = 192;
 
+/** matmul_nn sums a long K in ranges for products of at most this many rows (ops/matmul.cpp, k_split). */
+export const GEMM_KSPLIT_MAX_ROWS = 384;
+const GEMM_KSPLIT_MIN_RANGE = 1024;
+const GEMM_KSPLIT_SCRATCH_FLOATS = 2 ** 22;
+
+/**
+ * Floats of partial sums matmul_nn keeps (thread_local) for C (rows, n) += A (rows, k) . B (k, n):
+ * ranges of max(1024, k * rows * n / 2^22) k, rounded up to 16, when there are at least 4 of them;
+ * 0 where it packs B whole or keeps the column grid.
+ */
+export function gemmKSplitFloats(rows: number, n: number, k: number): number {
+  if (rows > GEMM_KSPLIT_MAX_ROWS) return 0;
+  if (rows >= GEMM_SCRATCH_MIN_ROWS && n * k <= GEMM_SCRATCH_LIMIT_FLOATS) return 0;
+  const range = Math.ceil(Math.max(GEMM_KSPLIT_MIN_RANGE, Math.ceil((k * rows * n) / GEMM_KSPLIT_SCRATCH_FLOATS)) / 16) * 16;
+  return k >= 4 * range ? Math.ceil(k / range) * rows * n : 0;
+}
+
 /**
  * The CPU engine's untracked per-thread GEMM scratch (thread_local in ops/matmul.cpp): matmul_nt keeps
  * an fp32 transpose of the largest weight it multiplies (rows >= 192, weight <= 4M floats) and matmul_nn
- * a widened fp32 copy of the largest bf16 weight of an input gradient. One copy per thread that calls
- * the engine: here one; each further libuv thread that runs a step holds another.
+ * a widened fp32 copy of the largest bf16 weight of an input gradient; the input gradients with few
+ * rows and a long K (the head's) keep their per-range partial sums (gemmKSplitFloats). One copy per
+ * thread that calls the engine: here one; each further libuv thread that runs a step holds another.
  */
 export function gemmScratchBytes(inputs: MemoryInputs): number {
   const { shape, method, rank, targets } = inputs;
@@ -296,6 +314,7 @@ export function gemmScratchBytes(inputs: MemoryInputs): number {
   const layerBackward = method === 'full' || layerAdapted.length > 0;
   let transposed = 0;
   let widened = 0;
+  let split = 0;
   const use = (rows: number, floats: number, kind: 'nt' | 'nn') => {
     if (rows < GEMM_SCRATCH_MIN_ROWS || floats > GEMM_SCRATCH_LIMIT_FLOATS) return;
     if (kind === 'nt') transposed = Math.max(transposed, floats);
@@ -307,12 +326,14 @@ export function gemmScratchBytes(inputs: MemoryInputs): number {
     const frozenWeight = !(t !== 'head' && quantized); // 4-bit linears run their own kernels
     if (frozenWeight) use(rows, inFeatures * outFeatures, 'nt');
     if (frozenWeight && bf16Frozen && (t === 'head' || layerBackward)) use(rows, inFeatures * outFeatures, 'nn');
+    if (frozenWeight && (t === 'head' || layerBackward)) split = Math.max(split, gemmKSplitFloats(rows, inFeatures, outFeatures));
     if (method === 'lora' && isAdapted(targets, t, shape)) {
       use(rows, rank * inFeatures, 'nt'); // u = x A^T
       use(rows, outFeatures * rank, 'nt'); // out += (s u) B^T
+      split = Math.max(split, gemmKSplitFloats(rows, rank, outFeatures)); // du = dout B
     }
   }
-  return 4 * (transposed + widened);
+  return 4 * (transposed + widened + split);
 }
 
 /** Sums buffer groups per category. */

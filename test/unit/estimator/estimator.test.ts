@@ -8,6 +8,7 @@ import { resolveConfig } from '../../../language-server/src/config/resolve';
 import { engineRows, estimate, LLAMA2_7B_CONFIG, readModelShape } from '../../../language-server/src/estimator';
 import {
   CPU_RUNTIME_BYTES,
+  gemmKSplitFloats,
   gemmScratchBytes,
   quantCodeBytes,
   quantConstantBytes,
@@ -140,15 +141,25 @@ test('CPU GEMM scratch: fp32 transpose + widened bf16 copy of the largest weight
     microBatchSize: 4,
     rows: 64,
   };
-  // gate/up/down (2048 x 768) are the largest under the limit; the head (8192 x 768) is over it
-  assert.equal(gemmScratchBytes(inputs), 2 * 4 * 2048 * 768);
-  assert.equal(gemmScratchBytes({ ...inputs, precision: '32-true' }), 4 * 2048 * 768, 'no widened copy of fp32 weights');
-  assert.equal(gemmScratchBytes({ ...inputs, microBatchSize: 2 }), 0, '128 rows take the packed path');
+  // gate/up/down (2048 x 768) are the largest under the limit; the head (8192 x 768) is over it, and
+  // its input gradient (256 rows, K = 8192) sums 8 ranges of 1024 into 256 x 768 partials
+  const headSplit = 8 * 256 * 768;
+  assert.equal(gemmKSplitFloats(256, 768, 8192), headSplit);
+  assert.equal(gemmScratchBytes(inputs), 4 * (2 * 2048 * 768 + headSplit));
+  assert.equal(gemmScratchBytes({ ...inputs, precision: '32-true' }), 4 * (2048 * 768 + headSplit), 'no widened copy of fp32 weights');
+  // 128 rows take the packed path; the head's gradient: 8 x 128 x 768 partials
+  assert.equal(gemmScratchBytes({ ...inputs, microBatchSize: 2 }), 4 * 8 * 128 * 768);
   // nf4 linears run their own kernels: only the LoRA factors are re-laid out
-  assert.equal(gemmScratchBytes({ ...inputs, quantize: 'bnb.nf4' }), 4 * 8 * 768);
-  // Llama-2-7B's weights are all over 4M floats: only LoRA factors (r x 4096)
+  assert.equal(gemmScratchBytes({ ...inputs, quantize: 'bnb.nf4' }), 4 * (8 * 768 + headSplit));
+  // Llama-2-7B's weights are all over 4M floats: only LoRA factors (r x 4096); the head's gradient
+  // (131-row logits chunks, K = 32000) in 8 ranges of 4096, as 8 x 131 x 4096 partials would pass 4M floats
   const big: MemoryInputs = { ...inputs, shape, rows: 511, microBatchSize: 1 };
-  assert.equal(gemmScratchBytes(big), 4 * 8 * 4096);
+  assert.equal(gemmKSplitFloats(131, 4096, 32000), 8 * 131 * 4096);
+  assert.equal(gemmScratchBytes(big), 4 * (8 * 4096 + 8 * 131 * 4096));
+  // few ranges, many rows or a short K keep the column grid
+  assert.equal(gemmKSplitFloats(131, 288, 3000), 0);
+  assert.equal(gemmKSplitFloats(512, 288, 32000), 0);
+  assert.equal(gemmKSplitFloats(384, 11008, 4096), 0, 'one range of 4128 would not split');
 });
 
 test('the estimator stays pure: no Node built-ins, no addon, no trainer imports (eslint.config.mjs enforces it too)', () => {
