@@ -158,19 +158,19 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (vs_blas) std::printf("vs-openblas: OpenBLAS kernels %s, 1 thread each, %d alternations per shape\n", core.c_str(), rounds);
-  // tokens: micro-batch 4 x T (stories T 256, SmolLM T 512); head rows: one logits chunk (2^22 / V)
+  // tokens: micro-batch 4 x T (stories T 256, SmolLM T 512); head rows: one logits chunk (2^23 / V)
   const Shape shapes[] = {
       {"stories", "q/k/v/o fwd", 'f', 1024, 288, 288},   {"stories", "gate/up fwd", 'f', 1024, 768, 288},
-      {"stories", "down fwd", 'f', 1024, 288, 768},      {"stories", "head fwd", 'f', 131, 32000, 288},
+      {"stories", "down fwd", 'f', 1024, 288, 768},      {"stories", "head fwd", 'f', 262, 32000, 288},
       {"stories", "q/o dx", 'd', 1024, 288, 288},        {"stories", "down dx", 'd', 1024, 768, 288},
       {"stories", "gate/up dx", 'd', 1024, 288, 768},    {"stories", "gate dW", 'w', 768, 288, 1024},
-      {"stories", "head dx", 'd', 131, 288, 32000},
+      {"stories", "head dx", 'd', 262, 288, 32000},
       {"smollm", "q/o fwd", 'f', 2048, 576, 576},        {"smollm", "k/v fwd", 'f', 2048, 192, 576},
       {"smollm", "gate/up fwd", 'f', 2048, 1536, 576},   {"smollm", "down fwd", 'f', 2048, 576, 1536},
-      {"smollm", "head fwd", 'f', 85, 49152, 576},       {"smollm", "q/o dx", 'd', 2048, 576, 576},
+      {"smollm", "head fwd", 'f', 170, 49152, 576},       {"smollm", "q/o dx", 'd', 2048, 576, 576},
       {"smollm", "down dx", 'd', 2048, 1536, 576},       {"smollm", "gate/up dx", 'd', 2048, 576, 1536},
       {"smollm", "gate dW", 'w', 1536, 576, 2048},
-      {"smollm", "head dx", 'd', 85, 576, 49152},
+      {"smollm", "head dx", 'd', 170, 576, 49152},
   };
   for (const Shape& s : shapes) {
     if (which != "all" && which != s.model) continue;

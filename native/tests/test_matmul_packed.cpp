@@ -133,11 +133,12 @@ void check_tn_packed() {
   }
 }
 
-// matmul_nn with <= 384 rows and K >= 4096 splits K into 1024-long ranges: C = ((C0 + P_0) + P_1) + ...,
-// P_j = the per-task kernel's sum over range j. Checked bitwise against that definition for fp32 and
-// bf16 weights, accumulate on and off, 1 to 3 threads; and within fp32 rounding of double.
-void check_k_split() {
-  const int64_t M = 37, N = 150, K = 9000, R = 1024;  // 8 whole ranges and a partial one; a partial panel
+// matmul_nn with <= 384 rows and K of >= 2 ranges of 1024 splits K: C = ((C0 + P_0) + P_1) + ..., P_j the
+// per-task kernel's sum over range j, computed in blocks of up to 1024 columns. Checked bitwise against
+// that definition for fp32 and bf16 weights, accumulate on and off, 1 to 3 threads, on a narrow shape and
+// on one of two column blocks; and within fp32 rounding of double.
+void check_k_split(int64_t M, int64_t N, int64_t K) {
+  const int64_t R = 1024;
   std::vector<float> A(M * K), B(K * N);
   fill_uniform(A, 51), fill_uniform(B, 52);
   std::vector<uint16_t> B16(K * N);
@@ -163,8 +164,8 @@ void check_k_split() {
         if (!bf && !acc) fp32_result = got;
       }
     }
-  std::printf("  matmul_nn K-split (%s): %d/%d products differ from the per-range definition\n", simd_path_name(simd_path()), differing,
-              products);
+  std::printf("  matmul_nn K-split %lld x %lld x %lld (%s): %d/%d products differ from the per-range definition\n",
+              (long long)M, (long long)N, (long long)K, simd_path_name(simd_path()), differing, products);
   CHECK(differing == 0);
   double worst = 0, scale = 0;
   for (int64_t m = 0; m < M; m += 3)
@@ -188,6 +189,7 @@ int main() {
     check_packed("avx512", gemm_kernels_avx512());
   check_dispatch();
   check_tn_packed();
-  check_k_split();
+  check_k_split(37, 150, 9000);  // 8 whole ranges and a partial one; a partial panel
+  check_k_split(13, 1100, 2500);  // 2 ranges and a partial one; 2 column blocks
   return test_summary("test_matmul_packed");
 }

@@ -86,7 +86,7 @@ export interface MemoryEstimate {
 }
 
 /** At most this many fp32 logits at once (kLogitsChunkFloats in llama_forward.cpp). */
-export const LOGITS_CHUNK_FLOATS = 2 ** 22;
+export const LOGITS_CHUNK_FLOATS = 2 ** 23;
 export const QUANT_BLOCK = 64;
 export const QUANT_BLOCK2 = 256;
 /**
@@ -287,14 +287,14 @@ const GEMM_KSPLIT_SCRATCH_FLOATS = 2 ** 22;
 
 /**
  * Floats of partial sums matmul_nn keeps (thread_local) for C (rows, n) += A (rows, k) . B (k, n):
- * ranges of max(1024, k * rows * n / 2^22) k, rounded up to 16, when there are at least 4 of them;
+ * ranges of max(1024, k * rows * n / 2^22) k, rounded up to 16, when there are at least 2 of them;
  * 0 where it packs B whole or keeps the column grid.
  */
 export function gemmKSplitFloats(rows: number, n: number, k: number): number {
   if (rows > GEMM_KSPLIT_MAX_ROWS) return 0;
   if (rows >= GEMM_SCRATCH_MIN_ROWS && n * k <= GEMM_SCRATCH_LIMIT_FLOATS) return 0;
   const range = Math.ceil(Math.max(GEMM_KSPLIT_MIN_RANGE, Math.ceil((k * rows * n) / GEMM_KSPLIT_SCRATCH_FLOATS)) / 16) * 16;
-  return k >= 4 * range ? Math.ceil(k / range) * rows * n : 0;
+  return k >= 2 * range ? Math.ceil(k / range) * rows * n : 0;
 }
 
 /**

@@ -74,31 +74,33 @@ void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t
 
 namespace {
 // K-split products: few rows and a long reduction (the head's input gradient, dlogits . W with K =
-// vocabulary). A grid of 64-column tasks streams all of A (M x K floats, 16 MiB for a logits chunk)
-// once per column panel, 5 to 9 times per call; here each task takes a range of consecutive k with
-// every column, so A and B are read once, into a partial (M, N) sum, and the partials are then
-// added to C in task order: C = ((C0 + P_0) + P_1) + ..., each P_j the kernel's own blocked sum
-// over its range. Ranges are 1024 long (measured best at 2 threads against 512, 2048 and 4096), or
-// longer where the partials would pass about 4M floats; the length depends on the shape only, so
-// results do not depend on the thread count. Products with fewer than 4 ranges keep the grid.
-constexpr int64_t kKSplitMin = 1024, kKSplitScratch = int64_t(1) << 22;
+// vocabulary). A grid of 64-column tasks streams all of A (M x K floats, 32 MiB for a logits chunk)
+// once per column panel, 5 to 64 times per call; here a task takes a range of consecutive k and up
+// to kKSplitCols columns, so A is read once per 1024 columns, into a partial (M, N) sum, and the
+// partials are then added to C in range order: C = ((C0 + P_0) + P_1) + ..., each P_j the kernel's
+// own blocked sum over its range. Ranges are 1024 long (measured best at 2 threads against 512,
+// 2048 and 4096), or longer where the partials would pass about 4M floats; the split depends on the
+// shape only, so results do not depend on the thread count. Fewer than 2 ranges: the column grid.
+constexpr int64_t kKSplitMin = 1024, kKSplitScratch = int64_t(1) << 22, kKSplitCols = 1024;
 int64_t k_split_len(int64_t M, int64_t N, int64_t K) {
   const int64_t len = std::max(kKSplitMin, (K * M * N + kKSplitScratch - 1) / kKSplitScratch);
   return (len + 15) / 16 * 16;
 }
-bool k_split(int64_t M, int64_t N, int64_t K) { return M <= 4 * kBlockM && K >= 4 * k_split_len(M, N, K); }
+bool k_split(int64_t M, int64_t N, int64_t K) { return M <= 4 * kBlockM && K >= 2 * k_split_len(M, N, K); }
 
-void gemm_k_split(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K, bool accumulate) {
+void gemm_k_split(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
+                  bool accumulate) {
   const GemmKernels& k = kernels();
-  const int64_t len = k_split_len(M, N, K), parts = (K + len - 1) / len;
+  const int64_t len = k_split_len(M, N, K), parts = (K + len - 1) / len, cols = (N + kKSplitCols - 1) / kKSplitCols;
   thread_local std::vector<float> partial;  // scratch of the calling thread, parts x M x N floats, not tracked
   if (partial.size() < static_cast<size_t>(parts * M * N)) partial.resize(parts * M * N);
   float* P = partial.data();
   const int64_t elem = B.dtype == DType::BF16 ? 2 : 4;
-  parallel_for(pool, parts, [&](int64_t p) {
+  parallel_for(pool, parts * cols, [&](int64_t t) {
+    const int64_t p = t / cols, n0 = t % cols * kKSplitCols, n1 = std::min(N, n0 + kKSplitCols);
     const int64_t k0 = p * len, kc = std::min(len, K - k0);
     const WeightView rows{static_cast<const char*>(B.data) + k0 * N * elem, B.dtype};  // B rows [k0, k0 + kc)
-    k.xn(P + p * M * N, A + k0, K, 1, rows, M, N, kc, false, 0, M, 0, N);
+    k.xn(P + p * M * N, A + k0, K, 1, rows, M, N, kc, false, 0, M, n0, n1);
   });
   parallel_for(pool, (M + 7) / 8, [&](int64_t t) {
     for (int64_t m = t * 8; m < std::min(M, t * 8 + 8); ++m) {

@@ -152,12 +152,12 @@ test('CPU GEMM scratch: fp32 transpose + widened bf16 copy of the largest weight
   // nf4 linears run their own kernels: only the LoRA factors are re-laid out
   assert.equal(gemmScratchBytes({ ...inputs, quantize: 'bnb.nf4' }), 4 * (8 * 768 + headSplit));
   // Llama-2-7B's weights are all over 4M floats: only LoRA factors (r x 4096); the head's gradient
-  // (131-row logits chunks, K = 32000) in 8 ranges of 4096, as 8 x 131 x 4096 partials would pass 4M floats
+  // (262-row logits chunks, K = 32000) in 4 ranges of 8192, as 1024-long ranges would pass 4M floats
   const big: MemoryInputs = { ...inputs, shape, rows: 511, microBatchSize: 1 };
-  assert.equal(gemmKSplitFloats(131, 4096, 32000), 8 * 131 * 4096);
-  assert.equal(gemmScratchBytes(big), 4 * (8 * 4096 + 8 * 131 * 4096));
+  assert.equal(gemmKSplitFloats(262, 4096, 32000), 4 * 262 * 4096);
+  assert.equal(gemmScratchBytes(big), 4 * (8 * 4096 + 4 * 262 * 4096));
   // few ranges, many rows or a short K keep the column grid
-  assert.equal(gemmKSplitFloats(131, 288, 3000), 0);
+  assert.equal(gemmKSplitFloats(131, 288, 2000), 0);
   assert.equal(gemmKSplitFloats(512, 288, 32000), 0);
   assert.equal(gemmKSplitFloats(384, 11008, 4096), 0, 'one range of 4128 would not split');
 });
