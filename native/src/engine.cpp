@@ -18,6 +18,7 @@
 #include "model/llama_score.h"
 #include "model/llama_state.h"
 #include "ops/cross_entropy.h"
+#include "ops/matmul.h"
 #include "quant/quant.h"
 #include "simd_path.h"
 #include "threadpool.h"
@@ -187,8 +188,8 @@ class CpuEngine final : public Engine {
  private:
   // Serialises calls (a second call, from any thread, is refused), resets the abort flag, and sets
   // FTZ/DAZ on the calling thread.
-  struct Call {
-    explicit Call(CpuEngine* e) : engine(e) {
+  struct Call {  // one call at a time; its GEMMs use the engine's scratch, whichever thread runs it
+    explicit Call(CpuEngine* e) : engine(e), scratch(&e->gemm_scratch_) {
       LORALAB_CHECK(!e->busy_.exchange(true), "E_BUSY",
                     "the engine is busy with another call (step, eval, logits or generate)");
       e->abort_.store(false);
@@ -196,6 +197,7 @@ class CpuEngine final : public Engine {
     ~Call() { engine->busy_.store(false); }
     CpuEngine* engine;
     FlushDenormalsScope ftz;
+    GemmScratchScope scratch;
   };
 
   void validate_options() {
@@ -227,6 +229,7 @@ class CpuEngine final : public Engine {
   EngineOptions opt_;
   MemTracker mem_;
   std::unique_ptr<ThreadPool> pool_;
+  GemmScratch gemm_scratch_;
   std::atomic<bool> abort_{false};
   std::atomic<bool> busy_{false};
   std::unique_ptr<LlamaModel> model_;

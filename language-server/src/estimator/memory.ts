@@ -302,7 +302,7 @@ export function gemmKSplitFloats(rows: number, n: number, k: number): number {
  * an fp32 transpose of the largest weight it multiplies (rows >= 192, weight <= 4M floats) and matmul_nn
  * a widened fp32 copy of the largest bf16 weight of an input gradient; the input gradients with few
  * rows and a long K (the head's) keep their per-range partial sums (gemmKSplitFloats). One copy per
- * thread that calls the engine: here one; each further libuv thread that runs a step holds another.
+ * engine (GemmScratch, installed for each call whichever libuv thread runs it), freed with the engine.
  */
 export function gemmScratchBytes(inputs: MemoryInputs): number {
   const { shape, method, rank, targets } = inputs;

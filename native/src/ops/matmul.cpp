@@ -42,9 +42,21 @@ void run_grid(ThreadPool* pool, int64_t M, int64_t N, int64_t block_m, const F& 
 }  // namespace
 
 namespace {
+thread_local GemmScratch* t_installed = nullptr;  // set by GemmScratchScope on this thread
+GemmScratch& gemm_scratch() { return t_installed ? *t_installed : thread_gemm_scratch(); }
+}  // namespace
+
+GemmScratch& thread_gemm_scratch() {
+  thread_local GemmScratch own;
+  return own;
+}
+GemmScratchScope::GemmScratchScope(GemmScratch* scratch) : saved_(t_installed) { t_installed = scratch; }
+GemmScratchScope::~GemmScratchScope() { t_installed = saved_; }
+
+namespace {
 // B packed whole into panels (GemmKernels::pack) once per call, then read by every row block: the
 // products with enough rows to reuse it (>= 2 row blocks) and a B of at most kPackWholeLimit
-// elements. Scratch: thread-local per calling thread, up to 16 MiB, not tracked.
+// elements. Scratch: gemm_scratch().packed, up to 16 MiB.
 bool pack_whole(int64_t M, int64_t N, int64_t K) { return M >= 2 * kBlockM && N * K <= kPackWholeLimit && K > 0; }
 
 // C (+)= op(A) . op(B) from B packed whole (nt: B is (N, K), else (K, N)); op(A)(m,k) = A[m*sam + k*sak].
@@ -52,7 +64,7 @@ void gemm_packed(ThreadPool* pool, float* C, const float* A, int64_t sam, int64_
                  int64_t K, bool accumulate) {
   const GemmKernels& k = kernels();
   const int64_t w = k.panel_width, panels = (N + w - 1) / w;
-  thread_local std::vector<float> packed;
+  std::vector<float>& packed = gemm_scratch().packed;
   if (packed.size() < static_cast<size_t>(panels * w * K)) packed.resize(panels * w * K);
   float* bp = packed.data();
   const int64_t per_task = (kBlockN + w - 1) / w;  // panels per packing task
@@ -92,7 +104,7 @@ void gemm_k_split(ThreadPool* pool, float* C, const float* A, WeightView B, int6
                   bool accumulate) {
   const GemmKernels& k = kernels();
   const int64_t len = k_split_len(M, N, K), parts = (K + len - 1) / len, cols = (N + kKSplitCols - 1) / kKSplitCols;
-  thread_local std::vector<float> partial;  // scratch of the calling thread, parts x M x N floats, not tracked
+  std::vector<float>& partial = gemm_scratch().partial;  // parts x M x N floats
   if (partial.size() < static_cast<size_t>(parts * M * N)) partial.resize(parts * M * N);
   float* P = partial.data();
   const int64_t elem = B.dtype == DType::BF16 ? 2 : 4;

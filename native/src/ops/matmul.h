@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dtype.h"
 
@@ -52,6 +53,26 @@ GemmKernels gemm_kernels_generic();
 GemmKernels gemm_kernels_avx2();
 GemmKernels gemm_kernels_avx512();
 // The instruction set of these kernels is simd_path() (simd_path.h), shared with every other op and the device report.
+
+// Scratch of the products that re-lay out or split an operand: B packed whole (gemm_packed) and the
+// K-split partial sums. Each thread has its own; an engine installs one for the duration of each
+// call (GemmScratchScope on the calling thread), so the calls of a run that land on different libuv
+// threads share one copy, freed with the engine. Not tracked (the estimator's gemmScratchBytes).
+struct GemmScratch {
+  std::vector<float> packed, partial;
+};
+class GemmScratchScope {
+ public:
+  explicit GemmScratchScope(GemmScratch* scratch);
+  ~GemmScratchScope();
+  GemmScratchScope(const GemmScratchScope&) = delete;
+  GemmScratchScope& operator=(const GemmScratchScope&) = delete;
+
+ private:
+  GemmScratch* saved_;
+};
+// The calling thread's own scratch (used where no GemmScratchScope is installed).
+GemmScratch& thread_gemm_scratch();
 
 // C (M,N) (+)= A (M,K) . B (N,K)^T
 void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
