@@ -28,6 +28,7 @@ int main() {
 #include "io/peft_adapter.h"
 #include "ops/dropout.h"
 #include "rng.h"
+#include "cuda_test.h"
 #include "cuda_vs_cpu.h"
 #include "test_options.h"
 #include "test_util.h"
@@ -49,23 +50,6 @@ EngineOptions base_options(const std::string& device) {
   o.targets.query = o.targets.value = o.targets.mlp = true;
   o.lora_r = 4;
   return o;
-}
-
-// max |cuda - cpu| over valid positions, against 3% of max |cpu|
-void compare_logits(const std::vector<float>& cpu, const std::vector<float>& gpu, const Batch& b, int V, const char* label) {
-  double maxabs = 0, maxdiff = 0;
-  CHECK(cpu.size() == gpu.size());
-  for (int r = 0; r < b.rows; ++r)
-    for (int t = 0; t < (b.lengths.empty() ? b.seq_len : b.lengths[r]); ++t)
-      for (int v = 0; v < V; ++v) {
-        const size_t i = (size_t(r) * b.seq_len + t) * V + v;
-        if (i >= cpu.size() || i >= gpu.size()) continue;
-        maxabs = std::max(maxabs, double(std::fabs(cpu[i])));
-        maxdiff = std::max(maxdiff, double(std::fabs(gpu[i] - cpu[i])));
-      }
-  std::printf("  %s logits: max|cpu| %.4g max|diff| %.4g\n", label, maxabs, maxdiff);
-  CHECK(maxabs > 0);
-  CHECK(maxdiff <= 0.03 * maxabs);
 }
 
 // every adapter tensor of `dir_gpu` against `dir_cpu` (rel L2), or A bitwise when exact
@@ -383,19 +367,7 @@ void test_state(const std::string& dir, int V) {
 void test_generate(const std::string& dir, int V) {
   std::printf("== generate\n");
   Pair p = load_both(dir, base_options("cuda"));
-  // the CPU's greedy token after seq, or -1 when its top-1 / top-2 logit margin is within 4% of
-  // max |logit| (bf16 noise could swap them)
-  auto clear_argmax = [&](const std::vector<int32_t>& seq) {
-    Batch b;
-    b.rows = 1, b.seq_len = static_cast<int>(seq.size()), b.tokens = seq;
-    std::vector<float> lg = p.cpu->logits(b);
-    const float* last = lg.data() + (seq.size() - 1) * V;
-    const int32_t best = static_cast<int32_t>(std::max_element(last, last + V) - last);
-    std::vector<float> row(last, last + V);
-    std::sort(row.begin(), row.end(), std::greater<float>());
-    const float maxabs = std::max(std::fabs(row.front()), std::fabs(row.back()));
-    return row[0] - row[1] > 0.04f * maxabs ? best : -1;
-  };
+  auto clear_argmax = [&](const std::vector<int32_t>& seq) { return cuda_vs_cpu::clear_argmax(*p.cpu, seq, V); };
   auto clear_run = [&](std::vector<int32_t> seq) {  // greedy tokens with a clear argmax, at most 3
     size_t n = 0;
     for (int32_t tok; n < 3 && (tok = clear_argmax(seq)) >= 0; ++n) seq.push_back(tok);
@@ -479,13 +451,7 @@ void test_refusals(const std::string& dir) {
 }  // namespace
 
 int main() {
-  int count = 0;
-  cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess || count == 0) {
-    std::printf("test_engine_cuda: skipped: no CUDA device (%s)\n",
-                err != cudaSuccess ? cudaGetErrorString(err) : "the driver reports no device");
-    return 77;
-  }
+  if (!cuda_test::have_device("test_engine_cuda")) return 77;
   try {
     tiny::Spec spec;  // vocab 64, hidden 32, 2 layers, 4 heads / 2 kv heads
     const int V = spec.vocab;

@@ -23,15 +23,13 @@ int main() {
 #include "test_options.h"
 #include "test_util.h"
 #include "tiny_model.h"
+#include "cuda_test.h"
+#include "cuda_vs_cpu.h"
 
 using namespace loralab;
+using namespace loralab::cuda_vs_cpu;
 
 namespace {
-double rel_l2(const std::vector<float>& got, const std::vector<float>& want) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < want.size(); ++i) num += (got[i] - want[i]) * double(got[i] - want[i]), den += want[i] * double(want[i]);
-  return std::sqrt(num / std::max(den, 1e-30));
-}
 
 void run_case(const std::string& model_dir, const std::string& adapter_dir, const std::vector<PeftLoraPair>& pairs,
               int V, Quantize quantize, const char* label) {
@@ -90,27 +88,12 @@ void run_case(const std::string& model_dir, const std::string& adapter_dir, cons
     worst = std::max(worst, std::max(eA, eB));
   }
   std::printf("worst LoRA gradient rel L2 error vs CPU: %.3g\n", worst);
-  // determinism of a repeated step on the device
-  gpu.forward_loss(batch.tokens, batch.targets, B, T, batch.lengths);
-  gpu.zero_grads();
-  gpu.backward(B, T);
-  PeftAdapter again = gpu.adapter(true);
-  bool same = again.pairs.size() == grads.pairs.size();
-  for (size_t i = 0; same && i < again.pairs.size(); ++i)
-    same = again.pairs[i].A == grads.pairs[i].A && again.pairs[i].B == grads.pairs[i].B;
-  std::printf("repeated forward+backward bitwise equal: %s\n", same ? "yes" : "NO");
-  CHECK(same);
+  repeat_is_bitwise(gpu, batch, B, T, grads, "");  // determinism of a repeated step on the device
 }
 }  // namespace
 
 int main() {
-  int count = 0;
-  cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess || count == 0) {
-    std::printf("test_llama_cuda: skipped: no CUDA device (%s)\n",
-                err != cudaSuccess ? cudaGetErrorString(err) : "the driver reports no device");
-    return 77;
-  }
+  if (!cuda_test::have_device("test_llama_cuda")) return 77;
   try {
     tiny::Spec spec;
     spec.vocab = 96, spec.hidden = 64, spec.intermediate = 128, spec.heads = 4, spec.kv_heads = 2;

@@ -19,10 +19,8 @@ int main() {
 #include <string>
 #include <vector>
 
-#include "cuda_alloc.h"
-#include "cuda_check.h"
 #include "cuda_ops.h"
-#include "dtype.h"
+#include "cuda_test.h"
 #include "ops/adamw.h"
 #include "ops/attention.h"
 #include "ops/cross_entropy.h"
@@ -39,91 +37,17 @@ int main() {
 #include "test_util.h"
 
 using namespace loralab;
-using cuda::bf16;
-using Vec = std::vector<float>;
+using namespace loralab::cuda_test;
 
 namespace {
 std::mt19937 rng(1234);
-cudaStream_t stream = nullptr;
-MemTracker tracker;
-cuda::CudaAllocator* alloc = nullptr;
 
-float round_bf16(float x) { return bf16_to_f32(f32_to_bf16(x)); }
 Vec random_vec(size_t n, float scale, bool bf16_exact = true) {
   std::normal_distribution<float> d(0.0f, scale);
   Vec v(n);
   for (auto& x : v) x = bf16_exact ? round_bf16(d(rng)) : d(rng);
   return v;
 }
-std::vector<uint16_t> bits_of(const Vec& v) {
-  std::vector<uint16_t> b(v.size());
-  for (size_t i = 0; i < v.size(); ++i) b[i] = f32_to_bf16(v[i]);
-  return b;
-}
-
-// Device copies: bf16 (from bf16-exact floats), fp32, int32.
-struct Dev {
-  void* p = nullptr;
-  explicit Dev(size_t bytes) : p(alloc->alloc(MemCategory::Workspace, std::max<size_t>(bytes, 1))) {}
-  ~Dev() { alloc->free(p); }
-  bf16* b() { return static_cast<bf16*>(p); }
-  float* f() { return static_cast<float*>(p); }
-  int32_t* i() { return static_cast<int32_t*>(p); }
-};
-Dev* up_bf16(const Vec& v) {
-  Dev* d = new Dev(2 * v.size());
-  auto bits = bits_of(v);
-  LORALAB_CUDA_CHECK(cudaMemcpy(d->p, bits.data(), 2 * v.size(), cudaMemcpyHostToDevice));
-  return d;
-}
-Dev* up_f32(const Vec& v) {
-  Dev* d = new Dev(4 * v.size());
-  LORALAB_CUDA_CHECK(cudaMemcpy(d->p, v.data(), 4 * v.size(), cudaMemcpyHostToDevice));
-  return d;
-}
-Dev* up_i32(const std::vector<int32_t>& v) {
-  Dev* d = new Dev(4 * v.size());
-  LORALAB_CUDA_CHECK(cudaMemcpy(d->p, v.data(), 4 * v.size(), cudaMemcpyHostToDevice));
-  return d;
-}
-Vec down_bf16(const void* p, size_t n) {
-  LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream));
-  std::vector<uint16_t> bits(n);
-  LORALAB_CUDA_CHECK(cudaMemcpy(bits.data(), p, 2 * n, cudaMemcpyDeviceToHost));
-  Vec v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = bf16_to_f32(bits[i]);
-  return v;
-}
-Vec down_f32(const void* p, size_t n) {
-  LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream));
-  Vec v(n);
-  LORALAB_CUDA_CHECK(cudaMemcpy(v.data(), p, 4 * n, cudaMemcpyDeviceToHost));
-  return v;
-}
-
-// |gpu - cpu| <= atol_frac * max|cpu| + rtol * |cpu| everywhere; prints the worst element.
-void compare(const char* what, const Vec& gpu, const Vec& cpu, double rtol, double atol_frac) {
-  CHECK(gpu.size() == cpu.size());
-  double maxabs = 0;
-  for (float c : cpu) maxabs = std::max(maxabs, std::fabs(static_cast<double>(c)));
-  const double atol = atol_frac * maxabs;
-  double worst = 0, worst_diff = 0;
-  size_t at = 0, bad = 0;
-  for (size_t i = 0; i < cpu.size(); ++i) {
-    const double diff = std::fabs(static_cast<double>(gpu[i]) - cpu[i]);
-    const double allowed = atol + rtol * std::fabs(static_cast<double>(cpu[i]));
-    if (!(diff <= allowed)) ++bad;  // NaN counts as bad
-    const double ratio = allowed > 0 ? diff / allowed : (diff > 0 ? INFINITY : 0);
-    if (ratio > worst || std::isnan(diff)) worst = ratio, worst_diff = diff, at = i;
-  }
-  std::printf("  %-28s n=%-7zu max|cpu|=%-10.4g worst |diff|=%-10.3g at %zu (gpu %.6g, cpu %.6g) %s\n", what,
-              cpu.size(), maxabs, worst_diff, at, cpu.empty() ? 0.0 : gpu[at], cpu.empty() ? 0.0 : cpu[at],
-              bad ? "FAIL" : "ok");
-  CHECK(bad == 0);
-}
-void compare_bf16(const char* what, const Vec& gpu, const Vec& cpu) { compare(what, gpu, cpu, 1.0 / 128, 1.0 / 500); }
-void compare_f32(const char* what, const Vec& gpu, const Vec& cpu) { compare(what, gpu, cpu, 1e-4, 1e-5); }
-void compare_exact(const char* what, const Vec& gpu, const Vec& cpu) { compare(what, gpu, cpu, 0, 0); }
 
 void test_embedding() {
   std::printf("embedding\n");
@@ -439,20 +363,7 @@ void test_allocator_and_errors() {
 }  // namespace
 
 int main() {
-  int count = 0;
-  cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess || count == 0) {
-    std::printf("test_ops_cuda: skipped: no CUDA device (%s)\n",
-                err != cudaSuccess ? cudaGetErrorString(err) : "the driver reports no device");
-    return 77;
-  }
-  cudaDeviceProp prop{};
-  cudaGetDeviceProperties(&prop, 0);
-  std::printf("test_ops_cuda on %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
-  try {
-    LORALAB_CUDA_CHECK(cudaStreamCreate(&stream));
-    cuda::CudaAllocator allocator(&tracker, 0);
-    alloc = &allocator;
+  return run_op_test("test_ops_cuda", [] {
     test_embedding();
     test_rmsnorm();
     test_rope();
@@ -469,12 +380,6 @@ int main() {
     test_dequant(QuantType::NF4, true, 130, 200);
     test_dequant(QuantType::FP4, true, 130, 200);
     test_allocator_and_errors();
-    LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream));
-    alloc = nullptr;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "test_ops_cuda: %s: %s (%s)\n", e.code().c_str(), e.what(), e.where().c_str());
-    return 1;
-  }
-  return test_summary("test_ops_cuda");
+  });
 }
 #endif

@@ -32,6 +32,7 @@ int main() {
 #include "io/peft_adapter.h"
 #include "llama_cuda.h"
 #include "rng.h"
+#include "cuda_test.h"
 #include "cuda_vs_cpu.h"
 #include "test_options.h"
 #include "test_util.h"
@@ -43,21 +44,6 @@ using namespace loralab::cuda_vs_cpu;
 namespace {
 const std::string kFixtures = "test/reference/fixtures/";
 
-void compare_logits(const std::vector<float>& cpu, const std::vector<float>& gpu, const Batch& b, int V, const char* label) {
-  double maxabs = 0, maxdiff = 0;
-  CHECK(cpu.size() == gpu.size());
-  for (int r = 0; r < b.rows; ++r)
-    for (int t = 0; t < (b.lengths.empty() ? b.seq_len : b.lengths[r]); ++t)
-      for (int v = 0; v < V; ++v) {
-        const size_t i = (size_t(r) * b.seq_len + t) * V + v;
-        if (i >= cpu.size() || i >= gpu.size()) continue;
-        maxabs = std::max(maxabs, double(std::fabs(cpu[i])));
-        maxdiff = std::max(maxdiff, double(std::fabs(gpu[i] - cpu[i])));
-      }
-  std::printf("  %s logits: max|cpu| %.4g max|diff| %.4g\n", label, maxabs, maxdiff);
-  CHECK(maxabs > 0);
-  CHECK(maxdiff <= 0.03 * maxabs);
-}
 void compare_adapters(Engine& cpu, Engine& gpu, double tol, bool exact) {
   const std::string dc = tiny::make_temp_dir("pc_cpu"), dg = tiny::make_temp_dir("pc_gpu");
   cpu.save_adapter(dc, "tiny");
@@ -159,15 +145,7 @@ void model_level(const std::string& dir, int V, Quantize quantize, const char* l
     worst = std::max(worst, std::max(eA, eB));
   }
   std::printf("  worst LoRA gradient rel L2 error vs CPU: %.3g\n", worst);
-  gpu.forward_loss(batch.tokens, batch.targets, B, T, batch.lengths);
-  gpu.zero_grads();
-  gpu.backward(B, T);
-  PeftAdapter again = gpu.adapter(true);
-  bool same = again.pairs.size() == grads.pairs.size();
-  for (size_t i = 0; same && i < again.pairs.size(); ++i)
-    same = again.pairs[i].A == grads.pairs[i].A && again.pairs[i].B == grads.pairs[i].B;
-  std::printf("  repeated forward+backward bitwise equal: %s\n", same ? "yes" : "NO");
-  CHECK(same);
+  repeat_is_bitwise(gpu, batch, B, T, grads, "  ");
 }
 
 EngineOptions base_options() {
@@ -252,17 +230,7 @@ void engine_full(const std::string& dir, int V) {
 void engine_generate(const std::string& dir, int V) {
   std::printf("== %s: greedy generate\n", dir.c_str());
   Pair p = load_both(dir, base_options());
-  auto clear_argmax = [&](const std::vector<int32_t>& seq) {
-    Batch b;
-    b.rows = 1, b.seq_len = static_cast<int>(seq.size()), b.tokens = seq;
-    std::vector<float> lg = p.cpu->logits(b);
-    const float* last = lg.data() + (seq.size() - 1) * V;
-    const int32_t best = static_cast<int32_t>(std::max_element(last, last + V) - last);
-    std::vector<float> row(last, last + V);
-    std::sort(row.begin(), row.end(), std::greater<float>());
-    const float maxabs = std::max(std::fabs(row.front()), std::fabs(row.back()));
-    return row[0] - row[1] > 0.04f * maxabs ? best : -1;
-  };
+  auto clear_argmax = [&](const std::vector<int32_t>& seq) { return cuda_vs_cpu::clear_argmax(*p.cpu, seq, V); };
   std::vector<int32_t> prompt;
   for (uint64_t s = 0; s < 64 && prompt.empty(); ++s) {
     std::vector<int32_t> cand = tiny::make_batch(1, 5, V, 100 + s).tokens;
@@ -286,13 +254,7 @@ void engine_generate(const std::string& dir, int V) {
 }  // namespace
 
 int main() {
-  int count = 0;
-  cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess || count == 0) {
-    std::printf("test_parallel_cuda: skipped: no CUDA device (%s)\n",
-                err != cudaSuccess ? cudaGetErrorString(err) : "the driver reports no device");
-    return 77;
-  }
+  if (!cuda_test::have_device("test_parallel_cuda")) return 77;
   try {
     for (const char* name : {"phi_f32", "falcon_mq_f32", "falcon_grouped_f32", "falcon_grouped_bias_bf16"}) {
       const std::string dir = kFixtures + name;

@@ -18,10 +18,8 @@ int main() {
 #include <random>
 #include <vector>
 
-#include "cuda_alloc.h"
-#include "cuda_check.h"
 #include "cuda_ops.h"
-#include "dtype.h"
+#include "cuda_test.h"
 #include "model/config.h"
 #include "model/family.h"
 #include "ops/gelu.h"
@@ -30,71 +28,17 @@ int main() {
 #include "test_util.h"
 
 using namespace loralab;
-using cuda::bf16;
-using Vec = std::vector<float>;
+using namespace loralab::cuda_test;
 
 namespace {
 std::mt19937 rng(4321);
-cudaStream_t stream = nullptr;
-MemTracker tracker;
-cuda::CudaAllocator* alloc = nullptr;
 
-float round_bf16(float x) { return bf16_to_f32(f32_to_bf16(x)); }
 Vec random_vec(size_t n, float scale, float offset = 0.0f) {
   std::normal_distribution<float> d(offset, scale);
   Vec v(n);
   for (auto& x : v) x = round_bf16(d(rng));
   return v;
 }
-struct Dev {  // a device copy of bf16-exact floats (bf16), fp32 or int32 values
-  void* p = nullptr;
-  explicit Dev(size_t bytes) : p(alloc->alloc(MemCategory::Workspace, std::max<size_t>(bytes, 1))) {}
-  ~Dev() { alloc->free(p); }
-  Dev(const Dev&) = delete;
-  Dev& operator=(const Dev&) = delete;
-  bf16* b() { return static_cast<bf16*>(p); }
-  float* f() { return static_cast<float*>(p); }
-  int32_t* i() { return static_cast<int32_t*>(p); }
-};
-void put_bf16(Dev& d, const Vec& v) {
-  std::vector<uint16_t> bits(v.size());
-  for (size_t i = 0; i < v.size(); ++i) bits[i] = f32_to_bf16(v[i]);
-  LORALAB_CUDA_CHECK(cudaMemcpy(d.p, bits.data(), 2 * v.size(), cudaMemcpyHostToDevice));
-}
-void put_raw(Dev& d, const void* src, size_t bytes) { LORALAB_CUDA_CHECK(cudaMemcpy(d.p, src, bytes, cudaMemcpyHostToDevice)); }
-Vec get_bf16(Dev& d, size_t n) {
-  LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream));
-  std::vector<uint16_t> bits(n);
-  LORALAB_CUDA_CHECK(cudaMemcpy(bits.data(), d.p, 2 * n, cudaMemcpyDeviceToHost));
-  Vec v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = bf16_to_f32(bits[i]);
-  return v;
-}
-Vec get_f32(Dev& d, size_t n) {
-  LORALAB_CUDA_CHECK(cudaStreamSynchronize(stream));
-  Vec v(n);
-  LORALAB_CUDA_CHECK(cudaMemcpy(v.data(), d.p, 4 * n, cudaMemcpyDeviceToHost));
-  return v;
-}
-
-// |gpu - cpu| <= atol_frac * max|cpu| + rtol * |cpu| everywhere; prints the worst element.
-void compare(const char* what, const Vec& gpu, const Vec& cpu, double rtol, double atol_frac) {
-  CHECK(gpu.size() == cpu.size());
-  double maxabs = 0, worst = 0, worst_diff = 0;
-  for (float c : cpu) maxabs = std::max(maxabs, std::fabs(double(c)));
-  size_t at = 0, bad = 0;
-  for (size_t i = 0; i < cpu.size() && i < gpu.size(); ++i) {
-    const double diff = std::fabs(double(gpu[i]) - cpu[i]), allowed = atol_frac * maxabs + rtol * std::fabs(double(cpu[i]));
-    if (!(diff <= allowed)) ++bad;
-    const double ratio = allowed > 0 ? diff / allowed : (diff > 0 ? INFINITY : 0);
-    if (ratio > worst || std::isnan(diff)) worst = ratio, worst_diff = diff, at = i;
-  }
-  std::printf("  %-34s n=%-6zu max|cpu|=%-10.4g worst |diff|=%-10.3g at %zu %s\n", what, cpu.size(), maxabs, worst_diff, at,
-              bad ? "FAIL" : "ok");
-  CHECK(bad == 0);
-}
-void compare_bf16(const char* what, const Vec& gpu, const Vec& cpu) { compare(what, gpu, cpu, 1.0 / 128, 1.0 / 500); }
-void compare_f32(const char* what, const Vec& gpu, const Vec& cpu) { compare(what, gpu, cpu, 1e-4, 1e-5); }
 void compare_fd(const char* what, const Vec& gpu, const Vec& fd) { compare(what, gpu, fd, 0.0, 0.02); }
 
 // d/dx_i of loss(x) = sum dout . f(x), central differences in fp32 (h relative to |x_i|)
@@ -128,16 +72,16 @@ void test_layernorm(int64_t N, int64_t C, bool fd) {
       ddb(4 * C);
   put_bf16(dx, x), put_bf16(dw, w), put_bf16(db, b), put_bf16(dg, dout);
   cuda::layernorm_forward(dy.b(), dmean.f(), drstd.f(), dx.b(), dw.b(), db.b(), N, C, eps, stream);
-  compare_bf16("layernorm_forward out", get_bf16(dy, N * C), out);
-  compare_f32("layernorm_forward mean", get_f32(dmean, N), mean);
-  compare_f32("layernorm_forward rstd", get_f32(drstd, N), rstd);
+  compare_bf16("layernorm_forward out", down_bf16(dy.p, N * C), out);
+  compare_f32("layernorm_forward mean", down_f32(dmean.p, N), mean);
+  compare_f32("layernorm_forward rstd", down_f32(drstd.p, N), rstd);
   // backward: dinp accumulates onto a start value, dweight / dbias onto theirs
   Vec din0 = random_vec(N * C, 0.5f), dw0 = random_vec(C, 0.5f, 0.0f), db0 = random_vec(C, 0.5f);
   Vec din = din0, dwv = dw0, dbv = db0;
   layernorm_backward(nullptr, din.data(), dwv.data(), dbv.data(), dout.data(), x.data(), w.data(), mean.data(), rstd.data(), N, C);
   put_bf16(ddin, din0), put_raw(ddw, dw0.data(), 4 * C), put_raw(ddb, db0.data(), 4 * C);
   cuda::layernorm_backward(ddin.b(), ddw.f(), ddb.f(), dg.b(), dx.b(), dw.b(), dmean.f(), drstd.f(), N, C, stream);
-  const Vec gin = get_bf16(ddin, N * C), gw = get_f32(ddw, C), gb = get_f32(ddb, C);
+  const Vec gin = down_bf16(ddin.p, N * C), gw = down_f32(ddw.p, C), gb = down_f32(ddb.p, C);
   compare_bf16("layernorm_backward dinp (+=)", gin, din);
   compare("layernorm_backward dweight (+=)", gw, dwv, 1e-3, 1e-4);
   compare("layernorm_backward dbias (+=)", gb, dbv, 1e-3, 1e-4);
@@ -164,12 +108,12 @@ void test_gelu(GeluKind kind, const char* name) {
   Dev dx(2 * n), dy(2 * n), dg(2 * n), dd(2 * n);
   put_bf16(dx, x), put_bf16(dg, dout);
   cuda::gelu_forward(dy.b(), dx.b(), n, kind, stream);
-  compare_bf16("gelu_forward out", get_bf16(dy, n), out);
+  compare_bf16("gelu_forward out", down_bf16(dy.p, n), out);
   cuda::gelu_backward(dd.b(), dg.b(), dx.b(), n, kind, stream);
-  const Vec gd = get_bf16(dd, n);
+  const Vec gd = down_bf16(dd.p, n);
   compare_bf16("gelu_backward dinp", gd, din);
   cuda::gelu_backward(dg.b(), dg.b(), dx.b(), n, kind, stream);  // in place (dinp aliases dout)
-  compare("gelu_backward in place == out of place", get_bf16(dg, n), gd, 0, 0);
+  compare("gelu_backward in place == out of place", down_bf16(dg.p, n), gd, 0, 0);
   const int64_t m = 200;  // finite differences on the first elements (elementwise: one pass each)
   Vec xs(x.begin(), x.begin() + m), ds(dout.begin(), dout.begin() + m);
   compare_fd("gelu dinp vs finite diff", Vec(gd.begin(), gd.begin() + m), finite_diff(xs, ds, [&](const Vec& v) {
@@ -195,7 +139,7 @@ void test_partial_rope() {
   const Vec x0 = x;
   rope_forward<float>(nullptr, x.data(), pos.data(), cos_t.data(), sin_t.data(), N, H, HD, RD);
   cuda::rope_forward(dx.b(), dp.i(), dc.f(), ds.f(), N, H, HD, RD, stream);
-  const Vec gx = get_bf16(dx, N * H * HD);
+  const Vec gx = down_bf16(dx.p, N * H * HD);
   compare_bf16("rope_forward (RD 8 of 16)", gx, x);
   bool pass_through = true;  // the dims past RD are copied unchanged
   for (int64_t r = 0; r < N * H; ++r)
@@ -204,7 +148,7 @@ void test_partial_rope() {
   CHECK(pass_through);
   rope_backward<float>(nullptr, g.data(), pos.data(), cos_t.data(), sin_t.data(), N, H, HD, RD);
   cuda::rope_backward(dgr.b(), dp.i(), dc.f(), ds.f(), N, H, HD, RD, stream);
-  compare_bf16("rope_backward (RD 8 of 16)", get_bf16(dgr, N * H * HD), g);
+  compare_bf16("rope_backward (RD 8 of 16)", down_bf16(dgr.p, N * H * HD), g);
 }
 
 void test_qkv_split(QkvLayout layout, int NH, int NKV, const char* name) {
@@ -226,26 +170,16 @@ void test_qkv_split(QkvLayout layout, int NH, int NKV, const char* name) {
   Dev dqkv(2 * N * J * HD), dq(2 * q.size()), dk(2 * k.size()), dv(2 * v.size()), dsrc(4 * J), back(2 * N * J * HD);
   put_bf16(dqkv, qkv), put_raw(dsrc, src.data(), 4 * J);
   cuda::qkv_split(dq.b(), dk.b(), dv.b(), dqkv.b(), dsrc.i(), N, NH, NKV, HD, stream);
-  compare("qkv_split q", get_bf16(dq, q.size()), q, 0, 0);
-  compare("qkv_split k", get_bf16(dk, k.size()), k, 0, 0);
-  compare("qkv_split v", get_bf16(dv, v.size()), v, 0, 0);
+  compare("qkv_split q", down_bf16(dq.p, q.size()), q, 0, 0);
+  compare("qkv_split k", down_bf16(dk.p, k.size()), k, 0, 0);
+  compare("qkv_split v", down_bf16(dv.p, v.size()), v, 0, 0);
   cuda::qkv_merge(back.b(), dq.b(), dk.b(), dv.b(), dsrc.i(), N, NH, NKV, HD, stream);
-  compare("qkv_merge(qkv_split(x)) == x", get_bf16(back, qkv.size()), qkv, 0, 0);
+  compare("qkv_merge(qkv_split(x)) == x", down_bf16(back.p, qkv.size()), qkv, 0, 0);
 }
 }  // namespace
 
 int main() {
-  int count = 0;
-  cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess || count == 0) {
-    std::printf("test_parallel_ops_cuda: skipped: no CUDA device (%s)\n",
-                err != cudaSuccess ? cudaGetErrorString(err) : "the driver reports no device");
-    return 77;
-  }
-  try {
-    LORALAB_CUDA_CHECK(cudaStreamCreate(&stream));
-    cuda::CudaAllocator allocator(&tracker, 0);
-    alloc = &allocator;
+  return run_op_test("test_parallel_ops_cuda", [] {
     test_layernorm(37, 300, false);
     test_layernorm(5, 2053, false);
     test_layernorm(3, 40, true);
@@ -255,11 +189,6 @@ int main() {
     test_qkv_split(QkvLayout::MultiQuery, 5, 1, "multi-query (falcon-7b)");
     test_qkv_split(QkvLayout::Grouped, 8, 2, "grouped (falcon-40b)");
     test_qkv_split(QkvLayout::Interleaved, 3, 3, "interleaved");
-    alloc = nullptr;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "test_parallel_ops_cuda: %s: %s (%s)\n", e.code().c_str(), e.what(), e.where().c_str());
-    return 1;
-  }
-  return test_summary("test_parallel_ops_cuda");
+  });
 }
 #endif
