@@ -5,7 +5,8 @@
 // dispatching entry points at engine-like sizes, bitwise for 1, 2 and 3 threads and within fp32
 // rounding of a double reference; the K-split path of matmul_nn (few rows, a vocabulary-long K: the
 // head's input gradient) against its definition (per-range kernel sums added in range order),
-// bitwise for 1, 2 and 3 threads, and against double. Legend: M, N, K GEMM dims.
+// bitwise for 1, 2 and 3 threads, and against double; the narrow products (<= half a vector of
+// columns) that run transposed, bitwise the per-task kernels. Legend: M, N, K GEMM dims.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -178,6 +179,40 @@ void check_k_split(int64_t M, int64_t N, int64_t K) {
   CHECK(worst < 1e-4);
 }
 
+// Narrow products (<= half a vector of columns, >= 64 rows: LoRA's rank-8 u = x A^T, du = dout B and
+// dB += dout^T su on AVX-512) run as their transpose; bitwise the per-task kernels over the whole
+// product, for 1 to 3 threads, accumulate on and off, 1 to 16 columns, one or several K slices.
+void check_narrow() {
+  const GemmKernels k = simd_kernels(gemm_kernels_generic, gemm_kernels_avx2, gemm_kernels_avx512);
+  int differing = 0, products = 0;
+  for (int64_t M : {64, 300, 1024})
+    for (int64_t N : {1, 4, 8, 16})
+      for (int64_t K : {8, 300}) {
+        std::vector<float> A(M * K), At(K * M), Bnt(N * K), Bkn(K * N), Bt(K * N), C0(M * N);
+        fill_uniform(A, 61 + M), fill_uniform(At, 62 + N), fill_uniform(Bnt, 63 + K), fill_uniform(Bkn, 64);
+        fill_uniform(Bt, 65), fill_uniform(C0, 66);
+        for (int acc = 0; acc < 2; ++acc) {
+          std::vector<float> want_nt(C0), want_nn(C0), want_tn(C0);
+          k.nt(want_nt.data(), A.data(), f32_view(Bnt.data()), M, N, K, acc, 0, M, 0, N);
+          k.xn(want_nn.data(), A.data(), K, 1, f32_view(Bkn.data()), M, N, K, acc, 0, M, 0, N);
+          k.xn(want_tn.data(), At.data(), 1, M, f32_view(Bt.data()), M, N, K, acc, 0, M, 0, N);
+          for (int threads : {1, 2, 3}) {
+            ThreadPool pool(threads);
+            std::vector<float> nt(C0), nn(C0), tn(C0);
+            matmul_nt(&pool, nt.data(), A.data(), f32_view(Bnt.data()), M, N, K, acc);
+            matmul_nn(&pool, nn.data(), A.data(), f32_view(Bkn.data()), M, N, K, acc);
+            matmul_tn(&pool, tn.data(), At.data(), Bt.data(), M, N, K, acc);
+            differing += std::memcmp(nt.data(), want_nt.data(), nt.size() * 4) != 0;
+            differing += std::memcmp(nn.data(), want_nn.data(), nn.size() * 4) != 0;
+            differing += std::memcmp(tn.data(), want_tn.data(), tn.size() * 4) != 0;
+            products += 3;
+          }
+        }
+      }
+  std::printf("  narrow products (transposed): %d/%d differ from the per-task kernels\n", differing, products);
+  CHECK(differing == 0);
+}
+
 }  // namespace
 
 int main() {
@@ -191,5 +226,6 @@ int main() {
   check_tn_packed();
   check_k_split(37, 150, 9000);  // 8 whole ranges and a partial one; a partial panel
   check_k_split(13, 1100, 2500);  // 2 ranges and a partial one; 2 column blocks
+  check_narrow();
   return test_summary("test_matmul_packed");
 }

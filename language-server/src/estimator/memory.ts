@@ -286,6 +286,14 @@ const GEMM_KSPLIT_MIN_RANGE = 1024;
 const GEMM_KSPLIT_SCRATCH_FLOATS = 2 ** 22;
 
 /**
+ * Products with at most this many columns (half an AVX-512 vector; counted on every CPU, an overestimate
+ * of a few KiB where AVX2 keeps them direct) and at least GEMM_NARROW_MIN_ROWS rows run transposed
+ * (ops/matmul.cpp, narrow).
+ */
+export const GEMM_NARROW_MAX_COLS = 8;
+export const GEMM_NARROW_MIN_ROWS = 64;
+
+/**
  * Floats of partial sums matmul_nn keeps (thread_local) for C (rows, n) += A (rows, k) . B (k, n):
  * ranges of max(1024, k * rows * n / 2^22) k, rounded up to 16, when there are at least 2 of them;
  * 0 where it packs B whole or keeps the column grid.
@@ -301,8 +309,10 @@ export function gemmKSplitFloats(rows: number, n: number, k: number): number {
  * The CPU engine's untracked per-thread GEMM scratch (thread_local in ops/matmul.cpp): matmul_nt keeps
  * an fp32 transpose of the largest weight it multiplies (rows >= 192, weight <= 4M floats) and matmul_nn
  * a widened fp32 copy of the largest bf16 weight of an input gradient; the input gradients with few
- * rows and a long K (the head's) keep their per-range partial sums (gemmKSplitFloats). One copy per
- * engine (GemmScratch, installed for each call whichever libuv thread runs it), freed with the engine.
+ * rows and a long K (the head's) keep their per-range partial sums (gemmKSplitFloats); LoRA's rank-wide
+ * products (rank <= 8) run transposed: u^T (r, rows), du^T with B^T (r, rows + out) unless its K is
+ * split, dB^T (r, out). One copy per engine (GemmScratch, installed for each call whichever libuv thread
+ * runs it), freed with the engine.
  */
 export function gemmScratchBytes(inputs: MemoryInputs): number {
   const { shape, method, rank, targets } = inputs;
@@ -315,6 +325,7 @@ export function gemmScratchBytes(inputs: MemoryInputs): number {
   let transposed = 0;
   let widened = 0;
   let split = 0;
+  let narrow = 0;
   const use = (rows: number, floats: number, kind: 'nt' | 'nn') => {
     if (rows < GEMM_SCRATCH_MIN_ROWS || floats > GEMM_SCRATCH_LIMIT_FLOATS) return;
     if (kind === 'nt') transposed = Math.max(transposed, floats);
@@ -328,12 +339,16 @@ export function gemmScratchBytes(inputs: MemoryInputs): number {
     if (frozenWeight && bf16Frozen && (t === 'head' || layerBackward)) use(rows, inFeatures * outFeatures, 'nn');
     if (frozenWeight && (t === 'head' || layerBackward)) split = Math.max(split, gemmKSplitFloats(rows, inFeatures, outFeatures));
     if (method === 'lora' && isAdapted(targets, t, shape)) {
-      use(rows, rank * inFeatures, 'nt'); // u = x A^T
+      const narrowRank = rank <= GEMM_NARROW_MAX_COLS;
+      if (!narrowRank) use(rows, rank * inFeatures, 'nt'); // u = x A^T (transposed, unpacked, when narrow)
       use(rows, outFeatures * rank, 'nt'); // out += (s u) B^T
-      split = Math.max(split, gemmKSplitFloats(rows, rank, outFeatures)); // du = dout B
+      const duSplit = gemmKSplitFloats(rows, rank, outFeatures);
+      split = Math.max(split, duSplit); // du = dout B
+      if (narrowRank && rows >= GEMM_NARROW_MIN_ROWS) narrow = Math.max(narrow, rank * rows + (duSplit ? 0 : rank * outFeatures));
+      if (narrowRank && outFeatures >= GEMM_NARROW_MIN_ROWS) narrow = Math.max(narrow, rank * outFeatures); // dB
     }
   }
-  return 4 * (transposed + widened + split);
+  return 4 * (transposed + widened + split + narrow);
 }
 
 /** Sums buffer groups per category. */

@@ -45,6 +45,7 @@ struct GemmKernels {
   // panel j at dst + j*K*panel_width (zero padded past N); packed computes as xn from those panels
   // (n0 a multiple of panel_width). Bitwise the result of nt / xn on the same B.
   int64_t panel_width;
+  int64_t lanes;  // floats per vector
   void (*pack)(float* dst, WeightView B, bool nt, int64_t N, int64_t K, int64_t j0, int64_t j1);
   void (*packed)(float* C, const float* A, int64_t sam, int64_t sak, const float* Bp, int64_t M, int64_t N, int64_t K,
                  bool accumulate, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
@@ -54,12 +55,13 @@ GemmKernels gemm_kernels_avx2();
 GemmKernels gemm_kernels_avx512();
 // The instruction set of these kernels is simd_path() (simd_path.h), shared with every other op and the device report.
 
-// Scratch of the products that re-lay out or split an operand: B packed whole (gemm_packed) and the
-// K-split partial sums. Each thread has its own; an engine installs one for the duration of each
+// Scratch of the products that re-lay out or split an operand: B packed whole (gemm_packed), the
+// K-split partial sums and the transposed outputs of narrow products (at most half a vector of columns,
+// >= 64 rows: LoRA's rank-8 products on AVX-512, computed as C^T so that their rows fill the vectors). Each thread has its own; an engine installs one for the duration of each
 // call (GemmScratchScope on the calling thread), so the calls of a run that land on different libuv
 // threads share one copy, freed with the engine. Not tracked (the estimator's gemmScratchBytes).
 struct GemmScratch {
-  std::vector<float> packed, partial;
+  std::vector<float> packed, partial, narrow;  // narrow: the transposed C (and B) of narrow products
 };
 class GemmScratchScope {
  public:
