@@ -193,21 +193,15 @@ configs.forEach(([model, mode, dtype, steps, ckpt, warmup], i) => {
   const argv = [model, mode, dtype, String(steps), String(threads), String(ckpt), String(warmup)];
   const l = load();
   let e, t;
+  const runEngine = () => (e = faster(e, engine('bench_cpu_step', argv)[0]));
+  const runTorch = () =>
+    (t = faster(
+      t,
+      torch(['step', ...argv]).find((r) => r.kind === 'step'),
+    ));
   // two rounds, alternating which side runs first, so a change in machine load does not favour one
   for (let round = 0; round < STEP_ROUNDS; ++round) {
-    if ((i + round) % 2 === 0) {
-      e = faster(e, engine('bench_cpu_step', argv)[0]);
-      t = faster(
-        t,
-        torch(['step', ...argv]).find((r) => r.kind === 'step'),
-      );
-    } else {
-      t = faster(
-        t,
-        torch(['step', ...argv]).find((r) => r.kind === 'step'),
-      );
-      e = faster(e, engine('bench_cpu_step', argv)[0]);
-    }
+    for (const run of (i + round) % 2 === 0 ? [runEngine, runTorch] : [runTorch, runEngine]) run();
   }
   console.log(
     `${`${model} ${mode} ${dtype}${ckpt ? ' ckpt' : ''} ${warmup ? '' : 'cold '}x${steps}`.padEnd(26)}${pad(loadCell(l), 6)}` +
