@@ -275,7 +275,7 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
   return out;
 }
 
-/** GEMM calls re-laying out a weight of at most this many floats keep it in thread_local scratch (ops/matmul.cpp). */
+/** GEMM calls re-laying out a weight of at most this many floats keep it in GEMM scratch (GemmScratch, ops/matmul.h). */
 export const GEMM_SCRATCH_LIMIT_FLOATS = 2 ** 22;
 /** ... when the product has at least this many rows (2 x kBlockM). */
 export const GEMM_SCRATCH_MIN_ROWS = 192;
@@ -294,7 +294,7 @@ export const GEMM_NARROW_MAX_COLS = 8;
 export const GEMM_NARROW_MIN_ROWS = 64;
 
 /**
- * Floats of partial sums matmul_nn keeps (thread_local) for C (rows, n) += A (rows, k) . B (k, n):
+ * Floats of partial sums matmul_nn keeps (GemmScratch) for C (rows, n) += A (rows, k) . B (k, n):
  * ranges of max(1024, k * rows * n / 2^22) k, rounded up to 16, when there are at least 2 of them;
  * 0 where it packs B whole or keeps the column grid.
  */
@@ -306,7 +306,7 @@ export function gemmKSplitFloats(rows: number, n: number, k: number): number {
 }
 
 /**
- * The CPU engine's untracked per-thread GEMM scratch (thread_local in ops/matmul.cpp): matmul_nt keeps
+ * The CPU engine's untracked GEMM scratch (GemmScratch in ops/matmul.h): matmul_nt keeps
  * an fp32 transpose of the largest weight it multiplies (rows >= 192, weight <= 4M floats) and matmul_nn
  * a widened fp32 copy of the largest bf16 weight of an input gradient; the input gradients with few
  * rows and a long K (the head's) keep their per-range partial sums (gemmKSplitFloats); LoRA's rank-wide

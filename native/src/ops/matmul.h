@@ -56,9 +56,10 @@ GemmKernels gemm_kernels_avx512();
 // The instruction set of these kernels is simd_path() (simd_path.h), shared with every other op and the device report.
 
 // Scratch of the products that re-lay out or split an operand: B packed whole (gemm_packed), the
-// K-split partial sums and the transposed outputs of narrow products (at most half a vector of columns,
-// >= 64 rows: LoRA's rank-8 products on AVX-512, computed as C^T so that their rows fill the vectors). Each thread has its own; an engine installs one for the duration of each
-// call (GemmScratchScope on the calling thread), so the calls of a run that land on different libuv
+// K-split partial sums and the transposed outputs of narrow products (at most half a vector of
+// columns, >= 64 rows: LoRA's rank-8 products on AVX-512, computed as C^T so that their rows fill the
+// vectors). Each thread has its own; an engine installs one for the duration of each call
+// (GemmScratchScope on the calling thread), so the calls of a run that land on different libuv
 // threads share one copy, freed with the engine. Not tracked (the estimator's gemmScratchBytes).
 struct GemmScratch {
   std::vector<float> packed, partial, narrow;  // narrow: the transposed C (and B) of narrow products
@@ -80,8 +81,8 @@ GemmScratch& thread_gemm_scratch();
 void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
                bool accumulate);
 // C (M,N) (+)= A (M,K) . B (K,N). With <= 384 rows and a K of >= 2 ranges of >= 1024 (the head's
-// input gradient), the ranges are summed separately (thread-local scratch of up to ~4M floats) and
-// added in order; ops/matmul.cpp.
+// input gradient), the ranges are summed separately (GemmScratch, up to ~4M floats) and added in
+// order; ops/matmul.cpp.
 void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
                bool accumulate);
 // The same two products with B given as WeightTiles (B (N,K) for nt, (K,N) for nn); each row block
