@@ -155,14 +155,15 @@ static void test_attention(ThreadPool* pool) {
 
 // The tiled fp32 forward (what attention_forward<float> runs: 64-query tiles, GEMM scores, 8-lane exp)
 // against the fp64 reference and the per-row fp32 kernel it replaced: several tiles and a partial
-// one, GQA (B = 2: one head per task; B = 4: the group's 3 heads stacked per task), padded rows.
+// one, GQA (B = 2: one head per task; B = 4: the group's 3 heads per task in turn), padded rows;
+// HD 20 (values packed per product) and 48 (values read in place).
 // Bound: the per-row fp32 kernel's own distance to fp64 (printed) sets the scale; the tiled one must
-// stay within 2x of it plus 1e-6 (fp32 sums over up to 150 keys).
-static void test_attention_tiled_forward(ThreadPool* pool, int64_t B) {
-  const int64_t T = 150, NH = 6, NKV = 2, HD = 20, QD = NH * HD, KD = NKV * HD;
+// stay within 2x of it plus 1e-6 (fp32 sums over up to 200 keys).
+static void test_attention_tiled_forward(ThreadPool* pool, int64_t B, int64_t T = 150, int64_t HD = 20) {
+  const int64_t NH = 6, NKV = 2, QD = NH * HD, KD = NKV * HD;
   V q(B * T * QD), k(B * T * KD), v(B * T * KD);
   fill_uniform(q, 51, -2, 2), fill_uniform(k, 52, -2, 2), fill_uniform(v, 53);
-  std::vector<int32_t> lengths = {150, 70, 64, 1};
+  std::vector<int32_t> lengths = {static_cast<int32_t>(T), 70, 64, 1};
   lengths.resize(B);
   auto qf = to_f(q), kf = to_f(k), vf = to_f(v);
   const V q64(qf.begin(), qf.end()), k64(kf.begin(), kf.end()), v64(vf.begin(), vf.end());
@@ -178,8 +179,8 @@ static void test_attention_tiled_forward(ThreadPool* pool, int64_t B) {
                   scores.data());
   const double row_out = gradcheck::max_abs_diff(ro, out), row_lse = gradcheck::max_abs_diff(rl, lse);
   const double tiled_out = gradcheck::max_abs_diff(of, out), tiled_lse = gradcheck::max_abs_diff(lf, lse);
-  std::printf("attention forward (B %d) vs fp64: tiled out %.2e lse %.2e, per-row out %.2e lse %.2e\n", static_cast<int>(B), tiled_out,
-              tiled_lse, row_out, row_lse);
+  std::printf("attention forward (B %d, T %d, HD %d) vs fp64: tiled out %.2e lse %.2e, per-row out %.2e lse %.2e\n",
+              static_cast<int>(B), static_cast<int>(T), static_cast<int>(HD), tiled_out, tiled_lse, row_out, row_lse);
   CHECK(tiled_out < 2 * row_out + 1e-6 && tiled_lse < 2 * row_lse + 1e-6);
   CHECK(tiled_out < 1e-5 && tiled_lse < 1e-5);
 }
@@ -375,6 +376,7 @@ int main() {
   test_attention(&pool);
   test_attention_tiled_forward(&pool, 2);
   test_attention_tiled_forward(&pool, 4);
+  test_attention_tiled_forward(&pool, 4, 200, 48);  // values read in place, a diagonal in every tile
   test_swiglu(&pool);
   test_swiglu_kernels(&pool);
   test_cross_entropy(&pool);

@@ -328,12 +328,13 @@ static void check_attention_builds() {
 }
 
 // The tiled fp32 backward (what the engine runs) against the per-pair plain kernel: several 64-row
-// tiles and a partial one, GQA, padded rows; and bitwise equal for 1 and 2 threads.
-static void check_attention_tiled() {
-  const int64_t B = 2, T = 150, NH = 6, NKV = 2, HD = 20, QD = NH * HD, KD = NKV * HD;
+// tiles and a partial one, GQA, padded rows (the second row's length ends inside a tile); and bitwise
+// equal for 1 and 2 threads. HD 20 packs the values per product; HD 48 reads them in place.
+static void check_attention_tiled(int64_t T, int64_t HD, int32_t len2) {
+  const int64_t B = 2, NH = 6, NKV = 2, QD = NH * HD, KD = NKV * HD;
   std::vector<float> q(B * T * QD), k(B * T * KD), v(B * T * KD), dout(B * T * QD);
   fill_uniform(q, 41), fill_uniform(k, 42), fill_uniform(v, 43), fill_uniform(dout, 44);
-  std::vector<int32_t> lengths = {150, 70};
+  std::vector<int32_t> lengths = {static_cast<int32_t>(T), len2};
   std::vector<float> out(B * T * QD), lse(B * NH * T);
   attention_forward<float>(nullptr, out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), B, T, NH,
                            NKV, HD);
@@ -353,7 +354,8 @@ static void check_attention_tiled() {
                             out.data(), lse.data(), lengths.data(), B, T, NH, NKV, HD, scratch.data());
   double worst = std::fmax(gradcheck::max_abs_diff(dq1, rq),
                            std::fmax(gradcheck::max_abs_diff(dk1, rk), gradcheck::max_abs_diff(dv1, rv)));
-  std::printf("  attention backward tiled vs per-pair: max abs diff %.2e\n", worst);
+  std::printf("  attention backward tiled vs per-pair (T %d, HD %d): max abs diff %.2e\n", static_cast<int>(T),
+              static_cast<int>(HD), worst);
   CHECK(worst < 1e-5);
   CHECK(dq1 == dq2 && dk1 == dk2 && dv1 == dv2);
   std::vector<float> out2(out.size()), lse2(lse.size()), fscratch(attention_forward_scratch_floats(B, T, NH, NKV, HD), 9.0f);
@@ -361,7 +363,7 @@ static void check_attention_tiled() {
                            HD, fscratch.data());
   CHECK(out2 == out && lse2 == lse);
   double padded = 0;  // keys past a row's length get no gradient
-  for (int64_t t = 70; t < T; ++t)
+  for (int64_t t = len2; t < T; ++t)
     for (int64_t d = 0; d < KD; ++d) padded = std::fmax(padded, std::fabs(dk1[(T + t) * KD + d]) + std::fabs(dv1[(T + t) * KD + d]));
   CHECK(padded == 0.0);
 }
@@ -375,7 +377,8 @@ int main() {
       __builtin_cpu_supports("avx512dq"))
     check_kernels("avx512", gemm_kernels_avx512());
   check_attention_builds();
-  check_attention_tiled();
+  check_attention_tiled(150, 20, 70);
+  check_attention_tiled(200, 48, 137);
   test_threads_bitwise();
   test_adamw();
   test_sgd();

@@ -153,20 +153,28 @@ export const LORA_DROPOUT_BLOCK_ROWS = 256;
 /** The CPU attention's query tile size (kTile in ops/attention_tiled.cpp). */
 export const ATTENTION_TILE = 64;
 
-/** Floats of one (row, kv head) task of the CPU attention backward (attention_backward_scratch_floats). */
+/** T rounded up to 64 (kRound in ops/attention_tiled.cpp): the packed keys and values, and the score rows. */
+function attentionPadded(T: number): number {
+  return Math.ceil(T / 64) * 64;
+}
+
+/** Floats of one (row, kv head) task of the CPU attention backward (attention_backward_scratch_floats):
+ * packed keys and values (Tp x HD each), the keys and the dK / dV sums (T x HD each), the score and dP
+ * blocks (64 x Tp each), the Q, dO and dQ tiles (64 x HD each) and D (64). */
 export function attentionBackwardTaskFloats(shape: ModelShape, T: number): number {
   const HD = shape.headDim,
-    rep = shape.heads / shape.kvHeads;
-  return 4 * T * HD + 2 * rep * ATTENTION_TILE * T + 3 * rep * ATTENTION_TILE * HD + rep * ATTENTION_TILE;
+    Tp = attentionPadded(T);
+  return 2 * Tp * HD + 3 * T * HD + 2 * ATTENTION_TILE * Tp + 3 * ATTENTION_TILE * HD + ATTENTION_TILE;
 }
 
 /** Floats of the CPU attention forward's scratch (attention_forward_scratch_floats): per task (row and
- * G query heads, G = NH/NKV when B*NKV >= 8, else 1) a (G*64, T) score block, two (G*64, HD) tiles and
- * the kv head's keys and values. */
+ * G query heads, G = NH/NKV when B*NKV >= 8, else 1) the packed keys (Tp x HD), the values (T x HD), a
+ * (64, Tp) score block and a (64, HD) output tile. */
 export function attentionForwardFloats(shape: ModelShape, B: number, T: number): number {
   const HD = shape.headDim,
-    G = B * shape.kvHeads >= 8 ? shape.heads / shape.kvHeads : 1;
-  const tiled = B * (shape.heads / G) * (G * ATTENTION_TILE * T + 2 * G * ATTENTION_TILE * HD + 2 * T * HD);
+    G = B * shape.kvHeads >= 8 ? shape.heads / shape.kvHeads : 1,
+    Tp = attentionPadded(T);
+  const tiled = B * (shape.heads / G) * (Tp * HD + T * HD + ATTENTION_TILE * Tp + ATTENTION_TILE * HD);
   return Math.max(B * shape.heads * T, tiled);
 }
 

@@ -27,10 +27,10 @@ void attention_backward(ThreadPool* pool, T* dq, T* dk, T* dv, const T* dout, co
                         const T* out, const T* lse, const int32_t* lengths, int64_t B, int64_t T_, int64_t NH,
                         int64_t NKV, int64_t HD, float* scratch = nullptr);
 
-// fp32 forward in 64-query tiles over the GEMM kernels (attention_tiled.cpp); what
+// fp32 forward in 64-query tiles on the GEMM tile kernels (attention_tiled.cpp); what
 // attention_forward<float> runs. Same contract as attention_forward; per task (row and G query heads
-// of one kv group, G = NH/NKV when B*NKV >= 8, else 1): a (G*64, T) score block, the kv head's keys
-// and values (T x HD each) and two (G*64, HD) tiles.
+// of one kv group, G = NH/NKV when B*NKV >= 8, else 1): the kv head's keys packed (Tp x HD, Tp = T
+// rounded up to 64) and values (T x HD), a (64, Tp) score block and a (64, HD) output tile.
 void attention_forward_tiled(ThreadPool* pool, float* out, float* lse, const float* q, const float* k, const float* v,
                              const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD,
                              float* scratch = nullptr);
@@ -42,8 +42,9 @@ void attention_backward_tiled(ThreadPool* pool, float* dq, float* dk, float* dv,
                               const float* k, const float* v, const float* out, const float* lse,
                               const int32_t* lengths, int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD,
                               float* scratch = nullptr);
-// Per task (row, kv head; its NH/NKV query heads stacked): the head's keys, values, dK and dV (T x HD
-// each), two (NH/NKV*64, T) score blocks and three (NH/NKV*64, HD) tiles; B*NKV tasks.
+// Per task (row, kv head; its NH/NKV query heads in turn): the head's keys and values packed (Tp x HD
+// each), the keys, dK and dV (T x HD each), two (64, Tp) score blocks, three (64, HD) tiles and 64
+// floats; B*NKV tasks.
 int64_t attention_backward_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD);
 
 // The fp32 task kernels of one instruction set (the per-row forward and per-pair backward here are
@@ -57,11 +58,16 @@ struct AttentionKernels {
                    int64_t NH, int64_t NKV, int64_t HD);
   void (*cached)(int64_t h, float* out, const float* q, const float* kcache, const float* vcache, int64_t start,
                  int64_t n, int64_t NH, int64_t NKV, int64_t HD, float* scores);
-  // The tiled kernels' row passes. softmax_row: row[j] = exp(row[j]*scale - max) for j < lim (max over
-  // those; *mx gets it), 0 for lim <= j < n; returns the sum. dsoftmax_row: P = exp(s*scale - lse)
-  // (0 from lim on) into srow, dS = P (dP - D) scale into dprow.
+  // The tiled kernels' row passes, in whole vectors of lanes (a row holds n rounded up to a multiple
+  // of 16 floats; lanes past lim are masked whatever they hold). softmax_row: row[j] =
+  // exp(row[j]*scale - max) for j < lim (max over those; *mx gets it), 0 for lim <= j < n; returns the
+  // sum. dsoftmax_row: P = exp(s*scale - lse) (0 from lim on) into srow, dS = P (dP - D) scale into dprow.
   float (*softmax_row)(float* row, int64_t lim, int64_t n, float scale, float* mx);
   void (*dsoftmax_row)(float* srow, float* dprow, int64_t lim, int64_t n, float scale, float lse, float D);
+  // copy_rows: n rows of w floats, dst (stride ldd) = src (stride lds) times scale[i] (null: 1).
+  // row_dots: d[i] = a row i . b row i (w floats each).
+  void (*copy_rows)(float* dst, int64_t ldd, const float* src, int64_t lds, int64_t n, int64_t w, const float* scale);
+  void (*row_dots)(float* d, const float* a, int64_t lda, const float* b, int64_t ldb, int64_t n, int64_t w);
 };
 AttentionKernels attention_kernels_generic();
 AttentionKernels attention_kernels_avx2();

@@ -1,13 +1,17 @@
-// fp32 attention in 64-query tiles through the GEMM kernels (serial inside each task), each tile
-// against all the keys its last row sees (one GEMM per product; FlashAttention-2's recomputation of
-// P from the saved log-sum-exp in backward, but exact per-row softmax in forward since a 64 x T score
-// block fits the cache):
-//   forward  (task: row b, query head h): S = Q K^T, P = exp(S*scale - max) (masked), l = sum P,
-//            O = (P V) / l, lse = max + log l
+// fp32 attention in 64-query tiles on the GEMM tile kernels (serial inside each task), each query row
+// against only the keys it sees, to the vector (FlashAttention-2's recomputation of P from the saved
+// log-sum-exp in backward, but exact per-row softmax in forward since a 64 x T score block fits the
+// cache):
+//   forward  (task: row b, G query heads of one kv head): S = Q K^T, P = exp(S*scale - max) (masked),
+//            l = sum P, O = (P V) / l, lse = max + log l
 //   backward (task: row b, kv head kh; its query heads in order): S = Q K^T, dP = dO V^T,
 //            P = exp(S*scale - lse) (masked), dS = P (dP - D) scale with D = rowsum(dO * O),
 //            dV += P^T dO, dK += dS^T Q, dQ = dS K
-// with the GEMMs of ops/matmul on contiguous copies and the row passes of this CPU's attention build.
+// Keys (and, for backward, values) are packed into the GEMM's panels once per task; Q is read in
+// place. The causal diagonal: a tile's rows all see the keys before the tile (one product), and each
+// group of register-tile rows computes the diagonal block's columns up to its last row's key,
+// rounded up to a vector (dV and dK likewise skip the query rows before each key group, whose P and
+// dS are 0). Masked lanes are exact zeros, so skipping them changes no sum.
 // Only (64, T) score blocks exist (no T x T matrix); each task's buffers sit at a fixed offset of the
 // caller's scratch (the engine's tracked workspace). Summation orders are fixed by the loops, so
 // results do not depend on the thread count. Legend as in attention.h.
@@ -15,7 +19,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 #include <vector>
 
 #include "ops/attention.h"
@@ -25,26 +28,12 @@
 namespace loralab {
 
 namespace {
-constexpr int64_t kTile = 64;
+constexpr int64_t kTile = 64;   // query rows per tile
+constexpr int64_t kRound = 64;  // T rounded up to this (a multiple of every panel width) sizes the packs
+constexpr int64_t kVec = 16;    // widest vector: score rows are computed up to a multiple of the lanes
 
-// Backward scratch of one task (row b, kv head kh), in this order: the head's keys, values and the
-// dK / dV accumulators (T, HD) each; the score and dP blocks (rep * kTile, T) each; the Q, dO and dQ
-// tiles of the group's heads stacked (rep * kTile, HD) each; D of those rows (rep * kTile).
-struct Scratch {
-  float *kt, *vt, *dkt, *dvt, *s, *dp, *qt, *dot, *dqt, *dvec;
-};
-int64_t task_floats(int64_t T_, int64_t rep, int64_t HD) {
-  return 4 * T_ * HD + 2 * rep * kTile * T_ + 3 * rep * kTile * HD + rep * kTile;
-}
-Scratch carve(float* p, int64_t T_, int64_t rep, int64_t HD) {
-  Scratch w;
-  for (float** t : {&w.kt, &w.vt, &w.dkt, &w.dvt}) *t = p, p += T_ * HD;
-  w.s = p, p += rep * kTile * T_;
-  w.dp = p, p += rep * kTile * T_;
-  for (float** t : {&w.qt, &w.dot, &w.dqt}) *t = p, p += rep * kTile * HD;
-  w.dvec = p;
-  return w;
-}
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+int64_t padded(int64_t T_) { return round_up(T_, kRound); }
 
 int64_t key_limit(int64_t t, const int32_t* lengths, int64_t b, int64_t T_) {  // keys j < limit are visible
   int64_t len = lengths ? lengths[b] : T_;
@@ -52,108 +41,162 @@ int64_t key_limit(int64_t t, const int32_t* lengths, int64_t b, int64_t T_) {  /
   return std::min(t + 1, len);
 }
 
-// rows [r0, r0+n) of head column block `col` (width HD) of x (rows of stride ld) -> dst (n, HD)
-void gather(float* dst, const float* x, int64_t r0, int64_t n, int64_t ld, int64_t col, int64_t HD) {
-  for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * HD, x + (r0 + i) * ld + col, sizeof(float) * HD);
-}
+// The keys of one query tile: rows i0..i0+bq-1 of row b. Row group [r0, r1) of the tile computes
+// score columns [0, cols) and its products run over keys [0, keys): keys = the last row's limit.
+struct TileKeys {
+  const int32_t* lengths;
+  int64_t b, T_, i0, lanes;
+  int64_t keys(int64_t r1) const { return key_limit(i0 + r1 - 1, lengths, b, T_); }
+  int64_t cols(int64_t r1) const { return round_up(keys(r1), lanes); }
+  int64_t shared() const { return std::min(i0, key_limit(T_ - 1, lengths, b, T_)); }  // keys every row sees
+};
 
-// rows [t0, t0+n) of heads h0..h0+G-1 of x (row b; rows of stride ld) -> dst (G*n, HD), head-major
-void gather_heads(float* dst, const float* x, int64_t b, int64_t T_, int64_t t0, int64_t n, int64_t ld, int64_t h0,
-                  int64_t G, int64_t HD) {
-  for (int64_t g = 0; g < G; ++g) gather(dst + g * n * HD, x, b * T_ + t0, n, ld, (h0 + g) * HD, HD);
-}
-
-void bwd_tiled_task(int64_t task, float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
-                    const float* v, const float* out, const float* lse, const int32_t* lengths, int64_t T_,
-                    int64_t NH, int64_t NKV, int64_t HD, float* scratch) {
-  const int64_t QD = NH * HD, KD = NKV * HD, rep = NH / NKV;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
-  const int64_t b = task / NKV, kh = task % NKV;
-  const AttentionKernels& rows = attention_float_kernels();
-  const Scratch w = carve(scratch + task * task_floats(T_, rep, HD), T_, rep, HD);
-  const int64_t len = key_limit(T_ - 1, lengths, b, T_);  // keys any query sees; the rest get no gradient
-  gather(w.kt, k, b * T_, len, KD, kh * HD, HD);
-  gather(w.vt, v, b * T_, len, KD, kh * HD, HD);
-  std::fill(w.dkt, w.dkt + T_ * HD, 0.0f);
-  std::fill(w.dvt, w.dvt + T_ * HD, 0.0f);
-  const int64_t h0 = kh * rep;
-  for (int64_t i0 = 0; i0 < T_; i0 += kTile) {  // query tiles in order, the group's heads stacked
-    const int64_t bq = std::min(kTile, T_ - i0), nk = key_limit(i0 + bq - 1, lengths, b, T_), R = rep * bq;
-    gather_heads(w.qt, q, b, T_, i0, bq, QD, h0, rep, HD);
-    gather_heads(w.dot, dout, b, T_, i0, bq, QD, h0, rep, HD);
-    for (int64_t r = 0; r < R; ++r) {  // D = rowsum(dO * O)
-      const float* o = out + (b * T_ + i0 + r % bq) * QD + (h0 + r / bq) * HD;
-      const float* a = w.dot + r * HD;
-      float d = 0;
-      for (int64_t c = 0; c < HD; ++c) d += a[c] * o[c];
-      w.dvec[r] = d;
-    }
-    matmul_nt(nullptr, w.s, w.qt, f32_view(w.kt), R, nk, HD, false);   // S (R, nk)
-    matmul_nt(nullptr, w.dp, w.dot, f32_view(w.vt), R, nk, HD, false); // dP (R, nk)
-    for (int64_t r = 0; r < R; ++r) {
-      const int64_t t = i0 + r % bq, h = h0 + r / bq;
-      rows.dsoftmax_row(w.s + r * nk, w.dp + r * nk, key_limit(t, lengths, b, T_), nk, scale,
-                        lse[(b * NH + h) * T_ + t], w.dvec[r]);  // P, dS
-    }
-    matmul_tn(nullptr, w.dvt, w.s, w.dot, nk, HD, R, true);               // dV += P^T dO
-    matmul_tn(nullptr, w.dkt, w.dp, w.qt, nk, HD, R, true);               // dK += dS^T Q
-    matmul_nn(nullptr, w.dqt, w.dp, f32_view(w.kt), R, HD, nk, false);    // dQ = dS K
-    for (int64_t r = 0; r < R; ++r)
-      std::memcpy(dq + (b * T_ + i0 + r % bq) * QD + (h0 + r / bq) * HD, w.dqt + r * HD, sizeof(float) * HD);
-  }
-  for (int64_t j = 0; j < T_; ++j) {
-    std::memcpy(dk + (b * T_ + j) * KD + kh * HD, w.dkt + j * HD, sizeof(float) * HD);
-    std::memcpy(dv + (b * T_ + j) * KD + kh * HD, w.dvt + j * HD, sizeof(float) * HD);
+// C (bq, ldc) = A (bq rows of stride lda, HD) . B^T with B packed (GemmKernels::pack, nt): columns
+// [0, shared) in one product, then per group of `group` rows the columns up to the group's cols.
+void score_block(const GemmKernels& g, float* C, int64_t ldc, const float* A, int64_t lda, const float* Bp, int64_t HD,
+                 int64_t bq, const TileKeys& tk, int64_t group) {
+  const int64_t shared = tk.shared();
+  if (shared > 0) g.packed(C, A, lda, 1, Bp, bq, ldc, HD, false, 0, bq, 0, round_up(shared, tk.lanes));
+  if (round_up(shared, tk.lanes) >= tk.cols(bq)) return;  // no diagonal (padded rows: all see the same keys)
+  for (int64_t r0 = 0; r0 < bq; r0 += group) {
+    const int64_t r1 = std::min(bq, r0 + group);
+    g.packed(C, A, lda, 1, Bp, bq, ldc, HD, false, r0, r1, shared, tk.cols(r1));
   }
 }
 
-// Forward task: row b and G query heads of one kv group (G = rep when there are B * NKV >= 8 such
-// tasks, else 1: enough tasks to share out either way; a row's result does not depend on G). Per
-// query tile, the G heads' rows stacked: S = Q K^T over the keys the tile's last row sees (one GEMM),
-// each row's exact softmax (masked keys get P = 0), O = P V (one GEMM) scaled by 1/sum;
-// lse = max + log(sum). Scratch per task: fwd_task_floats.
+// C (bq, HD) = P (bq, keys) . V (keys, HD): the keys before the tile in one product, then per row
+// group the diagonal keys up to the group's last one (the rest of its P is 0).
+void rows_times_keys(const GemmKernels& g, float* C, const float* P, int64_t ldp, const float* V, int64_t HD,
+                     int64_t bq, const TileKeys& tk, int64_t group) {
+  const int64_t shared = tk.shared();
+  if (shared > 0) g.xn(C, P, ldp, 1, f32_view(V), bq, HD, shared, false, 0, bq, 0, HD);
+  if (shared >= tk.keys(bq)) return;
+  for (int64_t r0 = 0; r0 < bq; r0 += group) {
+    const int64_t r1 = std::min(bq, r0 + group);
+    g.xn(C, P + shared, ldp, 1, f32_view(V + shared * HD), bq, HD, tk.keys(r1) - shared, shared > 0, r0, r1, 0, HD);
+  }
+}
+
+// C (keys, HD) += P^T (keys, bq) . X (bq, HD): keys before the tile in one product; each diagonal key
+// group [j0, j1) only over rows r >= j0 - i0 (the earlier rows do not see those keys: P = 0 there).
+void keys_times_rows(const GemmKernels& g, float* C, const float* P, int64_t ldp, const float* X, int64_t HD,
+                     int64_t bq, const TileKeys& tk, int64_t group) {
+  const int64_t shared = tk.shared(), nk = tk.keys(bq);
+  if (shared > 0) g.xn(C, P, 1, ldp, f32_view(X), shared, HD, bq, true, 0, shared, 0, HD);
+  for (int64_t j0 = shared; j0 < nk; j0 += group) {
+    const int64_t j1 = std::min(nk, j0 + group), skip = j0 - tk.i0;
+    g.xn(C, P + skip * ldp, 1, ldp, f32_view(X + skip * HD), j1, HD, bq - skip, true, j0, j1, 0, HD);
+  }
+}
+
+// Packs rows [0, len) of one head (stride ld, HD wide) as the nt operand of score_block, via stage
+// (len x HD floats).
+void pack_head(const GemmKernels& g, const AttentionKernels& rows, float* dst, float* stage, const float* x,
+               int64_t ld, int64_t len, int64_t HD) {
+  rows.copy_rows(stage, HD, x, ld, len, HD, nullptr);
+  g.pack(dst, f32_view(stage), true, len, HD, 0, (len + g.panel_width - 1) / g.panel_width);
+}
+
+int64_t row_group(const GemmKernels& g) { return 2 * g.tile_rows; }
+
+// Forward task: row b and G query heads of one kv head (G = rep when there are B * NKV >= 8 such
+// tasks, else 1: enough tasks to share out either way; a row's result does not depend on G). Scratch
+// per task (fwd_task_floats): packed keys (Tp x HD), values (T x HD), a (64, Tp) score block and a
+// (64, HD) output tile; Tp = T rounded up to 64.
 int64_t fwd_group(int64_t B, int64_t NH, int64_t NKV) { return B * NKV >= 8 ? NH / NKV : 1; }
-int64_t fwd_task_floats(int64_t T_, int64_t G, int64_t HD) { return G * kTile * T_ + 2 * G * kTile * HD + 2 * T_ * HD; }
+int64_t fwd_task_floats(int64_t T_, int64_t HD) { return padded(T_) * HD + T_ * HD + kTile * padded(T_) + kTile * HD; }
 void fwd_tiled_task(int64_t task, float* out, float* lse, const float* q, const float* k, const float* v,
                     const int32_t* lengths, int64_t T_, int64_t NH, int64_t NKV, int64_t HD, int64_t G,
                     float* scratch) {
-  const int64_t QD = NH * HD, KD = NKV * HD, rep = NH / NKV, tasks_per_row = NH / G;
+  const int64_t QD = NH * HD, KD = NKV * HD, rep = NH / NKV, tasks_per_row = NH / G, Tp = padded(T_);
   const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
   const int64_t b = task / tasks_per_row, h0 = (task % tasks_per_row) * G, kh = h0 / rep;
   const AttentionKernels& rows = attention_float_kernels();
-  float* s = scratch + task * fwd_task_floats(T_, G, HD);  // (G kTile, T_)
-  float* qt = s + G * kTile * T_;                          // (G kTile, HD)
-  float* ot = qt + G * kTile * HD;                         // (G kTile, HD)
-  float* kt = ot + G * kTile * HD;                         // (T_, HD)
-  float* vt = kt + T_ * HD;                                // (T_, HD)
+  const GemmKernels& g = gemm_kernels();
+  float* kp = scratch + task * fwd_task_floats(T_, HD);  // (Tp, HD) packed
+  float* vt = kp + Tp * HD;                               // (T_, HD)
+  float* s = vt + T_ * HD;                                // (kTile, Tp)
+  float* ot = s + kTile * Tp;                             // (kTile, HD)
   const int64_t len = key_limit(T_ - 1, lengths, b, T_);  // keys any row sees
-  gather(kt, k, b * T_, len, KD, kh * HD, HD);
-  gather(vt, v, b * T_, len, KD, kh * HD, HD);
-  std::vector<float> inv(G * kTile);
-  for (int64_t i0 = 0; i0 < T_; i0 += kTile) {
-    const int64_t bq = std::min(kTile, T_ - i0), nk = key_limit(i0 + bq - 1, lengths, b, T_), R = G * bq;
-    gather_heads(qt, q, b, T_, i0, bq, QD, h0, G, HD);
-    matmul_nt(nullptr, s, qt, f32_view(kt), R, nk, HD, false);  // S (R, nk)
-    for (int64_t r = 0; r < R; ++r) {
-      const int64_t t = i0 + r % bq, h = h0 + r / bq;
-      float mx;
-      const float sum = rows.softmax_row(s + r * nk, key_limit(t, lengths, b, T_), nk, scale, &mx);
-      if (lse) lse[(b * NH + h) * T_ + t] = mx + std::log(sum);
-      inv[r] = 1.0f / sum;
+  pack_head(g, rows, kp, vt, k + b * T_ * KD + kh * HD, KD, len, HD);
+  rows.copy_rows(vt, HD, v + b * T_ * KD + kh * HD, KD, len, HD, nullptr);
+  float inv[kTile];
+  const int64_t group = row_group(g);
+  for (int64_t h = h0; h < h0 + G; ++h)
+    for (int64_t i0 = 0; i0 < T_; i0 += kTile) {
+      const int64_t bq = std::min(kTile, T_ - i0);
+      const TileKeys tk{lengths, b, T_, i0, g.lanes};
+      const float* qt = q + (b * T_ + i0) * QD + h * HD;
+      score_block(g, s, Tp, qt, QD, kp, HD, bq, tk, group);
+      for (int64_t r = 0; r < bq; ++r) {
+        const int64_t t = i0 + r, r1 = std::min(bq, (r / group + 1) * group);  // zeros up to the group's keys
+        float mx;
+        const float sum = rows.softmax_row(s + r * Tp, key_limit(t, lengths, b, T_), tk.keys(r1), scale, &mx);
+        if (lse) lse[(b * NH + h) * T_ + t] = mx + std::log(sum);
+        inv[r] = 1.0f / sum;
+      }
+      rows_times_keys(g, ot, s, Tp, vt, HD, bq, tk, group);
+      rows.copy_rows(out + (b * T_ + i0) * QD + h * HD, QD, ot, HD, bq, HD, inv);
     }
-    matmul_nn(nullptr, ot, s, f32_view(vt), R, HD, nk, false);  // O (R, HD) = P V
-    for (int64_t r = 0; r < R; ++r) {
-      float* dst = out + (b * T_ + i0 + r % bq) * QD + (h0 + r / bq) * HD;
-      const float* src = ot + r * HD;
-      for (int64_t d = 0; d < HD; ++d) dst[d] = src[d] * inv[r];
+}
+
+// Backward task (row b, kv head kh; its query heads in order). Scratch (bwd_task_floats): packed keys
+// and values (Tp x HD each), the keys and the dK / dV accumulators (T x HD each), the score and dP
+// blocks (64, Tp) each, the Q, dO and dQ tiles (64, HD) each and D of the tile's rows (64).
+int64_t bwd_task_floats(int64_t T_, int64_t HD) {
+  return 2 * padded(T_) * HD + 3 * T_ * HD + 2 * kTile * padded(T_) + 3 * kTile * HD + kTile;
+}
+void bwd_tiled_task(int64_t task, float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                    const float* v, const float* out, const float* lse, const int32_t* lengths, int64_t T_,
+                    int64_t NH, int64_t NKV, int64_t HD, float* scratch) {
+  const int64_t QD = NH * HD, KD = NKV * HD, rep = NH / NKV, Tp = padded(T_);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
+  const int64_t b = task / NKV, kh = task % NKV;
+  const AttentionKernels& rows = attention_float_kernels();
+  const GemmKernels& g = gemm_kernels();
+  float* kp = scratch + task * bwd_task_floats(T_, HD);  // (Tp, HD) packed keys
+  float* vp = kp + Tp * HD;                               // (Tp, HD) packed values
+  float* kt = vp + Tp * HD;                               // (T_, HD) keys
+  float* dkt = kt + T_ * HD;                              // (T_, HD)
+  float* dvt = dkt + T_ * HD;                             // (T_, HD)
+  float* s = dvt + T_ * HD;                               // (kTile, Tp)
+  float* dp = s + kTile * Tp;                             // (kTile, Tp)
+  float* qt = dp + kTile * Tp;                            // (kTile, HD)
+  float* dot = qt + kTile * HD;                           // (kTile, HD)
+  float* dqt = dot + kTile * HD;                          // (kTile, HD)
+  float* dvec = dqt + kTile * HD;                         // (kTile)
+  const int64_t len = key_limit(T_ - 1, lengths, b, T_);  // keys any query sees; the rest get no gradient
+  pack_head(g, rows, vp, dvt, v + b * T_ * KD + kh * HD, KD, len, HD);
+  pack_head(g, rows, kp, kt, k + b * T_ * KD + kh * HD, KD, len, HD);  // kt keeps the keys
+  std::fill(dkt, dkt + T_ * HD, 0.0f);
+  std::fill(dvt, dvt + T_ * HD, 0.0f);
+  const int64_t group = row_group(g);
+  for (int64_t h = kh * rep; h < (kh + 1) * rep; ++h)
+    for (int64_t i0 = 0; i0 < T_; i0 += kTile) {
+      const int64_t bq = std::min(kTile, T_ - i0), row0 = (b * T_ + i0) * QD + h * HD;
+      const TileKeys tk{lengths, b, T_, i0, g.lanes};
+      rows.copy_rows(qt, HD, q + row0, QD, bq, HD, nullptr);
+      rows.copy_rows(dot, HD, dout + row0, QD, bq, HD, nullptr);
+      rows.row_dots(dvec, dot, HD, out + row0, QD, bq, HD);  // D = rowsum(dO * O)
+      score_block(g, s, Tp, qt, HD, kp, HD, bq, tk, group);   // S
+      score_block(g, dp, Tp, dot, HD, vp, HD, bq, tk, group); // dP
+      for (int64_t r = 0; r < bq; ++r) {
+        const int64_t t = i0 + r, r1 = std::min(bq, (r / group + 1) * group);
+        rows.dsoftmax_row(s + r * Tp, dp + r * Tp, key_limit(t, lengths, b, T_), tk.keys(r1), scale,
+                          lse[(b * NH + h) * T_ + t], dvec[r]);  // P, dS
+      }
+      keys_times_rows(g, dvt, s, Tp, dot, HD, bq, tk, group);   // dV += P^T dO
+      keys_times_rows(g, dkt, dp, Tp, qt, HD, bq, tk, group);   // dK += dS^T Q
+      rows_times_keys(g, dqt, dp, Tp, kt, HD, bq, tk, group);   // dQ = dS K
+      rows.copy_rows(dq + row0, QD, dqt, HD, bq, HD, nullptr);
     }
-  }
+  rows.copy_rows(dk + b * T_ * KD + kh * HD, KD, dkt, HD, T_, HD, nullptr);
+  rows.copy_rows(dv + b * T_ * KD + kh * HD, KD, dvt, HD, T_, HD, nullptr);
 }
 }  // namespace
 
 int64_t attention_forward_tiled_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD) {
-  const int64_t G = fwd_group(B, NH, NKV);
-  return B * (NH / G) * fwd_task_floats(T_, G, HD);
+  return B * (NH / fwd_group(B, NH, NKV)) * fwd_task_floats(T_, HD);
 }
 
 void attention_forward_tiled(ThreadPool* pool, float* out, float* lse, const float* q, const float* k, const float* v,
@@ -168,7 +211,7 @@ void attention_forward_tiled(ThreadPool* pool, float* out, float* lse, const flo
 }
 
 int64_t attention_backward_scratch_floats(int64_t B, int64_t T_, int64_t NH, int64_t NKV, int64_t HD) {
-  return B * NKV * task_floats(T_, NH / NKV, HD);
+  return B * NKV * bwd_task_floats(T_, HD);
 }
 
 void attention_backward_tiled(ThreadPool* pool, float* dq, float* dk, float* dv, const float* dout, const float* q,

@@ -11,11 +11,13 @@
 
 namespace loralab {
 
-namespace {
-const GemmKernels& kernels() {
+const GemmKernels& gemm_kernels() {
   static const GemmKernels k = simd_kernels(gemm_kernels_generic, gemm_kernels_avx2, gemm_kernels_avx512);
   return k;
 }
+
+namespace {
+const GemmKernels& kernels() { return gemm_kernels(); }
 
 // Task grid, independent of the thread count: a multiple of every register tile (4 or 6 rows;
 // 8, 16 or 64 columns). Results do not depend on it either (see matmul_kernels.inc).

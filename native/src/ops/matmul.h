@@ -46,6 +46,7 @@ struct GemmKernels {
   // (n0 a multiple of panel_width). Bitwise the result of nt / xn on the same B.
   int64_t panel_width;
   int64_t lanes;  // floats per vector
+  int64_t tile_rows;  // rows of the register tile (a row block's tiles: ceil(rows / tile_rows))
   void (*pack)(float* dst, WeightView B, bool nt, int64_t N, int64_t K, int64_t j0, int64_t j1);
   void (*packed)(float* C, const float* A, int64_t sam, int64_t sak, const float* Bp, int64_t M, int64_t N, int64_t K,
                  bool accumulate, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
@@ -54,6 +55,8 @@ GemmKernels gemm_kernels_generic();
 GemmKernels gemm_kernels_avx2();
 GemmKernels gemm_kernels_avx512();
 // The instruction set of these kernels is simd_path() (simd_path.h), shared with every other op and the device report.
+// This process's kernels (the ops that drive the tiles themselves: the tiled attention).
+const GemmKernels& gemm_kernels();
 
 // Scratch of the products that re-lay out or split an operand: B packed whole (gemm_packed), the
 // K-split partial sums and the transposed outputs of narrow products (at most half a vector of
