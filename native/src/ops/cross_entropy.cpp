@@ -19,8 +19,9 @@ const CeKernels& kernels() {
   static const CeKernels k = simd_kernels(cross_entropy_kernels_generic, cross_entropy_kernels_avx2, cross_entropy_kernels_avx512);
   return k;
 }
-inline double row_lse(const float* row, int64_t V) { return kernels().lse(row, V); }
-double row_lse(const double* row, int64_t V) {
+inline double row_lse(const float* row, int64_t V, const float* next = nullptr) { return kernels().lse(row, V, next); }
+double row_lse(const double* row, int64_t V, const double* next = nullptr) {
+  (void)next;
   double mx = row[0];
   for (int64_t i = 1; i < V; ++i) mx = row[i] > mx ? row[i] : mx;
   double sum = 0.0;
@@ -40,18 +41,25 @@ void check_target(int32_t target, int64_t n, int64_t V) {
                 "target id " + std::to_string(target) + " at position " + std::to_string(n) +
                     " is outside the vocabulary [0, " + std::to_string(V) + ") and is not -100");
 }
+// The row this thread most likely takes next (the pool hands out rows in turn), fetched while this
+// one is summed; null past the end. Only where the data comes from, never the values.
+template <typename T>
+const T* next_row(const T* logits, int64_t n, int64_t ahead, int64_t N, int64_t V) {
+  return n + ahead < N ? logits + (n + ahead) * V : nullptr;
+}
 }  // namespace
 
 template <typename T>
 void cross_entropy_forward(ThreadPool* pool, T* losses, const T* logits, const int32_t* targets, int64_t N, int64_t V) {
   for (int64_t n = 0; n < N; ++n) check_target(targets[n], n, V);
+  const int64_t ahead = pool ? pool->threads() : 1;
   parallel_for(pool, N, [&](int64_t n) {
     if (targets[n] == kIgnoreIndex) {
       losses[n] = 0;
       return;
     }
     const T* row = logits + n * V;
-    losses[n] = static_cast<T>(row_lse(row, V) - static_cast<double>(row[targets[n]]));
+    losses[n] = static_cast<T>(row_lse(row, V, next_row(logits, n, ahead, N, V)) - static_cast<double>(row[targets[n]]));
   });
 }
 
@@ -74,6 +82,7 @@ template <typename T>
 void cross_entropy_forward_backward(ThreadPool* pool, T* losses, T* dlogits, const T* logits, const int32_t* targets,
                                     T dloss, int64_t N, int64_t V) {
   for (int64_t n = 0; n < N; ++n) check_target(targets[n], n, V);
+  const int64_t ahead = pool ? pool->threads() : 1;
   parallel_for(pool, N, [&](int64_t n) {
     T* drow = dlogits + n * V;
     if (targets[n] == kIgnoreIndex) {
@@ -82,7 +91,7 @@ void cross_entropy_forward_backward(ThreadPool* pool, T* losses, T* dlogits, con
       return;
     }
     const T* row = logits + n * V;
-    const double lse = row_lse(row, V);
+    const double lse = row_lse(row, V, next_row(logits, n, ahead, N, V));
     losses[n] = static_cast<T>(lse - static_cast<double>(row[targets[n]]));  // before drow overwrites row
     row_grad(drow, row, V, lse, targets[n], dloss);
   });

@@ -25,7 +25,8 @@ void cross_entropy_forward_backward(ThreadPool* pool, T* losses, T* dlogits, con
 
 // fp32 row kernels of one instruction set (cross_entropy_kernels.inc), chosen with the GEMM path.
 struct CeKernels {
-  double (*lse)(const float* row, int64_t V);
+  // next: a row (V floats) to fetch into the cache during the pass, or null
+  double (*lse)(const float* row, int64_t V, const float* next);
   void (*grad)(float* drow, const float* row, int64_t V, double lse, int32_t target, float dloss);
 };
 CeKernels cross_entropy_kernels_generic();
