@@ -41,25 +41,26 @@ void check_target(int32_t target, int64_t n, int64_t V) {
                 "target id " + std::to_string(target) + " at position " + std::to_string(n) +
                     " is outside the vocabulary [0, " + std::to_string(V) + ") and is not -100");
 }
-// The row this thread most likely takes next (the pool hands out rows in turn), fetched while this
-// one is summed; null past the end. Only where the data comes from, never the values.
+// A row this thread most likely takes soon, fetched while row n is summed: the pool hands out runs of
+// consecutive rows (guided self-scheduling), and two ahead leaves the fetch a row of slack. Null past
+// the end. Only where the data comes from changes, never the values.
+constexpr int64_t kRowsAhead = 2;
 template <typename T>
-const T* next_row(const T* logits, int64_t n, int64_t ahead, int64_t N, int64_t V) {
-  return n + ahead < N ? logits + (n + ahead) * V : nullptr;
+const T* next_row(const T* logits, int64_t n, int64_t N, int64_t V) {
+  return n + kRowsAhead < N ? logits + (n + kRowsAhead) * V : nullptr;
 }
 }  // namespace
 
 template <typename T>
 void cross_entropy_forward(ThreadPool* pool, T* losses, const T* logits, const int32_t* targets, int64_t N, int64_t V) {
   for (int64_t n = 0; n < N; ++n) check_target(targets[n], n, V);
-  const int64_t ahead = pool ? pool->threads() : 1;
   parallel_for(pool, N, [&](int64_t n) {
     if (targets[n] == kIgnoreIndex) {
       losses[n] = 0;
       return;
     }
     const T* row = logits + n * V;
-    losses[n] = static_cast<T>(row_lse(row, V, next_row(logits, n, ahead, N, V)) - static_cast<double>(row[targets[n]]));
+    losses[n] = static_cast<T>(row_lse(row, V, next_row(logits, n, N, V)) - static_cast<double>(row[targets[n]]));
   });
 }
 
@@ -82,7 +83,6 @@ template <typename T>
 void cross_entropy_forward_backward(ThreadPool* pool, T* losses, T* dlogits, const T* logits, const int32_t* targets,
                                     T dloss, int64_t N, int64_t V) {
   for (int64_t n = 0; n < N; ++n) check_target(targets[n], n, V);
-  const int64_t ahead = pool ? pool->threads() : 1;
   parallel_for(pool, N, [&](int64_t n) {
     T* drow = dlogits + n * V;
     if (targets[n] == kIgnoreIndex) {
@@ -91,7 +91,7 @@ void cross_entropy_forward_backward(ThreadPool* pool, T* losses, T* dlogits, con
       return;
     }
     const T* row = logits + n * V;
-    const double lse = row_lse(row, V, next_row(logits, n, ahead, N, V));
+    const double lse = row_lse(row, V, next_row(logits, n, N, V));
     losses[n] = static_cast<T>(lse - static_cast<double>(row[targets[n]]));  // before drow overwrites row
     row_grad(drow, row, V, lse, targets[n], dloss);
   });
