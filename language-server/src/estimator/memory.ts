@@ -290,7 +290,7 @@ export const GEMM_SCRATCH_MIN_ROWS = 192;
 
 /** matmul_nn sums a long K in ranges for products of at most this many rows (ops/matmul.cpp, k_split). */
 export const GEMM_KSPLIT_MAX_ROWS = 384;
-const GEMM_KSPLIT_MIN_RANGE = 1024;
+const GEMM_KSPLIT_MIN_RANGE = 2048;
 const GEMM_KSPLIT_SCRATCH_FLOATS = 2 ** 22;
 
 /**

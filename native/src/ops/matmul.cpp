@@ -121,10 +121,12 @@ namespace {
 // once per column panel, 5 to 64 times per call; here a task takes a range of consecutive k and up
 // to kKSplitCols columns, so A is read once per 1024 columns, into a partial (M, N) sum, and the
 // partials are then added to C in range order: C = ((C0 + P_0) + P_1) + ..., each P_j the kernel's
-// own blocked sum over its range. Ranges are 1024 long (measured best at 2 threads against 512,
-// 2048 and 4096), or longer where the partials would pass about 4M floats; the split depends on the
-// shape only, so results do not depend on the thread count. Fewer than 2 ranges: the column grid.
-constexpr int64_t kKSplitMin = 1024, kKSplitScratch = int64_t(1) << 22, kKSplitCols = 1024;
+// own blocked sum over its range. Ranges are 2048 long (2 threads, input gradient CPU ms over 8
+// stories15M steps: 1024 891/884, 2048 856/856, 4096 857/853; SmolLM 2 steps: 1024 1477/1420/1444,
+// 2048 1328/1348/1393: half the partials to write and add up), or longer where the partials would
+// pass about 4M floats; the split depends on the shape only, so results do not depend on the thread
+// count. Fewer than 2 ranges: the column grid.
+constexpr int64_t kKSplitMin = 2048, kKSplitScratch = int64_t(1) << 22, kKSplitCols = 1024;
 int64_t k_split_len(int64_t M, int64_t N, int64_t K) {
   const int64_t len = std::max(kKSplitMin, (K * M * N + kKSplitScratch - 1) / kKSplitScratch);
   return (len + 15) / 16 * 16;

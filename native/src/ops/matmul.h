@@ -83,7 +83,7 @@ GemmScratch& thread_gemm_scratch();
 // C (M,N) (+)= A (M,K) . B (N,K)^T
 void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
                bool accumulate);
-// C (M,N) (+)= A (M,K) . B (K,N). With <= 384 rows and a K of >= 2 ranges of >= 1024 (the head's
+// C (M,N) (+)= A (M,K) . B (K,N). With <= 384 rows and a K of >= 2 ranges of >= 2048 (the head's
 // input gradient), the ranges are summed separately (GemmScratch, up to ~4M floats) and added in
 // order; ops/matmul.cpp.
 void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,

@@ -142,8 +142,8 @@ test('CPU GEMM scratch: fp32 transpose + widened bf16 copy of the largest weight
     rows: 64,
   };
   // gate/up/down (2048 x 768) are the largest under the limit; the head (8192 x 768) is over it, and
-  // its input gradient (256 rows, K = 8192) sums 8 ranges of 1024 into 256 x 768 partials
-  const headSplit = 8 * 256 * 768;
+  // its input gradient (256 rows, K = 8192) sums 4 ranges of 2048 into 256 x 768 partials
+  const headSplit = 4 * 256 * 768;
   assert.equal(gemmKSplitFloats(256, 768, 8192), headSplit);
   // rank 8 runs its rank-wide products transposed: the widest is q's du^T + B^T, 8 x (256 rows + 768)
   const narrow = 8 * (256 + 768);
@@ -153,14 +153,14 @@ test('CPU GEMM scratch: fp32 transpose + widened bf16 copy of the largest weight
     4 * (2048 * 768 + headSplit + narrow),
     'no widened copy of fp32 weights',
   );
-  // 128 rows take the packed path; the head's gradient: 8 x 128 x 768 partials
-  assert.equal(gemmScratchBytes({ ...inputs, microBatchSize: 2 }), 4 * (8 * 128 * 768 + 8 * (128 + 768)));
+  // 128 rows take the packed path; the head's gradient: 4 x 128 x 768 partials
+  assert.equal(gemmScratchBytes({ ...inputs, microBatchSize: 2 }), 4 * (4 * 128 * 768 + 8 * (128 + 768)));
   // nf4 linears run their own kernels: only the LoRA factors are re-laid out
   assert.equal(gemmScratchBytes({ ...inputs, quantize: 'bnb.nf4' }), 4 * (8 * 768 + headSplit + narrow));
   // rank 16 is no narrow product: u = x A^T packs A (16 x 768) instead
   assert.equal(gemmScratchBytes({ ...inputs, rank: 16, quantize: 'bnb.nf4' }), 4 * (16 * 768 + headSplit));
   // Llama-2-7B's weights are all over 4M floats: only LoRA factors (r x 4096); the head's gradient
-  // (262-row logits chunks, K = 32000) in 4 ranges of 8192, as 1024-long ranges would pass 4M floats
+  // (262-row logits chunks, K = 32000) in 4 ranges of 8192, as 2048-long ranges would pass 4M floats
   const big: MemoryInputs = { ...inputs, shape, rows: 511, microBatchSize: 1 };
   assert.equal(gemmKSplitFloats(262, 4096, 32000), 4 * 262 * 4096);
   assert.equal(gemmScratchBytes(big), 4 * (8 * 4096 + 4 * 262 * 4096 + 8 * (511 + 4096)));
