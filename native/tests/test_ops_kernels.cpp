@@ -368,6 +368,47 @@ static void check_attention_tiled(int64_t T, int64_t HD, int32_t len2) {
   CHECK(padded == 0.0);
 }
 
+// The tiled fp32 forward and backward against the fp64 reference over edge shapes: one row and one
+// key, head dims from 8 to 128 (whole vectors read in place, partial ones packed), T below, at and
+// past one 64-row tile, GQA and multi-query, rows padded to other lengths; the caller's scratch is
+// NaN-filled, so a value read before it is written shows.
+static void check_attention_shapes() {
+  struct Shape {
+    int64_t B, T, NH, NKV, HD;
+  };
+  double worst = 0;
+  for (const Shape c : {Shape{1, 1, 1, 1, 16}, Shape{2, 2, 4, 2, 8}, Shape{3, 17, 6, 3, 80}, Shape{2, 64, 2, 1, 64},
+                        Shape{1, 65, 3, 3, 48}, Shape{2, 129, 8, 2, 128}, Shape{4, 300, 9, 3, 64}}) {
+    const int64_t B = c.B, T = c.T, NH = c.NH, NKV = c.NKV, HD = c.HD;
+    std::vector<float> q(B * T * NH * HD), k(B * T * NKV * HD), v(k.size()), dout(q.size());
+    fill_uniform(q, 61, -2, 2), fill_uniform(k, 62, -2, 2), fill_uniform(v, 63, -2, 2), fill_uniform(dout, 64, -2, 2);
+    std::vector<int32_t> lengths(B);
+    for (int64_t b = 0; b < B; ++b) lengths[b] = static_cast<int32_t>(b == 0 ? T : std::max<int64_t>(1, T * (b + 1) / (B + 2)));
+    std::vector<float> out(q.size()), lse(B * NH * T), dq(q.size()), dk(k.size()), dv(v.size());
+    std::vector<float> fs(attention_forward_scratch_floats(B, T, NH, NKV, HD), NAN);
+    std::vector<float> bs(attention_backward_scratch_floats(B, T, NH, NKV, HD), NAN);
+    ThreadPool two(2);
+    attention_forward<float>(&two, out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), B, T, NH, NKV,
+                             HD, fs.data());
+    attention_backward<float>(&two, dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(), v.data(),
+                              out.data(), lse.data(), lengths.data(), B, T, NH, NKV, HD, bs.data());
+    auto wide = [](const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); };
+    const auto q6 = wide(q), k6 = wide(k), v6 = wide(v), do6 = wide(dout);
+    std::vector<double> o6(out.size()), l6(lse.size()), dq6(dq.size()), dk6(dk.size()), dv6(dv.size());
+    attention_forward<double>(nullptr, o6.data(), l6.data(), q6.data(), k6.data(), v6.data(), lengths.data(), B, T,
+                              NH, NKV, HD);
+    attention_backward<double>(nullptr, dq6.data(), dk6.data(), dv6.data(), do6.data(), q6.data(), k6.data(),
+                               v6.data(), o6.data(), l6.data(), lengths.data(), B, T, NH, NKV, HD);
+    for (auto [got, want] : {std::pair{&out, &o6}, {&lse, &l6}, {&dq, &dq6}, {&dk, &dk6}, {&dv, &dv6}})
+      for (size_t i = 0; i < got->size(); ++i) {
+        const double d = std::fabs((*got)[i] - (*want)[i]);
+        worst = std::isnan(d) ? INFINITY : std::fmax(worst, d);
+      }
+  }
+  std::printf("  attention tiled vs fp64 over 7 edge shapes (inputs in [-2, 2]): max abs diff %.2e\n", worst);
+  CHECK(worst < 2e-5);
+}
+
 int main() {
   std::printf("gemm path: %s\n", simd_path_name(simd_path()));
   check_kernels("scalar", gemm_kernels_generic());
@@ -379,6 +420,7 @@ int main() {
   check_attention_builds();
   check_attention_tiled(150, 20, 70);
   check_attention_tiled(200, 48, 137);
+  check_attention_shapes();
   test_threads_bitwise();
   test_adamw();
   test_sgd();
