@@ -30,7 +30,6 @@ namespace loralab {
 namespace {
 constexpr int64_t kTile = 64;   // query rows per tile
 constexpr int64_t kRound = 64;  // T rounded up to this (a multiple of every panel width) sizes the packs
-constexpr int64_t kVec = 16;    // widest vector: score rows are computed up to a multiple of the lanes
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 int64_t padded(int64_t T_) { return round_up(T_, kRound); }
