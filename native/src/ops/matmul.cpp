@@ -17,8 +17,6 @@ const GemmKernels& gemm_kernels() {
 }
 
 namespace {
-const GemmKernels& kernels() { return gemm_kernels(); }
-
 // Task grid, independent of the thread count: a multiple of every register tile (4 or 6 rows;
 // 8, 16 or 64 columns). Results do not depend on it either (see matmul_kernels.inc).
 constexpr int64_t kBlockM = 96, kBlockN = 64;
@@ -64,7 +62,7 @@ bool pack_whole(int64_t M, int64_t N, int64_t K) { return M >= 2 * kBlockM && N 
 // C (+)= op(A) . op(B) from B packed whole (nt: B is (N, K), else (K, N)); op(A)(m,k) = A[m*sam + k*sak].
 void gemm_packed(ThreadPool* pool, float* C, const float* A, int64_t sam, int64_t sak, WeightView B, bool nt, int64_t M, int64_t N,
                  int64_t K, bool accumulate) {
-  const GemmKernels& k = kernels();
+  const GemmKernels& k = gemm_kernels();
   const int64_t w = k.panel_width, panels = (N + w - 1) / w;
   std::vector<float>& packed = gemm_scratch().packed;
   if (packed.size() < static_cast<size_t>(panels * w * K)) packed.resize(panels * w * K);
@@ -85,7 +83,7 @@ namespace {
 // vector, was 20-30% slower transposed). Each element is the same FMA chain over the same k order and
 // slices (a*b == b*a), so C is bitwise the direct product's. T: gemm_scratch().narrow.
 constexpr int64_t kNarrowMinRows = 64;
-bool narrow(int64_t M, int64_t N) { return 2 * N <= kernels().lanes && M >= kNarrowMinRows; }
+bool narrow(int64_t M, int64_t N) { return 2 * N <= gemm_kernels().lanes && M >= kNarrowMinRows; }
 
 void transpose(float* dst, const float* src, int64_t rows, int64_t cols) {  // dst (cols, rows) = src (rows, cols)^T
   for (int64_t r = 0; r < rows; ++r)
@@ -109,7 +107,7 @@ void matmul_nt(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t
     return transpose(C, T, N, M);
   }
   if (pack_whole(M, N, K)) return gemm_packed(pool, C, A, K, 1, B, true, M, N, K, accumulate);
-  auto nt = kernels().nt;
+  auto nt = gemm_kernels().nt;
   // Few rows (a logits chunk, decode): one row block, so each B panel is packed once.
   run_grid(pool, M, N, M <= 4 * kBlockM ? M : kBlockM,
            [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { nt(C, A, B, M, N, K, accumulate, m0, m1, n0, n1); });
@@ -135,7 +133,7 @@ bool k_split(int64_t M, int64_t N, int64_t K) { return M <= 4 * kBlockM && K >= 
 
 void gemm_k_split(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K,
                   bool accumulate) {
-  const GemmKernels& k = kernels();
+  const GemmKernels& k = gemm_kernels();
   const int64_t len = k_split_len(M, N, K), parts = (K + len - 1) / len, cols = (N + kKSplitCols - 1) / kKSplitCols;
   std::vector<float>& partial = gemm_scratch().partial;  // parts x M x N floats
   if (partial.size() < static_cast<size_t>(parts * M * N)) partial.resize(parts * M * N);
@@ -171,7 +169,7 @@ void matmul_nn(ThreadPool* pool, float* C, const float* A, WeightView B, int64_t
   }
   if (pack_whole(M, N, K)) return gemm_packed(pool, C, A, K, 1, B, false, M, N, K, accumulate);
   if (k_split(M, N, K)) return gemm_k_split(pool, C, A, B, M, N, K, accumulate);
-  auto xn = kernels().xn;
+  auto xn = gemm_kernels().xn;
   // bf16 panels packed per task: few rows (the head's input gradient) in one row block.
   const int64_t block_m = B.dtype == DType::BF16 && M <= 4 * kBlockM ? M : kBlockM;
   run_grid(pool, M, N, block_m,
@@ -186,14 +184,14 @@ constexpr int64_t kTilesBlockM = 4 * kBlockM;
 
 void matmul_nt_tiles(ThreadPool* pool, float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K, bool accumulate) {
   if (M <= 0 || N <= 0) return;
-  auto f = kernels().nt_tiles;
+  auto f = gemm_kernels().nt_tiles;
   run_grid(pool, M, N, kTilesBlockM,
            [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { f(C, A, B, M, N, K, accumulate, m0, m1, n0, n1); });
 }
 
 void matmul_nn_tiles(ThreadPool* pool, float* C, const float* A, const WeightTiles& B, int64_t M, int64_t N, int64_t K, bool accumulate) {
   if (M <= 0 || N <= 0) return;
-  auto f = kernels().nn_tiles;
+  auto f = gemm_kernels().nn_tiles;
   run_grid(pool, M, N, kTilesBlockM,
            [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { f(C, A, B, M, N, K, accumulate, m0, m1, n0, n1); });
 }
@@ -209,7 +207,7 @@ void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64
   // unless its rows are a multiple of 1 KiB apart (N % 256 == 0), where a slice's rows would share
   // a few L1 sets.
   if (N % 256 == 0 && pack_whole(M, N, K)) return gemm_packed(pool, C, A, 1, M, f32_view(B), false, M, N, K, accumulate);
-  auto xn = kernels().xn;
+  auto xn = gemm_kernels().xn;
   run_grid(pool, M, N, kBlockM,
            [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { xn(C, A, 1, M, f32_view(B), M, N, K, accumulate, m0, m1, n0, n1); });
 }
