@@ -40,25 +40,27 @@ int64_t key_limit(int64_t t, const int32_t* lengths, int64_t b, int64_t T_) {  /
   return std::min(t + 1, len);
 }
 
-// The keys of one query tile: rows i0..i0+bq-1 of row b. Row group [r0, r1) of the tile computes
-// score columns [0, cols) and its products run over keys [0, keys): keys = the last row's limit.
+// The keys of one query tile: rows i0..i0+bq-1 of row b, in groups of `group` rows. Row group
+// [r0, r1) of the tile computes score columns [0, cols) and its products run over keys [0, keys):
+// keys = the last row's limit.
 struct TileKeys {
   const int32_t* lengths;
-  int64_t b, T_, i0, lanes;
+  int64_t b, T_, i0, bq, lanes, group;
   int64_t keys(int64_t r1) const { return key_limit(i0 + r1 - 1, lengths, b, T_); }
   int64_t cols(int64_t r1) const { return round_up(keys(r1), lanes); }
   int64_t shared() const { return std::min(i0, key_limit(T_ - 1, lengths, b, T_)); }  // keys every row sees
+  int64_t group_end(int64_t r) const { return std::min(bq, (r / group + 1) * group); }  // row r's group's r1
 };
 
 // C (bq, ldc) = A (bq rows of stride lda, HD) . B^T with B packed (GemmKernels::pack, nt): columns
 // [0, shared) in one product, then per group of `group` rows the columns up to the group's cols.
 void score_block(const GemmKernels& g, float* C, int64_t ldc, const float* A, int64_t lda, const float* Bp, int64_t HD,
-                 int64_t bq, const TileKeys& tk, int64_t group) {
-  const int64_t shared = tk.shared();
+                 const TileKeys& tk) {
+  const int64_t shared = tk.shared(), bq = tk.bq;
   if (shared > 0) g.packed(C, A, lda, 1, Bp, bq, ldc, HD, false, 0, bq, 0, round_up(shared, tk.lanes));
   if (round_up(shared, tk.lanes) >= tk.cols(bq)) return;  // no diagonal (padded rows: all see the same keys)
-  for (int64_t r0 = 0; r0 < bq; r0 += group) {
-    const int64_t r1 = std::min(bq, r0 + group);
+  for (int64_t r0 = 0; r0 < bq; r0 += tk.group) {
+    const int64_t r1 = tk.group_end(r0);
     g.packed(C, A, lda, 1, Bp, bq, ldc, HD, false, r0, r1, shared, tk.cols(r1));
   }
 }
@@ -66,12 +68,12 @@ void score_block(const GemmKernels& g, float* C, int64_t ldc, const float* A, in
 // C (bq, HD) = P (bq, keys) . V (keys, HD): the keys before the tile in one product, then per row
 // group the diagonal keys up to the group's last one (the rest of its P is 0).
 void rows_times_keys(const GemmKernels& g, float* C, const float* P, int64_t ldp, const float* V, int64_t HD,
-                     int64_t bq, const TileKeys& tk, int64_t group) {
-  const int64_t shared = tk.shared();
+                     const TileKeys& tk) {
+  const int64_t shared = tk.shared(), bq = tk.bq;
   if (shared > 0) g.xn(C, P, ldp, 1, f32_view(V), bq, HD, shared, false, 0, bq, 0, HD);
   if (shared >= tk.keys(bq)) return;
-  for (int64_t r0 = 0; r0 < bq; r0 += group) {
-    const int64_t r1 = std::min(bq, r0 + group);
+  for (int64_t r0 = 0; r0 < bq; r0 += tk.group) {
+    const int64_t r1 = tk.group_end(r0);
     g.xn(C, P + shared, ldp, 1, f32_view(V + shared * HD), bq, HD, tk.keys(r1) - shared, shared > 0, r0, r1, 0, HD);
   }
 }
@@ -79,11 +81,11 @@ void rows_times_keys(const GemmKernels& g, float* C, const float* P, int64_t ldp
 // C (keys, HD) += P^T (keys, bq) . X (bq, HD): keys before the tile in one product; each diagonal key
 // group [j0, j1) only over rows r >= j0 - i0 (the earlier rows do not see those keys: P = 0 there).
 void keys_times_rows(const GemmKernels& g, float* C, const float* P, int64_t ldp, const float* X, int64_t HD,
-                     int64_t bq, const TileKeys& tk, int64_t group) {
-  const int64_t shared = tk.shared(), nk = tk.keys(bq);
+                     const TileKeys& tk) {
+  const int64_t shared = tk.shared(), bq = tk.bq, nk = tk.keys(bq);
   if (shared > 0) g.xn(C, P, 1, ldp, f32_view(X), shared, HD, bq, true, 0, shared, 0, HD);
-  for (int64_t j0 = shared; j0 < nk; j0 += group) {
-    const int64_t j1 = std::min(nk, j0 + group), skip = j0 - tk.i0;
+  for (int64_t j0 = shared; j0 < nk; j0 += tk.group) {
+    const int64_t j1 = std::min(nk, j0 + tk.group), skip = j0 - tk.i0;
     g.xn(C, P + skip * ldp, 1, ldp, f32_view(X + skip * HD), j1, HD, bq - skip, true, j0, j1, 0, HD);
   }
 }
@@ -124,17 +126,18 @@ void fwd_tiled_task(int64_t task, float* out, float* lse, const float* q, const 
   for (int64_t h = h0; h < h0 + G; ++h)
     for (int64_t i0 = 0; i0 < T_; i0 += kTile) {
       const int64_t bq = std::min(kTile, T_ - i0);
-      const TileKeys tk{lengths, b, T_, i0, g.lanes};
+      const TileKeys tk{lengths, b, T_, i0, bq, g.lanes, group};
       const float* qt = q + (b * T_ + i0) * QD + h * HD;
-      score_block(g, s, Tp, qt, QD, kp, HD, bq, tk, group);
-      for (int64_t r = 0; r < bq; ++r) {
-        const int64_t t = i0 + r, r1 = std::min(bq, (r / group + 1) * group);  // zeros up to the group's keys
+      score_block(g, s, Tp, qt, QD, kp, HD, tk);
+      for (int64_t r = 0; r < bq; ++r) {  // zeros up to the keys of the row's group
+        const int64_t t = i0 + r;
         float mx;
-        const float sum = rows.softmax_row(s + r * Tp, key_limit(t, lengths, b, T_), tk.keys(r1), scale, &mx);
+        const float sum =
+            rows.softmax_row(s + r * Tp, key_limit(t, lengths, b, T_), tk.keys(tk.group_end(r)), scale, &mx);
         if (lse) lse[(b * NH + h) * T_ + t] = mx + std::log(sum);
         inv[r] = 1.0f / sum;
       }
-      rows_times_keys(g, ot, s, Tp, vt, HD, bq, tk, group);
+      rows_times_keys(g, ot, s, Tp, vt, HD, tk);
       rows.copy_rows(out + (b * T_ + i0) * QD + h * HD, QD, ot, HD, bq, HD, inv);
     }
 }
@@ -173,20 +176,20 @@ void bwd_tiled_task(int64_t task, float* dq, float* dk, float* dv, const float* 
   for (int64_t h = kh * rep; h < (kh + 1) * rep; ++h)
     for (int64_t i0 = 0; i0 < T_; i0 += kTile) {
       const int64_t bq = std::min(kTile, T_ - i0), row0 = (b * T_ + i0) * QD + h * HD;
-      const TileKeys tk{lengths, b, T_, i0, g.lanes};
+      const TileKeys tk{lengths, b, T_, i0, bq, g.lanes, group};
       rows.copy_rows(qt, HD, q + row0, QD, bq, HD, nullptr);
       rows.copy_rows(dot, HD, dout + row0, QD, bq, HD, nullptr);
       rows.row_dots(dvec, dot, HD, out + row0, QD, bq, HD);  // D = rowsum(dO * O)
-      score_block(g, s, Tp, qt, HD, kp, HD, bq, tk, group);   // S
-      score_block(g, dp, Tp, dot, HD, vp, HD, bq, tk, group); // dP
+      score_block(g, s, Tp, qt, HD, kp, HD, tk);    // S
+      score_block(g, dp, Tp, dot, HD, vp, HD, tk);  // dP
       for (int64_t r = 0; r < bq; ++r) {
-        const int64_t t = i0 + r, r1 = std::min(bq, (r / group + 1) * group);
-        rows.dsoftmax_row(s + r * Tp, dp + r * Tp, key_limit(t, lengths, b, T_), tk.keys(r1), scale,
+        const int64_t t = i0 + r;
+        rows.dsoftmax_row(s + r * Tp, dp + r * Tp, key_limit(t, lengths, b, T_), tk.keys(tk.group_end(r)), scale,
                           lse[(b * NH + h) * T_ + t], dvec[r]);  // P, dS
       }
-      keys_times_rows(g, dvt, s, Tp, dot, HD, bq, tk, group);   // dV += P^T dO
-      keys_times_rows(g, dkt, dp, Tp, qt, HD, bq, tk, group);   // dK += dS^T Q
-      rows_times_keys(g, dqt, dp, Tp, kt, HD, bq, tk, group);   // dQ = dS K
+      keys_times_rows(g, dvt, s, Tp, dot, HD, tk);  // dV += P^T dO
+      keys_times_rows(g, dkt, dp, Tp, qt, HD, tk);  // dK += dS^T Q
+      rows_times_keys(g, dqt, dp, Tp, kt, HD, tk);  // dQ = dS K
       rows.copy_rows(dq + row0, QD, dqt, HD, bq, HD, nullptr);
     }
   rows.copy_rows(dk + b * T_ * KD + kh * HD, KD, dkt, HD, T_, HD, nullptr);
