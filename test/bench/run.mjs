@@ -2,9 +2,9 @@
 // here are shared and noisy). GEMM: bench_cpu_gemm vs OpenBLAS sgemm via numpy, two rounds, best
 // of each; training steps: bench_cpu_step vs test/bench/torch_peer.py (plain PyTorch), two rounds
 // alternating who goes first, the faster run of each side kept; QLoRA (nf4) vs bf16 engine steps,
-// A B B A B A A B, the fastest run of each side kept. Prints wall-clock and per-CPU-second numbers, % of the measured FMA peak (GEMMs) and model
-// FLOP utilisation (steps), their ratios, and the 1-minute load average before each measurement
-// ("*": above 1.5, the numbers are suspect).
+// A B B A B A A B, the fastest run of each side kept. Prints wall-clock and per-CPU-second numbers,
+// % of the measured FMA peak (GEMMs) and model FLOP utilisation (steps), their ratios, and the
+// 1-minute load average before each measurement ("*": above 1.5, the numbers are suspect).
 // Fair peers: the Python peers run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from their
 // environment only (set, they pin OpenBLAS to older kernels, e.g. Haswell AVX2 on AVX-512); each
 // peer prints the OpenBLAS kernel family it loaded and is refused if its first result is off fp64.

@@ -303,7 +303,7 @@ export const GEMM_NARROW_MIN_ROWS = 64;
 
 /**
  * Floats of partial sums matmul_nn keeps (GemmScratch) for C (rows, n) += A (rows, k) . B (k, n):
- * ranges of max(1024, k * rows * n / 2^22) k, rounded up to 16, when there are at least 2 of them;
+ * ranges of max(2048, k * rows * n / 2^22) k, rounded up to 16, when there are at least 2 of them;
  * 0 where it packs B whole or keeps the column grid.
  */
 export function gemmKSplitFloats(rows: number, n: number, k: number): number {
