@@ -35,22 +35,30 @@ class ThreadPool {
   void run(int64_t n_tasks, const std::function<void(int64_t)>& fn);
 
  private:
-  void worker_loop();
-  void drain();
+  // One thread's share of a run's tasks, [begin, end) packed as begin << 32 | end: the owner
+  // claims from the front, a thread whose share is empty steals the back half (threadpool.cpp).
+  struct alignas(64) Share {
+    std::atomic<uint64_t> range{0};
+  };
+  void worker_loop(int slot);
+  void drain(int slot);
+  bool claim(int slot, int64_t* task);
+  void finish_task();
   std::vector<std::thread> workers_;
+  std::vector<Share> shares_;  // slot 0: the caller of run(), slot i: worker i
+  const std::function<void(int64_t)>* job_ = nullptr;
+  // Run state, one word: generation << 32 | accepting << 31 | workers inside the run. A worker
+  // joins (and claims tasks) only while its run accepts, so one that wakes after the run ended
+  // cannot take a task of a later run; the caller closes the run when all its tasks are done and
+  // no worker is inside.
+  alignas(64) std::atomic<uint64_t> state_{0};
+  alignas(64) std::atomic<int64_t> left_{0};  // tasks of the run not yet finished
+  std::atomic<int> sleepers_{0};              // workers blocked on wake_ (or about to be)
+  std::atomic<bool> caller_sleeps_{false};    // the caller blocked on done_ (or about to be)
   std::mutex mutex_;
   std::condition_variable wake_, done_;
-  const std::function<void(int64_t)>* job_ = nullptr;
-  int64_t n_tasks_ = 0;
-  std::atomic<int64_t> next_{0};
-  int64_t generation_ = 0;
-  int active_ = 0;
-  // True from a run's publication until its caller has seen every task done: a worker joins (and
-  // claims indices) only while its run accepts, so one that wakes after the run ended cannot take a
-  // stale index that a later run's counter would also hand out.
-  bool accepting_ = false;
-  bool stop_ = false;
-  std::exception_ptr error_;
+  std::atomic<bool> stop_{false};
+  std::exception_ptr error_;  // guarded by mutex_
   std::mutex run_mutex_;  // one run at a time
 };
 

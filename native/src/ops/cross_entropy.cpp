@@ -41,8 +41,8 @@ void check_target(int32_t target, int64_t n, int64_t V) {
                 "target id " + std::to_string(target) + " at position " + std::to_string(n) +
                     " is outside the vocabulary [0, " + std::to_string(V) + ") and is not -100");
 }
-// A row this thread most likely takes soon, fetched while row n is summed: the pool hands out runs of
-// consecutive rows (guided self-scheduling), and two ahead leaves the fetch a row of slack. Null past
+// A row this thread most likely takes soon, fetched while row n is summed: each thread of the pool works
+// through a contiguous share of the rows, and two ahead leaves the fetch a row of slack. Null past
 // the end. Only where the data comes from changes, never the values.
 constexpr int64_t kRowsAhead = 2;
 template <typename T>

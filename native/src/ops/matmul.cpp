@@ -123,11 +123,10 @@ namespace {
 // stories15M steps: 1024 891/884, 2048 856/856, 4096 857/853; SmolLM 2 steps: 1024 1477/1420/1444,
 // 2048 1328/1348/1393: half the partials to write and add up), or longer where the partials would
 // pass about 4M floats; the split depends on the shape only, so results do not depend on the thread
-// count. Fewer than 2 ranges: the column grid. Each thread takes one run of consecutive ranges (a
-// static split: the ranges' A rows and B rows then continue where the previous range ended, which
-// the hardware prefetchers follow; the pool's guided claims interleaved them between the cores:
-// stories15M input gradient, 2 steps, 8 interleaved runs: 210 -> 202 ms CPU median, SmolLM 1 step
-// 640 -> 619). Which thread computes a range never changes the range's sum.
+// count. Fewer than 2 ranges: the column grid. The pool gives each thread a run of consecutive ranges,
+// whose A and B rows continue where the last range ended (the hardware prefetchers follow them;
+// ranges interleaved between the cores cost 4%: stories15M, 8 interleaved 2-step runs, 210 vs 202
+// ms CPU median).
 constexpr int64_t kKSplitMin = 2048, kKSplitScratch = int64_t(1) << 22, kKSplitCols = 1024;
 int64_t k_split_len(int64_t M, int64_t N, int64_t K) {
   const int64_t len = std::max(kKSplitMin, (K * M * N + kKSplitScratch - 1) / kKSplitScratch);
@@ -143,14 +142,11 @@ void gemm_k_split(ThreadPool* pool, float* C, const float* A, WeightView B, int6
   if (partial.size() < static_cast<size_t>(parts * M * N)) partial.resize(parts * M * N);
   float* P = partial.data();
   const int64_t elem = B.dtype == DType::BF16 ? 2 : 4;
-  const int64_t groups = std::min<int64_t>(parts, pool ? pool->threads() : 1);
-  parallel_for(pool, groups * cols, [&](int64_t t) {
-    const int64_t g = t / cols, n0 = t % cols * kKSplitCols, n1 = std::min(N, n0 + kKSplitCols);
-    for (int64_t p = g * parts / groups; p < (g + 1) * parts / groups; ++p) {
-      const int64_t k0 = p * len, kc = std::min(len, K - k0);
-      const WeightView rows{static_cast<const char*>(B.data) + k0 * N * elem, B.dtype};  // B rows [k0, k0 + kc)
-      k.xn(P + p * M * N, A + k0, K, 1, rows, M, N, kc, false, 0, M, n0, n1);
-    }
+  parallel_for(pool, parts * cols, [&](int64_t t) {
+    const int64_t p = t / cols, n0 = t % cols * kKSplitCols, n1 = std::min(N, n0 + kKSplitCols);
+    const int64_t k0 = p * len, kc = std::min(len, K - k0);
+    const WeightView rows{static_cast<const char*>(B.data) + k0 * N * elem, B.dtype};  // B rows [k0, k0 + kc)
+    k.xn(P + p * M * N, A + k0, K, 1, rows, M, N, kc, false, 0, M, n0, n1);
   });
   parallel_for(pool, (M + 7) / 8, [&](int64_t t) {
     for (int64_t m = t * 8; m < std::min(M, t * 8 + 8); ++m) {
