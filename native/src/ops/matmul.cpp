@@ -149,14 +149,7 @@ void gemm_k_split(ThreadPool* pool, float* C, const float* A, WeightView B, int6
     k.xn(P + p * M * N, A + k0, K, 1, rows, M, N, kc, false, 0, M, n0, n1);
   });
   parallel_for(pool, (M + 7) / 8, [&](int64_t t) {
-    for (int64_t m = t * 8; m < std::min(M, t * 8 + 8); ++m) {
-      float* c = C + m * N;
-      if (!accumulate) std::fill(c, c + N, 0.0f);
-      for (int64_t p = 0; p < parts; ++p) {
-        const float* src = P + (p * M + m) * N;
-        for (int64_t n = 0; n < N; ++n) c[n] += src[n];
-      }
-    }
+    for (int64_t m = t * 8; m < std::min(M, t * 8 + 8); ++m) k.add_partials(C + m * N, P + m * N, parts, M * N, N, accumulate);
   });
 }
 }  // namespace

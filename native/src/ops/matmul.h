@@ -50,6 +50,9 @@ struct GemmKernels {
   void (*pack)(float* dst, WeightView B, bool nt, int64_t N, int64_t K, int64_t j0, int64_t j1);
   void (*packed)(float* C, const float* A, int64_t sam, int64_t sak, const float* Bp, int64_t M, int64_t N, int64_t K,
                  bool accumulate, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
+  // c[j] = ((c0[j] + P[j]) + P[stride + j]) + ... over `parts` partial rows, c0 = accumulate ? c : 0,
+  // for j in [0, n): the K-split products' final sum, in range order.
+  void (*add_partials)(float* c, const float* P, int64_t parts, int64_t stride, int64_t n, bool accumulate);
 };
 GemmKernels gemm_kernels_generic();
 GemmKernels gemm_kernels_avx2();
