@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <stdexcept>
 
 #include <sched.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -182,7 +181,12 @@ void ThreadPool::run(int64_t n_tasks, const std::function<void(int64_t)>& fn) {
     for (int64_t i = 0; i < n_tasks; ++i) fn(i);
     return;
   }
-  if (n_tasks >= (int64_t(1) << 31)) throw std::length_error("ThreadPool::run: more than 2^31 tasks");
+  constexpr int64_t kMaxRun = int64_t(1) << 30;  // a share's bounds are 32-bit
+  if (n_tasks > kMaxRun) {
+    for (int64_t t0 = 0; t0 < n_tasks; t0 += kMaxRun)
+      run(std::min(kMaxRun, n_tasks - t0), [&](int64_t i) { fn(t0 + i); });
+    return;
+  }
   std::lock_guard<std::mutex> run_lock(run_mutex_);
   job_ = &fn;
   {
