@@ -75,8 +75,14 @@ inline int64_t end_of(uint64_t r) { return static_cast<int64_t>(r & 0xffffffffu)
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) : shares_(threads <= 0 ? usable_cores() : threads) {
-  if (threads <= 0) threads = usable_cores();
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (int i = 1; i < static_cast<int>(shares_.size()); ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+// Wakes the threads blocked on cv. Taking mutex_ first orders the wake after a sleeper's check of
+// its condition (made under mutex_), so a thread about to block cannot miss it.
+void ThreadPool::notify(std::condition_variable& cv) {
+  { std::lock_guard<std::mutex> lock(mutex_); }
+  cv.notify_all();
 }
 
 ThreadPool::~ThreadPool() {
@@ -121,8 +127,7 @@ bool ThreadPool::claim(int slot, int64_t* task) {
 
 void ThreadPool::finish_task() {
   if (left_.fetch_sub(1) == 1 && caller_sleeps_.load()) {
-    { std::lock_guard<std::mutex> lock(mutex_); }
-    done_.notify_all();
+    notify(done_);
   }
 }
 
@@ -168,8 +173,7 @@ void ThreadPool::worker_loop(int slot) {
     if (!joined) continue;  // that run has ended (or a newer one began: seen differs from it)
     drain(slot);
     if (((state_.fetch_sub(1) - 1) & kActiveMask) == 0 && caller_sleeps_.load()) {
-      { std::lock_guard<std::mutex> lock(mutex_); }
-      done_.notify_all();
+      notify(done_);
     }
   }
 }
@@ -199,8 +203,7 @@ void ThreadPool::run(int64_t n_tasks, const std::function<void(int64_t)>& fn) {
   const uint32_t gen = generation(state_.load()) + 1;
   state_.store(static_cast<uint64_t>(gen) << 32 | kAccepting);  // publishes job_, shares_, left_
   if (sleepers_.load() > 0) {
-    { std::lock_guard<std::mutex> lock(mutex_); }
-    wake_.notify_all();
+    notify(wake_);
   }
   drain(0);
   // Close the run once every task is done and no worker is inside it.

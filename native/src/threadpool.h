@@ -44,6 +44,7 @@ class ThreadPool {
   void drain(int slot);
   bool claim(int slot, int64_t* task);
   void finish_task();
+  void notify(std::condition_variable& cv);
   std::vector<std::thread> workers_;
   std::vector<Share> shares_;  // slot 0: the caller of run(), slot i: worker i
   const std::function<void(int64_t)>* job_ = nullptr;

@@ -216,7 +216,7 @@ configs.forEach(([model, mode, dtype, steps, ckpt, warmup], i) => {
 });
 // ---- QLoRA (nf4 frozen block linears) vs bf16: engine only, A B B A B A A B so load drift cancels ---
 // Each side's fastest run is the ratio's (a neighbour's burst only ever slows a run; the step rows keep
-// the faster run too); the mean over the interleaved runs is printed beside it.
+// the fastest run too); the mean over the interleaved runs is printed beside it.
 console.log(
   '\nQLoRA step time over the bf16 step (engine, LoRA r 8 q,v; nf4 and bf16 runs interleaved A B B A B A A B; ' +
     'fastest run per side, mean of all in brackets)',
