@@ -1,6 +1,8 @@
 // Cross-entropy forward/backward per row (max-shifted log-sum-exp; fp32 rows run the vector kernels
 // of cross_entropy_kernels.inc for the CPU's instruction set, fp64 rows the libm reference), and
-// both fused (one log-sum-exp pass per row instead of two).
+// both fused (one log-sum-exp pass per row instead of two). fp32 gradients keep each exponential of
+// the log-sum-exp pass and scale it by dloss / sum: one exponential per logit, not two (stories15M
+// q,v bf16, 2 steps, 6 interleaved runs: cross-entropy 17.0 -> 10.8 ms wall, step +1.6%).
 #include "ops/cross_entropy.h"
 
 #include <cmath>
@@ -28,13 +30,17 @@ double row_lse(const double* row, int64_t V, const double* next = nullptr) {
   for (int64_t i = 0; i < V; ++i) sum += std::exp(row[i] - mx);
   return mx + std::log(sum);
 }
-// drow (V) = exp(row - lse) * dloss, minus dloss at the target (drow may alias row).
-inline void row_grad(float* drow, const float* row, int64_t V, double lse, int32_t target, float dloss) {
-  kernels().grad(drow, row, V, lse, target, dloss);
+// drow (V) = softmax(row) * dloss, minus dloss at the target (drow may alias row); returns the
+// row's log-sum-exp. fp32: each exponential once, scaled by dloss / sum (cross_entropy_kernels.inc);
+// fp64: exp(row - lse) * dloss in libm.
+inline double row_lse_grad(float* drow, const float* row, int64_t V, const float* next, int32_t target, float dloss) {
+  return kernels().lse_grad(drow, row, V, next, target, dloss);
 }
-void row_grad(double* drow, const double* row, int64_t V, double lse, int32_t target, double dloss) {
+double row_lse_grad(double* drow, const double* row, int64_t V, const double* next, int32_t target, double dloss) {
+  const double lse = row_lse(row, V, next);
   for (int64_t i = 0; i < V; ++i) drow[i] = std::exp(row[i] - lse) * dloss;
   drow[target] -= dloss;
+  return lse;
 }
 void check_target(int32_t target, int64_t n, int64_t V) {
   LORALAB_CHECK(target == kIgnoreIndex || (target >= 0 && target < V), "E_TOKEN_RANGE",
@@ -74,8 +80,7 @@ void cross_entropy_backward(ThreadPool* pool, T* dlogits, const T* logits, const
       for (int64_t i = 0; i < V; ++i) drow[i] = 0;
       return;
     }
-    const T* row = logits + n * V;
-    row_grad(drow, row, V, row_lse(row, V), targets[n], dloss);
+    row_lse_grad(drow, logits + n * V, V, static_cast<const T*>(nullptr), targets[n], dloss);
   });
 }
 
@@ -91,9 +96,9 @@ void cross_entropy_forward_backward(ThreadPool* pool, T* losses, T* dlogits, con
       return;
     }
     const T* row = logits + n * V;
-    const double lse = row_lse(row, V, next_row(logits, n, N, V));
-    losses[n] = static_cast<T>(lse - static_cast<double>(row[targets[n]]));  // before drow overwrites row
-    row_grad(drow, row, V, lse, targets[n], dloss);
+    const T target_logit = row[targets[n]];  // before drow overwrites row
+    const double lse = row_lse_grad(drow, row, V, next_row(logits, n, N, V), targets[n], dloss);
+    losses[n] = static_cast<T>(lse - static_cast<double>(target_logit));
   });
 }
 

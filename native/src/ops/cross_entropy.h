@@ -25,9 +25,12 @@ void cross_entropy_forward_backward(ThreadPool* pool, T* losses, T* dlogits, con
 
 // fp32 row kernels of one instruction set (cross_entropy_kernels.inc), chosen with the GEMM path.
 struct CeKernels {
-  // next: a row (V floats) to fetch into the cache during the pass, or null
+  // next: a row (V floats) to fetch into the cache during the pass, or null.
+  // lse: the row's log-sum-exp. lse_grad: also drow (V, may alias row) = softmax(row) * dloss, minus
+  // dloss at the target (each exponential computed once, then scaled by dloss / sum); returns the
+  // log-sum-exp, which it computes as lse does.
   double (*lse)(const float* row, int64_t V, const float* next);
-  void (*grad)(float* drow, const float* row, int64_t V, double lse, int32_t target, float dloss);
+  double (*lse_grad)(float* drow, const float* row, int64_t V, const float* next, int32_t target, float dloss);
 };
 CeKernels cross_entropy_kernels_generic();
 CeKernels cross_entropy_kernels_avx2();
