@@ -150,7 +150,13 @@ void ThreadPool::drain(int slot) {
   }
 }
 
+namespace {
+thread_local int t_slot = 0;  // ThreadPool::slot()
+}  // namespace
+int ThreadPool::slot() { return t_slot; }
+
 void ThreadPool::worker_loop(int slot) {
+  t_slot = slot;
   set_flush_denormals();
   uint32_t seen = 0;
   for (;;) {

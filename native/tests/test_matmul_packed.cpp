@@ -118,6 +118,33 @@ void check_dispatch() {
   CHECK(worst < 5e-5);
 }
 
+// Products whose packed B is small enough to be packed per thread (GemmScratch::per_thread): two
+// weights of one shape in turn, and a narrower one between, on one pool and one scratch, so every
+// thread's panels of the last call are stale; each result bitwise the per-task kernel's.
+void check_per_thread_panels() {
+  const int64_t M = 400, N = 300, K = 150, N2 = 70;
+  std::vector<float> A(M * K), B1(N * K), B2(N * K), C(M * N), want(M * N);
+  fill_uniform(A, 41), fill_uniform(B1, 42), fill_uniform(B2, 43);
+  const GemmKernels k = simd_kernels(gemm_kernels_generic, gemm_kernels_avx2, gemm_kernels_avx512);
+  int differing = 0, products = 0;
+  for (int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    GemmScratch scratch;
+    GemmScratchScope scope(&scratch);
+    for (int round = 0; round < 3; ++round)
+      for (const std::vector<float>* B : {&B1, &B2}) {
+        for (int64_t n : {N, N2}) {
+          matmul_nt(&pool, C.data(), A.data(), f32_view(B->data()), M, n, K, false);
+          k.nt(want.data(), A.data(), f32_view(B->data()), M, n, K, false, 0, M, 0, n);
+          differing += std::memcmp(C.data(), want.data(), M * n * 4) != 0, ++products;
+        }
+      }
+    CHECK(scratch.per_thread.size() == static_cast<size_t>(threads));
+  }
+  std::printf("  per-thread packed panels: %d/%d products differ\n", differing, products);
+  CHECK(differing == 0);
+}
+
 // matmul_tn packs its B (an activation) only when N is a multiple of 256: that path too, bitwise the
 // per-task kernel for 1 and 2 threads.
 void check_tn_packed() {
@@ -223,6 +250,7 @@ int main() {
       __builtin_cpu_supports("avx512dq"))
     check_packed("avx512", gemm_kernels_avx512());
   check_dispatch();
+  check_per_thread_panels();
   check_tn_packed();
   check_k_split(37, 150, 9000);  // 4 whole ranges and a partial one; a partial panel
   check_k_split(13, 1100, 5000);  // 2 ranges and a partial one; 2 column blocks

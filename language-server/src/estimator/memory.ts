@@ -61,6 +61,8 @@ export interface TrainingSettings {
 export interface MemoryInputs extends TrainingSettings {
   device: 'cpu' | 'cuda';
   microBatchSize: number; // B
+  /** CPU engine threads, for the per-thread GEMM panels (gemmScratchBytes); absent: 1. */
+  threads?: number;
 }
 
 /** One group of identical engine buffers (count x bytes each). */
@@ -287,6 +289,11 @@ export function trainingBuffers(inputs: MemoryInputs): BufferGroup[] {
 export const GEMM_SCRATCH_LIMIT_FLOATS = 2 ** 22;
 /** ... when the product has at least this many rows (2 x kBlockM). */
 export const GEMM_SCRATCH_MIN_ROWS = 192;
+/**
+ * With more than one thread, a weight whose packed panels (columns rounded up to 64) take at most this
+ * many floats is packed by every thread into panels of its own instead (kThreadPackLimit, ops/matmul.cpp).
+ */
+export const GEMM_THREAD_PACK_LIMIT_FLOATS = 2 ** 18;
 
 /** matmul_nn sums a long K in ranges for products of at most this many rows (ops/matmul.cpp, k_split). */
 export const GEMM_KSPLIT_MAX_ROWS = 384;
@@ -320,7 +327,8 @@ export function gemmKSplitFloats(rows: number, n: number, k: number): number {
  * rows and a long K (the head's) keep their per-range partial sums (gemmKSplitFloats); LoRA's rank-wide
  * products (rank <= 8) run transposed: u^T (r, rows), du^T with B^T (r, rows + out) unless its K is
  * split, dB^T (r, out). One copy per engine (GemmScratch, installed for each call whichever libuv thread
- * runs it), freed with the engine.
+ * runs it), freed with the engine. With threads > 1, the weights of at most GEMM_THREAD_PACK_LIMIT_FLOATS
+ * packed floats are packed into each thread's own panels instead (threads x the largest such weight).
  */
 export function gemmScratchBytes(inputs: MemoryInputs): number {
   const { shape, method, rank, targets } = inputs;
@@ -334,29 +342,33 @@ export function gemmScratchBytes(inputs: MemoryInputs): number {
   let widened = 0;
   let split = 0;
   let narrow = 0;
-  const use = (rows: number, floats: number, kind: 'nt' | 'nn') => {
+  let perThread = 0;
+  const threads = Math.max(1, inputs.threads ?? 1);
+  const use = (rows: number, floats: number, kind: 'nt' | 'nn', n: number) => {
     if (rows < GEMM_SCRATCH_MIN_ROWS || floats > GEMM_SCRATCH_LIMIT_FLOATS) return;
-    if (kind === 'nt') transposed = Math.max(transposed, floats);
+    const panels = Math.ceil(n / 64) * 64 * (floats / n);
+    if (threads > 1 && panels <= GEMM_THREAD_PACK_LIMIT_FLOATS) perThread = Math.max(perThread, panels);
+    else if (kind === 'nt') transposed = Math.max(transposed, floats);
     else widened = Math.max(widened, floats);
   };
   for (const t of LINEAR_TARGETS) {
     const [inFeatures, outFeatures] = linearShape(shape, t);
     const rows = t === 'head' ? chunk : N;
     const frozenWeight = !(t !== 'head' && quantized); // 4-bit linears run their own kernels
-    if (frozenWeight) use(rows, inFeatures * outFeatures, 'nt');
-    if (frozenWeight && bf16Frozen && (t === 'head' || layerBackward)) use(rows, inFeatures * outFeatures, 'nn');
+    if (frozenWeight) use(rows, inFeatures * outFeatures, 'nt', outFeatures);
+    if (frozenWeight && bf16Frozen && (t === 'head' || layerBackward)) use(rows, inFeatures * outFeatures, 'nn', inFeatures);
     if (frozenWeight && (t === 'head' || layerBackward)) split = Math.max(split, gemmKSplitFloats(rows, inFeatures, outFeatures));
     if (method === 'lora' && isAdapted(targets, t, shape)) {
       const narrowRank = rank <= GEMM_NARROW_MAX_COLS;
-      if (!narrowRank) use(rows, rank * inFeatures, 'nt'); // u = x A^T (transposed, unpacked, when narrow)
-      use(rows, outFeatures * rank, 'nt'); // out += (s u) B^T
+      if (!narrowRank) use(rows, rank * inFeatures, 'nt', rank); // u = x A^T (transposed, unpacked, when narrow)
+      use(rows, outFeatures * rank, 'nt', outFeatures); // out += (s u) B^T
       const duSplit = gemmKSplitFloats(rows, rank, outFeatures);
       split = Math.max(split, duSplit); // du = dout B
       if (narrowRank && rows >= GEMM_NARROW_MIN_ROWS) narrow = Math.max(narrow, rank * rows + (duSplit ? 0 : rank * outFeatures));
       if (narrowRank && outFeatures >= GEMM_NARROW_MIN_ROWS) narrow = Math.max(narrow, rank * outFeatures); // dB
     }
   }
-  return 4 * (transposed + widened + split + narrow);
+  return 4 * (transposed + widened + split + narrow + threads * perThread);
 }
 
 /** Sums buffer groups per category. */

@@ -67,8 +67,16 @@ const GemmKernels& gemm_kernels();
 // vectors). Each thread has its own; an engine installs one for the duration of each call
 // (GemmScratchScope on the calling thread), so the calls of a run that land on different libuv
 // threads share one copy, freed with the engine. Not tracked (the estimator's gemmScratchBytes).
+// A B of at most 2^18 packed floats is packed by each pool thread for itself instead (per_thread,
+// indexed by ThreadPool::slot()), panel by panel as its tasks first need them.
 struct GemmScratch {
   std::vector<float> packed, partial, narrow;  // narrow: the transposed C (and B) of narrow products
+  struct ThreadPanels {
+    std::vector<float> panels;
+    std::vector<uint64_t> packed_in;  // per panel: the call that packed it here
+  };
+  std::vector<ThreadPanels> per_thread;
+  uint64_t calls = 0;  // per-thread packing calls so far
 };
 class GemmScratchScope {
  public:

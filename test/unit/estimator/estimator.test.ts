@@ -159,6 +159,10 @@ test('CPU GEMM scratch: fp32 transpose + widened bf16 copy of the largest weight
   assert.equal(gemmScratchBytes({ ...inputs, quantize: 'bnb.nf4' }), 4 * (8 * 768 + headSplit + narrow));
   // rank 16 is no narrow product: u = x A^T packs A (16 x 768) instead
   assert.equal(gemmScratchBytes({ ...inputs, rank: 16, quantize: 'bnb.nf4' }), 4 * (16 * 768 + headSplit));
+  // with 2 threads that A (16 x 768: one 64-column panel of 768 rows, under 2^18 floats) is packed by
+  // each thread for itself; 1 thread keeps the shared copy
+  assert.equal(gemmScratchBytes({ ...inputs, rank: 16, quantize: 'bnb.nf4', threads: 2 }), 4 * (headSplit + 2 * 64 * 768));
+  assert.equal(gemmScratchBytes({ ...inputs, threads: 1 }), gemmScratchBytes(inputs));
   // Llama-2-7B's weights are all over 4M floats: only LoRA factors (r x 4096); the head's gradient
   // (262-row logits chunks, K = 32000) in 4 ranges of 8192, as 2048-long ranges would pass 4M floats
   const big: MemoryInputs = { ...inputs, shape, rows: 511, microBatchSize: 1 };
