@@ -22,6 +22,8 @@ export interface EstimateOptions {
   /** Training examples (after the validation split), for the step count when max_steps is not set. */
   trainExamples?: number;
   calibration?: Calibration | null;
+  /** CPU engine threads (each packs small weights into panels of its own); default 1. */
+  threads?: number;
 }
 
 export interface Estimate {
@@ -48,6 +50,7 @@ export function estimate(config: LoraLabConfig, model: unknown, options: Estimat
     ...trainingSettings(config, shape, rows),
     device: options.device,
     microBatchSize: Math.min(train.micro_batch_size, options.trainExamples ?? Infinity),
+    threads: options.threads,
   });
   const steps = train.max_steps ?? (options.trainExamples !== undefined ? totalOptimizerSteps(options.trainExamples, train) : null);
   const time = estimateTime(timeInputs(config, shape, rows, steps), options.calibration);
@@ -119,7 +122,12 @@ export interface ConfigEstimate {
 export function estimateConfig(
   config: LoraLabConfig,
   readModel: () => unknown,
-  inputs: { device: 'cpu' | 'cuda'; dataFacts: DataFactsResult | 'pending'; calibration: Calibration | null | (() => Calibration | null) },
+  inputs: {
+    device: 'cpu' | 'cuda';
+    dataFacts: DataFactsResult | 'pending';
+    calibration: Calibration | null | (() => Calibration | null);
+    threads?: number;
+  },
 ): ConfigEstimate {
   const { device, dataFacts } = inputs;
   let calibration: Calibration | null = null;
@@ -138,7 +146,7 @@ export function estimateConfig(
   const dataNote = dataFacts === 'pending' ? 'being read' : 'error' in dataFacts ? dataFacts.error : undefined;
   try {
     const facts = known ? { seqLen: dataFacts.longestExample, trainExamples: dataFacts.trainExamples } : {};
-    return { ...base, dataNote, estimate: estimate(config, readModel(), { device, calibration, ...facts }) };
+    return { ...base, dataNote, estimate: estimate(config, readModel(), { device, calibration, threads: inputs.threads, ...facts }) };
   } catch (error) {
     return { ...base, dataNote, error: error instanceof Error ? error.message : String(error) };
   }

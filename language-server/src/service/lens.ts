@@ -3,6 +3,7 @@
 // the data's longest example once the server has read it (lib/data-facts.ts), else on max_seq_length;
 // while the file has errors one lens instead ("fix N problems to estimate": numbers of the defaults
 // would mislead); and on the `data:` key a lens that opens the dataset panel.
+import { availableParallelism } from 'node:os';
 import type { CodeLens } from 'vscode-languageserver-types';
 import { joinPath, type LoraLabConfig } from '../config';
 import { estimateConfig, estimateLayout, type Calibration, type DataFactsResult, type ParamEstimate } from '../estimator';
@@ -89,7 +90,12 @@ export function estimateText(
       throw new Error(`${path} cannot be read`);
     }
   };
-  const result = estimateConfig(config, readModel, { device, dataFacts: dataFactsOf(config), calibration: () => calibrationOf(device) });
+  const result = estimateConfig(config, readModel, {
+    device,
+    dataFacts: dataFactsOf(config),
+    calibration: () => calibrationOf(device),
+    threads: availableParallelism(),
+  });
   if (!result.estimate) return `Peak memory and time: unknown (${result.error})`;
   const { memory, time: timeEstimate } = result.estimate;
   const m = memory.bytesByCategory;

@@ -9,6 +9,7 @@ import { loadAddon } from '../addon';
 import { calibrationFilePath, newestCalibration } from '../../../language-server/src/lib/calibration-file';
 import { DataFactsCache } from '../../../language-server/src/lib/data-facts';
 import { readCheckpointConfig } from '../estimator-io';
+import { threadCount } from '../run/engine-options';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliOutput } from './types';
 
 const USAGE = 'lora-lab estimate CONFIG [--json] [--device cpu|cuda] [--no-data]';
@@ -44,6 +45,7 @@ function estimateVariant(
     device,
     dataFacts: facts,
     calibration: () => newestCalibration(device),
+    threads: threadCount(),
   });
   return { index, overrides, name: config.name, ...result };
 }

@@ -51,6 +51,15 @@ test('Llama-2-7B frozen weights: bf16 matrices with fp32 norms, or nf4 codes + a
   assert.equal(dq.weights, nf4.weights);
 });
 
+test('engine threads: each packs the small weights into panels of its own (runtime overhead, CPU layout)', () => {
+  // Llama-2-7B, LoRA r 8 q,v: every frozen weight is over the shared-packing limit; the one small packed
+  // weight is B^T of out += (s u) B^T (4096 x 8 floats), kept once with 1 thread and by each of 4 threads
+  const one = estimate(config(), LLAMA2_7B_CONFIG, { device: 'cpu' }).memory;
+  const four = estimate(config(), LLAMA2_7B_CONFIG, { device: 'cpu', threads: 4 }).memory;
+  assert.equal(four.runtimeOverheadBytes - one.runtimeOverheadBytes, 4 * (4 - 1) * 4096 * 8);
+  assert.equal(four.peakBytes, one.peakBytes, 'the tracked buffers do not change');
+});
+
 test('trainable state: 16 bytes per parameter with AdamW, 12 with SGD (fp32 masters, grads, moments)', () => {
   const adam = estimate(config(), LLAMA2_7B_CONFIG, { device: 'cpu' });
   const sgd = estimate(config({ 'train.optimizer': 'sgd' }), LLAMA2_7B_CONFIG, { device: 'cpu' });

@@ -1,6 +1,7 @@
 // The prediction the comparison shows for a resolved config: the one estimate (estimateConfig) with
 // the data facts and the newest calibration, as the code lens and `lora-lab estimate` make it.
 import * as fs from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { estimateConfig, estimateLayout } from '../../estimator';
 import type { LoraLabConfig } from '../../config/types';
@@ -20,7 +21,12 @@ export function estimateFromFiles(config: LoraLabConfig, dataFacts: DataFactsCac
       throw new Error(`${config.model.checkpoint}/config.json cannot be read`);
     }
   };
-  return estimateConfig(config, readModel, { device, dataFacts: dataFacts.get(config), calibration: () => newestCalibration(device) });
+  return estimateConfig(config, readModel, {
+    device,
+    dataFacts: dataFacts.get(config),
+    calibration: () => newestCalibration(device),
+    threads: availableParallelism(),
+  });
 }
 
 /** The predicted cost of a config, or the estimator's reason why there is none. */
