@@ -151,11 +151,13 @@ void ThreadPool::drain(int slot) {
 }
 
 namespace {
-thread_local int t_slot = 0;  // ThreadPool::slot()
+thread_local const ThreadPool* t_pool = nullptr;  // the pool this thread is a worker of (ThreadPool::slot())
+thread_local int t_slot = 0;
 }  // namespace
-int ThreadPool::slot() { return t_slot; }
+int ThreadPool::slot() const { return t_pool == this ? t_slot : 0; }
 
 void ThreadPool::worker_loop(int slot) {
+  t_pool = this;
   t_slot = slot;
   set_flush_denormals();
   uint32_t seen = 0;

@@ -33,9 +33,9 @@ class ThreadPool {
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
   // Calls fn(i) for i in [0, n_tasks); returns when all are done; rethrows the first exception.
   void run(int64_t n_tasks, const std::function<void(int64_t)>& fn);
-  // The calling thread's slot: i on worker i, 0 on any other thread (the caller of run()), so a
-  // task can index per-thread state of threads() entries.
-  static int slot();
+  // The calling thread's slot in this pool: i on its worker i, 0 on any other thread (the caller of
+  // run(), or a worker of another pool), so a task can index per-thread state of threads() entries.
+  int slot() const;
 
  private:
   // One thread's share of a run's tasks, [begin, end) packed as begin << 32 | end: the owner

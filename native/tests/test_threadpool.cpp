@@ -6,6 +6,8 @@
 // tasks (a GEMM's neighbouring column blocks) stay on one core, and a thread that has finished its
 // share takes over the rest of a busy thread's share (stealing).
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
@@ -103,6 +105,31 @@ int main() {
     std::printf("  %d threads: while task 0 ran, the other threads ran %d of the %d other tasks\n", threads,
                 others.load(), tasks - 1);
     CHECK(waited && others.load() == tasks - 1);
+  }
+  {  // slot(): each thread of a pool has its own index below threads(), the caller 0; a worker of
+     // another pool that runs a task of this one counts as this pool's caller (slot 0)
+    ThreadPool outer(3), inner(2);
+    std::mutex m;
+    std::set<std::thread::id> ids[3];
+    bool in_range = true;
+    outer.run(48, [&](int64_t) {
+      const int s = outer.slot();
+      bool inner_ok = true;
+      if (s != 0)
+        inner.run(4, [&](int64_t) {
+          const int t = inner.slot();
+          if (t < 0 || t >= inner.threads()) inner_ok = false;
+        });
+      std::lock_guard<std::mutex> lock(m);
+      in_range = in_range && inner_ok && s >= 0 && s < outer.threads() && inner.slot() == 0;
+      ids[s].insert(std::this_thread::get_id());
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    });
+    bool one_thread_per_slot = true;
+    for (const auto& set : ids) one_thread_per_slot = one_thread_per_slot && set.size() <= 1;
+    std::printf("  slot(): indices in range %s, one thread per slot %s\n", in_range ? "yes" : "no",
+                one_thread_per_slot ? "yes" : "no");
+    CHECK(in_range && one_thread_per_slot && ids[0].count(std::this_thread::get_id()) == ids[0].size());
   }
   return test_summary("test_threadpool");
 }

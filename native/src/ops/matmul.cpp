@@ -78,7 +78,7 @@ void gemm_packed(ThreadPool* pool, float* C, const float* A, int64_t sam, int64_
     if (scratch.per_thread.size() < static_cast<size_t>(pool->threads())) scratch.per_thread.resize(pool->threads());
     const uint64_t call = ++scratch.calls;
     run_grid(pool, M, N, kBlockM, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-      GemmScratch::ThreadPanels& own = scratch.per_thread[ThreadPool::slot()];
+      GemmScratch::ThreadPanels& own = scratch.per_thread[pool->slot()];
       if (own.panels.size() < static_cast<size_t>(panels * w * K)) own.panels.resize(panels * w * K);
       if (own.packed_in.size() < static_cast<size_t>(panels)) own.packed_in.resize(panels, 0);
       for (int64_t j = n0 / w; j < (n1 + w - 1) / w; ++j)

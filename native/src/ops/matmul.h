@@ -68,7 +68,7 @@ const GemmKernels& gemm_kernels();
 // (GemmScratchScope on the calling thread), so the calls of a run that land on different libuv
 // threads share one copy, freed with the engine. Not tracked (the estimator's gemmScratchBytes).
 // A B of at most 2^18 packed floats is packed by each pool thread for itself instead (per_thread,
-// indexed by ThreadPool::slot()), panel by panel as its tasks first need them.
+// indexed by the pool's slot()), panel by panel as its tasks first need them.
 struct GemmScratch {
   std::vector<float> packed, partial, narrow;  // narrow: the transposed C (and B) of narrow products
   struct ThreadPanels {
