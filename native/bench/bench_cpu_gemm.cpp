@@ -1,10 +1,8 @@
 // Benchmark (not a test): the machine's measured FMA peak and the engine's GEMM GFLOP/s on the
 // model's own shapes (stories15M- and SmolLM-135M-shaped), as a fraction of that peak.
 //
-// Peak: every thread of the pool runs a loop of independent FMA chains (24 zmm accumulators on
-// AVX-512, 12 ymm on AVX2 — more chains than FMA latency x ports, so the loop is throughput bound),
-// no loads or stores; FLOPs = iterations x chains x lanes x 2; the best of 3 runs is kept, wall
-// clock and process CPU time. Functions get their ISA through target attributes (no -march).
+// Peak: bench_peak.h, with the pool's threads and with 1 (independent FMA chains, no memory traffic,
+// best of 3, wall clock and process CPU time).
 // GEMM shapes: forward x.W^T (nt), input gradient dy.W (nn), weight gradient dy^T.x (tn, full
 // fine-tuning only), with fp32 and bf16 weights. Each shape repeats for >= 0.15 s; best of 2.
 // Output: a readable line per result and a line starting "json " for test/bench/run.mjs.
@@ -27,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_peak.h"
 #include "bench_util.h"
 #include "dtype.h"
 #include "ops/matmul.h"
@@ -34,57 +33,9 @@
 #include "threadpool.h"
 
 using namespace loralab;
+using bench_peak::measure_peak;
 
 static double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v8 __attribute__((vector_size(32)));
-
-__attribute__((target("avx512f"), noinline)) static float fma_loop_avx512(int64_t iters) {
-  v16 acc[24];
-#pragma GCC unroll 24
-  for (int i = 0; i < 24; ++i) acc[i] = v16{} + 1.0f + i * 1e-3f;
-  const v16 a = v16{} + 0.999999f, b = v16{} + 1e-7f;
-  for (int64_t it = 0; it < iters; ++it) {
-#pragma GCC unroll 24
-    for (int i = 0; i < 24; ++i) acc[i] = acc[i] * a + b;  // contracted to vfmadd (gnu++17 default)
-  }
-  float s = 0;
-  for (int i = 0; i < 24; ++i) s += acc[i][0];
-  return s;
-}
-__attribute__((target("avx2,fma"), noinline)) static float fma_loop_avx2(int64_t iters) {
-  v8 acc[12];
-#pragma GCC unroll 12
-  for (int i = 0; i < 12; ++i) acc[i] = v8{} + 1.0f + i * 1e-3f;
-  const v8 a = v8{} + 0.999999f, b = v8{} + 1e-7f;
-  for (int64_t it = 0; it < iters; ++it) {
-#pragma GCC unroll 12
-    for (int i = 0; i < 12; ++i) acc[i] = acc[i] * a + b;
-  }
-  float s = 0;
-  for (int i = 0; i < 12; ++i) s += acc[i][0];
-  return s;
-}
-
-// FLOP/s of `threads` concurrent FMA loops (wall clock and per CPU-second).
-static void measure_peak(const std::string& isa, int threads, double* wall_gf, double* cpu_gf) {
-  const bool z = isa == "avx512";
-  const int64_t iters = 4000000;
-  const double flops = double(iters) * (z ? 24 * 16 : 12 * 8) * 2 * threads;
-  *wall_gf = *cpu_gf = 0;
-  for (int rep = 0; rep < 3; ++rep) {
-    double t0 = now(), c0 = cpu_seconds();
-    std::vector<std::thread> ts;
-    volatile float sink = 0;
-    for (int t = 0; t < threads; ++t)
-      ts.emplace_back([&] { float s = z ? fma_loop_avx512(iters) : fma_loop_avx2(iters); sink = sink + s; });
-    for (auto& t : ts) t.join();
-    double wall = now() - t0, cpu = cpu_seconds() - c0;
-    *wall_gf = std::max(*wall_gf, flops / wall / 1e9);
-    *cpu_gf = std::max(*cpu_gf, flops / cpu / 1e9);
-  }
-}
 
 // 64-byte aligned storage, as the engine's Buffer<T> allocates every tensor (memory.h): a 16-byte
 // offset (plain std::vector) splits vector stores across cache lines and costs up to ~15% on the

@@ -11,8 +11,11 @@
 // dtype nf4: QLoRA, the frozen block linears NF4-quantized (bitsandbytes layout), bf16 elsewhere.
 // Usage: bench_cpu_step [model stories|smollm] [lora qv8|all16|full] [dtype fp32|bf16|nf4] [steps]
 //                       [threads] [ckpt 0|1] [warm-up steps, default 1; 0 times the first step too]
+// MFU: over the FMA peak (bench_peak.h) of the threads used, measured in this process before the
+// warm-up and after the timed steps, the higher of each kept; also in the json line (fma_peak_*).
 // LORALAB_OP_PROFILE=1 also prints the timed steps' wall and CPU time per op (model/op_profile.h).
 // Legend: C hidden, F intermediate, V vocab, L layers, H / KVH heads, T sequence length.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,12 +23,15 @@
 #include <ctime>
 #include <string>
 
+#include "bench_peak.h"
 #include "bench_util.h"
 #include "../tests/tiny_model.h"
 #include "engine.h"
 #include "../tests/test_options.h"
 #include "io/files.h"
 #include "model/op_profile.h"
+#include "simd_path.h"
+#include "threadpool.h"
 
 using namespace loralab;
 
@@ -82,6 +88,19 @@ int main(int argc, char** argv) {
   auto e = Engine::load(dir, o);
   Batch b = tiny::make_batch(B, T, spec.vocab, 1);
   const double load_hwm = vm_hwm_mib();
+  // The FMA peak of the threads the steps use, in this process, before the warm-up and after the
+  // timed steps (the higher of each is kept): the all-core clock and the machine's phase at the time
+  // of the steps, for the MFU.
+  const int used = threads > 0 ? threads : usable_cores();
+  const std::string isa = simd_path_name(simd_path());
+  double peak_wall = 0, peak_cpu = 0;
+  auto measure = [&] {
+    if (isa == "scalar") return;
+    double w, c;
+    bench_peak::measure_peak(isa, used, &w, &c);
+    peak_wall = std::max(peak_wall, w), peak_cpu = std::max(peak_cpu, c);
+  };
+  measure();
   for (int s = 0; s < warmup; ++s) e->step({b});  // allocations, first touches
   op_profile_reset();
   auto t0 = std::chrono::steady_clock::now();
@@ -89,6 +108,7 @@ int main(int argc, char** argv) {
   for (int s = 0; s < steps; ++s) e->step({b});
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = cpu_seconds() - c0;
+  measure();
   const double C = spec.hidden, F = spec.intermediate, V = spec.vocab, L = spec.layers;
   const double HD = C / spec.heads, QD = spec.heads * HD, KD = spec.kv_heads * HD;
   const double Nmat = L * (C * QD + 2 * C * KD + QD * C + 3 * C * F) + V * C;
@@ -104,9 +124,15 @@ int main(int argc, char** argv) {
               load_hwm);
   std::printf("json {\"kind\":\"step\",\"system\":\"engine\",\"model\":\"%s\",\"mode\":\"%s\",\"dtype\":\"%s\",\"ckpt\":%d,"
               "\"threads\":%d,\"steps\":%d,\"warmup\":%d,\"tokens_per_s\":%.2f,\"tokens_per_cpu_s\":%.2f,\"gflops\":%.2f,"
-              "\"gflops_cpu\":%.2f,\"peak_mib\":%.1f,\"rss_peak_mib\":%.1f}\n",
-              model.c_str(), mode.c_str(), dtype.c_str(), ckpt ? 1 : 0, threads, steps, warmup, tokens / wall, tokens / cpu,
-              per_token * tokens / wall / 1e9, per_token * tokens / cpu / 1e9, mem.peak_total / 1048576.0, vm_hwm_mib());
+              "\"gflops_cpu\":%.2f,\"peak_mib\":%.1f,\"rss_peak_mib\":%.1f,\"fma_peak_wall\":%.2f,\"fma_peak_cpu\":%.2f}\n",
+              model.c_str(), mode.c_str(), dtype.c_str(), ckpt ? 1 : 0, used, steps, warmup, tokens / wall, tokens / cpu,
+              per_token * tokens / wall / 1e9, per_token * tokens / cpu / 1e9, mem.peak_total / 1048576.0, vm_hwm_mib(),
+              peak_wall, peak_cpu);
+  if (peak_wall > 0)
+    std::printf("MFU %.1f%% wall, %.1f%% per CPU-second, over the FMA peak of %d threads measured around the steps "
+                "(%.1f GFLOP/s wall, %.1f per CPU-second)\n",
+                100 * per_token * tokens / wall / 1e9 / peak_wall, 100 * per_token * tokens / cpu / 1e9 / peak_cpu, used,
+                peak_wall, peak_cpu);
   if (op_profile_enabled()) {  // LORALAB_OP_PROFILE=1: where the timed steps' CPU time went
     std::printf("timed steps: %.1f ms wall, %.1f ms CPU (the rest: grad zeroing, norm, optimizer)\n", 1e3 * wall, 1e3 * cpu);
     op_profile_report(stdout);

@@ -1,10 +1,11 @@
 // CPU benchmark runner: the native engine next to its peers in one run, interleaved (the machines
 // here are shared and noisy). GEMM: bench_cpu_gemm vs OpenBLAS sgemm via numpy, two rounds, best
-// of each; training steps: bench_cpu_step vs test/bench/torch_peer.py (plain PyTorch), three rounds
-// alternating who goes first, the fastest run of each side kept; QLoRA (nf4) vs bf16 engine steps,
-// A B B A B A A B, the fastest run of each side kept. Prints wall-clock and per-CPU-second numbers,
-// % of the measured FMA peak (GEMMs) and model FLOP utilisation (steps), their ratios, and the
-// 1-minute load average before each measurement ("*": above 1.5, the numbers are suspect).
+// of each; training steps: bench_cpu_step vs test/bench/torch_peer.py (plain PyTorch), three passes
+// over the rows alternating who goes first, the fastest run of each side kept; QLoRA (nf4) vs bf16
+// engine steps, A B B A B A A B, the fastest run of each side kept. Prints wall-clock and
+// per-CPU-second numbers, % of the measured FMA peak (GEMMs) and model FLOP utilisation (steps),
+// their ratios, the 1-minute load average before each measurement ("*": above 1.5, the numbers are
+// suspect) and, per step row, the CPU that other processes of this VM used during its runs.
 // Fair peers: the Python peers run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from their
 // environment only (set, they pin OpenBLAS to older kernels, e.g. Haswell AVX2 on AVX-512); each
 // peer prints the OpenBLAS kernel family it loaded and is refused if its first result is off fp64.
@@ -13,10 +14,11 @@
 // Usage: node test/bench/run.mjs [--build DIR] [--threads N] [--quick] [--all] [--no-peer]
 //   --quick: stories15M only; --all: every SmolLM configuration (default: LoRA q,v r 8, bf16).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism, cpus, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -39,6 +41,27 @@ const peerEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !
 const LOAD_MARK = 1.5;
 const load = () => loadavg()[0];
 const loadCell = (l) => `${l.toFixed(1)}${l > LOAD_MARK ? '*' : ' '}`;
+// CPU time the rest of this machine used (every process but this one and its children), in
+// seconds, next to wall time: /proc/stat's busy time minus /proc/self/stat's own and waited-for
+// children's (USER_HZ ticks, 100 per second on Linux). Over a row's runs, other / wall is how many
+// cores something else of this VM kept busy; it cannot see neighbouring VMs. Off Linux: zeros.
+const TICK = 0.01;
+function cpuSample() {
+  const wall = performance.now() / 1000;
+  try {
+    const all = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const busy = all.reduce((a, x) => a + x, 0) - all[3] - all[4]; // minus idle and iowait
+    const own = readFileSync('/proc/self/stat', 'utf8');
+    const f = own
+      .slice(own.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number); // f[0]: field 3 (state)
+    const ours = f[11] + f[12] + f[13] + f[14]; // utime, stime, cutime, cstime
+    return { other: (busy - ours) * TICK, wall };
+  } catch {
+    return { other: 0, wall: 0 };
+  }
+}
 
 const blasSeen = new Set();
 function peerNotes(rows) {
@@ -157,8 +180,9 @@ for (const [model, rs] of byModel) {
 
 // ---- training steps -----------------------------------------------------------------------------
 // [model, mode, dtype, timed steps, gradient checkpointing, warm-up steps]; each measured in
-// STEP_ROUNDS processes per side, the fastest kept (two rounds read 62-74% MFU for the same stories15M
-// binary in two runs 20 minutes apart; a quiet minute reads 75-78%)
+// STEP_ROUNDS processes per side, one per pass, the fastest kept (one stories15M binary read 61-77%
+// MFU per CPU-second in three runs of the bench within an hour, and 69-71% in 2-step probes after the
+// slowest; a quiet minute reads 75-78%)
 const STEP_ROUNDS = 3;
 const configs = [
   ['stories', 'qv8', 'fp32', 2, 0, 1],
@@ -176,44 +200,76 @@ if (!quick) {
     configs.push(['smollm', 'qv8', 'fp32', 1, 0, 1], ['smollm', 'all16', 'fp32', 1, 0, 1], ['smollm', 'all16', 'bf16', 1, 0, 1]);
   }
 }
+// the fastest run per side (by tokens per CPU-second), as for the GEMMs: a neighbour's burst on
+// this shared machine slows a whole run by 5-10%, and a slow phase of the machine lasts minutes
+// (one run of the peer side and the engine both 25% slower for ~10 minutes), so the rounds are
+// passes over all rows: a row's runs lie minutes apart, not seconds
+const faster = (a, b) => (!a ? b : !b ? a : b.tokens_per_cpu_s > a.tokens_per_cpu_s ? b : a);
+const rows = configs.map(() => ({ e: [], t: [], loads: [], other: 0, wall: 0 }));
+for (let round = 0; round < STEP_ROUNDS; ++round) {
+  configs.forEach(([model, mode, dtype, steps, ckpt, warmup], i) => {
+    const argv = [model, mode, dtype, String(steps), String(threads), String(ckpt), String(warmup)];
+    const row = rows[i];
+    row.loads.push(load());
+    const before = cpuSample();
+    const runEngine = () => row.e.push(engine('bench_cpu_step', argv)[0]);
+    const runTorch = () => row.t.push(torch(['step', ...argv]).find((r) => r.kind === 'step'));
+    // alternating which side runs first, so a change in machine load does not favour one
+    for (const run of (i + round) % 2 === 0 ? [runEngine, runTorch] : [runTorch, runEngine]) run();
+    const after = cpuSample();
+    row.other += after.other - before.other;
+    row.wall += after.wall - before.wall;
+  });
+}
 console.log(
-  `\nTraining step, micro-batch 4, random weights, the fastest of ${STEP_ROUNDS} interleaved runs per side ` +
+  `\nTraining step, micro-batch 4, random weights, the fastest of ${STEP_ROUNDS} interleaved runs per side (one per pass over the rows) ` +
     '(tokens/s wall | tokens per CPU-second; MFU: useful FLOPs by the ' +
-    'LoRA 4N / full 6N + attention count over the FMA peak of the threads used, wall | per CPU-second; ' +
-    'peak memory: engine tracker | process peak RSS, torch RSS after import in brackets; load: 1-minute average before the row)',
+    'LoRA 4N / full 6N + attention count over the FMA peak of the threads used, measured around each engine run, wall | ' +
+    'per CPU-second | per CPU-second over the 1-thread peak; ' +
+    'peak memory: engine tracker | process peak RSS, torch RSS after import in brackets; load: the highest 1-minute average ' +
+    "before a run of the row; other: cores busy with anything but the bench during the row's runs; runs: the engine's MFU " +
+    'per CPU-second in each pass)',
 );
 console.log(
-  `${'config'.padEnd(26)}${pad('load', 6)}${pad('eng tok/s', 10)}${pad('eng/CPU-s', 10)}${pad('MFU', 5)}${pad('MFU/CPU', 8)}` +
+  `${'config'.padEnd(26)}${pad('load', 6)}${pad('other', 6)}${pad('eng tok/s', 10)}${pad('eng/CPU-s', 10)}${pad('MFU', 5)}` +
+    `${pad('MFU/CPU', 8)}${pad('1t', 5)}${pad('runs', 10)}` +
     `${pad('torch tok/s', 12)}${pad('torch/CPU-s', 12)}${pad('MFU', 5)}${pad('MFU/CPU', 8)}` +
     `${pad('x wall', 7)}${pad('x CPU', 6)}${pad('eng MiB', 9)}${pad('eng RSS', 8)}${pad('torch RSS', 16)}`,
 );
-// the fastest run per side (by tokens per CPU-second), as for the GEMMs: a neighbour's burst on
-// this shared machine slows a whole run by 5-10%
-const faster = (a, b) => (!a ? b : !b ? a : b.tokens_per_cpu_s > a.tokens_per_cpu_s ? b : a);
+// MFU over the FMA peak of the threads used, measured by each engine process around its steps (the
+// clock and phase the steps ran at); the peer's over the peak of the engine run of its pass. "1t":
+// the engine's MFU per CPU-second over the GEMM section's 1-thread peak instead (measured once, at
+// the start; 0-5% above the 2-thread peak per CPU-second in the runs here).
+const ownWall = (r) => r?.fma_peak_wall || peak?.wall_gflops;
+const ownCpu = (r) => r?.fma_peak_cpu || peak?.cpu_gflops;
+const stepPeaks = [];
 configs.forEach(([model, mode, dtype, steps, ckpt, warmup], i) => {
-  const argv = [model, mode, dtype, String(steps), String(threads), String(ckpt), String(warmup)];
-  const l = load();
-  let e, t;
-  const runEngine = () => (e = faster(e, engine('bench_cpu_step', argv)[0]));
-  const runTorch = () =>
-    (t = faster(
-      t,
-      torch(['step', ...argv]).find((r) => r.kind === 'step'),
-    ));
-  // rounds alternating which side runs first, so a change in machine load does not favour one
-  for (let round = 0; round < STEP_ROUNDS; ++round) {
-    for (const run of (i + round) % 2 === 0 ? [runEngine, runTorch] : [runTorch, runEngine]) run();
-  }
+  const row = rows[i];
+  const e = row.e.reduce(faster, undefined);
+  const t = row.t.reduce(faster, undefined);
+  const pe = row.e[row.t.indexOf(t)] ?? e; // the engine run of the peer's fastest pass
+  for (const r of row.e) if (r?.fma_peak_cpu) stepPeaks.push(r);
+  const l = Math.max(...row.loads);
+  const runs = row.e.map((r) => (r && ownCpu(r) ? ((100 * r.gflops_cpu) / ownCpu(r)).toFixed(0) : '-')).join(' ');
   console.log(
     `${`${model} ${mode} ${dtype}${ckpt ? ' ckpt' : ''} ${warmup ? '' : 'cold '}x${steps}`.padEnd(26)}${pad(loadCell(l), 6)}` +
+      `${pad(row.wall > 0 ? Math.max(0, row.other / row.wall).toFixed(2) : '-', 6)}` +
       `${pad(f0(e?.tokens_per_s), 10)}${pad(f0(e?.tokens_per_cpu_s), 10)}` +
-      `${pad(pct(e?.gflops, peak?.wall_gflops), 5)}${pad(pct(e?.gflops_cpu, peak?.cpu_gflops_1t), 8)}` +
-      `${pad(f0(t?.tokens_per_s), 12)}${pad(f0(t?.tokens_per_cpu_s), 12)}` +
-      `${pad(pct(t?.gflops, peak?.wall_gflops), 5)}${pad(pct(t?.gflops_cpu, peak?.cpu_gflops_1t), 8)}` +
+      `${pad(pct(e?.gflops, ownWall(e)), 5)}${pad(pct(e?.gflops_cpu, ownCpu(e)), 8)}${pad(pct(e?.gflops_cpu, peak?.cpu_gflops_1t), 5)}` +
+      `${pad(runs, 10)}${pad(f0(t?.tokens_per_s), 12)}${pad(f0(t?.tokens_per_cpu_s), 12)}` +
+      `${pad(pct(t?.gflops, ownWall(pe)), 5)}${pad(pct(t?.gflops_cpu, ownCpu(pe)), 8)}` +
       `${pad(ratio(e?.tokens_per_s, t?.tokens_per_s), 7)}${pad(ratio(e?.tokens_per_cpu_s, t?.tokens_per_cpu_s), 6)}` +
       `${pad(f0(e?.peak_mib), 9)}${pad(f0(e?.rss_peak_mib), 8)}${pad(t ? `${f0(t.rss_peak_mib)} (${f0(t.rss_base_mib)})` : '-', 16)}`,
   );
 });
+if (stepPeaks.length) {
+  const span = (k) => `${f1(Math.min(...stepPeaks.map((r) => r[k])))}-${f1(Math.max(...stepPeaks.map((r) => r[k])))}`;
+  console.log(
+    `FMA peak of ${threads} threads around the engine's step runs: ${span('fma_peak_wall')} GFLOP/s wall, ` +
+      `${span('fma_peak_cpu')} per CPU-second (GEMM section: ${f1(peak?.wall_gflops)} wall, ${f1(peak?.cpu_gflops)} per ` +
+      `CPU-second; 1 thread ${f1(peak?.cpu_gflops_1t)})`,
+  );
+}
 // ---- QLoRA (nf4 frozen block linears) vs bf16: engine only, A B B A B A A B so load drift cancels ---
 // Each side's fastest run is the ratio's (a neighbour's burst only ever slows a run; the step rows keep
 // the fastest run too); the mean over the interleaved runs is printed beside it.

@@ -1,0 +1,68 @@
+// The machine's FMA peak for the benchmark programs: `threads` concurrent loops of independent FMA
+// chains (24 zmm accumulators on AVX-512, 12 ymm on AVX2: more chains than FMA latency x ports, so
+// each loop is throughput bound), no loads or stores; FLOPs = iterations x chains x lanes x 2, best
+// of 3 runs, by wall clock and by process CPU time. The ISA comes from target attributes (no -march).
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_util.h"
+
+namespace bench_peak {
+
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v8 __attribute__((vector_size(32)));
+
+__attribute__((target("avx512f"), noinline)) inline float fma_loop_avx512(int64_t iters) {
+  v16 acc[24];
+#pragma GCC unroll 24
+  for (int i = 0; i < 24; ++i) acc[i] = v16{} + 1.0f + i * 1e-3f;
+  const v16 a = v16{} + 0.999999f, b = v16{} + 1e-7f;
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 24
+    for (int i = 0; i < 24; ++i) acc[i] = acc[i] * a + b;  // contracted to vfmadd (gnu++17 default)
+  }
+  float s = 0;
+  for (int i = 0; i < 24; ++i) s += acc[i][0];
+  return s;
+}
+__attribute__((target("avx2,fma"), noinline)) inline float fma_loop_avx2(int64_t iters) {
+  v8 acc[12];
+#pragma GCC unroll 12
+  for (int i = 0; i < 12; ++i) acc[i] = v8{} + 1.0f + i * 1e-3f;
+  const v8 a = v8{} + 0.999999f, b = v8{} + 1e-7f;
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = acc[i] * a + b;
+  }
+  float s = 0;
+  for (int i = 0; i < 12; ++i) s += acc[i][0];
+  return s;
+}
+
+// GFLOP/s of `threads` concurrent FMA loops (wall clock and per CPU-second); isa "avx512" or
+// "avx2" (simd_path_name); about 50 ms per call on a 200 GFLOP/s core.
+inline void measure_peak(const std::string& isa, int threads, double* wall_gf, double* cpu_gf) {
+  const bool z = isa == "avx512";
+  const int64_t iters = 4000000;
+  const double flops = double(iters) * (z ? 24 * 16 : 12 * 8) * 2 * threads;
+  auto now = [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
+  *wall_gf = *cpu_gf = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    double t0 = now(), c0 = cpu_seconds();
+    std::vector<std::thread> ts;
+    volatile float sink = 0;
+    for (int t = 0; t < threads; ++t)
+      ts.emplace_back([&] { float s = z ? fma_loop_avx512(iters) : fma_loop_avx2(iters); sink = sink + s; });
+    for (auto& t : ts) t.join();
+    double wall = now() - t0, cpu = cpu_seconds() - c0;
+    *wall_gf = std::max(*wall_gf, flops / wall / 1e9);
+    *cpu_gf = std::max(*cpu_gf, flops / cpu / 1e9);
+  }
+}
+
+}  // namespace bench_peak
