@@ -15,7 +15,6 @@
 // Legend: M rows (tokens), N output features, K reduction length.
 #include <dlfcn.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -34,8 +33,6 @@
 
 using namespace loralab;
 using bench_peak::measure_peak;
-
-static double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // 64-byte aligned storage, as the engine's Buffer<T> allocates every tensor (memory.h): a 16-byte
 // offset (plain std::vector) splits vector stores across cache lines and costs up to ~15% on the
@@ -93,10 +90,8 @@ int main(int argc, char** argv) {
   const std::string path = simd_path_name(simd_path());
   std::printf("gemm path %s, %d threads\n", path.c_str(), pool.threads());
   double peak_wall = 0, peak_cpu = 0, peak1_wall = 0, peak1_cpu = 0;
-  if (path != "scalar") {
-    measure_peak(path, pool.threads(), &peak_wall, &peak_cpu);
-    measure_peak(path, 1, &peak1_wall, &peak1_cpu);
-  }
+  measure_peak(path, pool.threads(), &peak_wall, &peak_cpu);  // 0 on the scalar path
+  measure_peak(path, 1, &peak1_wall, &peak1_cpu);
   std::printf("fma peak (%s): %.1f GFLOP/s wall with %d threads (%.1f per CPU-second); 1 thread %.1f wall (%.1f per CPU-second)\n",
               path.c_str(), peak_wall, pool.threads(), peak_cpu, peak1_wall, peak1_cpu);
   std::printf("json {\"kind\":\"peak\",\"isa\":\"%s\",\"threads\":%d,\"wall_gflops\":%.2f,\"cpu_gflops\":%.2f,"
@@ -161,7 +156,7 @@ int main(int argc, char** argv) {
         double best[2] = {1e9, 1e9};
         for (int r = 0; r < 2 * rounds; ++r) {
           const int who = (r & 1) ^ ((r >> 1) & 1);  // engine, blas, blas, engine, ...
-          for (double t0 = now(); now() - t0 < 0.02;) {
+          for (double t0 = wall_seconds(); wall_seconds() - t0 < 0.02;) {
             const double c0 = thread_cpu_seconds();
             who ? peer() : call();
             best[who] = std::min(best[who], thread_cpu_seconds() - c0);
@@ -181,11 +176,11 @@ int main(int argc, char** argv) {
       }
       double best_wall = 0, best_cpu = 0;
       for (int round = 0; round < 2; ++round) {
-        double t0 = now(), c0 = cpu_seconds();
+        double t0 = wall_seconds(), c0 = cpu_seconds();
         int reps = 0;
         do call(), ++reps;
-        while (now() - t0 < 0.15);
-        double wall = now() - t0, cpu = cpu_seconds() - c0, fl = 2.0 * s.M * s.N * s.K * reps;
+        while (wall_seconds() - t0 < 0.15);
+        double wall = wall_seconds() - t0, cpu = cpu_seconds() - c0, fl = 2.0 * s.M * s.N * s.K * reps;
         best_wall = std::max(best_wall, fl / wall / 1e9), best_cpu = std::max(best_cpu, fl / cpu / 1e9);
       }
       std::printf("gemm %-7s %-12s %c M %5lld N %5lld K %5lld %s: %6.1f GFLOP/s wall (%3.0f%% of peak), %6.1f per CPU-second (%3.0f%%)\n",

@@ -4,7 +4,6 @@
 // of 3 runs, by wall clock and by process CPU time. The ISA comes from target attributes (no -march).
 #pragma once
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -44,22 +43,23 @@ __attribute__((target("avx2,fma"), noinline)) inline float fma_loop_avx2(int64_t
   return s;
 }
 
-// GFLOP/s of `threads` concurrent FMA loops (wall clock and per CPU-second); isa "avx512" or
-// "avx2" (simd_path_name); about 50 ms per call on a 200 GFLOP/s core.
+// GFLOP/s of `threads` concurrent FMA loops (wall clock and per CPU-second) for isa "avx512" or
+// "avx2" (simd_path_name); about 50 ms per call on a 200 GFLOP/s core. Any other isa ("scalar"):
+// 0 and 0, no measurement.
 inline void measure_peak(const std::string& isa, int threads, double* wall_gf, double* cpu_gf) {
+  *wall_gf = *cpu_gf = 0;
   const bool z = isa == "avx512";
+  if (!z && isa != "avx2") return;
   const int64_t iters = 4000000;
   const double flops = double(iters) * (z ? 24 * 16 : 12 * 8) * 2 * threads;
-  auto now = [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
-  *wall_gf = *cpu_gf = 0;
   for (int rep = 0; rep < 3; ++rep) {
-    double t0 = now(), c0 = cpu_seconds();
+    double t0 = wall_seconds(), c0 = cpu_seconds();
     std::vector<std::thread> ts;
     volatile float sink = 0;
     for (int t = 0; t < threads; ++t)
       ts.emplace_back([&] { float s = z ? fma_loop_avx512(iters) : fma_loop_avx2(iters); sink = sink + s; });
     for (auto& t : ts) t.join();
-    double wall = now() - t0, cpu = cpu_seconds() - c0;
+    double wall = wall_seconds() - t0, cpu = cpu_seconds() - c0;
     *wall_gf = std::max(*wall_gf, flops / wall / 1e9);
     *cpu_gf = std::max(*cpu_gf, flops / cpu / 1e9);
   }
