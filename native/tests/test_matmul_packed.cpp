@@ -5,7 +5,8 @@
 // dispatching entry points at engine-like sizes, bitwise for 1, 2 and 3 threads and within fp32
 // rounding of a double reference; the K-split path of matmul_nn (few rows, a vocabulary-long K: the
 // head's input gradient) against its definition (per-range kernel sums added in range order),
-// bitwise for 1, 2 and 3 threads, and against double; the narrow products (<= half a vector of
+// bitwise for 1, 2 and 3 threads, and against double; the weight gradient's row-block tasks
+// (GemmKernels::tn_rows), bitwise the per-task kernel; the narrow products (<= half a vector of
 // columns) that run transposed, bitwise the per-task kernels. Legend: M, N, K GEMM dims.
 #include <cmath>
 #include <cstdio>
@@ -61,6 +62,18 @@ void check_packed(const char* name, const GemmKernels& k) {
       k.xn(want.data(), At.data(), 1, M, bkn, M, N, K, acc, 0, M, 0, N);  // A transposed (weight gradient)
       run_packed(k, got.data(), At.data(), 1, M, bkn, false, M, N, K, acc, 18, N);
       compare();
+      if (!bf) {  // tn_rows: row blocks of 20 (a partial tile in each), chunks of 2 panels, B in place and packed
+        const int64_t w = k.panel_width, panels = (N + w - 1) / w;
+        std::vector<float> bp(panels * w * K, -7.0f);
+        k.pack(bp.data(), bkn, false, N, K, 0, panels);
+        for (const float* packed : {static_cast<const float*>(nullptr), static_cast<const float*>(bp.data())}) {
+          k.xn(want.data(), At.data(), 1, M, bkn, M, N, K, acc, 0, M, 0, N);
+          for (int64_t m0 = 0; m0 < M; m0 += 20)
+            for (int64_t n0 = 0; n0 < N; n0 += 2 * w)
+              k.tn_rows(got.data(), At.data(), Bkn.data(), packed, M, N, K, acc, m0, std::min(M, m0 + 20), n0, std::min(N, n0 + 2 * w));
+          compare();
+        }
+      }
     }
   std::printf("  gemm %-8s packed vs per-task kernels: %d/%d products differ\n", name, differing, products);
   CHECK(differing == 0);
@@ -161,6 +174,32 @@ void check_tn_packed() {
   }
 }
 
+// matmul_tn with >= 4 tasks per thread runs as row blocks x column chunks (GemmKernels::tn_rows):
+// 11 row blocks (the last partial), one chunk with a partial panel, two chunks, and B packed whole
+// (N % 256 == 0); 1 and 2 threads take it, 3 threads (11 < 12 tasks) the grid. Bitwise the per-task
+// kernel over the whole product, accumulate on and off.
+void check_tn_rows() {
+  const GemmKernels k = simd_kernels(gemm_kernels_generic, gemm_kernels_avx2, gemm_kernels_avx512);
+  const int64_t M = 1000, K = 333;
+  int differing = 0, products = 0;
+  for (int64_t N : {200, 1100, 512}) {
+    std::vector<float> At(K * M), B(K * N), C0(M * N);
+    fill_uniform(At, 71 + N), fill_uniform(B, 72), fill_uniform(C0, 73);
+    for (int acc = 0; acc < 2; ++acc) {
+      std::vector<float> want(C0);
+      k.xn(want.data(), At.data(), 1, M, f32_view(B.data()), M, N, K, acc, 0, M, 0, N);
+      for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        std::vector<float> got(C0);
+        matmul_tn(&pool, got.data(), At.data(), B.data(), M, N, K, acc);
+        differing += std::memcmp(got.data(), want.data(), got.size() * 4) != 0, ++products;
+      }
+    }
+  }
+  std::printf("  matmul_tn row-block tasks: %d/%d products differ from the per-task kernel\n", differing, products);
+  CHECK(differing == 0);
+}
+
 // matmul_nn with <= 384 rows and K of >= 2 ranges of 1024 splits K: C = ((C0 + P_0) + P_1) + ..., P_j the
 // per-task kernel's sum over range j, computed in blocks of up to 1024 columns. Checked bitwise against
 // that definition for fp32 and bf16 weights, accumulate on and off, 1 to 3 threads, on a narrow shape and
@@ -252,6 +291,7 @@ int main() {
   check_dispatch();
   check_per_thread_panels();
   check_tn_packed();
+  check_tn_rows();
   check_k_split(37, 150, 9000);  // 4 whole ranges and a partial one; a partial panel
   check_k_split(13, 1100, 5000);  // 2 ranges and a partial one; 2 column blocks
   check_narrow();
