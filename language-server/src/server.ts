@@ -50,6 +50,7 @@ export function startServer(
   fileSystem: FileSystem = nodeFileSystem,
   analysisBudgetMs = ANALYSIS_BUDGET_MS,
   hubCache: string = hubCacheDir(),
+  slowAnalysisMs = SLOW_ANALYSIS_MS,
 ): void {
   const documents = new TextDocuments(TextDocument);
   const fs = new CachedFileSystem(fileSystem);
@@ -100,7 +101,7 @@ export function startServer(
     pendingPublish.delete(uri);
     const current = documents.get(uri);
     if (!current) return;
-    if ((analysisCost.get(uri) ?? 0) < SLOW_ANALYSIS_MS) return publish(current);
+    if ((analysisCost.get(uri) ?? 0) < slowAnalysisMs) return publish(current);
     pendingPublish.set(
       uri,
       setTimeout(() => {

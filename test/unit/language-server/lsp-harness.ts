@@ -49,7 +49,7 @@ export class LspSession {
   }
 
   /** A server started in this process on a pair of in-memory streams (`analysisBudgetMs`: the server's default unless given). */
-  static inProcess(fileSystem?: FileSystem, analysisBudgetMs?: number, hubCache?: string): LspSession {
+  static inProcess(fileSystem?: FileSystem, analysisBudgetMs?: number, hubCache?: string, slowAnalysisMs?: number): LspSession {
     const toServer = new PassThrough();
     const toClient = new PassThrough();
     startServer(
@@ -57,6 +57,7 @@ export class LspSession {
       fileSystem,
       analysisBudgetMs,
       hubCache,
+      slowAnalysisMs,
     );
     return LspSession.over(toClient, toServer, () => {
       toServer.end();
