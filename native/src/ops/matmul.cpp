@@ -231,6 +231,7 @@ namespace {
 // GFLOP/s per CPU-second, 0.93-0.95x -> 1.01-1.04x OpenBLAS (Zen 4, in-process, alternating calls);
 // 2 threads 82-83% -> 91-94% of the FMA peak; stories15M gate dW (768 x 288, K 1024) unchanged.
 constexpr int64_t kTnChunkCols = 1024;
+static_assert(kBlockM <= kTnRowsMax, "a tn_rows task is one row block");
 }  // namespace
 
 void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool accumulate) {
@@ -245,8 +246,8 @@ void matmul_tn(ThreadPool* pool, float* C, const float* A, const float* B, int64
   // a few L1 sets.
   const bool pack_b = N % 256 == 0 && pack_whole(M, N, K);
   const int64_t w = gemm_kernels().panel_width, row_blocks = (M + kBlockM - 1) / kBlockM;
-  const int64_t per_chunk = ((N + kTnChunkCols - 1) / kTnChunkCols), panels = (N + w - 1) / w;
-  const int64_t cw = (panels + per_chunk - 1) / per_chunk * w, chunks = (N + cw - 1) / cw;  // columns per chunk
+  const int64_t wanted = (N + kTnChunkCols - 1) / kTnChunkCols, panels = (N + w - 1) / w;  // chunks of <= kTnChunkCols
+  const int64_t cw = (panels + wanted - 1) / wanted * w, chunks = (N + cw - 1) / cw;  // cw: whole panels per chunk
   if (row_blocks * chunks >= 4 * (pool ? pool->threads() : 1)) {
     const float* bp = pack_b ? pack_b_whole(pool, f32_view(B), false, N, K) : nullptr;
     auto f = gemm_kernels().tn_rows;

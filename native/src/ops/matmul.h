@@ -28,6 +28,9 @@ struct WeightTiles {
   const void* ctx = nullptr;
 };
 
+// Rows per GemmKernels::tn_rows call (its thread-local copy of A's block is sized for them).
+constexpr int64_t kTnRowsMax = 96;
+
 // Tile kernels of one instruction set (see matmul_kernels.inc).
 struct GemmKernels {
   void (*nt)(float* C, const float* A, WeightView B, int64_t M, int64_t N, int64_t K, bool accumulate, int64_t m0,
@@ -53,7 +56,7 @@ struct GemmKernels {
   // c[j] = ((c0[j] + P[j]) + P[stride + j]) + ... over `parts` partial rows, c0 = accumulate ? c : 0,
   // for j in [0, n): the K-split products' final sum, in range order.
   void (*add_partials)(float* c, const float* P, int64_t parts, int64_t stride, int64_t n, bool accumulate);
-  // C (M,N) (+)= A (K, M)^T . B (K, N) over rows [m0, m1) (at most 96) x cols [n0, n1) (n0 a
+  // C (M,N) (+)= A (K, M)^T . B (K, N) over rows [m0, m1) (at most kTnRowsMax) x cols [n0, n1) (n0 a
   // multiple of panel_width), each K slice of A's block copied into register-tile order first; B read
   // in place, or from Bp (pack of the whole B, nt false) when not null. Bitwise xn with sam 1, sak M.
   void (*tn_rows)(float* C, const float* A, const float* B, const float* Bp, int64_t M, int64_t N, int64_t K,
