@@ -16,32 +16,23 @@ namespace bench_peak {
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v8 __attribute__((vector_size(32)));
 
-__attribute__((target("avx512f"), noinline)) inline float fma_loop_avx512(int64_t iters) {
-  v16 acc[24];
-#pragma GCC unroll 24
-  for (int i = 0; i < 24; ++i) acc[i] = v16{} + 1.0f + i * 1e-3f;
-  const v16 a = v16{} + 0.999999f, b = v16{} + 1e-7f;
+// N independent chains acc = acc * a + b of vector type V for iters rounds (contracted to FMAs,
+// gnu++17 default); inlined into each ISA's target function below, whose instructions it then uses.
+template <typename V, int N>
+__attribute__((always_inline)) inline float fma_chains(int64_t iters) {
+  V acc[N];
+  for (int i = 0; i < N; ++i) acc[i] = V{} + 1.0f + i * 1e-3f;
+  const V a = V{} + 0.999999f, b = V{} + 1e-7f;
   for (int64_t it = 0; it < iters; ++it) {
-#pragma GCC unroll 24
-    for (int i = 0; i < 24; ++i) acc[i] = acc[i] * a + b;  // contracted to vfmadd (gnu++17 default)
+#pragma GCC unroll 32
+    for (int i = 0; i < N; ++i) acc[i] = acc[i] * a + b;
   }
   float s = 0;
-  for (int i = 0; i < 24; ++i) s += acc[i][0];
+  for (int i = 0; i < N; ++i) s += acc[i][0];
   return s;
 }
-__attribute__((target("avx2,fma"), noinline)) inline float fma_loop_avx2(int64_t iters) {
-  v8 acc[12];
-#pragma GCC unroll 12
-  for (int i = 0; i < 12; ++i) acc[i] = v8{} + 1.0f + i * 1e-3f;
-  const v8 a = v8{} + 0.999999f, b = v8{} + 1e-7f;
-  for (int64_t it = 0; it < iters; ++it) {
-#pragma GCC unroll 12
-    for (int i = 0; i < 12; ++i) acc[i] = acc[i] * a + b;
-  }
-  float s = 0;
-  for (int i = 0; i < 12; ++i) s += acc[i][0];
-  return s;
-}
+__attribute__((target("avx512f"), noinline)) inline float fma_loop_avx512(int64_t iters) { return fma_chains<v16, 24>(iters); }
+__attribute__((target("avx2,fma"), noinline)) inline float fma_loop_avx2(int64_t iters) { return fma_chains<v8, 12>(iters); }
 
 // GFLOP/s of `threads` concurrent FMA loops (wall clock and per CPU-second) for isa "avx512" or
 // "avx2" (simd_path_name); about 50 ms per call on a 200 GFLOP/s core. Any other isa ("scalar"):
